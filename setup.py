@@ -14,7 +14,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-MODULES = ["dtypes", "storage", "iterator", "copy", "tensor", "dlpack"]
+MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "tensor"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
@@ -70,6 +70,5 @@ setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,
-        compile_time_env={"HAVE_OPENMP": OPENMP},
     ),
 )

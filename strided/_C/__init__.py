@@ -1,0 +1,1 @@
+"""The Cython core of strided: dtypes, Storage, Tensor metadata and view ops, kernels."""

@@ -1,0 +1,405 @@
+# Copies, Python scalars, numpy and the buffer protocol (included into tensor.pyx).
+
+from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES,
+                             PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS, PyBUF_ANY_CONTIGUOUS)
+from cpython.ref cimport Py_INCREF
+from libc.string cimport memcmp
+
+from cpython.object cimport PyTypeObject
+
+cdef extern from "numpy/arrayobject.h":
+    object _PyArray_NewFromDescr "PyArray_NewFromDescr"(
+        PyTypeObject* subtype, PyObject* descr, int nd, cnp.npy_intp* dims,
+        cnp.npy_intp* strides, void* data, int flags, PyObject* obj)
+
+cdef const char* _BUFFER_FORMATS[6]
+_BUFFER_FORMATS[:] = [b"?", b"B", b"i", b"q", b"f", b"d"]
+
+
+cdef object _read_scalar(const char* p, int num):
+    if num == FLOAT32:
+        return (<const float*>p)[0]
+    if num == FLOAT64:
+        return (<const double*>p)[0]
+    if num == INT64:
+        return (<const int64_t*>p)[0]
+    if num == INT32:
+        return (<const int32_t*>p)[0]
+    if num == UINT8:
+        return (<const uint8_t*>p)[0]
+    return (<const uint8_t*>p)[0] != 0
+
+
+cdef bint _has_zero_stride(Tensor t) noexcept:
+    cdef int d
+    for d in range(t._ndim):
+        if t._strides[d] == 0 and t._sizes[d] > 1:
+            return True
+    return False
+
+
+cdef int check_no_internal_overlap(Tensor t) except -1:
+    # NOTE [ Writes into overlapping tensors ]
+    # An in-place write into a tensor two of whose elements share memory (an expanded
+    # tensor, some as_strided views) would depend on the write order, so it is refused,
+    # with PyTorch's message.  The quick test sorts dims by |stride| and checks that each
+    # stride jumps past everything the smaller dims can reach; when that fails the
+    # layout may still be overlap-free (e.g. sizes (3, 2), strides (2, 3)), so the exact
+    # answer comes from marking every addressed element in a bitmap.
+    if t._numel <= 1 or not _may_overlap_internally(t):
+        return 0
+    if _overlaps_exactly(t):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location. Please clone() the tensor before "
+                           "performing the operation.")
+    return 0
+
+
+cdef bint _may_overlap_internally(Tensor t) noexcept:
+    cdef int64_t s[MAX_DIMS]
+    cdef int64_t n[MAX_DIMS]
+    cdef int i, j, k = 0
+    cdef int64_t reach = 0, a
+    for i in range(t._ndim):
+        if t._sizes[i] > 1:
+            a = t._strides[i] if t._strides[i] >= 0 else -t._strides[i]
+            j = k
+            while j > 0 and s[j - 1] > a:
+                s[j] = s[j - 1]
+                n[j] = n[j - 1]
+                j -= 1
+            s[j] = a
+            n[j] = t._sizes[i]
+            k += 1
+    for i in range(k):
+        if s[i] <= reach:
+            return True
+        reach += (n[i] - 1) * s[i]
+    return False
+
+
+cdef bint _overlaps_exactly(Tensor t):
+    cdef int64_t lo = t._offset, hi = t._offset, i, pos, rem
+    cdef int d
+    cdef uint8_t* seen
+    for d in range(t._ndim):
+        if t._strides[d] < 0:
+            lo += (t._sizes[d] - 1) * t._strides[d]
+        else:
+            hi += (t._sizes[d] - 1) * t._strides[d]
+    if hi - lo + 1 < t._numel:
+        return True
+    seen = <uint8_t*>calloc(hi - lo + 1, 1)
+    if seen == NULL:
+        raise MemoryError()
+    try:
+        for i in range(t._numel):
+            rem = i
+            pos = t._offset - lo
+            for d in range(t._ndim - 1, -1, -1):
+                pos += (rem % t._sizes[d]) * t._strides[d]
+                rem //= t._sizes[d]
+            if seen[pos]:
+                return True
+            seen[pos] = 1
+        return False
+    finally:
+        free(seen)
+
+
+cdef bint _memory_overlaps(Tensor a, Tensor b) noexcept:
+    """True when a and b may share an element (same storage and intersecting extents)."""
+    cdef int64_t alo = a._offset, ahi = a._offset, blo = b._offset, bhi = b._offset
+    cdef int d
+    if a._storage is not b._storage or a._numel == 0 or b._numel == 0:
+        return False
+    for d in range(a._ndim):
+        if a._strides[d] < 0:
+            alo += (a._sizes[d] - 1) * a._strides[d]
+        else:
+            ahi += (a._sizes[d] - 1) * a._strides[d]
+    for d in range(b._ndim):
+        if b._strides[d] < 0:
+            blo += (b._sizes[d] - 1) * b._strides[d]
+        else:
+            bhi += (b._sizes[d] - 1) * b._strides[d]
+    return alo <= bhi and blo <= ahi
+
+
+cdef int copy_into(Tensor dst, Tensor src) except -1:
+    """dst[...] = src, broadcasting src to dst's shape and casting to dst's dtype.
+
+    When src shares memory with dst other than element for element (a[1:] = a[:-1]),
+    src is copied to a temporary first, so the result is NumPy's, not order-dependent.
+    """
+    if src._ndim != dst._ndim or memcmp(src._sizes, dst._sizes, dst._ndim * sizeof(int64_t)) != 0:
+        try:
+            src = _expand(src, dst.shape)
+        except RuntimeError:
+            raise RuntimeError(f"cannot copy a tensor of shape {list(src.shape)} into a tensor of "
+                               f"shape {list(dst.shape)}: the shapes do not broadcast") from None
+    check_no_internal_overlap(dst)
+    if _memory_overlaps(dst, src) and not _same_layout(dst, src):
+        src = _clone(src, src._dtype)
+    _copy(dst, src)
+    dst._storage._version += 1
+    return 0
+
+
+cdef inline void _copy(Tensor dst, Tensor src) noexcept:
+    """The copy kernel on same-shape tensors, GIL released."""
+    cdef int ndim = dst._ndim, dt = dst._dtype.num, st = src._dtype.num
+    cdef int64_t* sizes = dst._sizes
+    cdef int64_t* dstrides = dst._strides
+    cdef int64_t* sstrides = src._strides
+    cdef char* d = data_of(dst)
+    cdef char* s = data_of(src)
+    with nogil:
+        copy_strided(ndim, sizes, d, dstrides, dt, s, sstrides, st)
+
+
+cdef bint _same_layout(Tensor a, Tensor b) noexcept:
+    return (a._offset == b._offset and a._dtype is b._dtype and
+            memcmp(a._strides, b._strides, a._ndim * sizeof(int64_t)) == 0)
+
+
+cdef Tensor _clone(Tensor t, DType dtype):
+    """A contiguous copy of t in fresh storage, cast to dtype."""
+    cdef Tensor out = new_tensor(t._ndim, t._sizes, dtype, False)
+    _copy(out, t)
+    return out
+
+
+cdef Tensor _scalar_tensor(object value, DType dtype):
+    """A 0-d tensor holding value converted to dtype, with PyTorch's overflow checks."""
+    cdef Tensor out = new_tensor(0, NULL, dtype, False)
+    cdef char* p = data_of(out)
+    cdef int num = dtype.num
+    if isinstance(value, Tensor):
+        if (<Tensor>value)._numel != 1:
+            raise RuntimeError(f"a Tensor with {(<Tensor>value)._numel} elements cannot be "
+                               f"converted to Scalar")
+        value = value.item()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (int, float)):   # bool is an int
+        raise TypeError(f"expected a number (bool, int or float), but got {type(value).__name__}")
+    if num == BOOL:
+        (<uint8_t*>p)[0] = value != 0
+    elif num == FLOAT32:
+        (<float*>p)[0] = value
+    elif num == FLOAT64:
+        (<double*>p)[0] = value
+    else:
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+            value = int(value)
+        info = np.iinfo(dtype.numpy_dtype)
+        if value < info.min or value > info.max:
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+        if num == UINT8:
+            (<uint8_t*>p)[0] = value
+        elif num == INT32:
+            (<int32_t*>p)[0] = value
+        else:
+            (<int64_t*>p)[0] = value
+    return out
+
+
+cdef Tensor _as_tensor(object value, DType dtype_for_scalars):
+    """value as a Tensor: tensors pass through, numbers become 0-d, the rest via numpy."""
+    if isinstance(value, Tensor):
+        return <Tensor>value
+    if isinstance(value, (int, float, np.generic)):
+        return _scalar_tensor(value, dtype_for_scalars)
+    return _tensor_from_data(value, None)
+
+
+cdef object _to_numpy(Tensor t):
+    """A numpy array over t's memory with t's strides; the array keeps the storage alive."""
+    cdef cnp.npy_intp dims[MAX_DIMS]
+    cdef cnp.npy_intp strides[MAX_DIMS]
+    cdef int d, itemsize = t._dtype.itemsize
+    cdef int flags = 0 if _has_zero_stride(t) else cnp.NPY_ARRAY_WRITEABLE
+    _export_layout(t, dims, strides)
+    descr = t._dtype.numpy_dtype
+    Py_INCREF(descr)      # PyArray_NewFromDescr steals a reference
+    arr = _PyArray_NewFromDescr(<PyTypeObject*>cnp.ndarray, <PyObject*>descr, t._ndim, dims,
+                                strides, data_of(t), flags, NULL)
+    cnp.set_array_base(arr, t._storage)
+    return arr
+
+
+cdef void _export_layout(Tensor t, cnp.npy_intp* dims, cnp.npy_intp* strides) noexcept:
+    # Strides in bytes.  A size-1 dim may have any stride; exporters normalise it to the
+    # contiguous value so consumers that test contiguity by strides don't trip on it.
+    cdef int d, itemsize = t._dtype.itemsize
+    cdef Py_ssize_t inner = itemsize
+    for d in range(t._ndim - 1, -1, -1):
+        dims[d] = t._sizes[d]
+        strides[d] = inner if t._sizes[d] == 1 else t._strides[d] * itemsize
+        inner = strides[d] * dims[d] if dims[d] > 0 else strides[d]
+
+
+cdef int _fill_buffer(Tensor t, Py_buffer* buf, int flags) except -1:
+    cdef bint readonly = _has_zero_stride(t)
+    if flags & PyBUF_WRITABLE and readonly:
+        raise BufferError("this tensor has zero strides (e.g. from expand): several elements share "
+                          "memory, so it is exported read-only")
+    if (flags & PyBUF_STRIDES) != PyBUF_STRIDES and not t._contiguous:
+        raise BufferError("the consumer asked for a contiguous buffer, but this tensor is not "
+                          "contiguous; call .contiguous() first")
+    if ((flags & PyBUF_C_CONTIGUOUS) == PyBUF_C_CONTIGUOUS or (flags & PyBUF_F_CONTIGUOUS) == PyBUF_F_CONTIGUOUS
+            or (flags & PyBUF_ANY_CONTIGUOUS) == PyBUF_ANY_CONTIGUOUS) and not t._contiguous:
+        raise BufferError("the consumer asked for a contiguous buffer, but this tensor is not "
+                          "contiguous; call .contiguous() first")
+    cdef Py_ssize_t* layout = <Py_ssize_t*>malloc(2 * (t._ndim + 1) * sizeof(Py_ssize_t))
+    if layout == NULL:
+        raise MemoryError()
+    _export_layout(t, <cnp.npy_intp*>layout, <cnp.npy_intp*>(layout + t._ndim))
+    buf.buf = data_of(t)
+    buf.obj = t
+    buf.len = t._numel * t._dtype.itemsize
+    buf.readonly = readonly
+    buf.itemsize = t._dtype.itemsize
+    buf.format = <char*>_BUFFER_FORMATS[t._dtype.num] if flags & PyBUF_FORMAT else NULL
+    buf.ndim = t._ndim
+    buf.shape = layout if (flags & PyBUF_ND) == PyBUF_ND else NULL
+    buf.strides = layout + t._ndim if (flags & PyBUF_STRIDES) == PyBUF_STRIDES else NULL
+    buf.suboffsets = NULL
+    buf.internal = layout
+    return 0
+
+
+# ---- from numpy and Python data ---------------------------------------------------------
+
+cdef Tensor _from_numpy(object a):
+    """A tensor sharing memory with the numpy array a (any strides); a stays alive."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    cdef DType dt
+    try:
+        dt = as_dtype(a.dtype)
+    except TypeError:
+        raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only supported types "
+                        f"are: float64, float32, int64, int32, uint8, and bool.") from None
+    if not a.dtype.isnative:
+        raise TypeError(f"can't convert np.ndarray with non-native byte order ({a.dtype.str}); "
+                        f"use a.astype(a.dtype.newbyteorder('='))")
+    if a.ndim > MAX_DIMS:
+        raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {a.ndim}")
+    if not a.flags.writeable:
+        import warnings
+        warnings.warn("The given NumPy array is not writable; strided does not support "
+                      "read-only tensors, so writing to this tensor would write into the array.",
+                      UserWarning, stacklevel=3)
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int d, nd = a.ndim
+    cdef int64_t itemsize = dt.itemsize, lo = 0, hi = 0, numel = a.size
+    cdef uintptr_t data = a.__array_interface__["data"][0]
+    for d in range(nd):
+        sizes[d] = a.shape[d]
+        bs = a.strides[d]
+        if bs % itemsize:
+            raise ValueError(f"given numpy array strides not a multiple of the element byte size "
+                             f"(stride {bs} bytes at dim {d}, element size {itemsize}); copy the "
+                             f"numpy array to reallocate the memory")
+        strides[d] = bs // itemsize
+        if numel and sizes[d] > 1:
+            if strides[d] < 0:
+                lo += (sizes[d] - 1) * strides[d]
+            else:
+                hi += (sizes[d] - 1) * strides[d]
+    if numel == 0:
+        lo = hi = -1
+    storage = wrap_memory(<char*>(data + lo * itemsize), hi - lo + 1 if numel else 0, dt, a)
+    return make_tensor(storage, nd, sizes, strides, -lo if numel else 0, None)
+
+
+cdef Tensor _tensor_from_numpy_copy(object a, DType dtype):
+    """A new contiguous tensor holding a copy of array a (cast to dtype if given)."""
+    cdef Tensor src = _from_numpy(a)
+    return _clone(src, dtype if dtype is not None else src._dtype)
+
+
+cdef Tensor _tensor_from_data(object data, object dtype):
+    """strided.tensor(data, dtype): always a copy, in fresh storage."""
+    cdef DType dt = as_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        return _clone(<Tensor>data, dt if dt is not None else (<Tensor>data)._dtype)
+    from_python = not isinstance(data, np.ndarray)
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"could not build a tensor from this data: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"could not build a tensor from {type(data).__name__} data of numpy dtype "
+                        f"{arr.dtype}: expected numbers (bool, int or float)")
+    if dt is None:
+        if from_python and arr.dtype.kind == "f":
+            dt = dtype_from_num(FLOAT32)            # Python floats default to float32
+        else:
+            try:
+                dt = as_dtype(arr.dtype)
+            except TypeError:
+                raise TypeError(f"unsupported numpy dtype {arr.dtype}: strided supports bool, "
+                                f"uint8, int32, int64, float32 and float64 (pass dtype= to "
+                                f"convert)") from None
+    if arr.dtype != dt.numpy_dtype:
+        arr = arr.astype(dt.numpy_dtype)
+    return _tensor_from_numpy_copy(arr, dt)
+
+
+# ---- public constructors (strided.creation wraps them) ----------------------------------
+
+def from_numpy(a):
+    """A tensor sharing memory with numpy array a: any strides, negative ones too."""
+    return _from_numpy(a)
+
+
+def tensor(data, dtype=None):
+    """A new tensor holding a copy of data (nested lists, scalars, numpy arrays, tensors).
+
+    Python floats give float32, ints int64, bools bool; numpy arrays keep their dtype.
+    """
+    return _tensor_from_data(data, dtype)
+
+
+def _empty(shape, dtype, bint zero):
+    """A new contiguous tensor of the given shape (uninitialised unless zero)."""
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int n = _parse_ints(shape, sizes, "size")
+    return new_tensor(n, sizes, as_dtype(dtype), zero)
+
+
+def _full(shape, fill_value, dtype):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int n = _parse_ints(shape, sizes, "size")
+    cdef DType dt = as_dtype(dtype)
+    cdef Tensor out = new_tensor(n, sizes, dt, False)
+    copy_into(out, _scalar_tensor(fill_value, dt))
+    return out
+
+
+def broadcast_shapes(*shapes):
+    """The shape that all `shapes` broadcast to (NumPy/PyTorch rules)."""
+    cdef int64_t out[MAX_DIMS]
+    cdef int64_t cur[MAX_DIMS]
+    cdef int n = 0, m, i, j
+    for shape in shapes:
+        m = _parse_ints(shape, cur, "broadcast_shapes(): shape")
+        if m > n:
+            for i in range(m - 1, -1, -1):
+                out[i] = out[i - (m - n)] if i - (m - n) >= 0 else 1
+            n = m
+        for i in range(m):
+            j = n - m + i
+            if out[j] == 1:
+                out[j] = cur[i]
+            elif cur[i] != 1 and cur[i] != out[j]:
+                raise RuntimeError(f"shape mismatch: the shapes {[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]} "
+                                   f"cannot be broadcast together (size {out[j]} vs {cur[i]} at "
+                                   f"dimension {j - n})")
+    return tuple([out[i] for i in range(n)])

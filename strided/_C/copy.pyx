@@ -1,0 +1,139 @@
+"""The strided copy kernel: any shape, any strides, any pair of dtypes.
+
+Every copy in the library comes here: contiguous(), clone(), reshape()'s copy, .to(dtype),
+copy_(src), fill_ (a zero-stride source) and element writes through __setitem__.
+"""
+cimport cython
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t, int32_t, uint8_t
+from libc.string cimport memcpy
+
+from strided._C.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.iterator cimport (StridedLoop, loop_init, loop_set_operand, loop_prepare,
+                                  loop_rows, loop_run_rows)
+from strided._C.threads cimport num_threads_for
+
+cdef int _ITEMSIZE[6]
+_ITEMSIZE[:] = [1, 1, 4, 8, 4, 8]
+
+ctypedef fused dst_t:
+    uint8_t
+    int32_t
+    int64_t
+    float
+    double
+
+ctypedef fused src_t:
+    uint8_t
+    int32_t
+    int64_t
+    float
+    double
+
+
+cdef struct CopyCtx:
+    int dst_type
+    int src_type
+
+
+cdef inline void _cast_row(dst_t* d, int64_t ds, const src_t* s, int64_t ss, int64_t n,
+                           bint to_bool) noexcept nogil:
+    """d[i*ds] = s[i*ss] for i < n (strides in elements); to_bool stores s != 0."""
+    cdef int64_t i
+    cdef src_t v
+    if to_bool:
+        for i in range(n):
+            d[i * ds] = <dst_t>(s[i * ss] != 0)
+    elif ds == 1 and ss == 1:
+        for i in range(n):
+            d[i] = <dst_t>s[i]
+    elif ds == 1 and ss == 0:
+        v = s[0]
+        for i in range(n):
+            d[i] = <dst_t>v
+    else:
+        for i in range(n):
+            d[i * ds] = <dst_t>s[i * ss]
+
+
+cdef inline void _row_from(dst_t* d, int64_t ds, const char* s, int64_t ss_bytes, int src_type,
+                           int64_t n, bint to_bool) noexcept nogil:
+    # bool and uint8 share a representation (one byte, 0 or 1 for bool)
+    if src_type == BOOL or src_type == UINT8:
+        _cast_row(d, ds, <const uint8_t*>s, ss_bytes, n, to_bool)
+    elif src_type == INT32:
+        _cast_row(d, ds, <const int32_t*>s, ss_bytes // 4, n, to_bool)
+    elif src_type == INT64:
+        _cast_row(d, ds, <const int64_t*>s, ss_bytes // 8, n, to_bool)
+    elif src_type == FLOAT32:
+        _cast_row(d, ds, <const float*>s, ss_bytes // 4, n, to_bool)
+    else:
+        _cast_row(d, ds, <const double*>s, ss_bytes // 8, n, to_bool)
+
+
+cdef void _copy_row(char** ptrs, const int64_t* strides, int64_t n, void* ctx) noexcept nogil:
+    cdef CopyCtx* c = <CopyCtx*>ctx
+    cdef int dt = c.dst_type, st = c.src_type
+    cdef int64_t ds = strides[0], ss = strides[1]
+    if dt == st and ds == _ITEMSIZE[dt] and ss == ds:
+        memcpy(ptrs[0], ptrs[1], n * ds)
+    elif dt == BOOL or dt == UINT8:
+        _row_from(<uint8_t*>ptrs[0], ds, ptrs[1], ss, st, n, dt == BOOL and st != BOOL)
+    elif dt == INT32:
+        _row_from(<int32_t*>ptrs[0], ds // 4, ptrs[1], ss, st, n, False)
+    elif dt == INT64:
+        _row_from(<int64_t*>ptrs[0], ds // 8, ptrs[1], ss, st, n, False)
+    elif dt == FLOAT32:
+        _row_from(<float*>ptrs[0], ds // 4, ptrs[1], ss, st, n, False)
+    else:
+        _row_from(<double*>ptrs[0], ds // 8, ptrs[1], ss, st, n, False)
+
+
+cdef enum:
+    GRAIN = 32768     # elements per thread below which threads cost more than they save
+
+
+cdef void copy_strided(int ndim, const int64_t* sizes,
+                       char* dst, const int64_t* dst_strides, int dst_type,
+                       const char* src, const int64_t* src_strides, int src_type) noexcept nogil:
+    cdef StridedLoop L
+    cdef CopyCtx ctx
+    cdef char* base[2]
+    cdef int64_t rows, n, chunk, t, b, e
+    cdef int nthreads
+    ctx.dst_type = dst_type
+    ctx.src_type = src_type
+    loop_init(&L, 2, ndim, sizes)
+    loop_set_operand(&L, 0, dst_strides, _ITEMSIZE[dst_type])
+    loop_set_operand(&L, 1, src_strides, _ITEMSIZE[src_type])
+    loop_prepare(&L)
+    rows = loop_rows(&L)
+    if rows == 0:
+        return
+    base[0] = dst
+    base[1] = <char*>src
+    n = rows * L.sizes[0]
+    nthreads = num_threads_for(n, GRAIN)
+    if nthreads <= 1:
+        loop_run_rows(&L, base, _copy_row, &ctx, 0, rows)
+    elif rows == 1:
+        # one flat row: split it into per-thread pieces
+        chunk = (n + nthreads - 1) // nthreads
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            _copy_piece(&L, dst, src, &ctx, t * chunk, min(n, (t + 1) * chunk))
+    else:
+        chunk = (rows + nthreads - 1) // nthreads
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            b = t * chunk
+            e = min(rows, b + chunk)
+            loop_run_rows(&L, base, _copy_row, &ctx, b, e)
+
+
+cdef void _copy_piece(const StridedLoop* L, char* dst, const char* src, CopyCtx* ctx,
+                      int64_t begin, int64_t end) noexcept nogil:
+    cdef char* ptrs[2]
+    if begin >= end:
+        return
+    ptrs[0] = dst + begin * L.strides[0][0]
+    ptrs[1] = <char*>src + begin * L.strides[0][1]
+    _copy_row(ptrs, &L.strides[0][0], end - begin, ctx)

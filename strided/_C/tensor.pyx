@@ -1,0 +1,759 @@
+"""Tensor: sizes, strides and a storage offset over a shared Storage, and every view op.
+
+View ops are pure functions of metadata: each computes new sizes/strides/offset on the C
+stack and hands them to make_tensor(), which checks them against the storage.  Nothing
+here loops over elements in Python; copies go to the strided copy kernel.
+"""
+cimport cython
+from cpython.long cimport PyLong_Check
+from cpython.object cimport PyObject
+from cpython.slice cimport PySlice_Check
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM, PyTuple_Check
+from libc.stdint cimport int64_t, uint8_t, int32_t, uintptr_t, INT64_MAX
+from libc.stdlib cimport malloc, free, calloc
+from libc.string cimport memcpy
+
+import numpy as np
+cimport numpy as cnp
+from operator import index as _index
+
+from strided._C.arith cimport mul_overflow, add_overflow
+from strided._C.dtypes cimport (DType, as_dtype, dtype_from_num,
+                                BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64)
+from strided._C.storage cimport Storage, new_storage, wrap_memory
+from strided._C.iterator cimport MAX_DIMS
+from strided._C.copy cimport copy_strided
+
+cnp.import_array()
+
+cdef extern from "Python.h":
+    int PySlice_Unpack(object slice, Py_ssize_t* start, Py_ssize_t* stop, Py_ssize_t* step) except -1
+    Py_ssize_t PySlice_AdjustIndices(Py_ssize_t length, Py_ssize_t* start, Py_ssize_t* stop,
+                                     Py_ssize_t step) noexcept
+
+cdef Storage _EMPTY_STORAGE = new_storage(0, dtype_from_num(FLOAT32), True)
+
+
+# --------------------------------------------------------------------------------------
+# Construction: the one checked constructor
+# --------------------------------------------------------------------------------------
+
+cdef inline char* data_of(Tensor t) noexcept nogil:
+    return t._storage.data + t._offset * t._dtype.itemsize
+
+
+cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const int64_t* strides,
+                        int64_t offset, object base):
+    # NOTE [ Bounds ]
+    # Every tensor is built here, views included.  For numel > 0 the lowest and highest
+    # element it can address,
+    #     lo = offset + sum(min(0, (size[d]-1) * stride[d])),
+    #     hi = offset + sum(max(0, (size[d]-1) * stride[d])),
+    # must lie in [0, storage size); an empty tensor only needs 0 <= offset <= storage
+    # size.  All products and sums are overflow-checked, so hostile sizes, strides and
+    # offsets (as_strided, from_numpy, DLPack) raise instead of addressing stray memory.
+    cdef int d
+    cdef int64_t numel = 1, lo = offset, hi = offset, ext, expected
+    cdef bint contiguous = True
+    cdef Tensor t
+    if ndim < 0 or ndim > MAX_DIMS:
+        raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {ndim}")
+    for d in range(ndim):
+        if sizes[d] < 0:
+            raise ValueError(f"negative dimension {sizes[d]} in size {_shape_str(ndim, sizes)}")
+        if sizes[d] == 0:
+            numel = 0
+    if numel:
+        for d in range(ndim):
+            if mul_overflow(numel, sizes[d], &numel):
+                raise ValueError(f"the number of elements of a tensor of size "
+                                 f"{_shape_str(ndim, sizes)} overflows int64")
+    if offset < 0:
+        raise RuntimeError(f"storage_offset must be non-negative, but got {offset}")
+    if numel == 0:
+        if offset > storage._size:
+            raise RuntimeError(f"storage_offset {offset} is out of bounds for a storage of "
+                               f"size {storage._size}")
+    else:
+        for d in range(ndim):
+            if mul_overflow(sizes[d] - 1, strides[d], &ext):
+                raise RuntimeError(f"size {sizes[d]} times stride {strides[d]} at dimension "
+                                   f"{d} overflows int64")
+            if (add_overflow(lo, ext, &lo) if ext < 0 else add_overflow(hi, ext, &hi)):
+                raise RuntimeError(f"the extent of a tensor with size {_shape_str(ndim, sizes)}, "
+                                   f"stride {_shape_str(ndim, strides)} and storage_offset "
+                                   f"{offset} overflows int64")
+        if lo < 0 or hi >= storage._size:
+            raise RuntimeError(
+                f"a tensor with size {_shape_str(ndim, sizes)}, stride {_shape_str(ndim, strides)} "
+                f"and storage_offset {offset} would address storage elements [{lo}, {hi}], "
+                f"outside a storage of size {storage._size} (valid: [0, {storage._size - 1}])")
+        # NOTE [ Contiguity ]: row-major strides, ignoring size-1 dims; empty is contiguous.
+        expected = 1
+        for d in range(ndim - 1, -1, -1):
+            if sizes[d] != 1:
+                if strides[d] != expected:
+                    contiguous = False
+                    break
+                expected *= sizes[d]
+    t = Tensor.__new__(Tensor)
+    t._storage = storage
+    t._dtype = storage.dtype
+    t._offset = offset
+    t._numel = numel
+    t._contiguous = contiguous
+    if ndim > INLINE_DIMS:
+        t._sizes = <int64_t*>malloc(2 * ndim * sizeof(int64_t))
+        if t._sizes == NULL:
+            raise MemoryError()
+        t._strides = t._sizes + ndim
+    t._ndim = ndim
+    memcpy(t._sizes, sizes, ndim * sizeof(int64_t))
+    memcpy(t._strides, strides, ndim * sizeof(int64_t))
+    if base is not None:
+        t._base_tensor = (<Tensor>base)._base_tensor if (<Tensor>base)._base_tensor is not None else base
+    return t
+
+
+cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64_t* strides,
+                         int64_t offset):
+    return make_tensor(src._storage, ndim, sizes, strides, offset, src)
+
+
+cdef void _contiguous_strides(int ndim, const int64_t* sizes, int64_t* strides) noexcept:
+    cdef int64_t s = 1
+    cdef int d
+    for d in range(ndim - 1, -1, -1):
+        strides[d] = s
+        if sizes[d] > 1:
+            s *= sizes[d]
+
+
+cdef Tensor new_tensor(int ndim, const int64_t* sizes, DType dtype, bint zero):
+    """A fresh contiguous tensor in new 64-byte-aligned storage."""
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t numel = 1
+    cdef int d
+    if ndim > MAX_DIMS:
+        raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {ndim}")
+    for d in range(ndim):
+        if sizes[d] < 0:
+            raise ValueError(f"negative dimension {sizes[d]} in size {_shape_str(ndim, sizes)}")
+    for d in range(ndim):
+        if mul_overflow(numel, sizes[d], &numel):
+            if _has_zero(ndim, sizes):
+                numel = 0
+                break
+            raise ValueError(f"the number of elements of a tensor of size "
+                             f"{_shape_str(ndim, sizes)} overflows int64")
+    _contiguous_strides(ndim, sizes, strides)
+    return make_tensor(new_storage(numel, dtype, zero), ndim, sizes, strides, 0, None)
+
+
+cdef bint _has_zero(int ndim, const int64_t* sizes) noexcept:
+    cdef int d
+    for d in range(ndim):
+        if sizes[d] == 0:
+            return True
+    return False
+
+
+cdef str _shape_str(int ndim, const int64_t* xs):
+    return "[" + ", ".join([str(xs[d]) for d in range(ndim)]) + "]"
+
+
+# --------------------------------------------------------------------------------------
+# Argument parsing
+# --------------------------------------------------------------------------------------
+
+cdef inline int _wrap_dim(object dim, int ndim) except -1:
+    """Normalise a dim to [0, ndim); 0-d tensors accept -1 and 0 like PyTorch."""
+    cdef int64_t d, n = ndim if ndim > 0 else 1
+    if not PyLong_Check(dim):
+        raise TypeError(f"dim must be an int, but got {type(dim).__name__}")
+    d = dim
+    if d < -n or d >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {d})")
+    return <int>(d + n if d < 0 else d)
+
+
+cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
+    """Copy a sequence of Python ints into out; returns the length."""
+    cdef Py_ssize_t n, i
+    if PyLong_Check(seq):
+        seq = (seq,)
+    try:
+        n = len(seq)
+    except TypeError:
+        raise TypeError(f"{what} must be a sequence of ints, but got {type(seq).__name__}") from None
+    if n > MAX_DIMS:
+        raise ValueError(f"{what} has {n} entries, but a tensor can have at most {MAX_DIMS} dimensions")
+    for i in range(n):
+        x = seq[i]
+        if PyLong_Check(x):
+            out[i] = x
+            continue
+        try:
+            out[i] = _index(x)
+        except TypeError:
+            raise TypeError(f"{what} must be a sequence of ints, but found element of type "
+                            f"{type(x).__name__} at pos {i}") from None
+    return <int>n
+
+
+cdef inline object _unpack_varargs(tuple args):
+    """f(2, 3) and f((2, 3)) both mean the shape (2, 3)."""
+    if PyTuple_GET_SIZE(args) == 1 and not PyLong_Check(args[0]):
+        return args[0]
+    return args
+
+
+cdef int _infer_size(int64_t* shape, int ndim, int64_t numel) except -1:
+    """Replace a single -1 in shape by what numel implies; raise if shape can't hold numel."""
+    cdef int d, infer = -1
+    cdef int64_t known = 1
+    for d in range(ndim):
+        if shape[d] == -1:
+            if infer >= 0:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = d
+        elif shape[d] < 0:
+            raise RuntimeError(f"invalid shape dimension {shape[d]}")
+        elif mul_overflow(known, shape[d], &known):
+            raise RuntimeError(f"shape '{_shape_str(ndim, shape)}' is invalid: its number of elements overflows int64")
+    if infer >= 0:
+        if known == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape "
+                               f"{_shape_str(ndim, shape)} because the unspecified dimension "
+                               f"size -1 can be any value and is ambiguous")
+        if numel % known == 0:
+            shape[infer] = numel // known
+            return 0
+    elif known == numel:
+        return 0
+    raise RuntimeError(f"shape '{_shape_str(ndim, shape)}' is invalid for input of size {numel}")
+
+
+cdef bint _view_strides(Tensor t, int ndim, const int64_t* shape, int64_t* out):
+    """Strides for viewing t with `shape` without copying; False when no view exists.
+
+    PyTorch's rule (computeStride in ATen): walk t's dims from the innermost, grouping
+    them into chunks that are contiguous among themselves (stride[d-1] == size[d] *
+    stride[d] within a chunk); each chunk can be re-split into any new dims whose product
+    equals the chunk's numel.  Works unchanged for negative strides.
+    """
+    cdef int d, view_d, tensor_d
+    cdef int64_t chunk_base_stride, tensor_numel, view_numel
+    if t._ndim == 0:
+        for d in range(ndim):
+            out[d] = 1
+        return True
+    if t._numel == 0:
+        _contiguous_strides(ndim, shape, out)
+        return True
+    view_d = ndim - 1
+    chunk_base_stride = t._strides[t._ndim - 1]
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(t._ndim - 1, -1, -1):
+        tensor_numel *= t._sizes[tensor_d]
+        if tensor_d == 0 or (t._sizes[tensor_d - 1] != 1 and
+                             t._strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or shape[view_d] == 1):
+                out[view_d] = view_numel * chunk_base_stride
+                view_numel *= shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if tensor_d > 0:
+                chunk_base_stride = t._strides[tensor_d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    return view_d == -1
+
+
+cdef inline int64_t _normalize_index(int64_t k, int64_t size, int dim, str op) except? -1:
+    if k < -size or k >= size:
+        raise IndexError(f"{op}index {k} is out of bounds for dimension {dim} with size {size}")
+    return k + size if k < 0 else k
+
+
+# --------------------------------------------------------------------------------------
+# Tensor
+# --------------------------------------------------------------------------------------
+
+@cython.freelist(64)
+cdef class Tensor:
+    """A strided view over a Storage: sizes, strides (in elements) and a storage offset.
+
+    Build tensors with strided.tensor, zeros, empty, arange, from_numpy, ...; every view
+    op (slicing, view, transpose, expand, unfold, flip, ...) returns a Tensor over the same
+    Storage without copying.
+    """
+
+    def __cinit__(self):
+        # A valid (empty, 1-d) tensor from the first instruction on: make_tensor overwrites it.
+        self._sizes = self._inline
+        self._strides = self._inline + INLINE_DIMS
+        self._storage = _EMPTY_STORAGE
+        self._dtype = _EMPTY_STORAGE.dtype
+        self._ndim = 1
+        self._sizes[0] = 0
+        self._strides[0] = 1
+        self._contiguous = True
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with strided.tensor(data), strided.empty(*size), "
+                        "strided.zeros(*size), strided.from_numpy(array), ...")
+
+    def __dealloc__(self):
+        if self._sizes != self._inline:
+            free(self._sizes)
+
+    # ---- metadata ---------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return tuple([self._sizes[d] for d in range(self._ndim)])
+
+    def size(self, dim=None):
+        if dim is None:
+            return tuple([self._sizes[d] for d in range(self._ndim)])
+        return self._sizes[_wrap_dim(dim, self._ndim)] if self._ndim else 1
+
+    def stride(self, dim=None):
+        """Strides in elements (not bytes)."""
+        if dim is None:
+            return tuple([self._strides[d] for d in range(self._ndim)])
+        return self._strides[_wrap_dim(dim, self._ndim)] if self._ndim else 1
+
+    def storage_offset(self):
+        return self._offset
+
+    def data_ptr(self):
+        return <uintptr_t>data_of(self)
+
+    def untyped_storage(self):
+        """The Storage this tensor views (shared by the tensor, its base and all its views)."""
+        return self._storage
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def ndim(self):
+        return self._ndim
+
+    def dim(self):
+        return self._ndim
+
+    def ndimension(self):
+        return self._ndim
+
+    def numel(self):
+        return self._numel
+
+    def nelement(self):
+        return self._numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self._numel * self._dtype.itemsize
+
+    def is_contiguous(self):
+        return self._contiguous
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of (the root of a chain of views), or None."""
+        return self._base_tensor
+
+    def _is_view(self):
+        return self._base_tensor is not None
+
+    @property
+    def _version(self):
+        return self._storage._version
+
+    def __len__(self):
+        if self._ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._sizes[0]
+
+    def __iter__(self):
+        if self._ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter([_select(self, 0, i) for i in range(self._sizes[0])])
+
+    # ---- scalars and Python values ----------------------------------------------------
+
+    def item(self):
+        if self._numel != 1:
+            raise RuntimeError(f"a Tensor with {self._numel} elements cannot be converted to Scalar")
+        return _read_scalar(data_of(self), self._dtype.num)
+
+    def tolist(self):
+        return _to_numpy(self).tolist()
+
+    def __bool__(self):
+        if self._numel != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no' if self._numel == 0 else 'more than one'} "
+                               f"value{'s' if self._numel else ''} is ambiguous")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __index__(self):
+        if self._dtype.is_floating_point or self._numel != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __repr__(self):
+        from strided._format import format_tensor
+        return format_tensor(self)
+
+    # ---- copies -----------------------------------------------------------------------
+
+    def contiguous(self):
+        """self if already contiguous, else a contiguous copy in fresh storage."""
+        return self if self._contiguous else _clone(self, self._dtype)
+
+    def clone(self):
+        """A contiguous copy in fresh storage."""
+        return _clone(self, self._dtype)
+
+    def copy_(self, src):
+        """Copy src (broadcast to self's shape, cast to self's dtype) into self; returns self."""
+        copy_into(self, _as_tensor(src, self._dtype))
+        return self
+
+    def fill_(self, value):
+        copy_into(self, _scalar_tensor(value, self._dtype))
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def to(self, *args, dtype=None, copy=False, device=None, non_blocking=False):
+        """to(dtype) / to("cpu") / to(other_tensor): self when nothing changes, else a copy."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = (<Tensor>a)._dtype
+            elif isinstance(a, str) and a.startswith("cpu"):
+                device = a
+            else:
+                dtype = a
+        if device is not None and not str(device).startswith("cpu"):
+            raise RuntimeError(f"strided tensors live on the CPU; cannot move to device {device!r}")
+        cdef DType dt = self._dtype if dtype is None else as_dtype(dtype)
+        if dt is self._dtype and not copy:
+            return self
+        return _clone(self, dt)
+
+    def type_as(self, Tensor other):
+        return self.to(other._dtype)
+
+    def float(self):
+        return self.to(dtype_from_num(FLOAT32))
+
+    def double(self):
+        return self.to(dtype_from_num(FLOAT64))
+
+    def long(self):
+        return self.to(dtype_from_num(INT64))
+
+    def int(self):
+        return self.to(dtype_from_num(INT32))
+
+    def bool(self):
+        return self.to(dtype_from_num(BOOL))
+
+    def byte(self):
+        return self.to(dtype_from_num(UINT8))
+
+    # ---- interop ----------------------------------------------------------------------
+
+    def numpy(self):
+        """A numpy array sharing this tensor's memory and strides (writes show both ways)."""
+        return _to_numpy(self)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = _to_numpy(self)
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError(f"converting a {self._dtype.name} tensor to {np.dtype(dtype)} needs a copy")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        _fill_buffer(self, buf, flags)
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        free(buf.internal)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        from strided._C.dlpack import to_dlpack
+        return to_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        return (1, 0)    # (kDLCPU, device 0)
+
+    def __reduce__(self):
+        return (_rebuild_tensor, (np.ascontiguousarray(_to_numpy(self)),))
+
+    # ---- view ops ---------------------------------------------------------------------
+
+    def view(self, *shape):
+        """A view with a new shape (one -1 is inferred); raises when no view exists."""
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int n = _parse_ints(_unpack_varargs(shape), sizes, "view(): argument 'size'")
+        _infer_size(sizes, n, self._numel)
+        if not _view_strides(self, n, sizes, strides):
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return _view(self, n, sizes, strides, self._offset)
+
+    def view_as(self, Tensor other):
+        return self.view(other.shape)
+
+    def reshape(self, *shape):
+        """A view when one exists (see view), else a contiguous copy with the new shape."""
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int n = _parse_ints(_unpack_varargs(shape), sizes, "reshape(): argument 'shape'")
+        _infer_size(sizes, n, self._numel)
+        if _view_strides(self, n, sizes, strides):
+            return _view(self, n, sizes, strides, self._offset)
+        cdef Tensor c = _clone(self, self._dtype)
+        _contiguous_strides(n, sizes, strides)
+        return make_tensor(c._storage, n, sizes, strides, 0, None)
+
+    def reshape_as(self, Tensor other):
+        return self.reshape(other.shape)
+
+    def as_strided(self, size, stride, storage_offset=None):
+        """A view with explicit size, stride and offset, relative to the storage (checked
+        against it; negative strides are allowed)."""
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int n = _parse_ints(size, sizes, "as_strided(): argument 'size'")
+        cdef int m = _parse_ints(stride, strides, "as_strided(): argument 'stride'")
+        if n != m:
+            raise RuntimeError(f"mismatch in length of strides and shape: size has {n} entries, "
+                               f"stride has {m}")
+        cdef int64_t off = self._offset if storage_offset is None else _index(storage_offset)
+        return _view(self, n, sizes, strides, off)
+
+    def expand(self, *sizes):
+        """Broadcast size-1 dims to larger sizes with stride 0 (-1 keeps a size)."""
+        return _expand(self, _unpack_varargs(sizes))
+
+    def expand_as(self, Tensor other):
+        return _expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _expand(self, shape)
+
+    def transpose(self, dim0, dim1):
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int a = _wrap_dim(dim0, self._ndim), b = _wrap_dim(dim1, self._ndim)
+        if self._ndim == 0:
+            return _view(self, 0, sizes, strides, self._offset)
+        memcpy(sizes, self._sizes, self._ndim * sizeof(int64_t))
+        memcpy(strides, self._strides, self._ndim * sizeof(int64_t))
+        sizes[a], sizes[b] = sizes[b], sizes[a]
+        strides[a], strides[b] = strides[b], strides[a]
+        return _view(self, self._ndim, sizes, strides, self._offset)
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        return self.transpose(dim0, dim1)
+
+    def t(self):
+        """Transpose of a tensor with at most 2 dims (0-d and 1-d come back as views of self)."""
+        if self._ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._ndim}D")
+        return self.transpose(0, -1) if self._ndim == 2 else _view(self, self._ndim, self._sizes,
+                                                                   self._strides, self._offset)
+
+    @property
+    def T(self):
+        """All dims reversed."""
+        return _permute_c(self, _reversed_dims(self._ndim))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self._ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self._ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def permute(self, *dims):
+        return _permute(self, _unpack_varargs(dims))
+
+    def movedim(self, source, destination):
+        return _movedim(self, source, destination)
+
+    def moveaxis(self, source, destination):
+        return _movedim(self, source, destination)
+
+    def squeeze(self, dim=None):
+        """Remove dims of size 1 (all, or those in dim; a dim whose size isn't 1 stays)."""
+        return _squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int d = _wrap_dim(dim, self._ndim + 1), i, j = 0
+        if self._ndim + 1 > MAX_DIMS:
+            raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions")
+        for i in range(self._ndim + 1):
+            if i == d:
+                sizes[i] = 1
+                strides[i] = self._sizes[j] * self._strides[j] if j < self._ndim else 1
+            else:
+                sizes[i] = self._sizes[j]
+                strides[i] = self._strides[j]
+                j += 1
+        return _view(self, self._ndim + 1, sizes, strides, self._offset)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims start_dim..end_dim into one (a view when possible, like reshape)."""
+        cdef int s, e, d
+        if self._ndim == 0:
+            _wrap_dim(start_dim, 0)
+            _wrap_dim(end_dim, 0)
+            return self.reshape(1)
+        s = _wrap_dim(start_dim, self._ndim)
+        e = _wrap_dim(end_dim, self._ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self
+        shape = self.shape
+        return self.reshape(shape[:s] + (-1,) + shape[e + 1:]) if self._numel else \
+            self.reshape(shape[:s] + (0,) + shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        """Split dim into `sizes` (one -1 inferred)."""
+        cdef int d = _wrap_dim(dim, self._ndim)
+        cdef int64_t new[MAX_DIMS]
+        cdef int n = _parse_ints(sizes, new, "unflatten(): argument 'sizes'")
+        if n == 0:
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        _infer_size(new, n, self._sizes[d])
+        shape = self.shape
+        return self.view(shape[:d] + tuple([new[i] for i in range(n)]) + shape[d + 1:])
+
+    def narrow(self, dim, start, length):
+        """Elements start .. start+length-1 along dim, as a view."""
+        cdef int d = _wrap_dim(dim, self._ndim)
+        if self._ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        cdef int64_t size = self._sizes[d], st = _index(start), ln = _index(length)
+        if st < -size or st > size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                             f"but got {st})")
+        if st < 0:
+            st += size
+        if ln < 0:
+            raise RuntimeError(f"narrow(): length must be non-negative, but got {ln}")
+        if st + ln > size:
+            raise RuntimeError(f"start ({st}) + length ({ln}) exceeds dimension size ({size}).")
+        return _slice_dim(self, d, st, ln, 1)
+
+    def select(self, dim, index):
+        """The sub-tensor at `index` along dim (that dim removed), as a view."""
+        return _select(self, _wrap_dim(dim, self._ndim), _index(index))
+
+    def unfold(self, dimension, size, step):
+        """All windows of `size` elements, `step` apart, along dimension, as a new last dim."""
+        return _unfold(self, dimension, _index(size), _index(step))
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _diagonal(self, _index(offset), dim1, dim2)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        cdef int d = _wrap_dim(dim, self._ndim)
+        cdef int64_t n = _index(chunks)
+        if n <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {n}")
+        if self._ndim == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        return _split(self, max((self._sizes[d] + n - 1) // n, 1), d)
+
+    def unbind(self, dim=0):
+        cdef int d = _wrap_dim(dim, self._ndim)
+        if self._ndim == 0:
+            raise RuntimeError("unbind() expects at least a 1-dimensional tensor")
+        return tuple([_select(self, d, i) for i in range(self._sizes[d])])
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _tensor_split(self, indices_or_sections, dim)
+
+    def flip(self, *dims):
+        """Reverse the order of elements along dims -- a view with negative strides.
+
+        PyTorch copies here; strided, like NumPy, returns a view (writes go to the base).
+        """
+        return _flip(self, _unpack_varargs(dims))
+
+    def fliplr(self):
+        if self._ndim < 2:
+            raise RuntimeError("fliplr expects a tensor with at least 2 dimensions")
+        return _flip(self, (1,))
+
+    def flipud(self):
+        if self._ndim < 1:
+            raise RuntimeError("flipud expects a tensor with at least 1 dimension")
+        return _flip(self, (0,))
+
+    # ---- indexing ---------------------------------------------------------------------
+
+    def __getitem__(self, index):
+        return _getitem(self, index)
+
+    def __setitem__(self, index, value):
+        _setitem(self, index, value)
+
+
+def _rebuild_tensor(array):
+    return _tensor_from_numpy_copy(array, None)
+
+
+cdef list _reversed_dims(int ndim):
+    return list(range(ndim - 1, -1, -1))
+
+
+include "views.pxi"
+include "indexing.pxi"
+include "convert.pxi"

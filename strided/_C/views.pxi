@@ -1,0 +1,281 @@
+# View ops that need more than a few lines (included into tensor.pyx).  Each computes
+# sizes/strides/offset on the C stack and calls _view(), i.e. make_tensor().
+
+cdef Tensor _select(Tensor t, int d, int64_t index):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int i, j = 0
+    if t._ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    cdef int64_t size = t._sizes[d]
+    if index < -size or index >= size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{_shape_str(t._ndim, t._sizes)} at dimension {d}")
+    if index < 0:
+        index += size
+    for i in range(t._ndim):
+        if i != d:
+            sizes[j] = t._sizes[i]
+            strides[j] = t._strides[i]
+            j += 1
+    return _view(t, t._ndim - 1, sizes, strides, t._offset + index * t._strides[d])
+
+
+cdef Tensor _slice_dim(Tensor t, int d, int64_t start, int64_t length, int64_t step):
+    """Dim d reduced to `length` elements start, start+step, ... (start valid if length > 0)."""
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
+    memcpy(strides, t._strides, t._ndim * sizeof(int64_t))
+    sizes[d] = length
+    if mul_overflow(t._strides[d], step, &strides[d]):
+        raise RuntimeError(f"slice step {step} times stride {t._strides[d]} overflows int64")
+    return _view(t, t._ndim, sizes, strides,
+                 t._offset + start * t._strides[d] if length > 0 else t._offset)
+
+
+cdef Tensor _expand(Tensor t, object shape):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int n = _parse_ints(shape, sizes, "expand(): argument 'size'")
+    cdef int i, d, lead = n - t._ndim
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({n}) must be greater or equal "
+                           f"to the number of dimensions in the tensor ({t._ndim})")
+    for i in range(n):
+        d = i - lead
+        if d < 0:
+            if sizes[i] < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({sizes[i]}) isn't allowed in "
+                                   f"a leading, non-existing dimension {i}")
+            strides[i] = 0
+        elif sizes[i] == -1 or sizes[i] == t._sizes[d]:
+            sizes[i] = t._sizes[d]
+            strides[i] = t._strides[d]
+        elif t._sizes[d] == 1:
+            if sizes[i] < 0:
+                raise RuntimeError(f"expand: invalid size {sizes[i]} at dimension {i}")
+            strides[i] = 0
+        else:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({sizes[i]}) must match the existing size "
+                f"({t._sizes[d]}) at non-singleton dimension {i}.  Target sizes: "
+                f"{_shape_str(n, sizes)}.  Tensor sizes: {_shape_str(t._ndim, t._sizes)}")
+    return _view(t, n, sizes, strides, t._offset)
+
+
+cdef Tensor _permute_c(Tensor t, object dims):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t perm[MAX_DIMS]
+    cdef bint seen[MAX_DIMS]
+    cdef int n = _parse_ints(dims, perm, "permute(): argument 'dims'")
+    cdef int i, d
+    if n != t._ndim:
+        raise RuntimeError(f"permute(): number of dimensions in the tensor input does not match "
+                           f"the length of the desired ordering of dimensions i.e. input.dim() = "
+                           f"{t._ndim} is not equal to len(dims) = {n}")
+    for i in range(n):
+        seen[i] = False
+    for i in range(n):
+        d = _wrap_dim(perm[i], n)
+        if seen[d]:
+            raise RuntimeError(f"permute(): duplicate dims are not allowed (dim {d} appears twice "
+                               f"in {list(dims)})")
+        seen[d] = True
+        sizes[i] = t._sizes[d]
+        strides[i] = t._strides[d]
+    return _view(t, n, sizes, strides, t._offset)
+
+
+cdef Tensor _permute(Tensor t, object dims):
+    return _permute_c(t, dims)
+
+
+cdef Tensor _movedim(Tensor t, object source, object destination):
+    cdef int64_t src[MAX_DIMS]
+    cdef int64_t dst[MAX_DIMS]
+    cdef int n = _parse_ints(source, src, "movedim(): argument 'source'")
+    cdef int m = _parse_ints(destination, dst, "movedim(): argument 'destination'")
+    cdef int i, nd = t._ndim
+    if n != m:
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source) if not PyLong_Check(source) else [source]} dims) "
+                           f"should contain the same number of dims as destination "
+                           f"({list(destination) if not PyLong_Check(destination) else [destination]} dims)")
+    order = [-1] * nd
+    taken = [False] * nd
+    for i in range(n):
+        s = _wrap_dim(src[i], nd)
+        d = _wrap_dim(dst[i], nd)
+        if taken[s] or order[d] != -1:
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        order[d] = s
+        taken[s] = True
+    rest = iter([s for s in range(nd) if not taken[s]])
+    return _permute_c(t, [o if o != -1 else next(rest) for o in order])
+
+
+cdef Tensor _squeeze(Tensor t, object dim):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t dims[MAX_DIMS]
+    cdef bint drop[MAX_DIMS]
+    cdef int i, j = 0, n
+    for i in range(t._ndim):
+        drop[i] = dim is None and t._sizes[i] == 1
+    if dim is not None:
+        n = _parse_ints(dim, dims, "squeeze(): argument 'dim'")
+        for i in range(n):
+            j = _wrap_dim(dims[i], t._ndim)
+            if t._ndim:
+                drop[j] = t._sizes[j] == 1
+        j = 0
+    for i in range(t._ndim):
+        if not drop[i]:
+            sizes[j] = t._sizes[i]
+            strides[j] = t._strides[i]
+            j += 1
+    return _view(t, j, sizes, strides, t._offset)
+
+
+cdef Tensor _unfold(Tensor t, object dimension, int64_t size, int64_t step):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int d = _wrap_dim(dimension, t._ndim)
+    cdef int64_t dim_size = t._sizes[d] if t._ndim else 1
+    cdef int64_t dim_stride = t._strides[d] if t._ndim else 1
+    if t._ndim + 1 > MAX_DIMS:
+        raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0 or size > dim_size:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {dim_size} but size is {size}")
+    if t._ndim == 0:
+        sizes[0] = size
+        strides[0] = 1
+        return _view(t, 1, sizes, strides, t._offset)
+    memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
+    memcpy(strides, t._strides, t._ndim * sizeof(int64_t))
+    sizes[d] = (dim_size - size) // step + 1
+    if mul_overflow(dim_stride, step, &strides[d]):
+        raise RuntimeError(f"unfold step {step} times stride {dim_stride} overflows int64")
+    sizes[t._ndim] = size
+    strides[t._ndim] = dim_stride
+    return _view(t, t._ndim + 1, sizes, strides, t._offset)
+
+
+cdef Tensor _diagonal(Tensor t, int64_t offset, object dim1, object dim2):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    if t._ndim < 2:
+        raise RuntimeError(f"diagonal dimensions requires ndim larger than 1, but got {t._ndim}")
+    cdef int a = _wrap_dim(dim1, t._ndim), b = _wrap_dim(dim2, t._ndim), i, j = 0
+    if a == b:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    cdef int64_t n, start = t._offset
+    if offset >= 0:
+        n = min(t._sizes[a], t._sizes[b] - offset)
+        if n > 0:
+            start += offset * t._strides[b]
+    else:
+        n = min(t._sizes[a] + offset, t._sizes[b])
+        if n > 0:
+            start -= offset * t._strides[a]
+    if n < 0:
+        n = 0
+    for i in range(t._ndim):
+        if i != a and i != b:
+            sizes[j] = t._sizes[i]
+            strides[j] = t._strides[i]
+            j += 1
+    sizes[j] = n
+    strides[j] = t._strides[a] + t._strides[b]
+    return _view(t, j + 1, sizes, strides, start)
+
+
+cdef tuple _split(Tensor t, object split_size_or_sections, object dim):
+    cdef int d = _wrap_dim(dim, t._ndim)
+    cdef int64_t size, step, start = 0, total = 0
+    if t._ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    size = t._sizes[d]
+    if PyLong_Check(split_size_or_sections) or isinstance(split_size_or_sections, Tensor):
+        step = _index(split_size_or_sections)
+        if step < 0 or (step == 0 and size != 0):
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}" if step == 0 else
+                               f"split expects split_size be non-negative, but got split_size={step}")
+        if size == 0:
+            return (_slice_dim(t, d, 0, 0, 1),)
+        return tuple([_slice_dim(t, d, s, min(step, size - s), 1) for s in range(0, size, step)])
+    sections = [_index(s) for s in split_size_or_sections]
+    for s in sections:
+        if s < 0:
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sections}")
+        total += s
+    if total != size:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input "
+                           f"tensor's size at dimension {d}), but got split_sizes={sections}")
+    out = []
+    for s in sections:
+        out.append(_slice_dim(t, d, start, s, 1))
+        start += s
+    return tuple(out)
+
+
+cdef tuple _tensor_split(Tensor t, object indices_or_sections, object dim):
+    cdef int d = _wrap_dim(dim, t._ndim)
+    cdef int64_t size, n, q, r, i, start, end
+    if t._ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    size = t._sizes[d]
+    if PyLong_Check(indices_or_sections):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        q = size // n
+        r = size % n
+        out = []
+        start = 0
+        for i in range(n):
+            end = start + q + (1 if i < r else 0)
+            out.append(_slice_dim(t, d, start, end - start, 1))
+            start = end
+        return tuple(out)
+    bounds = [_index(i) for i in indices_or_sections]
+    out = []
+    start = 0
+    for b in bounds + [size]:
+        end = b + size if b < 0 else b
+        end = max(0, min(end, size))
+        s = min(start, size)
+        out.append(_slice_dim(t, d, s, max(end - s, 0), 1))
+        start = end
+    return tuple(out)
+
+
+cdef Tensor _flip(Tensor t, object dims):
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t which[MAX_DIMS]
+    cdef bint seen[MAX_DIMS]
+    cdef int n = _parse_ints(dims, which, "flip(): argument 'dims'")
+    cdef int i, d
+    cdef int64_t offset = t._offset
+    memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
+    memcpy(strides, t._strides, t._ndim * sizeof(int64_t))
+    for i in range(t._ndim):
+        seen[i] = False
+    for i in range(n):
+        d = _wrap_dim(which[i], t._ndim)
+        if t._ndim == 0:
+            continue
+        if seen[d]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen[d] = True
+        if sizes[d] > 1:
+            offset += (sizes[d] - 1) * strides[d]
+        strides[d] = -strides[d]
+    return _view(t, t._ndim, sizes, strides, offset)
