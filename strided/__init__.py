@@ -1,4 +1,26 @@
-"""strided: a tensor library built around strided views."""
-from strided._C.dtypes import (bool_ as bool, uint8, int32, int64, float32, float64, DType)
+"""strided: a CPU tensor library built around strided views.
+
+One flat Storage holds the data; a Tensor is (sizes, strides, storage_offset) over it, so
+slicing, transposing, expanding, unfolding and reshaping copy nothing.
+"""
+from strided._C.dtypes import (DType, bool_ as bool, uint8, int32, int64, float32, float64)
 from strided._C.storage import Storage
 from strided._C.tensor import Tensor, from_numpy, tensor, broadcast_shapes
+from strided._C.threads import set_num_threads, get_num_threads
+from strided.creation import (empty, zeros, ones, full, arange, linspace, eye,
+                              empty_like, zeros_like, ones_like, full_like)
+from strided.random import (Generator, manual_seed, initial_seed, default_generator,
+                            rand, randn, randint, randperm, rand_like, randn_like)
+from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze, transpose,
+                                swapaxes, swapdims, t, permute, movedim, moveaxis, narrow,
+                                select, diagonal, as_strided, broadcast_to, broadcast_tensors,
+                                split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
+from strided._C.dlpack import from_dlpack
+
+# PyTorch's dtype aliases
+float = float32
+double = float64
+int = int32
+long = int64
+
+__version__ = "0.1.0"

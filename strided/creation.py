@@ -1,0 +1,99 @@
+"""Factory functions: empty, zeros, ones, full, arange, linspace, eye and the *_like forms.
+
+Sizes may be given as varargs (zeros(2, 3)) or as one sequence (zeros((2, 3))), as in PyTorch.
+"""
+import math
+
+import numpy as np
+
+from strided._C import tensor as _t
+from strided._C.dtypes import float32, int64, bool_, to_dtype
+
+
+def _shape(size):
+    if len(size) == 1 and not isinstance(size[0], int):
+        return tuple(size[0])
+    return size
+
+
+def empty(*size, dtype=None):
+    """An uninitialised contiguous tensor."""
+    return _t._empty(_shape(size), dtype or float32, False)
+
+
+def zeros(*size, dtype=None):
+    return _t._empty(_shape(size), dtype or float32, True)
+
+
+def ones(*size, dtype=None):
+    return _t._full(_shape(size), 1, dtype or float32)
+
+
+def full(size, fill_value, *, dtype=None):
+    """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
+    if dtype is None:
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else float32
+    return _t._full(_shape((size,)), fill_value, dtype)
+
+
+def empty_like(t, *, dtype=None):
+    return empty(t.shape, dtype=dtype or t.dtype)
+
+
+def zeros_like(t, *, dtype=None):
+    return zeros(t.shape, dtype=dtype or t.dtype)
+
+
+def ones_like(t, *, dtype=None):
+    return ones(t.shape, dtype=dtype or t.dtype)
+
+
+def full_like(t, fill_value, *, dtype=None):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype)
+
+
+def arange(start, end=None, step=1, *, dtype=None):
+    """Values start, start+step, ... below end (above it for a negative step).
+
+    int64 when start, end and step are all ints, else float32, as in PyTorch.
+    """
+    if end is None:
+        start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if not isinstance(v, (int, float, np.number)) or isinstance(v, bool) and name == "step":
+            raise TypeError(f"arange(): {name} must be a number, but got {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise RuntimeError(f"arange(): {name} must be finite, but got {v}")
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = int64 if integral else float32
+    dtype = to_dtype(dtype)
+    n = math.ceil((end - start) / step)
+    # computed in float64 (or exact int64) and then cast, so float32 results are correctly rounded
+    work = np.int64 if not dtype.is_floating_point and all(
+        isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float64
+    values = start + np.arange(n, dtype=work) * np.asarray(step, dtype=work)
+    return _t.tensor(values, dtype)
+
+
+def linspace(start, end, steps, *, dtype=None):
+    """`steps` evenly spaced values from start to end inclusive."""
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, but got {steps}")
+    return _t.tensor(np.linspace(start, end, steps), dtype or float32)
+
+
+def eye(n, m=None, *, dtype=None):
+    """The n x m identity matrix (m defaults to n)."""
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"eye(): n and m must be non-negative, but got n={n}, m={m}")
+    out = zeros(n, m, dtype=dtype)
+    out.diagonal().fill_(1)
+    return out

@@ -1,0 +1,104 @@
+"""Random number generation: strided.Generator, manual_seed and rand/randn/randint/randperm.
+
+A Generator wraps NumPy's PCG64 bit generator, so a seed gives the same numbers on every run
+and platform.  Sampling writes straight into the new tensor's storage.
+"""
+import numpy as np
+
+from strided._C import tensor as _t
+from strided._C.dtypes import float32, int64, to_dtype
+from strided.creation import _shape, empty
+
+
+class Generator:
+    """A seedable source of random numbers (strided.Generator().manual_seed(0))."""
+
+    def __init__(self, seed=None):
+        self.manual_seed(np.random.SeedSequence().entropy if seed is None else seed)
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if seed < 0:
+            raise RuntimeError(f"seed must be non-negative, but got {seed}")
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed))
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+    def seed(self):
+        """Reseed from fresh entropy; returns the new seed."""
+        self.manual_seed(np.random.SeedSequence().entropy % (1 << 63))
+        return self._seed
+
+    def get_state(self):
+        return self._rng.bit_generator.state
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state
+        return self
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed):
+    """Seed the default generator (makes rand/randn/randint/randperm/dropout reproducible)."""
+    return default_generator.manual_seed(seed)
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def _rng(generator):
+    return (generator or default_generator)._rng
+
+
+def _float_dtype(dtype):
+    dtype = to_dtype(dtype or float32)
+    if not dtype.is_floating_point:
+        raise TypeError(f"expected a floating point dtype for sampling, but got {dtype!r}")
+    return dtype
+
+
+def rand(*size, generator=None, dtype=None):
+    """Uniform samples from [0, 1)."""
+    out = empty(*size, dtype=_float_dtype(dtype))
+    _rng(generator).random(out=out.numpy(), dtype=out.numpy().dtype)
+    return out
+
+
+def randn(*size, generator=None, dtype=None):
+    """Standard normal samples."""
+    out = empty(*size, dtype=_float_dtype(dtype))
+    _rng(generator).standard_normal(out=out.numpy(), dtype=out.numpy().dtype)
+    return out
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None):
+    """Integers uniform in [low, high) (randint(high, size) means low = 0)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    values = _rng(generator).integers(low, high, size=_shape((size,)), dtype=np.int64)
+    return _t.tensor(values, dtype or int64)
+
+
+def randperm(n, *, generator=None, dtype=None):
+    """A random permutation of 0 .. n-1."""
+    if n < 0:
+        raise RuntimeError(f"randperm(): n must be non-negative, but got {n}")
+    return _t.tensor(_rng(generator).permutation(n).astype(np.int64), dtype or int64)
+
+
+def rand_like(t, *, generator=None, dtype=None):
+    return rand(t.shape, generator=generator, dtype=dtype or t.dtype)
+
+
+def randn_like(t, *, generator=None, dtype=None):
+    return randn(t.shape, generator=generator, dtype=dtype or t.dtype)
