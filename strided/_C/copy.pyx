@@ -91,6 +91,40 @@ cdef void _copy_row(char** ptrs, const int64_t* strides, int64_t n, void* ctx) n
 
 cdef enum:
     GRAIN = 32768     # elements per thread below which threads cost more than they save
+    TILE = 16         # tile edge for copies whose two operands disagree on the fastest dim
+
+
+cdef inline int64_t _iabs(int64_t x) noexcept nogil:
+    return -x if x < 0 else x
+
+
+cdef bint _wants_tiles(const StridedLoop* L) noexcept nogil:
+    """True when dst walks dim 0 fastest but src walks dim 1 fastest (a transpose-like
+    copy): a plain row loop would then touch a new src cache line on every element."""
+    return (2 <= L.ndim <= 3 and L.sizes[0] >= TILE and L.sizes[1] >= TILE and
+            _iabs(L.strides[1][1]) < _iabs(L.strides[0][1]))
+
+
+cdef void _copy_tiles(const StridedLoop* L, char* dst, const char* src, CopyCtx* ctx,
+                      int64_t tile_begin, int64_t tile_end) noexcept nogil:
+    """Copy TILE x TILE blocks (dims 0 and 1) with flat index in [tile_begin, tile_end) of the
+    (batch, dim-1 tile, dim-0 tile) grid, so each block's src lines stay in L1."""
+    cdef char* ptrs[2]
+    cdef int64_t n0 = L.sizes[0], n1 = L.sizes[1]
+    cdef int64_t t0 = (n0 + TILE - 1) // TILE, t1 = (n1 + TILE - 1) // TILE
+    cdef int64_t tile, b, i0, j0, j, len0
+    for tile in range(tile_begin, tile_end):
+        i0 = (tile % t0) * TILE
+        j0 = ((tile // t0) % t1) * TILE
+        b = tile // (t0 * t1)
+        len0 = min(TILE, n0 - i0)
+        for j in range(j0, min(j0 + TILE, n1)):
+            ptrs[0] = dst + i0 * L.strides[0][0] + j * L.strides[1][0]
+            ptrs[1] = <char*>src + i0 * L.strides[0][1] + j * L.strides[1][1]
+            if L.ndim == 3:
+                ptrs[0] += b * L.strides[2][0]
+                ptrs[1] += b * L.strides[2][1]
+            _copy_row(ptrs, &L.strides[0][0], len0, ctx)
 
 
 cdef void copy_strided(int ndim, const int64_t* sizes,
@@ -99,7 +133,7 @@ cdef void copy_strided(int ndim, const int64_t* sizes,
     cdef StridedLoop L
     cdef CopyCtx ctx
     cdef char* base[2]
-    cdef int64_t rows, n, chunk, t, b, e
+    cdef int64_t rows, n, chunk, t, b, e, tiles
     cdef int nthreads
     ctx.dst_type = dst_type
     ctx.src_type = src_type
@@ -114,7 +148,17 @@ cdef void copy_strided(int ndim, const int64_t* sizes,
     base[1] = <char*>src
     n = rows * L.sizes[0]
     nthreads = num_threads_for(n, GRAIN)
-    if nthreads <= 1:
+    if _wants_tiles(&L):
+        tiles = ((L.sizes[0] + TILE - 1) // TILE) * ((L.sizes[1] + TILE - 1) // TILE)
+        if L.ndim == 3:
+            tiles *= L.sizes[2]
+        if nthreads <= 1:
+            _copy_tiles(&L, dst, src, &ctx, 0, tiles)
+        else:
+            chunk = (tiles + nthreads - 1) // nthreads
+            for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+                _copy_tiles(&L, dst, src, &ctx, t * chunk, min(tiles, (t + 1) * chunk))
+    elif nthreads <= 1:
         loop_run_rows(&L, base, _copy_row, &ctx, 0, rows)
     elif rows == 1:
         # one flat row: split it into per-thread pieces
