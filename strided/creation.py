@@ -32,7 +32,8 @@ def ones(*size, dtype=None):
 def full(size, fill_value, *, dtype=None):
     """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
     if dtype is None:
-        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else float32
+        kind = np.asarray(fill_value).dtype.kind
+        dtype = bool_ if kind == "b" else int64 if kind in "iu" else float32
     return _t._full(_shape((size,)), fill_value, dtype)
 
 

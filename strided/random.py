@@ -81,6 +81,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None):
     """Integers uniform in [low, high) (randint(high, size) means low = 0)."""
     if high is None:
         low, high = 0, low
+    elif size is None and not isinstance(high, (int, np.integer)):
+        low, high, size = 0, low, high          # randint(high, size)
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if low >= high:

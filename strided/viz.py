@@ -5,14 +5,14 @@
     >>> t = strided.arange(12).view(3, 4)
     >>> print(storage_map(t[1:, ::2]))
     size=(2, 2)  stride=(4, 2)  storage_offset=4  non-contiguous
-    storage: 12 cells of int64; the view's 4 elements cover 4 of them
-    cell     0   1   2   3   4   5   6   7   8   9  10  11
+    storage: 12 cells of int64; view: 4 elements in 4 cells
+    cell      0   1   2   3   4   5   6   7   8   9  10  11
            +---+---+---+---+---+---+---+---+---+---+---+---+
-    elem   |   |   |   |   | 0 |   | 1 |   | 2 |   | 3 |   |
+    elem   |   |   |   |   |  0|   |  1|   |  2|   |  3|   |
            +---+---+---+---+---+---+---+---+---+---+---+---+
 
-Each covered cell shows the position (in row-major order) of the view's element stored
-there.  When several elements share a cell (expand, unfold, overlapping as_strided) their
+The "cell" row numbers the storage's cells; the "elem" row shows, in each cell the view
+covers, the position (in row-major order) of the view's element stored there.  When several elements share a cell (expand, unfold, overlapping as_strided) their
 positions stack in the cell's column, and "+N" stands for N more.
 """
 import numpy as np
@@ -20,6 +20,8 @@ import numpy as np
 __all__ = ["storage_map", "element_offsets"]
 
 MAX_CELLS = 4096     # storage cells drawn at most; the rest is summarised
+PNG_MAX_CELLS = 512  # cells drawn at most in a picture
+MAX_ELEMENTS = 1 << 24  # views with more elements are refused (map a slice instead)
 MAX_STACK = 4        # positions shown per shared cell (the last line becomes "+N")
 LINE_WIDTH = 80
 _MARGIN = 7          # room for the "cell" / "elem" row labels
@@ -83,6 +85,9 @@ def storage_map(t, *, width=None, file=None, png=None, title=None, max_cells=MAX
     """
     if png is not None:
         _require_matplotlib()
+    if t.numel() > MAX_ELEMENTS:
+        raise ValueError(f"storage_map: the view has {t.numel()} elements, more than "
+                         f"{MAX_ELEMENTS} can be mapped; map a slice of it instead")
     storage = t.untyped_storage()
     n_storage = storage.size()
     n_cells = min(n_storage, max_cells)
@@ -121,7 +126,10 @@ def storage_map(t, *, width=None, file=None, png=None, title=None, max_cells=MAX
     if file is not None:
         print(text, file=file)
     if png is not None:
-        _write_png(png, n_cells, labels, per_row, title or "\n".join(_header(t, n_storage, n_covered)))
+        head = lines[:3 if title else 2]
+        if n_storage > PNG_MAX_CELLS:
+            head.append(f"(first {PNG_MAX_CELLS} of {n_storage} cells drawn)")
+        _write_png(png, min(n_cells, PNG_MAX_CELLS), labels, width or 16, "\n".join(head))
     return text
 
 
@@ -141,8 +149,9 @@ def _write_png(path, n_cells, labels, per_row, title):
     depth = max([len(v) for v in labels.values()] + [1])
     cell_h = 0.6 + 0.35 * (depth - 1)
     row_h = cell_h + 0.6                               # room for the index labels
-    fig = Figure(figsize=(1.0 + 0.6 * per_row, 1.0 + 0.6 * row_h * n_rows))
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.80 if n_rows == 1 else 0.88))
+    x_lim, y_lim = (-0.1, per_row + 0.1), (-(n_rows - 1) * row_h - 0.6, cell_h + 0.1)
+    fig = Figure(figsize=(0.6 * (x_lim[1] - x_lim[0]), 0.6 * (y_lim[1] - y_lim[0])))
+    ax = fig.add_axes((0, 0, 1, 1))
     for c in range(n_cells):
         x, y = c % per_row, -(c // per_row) * row_h
         stack = labels.get(c)
@@ -152,9 +161,8 @@ def _write_png(path, n_cells, labels, per_row, title):
             ax.text(x + 0.5, y + cell_h / 2, "\n".join(stack), ha="center", va="center",
                     fontsize=9, color="white" if len(stack) == 1 else "black")
         ax.text(x + 0.5, y - 0.12, str(c), ha="center", va="top", fontsize=7, color="#666666")
-    ax.set_xlim(-0.1, per_row + 0.1)
-    ax.set_ylim(-(n_rows - 1) * row_h - 0.6, cell_h + 0.1)
-    ax.set_aspect("equal")
+    ax.set_xlim(*x_lim)
+    ax.set_ylim(*y_lim)
     ax.axis("off")
-    fig.suptitle(title, fontsize=9, family="monospace")
+    ax.set_title(title, fontsize=9, family="monospace")
     fig.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.2)

@@ -3,7 +3,6 @@
 from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES,
                              PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS, PyBUF_ANY_CONTIGUOUS)
 from cpython.ref cimport Py_INCREF
-from libc.string cimport memcmp
 
 from cpython.object cimport PyTypeObject
 
@@ -31,7 +30,10 @@ cdef object _read_scalar(const char* p, int num):
 
 
 cdef bint _has_zero_stride(Tensor t) noexcept:
+    """True when two elements of t share memory through a zero stride."""
     cdef int d
+    if t._numel == 0:
+        return False
     for d in range(t._ndim):
         if t._strides[d] == 0 and t._sizes[d] > 1:
             return True
@@ -108,22 +110,27 @@ cdef bint _overlaps_exactly(Tensor t):
 
 
 cdef bint _memory_overlaps(Tensor a, Tensor b) noexcept:
-    """True when a and b may share an element (same storage and intersecting extents)."""
-    cdef int64_t alo = a._offset, ahi = a._offset, blo = b._offset, bhi = b._offset
-    cdef int d
-    if a._storage is not b._storage or a._numel == 0 or b._numel == 0:
+    """True when a and b may share memory: their byte extents intersect.  Compared by
+    address, not by Storage, since two Storages can wrap one buffer (from_numpy, DLPack)."""
+    cdef uintptr_t alo, ahi, blo, bhi
+    if a._numel == 0 or b._numel == 0:
         return False
-    for d in range(a._ndim):
-        if a._strides[d] < 0:
-            alo += (a._sizes[d] - 1) * a._strides[d]
+    _byte_extent(a, &alo, &ahi)
+    _byte_extent(b, &blo, &bhi)
+    return alo < bhi and blo < ahi
+
+
+cdef void _byte_extent(Tensor t, uintptr_t* lo, uintptr_t* hi) noexcept:
+    """[lo, hi): the bytes t's elements occupy (t non-empty)."""
+    cdef int64_t first = 0, last = 0
+    cdef int d
+    for d in range(t._ndim):
+        if t._strides[d] < 0:
+            first += (t._sizes[d] - 1) * t._strides[d]
         else:
-            ahi += (a._sizes[d] - 1) * a._strides[d]
-    for d in range(b._ndim):
-        if b._strides[d] < 0:
-            blo += (b._sizes[d] - 1) * b._strides[d]
-        else:
-            bhi += (b._sizes[d] - 1) * b._strides[d]
-    return alo <= bhi and blo <= ahi
+            last += (t._sizes[d] - 1) * t._strides[d]
+    lo[0] = <uintptr_t>data_of(t) + first * t._dtype.itemsize
+    hi[0] = <uintptr_t>data_of(t) + (last + 1) * t._dtype.itemsize
 
 
 cdef int copy_into(Tensor dst, Tensor src) except -1:
@@ -159,7 +166,7 @@ cdef inline void _copy(Tensor dst, Tensor src) noexcept:
 
 
 cdef bint _same_layout(Tensor a, Tensor b) noexcept:
-    return (a._offset == b._offset and a._dtype is b._dtype and
+    return (data_of(a) == data_of(b) and a._dtype is b._dtype and
             memcmp(a._strides, b._strides, a._ndim * sizeof(int64_t)) == 0)
 
 
@@ -274,22 +281,22 @@ cdef int _fill_buffer(Tensor t, Py_buffer* buf, int flags) except -1:
 
 # ---- from numpy and Python data ---------------------------------------------------------
 
-cdef Tensor _from_numpy(object a):
+cdef Tensor _from_numpy(object a, bint warn_readonly=True):
     """A tensor sharing memory with the numpy array a (any strides); a stays alive."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     cdef DType dt
+    if not a.dtype.isnative:
+        raise TypeError(f"can't convert np.ndarray with non-native byte order ({a.dtype.str}); "
+                        f"use a.astype(a.dtype.newbyteorder('='))")
     try:
         dt = as_dtype(a.dtype)
     except TypeError:
         raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only supported types "
                         f"are: float64, float32, int64, int32, uint8, and bool.") from None
-    if not a.dtype.isnative:
-        raise TypeError(f"can't convert np.ndarray with non-native byte order ({a.dtype.str}); "
-                        f"use a.astype(a.dtype.newbyteorder('='))")
     if a.ndim > MAX_DIMS:
         raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {a.ndim}")
-    if not a.flags.writeable:
+    if warn_readonly and not a.flags.writeable:
         import warnings
         warnings.warn("The given NumPy array is not writable; strided does not support "
                       "read-only tensors, so writing to this tensor would write into the array.",
@@ -320,7 +327,7 @@ cdef Tensor _from_numpy(object a):
 
 cdef Tensor _tensor_from_numpy_copy(object a, DType dtype):
     """A new contiguous tensor holding a copy of array a (cast to dtype if given)."""
-    cdef Tensor src = _from_numpy(a)
+    cdef Tensor src = _from_numpy(a, False)
     return _clone(src, dtype if dtype is not None else src._dtype)
 
 
@@ -329,7 +336,7 @@ cdef Tensor _tensor_from_data(object data, object dtype):
     cdef DType dt = as_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         return _clone(<Tensor>data, dt if dt is not None else (<Tensor>data)._dtype)
-    from_python = not isinstance(data, np.ndarray)
+    from_python = not isinstance(data, (np.ndarray, np.generic))
     try:
         arr = np.asarray(data)
     except (ValueError, TypeError) as e:

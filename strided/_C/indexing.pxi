@@ -7,7 +7,7 @@
 # out-of-range errors) are exactly NumPy's.
 
 cdef inline bint _is_int_index(object x):
-    return PyLong_Check(x) and not isinstance(x, bool)
+    return (PyLong_Check(x) and not isinstance(x, bool)) or isinstance(x, np.integer)
 
 
 cdef Tensor _basic_index(Tensor t, object index):
@@ -64,7 +64,7 @@ cdef Tensor _basic_index(Tensor t, object index):
             n_out += 1
             sd += 1
         else:
-            k = x
+            k = x if PyLong_Check(x) else int(x)
             if k < -t._sizes[sd] or k >= t._sizes[sd]:
                 raise IndexError(f"index {k} is out of bounds for dimension {sd} with size {t._sizes[sd]}")
             offset += (k + t._sizes[sd] if k < 0 else k) * t._strides[sd]
@@ -102,7 +102,7 @@ cdef object _numpy_index(object index):
 
 cdef object _getitem(Tensor t, object index):
     cdef Tensor v
-    if _is_int_index(index):
+    if PyLong_Check(index) and not isinstance(index, bool):
         return _select(t, 0, index) if t._ndim else _basic_index(t, index)
     v = _basic_index(t, index)
     if v is not None:
@@ -112,8 +112,12 @@ cdef object _getitem(Tensor t, object index):
 
 cdef int _setitem(Tensor t, object index, object value) except -1:
     cdef Tensor v = _basic_index(t, index)
+    cdef Tensor src
     if v is not None:
-        copy_into(v, _as_tensor(value, t._dtype))
+        src = _as_tensor(value, t._dtype)
+        while src._ndim > v._ndim and src._sizes[0] == 1:
+            src = _select(src, 0, 0)       # like NumPy and PyTorch: drop leading 1s of the value
+        copy_into(v, src)
         return 0
     check_no_internal_overlap(t)
     arr = _to_numpy(t)

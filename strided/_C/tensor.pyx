@@ -11,7 +11,7 @@ from cpython.slice cimport PySlice_Check
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM, PyTuple_Check
 from libc.stdint cimport int64_t, uint8_t, int32_t, uintptr_t, INT64_MAX
 from libc.stdlib cimport malloc, free, calloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memcmp
 
 import numpy as np
 cimport numpy as cnp
@@ -49,8 +49,9 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     # element it can address,
     #     lo = offset + sum(min(0, (size[d]-1) * stride[d])),
     #     hi = offset + sum(max(0, (size[d]-1) * stride[d])),
-    # must lie in [0, storage size); an empty tensor only needs 0 <= offset <= storage
-    # size.  All products and sums are overflow-checked, so hostile sizes, strides and
+    # must lie in [0, storage size).  An empty tensor addresses nothing: view ops on it
+    # may compute any offset (flip, slicing past the end), so its offset is clamped into
+    # [0, storage size] and data_ptr() never points outside its storage.  All products and sums are overflow-checked, so hostile sizes, strides and
     # offsets (as_strided, from_numpy, DLPack) raise instead of addressing stray memory.
     cdef int d
     cdef int64_t numel = 1, lo = offset, hi = offset, ext, expected
@@ -68,12 +69,8 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
             if mul_overflow(numel, sizes[d], &numel):
                 raise ValueError(f"the number of elements of a tensor of size "
                                  f"{_shape_str(ndim, sizes)} overflows int64")
-    if offset < 0:
-        raise RuntimeError(f"storage_offset must be non-negative, but got {offset}")
     if numel == 0:
-        if offset > storage._size:
-            raise RuntimeError(f"storage_offset {offset} is out of bounds for a storage of "
-                               f"size {storage._size}")
+        offset = 0 if offset < 0 else storage._size if offset > storage._size else offset
     else:
         for d in range(ndim):
             if mul_overflow(sizes[d] - 1, strides[d], &ext):
@@ -250,7 +247,10 @@ cdef bint _view_strides(Tensor t, int ndim, const int64_t* shape, int64_t* out):
             out[d] = 1
         return True
     if t._numel == 0:
-        _contiguous_strides(ndim, shape, out)
+        if ndim == t._ndim and memcmp(shape, t._sizes, ndim * sizeof(int64_t)) == 0:
+            memcpy(out, t._strides, ndim * sizeof(int64_t))
+        else:
+            _contiguous_strides(ndim, shape, out)
         return True
     view_d = ndim - 1
     chunk_base_stride = t._strides[t._ndim - 1]
@@ -564,6 +564,8 @@ cdef class Tensor:
             raise RuntimeError(f"mismatch in length of strides and shape: size has {n} entries, "
                                f"stride has {m}")
         cdef int64_t off = self._offset if storage_offset is None else _index(storage_offset)
+        if off < 0:
+            raise RuntimeError(f"as_strided: storage_offset must be non-negative, but got {off}")
         return _view(self, n, sizes, strides, off)
 
     def expand(self, *sizes):
@@ -709,12 +711,14 @@ cdef class Tensor:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {n}")
         if self._ndim == 0:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
-        return _split(self, max((self._sizes[d] + n - 1) // n, 1), d)
+        if self._sizes[d] == 0:
+            return tuple([_slice_dim(self, d, 0, 0, 1) for _ in range(n)])
+        return _split(self, (self._sizes[d] + n - 1) // n, d)
 
     def unbind(self, dim=0):
-        cdef int d = _wrap_dim(dim, self._ndim)
         if self._ndim == 0:
-            raise RuntimeError("unbind() expects at least a 1-dimensional tensor")
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        cdef int d = _wrap_dim(dim, self._ndim)
         return tuple([_select(self, d, i) for i in range(self._sizes[d])])
 
     def tensor_split(self, indices_or_sections, dim=0):

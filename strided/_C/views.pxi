@@ -95,24 +95,33 @@ cdef Tensor _permute(Tensor t, object dims):
 cdef Tensor _movedim(Tensor t, object source, object destination):
     cdef int64_t src[MAX_DIMS]
     cdef int64_t dst[MAX_DIMS]
+    cdef int64_t order[MAX_DIMS]
+    cdef bint taken[MAX_DIMS]
     cdef int n = _parse_ints(source, src, "movedim(): argument 'source'")
     cdef int m = _parse_ints(destination, dst, "movedim(): argument 'destination'")
-    cdef int i, nd = t._ndim
+    cdef int i, s, d, k = 0, nd = t._ndim
     if n != m:
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source) if not PyLong_Check(source) else [source]} dims) "
-                           f"should contain the same number of dims as destination "
-                           f"({list(destination) if not PyLong_Check(destination) else [destination]} dims)")
-    order = [-1] * nd
-    taken = [False] * nd
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({n} dims) "
+                           f"should contain the same number of dims as destination ({m} dims)")
+    for i in range(nd):
+        order[i] = -1
+        taken[i] = False
     for i in range(n):
         s = _wrap_dim(src[i], nd)
         d = _wrap_dim(dst[i], nd)
+        if nd == 0:
+            continue            # a 0-d tensor's only "dim" is 0 / -1: nothing moves
         if taken[s] or order[d] != -1:
             raise RuntimeError("movedim: repeated dim in `source` or `destination`")
         order[d] = s
         taken[s] = True
-    rest = iter([s for s in range(nd) if not taken[s]])
-    return _permute_c(t, [o if o != -1 else next(rest) for o in order])
+    for d in range(nd):
+        if order[d] == -1:
+            while taken[k]:
+                k += 1
+            order[d] = k
+            taken[k] = True
+    return _permute_c(t, [order[d] for d in range(nd)])
 
 
 cdef Tensor _squeeze(Tensor t, object dim):
