@@ -29,7 +29,7 @@ def _float_formatter(shown):
     hi = nonzero.max() if nonzero.size else 0.0
     lo = nonzero.min() if nonzero.size else 0.0
     if integral:
-        fmt = "{:.4e}" if hi > 1e8 else "{:.0f}."
+        fmt = "{:.4e}" if nonzero.size and (hi / lo > 1e3 or hi > 1e8) else "{:.0f}."
     elif nonzero.size and (hi / lo > 1e3 or hi > 1e8 or lo < 1e-4):
         fmt = "{:.4e}"
     else:
@@ -60,7 +60,7 @@ def format_tensor(t):
         if arr.dtype.kind == "f":
             shown = _edges(arr) if summarise else arr
             kw["formatter"] = {"float_kind": _float_formatter(shown)}
-        body = np.array2string(arr, **kw)
+        body = np.array2string(arr, **kw).replace(", ...,", ",  ...,")
     extras = []
     if t.dtype.name not in _DEFAULT_DTYPES or (t.numel() == 0 and t.dtype.name != "float32"):
         extras.append(f"dtype={t.dtype!r}")

@@ -11,6 +11,10 @@ cdef extern from "numpy/arrayobject.h":
         PyTypeObject* subtype, PyObject* descr, int nd, cnp.npy_intp* dims,
         cnp.npy_intp* strides, void* data, int flags, PyObject* obj)
 
+import math
+
+cdef double _FLOAT32_MAX = 3.4028234663852886e38
+
 cdef const char* _BUFFER_FORMATS[6]
 _BUFFER_FORMATS[:] = [b"?", b"B", b"i", b"q", b"f", b"d"]
 
@@ -193,10 +197,20 @@ cdef Tensor _scalar_tensor(object value, DType dtype):
         raise TypeError(f"expected a number (bool, int or float), but got {type(value).__name__}")
     if num == BOOL:
         (<uint8_t*>p)[0] = value != 0
-    elif num == FLOAT32:
-        (<float*>p)[0] = value
-    elif num == FLOAT64:
-        (<double*>p)[0] = value
+    elif num == FLOAT32 or num == FLOAT64:
+        if isinstance(value, float) and (value != value or math.isinf(value)):
+            f = value               # nan and +-inf convert to every float type
+        else:
+            try:
+                f = float(value)
+            except OverflowError:
+                f = math.inf
+            if math.isinf(f) or (num == FLOAT32 and abs(f) > _FLOAT32_MAX):
+                raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+        if num == FLOAT32:
+            (<float*>p)[0] = f
+        else:
+            (<double*>p)[0] = f
     else:
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
@@ -345,7 +359,7 @@ cdef Tensor _tensor_from_data(object data, object dtype):
         raise TypeError(f"could not build a tensor from {type(data).__name__} data of numpy dtype "
                         f"{arr.dtype}: expected numbers (bool, int or float)")
     if dt is None:
-        if from_python and arr.dtype.kind == "f":
+        if from_python and arr.dtype.kind == "f" and not isinstance(_first_leaf(data), np.floating):
             dt = dtype_from_num(FLOAT32)            # Python floats default to float32
         else:
             try:
@@ -354,9 +368,27 @@ cdef Tensor _tensor_from_data(object data, object dtype):
                 raise TypeError(f"unsupported numpy dtype {arr.dtype}: strided supports bool, "
                                 f"uint8, int32, int64, float32 and float64 (pass dtype= to "
                                 f"convert)") from None
+    if from_python and not dt.is_floating_point and dt.num != BOOL and arr.size:
+        _check_int_range(arr, dt)
     if arr.dtype != dt.numpy_dtype:
         arr = arr.astype(dt.numpy_dtype)
     return _tensor_from_numpy_copy(arr, dt)
+
+
+cdef object _first_leaf(object data):
+    while isinstance(data, (list, tuple)) and len(data):
+        data = data[0]
+    return data
+
+
+cdef int _check_int_range(object arr, DType dt) except -1:
+    """Python values given an explicit integer dtype must fit it (as in PyTorch)."""
+    info = np.iinfo(dt.numpy_dtype)
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+    if arr.min() < info.min or arr.max() > info.max:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+    return 0
 
 
 # ---- public constructors (strided.creation wraps them) ----------------------------------

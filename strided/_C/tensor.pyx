@@ -459,7 +459,7 @@ cdef class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = (<Tensor>a)._dtype
-            elif isinstance(a, str) and a.startswith("cpu"):
+            elif isinstance(a, str) and a.split(":")[0] in _DEVICE_TYPES:
                 device = a
             else:
                 dtype = a
@@ -519,7 +519,7 @@ cdef class Tensor:
         return (1, 0)    # (kDLCPU, device 0)
 
     def __reduce__(self):
-        return (_rebuild_tensor, (np.ascontiguousarray(_to_numpy(self)),))
+        return (_rebuild_tensor, (np.array(_to_numpy(self), order="C", copy=True),))
 
     # ---- view ops ---------------------------------------------------------------------
 
@@ -748,6 +748,9 @@ cdef class Tensor:
 
     def __setitem__(self, index, value):
         _setitem(self, index, value)
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")
 
 
 def _rebuild_tensor(array):
