@@ -107,7 +107,7 @@ cdef object _getitem(Tensor t, object index):
     v = _basic_index(t, index)
     if v is not None:
         return v
-    return _tensor_from_numpy_copy(_to_numpy(t)[_numpy_index(index)], t._dtype)
+    return _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[_numpy_index(index)]), t._dtype)
 
 
 cdef int _setitem(Tensor t, object index, object value) except -1:
