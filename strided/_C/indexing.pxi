@@ -6,8 +6,11 @@
 # and NumPy; NumPy computes it on a zero-copy array of this tensor, so its rules (and its
 # out-of-range errors) are exactly NumPy's.
 
+cdef object _NP_INTEGER = np.integer
+
+
 cdef inline bint _is_int_index(object x):
-    return (PyLong_Check(x) and not isinstance(x, bool)) or isinstance(x, np.integer)
+    return (PyLong_Check(x) and not isinstance(x, bool)) or isinstance(x, _NP_INTEGER)
 
 
 cdef Tensor _basic_index(Tensor t, object index):
@@ -22,7 +25,7 @@ cdef Tensor _basic_index(Tensor t, object index):
     n_items = <int>PyTuple_GET_SIZE(items)
     for i in range(n_items):
         x = <object>PyTuple_GET_ITEM(items, i)
-        if _is_int_index(x) or PySlice_Check(x):
+        if PySlice_Check(x) or _is_int_index(x):
             consumed += 1
         elif x is Ellipsis:
             if seen_ellipsis:

@@ -8,7 +8,9 @@ cimport cython
 from cpython.long cimport PyLong_Check
 from cpython.object cimport PyObject
 from cpython.slice cimport PySlice_Check
-from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM, PyTuple_Check
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM, PyTuple_Check, PyTuple_New, PyTuple_SET_ITEM
+from cpython.long cimport PyLong_FromLongLong
+from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, uint8_t, int32_t, uintptr_t, INT64_MAX
 from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memcpy, memcmp
@@ -155,6 +157,16 @@ cdef bint _has_zero(int ndim, const int64_t* sizes) noexcept:
     return False
 
 
+cdef tuple _int_tuple(int ndim, const int64_t* xs):
+    cdef tuple out = PyTuple_New(ndim)
+    cdef int d
+    for d in range(ndim):
+        v = PyLong_FromLongLong(xs[d])
+        Py_INCREF(v)                        # PyTuple_SET_ITEM steals a reference
+        PyTuple_SET_ITEM(out, d, v)
+    return out
+
+
 cdef str _shape_str(int ndim, const int64_t* xs):
     return "[" + ", ".join([str(xs[d]) for d in range(ndim)]) + "]"
 
@@ -180,6 +192,16 @@ cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
     cdef Py_ssize_t n, i
     if PyLong_Check(seq):
         seq = (seq,)
+    if PyTuple_Check(seq):                  # the common case: read the items directly
+        n = PyTuple_GET_SIZE(seq)
+        if n <= MAX_DIMS:
+            for i in range(n):
+                x = <object>PyTuple_GET_ITEM(seq, i)
+                if not PyLong_Check(x):
+                    break
+                out[i] = x
+            else:
+                return <int>n
     try:
         n = len(seq)
     except TypeError:
@@ -315,18 +337,22 @@ cdef class Tensor:
 
     @property
     def shape(self):
-        return tuple([self._sizes[d] for d in range(self._ndim)])
+        return _int_tuple(self._ndim, self._sizes)
 
     def size(self, dim=None):
         if dim is None:
-            return tuple([self._sizes[d] for d in range(self._ndim)])
-        return self._sizes[_wrap_dim(dim, self._ndim)] if self._ndim else 1
+            return _int_tuple(self._ndim, self._sizes)
+        if self._ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._sizes[_wrap_dim(dim, self._ndim)]
 
     def stride(self, dim=None):
         """Strides in elements (not bytes)."""
         if dim is None:
-            return tuple([self._strides[d] for d in range(self._ndim)])
-        return self._strides[_wrap_dim(dim, self._ndim)] if self._ndim else 1
+            return _int_tuple(self._ndim, self._strides)
+        if self._ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._strides[_wrap_dim(dim, self._ndim)]
 
     def storage_offset(self):
         return self._offset
@@ -606,7 +632,13 @@ cdef class Tensor:
     @property
     def T(self):
         """All dims reversed."""
-        return _permute_c(self, _reversed_dims(self._ndim))
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int64_t strides[MAX_DIMS]
+        cdef int d, n = self._ndim
+        for d in range(n):
+            sizes[d] = self._sizes[n - 1 - d]
+            strides[d] = self._strides[n - 1 - d]
+        return _view(self, n, sizes, strides, self._offset)
 
     @property
     def mT(self):
@@ -755,10 +787,6 @@ _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu"
 
 def _rebuild_tensor(array):
     return _tensor_from_numpy_copy(array, None)
-
-
-cdef list _reversed_dims(int ndim):
-    return list(range(ndim - 1, -1, -1))
 
 
 include "views.pxi"
