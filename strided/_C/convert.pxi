@@ -85,14 +85,10 @@ cdef bint _may_overlap_internally(Tensor t) noexcept:
 
 
 cdef bint _overlaps_exactly(Tensor t):
-    cdef int64_t lo = t._offset, hi = t._offset, i, pos, rem
+    cdef int64_t lo, hi, i, pos, rem
     cdef int d
     cdef uint8_t* seen
-    for d in range(t._ndim):
-        if t._strides[d] < 0:
-            lo += (t._sizes[d] - 1) * t._strides[d]
-        else:
-            hi += (t._sizes[d] - 1) * t._strides[d]
+    element_extent(t._ndim, t._sizes, t._strides, &lo, &hi)
     if hi - lo + 1 < t._numel:
         return True
     seen = <uint8_t*>calloc(hi - lo + 1, 1)
@@ -101,7 +97,7 @@ cdef bint _overlaps_exactly(Tensor t):
     try:
         for i in range(t._numel):
             rem = i
-            pos = t._offset - lo
+            pos = -lo
             for d in range(t._ndim - 1, -1, -1):
                 pos += (rem % t._sizes[d]) * t._strides[d]
                 rem //= t._sizes[d]
@@ -113,7 +109,7 @@ cdef bint _overlaps_exactly(Tensor t):
         free(seen)
 
 
-cdef bint _memory_overlaps(Tensor a, Tensor b) noexcept:
+cdef bint _memory_overlaps(Tensor a, Tensor b) except -1:
     """True when a and b may share memory: their byte extents intersect.  Compared by
     address, not by Storage, since two Storages can wrap one buffer (from_numpy, DLPack)."""
     cdef uintptr_t alo, ahi, blo, bhi
@@ -124,17 +120,13 @@ cdef bint _memory_overlaps(Tensor a, Tensor b) noexcept:
     return alo < bhi and blo < ahi
 
 
-cdef void _byte_extent(Tensor t, uintptr_t* lo, uintptr_t* hi) noexcept:
+cdef int _byte_extent(Tensor t, uintptr_t* lo, uintptr_t* hi) except -1:
     """[lo, hi): the bytes t's elements occupy (t non-empty)."""
-    cdef int64_t first = 0, last = 0
-    cdef int d
-    for d in range(t._ndim):
-        if t._strides[d] < 0:
-            first += (t._sizes[d] - 1) * t._strides[d]
-        else:
-            last += (t._sizes[d] - 1) * t._strides[d]
+    cdef int64_t first, last
+    element_extent(t._ndim, t._sizes, t._strides, &first, &last)
     lo[0] = <uintptr_t>data_of(t) + first * t._dtype.itemsize
     hi[0] = <uintptr_t>data_of(t) + (last + 1) * t._dtype.itemsize
+    return 0
 
 
 cdef int copy_into(Tensor dst, Tensor src) except -1:
@@ -328,13 +320,8 @@ cdef Tensor _from_numpy(object a, bint warn_readonly=True):
                              f"(stride {bs} bytes at dim {d}, element size {itemsize}); copy the "
                              f"numpy array to reallocate the memory")
         strides[d] = bs // itemsize
-        if numel and sizes[d] > 1:
-            if strides[d] < 0:
-                lo += (sizes[d] - 1) * strides[d]
-            else:
-                hi += (sizes[d] - 1) * strides[d]
-    if numel == 0:
-        lo = hi = -1
+    if numel:
+        element_extent(nd, sizes, strides, &lo, &hi)
     storage = wrap_memory(<char*>(data + lo * itemsize), hi - lo + 1 if numel else 0, dt, a)
     return make_tensor(storage, nd, sizes, strides, -lo if numel else 0, None)
 

@@ -13,7 +13,7 @@ from libc.stdlib cimport malloc, free
 
 from strided._C.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.storage cimport Storage, wrap_memory
-from strided._C.tensor cimport Tensor, make_tensor, data_of
+from strided._C.tensor cimport Tensor, make_tensor, data_of, element_extent
 from strided._C.iterator cimport MAX_DIMS
 
 cdef extern from *:
@@ -252,11 +252,7 @@ def from_dlpack(ext):
             raise BufferError(f"from_dlpack: negative size {dl.shape[d]} at dimension {d}")
         numel *= dl.shape[d]
     if numel:
-        for d in range(nd):
-            if strides[d] < 0:
-                lo += (dl.shape[d] - 1) * strides[d]
-            else:
-                hi += (dl.shape[d] - 1) * strides[d]
+        element_extent(nd, dl.shape, strides, &lo, &hi)
     cdef char* first = <char*>dl.data + dl.byte_offset
     storage = wrap_memory(first + lo * dtype.itemsize, (hi - lo + 1) if numel else 0, dtype, owner)
     return make_tensor(storage, nd, dl.shape, strides, -lo if numel else 0, None)

@@ -56,7 +56,7 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     # [0, storage size] and data_ptr() never points outside its storage.  All products and sums are overflow-checked, so hostile sizes, strides and
     # offsets (as_strided, from_numpy, DLPack) raise instead of addressing stray memory.
     cdef int d
-    cdef int64_t numel = 1, lo = offset, hi = offset, ext, expected
+    cdef int64_t numel = 1, lo, hi, expected
     cdef bint contiguous = True
     cdef Tensor t
     if ndim < 0 or ndim > MAX_DIMS:
@@ -74,14 +74,11 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     if numel == 0:
         offset = 0 if offset < 0 else storage._size if offset > storage._size else offset
     else:
-        for d in range(ndim):
-            if mul_overflow(sizes[d] - 1, strides[d], &ext):
-                raise RuntimeError(f"size {sizes[d]} times stride {strides[d]} at dimension "
-                                   f"{d} overflows int64")
-            if (add_overflow(lo, ext, &lo) if ext < 0 else add_overflow(hi, ext, &hi)):
-                raise RuntimeError(f"the extent of a tensor with size {_shape_str(ndim, sizes)}, "
-                                   f"stride {_shape_str(ndim, strides)} and storage_offset "
-                                   f"{offset} overflows int64")
+        element_extent(ndim, sizes, strides, &lo, &hi)
+        if add_overflow(lo, offset, &lo) or add_overflow(hi, offset, &hi):
+            raise RuntimeError(f"storage_offset {offset} plus the extent of a tensor with size "
+                               f"{_shape_str(ndim, sizes)} and stride {_shape_str(ndim, strides)} "
+                               f"overflows int64")
         if lo < 0 or hi >= storage._size:
             raise RuntimeError(
                 f"a tensor with size {_shape_str(ndim, sizes)}, stride {_shape_str(ndim, strides)} "
@@ -112,6 +109,24 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     if base is not None:
         t._base_tensor = (<Tensor>base)._base_tensor if (<Tensor>base)._base_tensor is not None else base
     return t
+
+
+cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
+                        int64_t* lo, int64_t* hi) except -1:
+    """The lowest and highest element offset, relative to element 0, that a non-empty
+    layout reaches: sum(min(0, (size-1)*stride)) and sum(max(0, ...)), overflow-checked."""
+    cdef int d
+    cdef int64_t ext
+    lo[0] = 0
+    hi[0] = 0
+    for d in range(ndim):
+        if mul_overflow(sizes[d] - 1, strides[d], &ext):
+            raise RuntimeError(f"size {sizes[d]} times stride {strides[d]} at dimension {d} "
+                               f"overflows int64")
+        if add_overflow(lo[0], ext, lo) if ext < 0 else add_overflow(hi[0], ext, hi):
+            raise RuntimeError(f"the extent of a tensor with size {_shape_str(ndim, sizes)} and "
+                               f"stride {_shape_str(ndim, strides)} overflows int64")
+    return 0
 
 
 cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64_t* strides,
