@@ -9,7 +9,8 @@ the target time, and the MEDIAN over repeats is reported in ns per call (the mac
 shared and noisy, so only medians and ratios are meaningful).  Ratios are peer / strided:
 above 1 means strided is faster.
 
-strided and NumPy are timed in this process.  PyTorch is timed in a subprocess
+strided and NumPy are timed in this process, their repeats of each op alternating so that
+load bursts hit both alike.  PyTorch is timed in a subprocess
 (`--peer torch`, which prints JSON) because it ships its own OpenMP runtime, which can
 disturb other libraries in the same process; its column is skipped when torch can't be
 imported.  Each library is called in its own natural form: NumPy's equivalent of a
@@ -73,25 +74,34 @@ def namespace(lib, R, C):
             "ascontiguousarray": np.ascontiguousarray}
 
 
-def time_stmt(stmt, ns, repeat, target):
-    """Median seconds per call of `stmt` over `repeat` repeats of about `target` seconds."""
-    timer = timeit.Timer(stmt, globals=ns)
+def calibrate(timer, target):
+    """The number of calls that take about `target` seconds (at least 1)."""
     number, elapsed = 1, timer.timeit(1)            # also a warm-up call
     while elapsed < target / 10:                    # calibrate on >= 1/10 of the target
         number *= 10
         elapsed = timer.timeit(number)
-    number = max(1, round(number * target / elapsed))
-    return statistics.median(timer.repeat(repeat=repeat, number=number)) / number
+    return max(1, round(number * target / elapsed))
 
 
-def measure(lib, repeat, target):
-    """{"op|size": median ns per call} for one library."""
-    out = {}
+def measure(libs, repeat, target):
+    """{lib: {"op|size": median ns per call}}.
+
+    The libraries' repeats of one op alternate (strided, numpy, strided, numpy, ...), so a
+    burst of load on a shared machine hits both columns alike instead of skewing a ratio.
+    """
+    out = {lib: {} for lib in libs}
     for R, C in SIZES:
-        ns = namespace(lib, R, C)
+        spaces = {lib: namespace(lib, R, C) for lib in libs}
         for op, stmt, np_stmt in ops(R, C):
-            s = np_stmt if lib == "numpy" else stmt
-            out[f"{op}|{R}x{C}"] = time_stmt(s, ns, repeat, target) * 1e9
+            timers = {lib: timeit.Timer(np_stmt if lib == "numpy" else stmt, globals=spaces[lib])
+                      for lib in libs}
+            numbers = {lib: calibrate(timers[lib], target) for lib in libs}
+            samples = {lib: [] for lib in libs}
+            for _ in range(repeat):
+                for lib in libs:
+                    samples[lib].append(timers[lib].timeit(numbers[lib]) / numbers[lib])
+            for lib in libs:
+                out[lib][f"{op}|{R}x{C}"] = statistics.median(samples[lib]) * 1e9
     return out
 
 
@@ -142,7 +152,7 @@ def main():
 
     if args.peer == "torch":
         import torch
-        times = measure("torch", repeat, target)
+        times = measure(["torch"], repeat, target)["torch"]
         json.dump({"times": times, "info": {"version": torch.__version__,
                                             "threads": torch.get_num_threads()}}, sys.stdout)
         return
@@ -152,8 +162,8 @@ def main():
     import strided
     check_results()
     torch_times, torch_info = torch_in_subprocess(args)
-    ours = measure("strided", repeat, target)
-    numpy_times = measure("numpy", repeat, target)
+    here = measure(["strided", "numpy"], repeat, target)
+    ours, numpy_times = here["strided"], here["numpy"]
 
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
           f"{strided.__version__} ({strided.get_num_threads()} threads), "

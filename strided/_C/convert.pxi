@@ -4,7 +4,7 @@ from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND, PyBUF_STRID
                              PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS, PyBUF_ANY_CONTIGUOUS)
 from cpython.ref cimport Py_INCREF
 
-from cpython.object cimport PyTypeObject
+from cpython.object cimport PyTypeObject, PyObject_TypeCheck
 
 cdef extern from "numpy/arrayobject.h":
     object _PyArray_NewFromDescr "PyArray_NewFromDescr"(
@@ -149,16 +149,23 @@ cdef int copy_into(Tensor dst, Tensor src) except -1:
     return 0
 
 
+cdef enum:
+    NOGIL_MIN_ELEMENTS = 16384   # below this, releasing the GIL costs more than the copy
+
+
 cdef inline void _copy(Tensor dst, Tensor src) noexcept:
-    """The copy kernel on same-shape tensors, GIL released."""
+    """The copy kernel on same-shape tensors, GIL released for large copies."""
     cdef int ndim = dst._ndim, dt = dst._dtype.num, st = src._dtype.num
     cdef int64_t* sizes = dst._sizes
     cdef int64_t* dstrides = dst._strides
     cdef int64_t* sstrides = src._strides
     cdef char* d = data_of(dst)
     cdef char* s = data_of(src)
-    with nogil:
+    if dst._numel < NOGIL_MIN_ELEMENTS:
         copy_strided(ndim, sizes, d, dstrides, dt, s, sstrides, st)
+    else:
+        with nogil:
+            copy_strided(ndim, sizes, d, dstrides, dt, s, sstrides, st)
 
 
 cdef bint _same_layout(Tensor a, Tensor b) noexcept:

@@ -6,11 +6,12 @@
 # and NumPy; NumPy computes it on a zero-copy array of this tensor, so its rules (and its
 # out-of-range errors) are exactly NumPy's.
 
-cdef object _NP_INTEGER = np.integer
+cdef type _NP_INTEGER = np.integer
 
 
 cdef inline bint _is_int_index(object x):
-    return (PyLong_Check(x) and not isinstance(x, bool)) or isinstance(x, _NP_INTEGER)
+    return ((PyLong_Check(x) and not isinstance(x, bool)) or
+            PyObject_TypeCheck(x, <PyTypeObject*>_NP_INTEGER))
 
 
 cdef Tensor _basic_index(Tensor t, object index):

@@ -23,6 +23,7 @@ cdef class Tensor:
     cdef bint _contiguous
     cdef object _base_tensor          # the root tensor this one views, or None
     cdef int64_t _inline[2 * INLINE_DIMS]
+    cdef bytearray _dims_buffer       # owns sizes/strides when ndim > INLINE_DIMS
     cdef object __weakref__
 
 cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const int64_t* strides,

@@ -99,9 +99,10 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     t._numel = numel
     t._contiguous = contiguous
     if ndim > INLINE_DIMS:
-        t._sizes = <int64_t*>malloc(2 * ndim * sizeof(int64_t))
-        if t._sizes == NULL:
-            raise MemoryError()
+        # a bytearray owns the out-of-line dims, so Tensor needs no __dealloc__ (which
+        # would cost every tensor an exception save/restore when it dies)
+        t._dims_buffer = bytearray(2 * ndim * sizeof(int64_t))
+        t._sizes = <int64_t*><char*>t._dims_buffer
         t._strides = t._sizes + ndim
     t._ndim = ndim
     memcpy(t._sizes, sizes, ndim * sizeof(int64_t))
@@ -192,10 +193,13 @@ cdef str _shape_str(int ndim, const int64_t* xs):
 
 cdef inline int _wrap_dim(object dim, int ndim) except -1:
     """Normalise a dim to [0, ndim); 0-d tensors accept -1 and 0 like PyTorch."""
-    cdef int64_t d, n = ndim if ndim > 0 else 1
     if not PyLong_Check(dim):
         raise TypeError(f"dim must be an int, but got {type(dim).__name__}")
-    d = dim
+    return _wrap_dim_c(dim, ndim)
+
+
+cdef inline int _wrap_dim_c(int64_t d, int ndim) except -1:
+    cdef int64_t n = ndim if ndim > 0 else 1
     if d < -n or d >= n:
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-n}, {n - 1}], but got {d})")
@@ -236,11 +240,18 @@ cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
     return <int>n
 
 
-cdef inline object _unpack_varargs(tuple args):
-    """f(2, 3) and f((2, 3)) both mean the shape (2, 3)."""
-    if PyTuple_GET_SIZE(args) == 1 and not PyLong_Check(args[0]):
-        return args[0]
-    return args
+cdef int _parse_varargs(object first, tuple rest, int64_t* out, str what) except -1:
+    """Ints given as f(2, 3) or as f((2, 3)): `first` and `rest` are f's (first, *rest).
+
+    Methods take (first, *rest) rather than (*args) because Cython then uses the fast
+    calling convention: the parse costs less than the tuple the slow one would build."""
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(rest)
+    if n == 0:
+        return _parse_ints(first, out, what)
+    if n >= MAX_DIMS:
+        raise ValueError(f"{what} has {n + 1} entries, but a tensor can have at most {MAX_DIMS} dimensions")
+    _parse_ints((first,) if not PyLong_Check(first) else first, out, what)
+    return 1 + _parse_ints(rest, out + 1, what)
 
 
 cdef int _infer_size(int64_t* shape, int ndim, int64_t numel) except -1:
@@ -343,10 +354,6 @@ cdef class Tensor:
     def __init__(self, *args, **kwargs):
         raise TypeError("create tensors with strided.tensor(data), strided.empty(*size), "
                         "strided.zeros(*size), strided.from_numpy(array), ...")
-
-    def __dealloc__(self):
-        if self._sizes != self._inline:
-            free(self._sizes)
 
     # ---- metadata ---------------------------------------------------------------------
 
@@ -564,11 +571,11 @@ cdef class Tensor:
 
     # ---- view ops ---------------------------------------------------------------------
 
-    def view(self, *shape):
-        """A view with a new shape (one -1 is inferred); raises when no view exists."""
+    def view(self, shape=(), *rest):
+        """view(*shape): a view with a new shape (one -1 is inferred); raises when no view exists."""
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
-        cdef int n = _parse_ints(_unpack_varargs(shape), sizes, "view(): argument 'size'")
+        cdef int n = _parse_varargs(shape, rest, sizes, "view(): argument 'size'")
         _infer_size(sizes, n, self._numel)
         if not _view_strides(self, n, sizes, strides):
             raise RuntimeError(
@@ -579,11 +586,11 @@ cdef class Tensor:
     def view_as(self, Tensor other):
         return self.view(other.shape)
 
-    def reshape(self, *shape):
-        """A view when one exists (see view), else a contiguous copy with the new shape."""
+    def reshape(self, shape=(), *rest):
+        """reshape(*shape): a view when one exists (see view), else a contiguous copy."""
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
-        cdef int n = _parse_ints(_unpack_varargs(shape), sizes, "reshape(): argument 'shape'")
+        cdef int n = _parse_varargs(shape, rest, sizes, "reshape(): argument 'shape'")
         _infer_size(sizes, n, self._numel)
         if _view_strides(self, n, sizes, strides):
             return _view(self, n, sizes, strides, self._offset)
@@ -609,12 +616,14 @@ cdef class Tensor:
             raise RuntimeError(f"as_strided: storage_offset must be non-negative, but got {off}")
         return _view(self, n, sizes, strides, off)
 
-    def expand(self, *sizes):
-        """Broadcast size-1 dims to larger sizes with stride 0 (-1 keeps a size)."""
-        return _expand(self, _unpack_varargs(sizes))
+    def expand(self, size=(), *rest):
+        """expand(*sizes): size-1 dims broadcast to larger sizes with stride 0 (-1 keeps a size)."""
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int n = _parse_varargs(size, rest, sizes, "expand(): argument 'size'")
+        return _expand_c(self, n, sizes)
 
     def expand_as(self, Tensor other):
-        return _expand(self, other.shape)
+        return _expand_c(self, other._ndim, other._sizes)
 
     def broadcast_to(self, shape):
         return _expand(self, shape)
@@ -663,8 +672,11 @@ cdef class Tensor:
                                f"Got {self._ndim}-D tensor.")
         return self.transpose(-2, -1)
 
-    def permute(self, *dims):
-        return _permute(self, _unpack_varargs(dims))
+    def permute(self, dims=(), *rest):
+        """permute(*dims): the dims reordered."""
+        cdef int64_t perm[MAX_DIMS]
+        cdef int n = _parse_varargs(dims, rest, perm, "permute(): argument 'dims'")
+        return _permute_c(self, n, perm)
 
     def movedim(self, source, destination):
         return _movedim(self, source, destination)
@@ -771,22 +783,24 @@ cdef class Tensor:
     def tensor_split(self, indices_or_sections, dim=0):
         return _tensor_split(self, indices_or_sections, dim)
 
-    def flip(self, *dims):
+    def flip(self, dims, *rest):
         """Reverse the order of elements along dims -- a view with negative strides.
 
         PyTorch copies here; strided, like NumPy, returns a view (writes go to the base).
         """
-        return _flip(self, _unpack_varargs(dims))
+        cdef int64_t which[MAX_DIMS]
+        cdef int n = _parse_varargs(dims, rest, which, "flip(): argument 'dims'")
+        return _flip_c(self, n, which)
 
     def fliplr(self):
         if self._ndim < 2:
             raise RuntimeError("fliplr expects a tensor with at least 2 dimensions")
-        return _flip(self, (1,))
+        return self.flip(1)
 
     def flipud(self):
         if self._ndim < 1:
             raise RuntimeError("flipud expects a tensor with at least 1 dimension")
-        return _flip(self, (0,))
+        return self.flip(0)
 
     # ---- indexing ---------------------------------------------------------------------
 

@@ -36,8 +36,13 @@ cdef Tensor _slice_dim(Tensor t, int d, int64_t start, int64_t length, int64_t s
 
 cdef Tensor _expand(Tensor t, object shape):
     cdef int64_t sizes[MAX_DIMS]
-    cdef int64_t strides[MAX_DIMS]
     cdef int n = _parse_ints(shape, sizes, "expand(): argument 'size'")
+    return _expand_c(t, n, sizes)
+
+
+cdef Tensor _expand_c(Tensor t, int n, int64_t* sizes):
+    """t expanded to sizes[:n] (modified in place: -1 entries become t's sizes)."""
+    cdef int64_t strides[MAX_DIMS]
     cdef int i, d, lead = n - t._ndim
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes provided ({n}) must be greater or equal "
@@ -64,12 +69,10 @@ cdef Tensor _expand(Tensor t, object shape):
     return _view(t, n, sizes, strides, t._offset)
 
 
-cdef Tensor _permute_c(Tensor t, object dims):
+cdef Tensor _permute_c(Tensor t, int n, const int64_t* perm):
     cdef int64_t sizes[MAX_DIMS]
     cdef int64_t strides[MAX_DIMS]
-    cdef int64_t perm[MAX_DIMS]
     cdef bint seen[MAX_DIMS]
-    cdef int n = _parse_ints(dims, perm, "permute(): argument 'dims'")
     cdef int i, d
     if n != t._ndim:
         raise RuntimeError(f"permute(): number of dimensions in the tensor input does not match "
@@ -78,18 +81,14 @@ cdef Tensor _permute_c(Tensor t, object dims):
     for i in range(n):
         seen[i] = False
     for i in range(n):
-        d = _wrap_dim(perm[i], n)
+        d = _wrap_dim_c(perm[i], n)
         if seen[d]:
             raise RuntimeError(f"permute(): duplicate dims are not allowed (dim {d} appears twice "
-                               f"in {list(dims)})")
+                               f"in {_shape_str(n, perm)})")
         seen[d] = True
         sizes[i] = t._sizes[d]
         strides[i] = t._strides[d]
     return _view(t, n, sizes, strides, t._offset)
-
-
-cdef Tensor _permute(Tensor t, object dims):
-    return _permute_c(t, dims)
 
 
 cdef Tensor _movedim(Tensor t, object source, object destination):
@@ -121,7 +120,7 @@ cdef Tensor _movedim(Tensor t, object source, object destination):
                 k += 1
             order[d] = k
             taken[k] = True
-    return _permute_c(t, [order[d] for d in range(nd)])
+    return _permute_c(t, nd, order)
 
 
 cdef Tensor _squeeze(Tensor t, object dim):
@@ -265,12 +264,10 @@ cdef tuple _tensor_split(Tensor t, object indices_or_sections, object dim):
     return tuple(out)
 
 
-cdef Tensor _flip(Tensor t, object dims):
+cdef Tensor _flip_c(Tensor t, int n, const int64_t* which):
     cdef int64_t sizes[MAX_DIMS]
     cdef int64_t strides[MAX_DIMS]
-    cdef int64_t which[MAX_DIMS]
     cdef bint seen[MAX_DIMS]
-    cdef int n = _parse_ints(dims, which, "flip(): argument 'dims'")
     cdef int i, d
     cdef int64_t offset = t._offset
     memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
@@ -278,7 +275,7 @@ cdef Tensor _flip(Tensor t, object dims):
     for i in range(t._ndim):
         seen[i] = False
     for i in range(n):
-        d = _wrap_dim(which[i], t._ndim)
+        d = _wrap_dim_c(which[i], t._ndim)
         if t._ndim == 0:
             continue
         if seen[d]:
