@@ -5,7 +5,7 @@ copy_(src), fill_ (a zero-stride source) and element writes through __setitem__.
 """
 cimport cython
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t, int32_t, uint8_t
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from strided._C.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
@@ -51,6 +51,9 @@ cdef inline void _cast_row(dst_t* d, int64_t ds, const src_t* s, int64_t ss, int
         v = s[0]
         for i in range(n):
             d[i] = <dst_t>v
+    elif ds == 1:                   # gathering into a contiguous row (e.g. a transpose)
+        for i in range(n):
+            d[i] = <dst_t>s[i * ss]
     else:
         for i in range(n):
             d[i * ds] = <dst_t>s[i * ss]
@@ -92,17 +95,83 @@ cdef void _copy_row(char** ptrs, const int64_t* strides, int64_t n, void* ctx) n
 cdef enum:
     GRAIN = 32768     # elements per thread below which threads cost more than they save
     TILE = 16         # tile edge for copies whose two operands disagree on the fastest dim
+    TILE_MIN_BYTES = 1 << 20
 
 
 cdef inline int64_t _iabs(int64_t x) noexcept nogil:
     return -x if x < 0 else x
 
 
-cdef bint _wants_tiles(const StridedLoop* L) noexcept nogil:
+cdef bint _wants_tiles(const StridedLoop* L, int64_t nbytes) noexcept nogil:
     """True when dst walks dim 0 fastest but src walks dim 1 fastest (a transpose-like
-    copy): a plain row loop would then touch a new src cache line on every element."""
+    copy) and the data outgrows the L2 cache: a plain row loop would then fetch a new src
+    cache line for every element.  Smaller copies run faster as plain rows."""
     return (2 <= L.ndim <= 3 and L.sizes[0] >= TILE and L.sizes[1] >= TILE and
-            _iabs(L.strides[1][1]) < _iabs(L.strides[0][1]))
+            nbytes >= TILE_MIN_BYTES and _iabs(L.strides[1][1]) < _iabs(L.strides[0][1]))
+
+
+ctypedef fused word_t:
+    uint8_t
+    uint32_t
+    uint64_t
+
+
+cdef enum:
+    BLOCK = 32        # edge of the staged blocks in same-dtype transpose-like copies
+
+
+cdef inline void _stage_block(word_t* d, int64_t d0, int64_t d1, const word_t* s, int64_t s0,
+                              int64_t s1, int64_t n0, int64_t n1) noexcept nogil:
+    """d[i*d0 + j*d1] = s[i*s0 + j*s1] for i < n0, j < n1 (strides in elements), staged
+    through an L1-resident buffer: src is read along j and dst written along i, each in
+    whole cache lines, whatever power-of-two strides would make the lines collide."""
+    cdef word_t buf[BLOCK * BLOCK]
+    cdef int64_t i, j
+    if s1 == 1 and d0 == 1:         # the usual case (contiguous() of a transpose): unit strides
+        for i in range(n0):
+            for j in range(n1):
+                buf[j * BLOCK + i] = s[i * s0 + j]
+        for j in range(n1):
+            for i in range(n0):
+                d[i + j * d1] = buf[j * BLOCK + i]
+        return
+    for i in range(n0):
+        for j in range(n1):
+            buf[j * BLOCK + i] = s[i * s0 + j * s1]
+    for j in range(n1):
+        for i in range(n0):
+            d[i * d0 + j * d1] = buf[j * BLOCK + i]
+
+
+cdef void _copy_blocks_same(const StridedLoop* L, char* dst, const char* src, int itemsize,
+                            int64_t block_begin, int64_t block_end) noexcept nogil:
+    """Same-dtype transpose-like copy: a bitwise copy, so only the element size matters."""
+    cdef int64_t n0 = L.sizes[0], n1 = L.sizes[1]
+    cdef int64_t b0 = (n0 + BLOCK - 1) // BLOCK, b1 = (n1 + BLOCK - 1) // BLOCK
+    cdef int64_t blk, i0, j0, b
+    cdef char* d
+    cdef char* s
+    for blk in range(block_begin, block_end):
+        i0 = (blk % b0) * BLOCK
+        j0 = ((blk // b0) % b1) * BLOCK
+        b = blk // (b0 * b1)
+        d = dst + i0 * L.strides[0][0] + j0 * L.strides[1][0]
+        s = <char*>src + i0 * L.strides[0][1] + j0 * L.strides[1][1]
+        if L.ndim == 3:
+            d += b * L.strides[2][0]
+            s += b * L.strides[2][1]
+        if itemsize == 4:
+            _stage_block(<uint32_t*>d, L.strides[0][0] // 4, L.strides[1][0] // 4,
+                         <uint32_t*>s, L.strides[0][1] // 4, L.strides[1][1] // 4,
+                         min(BLOCK, n0 - i0), min(BLOCK, n1 - j0))
+        elif itemsize == 8:
+            _stage_block(<uint64_t*>d, L.strides[0][0] // 8, L.strides[1][0] // 8,
+                         <uint64_t*>s, L.strides[0][1] // 8, L.strides[1][1] // 8,
+                         min(BLOCK, n0 - i0), min(BLOCK, n1 - j0))
+        else:
+            _stage_block(<uint8_t*>d, L.strides[0][0], L.strides[1][0],
+                         <uint8_t*>s, L.strides[0][1], L.strides[1][1],
+                         min(BLOCK, n0 - i0), min(BLOCK, n1 - j0))
 
 
 cdef void _copy_tiles(const StridedLoop* L, char* dst, const char* src, CopyCtx* ctx,
@@ -135,6 +204,7 @@ cdef void copy_strided(int ndim, const int64_t* sizes,
     cdef char* base[2]
     cdef int64_t rows, n, chunk, t, b, e, tiles
     cdef int nthreads
+    cdef bint tiled
     ctx.dst_type = dst_type
     ctx.src_type = src_type
     loop_init(&L, 2, ndim, sizes)
@@ -148,7 +218,19 @@ cdef void copy_strided(int ndim, const int64_t* sizes,
     base[1] = <char*>src
     n = rows * L.sizes[0]
     nthreads = num_threads_for(n, GRAIN)
-    if _wants_tiles(&L):
+    tiled = _wants_tiles(&L, n * _ITEMSIZE[src_type])
+    if tiled and dst_type == src_type:
+        tiles = ((L.sizes[0] + BLOCK - 1) // BLOCK) * ((L.sizes[1] + BLOCK - 1) // BLOCK)
+        if L.ndim == 3:
+            tiles *= L.sizes[2]
+        if nthreads <= 1:
+            _copy_blocks_same(&L, dst, src, _ITEMSIZE[dst_type], 0, tiles)
+        else:
+            chunk = (tiles + nthreads - 1) // nthreads
+            for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+                _copy_blocks_same(&L, dst, src, _ITEMSIZE[dst_type], t * chunk,
+                                  min(tiles, (t + 1) * chunk))
+    elif tiled:
         tiles = ((L.sizes[0] + TILE - 1) // TILE) * ((L.sizes[1] + TILE - 1) // TILE)
         if L.ndim == 3:
             tiles *= L.sizes[2]
