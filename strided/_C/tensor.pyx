@@ -250,7 +250,10 @@ cdef int _parse_varargs(object first, tuple rest, int64_t* out, str what) except
         return _parse_ints(first, out, what)
     if n >= MAX_DIMS:
         raise ValueError(f"{what} has {n + 1} entries, but a tensor can have at most {MAX_DIMS} dimensions")
-    _parse_ints((first,) if not PyLong_Check(first) else first, out, what)
+    if PyLong_Check(first):
+        out[0] = first
+    else:
+        _parse_ints((first,), out, what)
     return 1 + _parse_ints(rest, out + 1, what)
 
 
