@@ -1,0 +1,23 @@
+"""The benchmark scripts run (quick mode) and report every op, so they cannot rot."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_bench_views_quick(tmp_path):
+    out = tmp_path / "views.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_views.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "geomean" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    ops = {row["op"] for row in rows}
+    assert {"slice", "int index", "view", "reshape", "transpose", "permute", "expand",
+            "unfold", "as_strided", "contiguous"} <= ops
+    for row in rows:
+        assert row["strided_ns"] > 0 and row["numpy_ns"] > 0
+        assert abs(row["numpy_over_strided"] - row["numpy_ns"] / row["strided_ns"]) < 1e-6
