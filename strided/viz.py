@@ -12,19 +12,20 @@
            +---+---+---+---+---+---+---+---+---+---+---+---+
 
 The "cell" row numbers the storage's cells; the "elem" row shows, in each cell the view
-covers, the position (in row-major order) of the view's element stored there.  When several elements share a cell (expand, unfold, overlapping as_strided) their
-positions stack in the cell's column, and "+N" stands for N more.
+covers, the position (in row-major order) of the view's element stored there.  When
+several elements share a cell (expand, unfold, overlapping as_strided) their positions
+stack in the cell's column, and "+N" stands for N more.
 """
 import numpy as np
 
 __all__ = ["storage_map", "element_offsets"]
 
-MAX_CELLS = 4096     # storage cells drawn at most; the rest is summarised
-PNG_MAX_CELLS = 512  # cells drawn at most in a picture
-MAX_ELEMENTS = 1 << 24  # views with more elements are refused (map a slice instead)
-MAX_STACK = 4        # positions shown per shared cell (the last line becomes "+N")
+MAX_CELLS = 4096         # storage cells drawn at most; the rest is summarised
+PNG_MAX_CELLS = 512      # cells drawn at most in a picture
+MAX_ELEMENTS = 1 << 24   # views with more elements are refused (map a slice instead)
+MAX_STACK = 4            # positions shown per shared cell (the last line becomes "+N")
 LINE_WIDTH = 80
-_MARGIN = 7          # room for the "cell" / "elem" row labels
+_MARGIN = 7              # room for the "cell" / "elem" row labels
 
 
 def element_offsets(t):
