@@ -404,6 +404,19 @@ def contiguous_strides(shape):
     return tuple(reversed(out))
 
 
+def pytorch_is_contiguous(shape, strides):
+    """PyTorch's rule: row-major strides, ignoring size-1 dims; empty tensors are contiguous."""
+    if math.prod(shape) == 0:
+        return True
+    expected = 1
+    for n, s in zip(reversed(shape), reversed(strides)):
+        if n != 1:
+            if s != expected:
+                return False
+            expected *= n
+    return True
+
+
 def factorizations(n, max_dims=4):
     """Shapes (up to max_dims dims, size-1 dims sprinkled in) whose product is n."""
     out = set()

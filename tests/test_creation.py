@@ -6,20 +6,13 @@ import numpy as np
 import pytest
 
 import strided
+from helpers import contiguous_strides
 
 ALL_DTYPES = [strided.bool, strided.uint8, strided.int32, strided.int64,
               strided.float32, strided.float64]
 NP = {strided.bool: np.bool_, strided.uint8: np.uint8, strided.int32: np.int32,
       strided.int64: np.int64, strided.float32: np.float32, strided.float64: np.float64}
 SHAPES = [(), (0,), (1,), (5,), (2, 3), (3, 0), (1, 1, 1), (2, 3, 4), (4, 1, 2, 3)]
-
-
-def contiguous_strides(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
 
 
 def check_fresh(t, shape, dtype):

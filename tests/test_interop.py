@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import strided
+from helpers import pytorch_is_contiguous
 
 NP_DTYPES = [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64]
 FORMATS = {np.bool_: "?", np.uint8: "B", np.int32: "i", np.int64: "q", np.float32: "f",
@@ -90,17 +91,7 @@ def test_from_numpy_shares_memory(name, dtype):
         first = (0,) * a.ndim
         assert t[first].item() == a[first]
         assert np.shares_memory(t.numpy(), a)
-    assert t.is_contiguous() == (a.size == 0 or _pytorch_contiguous(a.shape, element_strides(a)))
-
-
-def _pytorch_contiguous(shape, strides):
-    expected = 1
-    for n, s in zip(reversed(shape), reversed(strides)):
-        if n != 1:
-            if s != expected:
-                return False
-            expected *= n
-    return True
+    assert t.is_contiguous() == pytorch_is_contiguous(a.shape, element_strides(a))
 
 
 @pytest.mark.parametrize("name", ["contig", "transposed", "neg_both", "step", "0d", "size1"])

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import strided
+from helpers import contiguous_strides
 
 SHAPES = [(), (0,), (1,), (7,), (3, 4), (2, 0, 3), (2, 3, 4)]
 
@@ -16,14 +17,6 @@ def _restore_default_seed():
     yield
     strided.manual_seed(seed)
     strided.default_generator.set_state(state)
-
-
-def contiguous_strides(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
 
 
 def check_fresh(t, shape, dtype):

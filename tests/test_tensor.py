@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import strided
+from helpers import contiguous_strides, pytorch_is_contiguous
 
 ALL_DTYPES = [strided.bool, strided.uint8, strided.int32, strided.int64,
               strided.float32, strided.float64]
@@ -69,26 +70,6 @@ def make(name, dtype=strided.float32):
     idx = np.indices(shape, dtype=np.int64) if shape else np.zeros((0,), np.int64)
     flat = offset + sum((idx[d] * strides[d] for d in range(len(shape))), np.zeros(shape, np.int64))
     return t, base_np[flat]
-
-
-def pytorch_is_contiguous(shape, strides):
-    if math.prod(shape) == 0:
-        return True
-    expected = 1
-    for n, s in zip(reversed(shape), reversed(strides)):
-        if n != 1:
-            if s != expected:
-                return False
-            expected *= n
-    return True
-
-
-def contiguous_strides(shape):
-    out, acc = [], 1
-    for n in reversed(shape):
-        out.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(out))
 
 
 def assert_same(t, expected):
