@@ -805,6 +805,35 @@ cdef class Tensor:
             raise RuntimeError("flipud expects a tensor with at least 1 dimension")
         return self.flip(0)
 
+    # ---- matrix products (implemented in strided._C.linalg) ---------------------------
+
+    def __matmul__(self, other):
+        return _linalg().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _linalg().matmul(other, self)
+
+    def matmul(self, other):
+        return _linalg().matmul(self, other)
+
+    def mm(self, mat2):
+        return _linalg().mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _linalg().bmm(self, mat2)
+
+    def mv(self, vec):
+        return _linalg().mv(self, vec)
+
+    def dot(self, other):
+        return _linalg().dot(self, other)
+
+    def outer(self, vec2):
+        return _linalg().outer(self, vec2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg().addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
     # ---- indexing ---------------------------------------------------------------------
 
     def __getitem__(self, index):
@@ -812,6 +841,17 @@ cdef class Tensor:
 
     def __setitem__(self, index, value):
         _setitem(self, index, value)
+
+
+cdef object _linalg_module = None
+
+cdef object _linalg():
+    """strided._C.linalg, imported on first use (it cimports this module)."""
+    global _linalg_module
+    if _linalg_module is None:
+        import strided._C.linalg
+        _linalg_module = strided._C.linalg
+    return _linalg_module
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")

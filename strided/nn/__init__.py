@@ -1,0 +1,2 @@
+"""strided.nn: layers, losses and their functional forms."""
+from strided.nn import functional

@@ -1,0 +1,1 @@
+"""strided.nn.functional: the functional forms of layers (PyTorch names and arguments)."""
