@@ -14,7 +14,8 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "tensor", "dlpack"]
+MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
+           "dlpack"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
@@ -36,7 +37,11 @@ def compiler_accepts(flag):
 
 OPENMP = sys.platform != "win32" and compiler_accepts("-fopenmp")
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
-compile_args += ["-Wno-unused-function", "-Wno-unreachable-code"]
+# -fwrapv: integer overflow wraps (PyTorch's semantics); -fno-math-errno and
+# -fno-trapping-math let sqrt/fmin/... and branchy float loops vectorize (strided never
+# reads errno or FP exception flags).  No -ffast-math: NaN and signed-zero rules hold.
+compile_args += ["-fwrapv", "-fno-math-errno", "-fno-trapping-math",
+                 "-Wno-unused-function", "-Wno-unreachable-code", "-Wno-maybe-uninitialized"]
 if NATIVE:
     compile_args.append("-march=native")
 link_args = []
@@ -52,6 +57,7 @@ directives = {
     "cdivision": True,
     "nonecheck": False,
     "embedsignature": True,
+    "warn.unreachable": False,      # fused-type branches make some code unreachable by design
 }
 
 extensions = [

@@ -16,6 +16,8 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
                                 split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
 from strided._C.dlpack import from_dlpack
+from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
+from strided.ops import __all__ as _ops_all
 
 # PyTorch's dtype aliases
 float = float32

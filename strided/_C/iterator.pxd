@@ -33,3 +33,12 @@ cdef void loop_prepare(StridedLoop* L) noexcept nogil
 cdef int64_t loop_rows(const StridedLoop* L) noexcept nogil
 cdef void loop_run_rows(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
                         int64_t row_begin, int64_t row_end) noexcept nogil
+# Call fn on the flat elements [begin, end) of the prepared loop (row-major, dim 0 fastest),
+# a piece of a row at a time: the unit threads split work by.
+cdef void loop_run_range(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
+                         int64_t begin, int64_t end) noexcept nogil
+# The whole loop, split into equal element ranges over num_threads_for(numel, grain)
+# threads (OpenMP when built with it).
+cdef void loop_run_parallel(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
+                            int64_t grain) noexcept nogil
+cdef int64_t loop_numel(const StridedLoop* L) noexcept nogil

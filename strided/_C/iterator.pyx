@@ -1,5 +1,8 @@
 """The strided iterator (see NOTE [ Strided iteration ] in iterator.pxd)."""
+from cython.parallel cimport prange
 from libc.stdint cimport int64_t
+
+from strided._C.threads cimport num_threads_for
 
 
 cdef void loop_init(StridedLoop* L, int nops, int ndim, const int64_t* sizes) noexcept nogil:
@@ -137,3 +140,63 @@ cdef void loop_run_rows(const StridedLoop* L, char** base, inner_loop_fn fn, voi
                 ptrs[op] -= L.strides[d][op] * L.sizes[d]
             counter[d] = 0
             d += 1
+
+
+cdef int64_t loop_numel(const StridedLoop* L) noexcept nogil:
+    return loop_rows(L) * L.sizes[0]
+
+
+cdef void loop_run_range(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
+                         int64_t begin, int64_t end) noexcept nogil:
+    cdef char* ptrs[MAX_OPERANDS]
+    cdef int64_t counter[MAX_DIMS]
+    cdef int64_t n0 = L.sizes[0], col, rem, count
+    cdef int d, op
+    if L.empty or begin >= end:
+        return
+    col = begin % n0
+    rem = begin // n0
+    for op in range(L.nops):
+        ptrs[op] = base[op] + col * L.strides[0][op]
+    for d in range(1, L.ndim):
+        counter[d] = rem % L.sizes[d]
+        rem = rem // L.sizes[d]
+        for op in range(L.nops):
+            ptrs[op] += counter[d] * L.strides[d][op]
+    while True:
+        count = n0 - col
+        if count > end - begin:
+            count = end - begin
+        fn(ptrs, &L.strides[0][0], count, ctx)
+        begin += count
+        if begin >= end:
+            return
+        for op in range(L.nops):            # back to the start of this row
+            ptrs[op] -= col * L.strides[0][op]
+        col = 0
+        d = 1
+        while d < L.ndim:
+            counter[d] += 1
+            for op in range(L.nops):
+                ptrs[op] += L.strides[d][op]
+            if counter[d] < L.sizes[d]:
+                break
+            for op in range(L.nops):
+                ptrs[op] -= L.strides[d][op] * L.sizes[d]
+            counter[d] = 0
+            d += 1
+
+
+cdef void loop_run_parallel(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
+                            int64_t grain) noexcept nogil:
+    cdef int64_t n = loop_numel(L), chunk, t
+    cdef int nthreads = num_threads_for(n, grain)
+    if n == 0:
+        return
+    if nthreads <= 1:
+        loop_run_range(L, base, fn, ctx, 0, n)
+        return
+    # pieces start on multiples of 64 elements so threads do not share output cache lines
+    chunk = ((n + nthreads - 1) // nthreads + 63) // 64 * 64
+    for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+        loop_run_range(L, base, fn, ctx, t * chunk, min(n, (t + 1) * chunk))

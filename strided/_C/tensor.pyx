@@ -13,7 +13,8 @@ from cpython.long cimport PyLong_FromLongLong
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, uint8_t, int32_t, uintptr_t, INT64_MAX
 from libc.stdlib cimport malloc, free, calloc
-from libc.string cimport memcpy, memcmp
+from libc.string cimport memcpy, memcmp, memset
+from libc.math cimport INFINITY
 
 import numpy as np
 cimport numpy as cnp
@@ -805,6 +806,644 @@ cdef class Tensor:
             raise RuntimeError("flipud expects a tensor with at least 1 dimension")
         return self.flip(0)
 
+    # ---- element-wise ops (ops.pxi) ------------------------------------------------------
+    # Operators return NotImplemented for operands they don't know, so Python can try the
+    # other side; in-place forms write into self's storage (NOTE [ Type promotion ]).
+
+    def __add__(self, other):
+        return _binary(B_ADD, self, other, None, None, True)
+
+    def __radd__(self, other):
+        return _binary(B_ADD, other, self, None, None, True)
+
+    def __iadd__(self, other):
+        return _binary(B_ADD, self, other, self, None, True)
+
+    def __sub__(self, other):
+        return _binary(B_SUB, self, other, None, None, True)
+
+    def __rsub__(self, other):
+        return _binary(B_SUB, other, self, None, None, True)
+
+    def __isub__(self, other):
+        return _binary(B_SUB, self, other, self, None, True)
+
+    def __mul__(self, other):
+        return _binary(B_MUL, self, other, None, None, True)
+
+    def __rmul__(self, other):
+        return _binary(B_MUL, other, self, None, None, True)
+
+    def __imul__(self, other):
+        return _binary(B_MUL, self, other, self, None, True)
+
+    def __truediv__(self, other):
+        return _binary(B_DIV, self, other, None, None, True)
+
+    def __rtruediv__(self, other):
+        return _binary(B_DIV, other, self, None, None, True)
+
+    def __itruediv__(self, other):
+        return _binary(B_DIV, self, other, self, None, True)
+
+    def __floordiv__(self, other):
+        return _binary(B_FLOOR_DIVIDE, self, other, None, None, True)
+
+    def __rfloordiv__(self, other):
+        return _binary(B_FLOOR_DIVIDE, other, self, None, None, True)
+
+    def __ifloordiv__(self, other):
+        return _binary(B_FLOOR_DIVIDE, self, other, self, None, True)
+
+    def __mod__(self, other):
+        return _binary(B_REMAINDER, self, other, None, None, True)
+
+    def __rmod__(self, other):
+        return _binary(B_REMAINDER, other, self, None, None, True)
+
+    def __imod__(self, other):
+        return _binary(B_REMAINDER, self, other, self, None, True)
+
+    def __pow__(self, other, modulo=None):
+        return _binary(B_POW, self, other, None, None, True)
+
+    def __rpow__(self, other, modulo=None):
+        return _binary(B_POW, other, self, None, None, True)
+
+    def __ipow__(self, other):
+        return _binary(B_POW, self, other, self, None, True)
+
+    def __and__(self, other):
+        return _binary(B_BITWISE_AND, self, other, None, None, True)
+
+    def __rand__(self, other):
+        return _binary(B_BITWISE_AND, other, self, None, None, True)
+
+    def __iand__(self, other):
+        return _binary(B_BITWISE_AND, self, other, self, None, True)
+
+    def __or__(self, other):
+        return _binary(B_BITWISE_OR, self, other, None, None, True)
+
+    def __ror__(self, other):
+        return _binary(B_BITWISE_OR, other, self, None, None, True)
+
+    def __ior__(self, other):
+        return _binary(B_BITWISE_OR, self, other, self, None, True)
+
+    def __xor__(self, other):
+        return _binary(B_BITWISE_XOR, self, other, None, None, True)
+
+    def __rxor__(self, other):
+        return _binary(B_BITWISE_XOR, other, self, None, None, True)
+
+    def __ixor__(self, other):
+        return _binary(B_BITWISE_XOR, self, other, self, None, True)
+
+    def __lshift__(self, other):
+        return _binary(B_LSHIFT, self, other, None, None, True)
+
+    def __rlshift__(self, other):
+        return _binary(B_LSHIFT, other, self, None, None, True)
+
+    def __ilshift__(self, other):
+        return _binary(B_LSHIFT, self, other, self, None, True)
+
+    def __rshift__(self, other):
+        return _binary(B_RSHIFT, self, other, None, None, True)
+
+    def __rrshift__(self, other):
+        return _binary(B_RSHIFT, other, self, None, None, True)
+
+    def __irshift__(self, other):
+        return _binary(B_RSHIFT, self, other, self, None, True)
+
+    def __eq__(self, other):
+        return _binary(B_EQ, self, other, None, None, True)
+
+    def __ne__(self, other):
+        return _binary(B_NE, self, other, None, None, True)
+
+    def __lt__(self, other):
+        return _binary(B_LT, self, other, None, None, True)
+
+    def __le__(self, other):
+        return _binary(B_LE, self, other, None, None, True)
+
+    def __gt__(self, other):
+        return _binary(B_GT, self, other, None, None, True)
+
+    def __ge__(self, other):
+        return _binary(B_GE, self, other, None, None, True)
+
+    def __hash__(self):
+        return id(self)
+
+    def __neg__(self):
+        return _unary(U_NEG, self, None, "neg")
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _unary(U_ABS, self, None, "abs")
+
+    def __invert__(self):
+        return _unary(U_BITWISE_NOT, self, None, "bitwise_not")
+
+    def add(self, other, *, alpha=None):
+        return _binary(B_ADD, self, other, None, alpha, False)
+
+    def add_(self, other, *, alpha=None):
+        return _binary(B_ADD, self, other, self, alpha, False)
+
+    def sub(self, other, *, alpha=None):
+        return _binary(B_SUB, self, other, None, alpha, False)
+
+    def sub_(self, other, *, alpha=None):
+        return _binary(B_SUB, self, other, self, alpha, False)
+
+    subtract = sub
+    subtract_ = sub_
+
+    def mul(self, other):
+        return _binary(B_MUL, self, other, None, None, False)
+
+    def mul_(self, other):
+        return _binary(B_MUL, self, other, self, None, False)
+
+    multiply = mul
+    multiply_ = mul_
+
+    def div(self, other, *, rounding_mode=None):
+        return _div(self, other, rounding_mode, None)
+
+    def div_(self, other, *, rounding_mode=None):
+        return _div(self, other, rounding_mode, self)
+
+    divide = div
+    divide_ = div_
+
+    def true_divide(self, other):
+        return _binary(B_DIV, self, other, None, None, False)
+
+    def true_divide_(self, other):
+        return _binary(B_DIV, self, other, self, None, False)
+
+    def floor_divide(self, other):
+        return _binary(B_FLOOR_DIVIDE, self, other, None, None, False)
+
+    def floor_divide_(self, other):
+        return _binary(B_FLOOR_DIVIDE, self, other, self, None, False)
+
+    def remainder(self, other):
+        return _binary(B_REMAINDER, self, other, None, None, False)
+
+    def remainder_(self, other):
+        return _binary(B_REMAINDER, self, other, self, None, False)
+
+    def fmod(self, other):
+        return _binary(B_FMOD, self, other, None, None, False)
+
+    def fmod_(self, other):
+        return _binary(B_FMOD, self, other, self, None, False)
+
+    def pow(self, exponent):
+        return _binary(B_POW, self, exponent, None, None, False)
+
+    def pow_(self, exponent):
+        return _binary(B_POW, self, exponent, self, None, False)
+
+    def maximum(self, other):
+        return _binary(B_MAXIMUM, self, other, None, None, False)
+
+    def minimum(self, other):
+        return _binary(B_MINIMUM, self, other, None, None, False)
+
+    def atan2(self, other):
+        return _binary(B_ATAN2, self, other, None, None, False)
+
+    def atan2_(self, other):
+        return _binary(B_ATAN2, self, other, self, None, False)
+
+    arctan2 = atan2
+
+    def lerp(self, end, weight):
+        return _lerp(self, end, weight, None)
+
+    def lerp_(self, end, weight):
+        return _lerp(self, end, weight, self)
+
+    def eq(self, other):
+        return _binary(B_EQ, self, other, None, None, False)
+
+    def ne(self, other):
+        return _binary(B_NE, self, other, None, None, False)
+
+    def lt(self, other):
+        return _binary(B_LT, self, other, None, None, False)
+
+    def le(self, other):
+        return _binary(B_LE, self, other, None, None, False)
+
+    def gt(self, other):
+        return _binary(B_GT, self, other, None, None, False)
+
+    def ge(self, other):
+        return _binary(B_GE, self, other, None, None, False)
+
+    def eq_(self, other):
+        return _binary(B_EQ, self, other, self, None, False)
+
+    def ne_(self, other):
+        return _binary(B_NE, self, other, self, None, False)
+
+    def lt_(self, other):
+        return _binary(B_LT, self, other, self, None, False)
+
+    def le_(self, other):
+        return _binary(B_LE, self, other, self, None, False)
+
+    def gt_(self, other):
+        return _binary(B_GT, self, other, self, None, False)
+
+    def ge_(self, other):
+        return _binary(B_GE, self, other, self, None, False)
+
+    greater = gt
+    greater_equal = ge
+    less = lt
+    less_equal = le
+    not_equal = ne
+
+    def equal(self, other):
+        """True when other has self's shape and the same values (a Python bool)."""
+        return _equal(self, other)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _isclose(self, other, rtol, atol, equal_nan)
+
+    def logical_and(self, other):
+        return _binary(B_LOGICAL_AND, self, other, None, None, False)
+
+    def logical_or(self, other):
+        return _binary(B_LOGICAL_OR, self, other, None, None, False)
+
+    def logical_xor(self, other):
+        return _binary(B_LOGICAL_XOR, self, other, None, None, False)
+
+    def logical_and_(self, other):
+        return _binary(B_LOGICAL_AND, self, other, self, None, False)
+
+    def logical_or_(self, other):
+        return _binary(B_LOGICAL_OR, self, other, self, None, False)
+
+    def logical_xor_(self, other):
+        return _binary(B_LOGICAL_XOR, self, other, self, None, False)
+
+    def logical_not(self):
+        return _unary(U_LOGICAL_NOT, self, None, "logical_not")
+
+    def logical_not_(self):
+        return _unary(U_LOGICAL_NOT, self, self, "logical_not_")
+
+    def bitwise_and(self, other):
+        return _binary(B_BITWISE_AND, self, other, None, None, False)
+
+    def bitwise_or(self, other):
+        return _binary(B_BITWISE_OR, self, other, None, None, False)
+
+    def bitwise_xor(self, other):
+        return _binary(B_BITWISE_XOR, self, other, None, None, False)
+
+    def bitwise_and_(self, other):
+        return _binary(B_BITWISE_AND, self, other, self, None, False)
+
+    def bitwise_or_(self, other):
+        return _binary(B_BITWISE_OR, self, other, self, None, False)
+
+    def bitwise_xor_(self, other):
+        return _binary(B_BITWISE_XOR, self, other, self, None, False)
+
+    def bitwise_not(self):
+        return _unary(U_BITWISE_NOT, self, None, "bitwise_not")
+
+    def bitwise_not_(self):
+        return _unary(U_BITWISE_NOT, self, self, "bitwise_not_")
+
+    def bitwise_left_shift(self, other):
+        return _binary(B_LSHIFT, self, other, None, None, False)
+
+    def bitwise_right_shift(self, other):
+        return _binary(B_RSHIFT, self, other, None, None, False)
+
+    def where(self, condition, other):
+        return _where(condition, self, other)
+
+    def clamp(self, min=None, max=None):
+        return _clamp(self, min, max, None, "clamp")
+
+    def clamp_(self, min=None, max=None):
+        return _clamp(self, min, max, self, "clamp_")
+
+    clip = clamp
+    clip_ = clamp_
+
+    def clamp_min(self, min):
+        return _clamp(self, min, None, None, "clamp_min")
+
+    def clamp_min_(self, min):
+        return _clamp(self, min, None, self, "clamp_min_")
+
+    def clamp_max(self, max):
+        return _clamp(self, None, max, None, "clamp_max")
+
+    def clamp_max_(self, max):
+        return _clamp(self, None, max, self, "clamp_max_")
+
+    def neg(self):
+        return _unary(U_NEG, self, None, "neg")
+
+    def neg_(self):
+        return _unary(U_NEG, self, self, "neg_")
+
+    negative = neg
+    negative_ = neg_
+
+    def abs(self):
+        return _unary(U_ABS, self, None, "abs")
+
+    def abs_(self):
+        return _unary(U_ABS, self, self, "abs_")
+
+    absolute = abs
+    absolute_ = abs_
+
+    def sign(self):
+        return _unary(U_SIGN, self, None, "sign")
+
+    def sign_(self):
+        return _unary(U_SIGN, self, self, "sign_")
+
+    def square(self):
+        return _unary(U_SQUARE, self, None, "square")
+
+    def square_(self):
+        return _unary(U_SQUARE, self, self, "square_")
+
+    def relu(self):
+        return _unary(U_RELU, self, None, "relu")
+
+    def relu_(self):
+        return _unary(U_RELU, self, self, "relu_")
+
+    def floor(self):
+        return _unary(U_FLOOR, self, None, "floor")
+
+    def floor_(self):
+        return _unary(U_FLOOR, self, self, "floor_")
+
+    def ceil(self):
+        return _unary(U_CEIL, self, None, "ceil")
+
+    def ceil_(self):
+        return _unary(U_CEIL, self, self, "ceil_")
+
+    def round(self, *, decimals=0):
+        return _round(self, decimals, None)
+
+    def round_(self, *, decimals=0):
+        return _round(self, decimals, self)
+
+    def trunc(self):
+        return _unary(U_TRUNC, self, None, "trunc")
+
+    def trunc_(self):
+        return _unary(U_TRUNC, self, self, "trunc_")
+
+    fix = trunc
+    fix_ = trunc_
+
+    def frac(self):
+        return _unary(U_FRAC, self, None, "frac")
+
+    def frac_(self):
+        return _unary(U_FRAC, self, self, "frac_")
+
+    def exp(self):
+        return _unary(U_EXP, self, None, "exp")
+
+    def exp_(self):
+        return _unary(U_EXP, self, self, "exp_")
+
+    def exp2(self):
+        return _unary(U_EXP2, self, None, "exp2")
+
+    def exp2_(self):
+        return _unary(U_EXP2, self, self, "exp2_")
+
+    def expm1(self):
+        return _unary(U_EXPM1, self, None, "expm1")
+
+    def expm1_(self):
+        return _unary(U_EXPM1, self, self, "expm1_")
+
+    def log(self):
+        return _unary(U_LOG, self, None, "log")
+
+    def log_(self):
+        return _unary(U_LOG, self, self, "log_")
+
+    def log2(self):
+        return _unary(U_LOG2, self, None, "log2")
+
+    def log2_(self):
+        return _unary(U_LOG2, self, self, "log2_")
+
+    def log10(self):
+        return _unary(U_LOG10, self, None, "log10")
+
+    def log10_(self):
+        return _unary(U_LOG10, self, self, "log10_")
+
+    def log1p(self):
+        return _unary(U_LOG1P, self, None, "log1p")
+
+    def log1p_(self):
+        return _unary(U_LOG1P, self, self, "log1p_")
+
+    def sqrt(self):
+        return _unary(U_SQRT, self, None, "sqrt")
+
+    def sqrt_(self):
+        return _unary(U_SQRT, self, self, "sqrt_")
+
+    def rsqrt(self):
+        return _unary(U_RSQRT, self, None, "rsqrt")
+
+    def rsqrt_(self):
+        return _unary(U_RSQRT, self, self, "rsqrt_")
+
+    def sin(self):
+        return _unary(U_SIN, self, None, "sin")
+
+    def sin_(self):
+        return _unary(U_SIN, self, self, "sin_")
+
+    def cos(self):
+        return _unary(U_COS, self, None, "cos")
+
+    def cos_(self):
+        return _unary(U_COS, self, self, "cos_")
+
+    def tan(self):
+        return _unary(U_TAN, self, None, "tan")
+
+    def tan_(self):
+        return _unary(U_TAN, self, self, "tan_")
+
+    def asin(self):
+        return _unary(U_ASIN, self, None, "asin")
+
+    def acos(self):
+        return _unary(U_ACOS, self, None, "acos")
+
+    def atan(self):
+        return _unary(U_ATAN, self, None, "atan")
+
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+
+    def sinh(self):
+        return _unary(U_SINH, self, None, "sinh")
+
+    def cosh(self):
+        return _unary(U_COSH, self, None, "cosh")
+
+    def tanh(self):
+        return _unary(U_TANH, self, None, "tanh")
+
+    def tanh_(self):
+        return _unary(U_TANH, self, self, "tanh_")
+
+    def sigmoid(self):
+        return _unary(U_SIGMOID, self, None, "sigmoid")
+
+    def sigmoid_(self):
+        return _unary(U_SIGMOID, self, self, "sigmoid_")
+
+    def reciprocal(self):
+        return _unary(U_RECIPROCAL, self, None, "reciprocal")
+
+    def reciprocal_(self):
+        return _unary(U_RECIPROCAL, self, self, "reciprocal_")
+
+    def erf(self):
+        return _unary(U_ERF, self, None, "erf")
+
+    def erfc(self):
+        return _unary(U_ERFC, self, None, "erfc")
+
+    def isnan(self):
+        return _unary(U_ISNAN, self, None, "isnan")
+
+    def isinf(self):
+        return _unary(U_ISINF, self, None, "isinf")
+
+    def isfinite(self):
+        return _unary(U_ISFINITE, self, None, "isfinite")
+
+    def isposinf(self):
+        return _unary(U_ISPOSINF, self, None, "isposinf")
+
+    def isneginf(self):
+        return _unary(U_ISNEGINF, self, None, "isneginf")
+
+    def signbit(self):
+        return _unary(U_SIGNBIT, self, None, "signbit")
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _nan_to_num(self, nan, posinf, neginf)
+
+    # ---- reductions (reductions.pxi) -----------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        return _sum(self, dim, keepdim, dtype)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        if isinstance(dim, (tuple, list)):
+            raise TypeError("prod(): argument 'dim' must be int, not tuple")
+        return _prod(self, dim, keepdim, dtype)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return _mean(self, dim, keepdim, dtype)
+
+    def max(self, dim=None, keepdim=False):
+        """max() -> 0-d tensor; max(dim, keepdim) -> (values, indices); max(other) -> maximum."""
+        if isinstance(dim, Tensor):
+            return _binary(B_MAXIMUM, self, dim, None, None, False)
+        if dim is None:
+            return _amax(self, None, False, True, "max")
+        return _arg_reduce(self, dim, keepdim, True, True, "max")
+
+    def min(self, dim=None, keepdim=False):
+        """min() -> 0-d tensor; min(dim, keepdim) -> (values, indices); min(other) -> minimum."""
+        if isinstance(dim, Tensor):
+            return _binary(B_MINIMUM, self, dim, None, None, False)
+        if dim is None:
+            return _amax(self, None, False, False, "min")
+        return _arg_reduce(self, dim, keepdim, False, True, "min")
+
+    def amax(self, dim=(), keepdim=False):
+        return _amax(self, dim, keepdim, True, "amax")
+
+    def amin(self, dim=(), keepdim=False):
+        return _amax(self, dim, keepdim, False, "amin")
+
+    def argmax(self, dim=None, keepdim=False):
+        return _arg_reduce(self, dim, keepdim, True, False, "argmax")
+
+    def argmin(self, dim=None, keepdim=False):
+        return _arg_reduce(self, dim, keepdim, False, False, "argmin")
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, bool):           # var(unbiased) positional form
+            dim, unbiased = None, dim
+        return _var(self, dim, unbiased, correction, keepdim, False)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        return _var(self, dim, unbiased, correction, keepdim, True)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _norm(self, p, dim, keepdim, dtype)
+
+    def any(self, dim=None, keepdim=False):
+        return _any_all(self, dim, keepdim, True)
+
+    def all(self, dim=None, keepdim=False):
+        return _any_all(self, dim, keepdim, False)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _logsumexp(self, dim, keepdim)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _cumulative(self, dim, dtype, True, "cumsum")
+
+    def cumprod(self, dim, *, dtype=None):
+        return _cumulative(self, dim, dtype, False, "cumprod")
+
+    def softmax(self, dim, dtype=None):
+        return _softmax(self, dim, dtype, False)
+
+    def log_softmax(self, dim, dtype=None):
+        return _softmax(self, dim, dtype, True)
+
     # ---- matrix products (implemented in strided._C.linalg) ---------------------------
 
     def __matmul__(self, other):
@@ -864,3 +1503,5 @@ def _rebuild_tensor(array):
 include "views.pxi"
 include "indexing.pxi"
 include "convert.pxi"
+include "ops.pxi"
+include "reductions.pxi"

@@ -1,1 +1,37 @@
 """strided.nn.functional: the functional forms of layers (PyTorch names and arguments)."""
+from strided._C import tensor as _core
+from strided._C.tensor import leaky_relu, softplus
+
+_UNARY = _core.UNARY_OPS
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else input.relu()
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x); approximate="tanh" uses the tanh formula, as PyTorch does."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    op = _UNARY["gelu_tanh" if approximate == "tanh" else "gelu"]
+    return _core.unary_op(op, input, None, "gelu")
+
+
+def silu(input, inplace=False):
+    return _core.unary_op(_UNARY["silu"], input, input if inplace else None, "silu")
+
+
+def softmax(input, dim, dtype=None):
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    return input.log_softmax(dim, dtype)
