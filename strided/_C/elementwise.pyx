@@ -24,6 +24,7 @@ from strided._C.fastmath cimport expf_fast as _expf
 
 cdef enum:
     GRAIN = 32768           # elements per thread below which a loop stays on one thread
+    BLOCK = 256             # elements per gathered block in the strided paths
 
 ctypedef fused scalar_t:
     uint8_t
@@ -735,13 +736,62 @@ cdef inline void _binary_row(binop_t* op, scalar_t* ty, char** p, const int64_t*
         c = x[0]
         for i in range(n):
             o[i] = _binary(op, c, y[i], p0, &err)
-    else:
+    elif (binop_t is BAdd or binop_t is BSub or binop_t is BMul or binop_t is BAnd or
+          binop_t is BOr or binop_t is BXor or binop_t is BAddAlpha or binop_t is BSubAlpha or
+          binop_t is BRsubAlpha):
+        # branch-free formulas: a plain strided loop beats gathering into buffers
         for i in range(n):
             (<scalar_t*>(p[0] + i * s[0]))[0] = _binary(
                 op, (<scalar_t*>(p[1] + i * s[1]))[0], (<scalar_t*>(p[2] + i * s[2]))[0],
                 p0, &err)
+    else:
+        _binary_buffered(op, p, s, n, p0, &err)
     if err:
         a.error = err
+
+
+cdef void _binary_buffered(binop_t* op, char** p, const int64_t* s, int64_t n, scalar_t p0,
+                           int* err) noexcept nogil:
+    """The strided case: gather a block of each input into L1-resident buffers, run the
+    (vectorizable, branch-free) contiguous formula on them, scatter the results."""
+    cdef scalar_t xb[BLOCK]
+    cdef scalar_t yb[BLOCK]
+    cdef scalar_t ob[BLOCK]
+    cdef int64_t start, i, m
+    cdef int64_t k = sizeof(scalar_t)
+    cdef scalar_t* o
+    start = 0
+    while start < n:
+        m = min(<int64_t>BLOCK, n - start)
+        _gather(xb, p[1] + start * s[1], s[1], m)
+        _gather(yb, p[2] + start * s[2], s[2], m)
+        if s[0] == k:
+            o = <scalar_t*>(p[0] + start * k)
+            for i in range(m):
+                o[i] = _binary(op, xb[i], yb[i], p0, err)
+        else:
+            for i in range(m):
+                ob[i] = _binary(op, xb[i], yb[i], p0, err)
+            _scatter(p[0] + start * s[0], s[0], ob, m)
+        start += m
+
+
+cdef inline void _gather(scalar_t* buf, const char* src, int64_t stride, int64_t m) noexcept nogil:
+    cdef int64_t i
+    cdef scalar_t v
+    if stride == 0:
+        v = (<const scalar_t*>src)[0]
+        for i in range(m):
+            buf[i] = v
+    else:
+        for i in range(m):
+            buf[i] = (<const scalar_t*>(src + i * stride))[0]
+
+
+cdef inline void _scatter(char* dst, int64_t stride, const scalar_t* buf, int64_t m) noexcept nogil:
+    cdef int64_t i
+    for i in range(m):
+        (<scalar_t*>(dst + i * stride))[0] = buf[i]
 
 
 cdef inline void _compare_row(cmpop_t* op, scalar_t* ty, char** p, const int64_t* s,
@@ -781,13 +831,27 @@ cdef inline void _unary_row(unop_t* op, scalar_t* ty, char** p, const int64_t* s
     else:
         p0 = <scalar_t>a.i[0]
         p1 = <scalar_t>a.i[1]
+    cdef scalar_t xb[BLOCK]
+    cdef scalar_t ob[BLOCK]
+    cdef int64_t start, m
     if s[0] == k and s[1] == k:
         for i in range(n):
             o[i] = _unary(op, x[i], p0, p1, flags)
-    else:
-        for i in range(n):
-            (<scalar_t*>(p[0] + i * s[0]))[0] = _unary(
-                op, (<scalar_t*>(p[1] + i * s[1]))[0], p0, p1, flags)
+        return
+    # strided: run the contiguous formula on L1-resident blocks (see _binary_buffered)
+    start = 0
+    while start < n:
+        m = min(<int64_t>BLOCK, n - start)
+        _gather(xb, p[1] + start * s[1], s[1], m)
+        if s[0] == k:
+            o = <scalar_t*>(p[0] + start * k)
+            for i in range(m):
+                o[i] = _unary(op, xb[i], p0, p1, flags)
+        else:
+            for i in range(m):
+                ob[i] = _unary(op, xb[i], p0, p1, flags)
+            _scatter(p[0] + start * s[0], s[0], ob, m)
+        start += m
 
 
 cdef inline void _predicate_row(predop_t* op, scalar_t* ty, char** p, const int64_t* s,

@@ -63,6 +63,10 @@ cdef inline void _sum_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64
     cdef acc_t* o = <acc_t*>p[1]
     cdef int64_t i = 0, k = sizeof(in_t)
     cdef acc_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0
+    if in_t is float:
+        if s[1] == 0 and s[0] % 4 == 0:
+            o[0] += <acc_t>_sum_float_row(<const float*>x, s[0] // 4, n)
+            return
     if s[1] == 0:
         if s[0] == k:
             # eight partial sums: vectorizes, and splits the rounding error eight ways
@@ -80,8 +84,15 @@ cdef inline void _sum_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64
                 a0 += <acc_t>x[i]
                 i += 1
         else:
-            for i in range(n):
+            while i + 4 <= n:
                 a0 += <acc_t>(<in_t*>(p[0] + i * s[0]))[0]
+                a1 += <acc_t>(<in_t*>(p[0] + (i + 1) * s[0]))[0]
+                a2 += <acc_t>(<in_t*>(p[0] + (i + 2) * s[0]))[0]
+                a3 += <acc_t>(<in_t*>(p[0] + (i + 3) * s[0]))[0]
+                i += 4
+            while i < n:
+                a0 += <acc_t>(<in_t*>(p[0] + i * s[0]))[0]
+                i += 1
         o[0] += ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
     elif s[0] == k and s[1] == sizeof(acc_t):
         for i in range(n):
@@ -89,6 +100,45 @@ cdef inline void _sum_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64
     else:
         for i in range(n):
             (<acc_t*>(p[1] + i * s[1]))[0] += <acc_t>(<in_t*>(p[0] + i * s[0]))[0]
+
+
+cdef double _sum_float_row(const float* x, int64_t stride, int64_t n) noexcept nogil:
+    """sum(x[i * stride]) for float32: blocks of 128 summed by eight float32 lanes (16 adds
+    each, so the vector units stay busy), block sums added in float64.  The error stays
+    below NumPy's pairwise summation's on long rows."""
+    cdef double total = 0
+    cdef float f0, f1, f2, f3, f4, f5, f6, f7
+    cdef int64_t i = 0, j
+    cdef const float* b
+    while i + 128 <= n:
+        f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = 0
+        b = x + i * stride
+        if stride == 1:
+            for j in range(0, 128, 8):
+                f0 += b[j]
+                f1 += b[j + 1]
+                f2 += b[j + 2]
+                f3 += b[j + 3]
+                f4 += b[j + 4]
+                f5 += b[j + 5]
+                f6 += b[j + 6]
+                f7 += b[j + 7]
+        else:
+            for j in range(0, 128, 8):
+                f0 += b[j * stride]
+                f1 += b[(j + 1) * stride]
+                f2 += b[(j + 2) * stride]
+                f3 += b[(j + 3) * stride]
+                f4 += b[(j + 4) * stride]
+                f5 += b[(j + 5) * stride]
+                f6 += b[(j + 6) * stride]
+                f7 += b[(j + 7) * stride]
+        total += ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7))
+        i += 128
+    while i < n:
+        total += x[i * stride]
+        i += 1
+    return total
 
 
 cdef inline void _prod_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64_t n) noexcept nogil:
