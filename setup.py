@@ -5,6 +5,7 @@ Environment switches:
   STRIDED_NATIVE=1  compile for this machine (-march=native); the default build is portable
 """
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -21,21 +22,25 @@ DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
 
 
-def compiler_accepts(flag):
-    """True when the C compiler compiles and links a trivial OpenMP program with `flag`."""
+OPENMP_PROGRAM = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n"
+AVX2_PROGRAM = ("#include <immintrin.h>\nint main(void){__m256 x = _mm256_set1_ps(1.0f);\n"
+                "x = _mm256_fmadd_ps(x, x, x); return (int)_mm256_cvtss_f32(x) != 2;}\n")
+
+
+def compiler_accepts(flag, src):
+    """True when the C compiler compiles and links the program `src` with `flag`."""
     cc = os.environ.get("CC", "cc")
     if shutil.which(cc.split()[0]) is None:
         return False
-    src = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.c")
         with open(path, "w") as f:
             f.write(src)
-        cmd = cc.split() + [flag, path, "-o", os.path.join(tmp, "t")]
+        cmd = cc.split() + flag.split() + [path, "-o", os.path.join(tmp, "t")]
         return subprocess.run(cmd, capture_output=True).returncode == 0
 
 
-OPENMP = sys.platform != "win32" and compiler_accepts("-fopenmp")
+OPENMP = sys.platform != "win32" and compiler_accepts("-fopenmp", OPENMP_PROGRAM)
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 # -fwrapv: integer overflow wraps (PyTorch's semantics); -fno-math-errno and
 # -fno-trapping-math let sqrt/fmin/... and branchy float loops vectorize (strided never
@@ -60,16 +65,23 @@ directives = {
     "warn.unreachable": False,      # fused-type branches make some code unreachable by design
 }
 
+# Kernels also built for AVX2 + FMA, chosen at run time on CPUs that have them
+# (NOTE [ Kernel dispatch ] in strided/_C/elementwise.pyx).
+ISA_MODULES = {}
+if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx2 -mfma", AVX2_PROGRAM):
+    ISA_MODULES["elementwise_avx2"] = ["-mavx2", "-mfma"]
+    ISA_MODULES["reduce_avx2"] = ["-mavx2", "-mfma"]
+
 extensions = [
     Extension(
         f"strided._C.{name}",
         [f"strided/_C/{name}.pyx"],
         include_dirs=[numpy.get_include(), "strided/_C"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
+        extra_compile_args=compile_args + ISA_MODULES.get(name, []),
         extra_link_args=link_args,
     )
-    for name in MODULES
+    for name in MODULES + list(ISA_MODULES)
 ]
 
 setup(

@@ -11,7 +11,7 @@
 #   - kernels release nothing and take no Python objects: call them without the GIL; large
 #     loops are split over threads (threads.num_threads_for).
 from libc.stdint cimport int64_t
-from strided._C.iterator cimport StridedLoop
+from strided._C.iterator cimport StridedLoop, inner_loop_fn
 
 cdef enum BinaryOp:
     # output dtype == input dtype
@@ -59,3 +59,9 @@ cdef int run_binary(StridedLoop* L, char** ptrs, OpArgs* args) noexcept nogil
 cdef int run_unary(StridedLoop* L, char** ptrs, OpArgs* args) noexcept nogil
 # out[i] = a[i] if cond[i] else b[i]; operands (out, cond, a, b), cond is bool.
 cdef int run_where(StridedLoop* L, char** ptrs, OpArgs* args) noexcept nogil
+
+# The row functions of one build of the kernels (NOTE [ Kernel dispatch ]).
+cdef struct RowKernels:
+    inner_loop_fn binary
+    inner_loop_fn unary
+    inner_loop_fn where

@@ -12,7 +12,7 @@
 # int64; max/min accumulate in the input type.  Threads split the outermost dim when it is
 # not reduced, and otherwise reduce into private accumulators merged at the end.
 from libc.stdint cimport int64_t
-from strided._C.iterator cimport StridedLoop
+from strided._C.iterator cimport StridedLoop, inner_loop_fn
 
 cdef enum ReduceOp:
     R_SUM, R_PROD, R_MAX, R_MIN
@@ -37,3 +37,20 @@ cdef enum LaneOp:
 # dtype: the element type of in and out (floating for softmax/logsumexp).
 cdef void run_lanes(int op, int dtype, StridedLoop* L, char** ptrs, int64_t length,
                     int64_t in_stride, int64_t out_stride) noexcept nogil
+
+# Kernel contexts and the row functions of one build (NOTE [ Kernel dispatch ]).
+cdef struct ReduceCtx:
+    int op
+    int in_type
+    int acc_type
+
+cdef struct LaneCtx:
+    int op
+    int dtype
+    int64_t length
+    int64_t in_stride       # bytes
+    int64_t out_stride      # bytes
+
+cdef struct ReduceKernels:
+    inner_loop_fn reduce        # ctx: ReduceCtx
+    inner_loop_fn lanes         # ctx: LaneCtx
