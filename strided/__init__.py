@@ -18,6 +18,8 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
 from strided._C.dlpack import from_dlpack
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all
+from strided import autograd
+from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 
 # PyTorch's dtype aliases
 float = float32

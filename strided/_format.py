@@ -49,7 +49,7 @@ def _float_formatter(shown):
 
 
 def format_tensor(t):
-    arr = t.numpy()
+    arr = t.detach().numpy()
     prefix = "tensor("
     summarise = arr.size > _THRESHOLD
     if arr.size == 0 and arr.ndim == 1:
@@ -66,4 +66,8 @@ def format_tensor(t):
         extras.append(f"dtype={t.dtype!r}")
     if t.numel() == 0 and t.ndim != 1:
         extras.append(f"size={tuple(t.shape)}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"

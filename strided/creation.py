@@ -16,41 +16,45 @@ def _shape(size):
     return size
 
 
-def empty(*size, dtype=None):
+def _grad(t, requires_grad):
+    return t.requires_grad_() if requires_grad else t
+
+
+def empty(*size, dtype=None, requires_grad=False):
     """An uninitialised contiguous tensor."""
-    return _t._empty(_shape(size), dtype or float32, False)
+    return _grad(_t._empty(_shape(size), dtype or float32, False), requires_grad)
 
 
-def zeros(*size, dtype=None):
-    return _t._empty(_shape(size), dtype or float32, True)
+def zeros(*size, dtype=None, requires_grad=False):
+    return _grad(_t._empty(_shape(size), dtype or float32, True), requires_grad)
 
 
-def ones(*size, dtype=None):
-    return _t._full(_shape(size), 1, dtype or float32)
+def ones(*size, dtype=None, requires_grad=False):
+    return _grad(_t._full(_shape(size), 1, dtype or float32), requires_grad)
 
 
-def full(size, fill_value, *, dtype=None):
+def full(size, fill_value, *, dtype=None, requires_grad=False):
     """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
     if dtype is None:
         kind = np.asarray(fill_value).dtype.kind
         dtype = bool_ if kind == "b" else int64 if kind in "iu" else float32
-    return _t._full(_shape((size,)), fill_value, dtype)
+    return _grad(_t._full(_shape((size,)), fill_value, dtype), requires_grad)
 
 
-def empty_like(t, *, dtype=None):
-    return empty(t.shape, dtype=dtype or t.dtype)
+def empty_like(t, *, dtype=None, requires_grad=False):
+    return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def zeros_like(t, *, dtype=None):
-    return zeros(t.shape, dtype=dtype or t.dtype)
+def zeros_like(t, *, dtype=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, *, dtype=None):
-    return ones(t.shape, dtype=dtype or t.dtype)
+def ones_like(t, *, dtype=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, *, dtype=None):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype)
+def full_like(t, fill_value, *, dtype=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None):

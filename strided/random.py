@@ -63,18 +63,18 @@ def _float_dtype(dtype):
     return dtype
 
 
-def rand(*size, generator=None, dtype=None):
+def rand(*size, generator=None, dtype=None, requires_grad=False):
     """Uniform samples from [0, 1)."""
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).random(out=out.numpy(), dtype=out.numpy().dtype)
-    return out
+    return out.requires_grad_() if requires_grad else out
 
 
-def randn(*size, generator=None, dtype=None):
+def randn(*size, generator=None, dtype=None, requires_grad=False):
     """Standard normal samples."""
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).standard_normal(out=out.numpy(), dtype=out.numpy().dtype)
-    return out
+    return out.requires_grad_() if requires_grad else out
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None):

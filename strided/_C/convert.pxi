@@ -177,6 +177,8 @@ cdef Tensor _clone(Tensor t, DType dtype):
     """A contiguous copy of t in fresh storage, cast to dtype."""
     cdef Tensor out = new_tensor(t._ndim, t._sizes, dtype, False)
     _copy(out, t)
+    if grad_enabled and needs_grad(t) and dtype.is_floating_point:
+        _autograd().record_copy(t, out)
     return out
 
 
@@ -392,12 +394,18 @@ def from_numpy(a):
     return _from_numpy(a)
 
 
-def tensor(data, dtype=None):
+def tensor(data, dtype=None, *, requires_grad=False):
     """A new tensor holding a copy of data (nested lists, scalars, numpy arrays, tensors).
 
     Python floats give float32, ints int64, bools bool; numpy arrays keep their dtype.
     """
-    return _tensor_from_data(data, dtype)
+    cdef Tensor t
+    if isinstance(data, Tensor):
+        data = (<Tensor>data).detach()
+    t = _tensor_from_data(data, dtype)
+    if requires_grad:
+        t.requires_grad_()
+    return t
 
 
 def _empty(shape, dtype, bint zero):

@@ -15,7 +15,8 @@ from cpython.bool cimport PyBool_Check
 from cpython.long cimport PyLong_AsLongLong
 from libc.math cimport isfinite as _c_isfinite
 
-from strided._C.iterator cimport StridedLoop, loop_init, loop_set_operand, loop_prepare
+from strided._C.iterator cimport (StridedLoop, loop_init, loop_set_operand, loop_prepare,
+                                  loop_run_range, loop_numel)
 from strided._C.elementwise cimport (
     OpArgs, run_binary, run_unary, run_where, ARGS_HAS_LO, ARGS_HAS_HI, ERR_ZERO_DIVISION,
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
@@ -301,6 +302,9 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
         bad = x if xo is None else y
         raise TypeError(f"{_BINARY_NAMES.get(op, 'op')}(): expected Tensor or number operands, "
                         f"but got {type(bad).__name__}")
+    if grad_enabled and op < B_EQ and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
+                                       (out is not None and needs_grad(out))):
+        return _autograd().binary(op, xo, yo, out, alpha)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
     b = <Tensor>yo if isinstance(yo, Tensor) else None
     if a is None and b is None:
@@ -428,6 +432,8 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     cdef char* ptrs[2]
     cdef StridedLoop L
     cdef OpArgs args
+    if grad_enabled and op < U_ISNAN and (needs_grad(a) or (out is not None and needs_grad(out))):
+        return _autograd().unary(op, a, out, name, p0, p1)
     ct = dt
     if op >= U_EXP and op < U_ISNAN:
         if not _is_float_type(dt):
@@ -493,6 +499,9 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
     if lo is None and hi is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None"
                            .replace("torch.", ""))
+    if grad_enabled and (needs_grad(a) or _obj_needs_grad(lo) or _obj_needs_grad(hi) or
+                         (out is not None and needs_grad(out))):
+        return _autograd().clamp(a, lo, hi, out, name)
     lo_o = _operand(lo) if lo is not None else None
     hi_o = _operand(hi) if hi is not None else None
     if (lo is not None and lo_o is None) or (hi is not None and hi_o is None):
@@ -574,6 +583,8 @@ cdef Tensor _where(object condition, object x, object y):
     yo = _operand(y)
     if xo is None or yo is None:
         raise TypeError("where(): x and y must be Tensors or numbers")
+    if grad_enabled and (_obj_needs_grad(xo) or _obj_needs_grad(yo)):
+        return _autograd().where(c, xo, yo)
     ct = _result_type3(xo, yo, None)
     kd = _kernel_type(ct)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
@@ -666,6 +677,9 @@ cdef object _lerp(Tensor start, object end, object weight, Tensor out):
     cdef int ct, kd
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
+    if grad_enabled and (needs_grad(start) or needs_grad(<Tensor>end) or _obj_needs_grad(weight)
+                         or (out is not None and needs_grad(out))):
+        return _autograd().lerp(start, end, weight, out)
     if isinstance(weight, Tensor):
         r = _binary(B_ADD, start, _binary(B_MUL, weight,
                                           _binary(B_SUB, end, start, None, None, False),
@@ -847,3 +861,52 @@ def softplus(Tensor input, double beta=1.0, double threshold=20.0):
 
 def lerp(Tensor input, end, weight, *, out=None):
     return _lerp(input, end, weight, _out_arg(out))
+
+
+# ---- accumulation for autograd -----------------------------------------------------------------
+
+def accumulate_into(Tensor dst, Tensor src):
+    """dst += src (src broadcast to dst's shape), element by element on one thread, so dst
+    may reach one memory location through several elements (an expanded or unfolded view):
+    each such location receives the sum of their contributions.  Floating dtypes only."""
+    cdef StridedLoop L
+    cdef char* ptrs[2]
+    cdef int64_t ss[MAX_DIMS]
+    if dst._dtype is not src._dtype or not dst._dtype.is_floating_point:
+        raise TypeError("accumulate_into expects two floating tensors of one dtype")
+    _broadcast_pair(dst._ndim, dst._sizes, src._ndim, src._sizes, ss)
+    _broadcast_strides(src, dst._ndim, dst._sizes, ss)
+    if dst._numel == 0:
+        return dst
+    loop_init(&L, 2, dst._ndim, dst._sizes)
+    loop_set_operand(&L, 0, dst._strides, dst._dtype.itemsize)
+    loop_set_operand(&L, 1, ss, src._dtype.itemsize)
+    loop_prepare(&L)
+    ptrs[0] = data_of(dst)
+    ptrs[1] = data_of(src)
+    with nogil:
+        if dst._dtype.num == FLOAT32:
+            loop_run_range(&L, ptrs, _accumulate_row_f32, NULL, 0, loop_numel(&L))
+        else:
+            loop_run_range(&L, ptrs, _accumulate_row_f64, NULL, 0, loop_numel(&L))
+    dst._storage._version += 1
+    return dst
+
+
+cdef void _accumulate_row_f32(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        (<float*>(p[0] + i * s[0]))[0] += (<float*>(p[1] + i * s[1]))[0]
+
+
+cdef void _accumulate_row_f64(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        (<double*>(p[0] + i * s[0]))[0] += (<double*>(p[1] + i * s[1]))[0]
+
+
+def has_internal_overlap(Tensor t):
+    """True when two elements of t share one memory location."""
+    if t._numel <= 1 or not _may_overlap_internally(t):
+        return False
+    return bool(_overlaps_exactly(t))

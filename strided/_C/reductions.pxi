@@ -133,6 +133,8 @@ cdef int _sum_acc_type(int dt) noexcept:
 
 
 cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
+    if grad_enabled and needs_grad(t):
+        return _autograd().sum(t, dim, keepdim, dtype)
     cdef int dt
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -142,6 +144,8 @@ cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
+    if grad_enabled and needs_grad(t):
+        return _autograd().prod(t, dim, keepdim, dtype)
     cdef int dt
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -151,6 +155,8 @@ cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
+    if grad_enabled and needs_grad(t):
+        return _autograd().mean(t, dim, keepdim, dtype)
     cdef bint reduced[MAX_DIMS]
     cdef int d, dt
     cdef int64_t count = 1
@@ -171,6 +177,8 @@ cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _amax(Tensor t, object dim, bint keepdim, bint is_max, str name):
+    if grad_enabled and needs_grad(t):
+        return _autograd().amax(t, dim, keepdim, is_max, name)
     return _reduce(R_MAX if is_max else R_MIN, t, dim, keepdim, t._dtype.num, name)
 
 
@@ -224,6 +232,8 @@ cdef Tensor _keepdim_shape_tensor(Tensor t, int d, int dtype):
 cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint with_values,
                         str name):
     """(values, indices) of the max/min along dim, or indices only; dim None flattens."""
+    if grad_enabled and with_values and needs_grad(t):
+        return _autograd().max_dim(t, dim, keepdim, is_max, name)
     cdef bint reduced[MAX_DIMS]
     cdef Tensor vals, idx
     cdef int d
@@ -260,6 +270,8 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
 
 
 cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str name):
+    if grad_enabled and needs_grad(t):
+        return _autograd().cumulative(t, dim, dtype, is_sum, name)
     cdef int dt, d
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -276,6 +288,8 @@ cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str nam
 
 
 cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
+    if grad_enabled and needs_grad(t):
+        return _autograd().softmax(t, dim, dtype, take_log)
     cdef int d
     cdef str name = "log_softmax" if take_log else "softmax"
     if dtype is not None:
@@ -307,6 +321,8 @@ cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
 
 
 cdef Tensor _logsumexp(Tensor t, object dim, bint keepdim):
+    if grad_enabled and needs_grad(t):
+        return _autograd().logsumexp(t, dim, keepdim)
     cdef bint reduced[MAX_DIMS]
     cdef int d
     if not _is_float_type(t._dtype.num):
@@ -354,13 +370,13 @@ cdef object _var(Tensor t, object dim, object unbiased, object correction, bint 
             count *= t._sizes[d]
     mean = _mean(t, dim, True, None)
     dev = _binary(B_SUB, t, mean, None, None, False)
-    sq = _unary(U_SQUARE, dev, dev, name)
+    sq = _unary(U_SQUARE, dev, None, name)
     denom = count - correction
-    s = _reduce(R_SUM, sq, dim, keepdim, FLOAT64, name)
-    s = _binary(B_DIV, s, float(denom) if denom > 0 else 0.0, s, None, False)
+    s = _sum(sq, dim, keepdim, None)
+    s = _binary(B_DIV, s, float(denom) if denom > 0 else 0.0, None, None, False)
     if take_sqrt:
-        s = _unary(U_SQRT, s, s, name)
-    return _cast(s, t._dtype.num)
+        s = _unary(U_SQRT, s, None, name)
+    return s
 
 
 cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
@@ -385,10 +401,10 @@ cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
     if p == 1:
         return _sum(a, dim, keepdim, None)
     if p == 2:
-        return _unary(U_SQRT, _sum(_unary(U_SQUARE, a, a, "norm"), dim, keepdim, None), None,
-                      "norm")
-    s = _sum(_binary(B_POW, a, p, a, None, False), dim, keepdim, None)
-    return _binary(B_POW, s, 1.0 / p, s, None, False)
+        return _unary(U_SQRT, _sum(_unary(U_SQUARE, a, None, "norm"), dim, keepdim, None),
+                      None, "norm")
+    s = _sum(_binary(B_POW, a, p, None, None, False), dim, keepdim, None)
+    return _binary(B_POW, s, 1.0 / p, None, None, False)
 
 
 cdef object _any_all(Tensor t, object dim, bint keepdim, bint is_any):

@@ -25,6 +25,17 @@ cdef class Tensor:
     cdef int64_t _inline[2 * INLINE_DIMS]
     cdef bytearray _dims_buffer       # owns sizes/strides when ndim > INLINE_DIMS
     cdef object __weakref__
+    # NOTE [ Autograd metadata ]
+    # A tensor produced by a differentiable op under grad mode records the Node that made
+    # it (_grad_fn, with _output_nr its position among that node's outputs).  Leaves have no
+    # _grad_fn; a leaf with _requires_grad accumulates into _grad through an AccumulateGrad
+    # node that it references weakly (_grad_accumulator), the node referencing the leaf.
+    cdef object _grad
+    cdef object _grad_fn
+    cdef object _grad_accumulator
+    cdef int _output_nr
+    cdef bint _requires_grad
+    cdef bint _retains_grad
 
 cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const int64_t* strides,
                         int64_t offset, object base)
@@ -33,3 +44,7 @@ cdef int copy_into(Tensor dst, Tensor src) except -1
 cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
                         int64_t* lo, int64_t* hi) except -1
 cdef char* data_of(Tensor t) noexcept nogil
+
+# Grad mode (strided.no_grad & co.) and the test every op makes before recording history.
+cdef bint grad_enabled
+cdef bint needs_grad(Tensor t) noexcept

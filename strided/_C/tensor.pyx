@@ -18,6 +18,7 @@ from libc.math cimport INFINITY
 
 import numpy as np
 cimport numpy as cnp
+from weakref import ref as weakref_ref
 from operator import index as _index
 
 from strided._C.arith cimport mul_overflow, add_overflow
@@ -133,7 +134,48 @@ cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
 
 cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64_t* strides,
                          int64_t offset):
-    return make_tensor(src._storage, ndim, sizes, strides, offset, src)
+    cdef Tensor v = make_tensor(src._storage, ndim, sizes, strides, offset, src)
+    if grad_enabled and needs_grad(src):
+        _autograd().record_view(src, v)
+    return v
+
+
+# ---- autograd hooks -----------------------------------------------------------------------
+# Ops check needs_grad() on their inputs; when history must be recorded they hand the call
+# to strided.autograd.dispatch, which runs the op again under no_grad and records a Node.
+
+grad_enabled = True
+cdef object _autograd_module = None
+
+
+cdef inline bint needs_grad(Tensor t) noexcept:
+    return t._requires_grad or t._grad_fn is not None
+
+
+cdef inline bint _obj_needs_grad(object x) noexcept:
+    return isinstance(x, Tensor) and needs_grad(<Tensor>x)
+
+
+cdef object _autograd():
+    """strided.autograd.dispatch, imported on first use (it imports this module)."""
+    global _autograd_module
+    if _autograd_module is None:
+        import strided.autograd.dispatch
+        _autograd_module = strided.autograd.dispatch
+    return _autograd_module
+
+
+def is_grad_enabled():
+    """True when ops record history for autograd (see strided.no_grad)."""
+    return grad_enabled
+
+
+def _set_grad_enabled(bint mode):
+    """Set grad mode; returns the previous mode (strided.autograd.grad_mode uses this)."""
+    global grad_enabled
+    cdef bint prev = grad_enabled
+    grad_enabled = mode
+    return prev
 
 
 cdef void _contiguous_strides(int ndim, const int64_t* sizes, int64_t* strides) noexcept:
@@ -496,10 +538,14 @@ cdef class Tensor:
 
     def copy_(self, src):
         """Copy src (broadcast to self's shape, cast to self's dtype) into self; returns self."""
+        if grad_enabled and (needs_grad(self) or _obj_needs_grad(src)):
+            return _autograd().copy_(self, src)
         copy_into(self, _as_tensor(src, self._dtype))
         return self
 
     def fill_(self, value):
+        if grad_enabled and (needs_grad(self) or _obj_needs_grad(value)):
+            return _autograd().copy_(self, value)
         copy_into(self, _scalar_tensor(value, self._dtype))
         return self
 
@@ -600,7 +646,10 @@ cdef class Tensor:
             return _view(self, n, sizes, strides, self._offset)
         cdef Tensor c = _clone(self, self._dtype)
         _contiguous_strides(n, sizes, strides)
-        return make_tensor(c._storage, n, sizes, strides, 0, None)
+        cdef Tensor r = make_tensor(c._storage, n, sizes, strides, 0, None)   # fresh, no base
+        if grad_enabled and needs_grad(c):
+            _autograd().record_view(c, r)
+        return r
 
     def reshape_as(self, Tensor other):
         return self.reshape(other.shape)
@@ -1479,7 +1528,115 @@ cdef class Tensor:
         return _getitem(self, index)
 
     def __setitem__(self, index, value):
+        if grad_enabled and (needs_grad(self) or _obj_needs_grad(value)):
+            _autograd().setitem(self, index, value)
+            return
         _setitem(self, index, value)
+
+    # ---- autograd (NOTE [ Autograd metadata ]; the engine is strided.autograd) ------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad or self._grad_fn is not None
+
+    @requires_grad.setter
+    def requires_grad(self, bint value):
+        if self._grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return
+        if value and not self._dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward() (leaves, and tensors that retain_grad())."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        cdef Tensor g
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            g = <Tensor>value
+            if g._dtype is not self._dtype:
+                raise RuntimeError(f"assigned grad has data of type {g._dtype.name} that differs "
+                                   f"from the tensor's {self._dtype.name}")
+            if g._ndim != self._ndim or memcmp(g._sizes, self._sizes,
+                                               self._ndim * sizeof(int64_t)) != 0:
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{list(g.shape)} for a tensor of size {list(self.shape)}")
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        """The backward Node that produced this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep .grad for this non-leaf tensor after backward (leaves always keep it)."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if not self._retains_grad:
+            self._grad_fn._retain_output(self._output_nr, self)
+            self._retains_grad = True
+
+    def detach(self):
+        """A tensor sharing self's storage and layout, cut off from the graph."""
+        return make_tensor(self._storage, self._ndim, self._sizes, self._strides, self._offset,
+                           None)
+
+    def detach_(self):
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward)."""
+        from strided.autograd.engine import backward
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def _requires_grad_flag(self):
+        """The leaf flag set by requires_grad_() (False for non-leaves)."""
+        return self._requires_grad
+
+    def _set_grad_fn(self, node, int output_nr):
+        """Record node as the producer of this tensor (for strided.autograd only)."""
+        self._grad_fn = node
+        self._output_nr = output_nr
+
+    def _grad_accumulator_node(self):
+        """This leaf's AccumulateGrad node, created on first use and kept weakly."""
+        node = self._grad_accumulator() if self._grad_accumulator is not None else None
+        if node is None:
+            from strided.autograd.graph import AccumulateGrad
+            node = AccumulateGrad(self)
+            self._grad_accumulator = weakref_ref(node)
+        return node
 
 
 cdef object _linalg_module = None

@@ -1,0 +1,822 @@
+"""Recording built-in ops in the backward graph.
+
+The Cython ops call into this module when grad mode is on and an input requires grad
+(the hooks in strided/_C/tensor.pyx, ops.pxi and reductions.pxi).  Each function here runs
+the op again under no_grad, creates the op's Node (its backward formula), and records it
+as the output's grad_fn.  In-place ops also go through `_rebase`, which handles leaves
+and views (NOTE [ In-place ops on views ]).
+"""
+import builtins
+import math
+
+from strided._C import tensor as _core
+from strided._C.tensor import Tensor, _set_grad_enabled
+from strided.autograd.graph import Node, gradient_edge
+
+B = _core.BINARY_OPS
+U = _core.UNARY_OPS
+
+
+class _NoGrad:
+    def __enter__(self):
+        self.prev = _set_grad_enabled(False)
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self.prev)
+
+
+_no_grad = _NoGrad
+
+
+def _meta(t):
+    return (t.shape, t.dtype)
+
+
+def _record(node, *outputs):
+    for i, out in enumerate(outputs):
+        out._set_grad_fn(node, i)
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def sum_to(g, shape):
+    """g summed over the dims that broadcasting added or expanded from size 1 to reach g's
+    shape from `shape` (the gradient of a broadcast input)."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    lead = g.ndim - len(shape)
+    dims = list(range(lead))
+    dims += [lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1]
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+# ---- element-wise binary ops ------------------------------------------------------------------
+
+_BINARY_NAMES = {v: k for k, v in B.items()}
+_ADD, _SUB, _MUL, _DIV = B["add"], B["sub"], B["mul"], B["true_divide"]
+
+
+class BinaryBackward(Node):
+    """Backward of a broadcasting binary op; the formula is picked by op name."""
+
+    def __init__(self, op, x, y, alpha, out_dtype):
+        super().__init__((x if _is_tensor(x) else None, y if _is_tensor(y) else None))
+        self.op = _BINARY_NAMES.get(op, "op")
+        self.alpha = 1 if alpha is None else alpha
+        self.x_shape = x.shape if _is_tensor(x) else None
+        self.y_shape = y.shape if _is_tensor(y) else None
+        self.x_dtype = x.dtype if _is_tensor(x) else None
+        self.y_dtype = y.dtype if _is_tensor(y) else None
+        need = self.op in ("mul", "true_divide", "pow", "maximum", "minimum", "atan2",
+                           "remainder", "fmod")
+        self.sx = self.save(x) if need and _is_tensor(x) else x
+        self.sy = self.save(y) if need and _is_tensor(y) else y
+        self.sout = None
+
+    def name(self):
+        return {"add": "AddBackward0", "sub": "SubBackward0", "mul": "MulBackward0",
+                "true_divide": "DivBackward0", "pow": "PowBackward1"}.get(
+                    self.op, self.op.capitalize() + "Backward0")
+
+    def _value(self, s):
+        return s.unpack(self) if hasattr(s, "unpack") else s
+
+    def backward(self, g):
+        op = self.op
+        x, y = self._value(self.sx), self._value(self.sy)
+        if op == "add":
+            gx, gy = g, (g * self.alpha if self.alpha != 1 else g)
+        elif op == "sub":
+            gx, gy = g, (-g * self.alpha if self.alpha != 1 else -g)
+        elif op == "mul":
+            gx, gy = (g * y if self.x_shape is not None else None,
+                      g * x if self.y_shape is not None else None)
+        elif op == "true_divide":
+            gx = g / y if self.x_shape is not None else None
+            gy = -g * x / (y * y) if self.y_shape is not None else None
+        elif op == "pow":
+            gx = gy = None
+            if self.x_shape is not None:
+                gx = g * y * x ** (y - 1) if _is_tensor(y) else (
+                    g * 0.0 if y == 0 else g * y * x ** (y - 1))
+                if _is_tensor(y):
+                    gx = _core.where(y == 0, 0.0, gx)
+            if self.y_shape is not None:
+                out = x ** y
+                logx = x.log() if _is_tensor(x) else math.log(x) if x > 0 else float("nan")
+                gy = g * out * logx
+                if _is_tensor(x):
+                    gy = _core.where((x == 0) & (y >= 0), 0.0, gy)
+        elif op in ("maximum", "minimum"):
+            pick_x = (x > y) if op == "maximum" else (x < y)
+            tie = x == y
+            half = g * 0.5
+            gx = _core.where(tie, half, _core.where(pick_x, g, 0.0))
+            gy = _core.where(tie, half, _core.where(pick_x, 0.0, g))
+        elif op == "atan2":
+            denom = x * x + y * y
+            gx, gy = g * y / denom, -g * x / denom
+        elif op == "remainder":
+            gx = g
+            gy = -g * _core.div(x, y, rounding_mode="floor") if self.y_shape is not None else None
+        elif op == "fmod":
+            gx = g
+            gy = -g * _core.div(x, y, rounding_mode="trunc") if self.y_shape is not None else None
+        elif op == "floor_divide":
+            gx = g * 0.0
+            gy = g * 0.0
+        else:
+            raise RuntimeError(f"the derivative for '{op}' is not implemented")
+        return (self._finish(gx, self.x_shape, self.x_dtype),
+                self._finish(gy, self.y_shape, self.y_dtype))
+
+    @staticmethod
+    def _finish(g, shape, dtype):
+        if shape is None or g is None:
+            return None
+        if not _is_tensor(g):
+            g = _core.tensor(g)
+        g = sum_to(g, shape)
+        if tuple(g.shape) != tuple(shape):
+            g = g.expand(shape).contiguous()
+        return g.to(dtype) if g.dtype is not dtype else g
+
+
+def binary(op, x, y, out, alpha):
+    if out is not None and out is not x:
+        raise RuntimeError(f"{_BINARY_NAMES.get(op, 'op')}(): functions with out=... arguments "
+                           f"don't support automatic differentiation, but one of the arguments "
+                           f"requires grad.")
+    if out is x:
+        return _inplace(lambda: _core.binary_op(op, x, y, x, alpha),
+                        lambda xin: BinaryBackward(op, xin, y, alpha, x.dtype), x)
+    with _no_grad():
+        result = _core.binary_op(op, x, y, None, alpha)
+    if not result.dtype.is_floating_point:
+        return result
+    return _record(BinaryBackward(op, x, y, alpha, result.dtype), result)
+
+
+# ---- element-wise unary ops -------------------------------------------------------------------
+
+_UNARY_NAMES = {v: k for k, v in U.items()}
+_UNARY_NAMES.update({v: k for k, v in {"clamp": -1}.items()})
+_NEEDS_OUTPUT = {"exp", "exp2", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "tan"}
+_ZERO_GRAD = {"sign", "floor", "ceil", "round", "trunc"}
+
+
+class UnaryBackward(Node):
+    def __init__(self, op_name, x, out, p0, p1):
+        super().__init__((x,), (_meta(out),))
+        self.op = op_name
+        self.p0, self.p1 = p0, p1
+        self.dtype = x.dtype
+        self.sx = self.save(x) if op_name not in _NEEDS_OUTPUT else None
+        self.sout = self.save(out, is_output=True) if op_name in _NEEDS_OUTPUT else None
+
+    def name(self):
+        return "".join(w.capitalize() for w in self.op.split("_")) + "Backward0"
+
+    def backward(self, g):
+        op = self.op
+        x = self.sx.unpack(self) if self.sx is not None else None
+        y = self.sout.unpack(self) if self.sout is not None else None
+        if op == "neg":
+            r = -g
+        elif op == "abs":
+            r = g * x.sign()
+        elif op in _ZERO_GRAD:
+            r = g * 0.0
+        elif op == "frac":
+            r = g
+        elif op == "square":
+            r = g * x * 2.0
+        elif op == "relu":
+            r = _core.where(x > 0, g, 0.0)
+        elif op == "leaky_relu":
+            r = _core.where(x > 0, g, g * self.p0)
+        elif op == "exp":
+            r = g * y
+        elif op == "exp2":
+            r = g * y * math.log(2.0)
+        elif op == "expm1":
+            r = g * (y + 1.0)
+        elif op == "log":
+            r = g / x
+        elif op == "log2":
+            r = g / (x * math.log(2.0))
+        elif op == "log10":
+            r = g / (x * math.log(10.0))
+        elif op == "log1p":
+            r = g / (x + 1.0)
+        elif op == "sqrt":
+            r = g / (y * 2.0)
+        elif op == "rsqrt":
+            r = g * y * y * y * -0.5
+        elif op == "sin":
+            r = g * x.cos()
+        elif op == "cos":
+            r = -g * x.sin()
+        elif op == "tan":
+            r = g * (y * y + 1.0)
+        elif op == "asin":
+            r = g * (1.0 - x * x).rsqrt()
+        elif op == "acos":
+            r = -g * (1.0 - x * x).rsqrt()
+        elif op == "atan":
+            r = g / (x * x + 1.0)
+        elif op == "sinh":
+            r = g * x.cosh()
+        elif op == "cosh":
+            r = g * x.sinh()
+        elif op == "tanh":
+            r = g * (1.0 - y * y)
+        elif op == "sigmoid":
+            r = g * y * (1.0 - y)
+        elif op == "reciprocal":
+            r = -g * y * y
+        elif op == "erf":
+            r = g * (x * x).neg().exp() * (2.0 / math.sqrt(math.pi))
+        elif op == "erfc":
+            r = g * (x * x).neg().exp() * (-2.0 / math.sqrt(math.pi))
+        elif op == "gelu":
+            cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5
+            pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
+            r = g * (cdf + x * pdf)
+        elif op == "gelu_tanh":
+            k = math.sqrt(2.0 / math.pi)
+            inner = (x + x * x * x * 0.044715) * k
+            t = inner.tanh()
+            dinner = (x * x * (3 * 0.044715) + 1.0) * k
+            r = g * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * dinner)
+        elif op == "silu":
+            s = x.sigmoid()
+            r = g * s * (x * (1.0 - s) + 1.0)
+        elif op == "softplus":
+            z = (x * self.p0).sigmoid()
+            r = _core.where(x * self.p0 > self.p1, g, g * z)
+        else:
+            raise RuntimeError(f"the derivative for '{op}' is not implemented")
+        return r if r.dtype is self.dtype else r.to(self.dtype)
+
+
+_UNARY_BY_CODE = dict(_UNARY_NAMES)
+
+
+def unary(op, a, out, name, p0=0.0, p1=0.0):
+    op_name = _UNARY_BY_CODE.get(op)
+    if op_name is None:                                 # leaky_relu / softplus have no entry
+        op_name = {"leaky_relu": "leaky_relu", "softplus": "softplus"}.get(name, name)
+    if out is not None and out is not a:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    run = (lambda target: _core_unary(op, a, target, name, p0, p1))
+    if out is a:
+        return _inplace(lambda: run(a), lambda xin: _UnaryInplace(op_name, xin, a, p0, p1), a)
+    with _no_grad():
+        result = run(None)
+    if not result.dtype.is_floating_point:
+        return result
+    return _record(UnaryBackward(op_name, a, result, p0, p1), result)
+
+
+def _UnaryInplace(op_name, xin, a, p0, p1):
+    # the formula may need the input (saved as the pre-op clone xin) or the output (a, after)
+    return UnaryBackward(op_name, xin, a, p0, p1)
+
+
+def _core_unary(op, a, out, name, p0, p1):
+    if name == "leaky_relu":
+        return _core.leaky_relu(a, p0, out is a)
+    if name == "softplus":
+        return _core.softplus(a, p0, p1)
+    return _core.unary_op(op, a, out, name)
+
+
+class ClampBackward(Node):
+    def __init__(self, x, lo, hi):
+        super().__init__((x, lo if _is_tensor(lo) else None, hi if _is_tensor(hi) else None))
+        self.sx = self.save(x)
+        self.lo = self.save(lo) if _is_tensor(lo) else lo
+        self.hi = self.save(hi) if _is_tensor(hi) else hi
+        self.dtype = x.dtype
+
+    def backward(self, g):
+        x = self.sx.unpack(self)
+        lo = self.lo.unpack(self) if hasattr(self.lo, "unpack") else self.lo
+        hi = self.hi.unpack(self) if hasattr(self.hi, "unpack") else self.hi
+        keep = None
+        if lo is not None:
+            keep = x >= lo
+        if hi is not None:
+            keep = (x <= hi) if keep is None else keep & (x <= hi)
+        gx = _core.where(keep, g, 0.0)
+        glo = ghi = None
+        if _is_tensor(lo):
+            glo = sum_to(_core.where(x < lo, g, 0.0), lo.shape)
+        if _is_tensor(hi):
+            ghi = sum_to(_core.where(x > hi, g, 0.0), hi.shape)
+        return sum_to(gx, x.shape), glo, ghi
+
+
+def clamp(a, lo, hi, out, name):
+    if out is not None and out is not a:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    if out is a:
+        return _inplace(lambda: _core.clamp(a, lo, hi, out=a),
+                        lambda xin: ClampBackward(xin, lo, hi), a)
+    with _no_grad():
+        result = _core.clamp(a, lo, hi)
+    return _record(ClampBackward(a, lo, hi), result)
+
+
+class WhereBackward(Node):
+    def __init__(self, cond, x, y):
+        super().__init__((x if _is_tensor(x) else None, y if _is_tensor(y) else None))
+        self.cond = self.save(cond)
+        self.shapes = (x.shape if _is_tensor(x) else None, y.shape if _is_tensor(y) else None)
+
+    def backward(self, g):
+        c = self.cond.unpack(self)
+        gx = sum_to(_core.where(c, g, 0.0), self.shapes[0]) if self.shapes[0] is not None else None
+        gy = sum_to(_core.where(c, 0.0, g), self.shapes[1]) if self.shapes[1] is not None else None
+        return gx, gy
+
+
+def where(cond, x, y):
+    with _no_grad():
+        result = _core.where(cond, x, y)
+    return _record(WhereBackward(cond, x, y), result)
+
+
+class LerpBackward(Node):
+    def __init__(self, start, end, weight):
+        super().__init__((start, end, weight if _is_tensor(weight) else None))
+        self.shapes = (start.shape, end.shape)
+        self.w = self.save(weight) if _is_tensor(weight) else weight
+        self.s = self.save(start) if _is_tensor(weight) else None
+        self.e = self.save(end) if _is_tensor(weight) else None
+        self.w_shape = weight.shape if _is_tensor(weight) else None
+
+    def backward(self, g):
+        w = self.w.unpack(self) if hasattr(self.w, "unpack") else self.w
+        gs = sum_to(g * (1.0 - w), self.shapes[0])
+        ge = sum_to(g * w, self.shapes[1])
+        gw = None
+        if self.w_shape is not None:
+            gw = sum_to(g * (self.e.unpack(self) - self.s.unpack(self)), self.w_shape)
+        return gs, ge, gw
+
+
+def lerp(start, end, weight, out):
+    if out is start:
+        return _inplace(lambda: _core.lerp(start, end, weight, out=start),
+                        lambda xin: LerpBackward(xin, end, weight), start)
+    with _no_grad():
+        result = _core.lerp(start, end, weight)
+    return _record(LerpBackward(start, end, weight), result)
+
+
+# ---- reductions -------------------------------------------------------------------------------
+
+def _reduced_dims(ndim, dim):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return list(range(ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return sorted(d % ndim if ndim else 0 for d in dims)
+
+
+def _unsqueeze_back(g, in_shape, dim, keepdim):
+    """g (a reduction's gradient) with the reduced dims restored as size 1."""
+    if keepdim or len(in_shape) == 0:
+        return g
+    for d in _reduced_dims(len(in_shape), dim):
+        g = g.unsqueeze(d)
+    return g
+
+
+class SumBackward(Node):
+    def __init__(self, x, dim, keepdim, scale=None):
+        super().__init__((x,))
+        self.shape, self.dtype = x.shape, x.dtype
+        self.dim, self.keepdim, self.scale = dim, keepdim, scale
+
+    def name(self):
+        return "MeanBackward0" if self.scale is not None else "SumBackward0"
+
+    def backward(self, g):
+        g = _unsqueeze_back(g, self.shape, self.dim, self.keepdim)
+        if self.scale is not None:
+            g = g * self.scale
+        return g.expand(self.shape).to(self.dtype).contiguous()
+
+
+def sum(t, dim, keepdim, dtype):
+    with _no_grad():
+        result = t.sum(dim, keepdim, dtype=dtype)
+    if not result.dtype.is_floating_point:
+        return result
+    return _record(SumBackward(t, dim, keepdim), result)
+
+
+def mean(t, dim, keepdim, dtype):
+    with _no_grad():
+        result = t.mean(dim, keepdim, dtype=dtype)
+    count = t.numel() // builtins.max(1, result.numel()) if t.numel() else 0
+    return _record(SumBackward(t, dim, keepdim, 1.0 / count if count else float("nan")), result)
+
+
+class ProdBackward(Node):
+    def __init__(self, x, out, dim, keepdim):
+        super().__init__((x,))
+        self.sx = self.save(x)
+        self.sout = self.save(out, is_output=True)
+        self.dim, self.keepdim = dim, keepdim
+
+    def backward(self, g):
+        import numpy as np
+        x = self.sx.unpack(self)
+        out = self.sout.unpack(self)
+        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
+        out = _unsqueeze_back(out, x.shape, self.dim, self.keepdim)
+        if not bool((x == 0).any()):
+            return g * out / x
+        # zeros: the product of the other elements, by exclusive cumulative products
+        xs = x.numpy()
+        axis = None if self.dim is None else self.dim % builtins.max(1, x.ndim)
+        flat = xs.reshape(-1) if axis is None else np.moveaxis(xs, axis, -1)
+        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+        right = np.flip(np.cumprod(np.concatenate(
+            [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+        others = left * right
+        others = others.reshape(xs.shape) if axis is None else np.moveaxis(others, -1, axis)
+        return g * _core.from_numpy(np.ascontiguousarray(others))
+
+
+def prod(t, dim, keepdim, dtype):
+    with _no_grad():
+        result = t.prod(dim, keepdim, dtype=dtype)
+    if not result.dtype.is_floating_point:
+        return result
+    return _record(ProdBackward(t, result, dim, keepdim), result)
+
+
+class AmaxBackward(Node):
+    """max/min over dims without indices: the gradient split evenly over tied elements."""
+
+    def __init__(self, x, out, dim, keepdim, name):
+        super().__init__((x,))
+        self.sx = self.save(x)
+        self.sout = self.save(out, is_output=True)
+        self.dim, self.keepdim, self._name = dim, keepdim, name
+
+    def name(self):
+        return self._name.capitalize() + "Backward1"
+
+    def backward(self, g):
+        x = self.sx.unpack(self)
+        dim = None if self.dim == () else self.dim
+        out = _unsqueeze_back(self.sout.unpack(self), x.shape, dim, self.keepdim)
+        g = _unsqueeze_back(g, x.shape, dim, self.keepdim)
+        mask = (x == out).to(x.dtype)
+        count = mask.sum(dim, keepdim=True)
+        return mask * (g / count)
+
+
+def amax(t, dim, keepdim, is_max, name):
+    with _no_grad():
+        result = t.amax(dim, keepdim) if is_max else t.amin(dim, keepdim)
+    if not result.dtype.is_floating_point:
+        return result
+    return _record(AmaxBackward(t, result, dim, keepdim, name), result)
+
+
+class MaxDimBackward(Node):
+    """max/min(dim): the gradient goes to the index each value came from."""
+
+    def __init__(self, x, indices, dim, keepdim, name):
+        super().__init__((x,))
+        self.shape, self.dtype = x.shape, x.dtype
+        self.idx = self.save(indices)
+        self.dim, self.keepdim, self._name = dim, keepdim, name
+
+    def name(self):
+        return self._name.capitalize() + "Backward0"
+
+    def backward(self, g):
+        import numpy as np
+        idx = self.idx.unpack(self)
+        if len(self.shape) == 0:
+            return g.reshape(())
+        d = self.dim % len(self.shape)
+        if not self.keepdim:
+            g, idx = g.unsqueeze(d), idx.unsqueeze(d)
+        out = np.zeros(self.shape, dtype=self.dtype.numpy_dtype)
+        np.put_along_axis(out, idx.numpy(), g.numpy(), axis=d)
+        return _core.from_numpy(out)
+
+
+def max_dim(t, dim, keepdim, is_max, name):
+    with _no_grad():
+        vals, idx = t.max(dim, keepdim) if is_max else t.min(dim, keepdim)
+    if not vals.dtype.is_floating_point:
+        return type(_core.values_indices(vals, idx))(vals, idx)
+    _record(MaxDimBackward(t, idx, dim, keepdim, name), vals)
+    return _core.values_indices(vals, idx)
+
+
+class CumsumBackward(Node):
+    def __init__(self, x, dim):
+        super().__init__((x,))
+        self.dim, self.dtype = dim, x.dtype
+
+    def backward(self, g):
+        if g.ndim == 0:
+            return g
+        return g.flip(self.dim).cumsum(self.dim).flip(self.dim).to(self.dtype)
+
+
+class CumprodBackward(Node):
+    def __init__(self, x, out, dim):
+        super().__init__((x,))
+        self.sx = self.save(x)
+        self.sout = self.save(out, is_output=True)
+        self.dim = dim
+
+    def backward(self, g):
+        x, out = self.sx.unpack(self), self.sout.unpack(self)
+        if g.ndim == 0:
+            return g
+        if bool((x == 0).any()):
+            raise RuntimeError("cumprod backward with zeros in the input is not supported")
+        d = self.dim
+        return (g * out).flip(d).cumsum(d).flip(d) / x
+
+
+def cumulative(t, dim, dtype, is_sum, name):
+    with _no_grad():
+        result = t.cumsum(dim, dtype=dtype) if is_sum else t.cumprod(dim, dtype=dtype)
+    if not result.dtype.is_floating_point:
+        return result
+    node = CumsumBackward(t, dim) if is_sum else CumprodBackward(t, result, dim)
+    return _record(node, result)
+
+
+class SoftmaxBackward(Node):
+    def __init__(self, x, out, dim, take_log):
+        super().__init__((x,))
+        self.sout = self.save(out, is_output=True)
+        self.dim, self.take_log, self.dtype = dim, take_log, x.dtype
+
+    def name(self):
+        return "LogSoftmaxBackward0" if self.take_log else "SoftmaxBackward0"
+
+    def backward(self, g):
+        y = self.sout.unpack(self)
+        if self.take_log:
+            r = g - y.exp() * g.sum(self.dim, keepdim=True)
+        else:
+            r = y * (g - (g * y).sum(self.dim, keepdim=True))
+        return r.to(self.dtype)
+
+
+def softmax(t, dim, dtype, take_log):
+    with _no_grad():
+        result = t.log_softmax(dim, dtype) if take_log else t.softmax(dim, dtype)
+    return _record(SoftmaxBackward(t, result, dim if t.ndim else 0, take_log), result)
+
+
+class LogsumexpBackward(Node):
+    def __init__(self, x, out, dim, keepdim):
+        super().__init__((x,))
+        self.sx = self.save(x)
+        self.sout = self.save(out, is_output=True)
+        self.dim, self.keepdim = dim, keepdim
+
+    def backward(self, g):
+        x = self.sx.unpack(self)
+        out = _unsqueeze_back(self.sout.unpack(self), x.shape, self.dim, self.keepdim)
+        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
+        return g * (x - out).exp()
+
+
+def logsumexp(t, dim, keepdim):
+    with _no_grad():
+        result = t.logsumexp(dim, keepdim)
+    return _record(LogsumexpBackward(t, result, dim, keepdim), result)
+
+
+# ---- copies, dtype conversions, views -------------------------------------------------------
+
+class ToCopyBackward(Node):
+    def __init__(self, x, out):
+        super().__init__((x,), (_meta(out),))
+        self.dtype = x.dtype
+
+    def name(self):
+        return "ToCopyBackward0"
+
+    def backward(self, g):
+        return g.to(self.dtype) if g.dtype is not self.dtype else g
+
+
+def record_copy(src, out):
+    """out is a fresh copy (clone, contiguous, to(dtype), reshape's copy) of src."""
+    out._set_grad_fn(ToCopyBackward(src, out), 0)
+
+
+def _geometry(t):
+    return (tuple(t.shape), tuple(t.stride()), t.storage_offset())
+
+
+class ViewBackward(Node):
+    """Backward of any view: the view's elements are storage locations of its source, so
+    the gradient is scattered back through the same geometry (PyTorch's as_strided
+    backward).  Elements the view reaches twice (unfold, expand) accumulate."""
+
+    def __init__(self, src, view):
+        super().__init__((src,), (_meta(view),))
+        self.src = _geometry(src)
+        self.view = _geometry(view)
+        self.dtype = src.dtype
+
+    def name(self):
+        return "ViewBackward0"
+
+    def backward(self, g):
+        return _as_strided_scatter(g, self.src, self.view, self.dtype)
+
+
+def _extent(geometry):
+    sizes, strides, offset = geometry
+    if builtins.any(n == 0 for n in sizes):
+        return offset, offset
+    lo = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s < 0)
+    hi = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s > 0)
+    return lo, hi
+
+
+def _as_strided_scatter(g, src, view, dtype):
+    """The gradient w.r.t. a tensor of geometry `src`, given gradient g of its view `view`
+    (both geometries over one storage)."""
+    from strided.creation import zeros
+    s_lo, s_hi = _extent(src)
+    v_lo, v_hi = _extent(view)
+    lo, hi = builtins.min(s_lo, v_lo), builtins.max(s_hi, v_hi)
+    buf = zeros(hi - lo + 1, dtype=dtype)
+    gv = buf.as_strided(view[0], view[1], view[2] - lo)
+    _core.accumulate_into(gv, g.to(dtype))
+    gs = buf.as_strided(src[0], src[1], src[2] - lo)
+    if _core.has_internal_overlap(gs):
+        # src's own elements share memory (an expanded source): each location's gradient is
+        # split evenly among the src elements that alias it, as PyTorch does
+        count = zeros(hi - lo + 1, dtype=dtype)
+        _core.accumulate_into(count.as_strided(src[0], src[1], src[2] - lo),
+                              _core.tensor(1.0, dtype=dtype).expand(src[0]))
+        buf = buf / count.clamp(min=1.0)
+        gs = buf.as_strided(src[0], src[1], src[2] - lo)
+    return gs.contiguous()
+
+
+def record_view(src, view):
+    view._set_grad_fn(ViewBackward(src, view), 0)
+
+
+# ---- in-place ops ---------------------------------------------------------------------------
+#
+# NOTE [ In-place ops on views ]
+# An in-place op on a tensor x that requires grad replaces x's history: the op's Node takes
+# x's old history as its first input and becomes x's grad_fn.  Saved inputs are cloned first
+# (the op overwrites them).  Leaves that require grad refuse in-place ops.  When x is a view
+# of a base that requires grad, the base's history must change too (PyTorch's CopySlices):
+# the base gets a CopySlicesBackward node whose gradient is the incoming one with x's region
+# replaced by what the op's Node sends to x's old value, and x's grad_fn becomes a fresh view
+# of the base's new history.
+
+class CopySlicesBackward(Node):
+    def __init__(self, base, view_geometry, fn):
+        super().__init__((base,), (_meta(base),))
+        self.base_geometry = _geometry(base)
+        self.view_geometry = view_geometry
+        self.fn = fn
+        self.dtype = base.dtype
+        # inputs: the base's old history, then the op's other inputs
+        self.next_functions = self.next_functions + fn.next_functions[1:]
+
+    def name(self):
+        return "CopySlices"
+
+    def backward(self, g):
+        g = g.contiguous()
+        s_lo, _ = _extent(self.base_geometry)
+        base_geom = self.base_geometry
+        # g laid out in the base's geometry: take the view's region through the same storage
+        buf = _geometry_buffer(g, base_geom)
+        v = self.view_geometry
+        region = buf[0].as_strided(v[0], v[1], v[2] - buf[1]).contiguous()
+        grads = self.fn.apply([region])
+        gbase_buf = _geometry_buffer(g, base_geom)
+        target = gbase_buf[0].as_strided(v[0], v[1], v[2] - gbase_buf[1])
+        target.copy_(grads[0] if grads[0] is not None else target * 0.0)
+        gb = gbase_buf[0].as_strided(base_geom[0], base_geom[1], base_geom[2] - gbase_buf[1])
+        return (gb.contiguous(),) + tuple(grads[1:])
+
+    def release(self):
+        super().release()
+        self.fn.release()
+
+
+def _geometry_buffer(g, geom):
+    """A fresh storage-shaped buffer holding g at geometry geom: (buffer, storage index 0)."""
+    from strided.creation import zeros
+    lo, hi = _extent(geom)
+    buf = zeros(hi - lo + 1, dtype=g.dtype)
+    buf.as_strided(geom[0], geom[1], geom[2] - lo).copy_(g)
+    return buf, lo
+
+
+def _inplace(run, make_node, x):
+    """Run the in-place op `run` on x and record it (NOTE [ In-place ops on views ])."""
+    base = x._base
+    if x.is_leaf and x._requires_grad_flag():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if base is not None and base.is_leaf and base._requires_grad_flag():
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    with _no_grad():
+        old = x.clone()                         # the op's formula may need x's old value
+    if x.grad_fn is not None:                   # old stands in for x: same history
+        old._set_grad_fn(x.grad_fn, x.output_nr)
+    with _no_grad():
+        run()
+    if not x.dtype.is_floating_point:
+        return x
+    if base is not None:
+        node = make_node(old)
+        copy = CopySlicesBackward(base, _geometry(x), node)
+        base._set_grad_fn(copy, 0)
+        x._set_grad_fn(ViewBackward(base, x), 0)
+    else:
+        x._set_grad_fn(make_node(old), 0)
+    return x
+
+
+def copy_(dst, src):
+    """dst.copy_(src) / dst.fill_(value) under grad mode."""
+    src_t = src if _is_tensor(src) else None
+
+    def run():
+        if src_t is None:
+            dst.fill_(src)
+        else:
+            dst.copy_(src_t)
+
+    return _inplace(run, lambda xin: CopyBackward(xin, src_t, dst.shape), dst)
+
+
+class CopyBackward(Node):
+    def __init__(self, old, src, shape):
+        super().__init__((old, src))
+        self.old_meta = (old.shape, old.dtype)
+        self.src_meta = (src.shape, src.dtype) if src is not None else None
+
+    def name(self):
+        return "CopyBackwards"
+
+    def backward(self, g):
+        g_old = g * 0.0
+        g_src = None
+        if self.src_meta is not None:
+            g_src = sum_to(g, self.src_meta[0]).to(self.src_meta[1])
+        return g_old, g_src
+
+
+def setitem(t, index, value):
+    """t[index] = value under grad mode: basic indexing makes t[index] a view, and the write
+    is an in-place copy_ into it (NOTE [ In-place ops on views ])."""
+    if not _is_view_index(index):
+        raise RuntimeError("assigning through advanced (tensor or list) indexing into a tensor "
+                           "that takes part in autograd is not supported; index with ints and "
+                           "slices, or build the result with where()")
+    view = t[index]
+    if _is_tensor(value):
+        view.copy_(value)
+    else:
+        view.fill_(value)
+
+
+def _is_view_index(index):
+    import numbers
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.all(i is None or i is Ellipsis or (isinstance(i, (slice, numbers.Integral)) and
+                                              not isinstance(i, bool)) for i in items)

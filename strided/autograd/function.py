@@ -1,0 +1,123 @@
+"""User-defined differentiable ops: subclass Function, write forward(ctx, ...) and
+backward(ctx, *grad_outputs), call YourFunction.apply(...) -- as in PyTorch."""
+from strided._C.tensor import Tensor, is_grad_enabled
+from strided.autograd.graph import Node
+from strided.autograd.grad_mode import no_grad
+
+
+class FunctionCtx:
+    """The `ctx` of forward/backward: saved tensors and flags shared between the two."""
+
+    def __init__(self, node):
+        self._node = node
+        self._to_save = ()
+        self._saved = None
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+        self._non_differentiable = set()
+        self._dirty = set()
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors, but got "
+                                f"{type(t).__name__}")
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            return ()
+        return tuple(s.unpack(self._node) if s is not None else None for s in self._saved)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        self._dirty.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+class BackwardCFunction(Node):
+    """The Node of one Function.apply call."""
+
+    def __init__(self, cls, inputs, outputs_meta):
+        super().__init__(inputs, outputs_meta)
+        self._cls = cls
+        self.ctx = FunctionCtx(self)
+
+    def name(self):
+        return self._cls.__name__ + "Backward"
+
+    def apply(self, grad_outputs):
+        if not self.ctx.materialize_grads:
+            return self._call(grad_outputs)
+        return super().apply(grad_outputs)
+
+    def backward(self, *grads):
+        return self._call(grads)
+
+    def _call(self, grads):
+        result = self._cls.backward(self.ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.next_functions)
+        if len(result) < n:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
+        return tuple(result[:n])
+
+    def release(self):
+        super().release()
+        self.ctx._saved = None
+
+
+class Function:
+    """Base class of user-defined autograd ops (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom "
+                                  "autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        tensor_args = [a if isinstance(a, Tensor) else None for a in args]
+        record = is_grad_enabled() and any(a is not None and a.requires_grad for a in tensor_args)
+        node = BackwardCFunction(cls, tensor_args if record else (), ())
+        ctx = node.ctx
+        ctx.needs_input_grad = tuple(a is not None and a.requires_grad for a in tensor_args)
+        with no_grad():
+            outputs = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if not record:
+            return outputs
+        wrapped = []
+        for t in outs:
+            if isinstance(t, Tensor) and id(t) in ctx._non_differentiable:
+                wrapped.append(t)
+            elif isinstance(t, Tensor):
+                if any(t is a for a in tensor_args) and id(t) not in ctx._dirty:
+                    t = t.detach()              # an input returned as-is becomes a new node output
+                wrapped.append(t)
+            else:
+                wrapped.append(t)
+        node._outputs_meta = [(t.shape, t.dtype) if isinstance(t, Tensor) else ((), None)
+                              for t in wrapped]
+        out_ids = {id(t) for t in wrapped if isinstance(t, Tensor)}
+        ctx._saved = [node.save(t, is_output=id(t) in out_ids) if t is not None else None
+                      for t in ctx._to_save]
+        ctx._to_save = ()
+        for i, t in enumerate(wrapped):
+            if isinstance(t, Tensor) and id(t) not in ctx._non_differentiable and \
+                    t.dtype.is_floating_point:
+                t._set_grad_fn(node, i)
+        return wrapped[0] if single else tuple(wrapped)

@@ -1,0 +1,62 @@
+"""Grad mode: whether ops record history (strided.no_grad, enable_grad, set_grad_enabled)."""
+import functools
+
+from strided._C.tensor import _set_grad_enabled, is_grad_enabled
+
+
+class _GradModeContext:
+    """A context manager that also works as a function decorator."""
+    mode = True
+
+    def __enter__(self):
+        self._prev = _set_grad_enabled(self.mode)
+        return None
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Ops inside record no history: results don't require grad."""
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Turn history recording back on (e.g. inside no_grad)."""
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """set_grad_enabled(mode): as a context manager or decorator, or called on its own to set
+    the mode until changed again."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._prev = _set_grad_enabled(self.mode)      # takes effect right away, like PyTorch
+
+    def __enter__(self):
+        return None
+
+    def __call__(self, fn):
+        _set_grad_enabled(self._prev)
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = _set_grad_enabled(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set_grad_enabled(prev)
+        return wrapper
+
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]

@@ -1,0 +1,137 @@
+"""The backward graph: Nodes, the edges between them, saved tensors.
+
+NOTE [ The backward graph ]
+Every differentiable op run under grad mode on inputs that require grad creates one Node and
+records it as its outputs' grad_fn.  A Node's next_functions hold one edge per input: the
+(Node, input_nr) that produced the input -- its grad_fn, or the AccumulateGrad node of a
+leaf -- or None for inputs that need no gradient.  The graph holds no cycles: outputs point
+to their Node, Nodes to their inputs' Nodes, and tensors a Node saves are saved either as
+the input tensor itself (which points upstream only) or, for the Node's own outputs, as a
+detached alias sharing the output's storage.  A graph is freed as soon as its outputs are.
+"""
+import weakref
+
+
+def gradient_edge(t):
+    """The edge a gradient for tensor t flows along, or None when t needs no gradient."""
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t.output_nr)
+    if t._requires_grad_flag():
+        return (t._grad_accumulator_node(), 0)
+    return None
+
+
+class SavedTensor:
+    """A tensor saved for backward, with the version it had then (NOTE [ Version counter ])."""
+    __slots__ = ("tensor", "version", "_output_of")
+
+    def __init__(self, t, is_output=False):
+        # outputs of the saving node are stored detached, so no cycle runs through the graph
+        self.tensor = t.detach() if is_output else t
+        self.version = t._version
+        self._output_of = is_output
+
+    def unpack(self, node):
+        t = self.tensor
+        if t is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        if t._version != self.version:
+            kind = ("an output of " if self._output_of else "an input of ") + node.name()
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t.dtype.name} {list(t.shape)}], which is {kind}, is at "
+                f"version {t._version}; expected version {self.version} instead. Hint: the "
+                f"operation that failed was {node.name()}; clone() the tensor before modifying "
+                f"it in place, or modify a copy.")
+        return t
+
+
+class Node:
+    """A backward function: gradients of its outputs -> gradients of its inputs.
+
+    Subclasses implement backward(*grad_outputs) returning one gradient (or None) per entry
+    of next_functions.  Saved tensors go through save()/saved(), which check versions and
+    are released after backward unless the graph is retained.
+    """
+
+    def __init__(self, inputs=(), outputs_meta=((), )):
+        self.next_functions = tuple(gradient_edge(t) if t is not None else None for t in inputs)
+        self._saved = []
+        self._released = False
+        self._retained = None
+        self._outputs_meta = list(outputs_meta)     # (shape, dtype) of each output
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def save(self, t, is_output=False):
+        """Save tensor t for backward; returns the handle to unpack it with."""
+        s = SavedTensor(t, is_output)
+        self._saved.append(s)
+        return s
+
+    def release(self):
+        """Free saved tensors (after a backward that doesn't retain the graph)."""
+        for s in self._saved:
+            s.tensor = None
+        self._released = True
+
+    def _retain_output(self, output_nr, tensor):
+        if self._retained is None:
+            self._retained = {}
+        self._retained[output_nr] = weakref.ref(tensor)
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError(f"{self.name()}.backward")
+
+    def apply(self, grad_outputs):
+        """Run backward on the gradients of this node's outputs (None where none flowed)."""
+        if self._released and self._saved:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        grads = list(grad_outputs)
+        for i, g in enumerate(grads):
+            if g is None and i < len(self._outputs_meta):
+                from strided.creation import zeros
+                shape, dtype = self._outputs_meta[i]
+                grads[i] = zeros(shape, dtype=dtype)
+        result = self.backward(*grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.next_functions):
+            raise RuntimeError(f"{self.name()} returned {len(result)} gradients, expected "
+                               f"{len(self.next_functions)}")
+        return result
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf that requires grad: adds the incoming gradient into leaf.grad."""
+
+    def __init__(self, leaf):
+        super().__init__((), ((leaf.shape, leaf.dtype),))
+        self.variable = leaf
+
+    def backward(self, grad):
+        return ()
+
+    def accumulate(self, grad):
+        leaf = self.variable
+        if grad.dtype is not leaf.dtype:
+            grad = grad.to(leaf.dtype)
+        if leaf.grad is None:
+            leaf.grad = grad.detach().clone()      # the caller may still hold `grad`
+        else:
+            leaf.grad.add_(grad)
