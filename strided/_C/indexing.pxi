@@ -111,7 +111,11 @@ cdef object _getitem(Tensor t, object index):
     v = _basic_index(t, index)
     if v is not None:
         return v
-    return _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[_numpy_index(index)]), t._dtype)
+    np_index = _numpy_index(index)
+    v = _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[np_index]), t._dtype)
+    if grad_enabled and needs_grad(t):
+        _autograd().record_index(t, np_index, v)
+    return v
 
 
 cdef int _setitem(Tensor t, object index, object value) except -1:

@@ -593,9 +593,15 @@ cdef class Tensor:
 
     def numpy(self):
         """A numpy array sharing this tensor's memory and strides (writes show both ways)."""
+        if needs_grad(self):
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         return _to_numpy(self)
 
     def __array__(self, dtype=None, copy=None):
+        if needs_grad(self):
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         arr = _to_numpy(self)
         if dtype is not None and np.dtype(dtype) != arr.dtype:
             if copy is False:

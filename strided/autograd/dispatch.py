@@ -451,7 +451,7 @@ class ProdBackward(Node):
         if not bool((x == 0).any()):
             return g * out / x
         # zeros: the product of the other elements, by exclusive cumulative products
-        xs = x.numpy()
+        xs = x.detach().numpy()
         axis = None if self.dim is None else self.dim % builtins.max(1, x.ndim)
         flat = xs.reshape(-1) if axis is None else np.moveaxis(xs, axis, -1)
         left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
@@ -689,6 +689,29 @@ def _as_strided_scatter(g, src, view, dtype):
 
 def record_view(src, view):
     view._set_grad_fn(ViewBackward(src, view), 0)
+
+
+class IndexBackward(Node):
+    """Advanced indexing (a gather): the gradient is scattered back with accumulation, so
+    an element picked twice receives both contributions."""
+
+    def __init__(self, src, np_index, out):
+        super().__init__((src,), (_meta(out),))
+        self.shape, self.dtype = src.shape, src.dtype
+        self.index = np_index
+
+    def name(self):
+        return "IndexBackward0"
+
+    def backward(self, g):
+        import numpy as np
+        gi = np.zeros(self.shape, dtype=self.dtype.numpy_dtype)
+        np.add.at(gi, self.index, g.detach().numpy())
+        return _core.from_numpy(gi)
+
+
+def record_index(src, np_index, out):
+    out._set_grad_fn(IndexBackward(src, np_index, out), 0)
 
 
 # ---- in-place ops ---------------------------------------------------------------------------

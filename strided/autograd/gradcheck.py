@@ -32,7 +32,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             for a, i in zip(analytic, diff):
                 x = inputs[i]
                 numeric = _numeric_column(fn, inputs, i, k, j, eps)
-                got = a.reshape(-1).numpy() if a is not None else numeric * 0
+                got = a.detach().reshape(-1).numpy() if a is not None else numeric * 0
                 for e in range(x.numel()):
                     err = abs(got[e] - numeric[e])
                     if err > atol + rtol * abs(numeric[e]) and err > worst[0]:
@@ -52,16 +52,17 @@ def _numeric_column(fn, inputs, i, k, j, eps):
     """d output[k][j] / d inputs[i][e] for every e, by central differences."""
     import numpy as np
     x = inputs[i]
-    flat = x.detach().reshape(-1)
+    xd = x.detach()                 # shares x's storage, any layout
     col = np.zeros(x.numel())
     with no_grad():
         for e in range(x.numel()):
-            orig = float(flat[e])
-            flat[e] = orig + eps
+            idx = tuple(int(v) for v in np.unravel_index(e, tuple(x.shape)))
+            orig = float(xd[idx])
+            xd[idx] = orig + eps
             plus = _output(fn, inputs, k, j)
-            flat[e] = orig - eps
+            xd[idx] = orig - eps
             minus = _output(fn, inputs, k, j)
-            flat[e] = orig
+            xd[idx] = orig
             col[e] = (plus - minus) / (2 * eps)
     return col
 
