@@ -697,8 +697,10 @@ class IndexBackward(Node):
 
     def __init__(self, src, np_index, out):
         super().__init__((src,), (_meta(out),))
+        import numpy as np
         self.shape, self.dtype = src.shape, src.dtype
-        self.index = np_index
+        # index arrays may view the caller's index tensors: keep copies
+        self.index = tuple(np.array(i) if isinstance(i, np.ndarray) else i for i in np_index)
 
     def name(self):
         return "IndexBackward0"
