@@ -20,23 +20,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     outputs = fn(*inputs)
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     outputs = [o for o in outputs if isinstance(o, Tensor) and o.requires_grad]
-    worst = (0.0, None)
+    from strided.creation import zeros_like
+    # every analytic Jacobian row first: the finite differences perturb the inputs in place,
+    # which (rightly) invalidates the graph's saved tensors
+    rows = []
     for k, out in enumerate(outputs):
-        flat_n = out.numel()
-        for j in range(flat_n):
-            from strided.creation import zeros_like
+        for j in range(out.numel()):
             g = zeros_like(out)
             g.view(-1)[j] = 1.0
             analytic = autograd_grad([out], [inputs[i] for i in diff], [g], retain_graph=True,
                                      allow_unused=True)
-            for a, i in zip(analytic, diff):
-                x = inputs[i]
-                numeric = _numeric_column(fn, inputs, i, k, j, eps)
-                got = a.detach().reshape(-1).numpy() if a is not None else numeric * 0
-                for e in range(x.numel()):
-                    err = abs(got[e] - numeric[e])
-                    if err > atol + rtol * abs(numeric[e]) and err > worst[0]:
-                        worst = (err, (i, k, j, e, float(got[e]), float(numeric[e])))
+            rows.append((k, j, [a.detach().reshape(-1).numpy().copy() if a is not None else None
+                                for a in analytic]))
+    worst = (0.0, None)
+    for k, j, analytic in rows:
+        for a, i in zip(analytic, diff):
+            numeric = _numeric_column(fn, inputs, i, k, j, eps)
+            got = a if a is not None else numeric * 0
+            for e in range(numeric.size):
+                err = abs(got[e] - numeric[e])
+                if err > atol + rtol * abs(numeric[e]) and err > worst[0]:
+                    worst = (err, (i, k, j, e, float(got[e]), float(numeric[e])))
     if worst[1] is None:
         return True
     i, k, j, e, got, want = worst[1]
