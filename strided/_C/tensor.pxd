@@ -45,6 +45,8 @@ cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
                         int64_t* lo, int64_t* hi) except -1
 cdef char* data_of(Tensor t) noexcept nogil
 
-# Grad mode (strided.no_grad & co.) and the test every op makes before recording history.
-cdef bint grad_enabled
+# Grad mode (strided.no_grad & co.) and the test every op makes before recording history:
+# an op on tensors records a backward Node when grad_mode_enabled() and an input needs_grad().
+cdef bint grad_mode_enabled() noexcept
 cdef bint needs_grad(Tensor t) noexcept
+cdef object autograd_dispatch()         # the strided.autograd.dispatch module

@@ -144,8 +144,16 @@ cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64
 # Ops check needs_grad() on their inputs; when history must be recorded they hand the call
 # to strided.autograd.dispatch, which runs the op again under no_grad and records a Node.
 
-grad_enabled = True
+cdef bint grad_enabled = True
 cdef object _autograd_module = None
+
+
+cdef bint grad_mode_enabled() noexcept:
+    return grad_enabled
+
+
+cdef object autograd_dispatch():
+    return _autograd()
 
 
 cdef inline bint needs_grad(Tensor t) noexcept:
