@@ -845,3 +845,153 @@ def _is_view_index(index):
     items = index if isinstance(index, tuple) else (index,)
     return builtins.all(i is None or i is Ellipsis or (isinstance(i, (slice, numbers.Integral)) and
                                               not isinstance(i, bool)) for i in items)
+
+
+# ---- matrix products (hooked from strided._C.linalg) -----------------------------------------
+
+def _linalg():
+    from strided._C import linalg
+    return linalg
+
+
+class MmBackward(Node):
+    """out = alpha * a @ b (+ beta * addend): 2-D operands."""
+
+    def __init__(self, a, b, alpha=1.0, addend=None, beta=1.0):
+        super().__init__((a, b, addend))
+        self.sa = self.save(a) if b.requires_grad else None
+        self.sb = self.save(b) if a.requires_grad else None
+        self.alpha, self.beta = alpha, beta
+        self.addend_meta = _meta(addend) if addend is not None else None
+
+    def name(self):
+        return "AddmmBackward0" if self.addend_meta is not None else "MmBackward0"
+
+    def backward(self, g):
+        L = _linalg()
+        ga = gb = gc = None
+        if self.sb is not None:
+            ga = L.mm(g, self.sb.unpack(self).T)
+            if self.alpha != 1:
+                ga = ga * self.alpha
+        if self.sa is not None:
+            gb = L.mm(self.sa.unpack(self).T, g)
+            if self.alpha != 1:
+                gb = gb * self.alpha
+        if self.addend_meta is not None:
+            gc = sum_to(g * self.beta if self.beta != 1 else g, self.addend_meta[0])
+        return ga, gb, gc
+
+
+class BmmBackward(Node):
+    def __init__(self, a, b):
+        super().__init__((a, b))
+        self.sa = self.save(a) if b.requires_grad else None
+        self.sb = self.save(b) if a.requires_grad else None
+
+    def name(self):
+        return "BmmBackward0"
+
+    def backward(self, g):
+        L = _linalg()
+        ga = L.bmm(g, self.sb.unpack(self).transpose(1, 2)) if self.sb is not None else None
+        gb = L.bmm(self.sa.unpack(self).transpose(1, 2), g) if self.sa is not None else None
+        return ga, gb
+
+
+class LinearBackward(Node):
+    """y = x @ W.T + b for x of shape (..., in): the gradients as two GEMMs and a sum."""
+
+    def __init__(self, x, w, bias):
+        super().__init__((x, w, bias))
+        self.sx = self.save(x) if w.requires_grad else None
+        self.sw = self.save(w) if x.requires_grad else None
+        self.x_shape = x.shape
+        self.has_bias = bias is not None
+
+    def name(self):
+        return "LinearBackward0"
+
+    def backward(self, g):
+        L = _linalg()
+        out_features = g.shape[-1] if g.ndim else 1
+        g2 = g.reshape(-1, out_features)
+        gx = gw = gb = None
+        if self.sw is not None:
+            gx = L.mm(g2, self.sw.unpack(self)).reshape(self.x_shape)
+        if self.sx is not None:
+            x2 = self.sx.unpack(self).reshape(-1, self.x_shape[-1])
+            gw = L.mm(g2.T, x2)
+        if self.has_bias:
+            gb = g2.sum(0)
+        return gx, gw, gb
+
+
+def mm(a, b):
+    with _no_grad():
+        out = _linalg().mm(a, b)
+    if not out.dtype.is_floating_point:
+        return out
+    return _record(MmBackward(a, b), out)
+
+
+def addmm(c, a, b, beta, alpha):
+    with _no_grad():
+        out = _linalg().addmm(c, a, b, beta=beta, alpha=alpha)
+    return _record(MmBackward(a, b, alpha, c if _is_tensor(c) else None, beta), out)
+
+
+def bmm(a, b):
+    with _no_grad():
+        out = _linalg().bmm(a, b)
+    return _record(BmmBackward(a, b), out)
+
+
+def linear(x, w, bias):
+    with _no_grad():
+        out = _linalg().linear(x, w, bias)
+    return _record(LinearBackward(x, w, bias), out)
+
+
+def matmul(a, b):
+    """matmul under grad mode, composed of mm/bmm and views so every case differentiates."""
+    if a.ndim == 0 or b.ndim == 0:
+        return _linalg().matmul(a, b)           # raises torch's error
+    if a.ndim == 1 and b.ndim == 1:
+        return (a * b).sum() if a.shape == b.shape else _linalg().matmul(a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        return mm(a, b)
+    if a.ndim == 1 and b.ndim == 2:
+        return mm(a.unsqueeze(0), b).squeeze(0)
+    if a.ndim == 2 and b.ndim == 1:
+        return mm(a, b.unsqueeze(1)).squeeze(1)
+    if b.ndim <= 2 and a.ndim >= 3:
+        # fold a's batch dims into its rows: one mm
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b
+        out = mm(a.reshape(-1, a.shape[-1]), b2)
+        shape = tuple(a.shape[:-1]) + (() if b.ndim == 1 else (b2.shape[-1],))
+        return out.reshape(shape)
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    batch = _core.broadcast_shapes(tuple(a2.shape[:-2]), tuple(b2.shape[:-2]))
+    m, k = a2.shape[-2:]
+    n = b2.shape[-1]
+    A = a2.expand(batch + (m, k)).reshape(-1, m, k)
+    Bm = b2.expand(batch + (b2.shape[-2], n)).reshape(-1, b2.shape[-2], n)
+    out = bmm(A, Bm).reshape(batch + (m, n))
+    if a.ndim == 1:
+        out = out.squeeze(-2)
+    if b.ndim == 1:
+        out = out.squeeze(-1)
+    return out
+
+
+def gemm(A, B, C, trans_a, trans_b, alpha, beta):
+    """gemm under grad mode: alpha * op(A) @ op(B) + beta * C, written into C when given."""
+    a = A.T if trans_a else A
+    b = B.T if trans_b else B
+    if C is None:
+        out = mm(a, b)
+        return out * alpha if alpha != 1 else out
+    out = addmm(C, a, b, beta, alpha)
+    return C.copy_(out)
