@@ -556,10 +556,11 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         else:
             return ~x
     elif unop_t is UClamp:
+        # a NaN bound gives NaN, as in PyTorch (p != p is false for integers)
         if flags & ARGS_HAS_LO:
-            x = p0 if x < p0 else x
+            x = p0 if (x < p0 or p0 != p0) else x
         if flags & ARGS_HAS_HI:
-            x = p1 if x > p1 else x
+            x = p1 if (x > p1 or p1 != p1) else x
         return x
     elif unop_t is ULeakyRelu:
         return x if x > 0 else x * p0

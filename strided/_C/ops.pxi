@@ -126,6 +126,8 @@ cdef object _operand(object x):
         return x
     if isinstance(x, np.generic) and x.dtype.kind in "biuf":
         return x.item()
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        return _tensor_from_numpy_copy(x, None)
     return None
 
 
@@ -136,9 +138,7 @@ cdef int _store_scalar(object v, int kd, char* buf) except -1:
     if kd == FLOAT32 or kd == FLOAT64:
         d = PyFloat_AS_DOUBLE(v) if PyFloat_Check(v) else float(v)
         if kd == FLOAT32:
-            if _c_isfinite(d) and (d > _FLOAT32_MAX or d < -_FLOAT32_MAX):
-                raise RuntimeError(f"value cannot be converted to type float32 without overflow")
-            (<float*>buf)[0] = <float>d
+            (<float*>buf)[0] = <float>d         # beyond float32's range: +-inf, as PyTorch
         else:
             (<double*>buf)[0] = d
         return 0
@@ -399,6 +399,10 @@ cdef int _ITEMSIZES[6]
 _ITEMSIZES[:] = [1, 1, 4, 8, 4, 8]
 
 
+cdef inline bint _is_bool_operand(object x):
+    return PyBool_Check(x) or (isinstance(x, Tensor) and (<Tensor>x)._dtype.num == BOOL)
+
+
 cdef tuple _adjust_binary(int op, int ct, object x, object y):
     """Per-op dtype rules on top of promotion: returns (kernel op, computation dtype)."""
     cdef str name
@@ -407,18 +411,20 @@ cdef tuple _adjust_binary(int op, int ct, object x, object y):
             ct = FLOAT32
     elif op == B_BITWISE_AND or op == B_BITWISE_OR or op == B_BITWISE_XOR or \
             op == B_LSHIFT or op == B_RSHIFT:
-        if _is_float_type(ct):
-            raise RuntimeError(f'"{_BINARY_NAMES[op]}_cpu" not implemented for '
+        if _is_float_type(ct) or (ct == BOOL and (op == B_LSHIFT or op == B_RSHIFT)):
+            name = {B_LSHIFT: "lshift", B_RSHIFT: "rshift"}.get(op, _BINARY_NAMES[op])
+            raise RuntimeError(f'"{name}_cpu" not implemented for '
                                f"'{_DTYPE_TITLE[ct].decode()}'")
+    elif (op == B_SUB or op == B_SUB_ALPHA) and (_is_bool_operand(x) or _is_bool_operand(y)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     elif ct == BOOL:
         if op == B_ADD or op == B_ADD_ALPHA:
             op = B_BITWISE_OR                       # True + True is True
         elif op == B_MUL:
             op = B_BITWISE_AND
-        elif op == B_SUB or op == B_SUB_ALPHA:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
-        elif op == B_FLOOR_DIVIDE or op == B_REMAINDER or op == B_FMOD or op == B_POW:
+        elif op == B_FLOOR_DIVIDE or op == B_REMAINDER or op == B_FMOD:
             raise RuntimeError(f'"{_BINARY_NAMES[op]}_cpu" not implemented for \'Bool\'')
     if op == B_POW and not _is_float_type(ct) and not isinstance(y, Tensor) and y < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -438,6 +444,11 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     if op >= U_EXP and op < U_ISNAN:
         if not _is_float_type(dt):
             ct = FLOAT32                            # int -> the default float, like PyTorch
+    elif dt == BOOL and (op == U_ABS or op == U_RELU or op == U_FLOOR or op == U_CEIL or
+                         op == U_ROUND or op == U_TRUNC or op == U_FRAC):
+        raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+    elif op == U_FRAC and not _is_float_type(dt):
+        raise RuntimeError(f'"frac_cpu" not implemented for \'{_DTYPE_TITLE[dt].decode()}\'')
     elif dt == BOOL:
         if op == U_NEG:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
@@ -525,12 +536,17 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
         a = _clone(a, dtype_from_num(ct))
     args.op = U_CLAMP
     args.dtype = kd
+    cdef int64_t check
     if lo_o is not None:
         flags |= ARGS_HAS_LO
         _scalar_param(lo_o, kd, &args.f[0], &args.i[0], "min")
+        if not _is_float_type(kd):
+            _store_scalar(lo_o, kd, <char*>&check)       # out of the dtype's range: raises
     if hi_o is not None:
         flags |= ARGS_HAS_HI
         _scalar_param(hi_o, kd, &args.f[1], &args.i[1], "max")
+        if not _is_float_type(kd):
+            _store_scalar(hi_o, kd, <char*>&check)
     args.flags = flags
     if out is not None:
         _check_out(out, a._ndim, a._sizes, ct, name)
@@ -681,10 +697,22 @@ cdef object _lerp(Tensor start, object end, object weight, Tensor out):
                          or (out is not None and needs_grad(out))):
         return _autograd().lerp(start, end, weight, out)
     if isinstance(weight, Tensor):
-        r = _binary(B_ADD, start, _binary(B_MUL, weight,
-                                          _binary(B_SUB, end, start, None, None, False),
-                                          None, None, False), out, None, False)
-        return r
+        if (<Tensor>weight)._dtype is not start._dtype:
+            raise RuntimeError(f"expected dtype {start._dtype.name} for `weight` but got dtype "
+                               f"{(<Tensor>weight)._dtype.name}")
+        # PyTorch's formula, exact at both ends: start + w*(end-start) below 0.5, else from end
+        diff = _binary(B_SUB, end, start, None, None, False)
+        low = _binary(B_ADD, start, _binary(B_MUL, weight, diff, None, None, False),
+                      None, None, False)
+        high = _binary(B_SUB, end, _binary(B_MUL, diff,
+                                           _binary(B_SUB, 1, weight, None, None, False),
+                                           None, None, False), None, None, False)
+        r = _where(_binary(B_LT, weight, 0.5, None, None, False), low, high)
+        if out is None:
+            return r
+        _check_out(out, (<Tensor>r)._ndim, (<Tensor>r)._sizes, (<Tensor>r)._dtype.num, "lerp")
+        copy_into(out, r)
+        return out
     if not _is_float_type(start._dtype.num) or start._dtype is not (<Tensor>end)._dtype:
         raise RuntimeError(f"lerp(): expected start and end to be floating tensors of the same "
                            f"dtype, but got {start._dtype.name} and {(<Tensor>end)._dtype.name}")
@@ -845,8 +873,11 @@ def clamp(Tensor input, min=None, max=None, *, out=None):
 
 def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):
-        return binary_op(B_DIV, input, other, out) if rounding_mode is None else \
-            _div(_as_operand_tensor(input, other), other, rounding_mode, _out_arg(out))
+        if _operand(input) is None:
+            raise TypeError(f"div(): expected Tensor or number operands, but got "
+                            f"{type(input).__name__}")
+        # a number on the left: a 0-d tensor of its wrapped dtype (bool, int64 or float32)
+        input = _scalar_tensor(input, dtype_from_num(_number_type(_operand(input))))
     return _div(input, other, rounding_mode, _out_arg(out))
 
 

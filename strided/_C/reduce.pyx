@@ -12,6 +12,8 @@ include "reduce_rows.pxi"
 
 cdef enum:
     GRAIN = 32768
+    MAX_CHUNKS = 16                     # private accumulators of a chunked reduction
+    CHUNK_BUDGET = 64 * 1024 * 1024     # bytes of private accumulators at most
 
 cdef int _ITEMSIZE[6]
 _ITEMSIZE[:] = [1, 1, 4, 8, 4, 8]
@@ -60,10 +62,15 @@ cdef void _merge_into(int op, int acc_type, char* dst, const char* src, int64_t 
 
 cdef int run_reduce(int op, int in_type, int acc_type, StridedLoop* L, char* in_ptr,
                     char* acc_base, int64_t acc_numel) noexcept nogil:
+    # NOTE [ Deterministic reductions ]
+    # The answer must not depend on the thread count.  When the outermost loop dim is kept,
+    # every output is reduced by one thread in loop order, however the slices are dealt
+    # out.  Otherwise the elements are cut into a number of chunks that depends only on the
+    # sizes, each chunk folds into its own copy of the accumulator, and the copies are
+    # merged in chunk order; threads just take chunks.
     cdef ReduceCtx ctx
     cdef char* base[2]
-    cdef char* ptrs[2]
-    cdef int64_t n = loop_numel(L), outer, block, chunk, t
+    cdef int64_t n = loop_numel(L), block, chunk, t, nchunks
     cdef int64_t acc_bytes = acc_numel * _ITEMSIZE[acc_type]
     cdef int nthreads = num_threads_for(n, GRAIN)
     cdef int top = L.ndim - 1
@@ -75,27 +82,39 @@ cdef int run_reduce(int op, int in_type, int acc_type, StridedLoop* L, char* in_
     base[1] = acc_base
     if n == 0:
         return 0
-    if nthreads <= 1:
-        loop_run_range(L, base, _kernels.reduce, &ctx, 0, n)
-        return 0
-    if top > 0 and L.strides[top][1] != 0 and L.sizes[top] >= nthreads:
+    if top > 0 and L.strides[top][1] != 0:
         # the outermost dim is kept: threads take whole slices of it, outputs are disjoint
+        if nthreads <= 1 or L.sizes[top] < 2:
+            loop_run_range(L, base, _kernels.reduce, &ctx, 0, n)
+            return 0
+        if nthreads > L.sizes[top]:
+            nthreads = <int>L.sizes[top]
         block = n // L.sizes[top]
         chunk = (L.sizes[top] + nthreads - 1) // nthreads * block
         for t in prange(nthreads, num_threads=nthreads, schedule="static"):
             loop_run_range(L, base, _kernels.reduce, &ctx, t * chunk, min(n, (t + 1) * chunk))
         return 0
-    # threads fold equal pieces into private copies of the accumulator, merged afterwards
-    private = <char*>malloc((nthreads - 1) * acc_bytes)
+    nchunks = min(n // GRAIN, <int64_t>MAX_CHUNKS)
+    if acc_bytes > 0:
+        nchunks = min(nchunks, max(1, CHUNK_BUDGET // acc_bytes))
+    if nchunks <= 1:
+        loop_run_range(L, base, _kernels.reduce, &ctx, 0, n)
+        return 0
+    private = <char*>malloc((nchunks - 1) * acc_bytes)
     if private == NULL:
         return -1
-    for t in range(nthreads - 1):
+    for t in range(nchunks - 1):
         memcpy(private + t * acc_bytes, acc_base, acc_bytes)     # the identity, as filled
-    chunk = ((n + nthreads - 1) // nthreads + 63) // 64 * 64
-    for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-        _run_private(L, in_ptr, acc_base if t == 0 else private + (t - 1) * acc_bytes,
-                     &ctx, t * chunk, min(n, (t + 1) * chunk))
-    for t in range(nthreads - 1):
+    chunk = ((n + nchunks - 1) // nchunks + 63) // 64 * 64
+    if nthreads <= 1:
+        for t in range(nchunks):
+            _run_private(L, in_ptr, acc_base if t == 0 else private + (t - 1) * acc_bytes,
+                         &ctx, t * chunk, min(n, (t + 1) * chunk))
+    else:
+        for t in prange(nchunks, num_threads=nthreads, schedule="static"):
+            _run_private(L, in_ptr, acc_base if t == 0 else private + (t - 1) * acc_bytes,
+                         &ctx, t * chunk, min(n, (t + 1) * chunk))
+    for t in range(nchunks - 1):
         _merge_into(op, acc_type, acc_base, private + t * acc_bytes, acc_numel)
     free(private)
     return 0

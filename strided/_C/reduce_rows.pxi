@@ -357,8 +357,6 @@ cdef inline void _lane_softmax(bint take_log, real_t* tr, const char* xp, int64_
     cdef real_t m = _lane_max(x, xs, length)
     cdef real_t shift, scale
     cdef real_t* scratch
-    if m == INFINITY or m == -INFINITY:
-        m = 0                       # exp(x - 0) then gives the right limits (or NaN like torch)
     if os == 1:
         scratch = o                 # the exponentials land where softmax wants them
     else:
@@ -366,14 +364,15 @@ cdef inline void _lane_softmax(bint take_log, real_t* tr, const char* xp, int64_
         if scratch == NULL:         # no memory: fall back to a second exp pass
             scratch = o
     if take_log:
-        shift = m + <real_t>log(_lane_sum_exp(x, xs, length, m, scratch) if scratch != o or os == 1
-                                else _lane_sum_exp_strided(x, xs, length, m))
+        # (x - max) - log(sum): rounding relative to the shifted values, as PyTorch
+        shift = <real_t>log(_lane_sum_exp(x, xs, length, m, scratch) if scratch != o or os == 1
+                            else _lane_sum_exp_strided(x, xs, length, m))
         if xs == 1 and os == 1:
             for k in range(length):
-                o[k] = x[k] - shift
+                o[k] = (x[k] - m) - shift
         else:
             for k in range(length):
-                o[k * os] = x[k * xs] - shift
+                o[k * os] = (x[k * xs] - m) - shift
     else:
         if scratch == o and os != 1:
             scale = <real_t>(1.0 / _lane_sum_exp_strided(x, xs, length, m))

@@ -67,7 +67,7 @@ cdef Tensor _reduce(int op, Tensor t, object dim, bint keepdim, int acc_type, st
         if reduced[d]:
             rcount *= t._sizes[d]
     acc = new_tensor(ndim, shape, dtype_from_num(acc_type), False)
-    if (op == R_MAX or op == R_MIN) and rcount == 0 and acc._numel > 0:
+    if (op == R_MAX or op == R_MIN) and acc_type != BOOL and rcount == 0 and acc._numel > 0:
         if dim is None:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                f"input.numel() == 0. Specify the reduction dim with the 'dim' "
@@ -140,7 +140,7 @@ cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
         t = _cast(t, as_dtype(dtype).num)
     dt = t._dtype.num
     cdef Tensor r = _reduce(R_SUM, t, dim, keepdim, _sum_acc_type(dt), "sum")
-    return _cast(r, dt) if _is_float_type(dt) else r
+    return _cast(r, dt) if _is_float_type(dt) or dtype is not None else r
 
 
 cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
@@ -151,7 +151,7 @@ cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
         t = _cast(t, as_dtype(dtype).num)
     dt = t._dtype.num
     cdef Tensor r = _reduce(R_PROD, t, dim, keepdim, _sum_acc_type(dt), "prod")
-    return _cast(r, dt) if _is_float_type(dt) else r
+    return _cast(r, dt) if _is_float_type(dt) or dtype is not None else r
 
 
 cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
@@ -237,8 +237,8 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
     cdef bint reduced[MAX_DIMS]
     cdef Tensor vals, idx
     cdef int d
-    if t._dtype.num == BOOL and with_values is False:
-        t = _cast(t, UINT8)
+    if t._dtype.num == BOOL and not with_values:
+        raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
     if dim is None:
         if t._numel == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
@@ -310,7 +310,6 @@ cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
         return out
     # the dim is not the densest one: whole-tensor passes vectorize across lanes instead
     m = _amax(t, d, True, True, name)
-    m = _binary(B_MUL, m, _unary(U_ISFINITE, m, None, name), None, None, False)
     shifted = _binary(B_SUB, t, m, None, None, False)
     if take_log:
         e = _unary(U_EXP, shifted, None, name)
@@ -335,7 +334,7 @@ cdef Tensor _logsumexp(Tensor t, object dim, bint keepdim):
             return _unary(U_LOG, _sum(_unary(U_EXP, t, None, "logsumexp"), dim, keepdim, None),
                           None, "logsumexp")
         m = _amax(t, dim, True, True, "logsumexp")
-        m = _binary(B_MUL, m, _unary(U_ISFINITE, m, None, "logsumexp"), None, None, False)
+        m = _where(_unary(U_ISINF, m, None, "logsumexp"), 0.0, m)    # +-inf rows: shift by 0
         s = _sum(_unary(U_EXP, _binary(B_SUB, t, m, None, None, False), None, "logsumexp"),
                  dim, True, None)
         r = _binary(B_ADD, _unary(U_LOG, s, None, "logsumexp"), m, None, None, False)
@@ -390,9 +389,11 @@ cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
     if not _is_number(p):
         raise ValueError(f"norm(): p must be a number, 'fro' or None, but got {p!r}")
     a = _unary(U_ABS, t, None, "norm")
+    if (p == math.inf or p == -math.inf) and t._numel == 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor "
+                           f"because the operation does not have an identity")
     if p == math.inf:
-        return _amax(a, dim, keepdim, True, "norm") if t._numel else \
-            _sum(a, dim, keepdim, None)
+        return _amax(a, dim, keepdim, True, "norm")
     if p == -math.inf:
         return _amax(a, dim, keepdim, False, "norm")
     if p == 0:
@@ -408,7 +409,8 @@ cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
 
 
 cdef object _any_all(Tensor t, object dim, bint keepdim, bint is_any):
-    if t._dtype.num != BOOL:
+    cdef int dt = t._dtype.num
+    if dt != BOOL:
         t = _binary(B_NE, t, 0, None, None, False)
-    return _reduce(R_MAX if is_any else R_MIN, t, dim, keepdim, BOOL,
-                   "any" if is_any else "all")
+    r = _reduce(R_MAX if is_any else R_MIN, t, dim, keepdim, BOOL, "any" if is_any else "all")
+    return _cast(r, UINT8) if dt == UINT8 else r    # PyTorch keeps uint8 for uint8 input

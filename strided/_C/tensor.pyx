@@ -1002,6 +1002,10 @@ cdef class Tensor:
     def __hash__(self):
         return id(self)
 
+    # NumPy defers `ndarray (op) tensor` and `numpy scalar (op) tensor` to the reflected
+    # Tensor operators, so the result is a Tensor (as with PyTorch)
+    __array_priority__ = 1000
+
     def __neg__(self):
         return _unary(U_NEG, self, None, "neg")
 
