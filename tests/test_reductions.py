@@ -821,20 +821,20 @@ REDUCTIONS = {
     if t.is_floating_point() else None,
 }
 # float64 results that are rounded differently when the reduced dim is split over threads
-FLOAT64_THREAD_DEPENDENT = {"sum", "mean", "var", "norm", "softmax", "prod"}
+FLOAT64_THREAD_DEPENDENT = {"sum", "mean", "var", "norm", "softmax", "prod", "logsumexp"}
 
 
 def thread_results(t, name, n):
     strided.set_num_threads(n)
     out = []
-    for d in (None, 0, 1, -1):
+    for d in (None, 0, -1):
         r = REDUCTIONS[name](t, d)
         out.append(None if r is None else r.numpy())
     return out
 
 
 @pytest.mark.parametrize("name", list(REDUCTIONS))
-@pytest.mark.parametrize("dtype", ["float32", "int32", "int64", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float64"])
 def test_reduction_thread_counts_identical(name, dtype, restore_threads, request):
     """set_num_threads(1) vs (2): bitwise identical on >= 100k elements, over each dim, for a
     contiguous and a transposed tensor (and of the right values)."""
@@ -843,15 +843,16 @@ def test_reduction_thread_counts_identical(name, dtype, restore_threads, request
             strict=True, reason="BUG: float64 reductions over a split dim depend on the thread "
                                 "count (per-thread partial sums merged in a different order)"))
     rng = np.random.default_rng(5)
-    a = rng.standard_normal((600, 500)) * 3
+    big = rng.standard_normal((800, 260)) * 3
     if dtype not in FLOATS:
-        a = np.round(a * 10)
-    a = a.astype(dtype)
+        big = np.round(big * 10)
+    big = big.astype(dtype)
+    a = big[:400]                                 # 104k elements
     for t, ref in ((strided.tensor(a), a), (strided.tensor(np.ascontiguousarray(a.T)).T, a),
-                   (strided.tensor(a)[::2, ::-1], a[::2, ::-1])):
+                   (strided.tensor(big)[::2, ::-1], big[::2, ::-1])):
         r1 = thread_results(t, name, 1)
         r2 = thread_results(t, name, 2)
-        for d, x, y in zip((None, 0, 1, -1), r1, r2):
+        for d, x, y in zip((None, 0, -1), r1, r2):
             if x is not None:
                 np.testing.assert_array_equal(x, y, err_msg=f"{name} dim={d}")
     if name == "sum":
