@@ -138,14 +138,8 @@ def is_bool_kind(k):
 
 
 def known_binary_bug(op, ka, kb):
-    """The reason string of a known strided bug for this combination, or None."""
-    if op == "sub" and (is_bool_kind(ka) or is_bool_kind(kb)) and \
-            not (is_bool_kind(ka) and is_bool_kind(kb)):
-        return "BUG: subtraction with one bool operand does not raise (PyTorch raises)"
-    if op == "bitwise_left_shift" and is_bool_kind(ka) and is_bool_kind(kb):
-        return "BUG: shifts of bool tensors are accepted (PyTorch raises)"
-    if op == "pow" and ka[0] != "py" and ka[1] == "bool" and kb == ("py", True):
-        return "BUG: bool_tensor ** True raises (PyTorch returns a bool tensor)"
+    """The reason string of a known strided bug for this combination, or None (none left:
+    bool subtraction, bool shifts and bool ** True now match PyTorch)."""
     return None
 
 
@@ -167,7 +161,7 @@ def binary_diffs(op, ka, kb):
 def test_binary_promotion_table(op, ka):
     """op(a, b) for a of kind ka and b of every kind (tensor with dims / 0-d tensor of each
     dtype, Python bool / int / float): same dtype, values and errors as torch.  Known bugs
-    are left to test_binary_promotion_known_bugs."""
+    would be skipped here (known_binary_bug; none are left)."""
     failures = []
     for kb in KINDS:
         if (ka[0] == "py" and kb[0] == "py") or known_binary_bug(op, ka, kb):
@@ -176,20 +170,6 @@ def test_binary_promotion_table(op, ka):
         if d:
             failures.append((kind_id(kb), d))
     assert not failures, failures
-
-
-def known_binary_bug_params():
-    return [pytest.param(op, ka, kb, marks=pytest.mark.xfail(
-                strict=True, reason=known_binary_bug(op, ka, kb)),
-                id=f"{op}-{kind_id(ka)}-{kind_id(kb)}")
-            for op in BINARY_OPS for ka, kb in itertools.product(KINDS, KINDS)
-            if not (ka[0] == "py" and kb[0] == "py") and known_binary_bug(op, ka, kb)]
-
-
-@pytest.mark.parametrize("op,ka,kb", known_binary_bug_params())
-def test_binary_promotion_known_bugs(op, ka, kb):
-    d = binary_diffs(op, ka, kb)
-    assert not d, d
 
 
 def test_promotion_table_is_really_exercised():
@@ -217,11 +197,7 @@ def inplace_call(lib, name, a, b):
 
 
 def known_inplace_bug(name, da, kb):
-    # (a bool self with a non-bool other raises in both: the result can't be cast to bool)
-    if name == "sub_" and da != "bool" and is_bool_kind(kb):
-        return "BUG: subtraction with one bool operand does not raise (PyTorch raises)"
-    if name == "pow_" and da == "bool" and kb == ("py", True):
-        return "BUG: bool_tensor ** True raises (PyTorch returns a bool tensor)"
+    """The reason string of a known strided bug, or None (none left)."""
     return None
 
 
@@ -250,16 +226,6 @@ def test_inplace_cast_rules(name, da):
         if d is not None:
             failures.append((kind_id(kb), d))
     assert not failures, failures
-
-
-@pytest.mark.parametrize("name,da,kb", [
-    pytest.param(name, da, kb, marks=pytest.mark.xfail(
-        strict=True, reason=known_inplace_bug(name, da, kb)), id=f"{name}-{da}-{kind_id(kb)}")
-    for name in INPLACE_OPS for da in DTYPES for kb in KINDS
-    if known_inplace_bug(name, da, kb)])
-def test_inplace_cast_known_bugs(name, da, kb):
-    d = inplace_diff(name, da, kb)
-    assert d is None, d
 
 
 @pytest.mark.parametrize("da", DTYPES)
@@ -294,10 +260,7 @@ UNARY = ["neg", "abs", "sign", "exp", "exp2", "expm1", "log", "log2", "log10", "
          "reciprocal", "erf", "erfc", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
          "signbit", "logical_not", "bitwise_not", "nan_to_num"]
 
-UNARY_PERMISSIVE = {  # (op, dtype) that strided accepts but PyTorch rejects
-    ("abs", "bool"), ("relu", "bool"), ("floor", "bool"), ("ceil", "bool"), ("round", "bool"),
-    ("trunc", "bool"), ("frac", "bool"), ("frac", "uint8"), ("frac", "int32"),
-    ("frac", "int64")}
+UNARY_PERMISSIVE = set()  # (op, dtype) that strided accepts but PyTorch rejects: none left
 
 
 def unary_params():
@@ -344,14 +307,7 @@ REDUCTIONS = {
                                                else torch.float64)),
 }
 
-REDUCTION_KNOWN = {
-    ("any", "uint8"): "BUG: any()/all() of a uint8 tensor give bool (PyTorch: uint8)",
-    ("all_dim", "uint8"): "BUG: any()/all() of a uint8 tensor give bool (PyTorch: uint8)",
-    ("argmax", "bool"): "BUG (minor): argmax/argmin of a bool tensor are accepted (PyTorch "
-                        "raises)",
-    ("argmin_dim", "bool"): "BUG (minor): argmax/argmin of a bool tensor are accepted "
-                            "(PyTorch raises)",
-}
+REDUCTION_KNOWN = {}  # (reduction, dtype) known to differ from PyTorch: none left
 
 
 def reduction_params():
@@ -377,10 +333,6 @@ def test_reduction_result_dtype(name, dt):
 @pytest.mark.parametrize("name", ["sum", "prod", "cumsum", "cumprod"])
 @pytest.mark.parametrize("dt", ["int32", "uint8", "float64", "int64"])
 def test_reduction_dtype_argument(name, dt, request):
-    if name in ("sum", "prod") and dt in ("int32", "uint8"):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="BUG: sum/prod(dtype=<integer dtype>) ignore the dtype and "
-                                "return int64 (PyTorch returns the requested dtype)"))
     vals = np.array([[3, 1, 7], [2, 5, 1]], np.int64)
 
     def run(lib, t):
@@ -566,8 +518,8 @@ EDGE_BUGS = {
 
 
 @pytest.mark.parametrize("expr", list(EDGE_BUGS))
-def test_edge_values_known_bugs(expr, request):
-    request.applymarker(pytest.mark.xfail(strict=True, reason=EDGE_BUGS[expr]))
+def test_edge_values_fixed_bugs(expr, request):
+    """Cases that once differed from PyTorch (EDGE_BUGS says how); now they must match."""
     s, t = both(expr)
     d = compare(s, t, rtol=1e-6, atol=1e-12)
     assert d is None, d

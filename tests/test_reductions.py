@@ -122,8 +122,6 @@ def test_sum_dtype_argument(shape, layout, dtype):
                       "float64", rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sum/prod(dtype=<integer dtype>) ignore the dtype "
-                                       "and return int64 (PyTorch returns the requested dtype)")
 @pytest.mark.parametrize("op", ["sum", "prod"])
 @pytest.mark.parametrize("dt", ["int32", "uint8"])
 def test_sum_prod_integer_dtype_argument(op, dt):
@@ -504,8 +502,6 @@ def test_norm(shape, layout, dtype):
     assert_result(strided.norm(c.t), np_norm(c.a, 2, None, False), dtype, rtol=rtol, atol=atol)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: norm(inf) of an empty tensor returns 0 instead of "
-                                       "raising like PyTorch's vector_norm")
 def test_norm_inf_of_empty_raises():
     with pytest.raises(RuntimeError):
         strided.zeros(0, 3).norm(math.inf)
@@ -547,8 +543,6 @@ def test_any_all(shape, layout, dtype):
     assert nan.any().item() and not nan.all().item()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: any()/all() of an empty tensor (or over an empty "
-                                       "dim) raise instead of returning False/True")
 @pytest.mark.parametrize("call,want", [
     (lambda: strided.zeros(0).any(), False),
     (lambda: strided.zeros(0).all(), True),
@@ -634,8 +628,6 @@ def test_logsumexp_huge_and_infinite_rows(dtype):
                                rtol=rtol)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: logsumexp over a tuple of dims (or of a 0-d tensor) "
-                                       "gives NaN for all -inf / +inf inputs (PyTorch: -inf / inf)")
 @pytest.mark.parametrize("vals,dim,want", [
     ([[-np.inf, -np.inf]], (0, 1), -np.inf),
     ([[np.inf, 1.0]], (0, 1), np.inf),
@@ -717,10 +709,6 @@ def test_softmax_minus_inf_rows(dtype):
             np.testing.assert_allclose(t.log_softmax(1).numpy(), lw, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: log_softmax along a contiguous dim computes "
-                                       "x - (max + log(sum)) in the input precision: off by up "
-                                       "to ulp(max), 2e-4 at 1e4 in float32 (PyTorch and NumPy "
-                                       "recipes: (x - max) - log(sum))")
 @pytest.mark.parametrize("dtype,offset", [("float32", 1e4), ("float64", 1e12)])
 def test_log_softmax_precision_near_the_max(dtype, offset):
     a = np.array([[offset, offset - 1, -offset], [3.0, 1.0, 0.0]]).astype(dtype)
@@ -838,10 +826,6 @@ def thread_results(t, name, n):
 def test_reduction_thread_counts_identical(name, dtype, restore_threads, request):
     """set_num_threads(1) vs (2): bitwise identical on >= 100k elements, over each dim, for a
     contiguous and a transposed tensor (and of the right values)."""
-    if dtype == "float64" and name in FLOAT64_THREAD_DEPENDENT:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="BUG: float64 reductions over a split dim depend on the thread "
-                                "count (per-thread partial sums merged in a different order)"))
     rng = np.random.default_rng(5)
     big = rng.standard_normal((800, 260)) * 3
     if dtype not in FLOATS:

@@ -416,9 +416,14 @@ cdef tuple _adjust_binary(int op, int ct, object x, object y):
             raise RuntimeError(f'"{name}_cpu" not implemented for '
                                f"'{_DTYPE_TITLE[ct].decode()}'")
     elif (op == B_SUB or op == B_SUB_ALPHA) and (_is_bool_operand(x) or _is_bool_operand(y)):
+        if _is_bool_operand(x) and _is_bool_operand(y):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
+    elif op == B_POW and ct == BOOL and not PyBool_Check(y):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     elif ct == BOOL:
         if op == B_ADD or op == B_ADD_ALPHA:
             op = B_BITWISE_OR                       # True + True is True

@@ -67,7 +67,8 @@ cdef Tensor _reduce(int op, Tensor t, object dim, bint keepdim, int acc_type, st
         if reduced[d]:
             rcount *= t._sizes[d]
     acc = new_tensor(ndim, shape, dtype_from_num(acc_type), False)
-    if (op == R_MAX or op == R_MIN) and acc_type != BOOL and rcount == 0 and acc._numel > 0:
+    if ((op == R_MAX or op == R_MIN) and name != "any" and name != "all" and rcount == 0 and
+            acc._numel > 0):
         if dim is None:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                f"input.numel() == 0. Specify the reduction dim with the 'dim' "
@@ -389,7 +390,15 @@ cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
     if not _is_number(p):
         raise ValueError(f"norm(): p must be a number, 'fro' or None, but got {p!r}")
     a = _unary(U_ABS, t, None, "norm")
-    if (p == math.inf or p == -math.inf) and t._numel == 0:
+    cdef bint reduced[MAX_DIMS]
+    cdef int64_t rcount = 1, kept = 1
+    _reduce_mask(t, dim, reduced, "norm")
+    for d in range(t._ndim):
+        if reduced[d]:
+            rcount *= t._sizes[d]
+        else:
+            kept *= t._sizes[d]
+    if (p == math.inf or p == -math.inf) and rcount == 0 and kept > 0:
         raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor "
                            f"because the operation does not have an identity")
     if p == math.inf:
