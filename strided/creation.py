@@ -57,7 +57,7 @@ def full_like(t, fill_value, *, dtype=None, requires_grad=False):
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None):
+def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
     """Values start, start+step, ... below end (above it for a negative step).
 
     int64 when start, end and step are all ints, else float32, as in PyTorch.
@@ -83,22 +83,22 @@ def arange(start, end=None, step=1, *, dtype=None):
     work = np.int64 if not dtype.is_floating_point and all(
         isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float64
     values = start + np.arange(n, dtype=work) * np.asarray(step, dtype=work)
-    return _t.tensor(values, dtype)
+    return _grad(_t.tensor(values, dtype), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None):
+def linspace(start, end, steps, *, dtype=None, requires_grad=False):
     """`steps` evenly spaced values from start to end inclusive."""
     steps = int(steps)
     if steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, but got {steps}")
-    return _t.tensor(np.linspace(start, end, steps), dtype or float32)
+    return _grad(_t.tensor(np.linspace(start, end, steps), dtype or float32), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None):
+def eye(n, m=None, *, dtype=None, requires_grad=False):
     """The n x m identity matrix (m defaults to n)."""
     m = n if m is None else m
     if n < 0 or m < 0:
         raise RuntimeError(f"eye(): n and m must be non-negative, but got n={n}, m={m}")
     out = zeros(n, m, dtype=dtype)
     out.diagonal().fill_(1)
-    return out
+    return _grad(out, requires_grad)

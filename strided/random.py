@@ -98,9 +98,11 @@ def randperm(n, *, generator=None, dtype=None):
     return _t.tensor(_rng(generator).permutation(n).astype(np.int64), dtype or int64)
 
 
-def rand_like(t, *, generator=None, dtype=None):
-    return rand(t.shape, generator=generator, dtype=dtype or t.dtype)
+def rand_like(t, *, generator=None, dtype=None, requires_grad=False):
+    return rand(t.shape, generator=generator, dtype=dtype or t.dtype,
+                requires_grad=requires_grad)
 
 
-def randn_like(t, *, generator=None, dtype=None):
-    return randn(t.shape, generator=generator, dtype=dtype or t.dtype)
+def randn_like(t, *, generator=None, dtype=None, requires_grad=False):
+    return randn(t.shape, generator=generator, dtype=dtype or t.dtype,
+                 requires_grad=requires_grad)

@@ -187,21 +187,23 @@ cdef int _scalar_param(object v, int kd, double* f, int64_t* i, str what) except
 
 cdef int _broadcast_pair(int na, const int64_t* sa, int nb, const int64_t* sb,
                          int64_t* out) except -1:
-    """out = broadcast shape of (sa, sb); returns its ndim."""
+    """out = broadcast shape of (sa, sb); returns its ndim.  out may alias sa or sb."""
     cdef int n = na if na > nb else nb, d
     cdef int64_t x, y
+    cdef int64_t result[MAX_DIMS]
     for d in range(n):
         x = sa[na - n + d] if d >= n - na else 1
         y = sb[nb - n + d] if d >= n - nb else 1
         if x == y or y == 1:
-            out[d] = x
+            result[d] = x
         elif x == 1:
-            out[d] = y
+            result[d] = y
         else:
             raise RuntimeError(
                 f"shapes {_shape_str(na, sa)} and {_shape_str(nb, sb)} cannot be broadcast "
                 f"together: the size of tensor a ({x}) must match the size of tensor b ({y}) "
                 f"at non-singleton dimension {d}")
+    memcpy(out, result, n * sizeof(int64_t))
     return n
 
 

@@ -380,6 +380,8 @@ cdef object _var(Tensor t, object dim, object unbiased, object correction, bint 
 
 
 cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
+    if grad_enabled and needs_grad(t) and (p in ("fro", None) or _is_number(p)):
+        return _autograd().norm(t, p, dim, keepdim, dtype)
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
     if not _is_float_type(t._dtype.num):

@@ -34,6 +34,7 @@ cdef class Tensor:
     cdef object _grad_fn
     cdef object _grad_accumulator
     cdef int _output_nr
+    cdef int64_t _view_version       # storage version when a view's _grad_fn was set
     cdef bint _requires_grad
     cdef bint _retains_grad
 

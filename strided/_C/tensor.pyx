@@ -1598,7 +1598,15 @@ cdef class Tensor:
 
     @property
     def grad_fn(self):
-        """The backward Node that produced this tensor (None for leaves)."""
+        """The backward Node that produced this tensor (None for leaves).
+
+        A view whose storage was written since its history was recorded (an in-place op on
+        its base or on another view) gets a fresh history: a view of the base's current one.
+        """
+        if (self._grad_fn is not None and self._base_tensor is not None and
+                self._view_version != self._storage._version and
+                needs_grad(<Tensor>self._base_tensor)):
+            _autograd().record_view(self._base_tensor, self)
         return self._grad_fn
 
     @property
@@ -1646,6 +1654,7 @@ cdef class Tensor:
         """Record node as the producer of this tensor (for strided.autograd only)."""
         self._grad_fn = node
         self._output_nr = output_nr
+        self._view_version = self._storage._version
 
     def _grad_accumulator_node(self):
         """This leaf's AccumulateGrad node, created on first use and kept weakly."""

@@ -11,7 +11,7 @@ import math
 
 from strided._C import tensor as _core
 from strided._C.tensor import Tensor, _set_grad_enabled
-from strided.autograd.graph import Node, gradient_edge
+from strided.autograd.graph import Node, gradient_edge, AccumulateGrad as _AccumulateGrad
 
 B = _core.BINARY_OPS
 U = _core.UNARY_OPS
@@ -75,11 +75,21 @@ class BinaryBackward(Node):
         self.y_shape = y.shape if _is_tensor(y) else None
         self.x_dtype = x.dtype if _is_tensor(x) else None
         self.y_dtype = y.dtype if _is_tensor(y) else None
-        need = self.op in ("mul", "true_divide", "pow", "maximum", "minimum", "atan2",
-                           "remainder", "fmod")
-        self.sx = self.save(x) if need and _is_tensor(x) else x
-        self.sy = self.save(y) if need and _is_tensor(y) else y
-        self.sout = None
+        gx = _is_tensor(x) and x.requires_grad
+        gy = _is_tensor(y) and y.requires_grad
+        op_ = self.op
+        if op_ == "mul":
+            need_x, need_y = gy, gx
+        elif op_ == "true_divide":
+            need_x, need_y = gy, gx or gy
+        elif op_ in ("pow", "maximum", "minimum", "atan2", "remainder", "fmod"):
+            need_x = need_y = True
+        else:
+            need_x = need_y = False
+        # an operand not saved is kept as None; numbers are kept as they are
+        self.sx = (self.save(x) if need_x else None) if _is_tensor(x) else x
+        self.sy = (self.save(y) if need_y else None) if _is_tensor(y) else y
+        self.want_x, self.want_y = gx, gy
 
     def name(self):
         return {"add": "AddBackward0", "sub": "SubBackward0", "mul": "MulBackward0",
@@ -92,47 +102,53 @@ class BinaryBackward(Node):
     def backward(self, g):
         op = self.op
         x, y = self._value(self.sx), self._value(self.sy)
+        wx, wy = self.want_x, self.want_y
+        gx = gy = None
         if op == "add":
-            gx, gy = g, (g * self.alpha if self.alpha != 1 else g)
+            gx = g if wx else None
+            gy = (g * self.alpha if self.alpha != 1 else g) if wy else None
         elif op == "sub":
-            gx, gy = g, (-g * self.alpha if self.alpha != 1 else -g)
+            gx = g if wx else None
+            gy = (-g * self.alpha if self.alpha != 1 else -g) if wy else None
         elif op == "mul":
-            gx, gy = (g * y if self.x_shape is not None else None,
-                      g * x if self.y_shape is not None else None)
+            gx = g * y if wx else None
+            gy = g * x if wy else None
         elif op == "true_divide":
-            gx = g / y if self.x_shape is not None else None
-            gy = -g * x / (y * y) if self.y_shape is not None else None
+            gx = g / y if wx else None
+            gy = -g * x / (y * y) if wy else None
         elif op == "pow":
-            gx = gy = None
-            if self.x_shape is not None:
-                gx = g * y * x ** (y - 1) if _is_tensor(y) else (
-                    g * 0.0 if y == 0 else g * y * x ** (y - 1))
+            if wx:
                 if _is_tensor(y):
-                    gx = _core.where(y == 0, 0.0, gx)
-            if self.y_shape is not None:
+                    gx = _core.where(y == 0, 0.0, g * y * x ** (y - 1))
+                else:
+                    gx = g * 0.0 if y == 0 else g * y * x ** (y - 1)
+            if wy:
                 out = x ** y
-                logx = x.log() if _is_tensor(x) else math.log(x) if x > 0 else float("nan")
+                logx = x.log() if _is_tensor(x) else (math.log(x) if x > 0 else float("nan"))
                 gy = g * out * logx
                 if _is_tensor(x):
                     gy = _core.where((x == 0) & (y >= 0), 0.0, gy)
+                elif x == 0:
+                    gy = _core.where(y >= 0, 0.0, gy)
         elif op in ("maximum", "minimum"):
             pick_x = (x > y) if op == "maximum" else (x < y)
             tie = x == y
             half = g * 0.5
-            gx = _core.where(tie, half, _core.where(pick_x, g, 0.0))
-            gy = _core.where(tie, half, _core.where(pick_x, 0.0, g))
+            gx = _core.where(tie, half, _core.where(pick_x, g, 0.0)) if wx else None
+            gy = _core.where(tie, half, _core.where(pick_x, 0.0, g)) if wy else None
         elif op == "atan2":
             denom = x * x + y * y
-            gx, gy = g * y / denom, -g * x / denom
+            gx = g * y / denom if wx else None
+            gy = -g * x / denom if wy else None
         elif op == "remainder":
-            gx = g
-            gy = -g * _core.div(x, y, rounding_mode="floor") if self.y_shape is not None else None
+            gx = g if wx else None
+            gy = -g * _core.div(x, y, rounding_mode="floor") if wy else None
         elif op == "fmod":
-            gx = g
-            gy = -g * _core.div(x, y, rounding_mode="trunc") if self.y_shape is not None else None
+            gx = g if wx else None
+            gy = -g * _core.div(x, y, rounding_mode="trunc") if wy else None
         elif op == "floor_divide":
-            gx = g * 0.0
-            gy = g * 0.0
+            gx = g * 0.0 if wx else None
+            gy = g * 0.0 if wy else None
         else:
             raise RuntimeError(f"the derivative for '{op}' is not implemented")
         return (self._finish(gx, self.x_shape, self.x_dtype),
@@ -280,7 +296,8 @@ def unary(op, a, out, name, p0=0.0, p1=0.0):
                            f"differentiation, but one of the arguments requires grad.")
     run = (lambda target: _core_unary(op, a, target, name, p0, p1))
     if out is a:
-        return _inplace(lambda: run(a), lambda xin: _UnaryInplace(op_name, xin, a, p0, p1), a)
+        return _inplace(lambda: run(a), lambda xin: _UnaryInplace(op_name, xin, a, p0, p1), a,
+                        node_after=op_name in _NEEDS_OUTPUT)
     with _no_grad():
         result = run(None)
     if not result.dtype.is_floating_point:
@@ -487,7 +504,7 @@ class AmaxBackward(Node):
         dim = None if self.dim == () else self.dim
         out = _unsqueeze_back(self.sout.unpack(self), x.shape, dim, self.keepdim)
         g = _unsqueeze_back(g, x.shape, dim, self.keepdim)
-        mask = (x == out).to(x.dtype)
+        mask = ((x == out) | (x.isnan() & out.isnan())).to(x.dtype)   # NaN wins, as in torch
         count = mask.sum(dim, keepdim=True)
         return mask * (g / count)
 
@@ -556,10 +573,21 @@ class CumprodBackward(Node):
         x, out = self.sx.unpack(self), self.sout.unpack(self)
         if g.ndim == 0:
             return g
-        if bool((x == 0).any()):
-            raise RuntimeError("cumprod backward with zeros in the input is not supported")
         d = self.dim
-        return (g * out).flip(d).cumsum(d).flip(d) / x
+        if not bool((x == 0).any()):
+            return (g * out).flip(d).cumsum(d).flip(d) / x
+        # zeros: grad_i = sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, lane by lane
+        import numpy as np
+        xs = np.moveaxis(x.detach().numpy(), d, -1)
+        gs = np.moveaxis(g.detach().numpy(), d, -1)
+        res = np.zeros_like(xs)
+        n = xs.shape[-1]
+        for i in range(n):
+            others = xs.copy()
+            others[..., i] = 1
+            prefix = np.cumprod(others, axis=-1)
+            res[..., i] = (gs[..., i:] * prefix[..., i:]).sum(-1)
+        return _core.from_numpy(np.ascontiguousarray(np.moveaxis(res, -1, d)))
 
 
 def cumulative(t, dim, dtype, is_sum, name):
@@ -613,6 +641,49 @@ def logsumexp(t, dim, keepdim):
     with _no_grad():
         result = t.logsumexp(dim, keepdim)
     return _record(LogsumexpBackward(t, result, dim, keepdim), result)
+
+
+class NormBackward(Node):
+    """Vector norms: d||x||_p/dx = x |x|^(p-2) / ||x||^(p-1) (0 where the norm is 0, as
+    PyTorch's subgradient); inf-norms send the gradient to the largest |x| (split on ties)."""
+
+    def __init__(self, x, out, p, dim, keepdim):
+        super().__init__((x,))
+        self.sx = self.save(x)
+        self.sout = self.save(out, is_output=True)
+        self.p, self.dim, self.keepdim = p, dim, keepdim
+
+    def name(self):
+        return "LinalgVectorNormBackward0"
+
+    def backward(self, g):
+        x = self.sx.unpack(self)
+        norm = _unsqueeze_back(self.sout.unpack(self), x.shape, self.dim, self.keepdim)
+        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
+        p = self.p
+        if p == 0:
+            return x * 0.0
+        if p == 1:
+            return g * x.sign()
+        if p in (math.inf, -math.inf):
+            a = x.abs()
+            mask = ((a == norm) | (a.isnan() & norm.isnan())).to(x.dtype)
+            count = mask.sum(self.dim, keepdim=True)
+            return x.sign() * mask * (g / count)
+        if p == 2:
+            scale = _core.where(norm == 0, 0.0, g / norm)
+            return x * scale
+        scale = _core.where(norm == 0, 0.0, g / norm ** (p - 1))
+        return x * x.abs() ** (p - 2) * scale
+
+
+def norm(t, p, dim, keepdim, dtype):
+    if p == "fro" or p is None:
+        p = 2
+    with _no_grad():
+        result = t.norm(p, dim, keepdim, dtype)
+    return _record(NormBackward(t if dtype is None else t.to(dtype), result, p, dim, keepdim),
+                   result)
 
 
 # ---- copies, dtype conversions, views -------------------------------------------------------
@@ -769,8 +840,14 @@ def _geometry_buffer(g, geom):
     return buf, lo
 
 
-def _inplace(run, make_node, x):
-    """Run the in-place op `run` on x and record it (NOTE [ In-place ops on views ])."""
+def _inplace(run, make_node, x, node_after=False):
+    """Run the in-place op `run` on x and record it (NOTE [ In-place ops on views ]).
+
+    make_node(old) builds the op's Node with `old` (a clone of x's value, carrying x's
+    history) as its first input.  It is built before the write, so other operands that alias
+    x are saved with their old version and backward refuses them -- unless node_after (the
+    op saves its own output, e.g. exp_).
+    """
     base = x._base
     if x.is_leaf and x._requires_grad_flag():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -778,21 +855,34 @@ def _inplace(run, make_node, x):
     if base is not None and base.is_leaf and base._requires_grad_flag():
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
+    fn = x.grad_fn
+    if isinstance(fn, ViewBackward) and fn.next_functions and fn.next_functions[0] is not None \
+            and isinstance(fn.next_functions[0][0], _AccumulateGrad):
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
     with _no_grad():
         old = x.clone()                         # the op's formula may need x's old value
-    if x.grad_fn is not None:                   # old stands in for x: same history
-        old._set_grad_fn(x.grad_fn, x.output_nr)
+    old_nr = x.output_nr
+    if fn is not None:                          # old stands in for x: same history
+        old._set_grad_fn(fn, old_nr)
+    node = None if node_after else make_node(old)
     with _no_grad():
         run()
+    if node is None:
+        node = make_node(old)
     if not x.dtype.is_floating_point:
         return x
     if base is not None:
-        node = make_node(old)
         copy = CopySlicesBackward(base, _geometry(x), node)
         base._set_grad_fn(copy, 0)
-        x._set_grad_fn(ViewBackward(base, x), 0)
+        new_fn = ViewBackward(base, x)
     else:
-        x._set_grad_fn(make_node(old), 0)
+        new_fn = node
+    x._set_grad_fn(new_fn, 0)
+    if x.retains_grad:                          # the retained gradient is the new value's
+        if fn is not None and fn._retained:
+            fn._retained.pop(old_nr, None)
+        new_fn._retain_output(0, x)
     return x
 
 

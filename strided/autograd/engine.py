@@ -52,10 +52,8 @@ def _root_grads(outputs, grad_outputs):
 
 def _dependencies(roots):
     deps = {}
-    seen = set()
-    stack = [edge[0] for edge, _ in roots]
-    for node in stack:
-        seen.add(node)
+    stack = list(dict.fromkeys(edge[0] for edge, _ in roots))    # each root node once
+    seen = set(stack)
     while stack:
         node = stack.pop()
         for edge in node.next_functions:
@@ -108,8 +106,11 @@ def run_backward(roots, retain_graph, capture=None):
                     t, g = ref(), slots.get(nr)
                     if t is not None and g is not None:
                         t.grad = g.detach().clone() if t.grad is None else t.grad + g
-            n_out = max(len(node._outputs_meta), max(slots, default=-1) + 1)
-            grads_in = node.apply([slots.get(i) for i in range(n_out)])
+            if slots:
+                n_out = max(len(node._outputs_meta), max(slots) + 1)
+                grads_in = node.apply([slots.get(i) for i in range(n_out)])
+            else:                       # no gradient reached this node: nothing flows on
+                grads_in = [None] * len(node.next_functions)
             if not retain_graph:
                 node.release()
             for edge, g in zip(node.next_functions, grads_in):

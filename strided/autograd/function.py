@@ -1,5 +1,7 @@
 """User-defined differentiable ops: subclass Function, write forward(ctx, ...) and
 backward(ctx, *grad_outputs), call YourFunction.apply(...) -- as in PyTorch."""
+import weakref
+
 from strided._C.tensor import Tensor, is_grad_enabled
 from strided.autograd.graph import Node
 from strided.autograd.grad_mode import no_grad
@@ -9,7 +11,7 @@ class FunctionCtx:
     """The `ctx` of forward/backward: saved tensors and flags shared between the two."""
 
     def __init__(self, node):
-        self._node = node
+        self._node = weakref.ref(node)          # a weak link: no ctx <-> node cycle
         self._to_save = ()
         self._saved = None
         self.needs_input_grad = ()
@@ -28,7 +30,8 @@ class FunctionCtx:
     def saved_tensors(self):
         if self._saved is None:
             return ()
-        return tuple(s.unpack(self._node) if s is not None else None for s in self._saved)
+        node = self._node()
+        return tuple(s.unpack(node) if s is not None else None for s in self._saved)
 
     def mark_non_differentiable(self, *tensors):
         self._non_differentiable.update(id(t) for t in tensors)
@@ -45,6 +48,7 @@ class BackwardCFunction(Node):
 
     def __init__(self, cls, inputs, outputs_meta):
         super().__init__(inputs, outputs_meta)
+        self._input_shapes = tuple(tuple(t.shape) if t is not None else None for t in inputs)
         self._cls = cls
         self.ctx = FunctionCtx(self)
 
@@ -67,7 +71,13 @@ class BackwardCFunction(Node):
         if len(result) < n:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(result)})")
-        return tuple(result[:n])
+        result = tuple(result[:n])
+        for i, (g, shape) in enumerate(zip(result, self._input_shapes)):
+            if isinstance(g, Tensor) and shape is not None and tuple(g.shape) != shape:
+                raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index "
+                                   f"{i} - got {list(g.shape)} but expected shape compatible "
+                                   f"with {list(shape)}")
+        return result
 
     def release(self):
         super().release()
@@ -100,6 +110,10 @@ class Function:
         outs = (outputs,) if single else outputs
         if not record:
             return outputs
+        for t in outs:
+            if isinstance(t, Tensor) and id(t) in ctx._dirty and t.is_leaf and t.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
         wrapped = []
         for t in outs:
             if isinstance(t, Tensor) and id(t) in ctx._non_differentiable:

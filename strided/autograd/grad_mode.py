@@ -5,8 +5,14 @@ from strided._C.tensor import _set_grad_enabled, is_grad_enabled
 
 
 class _GradModeContext:
-    """A context manager that also works as a function decorator."""
+    """A context manager that also works as a function decorator, with or without
+    parentheses (@no_grad() and @no_grad)."""
     mode = True
+
+    def __new__(cls, *args):
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])               # used as a bare decorator
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = _set_grad_enabled(self.mode)

@@ -34,6 +34,7 @@ class SavedTensor:
 
     def unpack(self, node):
         t = self.tensor
+        name = node.name() if node is not None else "a backward function"
         if t is None:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -42,12 +43,12 @@ class SavedTensor:
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
         if t._version != self.version:
-            kind = ("an output of " if self._output_of else "an input of ") + node.name()
+            kind = ("an output of " if self._output_of else "an input of ") + name
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t.dtype.name} {list(t.shape)}], which is {kind}, is at "
                 f"version {t._version}; expected version {self.version} instead. Hint: the "
-                f"operation that failed was {node.name()}; clone() the tensor before modifying "
+                f"operation that failed was {name}; clone() the tensor before modifying "
                 f"it in place, or modify a copy.")
         return t
 
@@ -60,7 +61,7 @@ class Node:
     are released after backward unless the graph is retained.
     """
 
-    def __init__(self, inputs=(), outputs_meta=((), )):
+    def __init__(self, inputs=(), outputs_meta=()):
         self.next_functions = tuple(gradient_edge(t) if t is not None else None for t in inputs)
         self._saved = []
         self._released = False
@@ -104,7 +105,7 @@ class Node:
                 "if you need to access saved tensors after calling backward.")
         grads = list(grad_outputs)
         for i, g in enumerate(grads):
-            if g is None and i < len(self._outputs_meta):
+            if g is None and i < len(self._outputs_meta) and self._outputs_meta[i][1] is not None:
                 from strided.creation import zeros
                 shape, dtype = self._outputs_meta[i]
                 grads[i] = zeros(shape, dtype=dtype)
