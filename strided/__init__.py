@@ -16,6 +16,7 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
                                 split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
 from strided._C.dlpack import from_dlpack
+from strided._C.linalg import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
 
 # PyTorch's dtype aliases
 float = float32
