@@ -31,6 +31,8 @@ cdef extern from "gemm_kernel.h" nogil:
         char* a
         char* b
     strided_sgemm_ukr_t strided_sgemm_ukr()
+    void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
+    void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     strided_dgemm_ukr_t strided_dgemm_ukr()
     int strided_gemm_select_kernel(int want_simd)
     int strided_gemm_kernel_current()
@@ -137,44 +139,14 @@ cdef void _pack_a(real* dst, const real* A, int64_t rsA, int64_t csA, int64_t mc
         i0 += MR
 
 
-cdef void _pack_b(real* dst, const real* B, int64_t rsB, int64_t csB, int64_t kc,
-                  int64_t nc) noexcept nogil:
-    """Pack B[0:kc, 0:nc] into NR-wide slivers (NOTE [ Packed B panels ])."""
-    cdef int64_t j0 = 0, cols, p, j
-    cdef const real* src
-    cdef int64_t NR
-    if real is float:
-        NR = STRIDED_SGEMM_NR
-    else:
-        NR = STRIDED_DGEMM_NR
-    while j0 < nc:
-        cols = min(<int64_t>NR, nc - j0)
-        src = B + j0 * csB
-        if cols == NR and csB == 1:             # row-major B: one NR-wide row per k
-            for p in range(kc):
-                for j in range(NR):
-                    dst[p * NR + j] = src[p * rsB + j]
-        elif cols == NR and rsB == 1:           # column-major B (e.g. a weight's transpose)
-            for j in range(NR):
-                for p in range(kc):
-                    dst[p * NR + j] = src[j * csB + p]
-        else:
-            for p in range(kc):
-                for j in range(cols):
-                    dst[p * NR + j] = src[p * rsB + j * csB]
-                for j in range(cols, NR):
-                    dst[p * NR + j] = 0
-        dst += NR * kc
-        j0 += NR
-
-
 cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                          char* dst) noexcept nogil:
     cdef const StridedOperand* b = <const StridedOperand*>src
+    # NOTE [ Packing B ] (gemm_kernel.h): loop orders for row- and column-major B
     if b.dtype_num == FLOAT32:
-        _pack_b(<float*>dst, <const float*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
+        strided_spack_b(<float*>dst, <const float*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
     else:
-        _pack_b(<double*>dst, <const double*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
+        strided_dpack_b(<double*>dst, <const double*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
 
 
 # --------------------------------------------------------------------------------------

@@ -101,211 +101,109 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
 
 #define STRIDED_AVX2 __attribute__((target("avx2,fma")))
 
-/* one k step of the 6x16 float kernel: 2 vector loads of b, 6 broadcasts of a, 12 FMAs */
-#define STRIDED_S_STEP(o)                                                                \
-    do {                                                                                 \
-        const __m256 b0_ = _mm256_load_ps(b + 16 * (o));                                 \
-        const __m256 b1_ = _mm256_load_ps(b + 16 * (o) + 8);                             \
-        __m256 a_;                                                                       \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 0);                                       \
-        c00 = _mm256_fmadd_ps(a_, b0_, c00); c01 = _mm256_fmadd_ps(a_, b1_, c01);        \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 1);                                       \
-        c10 = _mm256_fmadd_ps(a_, b0_, c10); c11 = _mm256_fmadd_ps(a_, b1_, c11);        \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 2);                                       \
-        c20 = _mm256_fmadd_ps(a_, b0_, c20); c21 = _mm256_fmadd_ps(a_, b1_, c21);        \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 3);                                       \
-        c30 = _mm256_fmadd_ps(a_, b0_, c30); c31 = _mm256_fmadd_ps(a_, b1_, c31);        \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 4);                                       \
-        c40 = _mm256_fmadd_ps(a_, b0_, c40); c41 = _mm256_fmadd_ps(a_, b1_, c41);        \
-        a_ = _mm256_broadcast_ss(a + 6 * (o) + 5);                                       \
-        c50 = _mm256_fmadd_ps(a_, b0_, c50); c51 = _mm256_fmadd_ps(a_, b1_, c51);        \
-    } while (0)
+/* The AVX2 kernels are written once per dtype as an always-inlined body taking the
+ * number of rows R (1..6) and of vectors per row V (1, 2) as compile-time constants; the
+ * kernel proper switches on (mr, nr) so an edge tile of mr < 6 rows or nr <= half a tile
+ * runs a body with fewer accumulators instead of computing padding.  (For n = 64 or
+ * 128, a 6-row kernel otherwise spends 3% of its time on the padding rows of the last
+ * sliver.)  Loops over i < R and v < V are fully unrolled, so the accumulator arrays live
+ * in registers: 12 ymm accumulators + 2 for B + 1 broadcast of A at most.
+ *
+ * The k loop runs one step per iteration on purpose: unrolled by hand, gcc 12 rotated the
+ * accumulators through stack spills and dgemm ran at 2/3 of the FMA peak.
+ */
+#define STRIDED_UNROLL _Pragma("GCC unroll 8")
+
+#define STRIDED_AVX2_BODY(T, VEC, SUF, LANES, BCAST)                                          \
+    VEC acc[6][2];                                                                       \
+    int64_t p;                                                                           \
+    int i, v;                                                                            \
+    STRIDED_UNROLL for (i = 0; i < R; i++)                                               \
+        STRIDED_UNROLL for (v = 0; v < V; v++) acc[i][v] = _mm256_setzero_##SUF();       \
+    for (p = 0; p < k; p++) {                                                            \
+        VEC b0 = _mm256_load_##SUF(b), b1 = b0;                                          \
+        if (V > 1) b1 = _mm256_load_##SUF(b + LANES);                                    \
+        STRIDED_UNROLL for (i = 0; i < R; i++) {                                         \
+            VEC ai = BCAST(a + i);                                                        \
+            acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                           \
+            if (V > 1) acc[i][1] = _mm256_fmadd_##SUF(ai, b1, acc[i][1]);                \
+        }                                                                                \
+        a += 6;                                                                          \
+        b += 2 * LANES;                                                                  \
+    }                                                                                    \
+    {                                                                                    \
+        const VEC va = _mm256_set1_##SUF(alpha);                                         \
+        STRIDED_UNROLL for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL for (v = 0; v < V; v++) acc[i][v] = _mm256_mul_##SUF(va, acc[i][v]); \
+    }                                                                                    \
+    if (cs_c == 1 && nr == V * LANES) {                                                  \
+        if (beta != 0) {                                                                 \
+            const VEC vb = _mm256_set1_##SUF(beta);                                      \
+            STRIDED_UNROLL for (i = 0; i < R; i++)                                       \
+                STRIDED_UNROLL for (v = 0; v < V; v++)                                   \
+                    acc[i][v] = _mm256_fmadd_##SUF(                                      \
+                        vb, _mm256_loadu_##SUF(c + i * rs_c + v * LANES), acc[i][v]);    \
+        }                                                                                \
+        STRIDED_UNROLL for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL for (v = 0; v < V; v++)                                       \
+                _mm256_storeu_##SUF(c + i * rs_c + v * LANES, acc[i][v]);                \
+    } else {                                                                             \
+        /* ragged columns or strided C: alpha * AB to the stack, then element-wise */    \
+        T tile[6 * 2 * LANES] __attribute__((aligned(32)));                              \
+        int64_t j;                                                                       \
+        STRIDED_UNROLL for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL for (v = 0; v < V; v++)                                       \
+                _mm256_store_##SUF(tile + i * 2 * LANES + v * LANES, acc[i][v]);         \
+        for (i = 0; i < R; i++) {                                                        \
+            T* crow = c + i * rs_c;                                                      \
+            const T* trow = tile + i * 2 * LANES;                                        \
+            if (beta == 0)                                                               \
+                for (j = 0; j < nr; j++) crow[j * cs_c] = trow[j];                       \
+            else                                                                         \
+                for (j = 0; j < nr; j++) crow[j * cs_c] = trow[j] + beta * crow[j * cs_c]; \
+        }                                                                                \
+    }
+
+STRIDED_AVX2 __attribute__((always_inline)) static inline void
+strided_sgemm_avx2_body(const int R, const int V, int64_t k, const float* a, const float* b,
+                        float* c, int64_t rs_c, int64_t cs_c, int64_t nr, float alpha, float beta)
+{
+    STRIDED_AVX2_BODY(float, __m256, ps, 8, _mm256_broadcast_ss)
+}
+
+STRIDED_AVX2 __attribute__((always_inline)) static inline void
+strided_dgemm_avx2_body(const int R, const int V, int64_t k, const double* a, const double* b,
+                        double* c, int64_t rs_c, int64_t cs_c, int64_t nr, double alpha, double beta)
+{
+    STRIDED_AVX2_BODY(double, __m256d, pd, 4, _mm256_broadcast_sd)
+}
+
+#define STRIDED_DISPATCH_ROWS(body, V)                                                   \
+    switch (mr) {                                                                        \
+    case 6: body(6, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
+    case 5: body(5, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
+    case 4: body(4, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
+    case 3: body(3, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
+    case 2: body(2, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
+    default: body(1, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                 \
+    }
 
 STRIDED_AVX2
 static void strided_sgemm_ukr_avx2(int64_t k, const float* a, const float* b, float* c,
                                    int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                    float alpha, float beta)
 {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    const int full = mr == 6 && nr == 16 && cs_c == 1;
-    int64_t p;
-    if (full && beta != 0) {       /* C is read at the end: start fetching it now */
-        int i;
-        for (i = 0; i < 6; i++) {
-            _mm_prefetch((const char*)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char*)(c + i * rs_c + 15), _MM_HINT_T0);
-        }
-    }
-    /* One k step per iteration, deliberately not unrolled: unrolled by hand, gcc 12
-       rotates the accumulators through spills (dgemm ran at 2/3 of the FMA peak). */
-    for (p = 0; p < k; p++) {
-        STRIDED_S_STEP(0);
-        a += 6;
-        b += 16;
-    }
-    {
-        const __m256 va = _mm256_set1_ps(alpha);
-        c00 = _mm256_mul_ps(va, c00); c01 = _mm256_mul_ps(va, c01);
-        c10 = _mm256_mul_ps(va, c10); c11 = _mm256_mul_ps(va, c11);
-        c20 = _mm256_mul_ps(va, c20); c21 = _mm256_mul_ps(va, c21);
-        c30 = _mm256_mul_ps(va, c30); c31 = _mm256_mul_ps(va, c31);
-        c40 = _mm256_mul_ps(va, c40); c41 = _mm256_mul_ps(va, c41);
-        c50 = _mm256_mul_ps(va, c50); c51 = _mm256_mul_ps(va, c51);
-    }
-    if (full) {
-        float* c0 = c;
-        float* c1 = c + rs_c;
-        float* c2 = c + 2 * rs_c;
-        float* c3 = c + 3 * rs_c;
-        float* c4 = c + 4 * rs_c;
-        float* c5 = c + 5 * rs_c;
-        if (beta != 0) {
-            const __m256 vb = _mm256_set1_ps(beta);
-            c00 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c0), c00);
-            c01 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c0 + 8), c01);
-            c10 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c1), c10);
-            c11 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c1 + 8), c11);
-            c20 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c2), c20);
-            c21 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c2 + 8), c21);
-            c30 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c3), c30);
-            c31 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c3 + 8), c31);
-            c40 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c4), c40);
-            c41 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c4 + 8), c41);
-            c50 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c5), c50);
-            c51 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c5 + 8), c51);
-        }
-        _mm256_storeu_ps(c0, c00); _mm256_storeu_ps(c0 + 8, c01);
-        _mm256_storeu_ps(c1, c10); _mm256_storeu_ps(c1 + 8, c11);
-        _mm256_storeu_ps(c2, c20); _mm256_storeu_ps(c2 + 8, c21);
-        _mm256_storeu_ps(c3, c30); _mm256_storeu_ps(c3 + 8, c31);
-        _mm256_storeu_ps(c4, c40); _mm256_storeu_ps(c4 + 8, c41);
-        _mm256_storeu_ps(c5, c50); _mm256_storeu_ps(c5 + 8, c51);
-    } else {
-        /* edge tile or strided C: alpha * AB to the stack, then element by element */
-        float tile[6 * 16] __attribute__((aligned(32)));
-        int64_t i, j;
-        _mm256_store_ps(tile + 0, c00);  _mm256_store_ps(tile + 8, c01);
-        _mm256_store_ps(tile + 16, c10); _mm256_store_ps(tile + 24, c11);
-        _mm256_store_ps(tile + 32, c20); _mm256_store_ps(tile + 40, c21);
-        _mm256_store_ps(tile + 48, c30); _mm256_store_ps(tile + 56, c31);
-        _mm256_store_ps(tile + 64, c40); _mm256_store_ps(tile + 72, c41);
-        _mm256_store_ps(tile + 80, c50); _mm256_store_ps(tile + 88, c51);
-        for (i = 0; i < mr; i++) {
-            float* crow = c + i * rs_c;
-            if (beta == 0)
-                for (j = 0; j < nr; j++) crow[j * cs_c] = tile[i * 16 + j];
-            else
-                for (j = 0; j < nr; j++) crow[j * cs_c] = tile[i * 16 + j] + beta * crow[j * cs_c];
-        }
-    }
+    if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2) }
+    else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1) }
 }
-
-/* one k step of the 6x8 double kernel */
-#define STRIDED_D_STEP(o)                                                                \
-    do {                                                                                 \
-        const __m256d b0_ = _mm256_load_pd(b + 8 * (o));                                 \
-        const __m256d b1_ = _mm256_load_pd(b + 8 * (o) + 4);                            \
-        __m256d a_;                                                                      \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 0);                                       \
-        c00 = _mm256_fmadd_pd(a_, b0_, c00); c01 = _mm256_fmadd_pd(a_, b1_, c01);        \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 1);                                       \
-        c10 = _mm256_fmadd_pd(a_, b0_, c10); c11 = _mm256_fmadd_pd(a_, b1_, c11);        \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 2);                                       \
-        c20 = _mm256_fmadd_pd(a_, b0_, c20); c21 = _mm256_fmadd_pd(a_, b1_, c21);        \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 3);                                       \
-        c30 = _mm256_fmadd_pd(a_, b0_, c30); c31 = _mm256_fmadd_pd(a_, b1_, c31);        \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 4);                                       \
-        c40 = _mm256_fmadd_pd(a_, b0_, c40); c41 = _mm256_fmadd_pd(a_, b1_, c41);        \
-        a_ = _mm256_broadcast_sd(a + 6 * (o) + 5);                                       \
-        c50 = _mm256_fmadd_pd(a_, b0_, c50); c51 = _mm256_fmadd_pd(a_, b1_, c51);        \
-    } while (0)
 
 STRIDED_AVX2
 static void strided_dgemm_ukr_avx2(int64_t k, const double* a, const double* b, double* c,
                                    int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                    double alpha, double beta)
 {
-    __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
-    __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
-    __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
-    __m256d c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
-    __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd();
-    __m256d c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
-    const int full = mr == 6 && nr == 8 && cs_c == 1;
-    int64_t p;
-    if (full && beta != 0) {
-        int i;
-        for (i = 0; i < 6; i++) {
-            _mm_prefetch((const char*)(c + i * rs_c), _MM_HINT_T0);
-            _mm_prefetch((const char*)(c + i * rs_c + 7), _MM_HINT_T0);
-        }
-    }
-    /* One k step per iteration, deliberately not unrolled: unrolled by hand, gcc 12
-       rotates the accumulators through spills (dgemm ran at 2/3 of the FMA peak). */
-    for (p = 0; p < k; p++) {
-        STRIDED_D_STEP(0);
-        a += 6;
-        b += 8;
-    }
-    {
-        const __m256d va = _mm256_set1_pd(alpha);
-        c00 = _mm256_mul_pd(va, c00); c01 = _mm256_mul_pd(va, c01);
-        c10 = _mm256_mul_pd(va, c10); c11 = _mm256_mul_pd(va, c11);
-        c20 = _mm256_mul_pd(va, c20); c21 = _mm256_mul_pd(va, c21);
-        c30 = _mm256_mul_pd(va, c30); c31 = _mm256_mul_pd(va, c31);
-        c40 = _mm256_mul_pd(va, c40); c41 = _mm256_mul_pd(va, c41);
-        c50 = _mm256_mul_pd(va, c50); c51 = _mm256_mul_pd(va, c51);
-    }
-    if (full) {
-        double* c0 = c;
-        double* c1 = c + rs_c;
-        double* c2 = c + 2 * rs_c;
-        double* c3 = c + 3 * rs_c;
-        double* c4 = c + 4 * rs_c;
-        double* c5 = c + 5 * rs_c;
-        if (beta != 0) {
-            const __m256d vb = _mm256_set1_pd(beta);
-            c00 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c0), c00);
-            c01 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c0 + 4), c01);
-            c10 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c1), c10);
-            c11 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c1 + 4), c11);
-            c20 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c2), c20);
-            c21 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c2 + 4), c21);
-            c30 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c3), c30);
-            c31 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c3 + 4), c31);
-            c40 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c4), c40);
-            c41 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c4 + 4), c41);
-            c50 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c5), c50);
-            c51 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(c5 + 4), c51);
-        }
-        _mm256_storeu_pd(c0, c00); _mm256_storeu_pd(c0 + 4, c01);
-        _mm256_storeu_pd(c1, c10); _mm256_storeu_pd(c1 + 4, c11);
-        _mm256_storeu_pd(c2, c20); _mm256_storeu_pd(c2 + 4, c21);
-        _mm256_storeu_pd(c3, c30); _mm256_storeu_pd(c3 + 4, c31);
-        _mm256_storeu_pd(c4, c40); _mm256_storeu_pd(c4 + 4, c41);
-        _mm256_storeu_pd(c5, c50); _mm256_storeu_pd(c5 + 4, c51);
-    } else {
-        double tile[6 * 8] __attribute__((aligned(32)));
-        int64_t i, j;
-        _mm256_store_pd(tile + 0, c00);  _mm256_store_pd(tile + 4, c01);
-        _mm256_store_pd(tile + 8, c10);  _mm256_store_pd(tile + 12, c11);
-        _mm256_store_pd(tile + 16, c20); _mm256_store_pd(tile + 20, c21);
-        _mm256_store_pd(tile + 24, c30); _mm256_store_pd(tile + 28, c31);
-        _mm256_store_pd(tile + 32, c40); _mm256_store_pd(tile + 36, c41);
-        _mm256_store_pd(tile + 40, c50); _mm256_store_pd(tile + 44, c51);
-        for (i = 0; i < mr; i++) {
-            double* crow = c + i * rs_c;
-            if (beta == 0)
-                for (j = 0; j < nr; j++) crow[j * cs_c] = tile[i * 8 + j];
-            else
-                for (j = 0; j < nr; j++) crow[j * cs_c] = tile[i * 8 + j] + beta * crow[j * cs_c];
-        }
-    }
+    if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2) }
+    else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1) }
 }
 
 static int strided_cpu_has_avx2_fma(void)
@@ -346,6 +244,178 @@ static strided_dgemm_ukr_t strided_dgemm_ukr(void)
     if (strided_gemm_kernel_kind == 1) return strided_dgemm_ukr_avx2;
 #endif
     return strided_dgemm_ukr_ref;
+}
+
+/* ---- packing B ---------------------------------------------------------------------
+ *
+ * NOTE [ Packing B ]
+ * dst receives B[0:kc, 0:nc] (src points at its element (0, 0), strides rs / cs in
+ * elements) as NR-wide slivers: sliver s at dst + s*NR*kc, its row p at [p*NR, p*NR + NR),
+ * columns past nc zero.  Two layouts get a loop order of their own:
+ *   - row-major B (cs == 1): each row of the panel is read once, left to right, and dealt
+ *     out to the slivers.  Reading a sliver at a time instead touches kc rows that lie a
+ *     whole row of B apart -- a page each when B is 4096 floats wide -- and runs into TLB
+ *     misses on every row;
+ *   - column-major B (rs == 1, e.g. a linear layer's weight, used transposed): each column
+ *     is contiguous, so 8 (float) / 4 (double) columns are read 8 / 4 rows at a time and
+ *     transposed in registers (AVX) or element by element (reference).
+ * Anything else (both strides non-unit, including 0) is gathered element by element.
+ */
+#define STRIDED_PACK_B_GENERIC(T, NR_)                                                   \
+    do {                                                                                 \
+        int64_t s_, p_, j_, nfull_ = nc / NR_, rem_ = nc % NR_;                          \
+        if (cs == 1) {                                                                   \
+            for (p_ = 0; p_ < kc; p_++) {                                                \
+                const T* row_ = src + p_ * rs;                                           \
+                T* d_ = dst + p_ * NR_;                                                  \
+                for (s_ = 0; s_ < nfull_; s_++)                                          \
+                    memcpy(d_ + s_ * NR_ * kc, row_ + s_ * NR_, NR_ * sizeof(T));        \
+                if (rem_) {                                                              \
+                    d_ += nfull_ * NR_ * kc;                                             \
+                    row_ += nfull_ * NR_;                                                \
+                    for (j_ = 0; j_ < rem_; j_++) d_[j_] = row_[j_];                      \
+                    for (; j_ < NR_; j_++) d_[j_] = 0;                                   \
+                }                                                                        \
+            }                                                                            \
+            return;                                                                      \
+        }                                                                                \
+        for (s_ = 0; s_ <= nfull_; s_++) {                                               \
+            int64_t cols_ = s_ < nfull_ ? NR_ : rem_;                                    \
+            const T* b_ = src + s_ * NR_ * cs;                                           \
+            T* d_ = dst + s_ * NR_ * kc;                                                 \
+            if (cols_ == 0) break;                                                       \
+            if (cols_ < NR_) {                                                           \
+                for (p_ = 0; p_ < kc; p_++)                                              \
+                    for (j_ = cols_; j_ < NR_; j_++) d_[p_ * NR_ + j_] = 0;              \
+            }                                                                            \
+            if (rs == 1) {                                                               \
+                for (j_ = 0; j_ < cols_; j_++)                                           \
+                    for (p_ = 0; p_ < kc; p_++) d_[p_ * NR_ + j_] = b_[j_ * cs + p_];    \
+            } else {                                                                     \
+                for (p_ = 0; p_ < kc; p_++)                                              \
+                    for (j_ = 0; j_ < cols_; j_++)                                       \
+                        d_[p_ * NR_ + j_] = b_[p_ * rs + j_ * cs];                       \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+
+static void strided_spack_b_ref(float* dst, const float* src, int64_t rs, int64_t cs,
+                                int64_t kc, int64_t nc)
+{
+    STRIDED_PACK_B_GENERIC(float, STRIDED_SGEMM_NR);
+}
+
+static void strided_dpack_b_ref(double* dst, const double* src, int64_t rs, int64_t cs,
+                                int64_t kc, int64_t nc)
+{
+    STRIDED_PACK_B_GENERIC(double, STRIDED_DGEMM_NR);
+}
+
+#if STRIDED_HAVE_X86_KERNELS
+/* 8 columns x 8 rows of a column-major float B (column j at b + j*cs) -> rows of dst
+   (row p at d + p*16), transposed in registers */
+STRIDED_AVX2
+static inline void strided_s_transpose8(float* d, const float* b, int64_t cs)
+{
+    __m256 r0 = _mm256_loadu_ps(b), r1 = _mm256_loadu_ps(b + cs);
+    __m256 r2 = _mm256_loadu_ps(b + 2 * cs), r3 = _mm256_loadu_ps(b + 3 * cs);
+    __m256 r4 = _mm256_loadu_ps(b + 4 * cs), r5 = _mm256_loadu_ps(b + 5 * cs);
+    __m256 r6 = _mm256_loadu_ps(b + 6 * cs), r7 = _mm256_loadu_ps(b + 7 * cs);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(d + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(d + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(d + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(d + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(d + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(d + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(d + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(d + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+STRIDED_AVX2
+static void strided_spack_b_avx2(float* dst, const float* src, int64_t rs, int64_t cs,
+                                 int64_t kc, int64_t nc)
+{
+    int64_t s, p, j, nfull = nc / 16;
+    if (rs != 1 || cs == 1 || nfull == 0) {
+        strided_spack_b_ref(dst, src, rs, cs, kc, nc);
+        return;
+    }
+    for (s = 0; s < nfull; s++) {
+        const float* b = src + s * 16 * cs;
+        float* d = dst + s * 16 * kc;
+        for (p = 0; p + 8 <= kc; p += 8) {
+            strided_s_transpose8(d + p * 16, b + p, cs);
+            strided_s_transpose8(d + p * 16 + 8, b + 8 * cs + p, cs);
+        }
+        for (; p < kc; p++)
+            for (j = 0; j < 16; j++) d[p * 16 + j] = b[j * cs + p];
+    }
+    if (nc % 16)        /* the ragged last sliver */
+        strided_spack_b_ref(dst + nfull * 16 * kc, src + nfull * 16 * cs, rs, cs, kc, nc % 16);
+}
+
+/* 4 columns x 4 rows of a column-major double B -> rows of dst (row p at d + p*8) */
+STRIDED_AVX2
+static inline void strided_d_transpose4(double* d, const double* b, int64_t cs)
+{
+    __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + cs);
+    __m256d r2 = _mm256_loadu_pd(b + 2 * cs), r3 = _mm256_loadu_pd(b + 3 * cs);
+    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_store_pd(d + 0 * 8, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_store_pd(d + 1 * 8, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_store_pd(d + 2 * 8, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_store_pd(d + 3 * 8, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+STRIDED_AVX2
+static void strided_dpack_b_avx2(double* dst, const double* src, int64_t rs, int64_t cs,
+                                 int64_t kc, int64_t nc)
+{
+    int64_t s, p, j, nfull = nc / 8;
+    if (rs != 1 || cs == 1 || nfull == 0) {
+        strided_dpack_b_ref(dst, src, rs, cs, kc, nc);
+        return;
+    }
+    for (s = 0; s < nfull; s++) {
+        const double* b = src + s * 8 * cs;
+        double* d = dst + s * 8 * kc;
+        for (p = 0; p + 4 <= kc; p += 4) {
+            strided_d_transpose4(d + p * 8, b + p, cs);
+            strided_d_transpose4(d + p * 8 + 4, b + 4 * cs + p, cs);
+        }
+        for (; p < kc; p++)
+            for (j = 0; j < 8; j++) d[p * 8 + j] = b[j * cs + p];
+    }
+    if (nc % 8)
+        strided_dpack_b_ref(dst + nfull * 8 * kc, src + nfull * 8 * cs, rs, cs, kc, nc % 8);
+}
+#endif
+
+static void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs,
+                            int64_t kc, int64_t nc)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) { strided_spack_b_avx2(dst, src, rs, cs, kc, nc); return; }
+#endif
+    strided_spack_b_ref(dst, src, rs, cs, kc, nc);
+}
+
+static void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs,
+                            int64_t kc, int64_t nc)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) { strided_dpack_b_avx2(dst, src, rs, cs, kc, nc); return; }
+#endif
+    strided_dpack_b_ref(dst, src, rs, cs, kc, nc);
 }
 
 /* ---- packing buffers ---------------------------------------------------------------
