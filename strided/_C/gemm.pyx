@@ -31,6 +31,8 @@ cdef extern from "gemm_kernel.h" nogil:
         char* a
         char* b
     strided_sgemm_ukr_t strided_sgemm_ukr()
+    void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
+    void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     strided_dgemm_ukr_t strided_dgemm_ukr()
@@ -106,37 +108,12 @@ cdef int gemm_nr(int dtype_num) noexcept nogil:
 # Packing
 # --------------------------------------------------------------------------------------
 
-cdef void _pack_a(real* dst, const real* A, int64_t rsA, int64_t csA, int64_t mc,
-                  int64_t kc) noexcept nogil:
-    """Pack A[0:mc, 0:kc] (A points at the block's first element) into MR-tall slivers:
-    sliver s holds rows s*MR ..., its column p at dst[s*MR*kc + p*MR + r]; rows past mc
-    are zero.  Reads through any strides, so transposed or sliced A needs no copy."""
-    cdef int64_t i0 = 0, rows, p, r
-    cdef const real* src
-    cdef int64_t MR
+cdef inline void _pack_a(real* dst, const real* A, int64_t rsA, int64_t csA, int64_t mc,
+                         int64_t kc) noexcept nogil:
     if real is float:
-        MR = STRIDED_SGEMM_MR
+        strided_spack_a(dst, A, rsA, csA, mc, kc)
     else:
-        MR = STRIDED_DGEMM_MR
-    while i0 < mc:
-        rows = min(<int64_t>MR, mc - i0)
-        src = A + i0 * rsA
-        if rows == MR and csA == 1:             # row-major A: MR streams along k
-            for p in range(kc):
-                for r in range(MR):
-                    dst[p * MR + r] = src[r * rsA + p]
-        elif rows == MR and rsA == 1:           # column-major A (a transpose): MR in a row
-            for p in range(kc):
-                for r in range(MR):
-                    dst[p * MR + r] = src[p * csA + r]
-        else:
-            for p in range(kc):
-                for r in range(rows):
-                    dst[p * MR + r] = src[r * rsA + p * csA]
-                for r in range(rows, MR):
-                    dst[p * MR + r] = 0
-        dst += MR * kc
-        i0 += MR
+        strided_dpack_a(dst, A, rsA, csA, mc, kc)
 
 
 cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
@@ -229,7 +206,7 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
             ic = i0
             while ic < i1:
                 mc = min(mc_blk, i1 - ic)
-                _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)
+                _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
                 _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, beta_k,
                               C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
                 ic += mc

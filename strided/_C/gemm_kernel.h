@@ -246,6 +246,151 @@ static strided_dgemm_ukr_t strided_dgemm_ukr(void)
     return strided_dgemm_ukr_ref;
 }
 
+/* ---- packing A ---------------------------------------------------------------------
+ *
+ * NOTE [ Packing A ]
+ * dst receives A[0:mc, 0:kc] (src at its element (0, 0)) as MR-tall slivers: sliver s at
+ * dst + s*MR*kc, its column p at [p*MR, p*MR + MR), rows past mc zero.  Column-major A
+ * (rs == 1: A is a transpose) copies MR contiguous elements per column; row-major A
+ * (cs == 1, the usual case) is an MR x kc transpose, done 8 (float) / 4 (double) columns
+ * at a time in registers by the AVX2 variant.
+ */
+#define STRIDED_PACK_A_GENERIC(T, MR_)                                                   \
+    do {                                                                                 \
+        int64_t i0_, p_, r_;                                                             \
+        for (i0_ = 0; i0_ < mc; i0_ += MR_) {                                            \
+            int64_t rows_ = mc - i0_ < MR_ ? mc - i0_ : MR_;                             \
+            const T* a_ = src + i0_ * rs;                                                \
+            T* d_ = dst + i0_ * kc;                                                      \
+            if (rows_ == MR_ && rs == 1) {                                               \
+                for (p_ = 0; p_ < kc; p_++)                                              \
+                    for (r_ = 0; r_ < MR_; r_++) d_[p_ * MR_ + r_] = a_[p_ * cs + r_];   \
+            } else if (rows_ == MR_ && cs == 1) {                                        \
+                for (p_ = 0; p_ < kc; p_++)                                              \
+                    for (r_ = 0; r_ < MR_; r_++) d_[p_ * MR_ + r_] = a_[r_ * rs + p_];   \
+            } else {                                                                     \
+                for (p_ = 0; p_ < kc; p_++) {                                            \
+                    for (r_ = 0; r_ < rows_; r_++) d_[p_ * MR_ + r_] = a_[r_ * rs + p_ * cs]; \
+                    for (; r_ < MR_; r_++) d_[p_ * MR_ + r_] = 0;                        \
+                }                                                                        \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+
+static void strided_spack_a_ref(float* dst, const float* src, int64_t rs, int64_t cs,
+                                int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_GENERIC(float, STRIDED_SGEMM_MR);
+}
+
+static void strided_dpack_a_ref(double* dst, const double* src, int64_t rs, int64_t cs,
+                                int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_GENERIC(double, STRIDED_DGEMM_MR);
+}
+
+#if STRIDED_HAVE_X86_KERNELS
+STRIDED_AVX2
+static void strided_spack_a_avx2(float* dst, const float* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    int64_t i0, p, r;
+    if (cs != 1 || rs == 1) {
+        strided_spack_a_ref(dst, src, rs, cs, mc, kc);
+        return;
+    }
+    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
+        const float* a = src + i0 * rs;
+        float* d = dst + i0 * kc;
+        for (p = 0; p + 8 <= kc; p += 8) {
+            /* rows 0..5 of 8 columns -> 8 columns of 6 (two zero rows fill the transpose) */
+            __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + rs + p);
+            __m256 r2 = _mm256_loadu_ps(a + 2 * rs + p), r3 = _mm256_loadu_ps(a + 3 * rs + p);
+            __m256 r4 = _mm256_loadu_ps(a + 4 * rs + p), r5 = _mm256_loadu_ps(a + 5 * rs + p);
+            __m256 z = _mm256_setzero_ps();
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
+            float* o = d + p * 6;
+            __m256 c7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+            /* each 8-wide store spills 2 lanes into the next column, which the next
+               store overwrites; the last column is stored 4 + 2 wide */
+            _mm256_storeu_ps(o + 0, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 6, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 12, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 18, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 30, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 36, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm_storeu_ps(o + 42, _mm256_castps256_ps128(c7));
+            _mm_storel_pi((__m64*)(o + 46), _mm256_extractf128_ps(c7, 1));
+        }
+        for (; p < kc; p++)
+            for (r = 0; r < 6; r++) d[p * 6 + r] = a[r * rs + p];
+    }
+    if (i0 < mc)
+        strided_spack_a_ref(dst + i0 * kc, src + i0 * rs, rs, cs, mc - i0, kc);
+}
+
+STRIDED_AVX2
+static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    int64_t i0, p, r;
+    if (cs != 1 || rs == 1) {
+        strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
+        return;
+    }
+    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
+        const double* a = src + i0 * rs;
+        double* d = dst + i0 * kc;
+        for (p = 0; p + 4 <= kc; p += 4) {
+            __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + rs + p);
+            __m256d r2 = _mm256_loadu_pd(a + 2 * rs + p), r3 = _mm256_loadu_pd(a + 3 * rs + p);
+            __m256d r4 = _mm256_loadu_pd(a + 4 * rs + p), r5 = _mm256_loadu_pd(a + 5 * rs + p);
+            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            __m256d t4 = _mm256_unpacklo_pd(r4, r5), t5 = _mm256_unpackhi_pd(r4, r5);
+            double* o = d + p * 6;
+            _mm256_storeu_pd(o + 0, _mm256_permute2f128_pd(t0, t2, 0x20));
+            _mm_storeu_pd(o + 4, _mm256_castpd256_pd128(t4));
+            _mm256_storeu_pd(o + 6, _mm256_permute2f128_pd(t1, t3, 0x20));
+            _mm_storeu_pd(o + 10, _mm256_castpd256_pd128(t5));
+            _mm256_storeu_pd(o + 12, _mm256_permute2f128_pd(t0, t2, 0x31));
+            _mm_storeu_pd(o + 16, _mm256_extractf128_pd(t4, 1));
+            _mm256_storeu_pd(o + 18, _mm256_permute2f128_pd(t1, t3, 0x31));
+            _mm_storeu_pd(o + 22, _mm256_extractf128_pd(t5, 1));
+        }
+        for (; p < kc; p++)
+            for (r = 0; r < 6; r++) d[p * 6 + r] = a[r * rs + p];
+    }
+    if (i0 < mc)
+        strided_dpack_a_ref(dst + i0 * kc, src + i0 * rs, rs, cs, mc - i0, kc);
+}
+#endif
+
+static void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs,
+                            int64_t mc, int64_t kc)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) { strided_spack_a_avx2(dst, src, rs, cs, mc, kc); return; }
+#endif
+    strided_spack_a_ref(dst, src, rs, cs, mc, kc);
+}
+
+static void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs,
+                            int64_t mc, int64_t kc)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) { strided_dpack_a_avx2(dst, src, rs, cs, mc, kc); return; }
+#endif
+    strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
+}
+
 /* ---- packing B ---------------------------------------------------------------------
  *
  * NOTE [ Packing B ]
