@@ -232,13 +232,16 @@ cdef int _gemm_thread(const GemmArgs* g, int t, int tm, int tn) noexcept nogil:
 cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
     """The packed product on up to nthreads threads, each owning a block of C.
 
-    The thread grid tm x tn (tm * tn threads) minimises the data packed, m*tn + n*tm
-    elements per k: the fully-connected shape 64 x 4096 splits N (each thread packs all
-    of the small A, half of B), a square one splits M.  A thread packs its own A blocks
-    and B panels, so threads never wait on each other."""
-    cdef int64_t um = _cdiv(g.m, gemm_mr(g.dtype_num)), un = _cdiv(g.n, gemm_nr(g.dtype_num))
+    A thread packs its own A blocks and B panels, so threads never wait on each other.
+    The thread grid tm x tn (tm * tn threads) minimises the busiest thread's time per k,
+    in micro-kernel cycles: its tiles (ceil(um/tm) * ceil(un/tn), MR*NR/16 cycles each on
+    two FMA pipes of 8 lanes) plus the rows of A and columns of B it packs (~1 cycle
+    each).  So the fully-connected 64 x 4096 splits N (each thread packs all of the small
+    A, half of B); squares split whichever way cuts the tiles more evenly."""
+    cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
+    cdef int64_t um = _cdiv(g.m, MR), un = _cdiv(g.n, NR)
     cdef int tm = 1, tn = 1, a, b, t, nt
-    cdef int64_t cost, best = -1
+    cdef int64_t cost, best = -1, tiles_m, tiles_n
     cdef int errs[MAX_THREADS]
     if nthreads > MAX_THREADS:
         nthreads = MAX_THREADS
@@ -249,7 +252,9 @@ cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
             b = nthreads // a
             if a > um or b > un:
                 continue
-            cost = g.m * b + g.n * a
+            tiles_m = _cdiv(um, a)
+            tiles_n = _cdiv(un, b)
+            cost = tiles_m * tiles_n * MR * NR // 16 + tiles_m * MR + tiles_n * NR
             if best < 0 or cost < best:
                 best = cost
                 tm = a
