@@ -49,8 +49,40 @@ cdef int _same_dtype_m1m2(Tensor a, Tensor b) except -1:
     return 0
 
 
-cdef int _not_bool(Tensor t, str kernel) except -1:
-    if t._dtype.num == BOOL:
+cdef int _same_dtype_addmv(Tensor mat, Tensor vec) except -1:
+    if mat._dtype is not vec._dtype:       # torch names the vector's dtype first
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{_SCALAR_NAMES[vec._dtype.num]}, {_SCALAR_NAMES[mat._dtype.num]}, "
+                           f"and {_SCALAR_NAMES[vec._dtype.num]}")
+    return 0
+
+
+cdef int _check_bmm_dtypes(Tensor a, Tensor b, int64_t m, int64_t n, int64_t k) except -1:
+    """bmm's dtype checks: torch dispatches on the first operand's dtype, so a bool first
+    operand fails as unimplemented before the two dtypes are compared."""
+    if a._dtype.num == BOOL and m > 0 and n > 0 and (k > 0 or a._dtype is not b._dtype):
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES[a._dtype.num]} but found "
+                           f"{_SCALAR_NAMES[b._dtype.num]}")
+    return 0
+
+
+cdef int _addmm_dtypes(Tensor c, Tensor a, Tensor b) except -1:
+    """addmm's dtype checks, in torch's order (before the shapes)."""
+    if c._dtype is not b._dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_SCALAR_NAMES[c._dtype.num]} and {_SCALAR_NAMES[b._dtype.num]}")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_SCALAR_NAMES[a._dtype.num]} and {_SCALAR_NAMES[b._dtype.num]}")
+    return 0
+
+
+cdef int _not_bool(Tensor t, str kernel, int64_t m, int64_t n, int64_t k) except -1:
+    """torch has no bool matrix products -- but it only notices when there is arithmetic
+    to do: empty results, and k = 0 (zeros), come back without an error."""
+    if t._dtype.num == BOOL and m > 0 and n > 0 and k > 0:
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     return 0
 
@@ -253,11 +285,13 @@ cdef tuple _broadcast_batch(tuple sa, tuple sb):
 # --------------------------------------------------------------------------------------
 
 cdef Tensor _mm(Tensor a, Tensor b, object addend, double alpha, double beta):
-    """alpha * a @ b (+ beta * addend) for matrices a, b (already dtype-checked)."""
+    """alpha * a @ b (+ beta * addend) for matrices a, b.  Checks in torch's order:
+    shapes, dtypes, bool."""
     if a._sizes[1] != b._sizes[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({_shape2(a)} and {_shape2(b)})")
-    _not_bool(a, "addmm_impl_cpu_")
+    _same_dtype_m1m2(a, b)
+    _not_bool(a, "addmm_impl_cpu_", a._sizes[0], b._sizes[1], a._sizes[1])
     cdef Tensor out = _empty2(a._dtype, a._sizes[0], b._sizes[1])
     _prefill(out, addend, beta)
     _mm_into(out, a, b, alpha, beta if addend is not None else 0.0)
@@ -267,14 +301,11 @@ cdef Tensor _mm(Tensor a, Tensor b, object addend, double alpha, double beta):
 cdef Tensor _mv(Tensor a, Tensor v, object addend, double alpha, double beta):
     """alpha * a @ v (+ beta * addend) for a matrix a and a vector v."""
     cdef int64_t m = a._sizes[0]
-    if a._dtype is not v._dtype:
-        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
-                           f"{_SCALAR_NAMES[max(a._dtype.num, v._dtype.num)]}, "
-                           f"{_SCALAR_NAMES[a._dtype.num]}, and {_SCALAR_NAMES[v._dtype.num]}")
     if a._sizes[1] != v._sizes[0]:
         raise RuntimeError(f"size mismatch, got input ({m}), mat ({_shape2(a)}), "
                            f"vec ({v._sizes[0]})")
-    _not_bool(a, "addmv_impl_cpu")
+    _same_dtype_addmv(a, v)
+    _not_bool(a, "addmv_impl_cpu", m, 1, a._sizes[1])
     cdef int64_t size = m
     cdef Tensor out = new_tensor(1, &size, a._dtype, False)
     _prefill(out, addend, beta)
@@ -287,11 +318,11 @@ cdef Tensor _mv(Tensor a, Tensor v, object addend, double alpha, double beta):
 cdef Tensor _vm(Tensor v, Tensor b, object addend, double alpha, double beta):
     """alpha * v @ b (+ beta * addend) for a vector v and a matrix b: torch's 1-D @ 2-D."""
     cdef int64_t n = b._sizes[1]
-    _same_dtype_m1m2(v, b)
     if v._sizes[0] != b._sizes[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"(1x{v._sizes[0]} and {_shape2(b)})")
-    _not_bool(v, "addmm_impl_cpu_")
+    _same_dtype_m1m2(v, b)
+    _not_bool(v, "addmm_impl_cpu_", 1, n, v._sizes[0])
     cdef Tensor out = new_tensor(1, &n, v._dtype, False)
     _prefill(out, addend, beta)
     _run(v._dtype.num, 1, n, v._sizes[0], alpha, data_of(v), 0, v._strides[0],
@@ -310,7 +341,8 @@ cdef Tensor _dot(Tensor a, Tensor b, object addend, double alpha, double beta):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a._sizes[0]}] and src "
                            f"[{b._sizes[0]}] to have the same number of elements, but got "
                            f"{a._sizes[0]} and {b._sizes[0]} elements respectively")
-    _not_bool(a, "dot")
+    if a._dtype.num == BOOL:
+        raise NotImplementedError("\"dot\" not implemented for 'Bool'")
     cdef Tensor out
     if addend is None:
         out = new_tensor(0, NULL, a._dtype, False)
@@ -336,29 +368,27 @@ cdef Tensor _batched(Tensor a, Tensor b, object addend, double alpha, double bet
     cdef int64_t n = b._sizes[db - 1] if db >= 2 else 1, nb
     cdef tuple batch
     if fold_msg:        # torch folds a's batch dims into rows here, and words errors so
-        _same_dtype_m1m2(a, b)
         nb = math.prod(ba)
         if db == 1:
             if k != k2:
                 raise RuntimeError(f"size mismatch, got input ({nb * m}), mat ({nb * m}x{k}), "
                                    f"vec ({k2})")
-            _not_bool(a, "addmv_impl_cpu")
+            _same_dtype_addmv(a, b)
+            _not_bool(a, "addmv_impl_cpu", nb * m, 1, k)
         else:
             if k != k2:
                 raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                                    f"({nb * m}x{k} and {k2}x{n})")
-            _not_bool(a, "addmm_impl_cpu_")
+            _same_dtype_m1m2(a, b)
+            _not_bool(a, "addmm_impl_cpu_", nb * m, n, k)
         batch = ba
     else:
         batch = _broadcast_batch(ba, bb)
-        if a._dtype is not b._dtype:
-            raise RuntimeError(f"expected scalar type {_SCALAR_NAMES[a._dtype.num]} but found "
-                               f"{_SCALAR_NAMES[b._dtype.num]}")
+        nb = math.prod(batch)
         if k != k2:
-            nb = math.prod(batch)
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{nb}, {k}] but got: [{nb}, {k2}].")
-        _not_bool(a, "bmm")
+        _check_bmm_dtypes(a, b, nb * m, n, k)
     a3 = (a if da >= 2 else a.unsqueeze(0)).expand(batch + (m, k))
     b3 = (b if db >= 2 else b.unsqueeze(-1)).expand(batch + (k, n))
     cdef Tensor out = _empty(a._dtype, batch + (m, n))
@@ -376,7 +406,6 @@ cdef Tensor _matmul(Tensor a, Tensor b, object addend, double alpha, double beta
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{da}D and {db}D")
     if da == 2 and db == 2:
-        _same_dtype_m1m2(a, b)
         return _mm(a, b, addend, alpha, beta)
     if da == 2 and db == 1:
         return _mv(a, b, addend, alpha, beta)
@@ -407,7 +436,6 @@ def mm(input, mat2):
         raise RuntimeError("self must be a matrix")
     if b._ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    _same_dtype_m1m2(a, b)
     return _mm(a, b, None, 1.0, 0.0)
 
 
@@ -418,13 +446,10 @@ def bmm(input, mat2):
         raise RuntimeError("batch1 must be a 3D tensor")
     if b._ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if a._dtype is not b._dtype:
-        raise RuntimeError(f"expected scalar type {_SCALAR_NAMES[a._dtype.num]} but found "
-                           f"{_SCALAR_NAMES[b._dtype.num]}")
     if b._sizes[0] != a._sizes[0] or b._sizes[1] != a._sizes[2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._sizes[0]}, {a._sizes[2]}] but got: [{b._sizes[0]}, {b._sizes[1]}].")
-    _not_bool(a, "bmm")
+    _check_bmm_dtypes(a, b, a._sizes[0] * a._sizes[1], b._sizes[2], a._sizes[2])
     cdef Tensor out = _empty(a._dtype, (a._sizes[0], a._sizes[1], b._sizes[2]))
     _matmul_nd(a, b, out, 1.0, 0.0)
     return out
@@ -477,11 +502,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(f"mat1 must be a matrix, got {a._ndim}-D tensor")
     if b._ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix, got {b._ndim}-D tensor")
-    if c._dtype is not b._dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                           f"{_SCALAR_NAMES[c._dtype.num]} and {_SCALAR_NAMES[b._dtype.num]}")
-    _same_dtype_m1m2(a, b)
-    _not_bool(a, "addmm_impl_cpu_")
+    _addmm_dtypes(c, a, b)
     _scalars(a._dtype, alpha, beta, &al, &be)
     return _mm(a, b, c, al, be)
 
@@ -497,13 +518,31 @@ def linear(input, weight, bias=None):
                            f"{x._ndim}D and {w._ndim}D")
     if w._ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {w._ndim}D")
-    cdef Tensor wt = w.t()
-    if bias is not None:
-        if (<Tensor>bias)._dtype is not w._dtype:
-            raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                               f"{_SCALAR_NAMES[(<Tensor>bias)._dtype.num]} and "
-                               f"{_SCALAR_NAMES[w._dtype.num]}")
-    return _matmul(x, wt, bias, 1.0, 1.0)
+    cdef Tensor wt = w.t(), bt
+    cdef int64_t M, K, N
+    if bias is None:
+        return _matmul(x, wt, None, 1.0, 0.0)
+    bt = <Tensor>bias
+    # torch 2.13 runs a biased linear as addmm(bias, input folded to 2-D, weight.t()) for
+    # 1-D and 2-D inputs and contiguous 3-D ones (any contiguous one with a 1-D bias),
+    # and as matmul + add_ otherwise; the two fail differently, so check as it does.
+    folds = x._ndim <= 2 or (x._contiguous and (x._ndim == 3 or bt._ndim == 1))
+    if folds and w._ndim == 1 and x._ndim >= 2:
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+    if folds and w._ndim == 2:
+        K = x._sizes[x._ndim - 1]
+        N = w._sizes[0]
+        M = x._numel // K if K else math.prod(x.shape[:x._ndim - 1])
+        _addmm_dtypes(bt, x, wt)
+        if K != w._sizes[1]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                               f"({M}x{K} and {w._sizes[1]}x{N})")
+        bt.expand(M, N)                 # torch's message when the bias does not broadcast
+        _not_bool(x, "addmm_impl_cpu_", M, N, K)
+    elif bt._dtype is not w._dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{_SCALAR_NAMES[bt._dtype.num]} and {_SCALAR_NAMES[w._dtype.num]}")
+    return _matmul(x, wt, bt, 1.0, 1.0)
 
 
 def gemm(A, B, C=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
@@ -522,11 +561,12 @@ def gemm(A, B, C=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
         a = a.t()
     if trans_b:
         b = b.t()
-    _same_dtype_m1m2(a, b)
     if a._sizes[1] != b._sizes[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({_shape2(a)} and {_shape2(b)})")
-    _not_bool(a, "gemm")
+    _same_dtype_m1m2(a, b)
+    if a._dtype.num == BOOL:
+        raise NotImplementedError("gemm is not implemented for 'Bool'")
     _scalars(a._dtype, alpha, beta, &al, &be)
     if C is None:
         c = _empty2(a._dtype, a._sizes[0], b._sizes[1])
@@ -558,7 +598,8 @@ def gemv(A, x, y=None, *, trans=False, alpha=1.0, beta=0.0):
                            f"{_SCALAR_NAMES[a._dtype.num]} and {_SCALAR_NAMES[v._dtype.num]}")
     if a._sizes[1] != v._sizes[0]:
         raise RuntimeError(f"size mismatch, got mat ({_shape2(a)}), vec ({v._sizes[0]})")
-    _not_bool(a, "gemv")
+    if a._dtype.num == BOOL:
+        raise NotImplementedError("gemv is not implemented for 'Bool'")
     _scalars(a._dtype, alpha, beta, &al, &be)
     if y is None:
         return _mv(a, v, None, al, 0.0)

@@ -1,0 +1,244 @@
+"""Matrix-product speed: strided vs NumPy (OpenBLAS) vs PyTorch, in GFLOP/s.
+
+    python benchmarks/bench_gemm.py             # full run, 1 and 2 threads, float32 and float64
+    python benchmarks/bench_gemm.py --quick     # CI smoke run (small shapes, short repeats)
+    python benchmarks/bench_gemm.py --json out/gemm.json --threads 1,2 --rounds 3
+
+Cases (M x K x N, 2*M*N*K flops each):
+  square n     A @ B for n = 64 ... 2048
+  AT@B, A@BT, AT@BT
+               the same with transposed operands: views of a transposed array (strided,
+               NumPy) / tensor (torch), never copied first
+  fc           y = x @ W^T (linear / F.linear / x @ W.T), batch 64, 9408 -> 4096 features
+  conv         256 x 1152 x 192: a 3x3 convolution with 128 input channels as a GEMM
+  mlp          y = x @ W^T, batch 64, 784 -> 256 features
+
+Each library runs in its own subprocess (`--worker LIB`), so each gets the thread count
+under test the way it wants it -- strided.set_num_threads(n); OPENBLAS_NUM_THREADS=n before
+NumPy loads; torch.set_num_threads(n) -- and so torch's bundled OpenMP runtime and
+OpenBLAS's spinning threads never share a process with strided's OpenMP threads (either
+can wreck the other's parallel speed-up).  A worker times every case: calls per repeat
+chosen so that a repeat lasts about the target time, and the MEDIAN over repeats is its
+result.  With --rounds R the workers run R times in turn (strided, numpy, torch, strided,
+...) and each cell is the median of the R results, so a burst of load on a shared machine
+hits all columns alike.  Ratios are strided's GFLOP/s over the peer's: above 1 means
+strided is faster.  The strided worker first checks each case against NumPy.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBS = ("strided", "numpy", "torch")
+
+
+def cases(quick):
+    """[(name, op, M, K, N)]; op is "nn", "tn", "nt", "tt" (which operands are transposed
+    views) or "linear" (x @ W^T with W stored out x in)."""
+    if quick:
+        squares, trans, fc = (64, 128, 256), (128,), ("fc/8", 64, 1176, 512)
+    else:
+        squares, trans, fc = (64, 128, 256, 512, 1024, 2048), (256, 1024), ("fc", 64, 9408, 4096)
+    out = [(f"square {n}", "nn", n, n, n) for n in squares]
+    for n in trans:
+        out += [(f"AT@B {n}", "tn", n, n, n), (f"A@BT {n}", "nt", n, n, n),
+                (f"AT@BT {n}", "tt", n, n, n)]
+    out += [(fc[0], "linear", fc[1], fc[2], fc[3]),
+            ("conv", "nn", 256, 1152, 192),
+            ("mlp", "linear", 64, 784, 256)]
+    return out
+
+
+def operands(lib, op, M, K, N, dtype, seed=0):
+    """The two operands and the call computing the product, in lib's natural form."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((M, K)).astype(dtype)
+    b = rng.standard_normal((K, N)).astype(dtype)
+    # transposed operands are views of the transpose of a contiguous array
+    a_st = np.ascontiguousarray(a.T) if op in ("tn", "tt") else a
+    b_st = np.ascontiguousarray(b.T) if op in ("nt", "tt", "linear") else b
+    if lib == "numpy":
+        A = a_st.T if op in ("tn", "tt") else a_st
+        B = b_st.T if op in ("nt", "tt", "linear") else b_st
+        return (lambda: A @ B), a, b
+    if lib == "strided":
+        import strided
+        import strided.nn.functional as F
+        A0, B0 = strided.from_numpy(a_st), strided.from_numpy(b_st)
+        if op == "linear":
+            return (lambda: F.linear(A0, B0)), a, b
+        A = A0.t() if op in ("tn", "tt") else A0
+        B = B0.t() if op in ("nt", "tt") else B0
+        return (lambda: A @ B), a, b
+    import torch
+    A0, B0 = torch.from_numpy(a_st), torch.from_numpy(b_st)
+    if op == "linear":
+        return (lambda: torch.nn.functional.linear(A0, B0)), a, b
+    A = A0.t() if op in ("tn", "tt") else A0
+    B = B0.t() if op in ("nt", "tt") else B0
+    return (lambda: A @ B), a, b
+
+
+def time_call(fn, repeat, target):
+    """Median seconds per call over `repeat` repeats of about `target` seconds each."""
+    fn()                                    # warm-up (buffers, pages, thread pool)
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, round(target / once))
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number)
+    return statistics.median(samples)
+
+
+def worker(lib, threads, quick, dtypes):
+    """Time every case with `lib` on `threads` threads; print JSON."""
+    repeat, target = (3, 0.01) if quick else (5, 0.2)
+    info = {}
+    if lib == "strided":
+        sys.path.insert(0, ROOT)
+        import strided
+        from strided._C import gemm
+        strided.set_num_threads(threads)
+        info = {"version": strided.__version__, "threads": strided.get_num_threads(),
+                "kernel": gemm._kernel_name()}
+    elif lib == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        info = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    else:
+        import numpy as np
+        info = {"version": np.__version__, "threads": threads}
+    import numpy as np
+    times = {}
+    for dtype in dtypes:
+        for name, op, M, K, N in cases(quick):
+            fn, a, b = operands(lib, op, M, K, N, dtype)
+            if lib == "strided":
+                got = np.asarray(fn().numpy(), np.float64)
+                want = a.astype(np.float64) @ b.astype(np.float64)
+                err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)
+                if got.shape != want.shape or not err < (1e-4 if dtype == "float32" else 1e-12):
+                    raise AssertionError(f"{name} {dtype}: strided differs from NumPy "
+                                         f"(relative error {err:.2e})")
+            times[f"{name}|{dtype}"] = time_call(fn, repeat, target)
+            del fn
+    json.dump({"times": times, "info": info}, sys.stdout)
+
+
+def run_worker(lib, threads, args):
+    env = dict(os.environ)
+    n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
+    env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--threads", str(threads),
+           "--dtypes", args.dtypes] + (["--quick"] if args.quick else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        if lib == "torch":
+            print(f"torch column skipped: {last}", file=sys.stderr)
+            return None
+        raise RuntimeError(f"{lib} worker failed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def fmt(x, spec):
+    return format(x, spec) if x is not None else "-"
+
+
+def geomean(xs):
+    xs = [x for x in xs if x is not None]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small shapes, short repeats (CI smoke)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--threads", default="1,2", help="thread counts to run (default 1,2)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="times each worker runs, alternating (default 1 quick, 2 full)")
+    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch column")
+    p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)     # internal
+    args = p.parse_args()
+    dtypes = args.dtypes.split(",")
+    if args.worker:
+        worker(args.worker, int(args.threads), args.quick, dtypes)
+        return
+
+    rounds = args.rounds or (1 if args.quick else 2)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
+    results = {}            # (lib, threads) -> list of {key: seconds}
+    infos = {}
+    for threads in thread_counts:
+        for _ in range(rounds):
+            for lib in libs:
+                if results.get((lib, threads), 0) is None:
+                    continue
+                r = run_worker(lib, threads, args)
+                if r is None:
+                    results[(lib, threads)] = None
+                    continue
+                results.setdefault((lib, threads), []).append(r["times"])
+                infos[lib] = r["info"]
+
+    import numpy as np
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
+          f"{infos['strided']['version']} (kernel {infos['strided']['kernel']}), "
+          + (f"torch {infos['torch']['version']}" if "torch" in infos else "torch: not available")
+          + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of "
+          f"{'3' if args.quick else '5'} repeats per worker, median of {rounds} round(s)")
+    header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} {'strided':>8} "
+              f"{'numpy':>8} {'torch':>8} {'s/numpy':>8} {'s/torch':>8}")
+    print("GFLOP/s" + " " * (len(header) - 7))
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for threads in thread_counts:
+        for dtype in dtypes:
+            for name, op, M, K, N in cases(args.quick):
+                key = f"{name}|{dtype}"
+                flops = 2.0 * M * N * K
+                gf = {}
+                for lib in libs:
+                    runs = results.get((lib, threads))
+                    gf[lib] = (flops / statistics.median(r[key] for r in runs) / 1e9
+                               if runs else None)
+                row = {"case": name, "op": op, "M": M, "K": K, "N": N, "dtype": dtype,
+                       "threads": threads, "strided_gflops": gf["strided"],
+                       "numpy_gflops": gf["numpy"], "torch_gflops": gf.get("torch"),
+                       "strided_over_numpy": gf["strided"] / gf["numpy"],
+                       "strided_over_torch": (gf["strided"] / gf["torch"]
+                                              if gf.get("torch") else None)}
+                rows.append(row)
+                print(f"{name:<12} {f'{M}x{K}x{N}':>17} {dtype:>8} {threads:>3} "
+                      f"{gf['strided']:>8.1f} {gf['numpy']:>8.1f} {fmt(gf.get('torch'), '>8.1f')} "
+                      f"{row['strided_over_numpy']:>8.2f} {fmt(row['strided_over_torch'], '>8.2f')}")
+        print()
+    g_np = geomean([r["strided_over_numpy"] for r in rows])
+    g_torch = geomean([r["strided_over_torch"] for r in rows])
+    print(f"geomean over {len(rows)} rows: strided/numpy {g_np:.2f}x, strided/torch "
+          + (f"{g_torch:.2f}x" if g_torch is not None else "- (torch not available)"))
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"quick": args.quick, "rounds": rounds, "info": infos, "rows": rows,
+                       "geomean_strided_over_numpy": g_np,
+                       "geomean_strided_over_torch": g_torch}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
