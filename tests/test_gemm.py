@@ -387,6 +387,50 @@ def test_reference_and_simd_kernels_agree(dtype):
     check(fast, a.astype(np.float64) @ b, dtype, 83)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout_a", ["contiguous", "transposed", "negative", "expanded_cols"])
+@pytest.mark.parametrize("layout_b", ["contiguous", "transposed", "negative", "expanded_rows",
+                                      "stepped"])
+@pytest.mark.parametrize("m,n,k", [(1, 2, 3), (7, 9, 5), (6, 16, 8), (13, 31, 40), (50, 21, 256)])
+def test_small_path_matches_packed(dtype, layout_a, layout_b, m, n, k):
+    """Small products read A and B in place (no packing); for k <= KC they do the packed
+    path's FMAs in the same order, so the results are bit for bit the same."""
+    A, a = make(rand((m, k), dtype, 60), layout_a)
+    B, b = make(rand((k, n), dtype, 61), layout_b)
+    c0 = rand((m, n), dtype, 62)
+    got = []
+    for small in (1 << 40, 0):
+        old = _gemm._set_small_work(small)
+        try:
+            C = strided.from_numpy(c0.copy())
+            strided.gemm(A, B, C, alpha=0.5, beta=2.0)
+            got.append(C.numpy())
+        finally:
+            _gemm._set_small_work(old)
+    np.testing.assert_array_equal(got[0], got[1])
+    check(got[0], 0.5 * ref_product(np.asarray(a), np.asarray(b), dtype) + 2.0 * c0, dtype, k, 4)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m,n,k", [(150, 90, 70), (20, 400, 60), (301, 33, 80)])
+def test_thread_grids_identical(threads, dtype, m, n, k):
+    """Whichever way the threads split C (rows, columns), every element gets the same
+    arithmetic."""
+    if not strided._C.threads.has_openmp():
+        pytest.skip("built without OpenMP")
+    A = strided.from_numpy(rand((m, k), dtype, 63))
+    B = strided.from_numpy(rand((k, n), dtype, 64))
+    threads(1)
+    want = strided.mm(A, B).numpy()
+    threads(2)
+    try:
+        for rows in (0, 1, 2):
+            _gemm._force_thread_rows(rows)
+            np.testing.assert_array_equal(strided.mm(A, B).numpy(), want)
+    finally:
+        _gemm._force_thread_rows(0)
+
+
 # --------------------------------------------------------------------------------------
 # matmul: every rank combination, broadcasting batch dims
 # --------------------------------------------------------------------------------------

@@ -31,6 +31,12 @@ cdef extern from "gemm_kernel.h" nogil:
         char* a
         char* b
     strided_sgemm_ukr_t strided_sgemm_ukr()
+    void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                                   const float* b, int64_t rs_b, float* c, int64_t rs_c,
+                                   int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
+    void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
+                                   const double* b, int64_t rs_b, double* c, int64_t rs_c,
+                                   int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
     void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
@@ -55,8 +61,8 @@ ctypedef fused int_t:
 
 cdef enum:
     MAX_THREADS = 256
-    TINY_WORK = 4096            # m*n*k at or below this: plain triple loop, no packing
-    GEMM_GRAIN = 1 << 20        # multiply-adds per thread below which one thread is faster
+    SMALL_WORK = 100 * 100 * 100    # m*n*k up to this: the unpacked single-thread path
+    GEMM_GRAIN = SMALL_WORK // 2   # multiply-adds per thread: above the small path, 2 threads pay
     GEMV_GRAIN = 1 << 16
     BATCH_SPLIT_WORK = 1 << 22  # batched products smaller than this run in parallel over the batch
     INT_JB = 128                # columns per accumulator block in the integer path
@@ -68,11 +74,29 @@ cdef enum:
 # BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080), checked by bench_gemm.py.
 # Index 0: float32, 1: float64.  Tests shrink them (_set_block_sizes) to cross every
 # block edge with small matrices.
+cdef int64_t _small_work = SMALL_WORK
+cdef int _forced_tm = 0         # tests / tuning: the thread grid's rows (0: automatic)
 cdef int64_t _MC[2]
 cdef int64_t _KC[2]
 cdef int64_t _NC[2]
 _MC[0], _KC[0], _NC[0] = 144, 256, 4080
 _MC[1], _KC[1], _NC[1] = 72, 256, 4080
+def _set_small_work(n):
+    """Tests and tuning: the largest m*n*k taking the unpacked path (0: never); returns the
+    previous value."""
+    global _small_work
+    old = _small_work
+    _small_work = n
+    return old
+
+
+def _force_thread_rows(tm):
+    """Tests and tuning: make the thread grid tm x (threads // tm) whenever it divides
+    (0: automatic)."""
+    global _forced_tm
+    _forced_tm = tm
+
+
 _DEFAULT_BLOCKS = {"float32": (144, 256, 4080), "float64": (72, 256, 4080)}
 
 
@@ -255,6 +279,8 @@ cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
             tiles_m = _cdiv(um, a)
             tiles_n = _cdiv(un, b)
             cost = tiles_m * tiles_n * MR * NR // 16 + tiles_m * MR + tiles_n * NR
+            if _forced_tm and a != _forced_tm:
+                cost += (<int64_t>1) << 60
             if best < 0 or cost < best:
                 best = cost
                 tm = a
@@ -291,20 +317,38 @@ cdef void _scale(real* C, int64_t m, int64_t n, int64_t rsC, int64_t csC, real b
                 C[i * rsC + j * csC] = beta * C[i * rsC + j * csC]
 
 
-cdef void _gemm_tiny(const real* A, const real* B, real* C, const GemmArgs* g,
-                     int64_t rsB, int64_t csB) noexcept nogil:
-    """C[i, j] = alpha * sum_p A[i, p] B[p, j] + beta * C[i, j], one dot product each: for
-    products so small that packing would cost more than the arithmetic."""
-    cdef int64_t i, j, p
-    cdef real s, alpha = <real>g.alpha, beta = <real>g.beta
-    cdef real* c
-    for i in range(g.m):
-        for j in range(g.n):
-            s = 0
-            for p in range(g.k):
-                s = s + A[i * g.rsA + p * g.csA] * B[p * rsB + j * csB]
-            c = C + i * g.rsC + j * g.csC
-            c[0] = alpha * s if beta == 0 else alpha * s + beta * c[0]
+cdef void _gemm_direct(const real* A, int64_t rsA, int64_t csA, const real* B, int64_t rsB,
+                       real* C, int64_t rsC, int64_t csC, int64_t m, int64_t n, int64_t k,
+                       real alpha, real beta) noexcept nogil:
+    """The small-product path: no packing, one thread.  The AVX2 kernels read A in place
+    through any strides and a row-major B (csB == 1) in place, tile by tile.  For k up to
+    KC the FMAs are the packed path's, in the same order, so the results are identical
+    (beyond KC the packed path adds up K blocks separately).
+
+    For products this small, packing is not what costs (it is a few percent), but each
+    packed call also claims buffers and sizes blocks, which a batch of thousands of 8 x 8
+    products pays thousands of times."""
+    cdef int64_t ir, jr = 0
+    cdef int64_t MR, NR
+    if real is float:
+        MR = STRIDED_SGEMM_MR
+        NR = STRIDED_SGEMM_NR
+    else:
+        MR = STRIDED_DGEMM_MR
+        NR = STRIDED_DGEMM_NR
+    while jr < n:           # the B sliver stays in L1 while the rows of A go by
+        ir = 0
+        while ir < m:
+            if real is float:
+                strided_sgemm_direct_avx2(k, A + ir * rsA, rsA, csA, B + jr, rsB,
+                                          C + ir * rsC + jr * csC, rsC, csC,
+                                          min(MR, m - ir), min(NR, n - jr), alpha, beta)
+            else:
+                strided_dgemm_direct_avx2(k, A + ir * rsA, rsA, csA, B + jr, rsB,
+                                          C + ir * rsC + jr * csC, rsC, csC,
+                                          min(MR, m - ir), min(NR, n - jr), alpha, beta)
+            ir += MR
+        jr += NR
 
 
 cdef void _gemv_rows(const real* M, int64_t rsM, int64_t csM, const real* x, int64_t incx,
@@ -392,9 +436,15 @@ cdef int _gemm_float(real* C, const GemmArgs* g, const StridedOperand* b, int nt
             _gemv(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA, C, g.csC,
                   g.n, g.k, alpha, beta, nthreads)
             return 0
-        if g.m * g.n * g.k <= TINY_WORK:
-            _gemm_tiny(<const real*>g.A, <const real*>b.data, C, g, b.rs, b.cs)
-            return 0
+        if g.m * g.n * g.k <= _small_work and strided_gemm_kernel_current() == 1:
+            if b.cs == 1:
+                _gemm_direct(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs,
+                             C, g.rsC, g.csC, g.m, g.n, g.k, alpha, beta)
+                return 0
+            if g.rsA == 1:      # C^T = B^T A^T: A^T is the row-major operand
+                _gemm_direct(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA,
+                             C, g.csC, g.rsC, g.n, g.m, g.k, alpha, beta)
+                return 0
     return _gemm_packed(g, nthreads)
 
 

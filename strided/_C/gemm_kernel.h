@@ -95,41 +95,71 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
 
 /* ---- AVX2 + FMA micro-kernels ------------------------------------------------------ */
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(STRIDED_NO_SIMD)
 #define STRIDED_HAVE_X86_KERNELS 1
 #include <immintrin.h>
 
 #define STRIDED_AVX2 __attribute__((target("avx2,fma")))
 
-/* The AVX2 kernels are written once per dtype as an always-inlined body taking the
- * number of rows R (1..6) and of vectors per row V (1, 2) as compile-time constants; the
- * kernel proper switches on (mr, nr) so an edge tile of mr < 6 rows or nr <= half a tile
- * runs a body with fewer accumulators instead of computing padding.  (For n = 64 or
- * 128, a 6-row kernel otherwise spends 3% of its time on the padding rows of the last
- * sliver.)  Loops over i < R and v < V are fully unrolled, so the accumulator arrays live
- * in registers: 12 ymm accumulators + 2 for B + 1 broadcast of A at most.
+/* The AVX2 kernels are written once per dtype as an always-inlined body taking, as
+ * compile-time constants,
+ *   R (1..6) rows and V (1, 2) vectors per row: the kernel proper switches on (mr, nr) so
+ *     an edge tile of mr < 6 rows or nr <= half a tile runs a body with fewer accumulators
+ *     instead of computing padding (for n = 64 or 128, a 6-row kernel otherwise spends 3%
+ *     of its time on the padding rows of the last sliver);
+ *   D: 0 reads packed slivers (NOTE [ GEMM micro-kernel contract ]); 1 reads A and B where
+ *     they lie -- A through any strides (rs_a, cs_a), B a row-major matrix (row stride
+ *     rs_b, unit column stride) whose ragged last columns are loaded under a mask, so
+ *     nothing past the matrix is touched.  D = 1 is the small-product path, which packs
+ *     nothing.  Both do the same FMAs in the same order (per K block of the packed path).
+ * Loops over i < R and v < V are fully unrolled, so the accumulator arrays live in
+ * registers: 12 ymm accumulators + 2 for B + 1 broadcast of A at most.
  *
  * The k loop runs one step per iteration on purpose: unrolled by hand, gcc 12 rotated the
  * accumulators through stack spills and dgemm ran at 2/3 of the FMA peak.
  */
 #define STRIDED_UNROLL _Pragma("GCC unroll 8")
 
-#define STRIDED_AVX2_BODY(T, VEC, SUF, LANES, BCAST)                                          \
+#define STRIDED_AVX2_BODY(T, VEC, SUF, LANES, BCAST, MASK, MASKLOAD)                     \
     VEC acc[6][2];                                                                       \
     int64_t p;                                                                           \
     int i, v;                                                                            \
     STRIDED_UNROLL for (i = 0; i < R; i++)                                               \
         STRIDED_UNROLL for (v = 0; v < V; v++) acc[i][v] = _mm256_setzero_##SUF();       \
-    for (p = 0; p < k; p++) {                                                            \
-        VEC b0 = _mm256_load_##SUF(b), b1 = b0;                                          \
-        if (V > 1) b1 = _mm256_load_##SUF(b + LANES);                                    \
-        STRIDED_UNROLL for (i = 0; i < R; i++) {                                         \
-            VEC ai = BCAST(a + i);                                                        \
-            acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                           \
-            if (V > 1) acc[i][1] = _mm256_fmadd_##SUF(ai, b1, acc[i][1]);                \
+    if (!D) {                                                                            \
+        for (p = 0; p < k; p++) {                                                        \
+            VEC b0 = _mm256_load_##SUF(b), b1 = b0;                                      \
+            if (V > 1) b1 = _mm256_load_##SUF(b + LANES);                                \
+            STRIDED_UNROLL for (i = 0; i < R; i++) {                                     \
+                VEC ai = BCAST(a + i);                                                   \
+                acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                       \
+                if (V > 1) acc[i][1] = _mm256_fmadd_##SUF(ai, b1, acc[i][1]);            \
+            }                                                                            \
+            a += 6;                                                                      \
+            b += 2 * LANES;                                                              \
         }                                                                                \
-        a += 6;                                                                          \
-        b += 2 * LANES;                                                                  \
+    } else {                                                                             \
+        const T* ar[6];                                                                  \
+        const int full = nr >= V * LANES;                                                \
+        const MASK mask = STRIDED_MASK_##SUF(nr - (V - 1) * LANES);                      \
+        STRIDED_UNROLL for (i = 0; i < R; i++) ar[i] = a + i * rs_a;                     \
+        for (p = 0; p < k; p++) {                                                        \
+            VEC b0, b1;                                                                  \
+            if (V == 1) {                                                                \
+                b0 = full ? _mm256_loadu_##SUF(b) : MASKLOAD(b, mask);                   \
+                b1 = b0;                                                                 \
+            } else {                                                                     \
+                b0 = _mm256_loadu_##SUF(b);                                              \
+                b1 = full ? _mm256_loadu_##SUF(b + LANES) : MASKLOAD(b + LANES, mask);   \
+            }                                                                            \
+            STRIDED_UNROLL for (i = 0; i < R; i++) {                                     \
+                VEC ai = BCAST(ar[i]);                                                   \
+                acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                       \
+                if (V > 1) acc[i][1] = _mm256_fmadd_##SUF(ai, b1, acc[i][1]);            \
+                ar[i] += cs_a;                                                           \
+            }                                                                            \
+            b += rs_b;                                                                   \
+        }                                                                                \
     }                                                                                    \
     {                                                                                    \
         const VEC va = _mm256_set1_##SUF(alpha);                                         \
@@ -164,28 +194,36 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
         }                                                                                \
     }
 
+/* lanes [0, n) of a load mask (n clamped to the vector) */
+#define STRIDED_MASK_ps(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((n) > 8 ? 8 : (n))), \
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define STRIDED_MASK_pd(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((n) > 4 ? 4 : (n)),     \
+                                              _mm256_setr_epi64x(0, 1, 2, 3))
+
 STRIDED_AVX2 __attribute__((always_inline)) static inline void
-strided_sgemm_avx2_body(const int R, const int V, int64_t k, const float* a, const float* b,
+strided_sgemm_avx2_body(const int R, const int V, const int D, int64_t k,
+                        const float* a, int64_t rs_a, int64_t cs_a, const float* b, int64_t rs_b,
                         float* c, int64_t rs_c, int64_t cs_c, int64_t nr, float alpha, float beta)
 {
-    STRIDED_AVX2_BODY(float, __m256, ps, 8, _mm256_broadcast_ss)
+    STRIDED_AVX2_BODY(float, __m256, ps, 8, _mm256_broadcast_ss, __m256i, _mm256_maskload_ps)
 }
 
 STRIDED_AVX2 __attribute__((always_inline)) static inline void
-strided_dgemm_avx2_body(const int R, const int V, int64_t k, const double* a, const double* b,
+strided_dgemm_avx2_body(const int R, const int V, const int D, int64_t k,
+                        const double* a, int64_t rs_a, int64_t cs_a, const double* b, int64_t rs_b,
                         double* c, int64_t rs_c, int64_t cs_c, int64_t nr, double alpha, double beta)
 {
-    STRIDED_AVX2_BODY(double, __m256d, pd, 4, _mm256_broadcast_sd)
+    STRIDED_AVX2_BODY(double, __m256d, pd, 4, _mm256_broadcast_sd, __m256i, _mm256_maskload_pd)
 }
 
-#define STRIDED_DISPATCH_ROWS(body, V)                                                   \
+#define STRIDED_DISPATCH_ROWS(body, V, D)                                                \
     switch (mr) {                                                                        \
-    case 6: body(6, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
-    case 5: body(5, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
-    case 4: body(4, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
-    case 3: body(3, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
-    case 2: body(2, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                  \
-    default: body(1, V, k, a, b, c, rs_c, cs_c, nr, alpha, beta); break;                 \
+    case 6: body(6, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 5: body(5, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 4: body(4, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 3: body(3, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 2: body(2, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    default: body(1, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
     }
 
 STRIDED_AVX2
@@ -193,8 +231,9 @@ static void strided_sgemm_ukr_avx2(int64_t k, const float* a, const float* b, fl
                                    int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                    float alpha, float beta)
 {
-    if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2) }
-    else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1) }
+    const int64_t rs_a = 1, cs_a = 6, rs_b = 16;
+    if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 0) }
+    else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 0) }
 }
 
 STRIDED_AVX2
@@ -202,8 +241,29 @@ static void strided_dgemm_ukr_avx2(int64_t k, const double* a, const double* b, 
                                    int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                    double alpha, double beta)
 {
-    if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2) }
-    else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1) }
+    const int64_t rs_a = 1, cs_a = 6, rs_b = 8;
+    if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 0) }
+    else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 0) }
+}
+
+/* Direct (unpacked) kernels: an mr x nr tile of C = alpha * A B (+ beta * C) from A at a
+   with strides (rs_a, cs_a) and a row-major B at b with row stride rs_b. */
+STRIDED_AVX2
+static void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                                      const float* b, int64_t rs_b, float* c, int64_t rs_c,
+                                      int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
+{
+    if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 1) }
+    else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 1) }
+}
+
+STRIDED_AVX2
+static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
+                                      const double* b, int64_t rs_b, double* c, int64_t rs_c,
+                                      int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
+{
+    if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 1) }
+    else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 1) }
 }
 
 static int strided_cpu_has_avx2_fma(void)
@@ -215,6 +275,16 @@ static int strided_cpu_has_avx2_fma(void)
 #else
 #define STRIDED_HAVE_X86_KERNELS 0
 static int strided_cpu_has_avx2_fma(void) { return 0; }
+static void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                                      const float* b, int64_t rs_b, float* c, int64_t rs_c,
+                                      int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
+{ (void)k; (void)a; (void)rs_a; (void)cs_a; (void)b; (void)rs_b; (void)c; (void)rs_c;
+  (void)cs_c; (void)mr; (void)nr; (void)alpha; (void)beta; abort(); }
+static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
+                                      const double* b, int64_t rs_b, double* c, int64_t rs_c,
+                                      int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
+{ (void)k; (void)a; (void)rs_a; (void)cs_a; (void)b; (void)rs_b; (void)c; (void)rs_c;
+  (void)cs_c; (void)mr; (void)nr; (void)alpha; (void)beta; abort(); }
 #endif
 
 /* ---- kernel selection ------------------------------------------------------------- */
