@@ -37,6 +37,12 @@ cdef extern from "gemm_kernel.h" nogil:
     void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
                                    const double* b, int64_t rs_b, double* c, int64_t rs_c,
                                    int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
+    int strided_sgemv_avx2(const float* M, int64_t rsM, int64_t csM, const float* x, int64_t incx,
+                           float* y, int64_t incy, int64_t k, float alpha, float beta,
+                           int64_t i0, int64_t i1)
+    int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const double* x, int64_t incx,
+                           double* y, int64_t incy, int64_t k, double alpha, double beta,
+                           int64_t i0, int64_t i1)
     void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
@@ -363,6 +369,13 @@ cdef void _gemv_rows(const real* M, int64_t rsM, int64_t csM, const real* x, int
     cdef const real* row
     cdef const real* col
     cdef real* yp
+    if strided_gemm_kernel_current() == 1:
+        if real is float:
+            if strided_sgemv_avx2(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
+                return
+        else:
+            if strided_dgemv_avx2(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
+                return
     if rsM == 1 and csM != 1:
         # column-major M: axpy down each column into a block of accumulators
         ib = i0

@@ -287,6 +287,138 @@ static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, 
   (void)cs_c; (void)mr; (void)nr; (void)alpha; (void)beta; abort(); }
 #endif
 
+/* ---- matrix-vector kernels (AVX2) --------------------------------------------------
+ *
+ * y[i] = alpha * sum_p M[i, p] x[p] (+ beta * y[i]) for rows i in [i0, i1): every element
+ * of M is used once, so nothing is packed and the speed is the memory's.  Two layouts:
+ *   - rows of M contiguous and x contiguous: dot products, four rows at a time sharing
+ *     the loads of x;
+ *   - columns of M contiguous: axpy down four columns at a time into a block of row
+ *     accumulators in L1.
+ * Each row's arithmetic does not depend on which group of rows it falls in (the ragged
+ * ends use masked loads, not scalar code), so splitting rows over threads changes no
+ * result.  Returns 0 for layouts it does not handle.
+ */
+#if STRIDED_HAVE_X86_KERNELS
+#define STRIDED_GEMV_ROWS 2048
+#define STRIDED_GEMV_BODY(T, VEC, SUF, LANES, MASKLOAD)                                  \
+    int64_t i, p;                                                                        \
+    if (csM == 1 && incx == 1 && rsM != 1) {                                             \
+        /* dot form: per row, accumulators a0 (blocks 0, 2, ...) and a1 (1, 3, ...) */   \
+        const int64_t k2 = k / (2 * LANES) * (2 * LANES), k1 = k / LANES * LANES;        \
+        const __m256i tail = STRIDED_MASK_##SUF(k - k1);                                 \
+        for (i = i0; i < i1; i += 4) {                                                   \
+            const int nrows = i1 - i < 4 ? (int)(i1 - i) : 4;                            \
+            const T* r[4];                                                               \
+            VEC a0[4], a1[4];                                                            \
+            int q;                                                                       \
+            for (q = 0; q < 4; q++) {                                                    \
+                r[q] = M + (i + (q < nrows ? q : 0)) * rsM;                              \
+                a0[q] = _mm256_setzero_##SUF();                                          \
+                a1[q] = _mm256_setzero_##SUF();                                          \
+            }                                                                            \
+            for (p = 0; p < k2; p += 2 * LANES) {                                        \
+                const VEC x0 = _mm256_loadu_##SUF(x + p), x1 = _mm256_loadu_##SUF(x + p + LANES); \
+                STRIDED_UNROLL for (q = 0; q < 4; q++) {                                 \
+                    a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]); \
+                    a1[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p + LANES), x1, a1[q]); \
+                }                                                                        \
+            }                                                                            \
+            if (p < k1) {                                                                \
+                const VEC x0 = _mm256_loadu_##SUF(x + p);                                \
+                STRIDED_UNROLL for (q = 0; q < 4; q++)                                   \
+                    a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]); \
+                p += LANES;                                                              \
+            }                                                                            \
+            if (p < k) {                                                                 \
+                const VEC x0 = MASKLOAD(x + p, tail);                                    \
+                STRIDED_UNROLL for (q = 0; q < 4; q++)                                   \
+                    a1[q] = _mm256_fmadd_##SUF(MASKLOAD(r[q] + p, tail), x0, a1[q]);     \
+            }                                                                            \
+            for (q = 0; q < nrows; q++) {                                                \
+                T lanes[LANES] __attribute__((aligned(32)));                             \
+                T sum = 0;                                                               \
+                int l;                                                                   \
+                _mm256_store_##SUF(lanes, _mm256_add_##SUF(a0[q], a1[q]));              \
+                for (l = 0; l < LANES; l++) sum += lanes[l];                             \
+                T* yp = y + (i + q) * incy;                                              \
+                *yp = beta == 0 ? alpha * sum : alpha * sum + beta * *yp;                \
+            }                                                                            \
+        }                                                                                \
+        return 1;                                                                        \
+    }                                                                                    \
+    if (rsM == 1 && csM != 1) {                                                          \
+        /* axpy form: a block of up to 2048 rows accumulated in L1, four columns per    \
+           pass, each column read in one long run (what the prefetcher wants) */         \
+        for (i = i0; i < i1; i += STRIDED_GEMV_ROWS) {                                   \
+            const int64_t rows = i1 - i < STRIDED_GEMV_ROWS ? i1 - i : STRIDED_GEMV_ROWS; \
+            const int nv = (int)((rows + LANES - 1) / LANES);                            \
+            const __m256i last = STRIDED_MASK_##SUF(rows - (nv - 1) * LANES);             \
+            T acc[STRIDED_GEMV_ROWS] __attribute__((aligned(32)));                       \
+            int v;                                                                       \
+            int64_t l;                                                                   \
+            memset(acc, 0, nv * LANES * sizeof(T));                                      \
+            for (p = 0; p < k; p += 4) {                                                 \
+                const int np = k - p < 4 ? (int)(k - p) : 4;                             \
+                const T* c0 = M + p * csM + i;                                           \
+                const VEC x0 = _mm256_set1_##SUF(x[p * incx]);                           \
+                const VEC x1 = np > 1 ? _mm256_set1_##SUF(x[(p + 1) * incx]) : x0;       \
+                const VEC x2 = np > 2 ? _mm256_set1_##SUF(x[(p + 2) * incx]) : x0;       \
+                const VEC x3 = np > 3 ? _mm256_set1_##SUF(x[(p + 3) * incx]) : x0;       \
+                for (v = 0; v < nv; v++) {                                               \
+                    const T* cv = c0 + v * LANES;                                        \
+                    VEC a = _mm256_load_##SUF(acc + v * LANES);                          \
+                    if (v < nv - 1 || rows == nv * LANES) {                              \
+                        a = _mm256_fmadd_##SUF(x0, _mm256_loadu_##SUF(cv), a);           \
+                        if (np > 1) a = _mm256_fmadd_##SUF(x1, _mm256_loadu_##SUF(cv + csM), a); \
+                        if (np > 2) a = _mm256_fmadd_##SUF(x2, _mm256_loadu_##SUF(cv + 2 * csM), a); \
+                        if (np > 3) a = _mm256_fmadd_##SUF(x3, _mm256_loadu_##SUF(cv + 3 * csM), a); \
+                    } else {                                                             \
+                        a = _mm256_fmadd_##SUF(x0, MASKLOAD(cv, last), a);               \
+                        if (np > 1) a = _mm256_fmadd_##SUF(x1, MASKLOAD(cv + csM, last), a); \
+                        if (np > 2) a = _mm256_fmadd_##SUF(x2, MASKLOAD(cv + 2 * csM, last), a); \
+                        if (np > 3) a = _mm256_fmadd_##SUF(x3, MASKLOAD(cv + 3 * csM, last), a); \
+                    }                                                                    \
+                    _mm256_store_##SUF(acc + v * LANES, a);                              \
+                }                                                                        \
+            }                                                                            \
+            for (l = 0; l < rows; l++) {                                                 \
+                T* yp = y + (i + l) * incy;                                              \
+                *yp = beta == 0 ? alpha * acc[l] : alpha * acc[l] + beta * *yp;          \
+            }                                                                            \
+        }                                                                                \
+        return 1;                                                                        \
+    }                                                                                    \
+    return 0;
+
+STRIDED_AVX2
+static int strided_sgemv_avx2(const float* M, int64_t rsM, int64_t csM, const float* x,
+                              int64_t incx, float* y, int64_t incy, int64_t k, float alpha,
+                              float beta, int64_t i0, int64_t i1)
+{
+    STRIDED_GEMV_BODY(float, __m256, ps, 8, _mm256_maskload_ps)
+}
+
+STRIDED_AVX2
+static int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const double* x,
+                              int64_t incx, double* y, int64_t incy, int64_t k, double alpha,
+                              double beta, int64_t i0, int64_t i1)
+{
+    STRIDED_GEMV_BODY(double, __m256d, pd, 4, _mm256_maskload_pd)
+}
+#else
+static int strided_sgemv_avx2(const float* M, int64_t rsM, int64_t csM, const float* x,
+                              int64_t incx, float* y, int64_t incy, int64_t k, float alpha,
+                              float beta, int64_t i0, int64_t i1)
+{ (void)M; (void)rsM; (void)csM; (void)x; (void)incx; (void)y; (void)incy; (void)k;
+  (void)alpha; (void)beta; (void)i0; (void)i1; return 0; }
+static int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const double* x,
+                              int64_t incx, double* y, int64_t incy, int64_t k, double alpha,
+                              double beta, int64_t i0, int64_t i1)
+{ (void)M; (void)rsM; (void)csM; (void)x; (void)incx; (void)y; (void)incy; (void)k;
+  (void)alpha; (void)beta; (void)i0; (void)i1; return 0; }
+#endif
+
 /* ---- kernel selection ------------------------------------------------------------- */
 
 /* 0: reference kernels, 1: AVX2+FMA (only when the CPU has them). */
