@@ -348,11 +348,13 @@ def test_threads_give_identical_results(threads, dtype, m, n, k):
     if not strided._C.threads.has_openmp():
         pytest.skip("built without OpenMP")
     A = strided.from_numpy(rand((m, k), dtype, 22))
+    At = strided.from_numpy(rand((k, m), dtype, 22)).t()        # column-major A
     B = strided.from_numpy(rand((n, k), dtype, 23)).t()
     results = []
     for nt in (1, 2):
         threads(nt)
-        results.append((strided.mm(A, B).numpy(),
+        results.append((strided.mm(A, B).numpy(), strided.mm(At, B).numpy(),
+                        strided.mm(At, B.contiguous()).numpy(),
                         strided.matmul(A.unsqueeze(0).expand(3, m, k), B).numpy()))
     for one, two in zip(*results):
         np.testing.assert_array_equal(one, two)

@@ -301,50 +301,54 @@ static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, 
  */
 #if STRIDED_HAVE_X86_KERNELS
 #define STRIDED_GEMV_ROWS 2048
+#define STRIDED_GEMV_DOT_ROWS(T, VEC, SUF, LANES, MASKLOAD, Q)                            \
+    {                                                                                    \
+        const T* r[Q];                                                                   \
+        VEC a0[Q], a1[Q];                                                                \
+        int q;                                                                           \
+        STRIDED_UNROLL for (q = 0; q < Q; q++) {                                         \
+            r[q] = M + (i + q) * rsM;                                                    \
+            a0[q] = _mm256_setzero_##SUF();                                              \
+            a1[q] = _mm256_setzero_##SUF();                                              \
+        }                                                                                \
+        for (p = 0; p < k2; p += 2 * LANES) {                                            \
+            const VEC x0 = _mm256_loadu_##SUF(x + p), x1 = _mm256_loadu_##SUF(x + p + LANES); \
+            STRIDED_UNROLL for (q = 0; q < Q; q++) {                                     \
+                a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]);     \
+                a1[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p + LANES), x1, a1[q]); \
+            }                                                                            \
+        }                                                                                \
+        if (p < k1) {                                                                    \
+            const VEC x0 = _mm256_loadu_##SUF(x + p);                                    \
+            STRIDED_UNROLL for (q = 0; q < Q; q++)                                       \
+                a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]);     \
+            p += LANES;                                                                  \
+        }                                                                                \
+        if (p < k) {                                                                     \
+            const VEC x0 = MASKLOAD(x + p, tail);                                        \
+            STRIDED_UNROLL for (q = 0; q < Q; q++)                                       \
+                a1[q] = _mm256_fmadd_##SUF(MASKLOAD(r[q] + p, tail), x0, a1[q]);         \
+        }                                                                                \
+        for (q = 0; q < Q; q++) {                                                        \
+            T lanes[LANES] __attribute__((aligned(32)));                                 \
+            T sum = 0;                                                                   \
+            int l;                                                                       \
+            T* yp = y + (i + q) * incy;                                                  \
+            _mm256_store_##SUF(lanes, _mm256_add_##SUF(a0[q], a1[q]));                  \
+            for (l = 0; l < LANES; l++) sum += lanes[l];                                 \
+            *yp = beta == 0 ? alpha * sum : alpha * sum + beta * *yp;                    \
+        }                                                                                \
+    }
+
 #define STRIDED_GEMV_BODY(T, VEC, SUF, LANES, MASKLOAD)                                  \
     int64_t i, p;                                                                        \
     if (csM == 1 && incx == 1 && rsM != 1) {                                             \
-        /* dot form: per row, accumulators a0 (blocks 0, 2, ...) and a1 (1, 3, ...) */   \
+        /* dot form: per row, accumulators a0 (blocks 0, 2, ...) and a1 (1, 3, ...);     \
+           rows four at a time, then one at a time -- the same operations per row */     \
         const int64_t k2 = k / (2 * LANES) * (2 * LANES), k1 = k / LANES * LANES;        \
         const __m256i tail = STRIDED_MASK_##SUF(k - k1);                                 \
-        for (i = i0; i < i1; i += 4) {                                                   \
-            const int nrows = i1 - i < 4 ? (int)(i1 - i) : 4;                            \
-            const T* r[4];                                                               \
-            VEC a0[4], a1[4];                                                            \
-            int q;                                                                       \
-            for (q = 0; q < 4; q++) {                                                    \
-                r[q] = M + (i + (q < nrows ? q : 0)) * rsM;                              \
-                a0[q] = _mm256_setzero_##SUF();                                          \
-                a1[q] = _mm256_setzero_##SUF();                                          \
-            }                                                                            \
-            for (p = 0; p < k2; p += 2 * LANES) {                                        \
-                const VEC x0 = _mm256_loadu_##SUF(x + p), x1 = _mm256_loadu_##SUF(x + p + LANES); \
-                STRIDED_UNROLL for (q = 0; q < 4; q++) {                                 \
-                    a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]); \
-                    a1[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p + LANES), x1, a1[q]); \
-                }                                                                        \
-            }                                                                            \
-            if (p < k1) {                                                                \
-                const VEC x0 = _mm256_loadu_##SUF(x + p);                                \
-                STRIDED_UNROLL for (q = 0; q < 4; q++)                                   \
-                    a0[q] = _mm256_fmadd_##SUF(_mm256_loadu_##SUF(r[q] + p), x0, a0[q]); \
-                p += LANES;                                                              \
-            }                                                                            \
-            if (p < k) {                                                                 \
-                const VEC x0 = MASKLOAD(x + p, tail);                                    \
-                STRIDED_UNROLL for (q = 0; q < 4; q++)                                   \
-                    a1[q] = _mm256_fmadd_##SUF(MASKLOAD(r[q] + p, tail), x0, a1[q]);     \
-            }                                                                            \
-            for (q = 0; q < nrows; q++) {                                                \
-                T lanes[LANES] __attribute__((aligned(32)));                             \
-                T sum = 0;                                                               \
-                int l;                                                                   \
-                _mm256_store_##SUF(lanes, _mm256_add_##SUF(a0[q], a1[q]));              \
-                for (l = 0; l < LANES; l++) sum += lanes[l];                             \
-                T* yp = y + (i + q) * incy;                                              \
-                *yp = beta == 0 ? alpha * sum : alpha * sum + beta * *yp;                \
-            }                                                                            \
-        }                                                                                \
+        for (i = i0; i + 4 <= i1; i += 4) STRIDED_GEMV_DOT_ROWS(T, VEC, SUF, LANES, MASKLOAD, 4) \
+        for (; i < i1; i++) STRIDED_GEMV_DOT_ROWS(T, VEC, SUF, LANES, MASKLOAD, 1)        \
         return 1;                                                                        \
     }                                                                                    \
     if (rsM == 1 && csM != 1) {                                                          \
