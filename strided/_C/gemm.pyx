@@ -1,14 +1,14 @@
 """The GEMM kernel: C = alpha * A @ B + beta * C on raw pointers with arbitrary strides.
 
-Float32/float64 follow BLIS's five loops (see NOTE [ GEMM loops ]); the micro-kernels,
-their run-time CPU dispatch and the packing-buffer pool live in gemm_kernel.h.  Integer
-dtypes take a simpler exact path, matrix-vector shapes a streaming path, and tiny
-products a plain triple loop.  Every entry point runs with the GIL released.
+Float32/float64 products follow BLIS's five loops (NOTE [ GEMM loops ]) on up to
+num_threads_for() threads, each owning a block of C; products of at most SMALL_WORK
+multiply-adds skip packing (_gemm_direct); matrix-vector shapes stream (_gemv).  The
+micro-kernels, the packing routines, their run-time CPU dispatch and the packing-buffer
+pool are C, in gemm_kernel.h.  Integer dtypes take a simpler exact path with wrap-around.
+Every entry point runs with the GIL released.
 """
-cimport cython
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uint64_t, int32_t, uint8_t
-from libc.string cimport memset
 
 import os
 
@@ -68,42 +68,26 @@ ctypedef fused int_t:
 cdef enum:
     MAX_THREADS = 256
     SMALL_WORK = 100 * 100 * 100    # m*n*k up to this: the unpacked single-thread path
-    GEMM_GRAIN = SMALL_WORK // 2   # multiply-adds per thread: above the small path, 2 threads pay
+    GEMM_GRAIN = SMALL_WORK // 2    # multiply-adds per thread: 2 threads pay right above it
     GEMV_GRAIN = 1 << 16
-    BATCH_SPLIT_WORK = 1 << 22  # batched products smaller than this run in parallel over the batch
-    INT_JB = 128                # columns per accumulator block in the integer path
-    GEMV_IB = 256               # rows per accumulator block in the column-major gemv
+    BATCH_SPLIT_WORK = 1 << 22      # batched products below this split the batch over threads
+    INT_JB = 128                    # columns per accumulator block in the integer path
+    GEMV_IB = 256                   # rows per accumulator block in the portable column gemv
 
 # NOTE [ GEMM block sizes ]
 # MC x KC of packed A stays in L2, a KC x NR sliver of packed B in L1, the KC x NC panel of
 # B in L3 (Zen 3 here: 32 KiB L1d and 512 KiB L2 per core, 32 MiB shared L3).  These are
-# BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080), checked by bench_gemm.py.
-# Index 0: float32, 1: float64.  Tests shrink them (_set_block_sizes) to cross every
-# block edge with small matrices.
-cdef int64_t _small_work = SMALL_WORK
-cdef int _forced_tm = 0         # tests / tuning: the thread grid's rows (0: automatic)
+# BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080); MC 72..240, KC 192..512 and
+# NC 256..4080 measured here all came within the machine's noise (2-3%) of them, except
+# KC < 256 (slower).  Index 0: float32, 1: float64.  Tests shrink them (_set_block_sizes)
+# to cross every block edge with small matrices.
 cdef int64_t _MC[2]
 cdef int64_t _KC[2]
 cdef int64_t _NC[2]
 _MC[0], _KC[0], _NC[0] = 144, 256, 4080
 _MC[1], _KC[1], _NC[1] = 72, 256, 4080
-def _set_small_work(n):
-    """Tests and tuning: the largest m*n*k taking the unpacked path (0: never); returns the
-    previous value."""
-    global _small_work
-    old = _small_work
-    _small_work = n
-    return old
-
-
-def _force_thread_rows(tm):
-    """Tests and tuning: make the thread grid tm x (threads // tm) whenever it divides
-    (0: automatic)."""
-    global _forced_tm
-    _forced_tm = tm
-
-
-_DEFAULT_BLOCKS = {"float32": (144, 256, 4080), "float64": (72, 256, 4080)}
+cdef int64_t _small_work = SMALL_WORK   # private switches (tests, tuning): see the end
+cdef int _forced_tm = 0
 
 
 cdef struct GemmArgs:
@@ -135,7 +119,7 @@ cdef int gemm_nr(int dtype_num) noexcept nogil:
 
 
 # --------------------------------------------------------------------------------------
-# Packing
+# Packing (NOTE [ Packing A ], NOTE [ Packing B ] in gemm_kernel.h)
 # --------------------------------------------------------------------------------------
 
 cdef inline void _pack_a(real* dst, const real* A, int64_t rsA, int64_t csA, int64_t mc,
@@ -306,7 +290,7 @@ cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
 
 
 # --------------------------------------------------------------------------------------
-# Paths for the shapes the packed product handles badly
+# Small products, matrix-vector shapes, C = beta * C
 # --------------------------------------------------------------------------------------
 
 cdef void _scale(real* C, int64_t m, int64_t n, int64_t rsC, int64_t csC, real beta) noexcept nogil:
@@ -699,8 +683,25 @@ def _block_sizes(dtype_name):
     return (_MC[t], _KC[t], _NC[t])
 
 
+def _set_small_work(n):
+    """The largest m*n*k taking the unpacked path (0: never); returns the previous value."""
+    global _small_work
+    old = _small_work
+    _small_work = n
+    return old
+
+
+def _force_thread_rows(tm):
+    """Make the thread grid tm x (threads // tm) whenever tm divides the thread count
+    (0: automatic)."""
+    global _forced_tm
+    _forced_tm = tm
+
+
 def _trim_buffers():
     """Free the idle packing buffers (they are re-allocated on the next product)."""
     strided_gemm_bufs_trim()
 
+
+# STRIDED_GEMM_KERNEL=reference forces the plain-C kernels from the start
 strided_gemm_select_kernel(os.environ.get("STRIDED_GEMM_KERNEL", "auto") != "reference")
