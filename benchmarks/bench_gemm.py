@@ -13,16 +13,17 @@ Cases (M x K x N, 2*M*N*K flops each):
   conv         256 x 1152 x 192: a 3x3 convolution with 128 input channels as a GEMM
   mlp          y = x @ W^T, batch 64, 784 -> 256 features
 
-Each library runs in its own subprocess (`--worker LIB`), so each gets the thread count
-under test the way it wants it -- strided.set_num_threads(n); OPENBLAS_NUM_THREADS=n before
-NumPy loads; torch.set_num_threads(n) -- and so torch's bundled OpenMP runtime and
+Each library runs in its own worker subprocess (`--worker LIB`), so each gets the thread
+count under test the way it wants it -- strided.set_num_threads(n); OPENBLAS_NUM_THREADS=n
+before NumPy loads; torch.set_num_threads(n) -- and so torch's bundled OpenMP runtime and
 OpenBLAS's spinning threads never share a process with strided's OpenMP threads (either
-can wreck the other's parallel speed-up).  A worker times every case: calls per repeat
-chosen so that a repeat lasts about the target time, and the MEDIAN over repeats is its
-result.  With --rounds R the workers run R times in turn (strided, numpy, torch, strided,
-...) and each cell is the median of the R results, so a burst of load on a shared machine
-hits all columns alike.  Ratios are strided's GFLOP/s over the peer's: above 1 means
-strided is faster.  The strided worker first checks each case against NumPy.
+can wreck the other's parallel speed-up).  The workers stay up for the whole run and the
+parent makes them take turns, case by case and repeat by repeat (strided, numpy, torch,
+strided, ...), pausing between turns until the previous library's idle threads stop
+spinning (see pause()); so a burst of load on a shared machine hits every column alike.  A repeat runs
+as many calls as fill the target time; each cell is the MEDIAN over repeats, in GFLOP/s.
+Ratios are strided's GFLOP/s over the peer's: above 1 means strided is faster.  The
+strided worker first checks each case against NumPy.
 """
 import argparse
 import json
@@ -86,25 +87,12 @@ def operands(lib, op, M, K, N, dtype, seed=0):
     return (lambda: A @ B), a, b
 
 
-def time_call(fn, repeat, target):
-    """Median seconds per call over `repeat` repeats of about `target` seconds each."""
-    fn()                                    # warm-up (buffers, pages, thread pool)
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, round(target / once))
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+def worker(lib, threads):
+    """Serve the parent: JSON commands on stdin, one JSON reply per line on stdout.
 
-
-def worker(lib, threads, quick, dtypes):
-    """Time every case with `lib` on `threads` threads; print JSON."""
-    repeat, target = (3, 0.01) if quick else (5, 0.2)
+    {"op": "prepare", "case": [name, op, M, K, N], "dtype": dt, "target": s}: build the
+        operands, warm up, choose how many calls fill `target` seconds;
+    {"op": "time"}: run them, reply the seconds per call."""
     info = {}
     if lib == "strided":
         sys.path.insert(0, ROOT)
@@ -117,13 +105,17 @@ def worker(lib, threads, quick, dtypes):
         import torch
         torch.set_num_threads(threads)
         info = {"version": torch.__version__, "threads": torch.get_num_threads()}
-    else:
-        import numpy as np
-        info = {"version": np.__version__, "threads": threads}
     import numpy as np
-    times = {}
-    for dtype in dtypes:
-        for name, op, M, K, N in cases(quick):
+    if lib == "numpy":
+        info = {"version": np.__version__, "threads": threads}
+    print(json.dumps({"info": info}), flush=True)
+    fn, number = None, 1
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "prepare":
+            fn = None
+            name, op, M, K, N = cmd["case"]
+            dtype = cmd["dtype"]
             fn, a, b = operands(lib, op, M, K, N, dtype)
             if lib == "strided":
                 got = np.asarray(fn().numpy(), np.float64)
@@ -132,25 +124,103 @@ def worker(lib, threads, quick, dtypes):
                 if got.shape != want.shape or not err < (1e-4 if dtype == "float32" else 1e-12):
                     raise AssertionError(f"{name} {dtype}: strided differs from NumPy "
                                          f"(relative error {err:.2e})")
-            times[f"{name}|{dtype}"] = time_call(fn, repeat, target)
-            del fn
-    json.dump({"times": times, "info": info}, sys.stdout)
+            del a, b
+            fn()                                    # warm-up (buffers, pages, thread pool)
+            t0 = time.perf_counter()
+            fn()
+            once = max(time.perf_counter() - t0, 1e-7)
+            number = max(1, round(cmd["target"] / once))
+            reply = {"number": number}
+        elif cmd["op"] == "time":
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            reply = {"seconds": (time.perf_counter() - t0) / number}
+        else:
+            break
+        print(json.dumps(reply), flush=True)
 
 
-def run_worker(lib, threads, args):
-    env = dict(os.environ)
-    n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
-    env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--threads", str(threads),
-           "--dtypes", args.dtypes] + (["--quick"] if args.quick else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        if lib == "torch":
-            print(f"torch column skipped: {last}", file=sys.stderr)
-            return None
-        raise RuntimeError(f"{lib} worker failed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
+class Worker:
+    """A worker subprocess for one library and thread count."""
+
+    def __init__(self, lib, threads, env):
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib,
+               "--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.lib = lib
+        self.info = self._read()["info"]
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError(f"{self.lib} worker failed: {err[-1] if err else '?'}")
+        return json.loads(line)
+
+    def ask(self, **cmd):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+def start_workers(libs, threads):
+    workers = {}
+    for lib in libs:
+        env = dict(os.environ)
+        n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
+        env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
+        try:
+            workers[lib] = Worker(lib, threads, env)
+        except RuntimeError as e:
+            if lib != "torch":
+                raise
+            print(f"torch column skipped: {e}", file=sys.stderr)
+    return workers
+
+
+def pause(last, threads):
+    """Seconds to wait after `last` library's turn before timing the next: OpenBLAS's idle
+    threads spin for ~110 ms after a call (measured here: 110 ms of CPU in the 200 ms after
+    a 2-thread call), libgomp's (strided, torch) for ~10 ms."""
+    if last == "numpy" and threads > 1:
+        return 0.13
+    return 0.02
+
+
+def measure(libs, threads, dtypes, quick, repeat, target):
+    """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns."""
+    workers = start_workers(libs, threads)
+    out = {lib: {} for lib in workers}
+    try:
+        for dtype in dtypes:
+            for case in cases(quick):
+                key = f"{case[0]}|{dtype}"
+                for w in workers.values():
+                    w.ask(op="prepare", case=case, dtype=dtype, target=target)
+                samples = {lib: [] for lib in workers}
+                last = None
+                for _ in range(repeat):
+                    for lib, w in workers.items():
+                        time.sleep(pause(last, threads))    # the last library's threads idle
+                        samples[lib].append(w.ask(op="time")["seconds"])
+                        last = lib
+                for lib in workers:
+                    out[lib][key] = statistics.median(samples[lib])
+    finally:
+        infos = {lib: w.info for lib, w in workers.items()}
+        for w in workers.values():
+            w.close()
+    return out, infos
 
 
 def fmt(x, spec):
@@ -167,40 +237,33 @@ def main():
     p.add_argument("--quick", action="store_true", help="small shapes, short repeats (CI smoke)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--threads", default="1,2", help="thread counts to run (default 1,2)")
-    p.add_argument("--rounds", type=int, default=None,
-                   help="times each worker runs, alternating (default 1 quick, 2 full)")
+    p.add_argument("--repeat", type=int, default=None, help="repeats per cell (default 3 quick, 7)")
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--no-torch", action="store_true", help="skip the torch column")
     p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)     # internal
     args = p.parse_args()
-    dtypes = args.dtypes.split(",")
     if args.worker:
-        worker(args.worker, int(args.threads), args.quick, dtypes)
+        worker(args.worker, int(args.threads))
         return
 
-    rounds = args.rounds or (1 if args.quick else 2)
+    dtypes = args.dtypes.split(",")
+    repeat = args.repeat or (3 if args.quick else 7)
+    target = 0.01 if args.quick else 0.1
     thread_counts = [int(t) for t in args.threads.split(",")]
     libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
-    results = {}            # (lib, threads) -> list of {key: seconds}
-    infos = {}
+    results, infos = {}, {}
     for threads in thread_counts:
-        for _ in range(rounds):
-            for lib in libs:
-                if results.get((lib, threads), 0) is None:
-                    continue
-                r = run_worker(lib, threads, args)
-                if r is None:
-                    results[(lib, threads)] = None
-                    continue
-                results.setdefault((lib, threads), []).append(r["times"])
-                infos[lib] = r["info"]
+        times, info = measure(libs, threads, dtypes, args.quick, repeat, target)
+        infos.update(info)
+        for lib, t in times.items():
+            results[(lib, threads)] = t
 
     import numpy as np
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
           f"{infos['strided']['version']} (kernel {infos['strided']['kernel']}), "
           + (f"torch {infos['torch']['version']}" if "torch" in infos else "torch: not available")
-          + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of "
-          f"{'3' if args.quick else '5'} repeats per worker, median of {rounds} round(s)")
+          + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} interleaved "
+          f"repeats of ~{target * 1e3:.0f} ms")
     header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} {'strided':>8} "
               f"{'numpy':>8} {'torch':>8} {'s/numpy':>8} {'s/torch':>8}")
     print("GFLOP/s" + " " * (len(header) - 7))
@@ -212,11 +275,8 @@ def main():
             for name, op, M, K, N in cases(args.quick):
                 key = f"{name}|{dtype}"
                 flops = 2.0 * M * N * K
-                gf = {}
-                for lib in libs:
-                    runs = results.get((lib, threads))
-                    gf[lib] = (flops / statistics.median(r[key] for r in runs) / 1e9
-                               if runs else None)
+                gf = {lib: (flops / results[(lib, threads)][key] / 1e9
+                            if (lib, threads) in results else None) for lib in libs}
                 row = {"case": name, "op": op, "M": M, "K": K, "N": N, "dtype": dtype,
                        "threads": threads, "strided_gflops": gf["strided"],
                        "numpy_gflops": gf["numpy"], "torch_gflops": gf.get("torch"),
@@ -235,7 +295,8 @@ def main():
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump({"quick": args.quick, "rounds": rounds, "info": infos, "rows": rows,
+            json.dump({"quick": args.quick, "repeat": repeat, "target_seconds": target,
+                       "info": infos, "rows": rows,
                        "geomean_strided_over_numpy": g_np,
                        "geomean_strided_over_torch": g_torch}, f, indent=2)
 
