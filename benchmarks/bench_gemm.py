@@ -2,7 +2,7 @@
 
     python benchmarks/bench_gemm.py             # full run, 1 and 2 threads, float32 and float64
     python benchmarks/bench_gemm.py --quick     # CI smoke run (small shapes, short repeats)
-    python benchmarks/bench_gemm.py --json out/gemm.json --threads 1,2 --rounds 3
+    python benchmarks/bench_gemm.py --json out/gemm.json --threads 1,2 --settle 120
 
 Cases (M x K x N, 2*M*N*K flops each):
   square n     A @ B for n = 64 ... 2048
@@ -197,7 +197,33 @@ def pause(last, threads):
     return 0.02
 
 
-def measure(libs, threads, dtypes, quick, repeat, target):
+def cpu_busy(interval=0.25):
+    """The fraction of the machine's CPU time spent busy over `interval` seconds (Linux;
+    0 elsewhere)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)           # idle + iowait, total
+    try:
+        idle0, total0 = sample()
+        time.sleep(interval)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_idle(max_wait):
+    """With --settle: before each case, wait (up to max_wait seconds) until the machine is
+    idle -- on a shared machine other people's compilers take a whole core for tens of
+    seconds, which wrecks every 2-thread number taken meanwhile.  Returns seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait and cpu_busy() > 0.1:
+        time.sleep(1.0)
+    return time.perf_counter() - t0
+
+
+def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
     """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns."""
     workers = start_workers(libs, threads)
     out = {lib: {} for lib in workers}
@@ -207,6 +233,8 @@ def measure(libs, threads, dtypes, quick, repeat, target):
                 key = f"{case[0]}|{dtype}"
                 for w in workers.values():
                     w.ask(op="prepare", case=case, dtype=dtype, target=target)
+                if settle:
+                    wait_idle(settle)
                 samples = {lib: [] for lib in workers}
                 last = None
                 for _ in range(repeat):
@@ -240,6 +268,8 @@ def main():
     p.add_argument("--repeat", type=int, default=None, help="repeats per cell (default 3 quick, 7)")
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--no-torch", action="store_true", help="skip the torch column")
+    p.add_argument("--settle", type=float, default=0, metavar="SECONDS",
+                   help="before each case wait up to SECONDS for the machine to go idle")
     p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)     # internal
     args = p.parse_args()
     if args.worker:
@@ -253,7 +283,7 @@ def main():
     libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
     results, infos = {}, {}
     for threads in thread_counts:
-        times, info = measure(libs, threads, dtypes, args.quick, repeat, target)
+        times, info = measure(libs, threads, dtypes, args.quick, repeat, target, args.settle)
         infos.update(info)
         for lib, t in times.items():
             results[(lib, threads)] = t
@@ -263,7 +293,9 @@ def main():
           f"{infos['strided']['version']} (kernel {infos['strided']['kernel']}), "
           + (f"torch {infos['torch']['version']}" if "torch" in infos else "torch: not available")
           + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} interleaved "
-          f"repeats of ~{target * 1e3:.0f} ms")
+          f"repeats of ~{target * 1e3:.0f} ms"
+          + (f", waiting up to {args.settle:.0f} s for an idle machine before each case"
+             if args.settle else ""))
     header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} {'strided':>8} "
               f"{'numpy':>8} {'torch':>8} {'s/numpy':>8} {'s/torch':>8}")
     print("GFLOP/s" + " " * (len(header) - 7))
