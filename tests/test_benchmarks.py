@@ -21,3 +21,20 @@ def test_bench_views_quick(tmp_path):
     for row in rows:
         assert row["strided_ns"] > 0 and row["numpy_ns"] > 0
         assert abs(row["numpy_over_strided"] - row["numpy_ns"] / row["strided_ns"]) < 1e-6
+
+
+def test_bench_gemm_quick(tmp_path):
+    out = tmp_path / "gemm.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_gemm.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "geomean" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    cases = {row["case"] for row in rows}
+    assert {"square 64", "square 256", "AT@B 128", "A@BT 128", "AT@BT 128", "conv", "mlp"} <= cases
+    assert {row["threads"] for row in rows} == {1, 2}
+    assert {row["dtype"] for row in rows} == {"float32", "float64"}
+    for row in rows:
+        assert row["strided_gflops"] > 0 and row["numpy_gflops"] > 0
+        assert abs(row["strided_over_numpy"] - row["strided_gflops"] / row["numpy_gflops"]) < 1e-9

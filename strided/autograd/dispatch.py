@@ -1085,3 +1085,19 @@ def gemm(A, B, C, trans_a, trans_b, alpha, beta):
         return out * alpha if alpha != 1 else out
     out = addmm(C, a, b, beta, alpha)
     return C.copy_(out)
+
+
+def outer(a, b):
+    return a.unsqueeze(1) * b.unsqueeze(0)
+
+
+def gemv(A, x, y, trans, alpha, beta):
+    """gemv under grad mode: alpha * op(A) @ x + beta * y, written into y when given."""
+    r = matmul(A.T if trans else A, x)
+    if alpha != 1:
+        r = r * alpha
+    if y is None:
+        return r
+    if beta != 0:
+        r = r + y * beta
+    return y.copy_(r)

@@ -1,4 +1,5 @@
 """strided.nn.functional: the functional forms of layers (PyTorch names and arguments)."""
+from strided._C.linalg import linear
 from strided._C import tensor as _core
 from strided._C.tensor import leaky_relu, softplus
 

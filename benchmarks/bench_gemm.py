@@ -1,0 +1,337 @@
+"""Matrix-product speed: strided vs NumPy (OpenBLAS) vs PyTorch, in GFLOP/s.
+
+    python benchmarks/bench_gemm.py             # full run, 1 and 2 threads, float32 and float64
+    python benchmarks/bench_gemm.py --quick     # CI smoke run (small shapes, short repeats)
+    python benchmarks/bench_gemm.py --json out/gemm.json --threads 1,2 --settle 120
+
+Cases (M x K x N, 2*M*N*K flops each):
+  square n     A @ B for n = 64 ... 2048
+  AT@B, A@BT, AT@BT
+               the same with transposed operands: views of a transposed array (strided,
+               NumPy) / tensor (torch), never copied first
+  fc           y = x @ W^T (linear / F.linear / x @ W.T), batch 64, 9408 -> 4096 features
+  conv         256 x 1152 x 192: a 3x3 convolution with 128 input channels as a GEMM
+  mlp          y = x @ W^T, batch 64, 784 -> 256 features
+
+Each library runs in its own worker subprocess (`--worker LIB`), so each gets the thread
+count under test the way it wants it -- strided.set_num_threads(n); OPENBLAS_NUM_THREADS=n
+before NumPy loads; torch.set_num_threads(n) -- and so torch's bundled OpenMP runtime and
+OpenBLAS's spinning threads never share a process with strided's OpenMP threads (either
+can wreck the other's parallel speed-up).  The workers stay up for the whole run and the
+parent makes them take turns, case by case and repeat by repeat (strided, numpy, torch,
+strided, ...), pausing between turns until the previous library's idle threads stop
+spinning (see pause()); so a burst of load on a shared machine hits every column alike.  A repeat runs
+as many calls as fill the target time; each cell is the MEDIAN over repeats, in GFLOP/s.
+Ratios are strided's GFLOP/s over the peer's: above 1 means strided is faster.  The
+strided worker first checks each case against NumPy.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBS = ("strided", "numpy", "torch")
+
+
+def cases(quick):
+    """[(name, op, M, K, N)]; op is "nn", "tn", "nt", "tt" (which operands are transposed
+    views) or "linear" (x @ W^T with W stored out x in)."""
+    if quick:
+        squares, trans, fc = (64, 128, 256), (128,), ("fc/8", 64, 1176, 512)
+    else:
+        squares, trans, fc = (64, 128, 256, 512, 1024, 2048), (256, 1024), ("fc", 64, 9408, 4096)
+    out = [(f"square {n}", "nn", n, n, n) for n in squares]
+    for n in trans:
+        out += [(f"AT@B {n}", "tn", n, n, n), (f"A@BT {n}", "nt", n, n, n),
+                (f"AT@BT {n}", "tt", n, n, n)]
+    out += [(fc[0], "linear", fc[1], fc[2], fc[3]),
+            ("conv", "nn", 256, 1152, 192),
+            ("mlp", "linear", 64, 784, 256)]
+    return out
+
+
+def operands(lib, op, M, K, N, dtype, seed=0):
+    """The two operands and the call computing the product, in lib's natural form."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((M, K)).astype(dtype)
+    b = rng.standard_normal((K, N)).astype(dtype)
+    # transposed operands are views of the transpose of a contiguous array
+    a_st = np.ascontiguousarray(a.T) if op in ("tn", "tt") else a
+    b_st = np.ascontiguousarray(b.T) if op in ("nt", "tt", "linear") else b
+    if lib == "numpy":
+        A = a_st.T if op in ("tn", "tt") else a_st
+        B = b_st.T if op in ("nt", "tt", "linear") else b_st
+        return (lambda: A @ B), a, b
+    if lib == "strided":
+        import strided
+        import strided.nn.functional as F
+        A0, B0 = strided.from_numpy(a_st), strided.from_numpy(b_st)
+        if op == "linear":
+            return (lambda: F.linear(A0, B0)), a, b
+        A = A0.t() if op in ("tn", "tt") else A0
+        B = B0.t() if op in ("nt", "tt") else B0
+        return (lambda: A @ B), a, b
+    import torch
+    A0, B0 = torch.from_numpy(a_st), torch.from_numpy(b_st)
+    if op == "linear":
+        return (lambda: torch.nn.functional.linear(A0, B0)), a, b
+    A = A0.t() if op in ("tn", "tt") else A0
+    B = B0.t() if op in ("nt", "tt") else B0
+    return (lambda: A @ B), a, b
+
+
+def worker(lib, threads):
+    """Serve the parent: JSON commands on stdin, one JSON reply per line on stdout.
+
+    {"op": "prepare", "case": [name, op, M, K, N], "dtype": dt, "target": s}: build the
+        operands, warm up, choose how many calls fill `target` seconds;
+    {"op": "time"}: run them, reply the seconds per call."""
+    info = {}
+    if lib == "strided":
+        sys.path.insert(0, ROOT)
+        import strided
+        from strided._C import gemm
+        strided.set_num_threads(threads)
+        info = {"version": strided.__version__, "threads": strided.get_num_threads(),
+                "kernel": gemm._kernel_name()}
+    elif lib == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        info = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    import numpy as np
+    if lib == "numpy":
+        info = {"version": np.__version__, "threads": threads}
+    print(json.dumps({"info": info}), flush=True)
+    fn, number = None, 1
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "prepare":
+            fn = None
+            name, op, M, K, N = cmd["case"]
+            dtype = cmd["dtype"]
+            fn, a, b = operands(lib, op, M, K, N, dtype)
+            if lib == "strided":
+                got = np.asarray(fn().numpy(), np.float64)
+                want = a.astype(np.float64) @ b.astype(np.float64)
+                err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)
+                if got.shape != want.shape or not err < (1e-4 if dtype == "float32" else 1e-12):
+                    raise AssertionError(f"{name} {dtype}: strided differs from NumPy "
+                                         f"(relative error {err:.2e})")
+            del a, b
+            fn()                                    # warm-up (buffers, pages, thread pool)
+            t0 = time.perf_counter()
+            fn()
+            once = max(time.perf_counter() - t0, 1e-7)
+            number = max(1, round(cmd["target"] / once))
+            reply = {"number": number}
+        elif cmd["op"] == "time":
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            reply = {"seconds": (time.perf_counter() - t0) / number}
+        else:
+            break
+        print(json.dumps(reply), flush=True)
+
+
+class Worker:
+    """A worker subprocess for one library and thread count."""
+
+    def __init__(self, lib, threads, env):
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib,
+               "--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.lib = lib
+        self.info = self._read()["info"]
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError(f"{self.lib} worker failed: {err[-1] if err else '?'}")
+        return json.loads(line)
+
+    def ask(self, **cmd):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self):
+        try:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+def start_workers(libs, threads):
+    workers = {}
+    for lib in libs:
+        env = dict(os.environ)
+        n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
+        env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
+        try:
+            workers[lib] = Worker(lib, threads, env)
+        except RuntimeError as e:
+            if lib != "torch":
+                raise
+            print(f"torch column skipped: {e}", file=sys.stderr)
+    return workers
+
+
+def pause(last, threads):
+    """Seconds to wait after `last` library's turn before timing the next: OpenBLAS's idle
+    threads spin for ~110 ms after a call (measured here: 110 ms of CPU in the 200 ms after
+    a 2-thread call), libgomp's (strided, torch) for ~10 ms."""
+    if last == "numpy" and threads > 1:
+        return 0.13
+    return 0.02
+
+
+def cpu_busy(interval=0.25):
+    """The fraction of the machine's CPU time spent busy over `interval` seconds (Linux;
+    0 elsewhere)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)           # idle + iowait, total
+    try:
+        idle0, total0 = sample()
+        time.sleep(interval)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_idle(max_wait):
+    """With --settle: before each case, wait (up to max_wait seconds) until the machine is
+    idle -- on a shared machine other people's compilers take a whole core for tens of
+    seconds, which wrecks every 2-thread number taken meanwhile.  Returns seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait and cpu_busy() > 0.1:
+        time.sleep(1.0)
+    return time.perf_counter() - t0
+
+
+def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
+    """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns."""
+    workers = start_workers(libs, threads)
+    out = {lib: {} for lib in workers}
+    try:
+        for dtype in dtypes:
+            for case in cases(quick):
+                key = f"{case[0]}|{dtype}"
+                for w in workers.values():
+                    w.ask(op="prepare", case=case, dtype=dtype, target=target)
+                if settle:
+                    wait_idle(settle)
+                samples = {lib: [] for lib in workers}
+                last = None
+                for _ in range(repeat):
+                    for lib, w in workers.items():
+                        time.sleep(pause(last, threads))    # the last library's threads idle
+                        samples[lib].append(w.ask(op="time")["seconds"])
+                        last = lib
+                for lib in workers:
+                    out[lib][key] = statistics.median(samples[lib])
+    finally:
+        infos = {lib: w.info for lib, w in workers.items()}
+        for w in workers.values():
+            w.close()
+    return out, infos
+
+
+def fmt(x, spec):
+    return format(x, spec) if x is not None else "-"
+
+
+def geomean(xs):
+    xs = [x for x in xs if x is not None]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small shapes, short repeats (CI smoke)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--threads", default="1,2", help="thread counts to run (default 1,2)")
+    p.add_argument("--repeat", type=int, default=None, help="repeats per cell (default 3 quick, 7)")
+    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch column")
+    p.add_argument("--settle", type=float, default=0, metavar="SECONDS",
+                   help="before each case wait up to SECONDS for the machine to go idle")
+    p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)     # internal
+    args = p.parse_args()
+    if args.worker:
+        worker(args.worker, int(args.threads))
+        return
+
+    dtypes = args.dtypes.split(",")
+    repeat = args.repeat or (3 if args.quick else 7)
+    target = 0.01 if args.quick else 0.1
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
+    results, infos = {}, {}
+    for threads in thread_counts:
+        times, info = measure(libs, threads, dtypes, args.quick, repeat, target, args.settle)
+        infos.update(info)
+        for lib, t in times.items():
+            results[(lib, threads)] = t
+
+    import numpy as np
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
+          f"{infos['strided']['version']} (kernel {infos['strided']['kernel']}), "
+          + (f"torch {infos['torch']['version']}" if "torch" in infos else "torch: not available")
+          + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} interleaved "
+          f"repeats of ~{target * 1e3:.0f} ms"
+          + (f", waiting up to {args.settle:.0f} s for an idle machine before each case"
+             if args.settle else ""))
+    header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} {'strided':>8} "
+              f"{'numpy':>8} {'torch':>8} {'s/numpy':>8} {'s/torch':>8}")
+    print("GFLOP/s" + " " * (len(header) - 7))
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for threads in thread_counts:
+        for dtype in dtypes:
+            for name, op, M, K, N in cases(args.quick):
+                key = f"{name}|{dtype}"
+                flops = 2.0 * M * N * K
+                gf = {lib: (flops / results[(lib, threads)][key] / 1e9
+                            if (lib, threads) in results else None) for lib in libs}
+                row = {"case": name, "op": op, "M": M, "K": K, "N": N, "dtype": dtype,
+                       "threads": threads, "strided_gflops": gf["strided"],
+                       "numpy_gflops": gf["numpy"], "torch_gflops": gf.get("torch"),
+                       "strided_over_numpy": gf["strided"] / gf["numpy"],
+                       "strided_over_torch": (gf["strided"] / gf["torch"]
+                                              if gf.get("torch") else None)}
+                rows.append(row)
+                print(f"{name:<12} {f'{M}x{K}x{N}':>17} {dtype:>8} {threads:>3} "
+                      f"{gf['strided']:>8.1f} {gf['numpy']:>8.1f} {fmt(gf.get('torch'), '>8.1f')} "
+                      f"{row['strided_over_numpy']:>8.2f} {fmt(row['strided_over_torch'], '>8.2f')}")
+        print()
+    g_np = geomean([r["strided_over_numpy"] for r in rows])
+    g_torch = geomean([r["strided_over_torch"] for r in rows])
+    print(f"geomean over {len(rows)} rows: strided/numpy {g_np:.2f}x, strided/torch "
+          + (f"{g_torch:.2f}x" if g_torch is not None else "- (torch not available)"))
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"quick": args.quick, "repeat": repeat, "target_seconds": target,
+                       "info": infos, "rows": rows,
+                       "geomean_strided_over_numpy": g_np,
+                       "geomean_strided_over_torch": g_torch}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+from libc.stdint cimport int64_t
+
+# The GEMM kernel: C = alpha * A @ B + beta * C on raw pointers (no Tensor).
+#
+#   dtype_num   IN   ScalarType of A, B and C (one dtype; FLOAT32/FLOAT64 at full speed,
+#                    UINT8/INT32/INT64 through a simpler exact path with wrap-around)
+#   m, n, k     IN   A is m x k, B is k x n, C is m x n (any of them may be 0)
+#   alpha, beta IN   scalars; integer dtypes use them truncated to int64 (|x| <= 2**53)
+#   A, B        IN   pointers to element (0, 0); rs*/cs* are row/column strides in
+#                    elements, any sign, 0 allowed (expanded operands)
+#   C           OUT  pointer to element (0, 0); rsC/csC any sign but no two elements of C
+#                    may share memory, and C must not overlap A or B
+# Returns 0, or -1 when packing buffers could not be allocated (the caller raises
+# MemoryError).  beta == 0 never reads C (it may hold NaN); alpha == 0 or k == 0 never
+# reads A or B (C = beta * C).  Runs on num_threads_for() threads (see threads.pxd).
+cdef int gemm_strided(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                      const char* A, int64_t rsA, int64_t csA,
+                      const char* B, int64_t rsB, int64_t csB,
+                      double beta, char* C, int64_t rsC, int64_t csC) noexcept nogil
+
+# The same on at most `nthreads` threads (1: never opens a parallel region).
+cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                              const char* A, int64_t rsA, int64_t csA,
+                              const char* B, int64_t rsB, int64_t csB,
+                              double beta, char* C, int64_t rsC, int64_t csC,
+                              int nthreads) noexcept nogil
+
+# `batch` independent products: matrix b of A, B, C starts at element offset
+# offsets[3*b], offsets[3*b + 1], offsets[3*b + 2] from A, B, C (all else as above).
+# Many small products run in parallel over the batch; large ones one after another, each
+# on all threads.  C matrices of different b must not share memory.
+cdef int gemm_batched(int dtype_num, int64_t batch, const int64_t* offsets,
+                      int64_t m, int64_t n, int64_t k, double alpha,
+                      const char* A, int64_t rsA, int64_t csA,
+                      const char* B, int64_t rsB, int64_t csB,
+                      double beta, char* C, int64_t rsC, int64_t csC) noexcept nogil
+
+# NOTE [ Packed B panels ]
+# The five-loop driver asks a pack_b_fn for each KC x NC panel of B it needs:
+#     pack_b(src, p0, kc, j0, nc, dst)
+# must write B[p0 : p0+kc, j0 : j0+nc] into dst as NR-wide slivers: sliver s holds
+# columns j0 + s*NR ...; its row p is dst[(s*NR*kc + p*NR) + 0 .. NR) (elements of the
+# GEMM's dtype); columns past nc within the last sliver are zero.  NR is gemm_nr(dtype).
+# gemm_strided packs from a StridedOperand; an implicit GEMM (convolution) passes its own
+# packer that reads B straight from the input windows.
+ctypedef void (*pack_b_fn)(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                           char* dst) noexcept nogil
+
+cdef struct StridedOperand:
+    const char* data        # element (0, 0)
+    int64_t rs              # row stride, elements
+    int64_t cs              # column stride, elements
+    int dtype_num
+
+# pack_b_fn for a StridedOperand (FLOAT32 or FLOAT64)
+cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                         char* dst) noexcept nogil
+
+# C = alpha * A @ B + beta * C, FLOAT32/FLOAT64 only, B supplied through a packer; on at
+# most nthreads threads.  Same contract as gemm_strided otherwise.
+cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                       const char* A, int64_t rsA, int64_t csA,
+                       pack_b_fn pack_b, const void* b_src,
+                       double beta, char* C, int64_t rsC, int64_t csC,
+                       int nthreads) noexcept nogil
+
+cdef int gemm_mr(int dtype_num) noexcept nogil
+cdef int gemm_nr(int dtype_num) noexcept nogil
