@@ -14,7 +14,8 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "tensor", "dlpack"]
+MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "tensor", "dlpack",
+           "pool", "pooling"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
