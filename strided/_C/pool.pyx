@@ -1,22 +1,19 @@
 """Pooling kernels: max (with argmax indices) and average, fixed or adaptive windows.
 
-The contracts are in pool.pxd.  Every kernel walks the N*C planes in parallel and, within a
-plane, works separably, one output row at a time:
+The contracts are in pool.pxd.  Every kernel walks the N*C planes in parallel (OpenMP,
+static schedule, per-thread scratch allocated once per call) and, within a plane, works one
+output row at a time with loops that run along W, so they vectorize when the input rows
+are contiguous (sw == 1) -- any other layout takes the same code with strided loads.
 
-    1. column pass: tv[w] = reduce over the window's rows h of x[h, w], for every column w
-       (a contiguous, branch-free loop over w when the input rows are contiguous);
-    2. row pass:    out[oh, ow] = reduce over the window's columns w of tv[w].
-
-Max and sum are associative, so the separable order gives the same maximum as a direct
-window scan; for the argmax to be PyTorch's as well, the row pass combines candidates with
-the order-independent rule of NOTE [ Max pooling ties and NaN ].
+Max pooling is separable (NOTE [ Max pooling, row first ]); average pooling sums each
+window directly, vectorized over the outputs of a row, in PyTorch's order.
 """
 cimport cython
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t, INT32_MIN, INT64_MIN, INT32_MAX
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 
 from strided._C.threads cimport num_threads_for
 
@@ -25,18 +22,16 @@ cdef enum:
     ALIGN = 64
 
 
-# NOTE [ Max pooling ties and NaN ]
-# PyTorch scans a window in row-major order, starting from (-inf, index of the first tap),
-# and takes a tap when `v > max or isnan(v)`.  So the result is the LAST NaN in scan order
-# when the window has a NaN, else the FIRST tap holding the maximum.  As a rule on
-# (value, flat index) pairs that needs no scan order:
-#     a NaN beats every number; of two NaNs the larger index wins;
-#     of two numbers the larger wins; of two equal numbers the smaller index wins.
-# The rule is associative and commutative, so the column pass may reduce each column in
-# row order with PyTorch's own test (rows come in increasing index order) and the row pass
-# may then combine the column winners in any order -- it must use the full rule, because a
-# column winner to the right can come from an earlier row.  Integer types have no NaN
-# (`v != v` is constant false and compiles away).
+cdef extern from "<math.h>":
+    # C99's quiet comparison.  The `>` operator on floats may raise FE_INVALID on NaN, so
+    # under GCC's default -ftrapping-math a select on it is not if-converted and the loop
+    # stays scalar; isgreater() never traps, and the loops vectorize.
+    bint isgreater(double x, double y) noexcept nogil
+
+
+# --------------------------------------------------------------------------------------
+# Window tables
+# --------------------------------------------------------------------------------------
 
 cdef struct Windows:
     # One axis of the window table (NOTE [ Pooling windows ] in pool.pxd), per output index o:
@@ -45,6 +40,7 @@ cdef struct Windows:
     int64_t* div         # average divisor factor along this axis
     int64_t step         # distance between taps (dilation; 1 for adaptive windows)
     int64_t lo, hi       # outputs in [lo, hi) have all k taps inside (fixed windows only)
+    int64_t span         # the most input positions one window covers (first to last tap)
 
 
 cdef void _fixed_windows(Windows* win, int64_t O, int64_t L, int64_t k, int64_t s, int64_t p,
@@ -53,6 +49,7 @@ cdef void _fixed_windows(Windows* win, int64_t O, int64_t L, int64_t k, int64_t 
     win.step = d
     win.lo = O
     win.hi = 0
+    win.span = 1
     for o in range(O):
         lo = o * s - p                                   # tap 0, maybe in the padding
         j0 = 0 if lo >= 0 else (-lo + d - 1) // d        # first tap >= 0
@@ -61,6 +58,8 @@ cdef void _fixed_windows(Windows* win, int64_t O, int64_t L, int64_t k, int64_t 
             j1 = k
         win.start[o] = lo + j0 * d
         win.count[o] = j1 - j0 if j1 > j0 else 0
+        if win.count[o] > 0 and (win.count[o] - 1) * d + 1 > win.span:
+            win.span = (win.count[o] - 1) * d + 1
         if count_include_pad:
             win.div[o] = (lo + k if lo + k < L + p else L + p) - lo
         else:
@@ -77,12 +76,15 @@ cdef void _adaptive_windows(Windows* win, int64_t O, int64_t L) noexcept nogil:
     cdef int64_t o, a, b
     win.step = 1
     win.lo = win.hi = 0
+    win.span = 1
     for o in range(O):
         a = (o * L) // O
         b = ((o + 1) * L + O - 1) // O
         win.start[o] = a
         win.count[o] = b - a
         win.div[o] = b - a
+        if b - a > win.span:
+            win.span = b - a
 
 
 cdef int64_t* _make_windows(const PoolGeometry* g, Windows* wh, Windows* ww) noexcept nogil:
@@ -106,6 +108,77 @@ cdef inline int64_t _aligned(int64_t nbytes) noexcept nogil:
     return (nbytes + ALIGN - 1) // ALIGN * ALIGN
 
 
+cdef inline char* _thread_scratch(char* scratch, int64_t per_thread) noexcept nogil:
+    return <char*>_aligned(<int64_t>scratch) + threadid() * per_thread
+
+
+# --------------------------------------------------------------------------------------
+# Max pooling, forward
+# --------------------------------------------------------------------------------------
+#
+# NOTE [ Max pooling ties and NaN ]
+# PyTorch scans a window in row-major order, starting from (-inf, index of the first tap),
+# and takes a tap when `v > max or isnan(v)`.  So the result is the LAST NaN in scan order
+# when the window has a NaN, else the FIRST tap holding the maximum.  As a rule on
+# (value, flat index) pairs that needs no scan order:
+#     a NaN beats every number; of two NaNs the larger index wins;
+#     of two numbers the larger wins; of two equal numbers the smaller index wins.
+# The rule is associative and commutative, so a window may be reduced in any grouping.
+#
+# NOTE [ Max pooling, columns first ]
+# Per output row oh, the column pass reduces the window's rows, in increasing h, column by
+# column: tv[w] (and ti[w], the flat index h*W + w of the winner) for every w, with
+# PyTorch's own test -- rows come in scan order.  The row pass then reduces, for each
+# output ow, the window's columns of tv with the full rule above (a column winner to the
+# right may come from an earlier row, so ties need the index comparison).  The column pass
+# reads contiguous input rows and the row pass a contiguous scratch row, and both loop
+# over W or OW innermost, so both vectorize.  (Rows first would keep the scan order and
+# drop the index comparison, but it does the strided, de-interleaving work once per input
+# row instead of once per output row: measured 1.4-1.6x slower for 3x3/s2 and 2x2/s2.)
+#
+# NOTE [ Max pooling fast path ]
+# NaN is rare, and the NaN-aware tests cost about twice the instructions of the NaN-blind
+# ones (x86's maxps is `v > a ? v : a` in one instruction).  So each output row is first
+# pooled NaN-blind (modes Fast, FastArg) while the column pass ORs together isnan() of
+# every tap it reads; when that flag is set, the row is pooled again with the exact rule
+# (Exact, ExactArg).  Without NaN both give the same values and indices.  Integer types
+# have no NaN: the flag is constant 0 and the exact pass compiles away.
+#
+# NOTE [ Compile-time specialisation ]
+# The mode, and the walk along a row (output stride 1 or 2 over a contiguous row, or
+# anything else), are fused "tag" types: Cython writes one C function per combination, in
+# which the mode tests and the strides are constants, so GCC if-converts and vectorizes
+# every loop without depending on its inlining decisions.  A caller picks a specialisation
+# by passing a NULL pointer of the tag type.
+
+cdef struct Fast:                # values only, NaN-blind
+    char unused
+cdef struct Exact:               # values only, PyTorch's NaN rule
+    char unused
+cdef struct FastArg:             # values and flat indices, NaN-blind
+    char unused
+cdef struct ExactArg:            # values and flat indices, PyTorch's NaN rule
+    char unused
+
+ctypedef fused mode_t:
+    Fast
+    Exact
+    FastArg
+    ExactArg
+
+cdef struct UnitStride:          # contiguous row, output stride 1
+    char unused
+cdef struct DoubleStride:        # contiguous row, output stride 2
+    char unused
+cdef struct AnyStride:           # anything else
+    char unused
+
+ctypedef fused walk_t:
+    UnitStride
+    DoubleStride
+    AnyStride
+
+
 cdef inline max_t _lowest(const max_t* tag) noexcept nogil:
     if max_t is float:
         return -INFINITY
@@ -119,6 +192,14 @@ cdef inline max_t _lowest(const max_t* tag) noexcept nogil:
         return INT64_MIN
 
 
+cdef inline bint _gt(max_t v, max_t a) noexcept nogil:
+    """v > a, without trapping on NaN (false when either is NaN)."""
+    if max_t is float or max_t is double:
+        return isgreater(v, a)
+    else:
+        return v > a
+
+
 cdef inline bint _isnan(max_t v) noexcept nogil:
     if max_t is float or max_t is double:
         return v != v
@@ -126,185 +207,202 @@ cdef inline bint _isnan(max_t v) noexcept nogil:
         return False
 
 
-# --------------------------------------------------------------------------------------
-# Max pooling, forward
-# --------------------------------------------------------------------------------------
+cdef inline int32_t _select_i32(bint take, int32_t x, int32_t y) noexcept nogil:
+    """take ? x : y as bit operations: GCC does not always if-convert the branch Cython
+    writes for a conditional expression, and a branch in a loop stops vectorization."""
+    return y ^ ((x ^ y) & -<int32_t>take)
 
-cdef inline void _column_max(const max_t* x0, int64_t rs, int64_t sw, int64_t n, int64_t W,
-                             max_t* tv) noexcept nogil:
-    """tv[w] = NaN-propagating max over j < n of x0[j*rs + w*sw]."""
+
+cdef int _column_pass(const mode_t* mode, const walk_t* walk, const max_t* x0, int64_t rs,
+                      int64_t sw, int64_t n, int64_t W, int32_t base, int32_t base_step,
+                      max_t* tv, int32_t* ti) noexcept nogil:
+    """tv[w] = the winner over rows j < n, in order, of x0[j*rs + w*sw] by PyTorch's scan
+    test (Exact*) or its NaN-blind part (Fast*, which returns the NaN flag); *Arg also
+    ti[w] = its flat index base + j*base_step + w.  walk: UnitStride (sw == 1) or
+    AnyStride."""
     cdef int64_t j, w
     cdef const max_t* row
     cdef max_t v, a
-    if sw == 1:
-        for w in range(W):
-            tv[w] = x0[w]
-        for j in range(1, n):
-            row = x0 + j * rs
-            for w in range(W):
-                v = row[w]
-                a = tv[w]
-                tv[w] = v if (v > a) | _isnan(v) else a
-    else:
-        for w in range(W):
-            tv[w] = x0[w * sw]
-        for j in range(1, n):
-            row = x0 + j * rs
-            for w in range(W):
-                v = row[w * sw]
-                a = tv[w]
-                tv[w] = v if (v > a) | _isnan(v) else a
-
-
-cdef inline void _column_argmax(const max_t* x0, int64_t rs, int64_t sw, int64_t n, int64_t W,
-                                int32_t base, int32_t base_step, max_t* tv,
-                                int32_t* ti) noexcept nogil:
-    """_column_max plus ti[w] = flat index of the winner: rows come in increasing order, so
-    PyTorch's scan test (v > max or isnan(v)) picks its winner.  Tap j of column w has
-    flat index base + j*base_step + w."""
-    cdef int64_t j, w
-    cdef const max_t* row
-    cdef max_t v, a
+    cdef int32_t ai
     cdef bint take
-    if sw == 1:
-        for w in range(W):
-            tv[w] = x0[w]
+    cdef int seen = 0
+    if walk_t is UnitStride:
+        sw = 1
+    for w in range(W):
+        v = x0[w * sw]
+        tv[w] = v
+        if mode_t is FastArg or mode_t is ExactArg:
             ti[w] = base + <int32_t>w
-        for j in range(1, n):
-            row = x0 + j * rs
-            base += base_step
-            for w in range(W):
-                v = row[w]
-                a = tv[w]
-                take = (v > a) | _isnan(v)
-                tv[w] = v if take else a
-                ti[w] = base + <int32_t>w if take else ti[w]
+        if mode_t is Fast or mode_t is FastArg:
+            seen |= _isnan(v)
+    for j in range(1, n):
+        row = x0 + j * rs
+        base += base_step
+        for w in range(W):
+            v = row[w * sw]
+            a = tv[w]
+            if mode_t is Fast or mode_t is FastArg:
+                take = _gt(v, a)
+                seen |= _isnan(v)
+            else:
+                take = _gt(v, a) | _isnan(v)
+            tv[w] = v if take else a
+            if mode_t is FastArg or mode_t is ExactArg:
+                ai = ti[w]                 # loaded unconditionally: no branch
+                ti[w] = _select_i32(take, base + <int32_t>w, ai)
+    return seen
+
+
+cdef inline bint _beats(const mode_t* mode, max_t v, int32_t vi, max_t a,
+                        int32_t ai) noexcept nogil:
+    """(v, vi) wins over (a, ai) by NOTE [ Max pooling ties and NaN ] (or its NaN-free
+    part in the Fast modes)."""
+    if mode_t is Fast or mode_t is FastArg:
+        return _gt(v, a) | ((v == a) & (vi < ai))
     else:
-        for w in range(W):
-            tv[w] = x0[w * sw]
-            ti[w] = base + <int32_t>w
-        for j in range(1, n):
-            row = x0 + j * rs
-            base += base_step
-            for w in range(W):
-                v = row[w * sw]
-                a = tv[w]
-                take = (v > a) | _isnan(v)
-                tv[w] = v if take else a
-                ti[w] = base + <int32_t>w if take else ti[w]
+        return (_gt(v, a) | (_isnan(v) & ((not _isnan(a)) | (vi > ai)))
+                | ((v == a) & (vi < ai)))
 
 
-cdef inline bint _beats(max_t v, int32_t vi, max_t a, int32_t ai) noexcept nogil:
-    """(v, vi) wins over (a, ai) by NOTE [ Max pooling ties and NaN ]."""
-    return (v > a) | (_isnan(v) & ((not _isnan(a)) | (vi > ai))) | ((v == a) & (vi < ai))
-
-
-cdef inline void _interior_max(const max_t* tv, int64_t lo, int64_t hi, int64_t S, int64_t k,
-                               int64_t d, int64_t p, max_t* orow) noexcept nogil:
-    """orow[o] = max over kw < k of tv[o*S - p + kw*d] for o in [lo, hi) (all taps valid).
-    Inlined with S = 1 or 2 as a constant, so the o loop vectorizes."""
+cdef void _row_interior(const mode_t* mode, const walk_t* walk, const max_t* tv,
+                        const int32_t* ti, int64_t lo, int64_t hi, int64_t S, int64_t k,
+                        int64_t d, int64_t p, max_t* orow, int32_t* oi) noexcept nogil:
+    """orow[o] (and oi[o], *Arg) = the winner of tv[o*S - p + kw*d], kw < k, for o in
+    [lo, hi) where every tap is inside.  The loop over o is innermost, so it vectorizes."""
     cdef int64_t o, kw, off
     cdef max_t v, a
+    cdef int32_t vi, ai
+    cdef bint take
+    if walk_t is UnitStride:
+        S = 1
+    elif walk_t is DoubleStride:
+        S = 2
     for o in range(lo, hi):
         orow[o] = tv[o * S - p]
+        if mode_t is FastArg or mode_t is ExactArg:
+            oi[o] = ti[o * S - p]
     for kw in range(1, k):
         off = kw * d - p
         for o in range(lo, hi):
             v = tv[o * S + off]
             a = orow[o]
-            orow[o] = v if (v > a) | _isnan(v) else a
+            if mode_t is Fast:
+                orow[o] = v if _gt(v, a) else a
+            elif mode_t is Exact:
+                orow[o] = v if _gt(v, a) | _isnan(v) else a
+            else:
+                vi = ti[o * S + off]
+                ai = oi[o]
+                take = _beats(mode, v, vi, a, ai)
+                orow[o] = v if take else a
+                oi[o] = _select_i32(take, vi, ai)
 
 
-cdef inline void _interior_argmax(const max_t* tv, const int32_t* ti, int64_t lo, int64_t hi,
-                                  int64_t S, int64_t k, int64_t d, int64_t p, max_t* orow,
-                                  int32_t* oi) noexcept nogil:
-    cdef int64_t o, kw, off
+cdef void _row_pass(const mode_t* mode, const PoolGeometry* g, const Windows* ww,
+                    const max_t* tv, const int32_t* ti, max_t* orow, int32_t* oi,
+                    max_t lowest) noexcept nogil:
+    """orow[ow] (and oi[ow], *Arg) = the winner of window ow's columns of tv."""
+    cdef int64_t ow
+    cdef int64_t lo = ww.lo, hi = ww.hi
+    if hi > lo:
+        if g.sW == 1:
+            _row_interior(mode, <UnitStride*>NULL, tv, ti, lo, hi, 1, g.kW, ww.step, g.pW,
+                          orow, oi)
+        elif g.sW == 2:
+            _row_interior(mode, <DoubleStride*>NULL, tv, ti, lo, hi, 2, g.kW, ww.step, g.pW,
+                          orow, oi)
+        else:
+            _row_interior(mode, <AnyStride*>NULL, tv, ti, lo, hi, g.sW, g.kW, ww.step, g.pW,
+                          orow, oi)
+    # the border (and every adaptive window), one output at a time
+    if hi <= lo:
+        lo = hi = g.OW
+    for ow in range(lo):
+        _row_border(mode, ww, tv, ti, ow, orow, oi, lowest)
+    for ow in range(hi, g.OW):
+        _row_border(mode, ww, tv, ti, ow, orow, oi, lowest)
+
+
+cdef inline void _row_border(const mode_t* mode, const Windows* ww, const max_t* tv,
+                             const int32_t* ti, int64_t ow, max_t* orow, int32_t* oi,
+                             max_t lowest) noexcept nogil:
+    """orow[ow] (and oi[ow]) for one window, tap by tap."""
+    cdef int64_t j, c, n = ww.count[ow]
     cdef max_t v, a
     cdef int32_t vi, ai
-    cdef bint take
-    for o in range(lo, hi):
-        orow[o] = tv[o * S - p]
-        oi[o] = ti[o * S - p]
-    for kw in range(1, k):
-        off = kw * d - p
-        for o in range(lo, hi):
-            v = tv[o * S + off]
-            vi = ti[o * S + off]
-            a = orow[o]
-            ai = oi[o]
-            take = _beats(v, vi, a, ai)
-            orow[o] = v if take else a
-            oi[o] = vi if take else ai
+    if n == 0:
+        orow[ow] = lowest
+        oi[ow] = -1
+        return
+    c = ww.start[ow]
+    a = tv[c]
+    ai = ti[c] if mode_t is FastArg or mode_t is ExactArg else 0
+    for j in range(1, n):
+        c += ww.step
+        v = tv[c]
+        if mode_t is Fast:
+            a = v if _gt(v, a) else a
+        elif mode_t is Exact:
+            a = v if _gt(v, a) | _isnan(v) else a
+        else:
+            vi = ti[c]
+            if _beats(mode, v, vi, a, ai):
+                a = v
+                ai = vi
+    orow[ow] = a
+    if mode_t is FastArg or mode_t is ExactArg:
+        oi[ow] = ai
 
 
-cdef void _max_plane(const PoolGeometry* g, const Windows* wh, const Windows* ww,
-                     const max_t* xp, int64_t sh, int64_t sw, max_t* op, int64_t* ip,
-                     max_t* tv, int32_t* ti, int32_t* oi) noexcept nogil:
-    """One (n, c) plane: op (OH x OW, contiguous) and, when ip != NULL, its argmax."""
-    cdef int64_t W = g.W, OW = g.OW, oh, ow, j, n, c
-    cdef max_t lowest = _lowest(xp), v, a
-    cdef int32_t vi, ai
+cdef void _max_plane(const mode_t* mode, const PoolGeometry* g, const Windows* wh,
+                     const Windows* ww, const max_t* xp, int64_t sh, int64_t sw, max_t* op,
+                     int64_t* ip, max_t* tv, int32_t* ti, int32_t* oi) noexcept nogil:
+    """One (n, c) plane into op (OH x OW, contiguous) and, mode FastArg, its argmax ip.
+    mode is Fast or FastArg; rows with a NaN are redone in Exact / ExactArg."""
+    cdef int64_t W = g.W, OW = g.OW, oh, ow, n, rs
+    cdef max_t lowest = _lowest(xp)
     cdef max_t* orow
-    cdef int64_t* irow
+    cdef const max_t* x0
+    cdef int32_t base, base_step = <int32_t>(wh.step * W)
+    cdef int seen
     for oh in range(g.OH):
         orow = op + oh * OW
-        irow = ip + oh * OW if ip != NULL else NULL
         n = wh.count[oh]
         if n == 0:
             for ow in range(OW):
                 orow[ow] = lowest
-                if irow != NULL:
-                    irow[ow] = -1
-            continue
-        # 1. column pass over the window's rows
-        if ip == NULL:
-            _column_max(xp + wh.start[oh] * sh, wh.step * sh, sw, n, W, tv)
-        else:
-            _column_argmax(xp + wh.start[oh] * sh, wh.step * sh, sw, n, W,
-                           <int32_t>(wh.start[oh] * W), <int32_t>(wh.step * W), tv, ti)
-        # 2. row pass: interior outputs (every tap inside) vectorized, the rest one by one
-        if ww.hi > ww.lo:
-            if ip == NULL:
-                if g.sW == 1:
-                    _interior_max(tv, ww.lo, ww.hi, 1, g.kW, ww.step, g.pW, orow)
-                elif g.sW == 2:
-                    _interior_max(tv, ww.lo, ww.hi, 2, g.kW, ww.step, g.pW, orow)
-                else:
-                    _interior_max(tv, ww.lo, ww.hi, g.sW, g.kW, ww.step, g.pW, orow)
-            else:
-                if g.sW == 1:
-                    _interior_argmax(tv, ti, ww.lo, ww.hi, 1, g.kW, ww.step, g.pW, orow, oi)
-                elif g.sW == 2:
-                    _interior_argmax(tv, ti, ww.lo, ww.hi, 2, g.kW, ww.step, g.pW, orow, oi)
-                else:
-                    _interior_argmax(tv, ti, ww.lo, ww.hi, g.sW, g.kW, ww.step, g.pW, orow, oi)
-        for ow in range(OW):
-            if ww.lo <= ow < ww.hi:
-                continue
-            n = ww.count[ow]
-            if n == 0:
-                orow[ow] = lowest
                 oi[ow] = -1
-                continue
-            c = ww.start[ow]
-            a = tv[c]
-            if ip == NULL:
-                for j in range(1, n):
-                    v = tv[c + j * ww.step]
-                    a = v if (v > a) | _isnan(v) else a
+        else:
+            x0 = xp + wh.start[oh] * sh
+            rs = wh.step * sh
+            base = <int32_t>(wh.start[oh] * W)
+            if sw == 1:
+                seen = _column_pass(mode, <UnitStride*>NULL, x0, rs, 1, n, W, base,
+                                    base_step, tv, ti)
             else:
-                ai = ti[c]
-                for j in range(1, n):
-                    v = tv[c + j * ww.step]
-                    vi = ti[c + j * ww.step]
-                    if _beats(v, vi, a, ai):
-                        a = v
-                        ai = vi
-                oi[ow] = ai
-            orow[ow] = a
-        if irow != NULL:
+                seen = _column_pass(mode, <AnyStride*>NULL, x0, rs, sw, n, W, base,
+                                    base_step, tv, ti)
+            if not seen:
+                _row_pass(mode, g, ww, tv, ti, orow, oi, lowest)
+            elif mode_t is Fast:
+                if sw == 1:
+                    _column_pass(<Exact*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
+                                 base_step, tv, ti)
+                else:
+                    _column_pass(<Exact*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
+                                 base_step, tv, ti)
+                _row_pass(<Exact*>NULL, g, ww, tv, ti, orow, oi, lowest)
+            elif mode_t is FastArg:
+                if sw == 1:
+                    _column_pass(<ExactArg*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
+                                 base_step, tv, ti)
+                else:
+                    _column_pass(<ExactArg*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
+                                 base_step, tv, ti)
+                _row_pass(<ExactArg*>NULL, g, ww, tv, ti, orow, oi, lowest)
+        if mode_t is FastArg:
             for ow in range(OW):
-                irow[ow] = oi[ow]
+                ip[oh * OW + ow] = oi[ow]
 
 
 cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t* xs,
@@ -317,6 +415,7 @@ cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t
     cdef char* scratch
     cdef char* mine
     cdef int64_t* block
+    cdef const max_t* xp
     if planes == 0 or plane_out == 0:
         return 0
     if indices != NULL and g.H * g.W > INT32_MAX:
@@ -331,11 +430,16 @@ cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t
         free(scratch)
         return -1
     for p in prange(planes, num_threads=nt, schedule="static"):
-        mine = <char*>(_aligned(<int64_t>scratch)) + threadid() * per_thread
-        _max_plane(g, &wh, &ww, x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], xs[3],
-                   out + p * plane_out, indices + p * plane_out if indices != NULL else NULL,
-                   <max_t*>mine, <int32_t*>(mine + tv_bytes),
-                   <int32_t*>(mine + tv_bytes + ti_bytes))
+        xp = x + (p // g.C) * xs[0] + (p % g.C) * xs[1]
+        mine = _thread_scratch(scratch, per_thread)
+        if indices != NULL:
+            _max_plane(<FastArg*>NULL, g, &wh, &ww, xp, xs[2], xs[3], out + p * plane_out,
+                       indices + p * plane_out, <max_t*>mine, <int32_t*>(mine + tv_bytes),
+                       <int32_t*>(mine + tv_bytes + ti_bytes))
+        else:
+            _max_plane(<Fast*>NULL, g, &wh, &ww, xp, xs[2], xs[3], out + p * plane_out,
+                       NULL, <max_t*>mine, <int32_t*>(mine + tv_bytes),
+                       <int32_t*>(mine + tv_bytes + ti_bytes))
     free(block)
     free(scratch)
     return 0
@@ -345,12 +449,36 @@ cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t
 # Max pooling, backward
 # --------------------------------------------------------------------------------------
 
+cdef int64_t _scatter_plane(const walk_t* walk, const max_t* gp, const int64_t* gs,
+                           const int64_t* jp, const int64_t* js, int64_t OH, int64_t OW,
+                           int64_t plane_in, max_t* dst) noexcept nogil:
+    """dst[jp[o]] += gp[o] over one plane's outputs o (walk UnitStride: both rows
+    contiguous); returns the number of indices outside [0, plane_in) other than -1."""
+    cdef int64_t oh, ow, i, bad = 0, gsw = gs[3], jsw = js[3]
+    cdef const max_t* grow
+    cdef const int64_t* jrow
+    if walk_t is UnitStride:
+        gsw = 1
+        jsw = 1
+    for oh in range(OH):
+        grow = gp + oh * gs[2]
+        jrow = jp + oh * js[2]
+        for ow in range(OW):
+            i = jrow[ow * jsw]
+            if <uint64_t>i < <uint64_t>plane_in:
+                dst[i] += grow[ow * gsw]
+            elif i != -1:
+                bad += 1
+    return bad
+
+
 cdef int64_t max_pool2d_backward(const PoolGeometry* g,
                                  const max_t* grad_out, const int64_t* gs,
                                  const int64_t* indices, const int64_t* js,
                                  max_t* grad_in) noexcept nogil:
-    cdef int64_t planes = g.N * g.C, plane_in = g.H * g.W, p, oh, ow, i, bad = 0
+    cdef int64_t planes = g.N * g.C, plane_in = g.H * g.W, p, bad = 0
     cdef int nt
+    cdef bint unit = gs[3] == 1 and js[3] == 1
     cdef const max_t* gp
     cdef const int64_t* jp
     cdef max_t* dst
@@ -365,40 +493,23 @@ cdef int64_t max_pool2d_backward(const PoolGeometry* g,
         memset(dst, 0, plane_in * sizeof(max_t))
         gp = grad_out + (p // g.C) * gs[0] + (p % g.C) * gs[1]
         jp = indices + (p // g.C) * js[0] + (p % g.C) * js[1]
-        for oh in range(g.OH):
-            for ow in range(g.OW):
-                i = jp[oh * js[2] + ow * js[3]]
-                if <uint64_t>i < <uint64_t>plane_in:
-                    dst[i] = dst[i] + gp[oh * gs[2] + ow * gs[3]]
-                elif i != -1:
-                    bad += 1
+        if unit:
+            bad += _scatter_plane(<UnitStride*>NULL, gp, gs, jp, js, g.OH, g.OW, plane_in, dst)
+        else:
+            bad += _scatter_plane(<AnyStride*>NULL, gp, gs, jp, js, g.OH, g.OW, plane_in, dst)
     return bad
 
 
 # --------------------------------------------------------------------------------------
 # Average pooling
 # --------------------------------------------------------------------------------------
-
-cdef inline void _column_sum(const avg_t* x0, int64_t rs, int64_t sw, int64_t n, int64_t W,
-                             avg_t* tv) noexcept nogil:
-    """tv[w] = sum over j < n of x0[j*rs + w*sw]."""
-    cdef int64_t j, w
-    cdef const avg_t* row
-    if sw == 1:
-        for w in range(W):
-            tv[w] = x0[w]
-        for j in range(1, n):
-            row = x0 + j * rs
-            for w in range(W):
-                tv[w] += row[w]
-    else:
-        for w in range(W):
-            tv[w] = x0[w * sw]
-        for j in range(1, n):
-            row = x0 + j * rs
-            for w in range(W):
-                tv[w] += row[w * sw]
-
+#
+# NOTE [ Average pooling order ]
+# PyTorch sums a window from 0 in row-major order and divides once: out = sum / divisor.
+# The forward kernel does the same for every output, so its results are PyTorch's to the
+# bit; it is vectorized over the outputs of a row, not over a window.  The backward kernel
+# spreads grad/divisor over each window; where windows overlap, its order of additions
+# differs from PyTorch's (results agree to rounding).
 
 @cython.cdivision(True)
 cdef inline avg_t _divide(avg_t s, int64_t d) noexcept nogil:
@@ -412,12 +523,36 @@ cdef inline int64_t _divisor(const PoolGeometry* g, int64_t fh, int64_t fw) noex
     return g.divisor_override if g.divisor_override != 0 else fh * fw
 
 
+cdef void _avg_interior(const walk_t* walk, const avg_t* x0, int64_t rs, int64_t n,
+                        int64_t sw, int64_t lo, int64_t hi, int64_t S, int64_t k, int64_t p,
+                        int64_t q, avg_t* orow) noexcept nogil:
+    """orow[o] = (sum over rows j < n, taps kw < k of x0[j*rs + (o*S - p + kw)*sw]) / q for
+    o in [lo, hi), summed in that order from 0; vectorized over o."""
+    cdef int64_t o, j, kw, off
+    cdef const avg_t* row
+    if walk_t is UnitStride:
+        S = 1
+        sw = 1
+    elif walk_t is DoubleStride:
+        S = 2
+        sw = 1
+    for o in range(lo, hi):
+        orow[o] = 0
+    for j in range(n):
+        row = x0 + j * rs
+        for kw in range(k):
+            off = kw - p
+            for o in range(lo, hi):
+                orow[o] += row[(o * S + off) * sw]
+    for o in range(lo, hi):
+        orow[o] = _divide(orow[o], q)
+
+
 cdef void _avg_plane(const PoolGeometry* g, const Windows* wh, const Windows* ww,
-                     const avg_t* xp, int64_t sh, int64_t sw, avg_t* op,
-                     avg_t* tv) noexcept nogil:
-    cdef int64_t W = g.W, OW = g.OW, oh, ow, j, n, m, c
-    cdef avg_t s
+                     const avg_t* xp, int64_t sh, int64_t sw, avg_t* op) noexcept nogil:
+    cdef int64_t OW = g.OW, oh, ow, n, q, lo = ww.lo, hi = ww.hi, S = g.sW
     cdef avg_t* orow
+    cdef const avg_t* x0
     for oh in range(g.OH):
         orow = op + oh * OW
         n = wh.count[oh]
@@ -425,26 +560,45 @@ cdef void _avg_plane(const PoolGeometry* g, const Windows* wh, const Windows* ww
             for ow in range(OW):
                 orow[ow] = 0
             continue
-        _column_sum(xp + wh.start[oh] * sh, wh.step * sh, sw, n, W, tv)
-        for ow in range(OW):
-            m = ww.count[ow]
-            if m == 0:
-                orow[ow] = 0
-                continue
-            c = ww.start[ow]
-            s = tv[c]
-            for j in range(1, m):
-                s = s + tv[c + j * ww.step]
-            orow[ow] = _divide(s, _divisor(g, wh.div[oh], ww.div[ow]))
+        x0 = xp + wh.start[oh] * sh
+        if hi > lo:
+            q = _divisor(g, wh.div[oh], g.kW)
+            if sw == 1 and S == 1:
+                _avg_interior(<UnitStride*>NULL, x0, sh, n, 1, lo, hi, 1, g.kW, g.pW, q, orow)
+            elif sw == 1 and S == 2:
+                _avg_interior(<DoubleStride*>NULL, x0, sh, n, 1, lo, hi, 2, g.kW, g.pW, q,
+                              orow)
+            else:
+                _avg_interior(<AnyStride*>NULL, x0, sh, n, sw, lo, hi, S, g.kW, g.pW, q, orow)
+        if hi <= lo:
+            lo = hi = OW
+        for ow in range(lo):
+            orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
+        for ow in range(hi, OW):
+            orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
+
+
+cdef inline avg_t _avg_window(const PoolGeometry* g, const Windows* ww, const avg_t* x0,
+                              int64_t sh, int64_t sw, int64_t n, int64_t fh,
+                              int64_t ow) noexcept nogil:
+    """One output of an output row whose window rows start at x0 (n of them)."""
+    cdef int64_t j, t, m = ww.count[ow], c = ww.start[ow]
+    cdef avg_t s = 0
+    cdef const avg_t* row
+    if m == 0:
+        return 0
+    for j in range(n):
+        row = x0 + j * sh
+        for t in range(m):
+            s = s + row[(c + t) * sw]
+    return _divide(s, _divisor(g, fh, ww.div[ow]))
 
 
 cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t* xs,
                             avg_t* out) noexcept nogil:
     cdef Windows wh, ww
     cdef int64_t planes = g.N * g.C, p, plane_out = g.OH * g.OW
-    cdef int64_t per_thread = _aligned(g.W * sizeof(avg_t))
     cdef int nt
-    cdef char* scratch
     cdef int64_t* block
     if planes == 0 or plane_out == 0:
         return 0
@@ -452,54 +606,111 @@ cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t
     if nt > planes:
         nt = <int>planes
     block = _make_windows(g, &wh, &ww)
-    scratch = <char*>malloc(nt * per_thread + ALIGN)
-    if block == NULL or scratch == NULL:
-        free(block)
-        free(scratch)
+    if block == NULL:
         return -1
     for p in prange(planes, num_threads=nt, schedule="static"):
         _avg_plane(g, &wh, &ww, x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], xs[3],
-                   out + p * plane_out,
-                   <avg_t*>(<char*>(_aligned(<int64_t>scratch)) + threadid() * per_thread))
+                   out + p * plane_out)
     free(block)
-    free(scratch)
     return 0
+
+
+cdef void _spread_interior(const walk_t* walk, const avg_t* q, int64_t lo, int64_t hi,
+                           int64_t S, int64_t k, int64_t p, avg_t* tv) noexcept nogil:
+    """tv[o*S - p + kw] += q[o] for o in [lo, hi), kw < k (walk: S = 1, 2 or any)."""
+    cdef int64_t o, kw, off
+    if walk_t is UnitStride:
+        S = 1
+    elif walk_t is DoubleStride:
+        S = 2
+    for kw in range(k):
+        off = kw - p
+        for o in range(lo, hi):
+            tv[o * S + off] += q[o]
+
+
+cdef void _divide_row(const walk_t* walk, const avg_t* grow, int64_t gsw, int64_t lo,
+                      int64_t hi, int64_t d, avg_t* q) noexcept nogil:
+    """q[o] = grow[o*gsw] / d for o in [lo, hi) (walk UnitStride: gsw == 1, vectorized)."""
+    cdef int64_t o
+    if walk_t is UnitStride:
+        gsw = 1
+    for o in range(lo, hi):
+        q[o] = _divide(grow[o * gsw], d)
 
 
 cdef void _avg_plane_backward(const PoolGeometry* g, const Windows* wh, const Windows* ww,
                               const avg_t* gp, int64_t gsh, int64_t gsw, avg_t* dst,
-                              avg_t* tv) noexcept nogil:
-    """dst (H x W, contiguous) = the gradient of one plane: per output row, spread its
-    gradients over the columns of their windows into tv, then add tv to the window's rows."""
-    cdef int64_t W = g.W, oh, ow, j, w, n, m, c
-    cdef avg_t q
+                              avg_t* tv, avg_t* q) noexcept nogil:
+    """dst (H x W, contiguous) = the gradient of one plane.  Per output row: q[ow] =
+    grad/divisor, spread over the columns of each window into tv, and tv added to the
+    window's rows.  Rows are written, not added to, the first time they are reached
+    (window starts never decrease), so dst needs no zeroing pass."""
+    cdef int64_t W = g.W, OW = g.OW, oh, ow, j, t, w, n, m, c, h, filled = 0
+    cdef int64_t lo = ww.lo, hi = ww.hi, S = g.sW
     cdef avg_t* row
-    memset(dst, 0, g.H * W * sizeof(avg_t))
+    cdef const avg_t* grow
+    if hi <= lo:
+        lo = hi = OW
     for oh in range(g.OH):
         n = wh.count[oh]
         if n == 0:
             continue
+        grow = gp + oh * gsh
+        # q: the interior shares one divisor (full windows along W), the border its own
+        if hi > lo:
+            if gsw == 1:
+                _divide_row(<UnitStride*>NULL, grow, 1, lo, hi,
+                            _divisor(g, wh.div[oh], g.kW), q)
+            else:
+                _divide_row(<AnyStride*>NULL, grow, gsw, lo, hi,
+                            _divisor(g, wh.div[oh], g.kW), q)
+        for ow in range(lo):
+            q[ow] = _divide(grow[ow * gsw], _divisor(g, wh.div[oh], ww.div[ow]))
+        for ow in range(hi, OW):
+            q[ow] = _divide(grow[ow * gsw], _divisor(g, wh.div[oh], ww.div[ow]))
+        # tv: q spread over the columns of the windows
         memset(tv, 0, W * sizeof(avg_t))
-        for ow in range(g.OW):
+        if hi > lo:
+            if S == 1:
+                _spread_interior(<UnitStride*>NULL, q, lo, hi, 1, g.kW, g.pW, tv)
+            elif S == 2:
+                _spread_interior(<DoubleStride*>NULL, q, lo, hi, 2, g.kW, g.pW, tv)
+            else:
+                _spread_interior(<AnyStride*>NULL, q, lo, hi, S, g.kW, g.pW, tv)
+        for ow in range(OW):
+            if lo <= ow < hi:
+                continue
             m = ww.count[ow]
             c = ww.start[ow]
-            q = _divide(gp[oh * gsh + ow * gsw], _divisor(g, wh.div[oh], ww.div[ow]))
-            for j in range(m):
-                tv[c + j * ww.step] += q
-        row = dst + wh.start[oh] * W
+            for t in range(m):
+                tv[c + t * ww.step] += q[ow]
+        # the window's rows
+        h = wh.start[oh]
         for j in range(n):
-            for w in range(W):
-                row[w] += tv[w]
-            row += wh.step * W
+            row = dst + h * W
+            if h < filled:
+                for w in range(W):
+                    row[w] += tv[w]
+            else:
+                if h > filled:
+                    memset(dst + filled * W, 0, (h - filled) * W * sizeof(avg_t))
+                memcpy(row, tv, W * sizeof(avg_t))
+                filled = h + 1
+            h += wh.step
+    if filled < g.H:
+        memset(dst + filled * W, 0, (g.H - filled) * W * sizeof(avg_t))
 
 
 cdef int avg_pool2d_backward(const PoolGeometry* g, const avg_t* grad_out, const int64_t* gs,
                              avg_t* grad_in) noexcept nogil:
     cdef Windows wh, ww
     cdef int64_t planes = g.N * g.C, p, plane_in = g.H * g.W
-    cdef int64_t per_thread = _aligned(g.W * sizeof(avg_t))
+    cdef int64_t tv_bytes = _aligned(g.W * sizeof(avg_t))
+    cdef int64_t per_thread = tv_bytes + _aligned(g.OW * sizeof(avg_t))
     cdef int nt
     cdef char* scratch
+    cdef char* mine
     cdef int64_t* block
     if planes == 0:
         return 0
@@ -513,10 +724,10 @@ cdef int avg_pool2d_backward(const PoolGeometry* g, const avg_t* grad_out, const
         free(scratch)
         return -1
     for p in prange(planes, num_threads=nt, schedule="static"):
+        mine = _thread_scratch(scratch, per_thread)
         _avg_plane_backward(g, &wh, &ww, grad_out + (p // g.C) * gs[0] + (p % g.C) * gs[1],
-                            gs[2], gs[3], grad_in + p * plane_in,
-                            <avg_t*>(<char*>(_aligned(<int64_t>scratch))
-                                     + threadid() * per_thread))
+                            gs[2], gs[3], grad_in + p * plane_in, <avg_t*>mine,
+                            <avg_t*>(mine + tv_bytes))
     free(block)
     free(scratch)
     return 0
