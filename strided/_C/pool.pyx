@@ -505,9 +505,10 @@ cdef int64_t max_pool2d_backward(const PoolGeometry* g,
 # --------------------------------------------------------------------------------------
 #
 # NOTE [ Average pooling order ]
-# PyTorch sums a window from 0 in row-major order and divides once: out = sum / divisor.
-# The forward kernel does the same for every output, so its results are PyTorch's to the
-# bit; it is vectorized over the outputs of a row, not over a window.  The backward kernel
+# PyTorch sums a window from 0 in row-major order and divides: out = sum / divisor
+# (avg_pool2d) or sum / kh / kw (adaptive_avg_pool2d).  The forward kernel does the same
+# for every output, so its results are PyTorch's to the bit; it is vectorized over the
+# outputs of a row, not over a window.  The backward kernel
 # spreads grad/divisor over each window; where windows overlap, its order of additions
 # differs from PyTorch's (results agree to rounding).
 
@@ -521,6 +522,14 @@ cdef inline avg_t _divide(avg_t s, int64_t d) noexcept nogil:
 
 cdef inline int64_t _divisor(const PoolGeometry* g, int64_t fh, int64_t fw) noexcept nogil:
     return g.divisor_override if g.divisor_override != 0 else fh * fw
+
+
+cdef inline avg_t _average(const PoolGeometry* g, avg_t s, int64_t fh, int64_t fw) noexcept nogil:
+    """s over the window's divisor, rounded as PyTorch does: its adaptive kernels divide
+    twice (s / kh / kw), its avg_pool2d once."""
+    if g.adaptive:
+        return _divide(_divide(s, fh), fw)
+    return _divide(s, _divisor(g, fh, fw))
 
 
 cdef void _avg_interior(const walk_t* walk, const avg_t* x0, int64_t rs, int64_t n,
@@ -591,7 +600,7 @@ cdef inline avg_t _avg_window(const PoolGeometry* g, const Windows* ww, const av
         row = x0 + j * sh
         for t in range(m):
             s = s + row[(c + t) * sw]
-    return _divide(s, _divisor(g, fh, ww.div[ow]))
+    return _average(g, s, fh, ww.div[ow])
 
 
 cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t* xs,
@@ -666,9 +675,9 @@ cdef void _avg_plane_backward(const PoolGeometry* g, const Windows* wh, const Wi
                 _divide_row(<AnyStride*>NULL, grow, gsw, lo, hi,
                             _divisor(g, wh.div[oh], g.kW), q)
         for ow in range(lo):
-            q[ow] = _divide(grow[ow * gsw], _divisor(g, wh.div[oh], ww.div[ow]))
+            q[ow] = _average(g, grow[ow * gsw], wh.div[oh], ww.div[ow])
         for ow in range(hi, OW):
-            q[ow] = _divide(grow[ow * gsw], _divisor(g, wh.div[oh], ww.div[ow]))
+            q[ow] = _average(g, grow[ow * gsw], wh.div[oh], ww.div[ow])
         # tv: q spread over the columns of the windows
         memset(tv, 0, W * sizeof(avg_t))
         if hi > lo:
