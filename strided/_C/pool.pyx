@@ -354,92 +354,123 @@ cdef inline void _row_border(const mode_t* mode, const Windows* ww, const max_t*
         oi[ow] = ai
 
 
-cdef void _max_plane(const mode_t* mode, const PoolGeometry* g, const Windows* wh,
-                     const Windows* ww, const max_t* xp, int64_t sh, int64_t sw, max_t* op,
-                     int64_t* ip, max_t* tv, int32_t* ti, int32_t* oi) noexcept nogil:
-    """One (n, c) plane into op (OH x OW, contiguous) and, mode FastArg, its argmax ip.
-    mode is Fast or FastArg; rows with a NaN are redone in Exact / ExactArg."""
-    cdef int64_t W = g.W, OW = g.OW, oh, ow, n, rs
+cdef void _max_row(const mode_t* mode, const PoolGeometry* g, const Windows* wh,
+                   const Windows* ww, const max_t* xp, int64_t sh, int64_t sw, int64_t oh,
+                   max_t* orow, int64_t* irow, max_t* tv, int32_t* ti,
+                   int32_t* oi) noexcept nogil:
+    """Output row oh of the plane at xp into orow (OW, contiguous) and, mode FastArg, its
+    argmax irow.  mode is Fast or FastArg; a row with a NaN is redone in Exact/ExactArg."""
+    cdef int64_t W = g.W, OW = g.OW, ow, n = wh.count[oh], rs = wh.step * sh
     cdef max_t lowest = _lowest(xp)
-    cdef max_t* orow
-    cdef const max_t* x0
-    cdef int32_t base, base_step = <int32_t>(wh.step * W)
+    cdef const max_t* x0 = xp + wh.start[oh] * sh
+    cdef int32_t base = <int32_t>(wh.start[oh] * W), base_step = <int32_t>(wh.step * W)
     cdef int seen
-    for oh in range(g.OH):
-        orow = op + oh * OW
-        n = wh.count[oh]
-        if n == 0:
-            for ow in range(OW):
-                orow[ow] = lowest
-                oi[ow] = -1
+    if n == 0:
+        for ow in range(OW):
+            orow[ow] = lowest
+            oi[ow] = -1
+    else:
+        if sw == 1:
+            seen = _column_pass(mode, <UnitStride*>NULL, x0, rs, 1, n, W, base, base_step,
+                                tv, ti)
         else:
-            x0 = xp + wh.start[oh] * sh
-            rs = wh.step * sh
-            base = <int32_t>(wh.start[oh] * W)
+            seen = _column_pass(mode, <AnyStride*>NULL, x0, rs, sw, n, W, base, base_step,
+                                tv, ti)
+        if not seen:
+            _row_pass(mode, g, ww, tv, ti, orow, oi, lowest)
+        elif mode_t is Fast:
             if sw == 1:
-                seen = _column_pass(mode, <UnitStride*>NULL, x0, rs, 1, n, W, base,
-                                    base_step, tv, ti)
+                _column_pass(<Exact*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
+                             base_step, tv, ti)
             else:
-                seen = _column_pass(mode, <AnyStride*>NULL, x0, rs, sw, n, W, base,
-                                    base_step, tv, ti)
-            if not seen:
-                _row_pass(mode, g, ww, tv, ti, orow, oi, lowest)
-            elif mode_t is Fast:
-                if sw == 1:
-                    _column_pass(<Exact*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
-                                 base_step, tv, ti)
-                else:
-                    _column_pass(<Exact*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
-                                 base_step, tv, ti)
-                _row_pass(<Exact*>NULL, g, ww, tv, ti, orow, oi, lowest)
-            elif mode_t is FastArg:
-                if sw == 1:
-                    _column_pass(<ExactArg*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
-                                 base_step, tv, ti)
-                else:
-                    _column_pass(<ExactArg*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
-                                 base_step, tv, ti)
-                _row_pass(<ExactArg*>NULL, g, ww, tv, ti, orow, oi, lowest)
-        if mode_t is FastArg:
-            for ow in range(OW):
-                ip[oh * OW + ow] = oi[ow]
+                _column_pass(<Exact*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
+                             base_step, tv, ti)
+            _row_pass(<Exact*>NULL, g, ww, tv, ti, orow, oi, lowest)
+        elif mode_t is FastArg:
+            if sw == 1:
+                _column_pass(<ExactArg*>NULL, <UnitStride*>NULL, x0, rs, 1, n, W, base,
+                             base_step, tv, ti)
+            else:
+                _column_pass(<ExactArg*>NULL, <AnyStride*>NULL, x0, rs, sw, n, W, base,
+                             base_step, tv, ti)
+            _row_pass(<ExactArg*>NULL, g, ww, tv, ti, orow, oi, lowest)
+    if mode_t is FastArg:
+        for ow in range(OW):
+            irow[ow] = oi[ow]
+
+
+# NOTE [ Pooling work order ]
+# The kernels work one output row at a time.  When a plane's rows are its own memory (NCHW:
+# the channel stride is not the smallest), a thread takes whole planes, in order.  When the
+# channels are closer together than the columns (channels-last, e.g. a permuted NHWC
+# tensor), a plane's row is a gather across the whole image, so a thread instead takes an
+# output row (n, oh) and computes it for every channel: the input rows it gathers from
+# (all channels of a few image rows) stay in cache from one channel to the next.
+# Measured on 32x64x112x112 float32 NHWC memory, 3x3/s2 max pooling: 52 -> 21 ms.
+
+cdef inline bint _row_order(const int64_t* xs) noexcept nogil:
+    """NOTE [ Pooling work order ]: items are output rows (n, oh) rather than planes."""
+    return (xs[1] if xs[1] >= 0 else -xs[1]) < (xs[3] if xs[3] >= 0 else -xs[3])
+
+
+cdef void _max_item(const mode_t* mode, const PoolGeometry* g, const Windows* wh,
+                    const Windows* ww, const max_t* x, const int64_t* xs, max_t* out,
+                    int64_t* indices, int64_t item, bint row_order, max_t* tv, int32_t* ti,
+                    int32_t* oi) noexcept nogil:
+    """One work item (NOTE [ Pooling work order ]): plane `item`, or output row
+    (n, oh) = divmod(item, OH) of every channel."""
+    cdef int64_t plane_out = g.OH * g.OW, n, c, oh, o
+    if row_order:
+        n = item // g.OH
+        oh = item % g.OH
+        for c in range(g.C):
+            o = (n * g.C + c) * plane_out + oh * g.OW
+            _max_row(mode, g, wh, ww, x + n * xs[0] + c * xs[1], xs[2], xs[3], oh, out + o,
+                     indices + o if indices != NULL else NULL, tv, ti, oi)
+    else:
+        n = item // g.C
+        c = item % g.C
+        for oh in range(g.OH):
+            o = item * plane_out + oh * g.OW
+            _max_row(mode, g, wh, ww, x + n * xs[0] + c * xs[1], xs[2], xs[3], oh, out + o,
+                     indices + o if indices != NULL else NULL, tv, ti, oi)
 
 
 cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t* xs,
                             max_t* out, int64_t* indices) noexcept nogil:
     cdef Windows wh, ww
-    cdef int64_t planes = g.N * g.C, p, plane_out = g.OH * g.OW
+    cdef int64_t planes = g.N * g.C, p, items
     cdef int64_t tv_bytes = _aligned(g.W * sizeof(max_t)), ti_bytes = _aligned(g.W * 4)
     cdef int64_t per_thread = tv_bytes + ti_bytes + _aligned(g.OW * 4)
+    cdef bint row_order = _row_order(xs)
     cdef int nt
     cdef char* scratch
     cdef char* mine
     cdef int64_t* block
-    cdef const max_t* xp
-    if planes == 0 or plane_out == 0:
+    if planes == 0 or g.OH * g.OW == 0:
         return 0
     if indices != NULL and g.H * g.W > INT32_MAX:
         return -2
+    items = g.N * g.OH if row_order else planes
     nt = num_threads_for(planes * g.H * g.W, GRAIN)
-    if nt > planes:
-        nt = <int>planes
+    if nt > items:
+        nt = <int>items
     block = _make_windows(g, &wh, &ww)
     scratch = <char*>malloc(nt * per_thread + ALIGN)
     if block == NULL or scratch == NULL:
         free(block)
         free(scratch)
         return -1
-    for p in prange(planes, num_threads=nt, schedule="static"):
-        xp = x + (p // g.C) * xs[0] + (p % g.C) * xs[1]
+    for p in prange(items, num_threads=nt, schedule="static"):
         mine = _thread_scratch(scratch, per_thread)
         if indices != NULL:
-            _max_plane(<FastArg*>NULL, g, &wh, &ww, xp, xs[2], xs[3], out + p * plane_out,
-                       indices + p * plane_out, <max_t*>mine, <int32_t*>(mine + tv_bytes),
-                       <int32_t*>(mine + tv_bytes + ti_bytes))
+            _max_item(<FastArg*>NULL, g, &wh, &ww, x, xs, out, indices, p, row_order,
+                      <max_t*>mine, <int32_t*>(mine + tv_bytes),
+                      <int32_t*>(mine + tv_bytes + ti_bytes))
         else:
-            _max_plane(<Fast*>NULL, g, &wh, &ww, xp, xs[2], xs[3], out + p * plane_out,
-                       NULL, <max_t*>mine, <int32_t*>(mine + tv_bytes),
-                       <int32_t*>(mine + tv_bytes + ti_bytes))
+            _max_item(<Fast*>NULL, g, &wh, &ww, x, xs, out, NULL, p, row_order,
+                      <max_t*>mine, <int32_t*>(mine + tv_bytes),
+                      <int32_t*>(mine + tv_bytes + ti_bytes))
     free(block)
     free(scratch)
     return 0
@@ -557,34 +588,30 @@ cdef void _avg_interior(const walk_t* walk, const avg_t* x0, int64_t rs, int64_t
         orow[o] = _divide(orow[o], q)
 
 
-cdef void _avg_plane(const PoolGeometry* g, const Windows* wh, const Windows* ww,
-                     const avg_t* xp, int64_t sh, int64_t sw, avg_t* op) noexcept nogil:
-    cdef int64_t OW = g.OW, oh, ow, n, q, lo = ww.lo, hi = ww.hi, S = g.sW
-    cdef avg_t* orow
-    cdef const avg_t* x0
-    for oh in range(g.OH):
-        orow = op + oh * OW
-        n = wh.count[oh]
-        if n == 0:
-            for ow in range(OW):
-                orow[ow] = 0
-            continue
-        x0 = xp + wh.start[oh] * sh
-        if hi > lo:
-            q = _divisor(g, wh.div[oh], g.kW)
-            if sw == 1 and S == 1:
-                _avg_interior(<UnitStride*>NULL, x0, sh, n, 1, lo, hi, 1, g.kW, g.pW, q, orow)
-            elif sw == 1 and S == 2:
-                _avg_interior(<DoubleStride*>NULL, x0, sh, n, 1, lo, hi, 2, g.kW, g.pW, q,
-                              orow)
-            else:
-                _avg_interior(<AnyStride*>NULL, x0, sh, n, sw, lo, hi, S, g.kW, g.pW, q, orow)
-        if hi <= lo:
-            lo = hi = OW
-        for ow in range(lo):
-            orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
-        for ow in range(hi, OW):
-            orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
+cdef void _avg_row(const PoolGeometry* g, const Windows* wh, const Windows* ww,
+                   const avg_t* xp, int64_t sh, int64_t sw, int64_t oh,
+                   avg_t* orow) noexcept nogil:
+    """Output row oh of the plane at xp into orow (OW, contiguous)."""
+    cdef int64_t OW = g.OW, ow, n = wh.count[oh], q, lo = ww.lo, hi = ww.hi, S = g.sW
+    cdef const avg_t* x0 = xp + wh.start[oh] * sh
+    if n == 0:
+        for ow in range(OW):
+            orow[ow] = 0
+        return
+    if hi > lo:
+        q = _divisor(g, wh.div[oh], g.kW)
+        if sw == 1 and S == 1:
+            _avg_interior(<UnitStride*>NULL, x0, sh, n, 1, lo, hi, 1, g.kW, g.pW, q, orow)
+        elif sw == 1 and S == 2:
+            _avg_interior(<DoubleStride*>NULL, x0, sh, n, 1, lo, hi, 2, g.kW, g.pW, q, orow)
+        else:
+            _avg_interior(<AnyStride*>NULL, x0, sh, n, sw, lo, hi, S, g.kW, g.pW, q, orow)
+    else:
+        lo = hi = OW
+    for ow in range(lo):
+        orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
+    for ow in range(hi, OW):
+        orow[ow] = _avg_window(g, ww, x0, sh, sw, n, wh.div[oh], ow)
 
 
 cdef inline avg_t _avg_window(const PoolGeometry* g, const Windows* ww, const avg_t* x0,
@@ -606,20 +633,32 @@ cdef inline avg_t _avg_window(const PoolGeometry* g, const Windows* ww, const av
 cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t* xs,
                             avg_t* out) noexcept nogil:
     cdef Windows wh, ww
-    cdef int64_t planes = g.N * g.C, p, plane_out = g.OH * g.OW
+    cdef int64_t planes = g.N * g.C, p, plane_out = g.OH * g.OW, items, n, c, oh
+    cdef bint row_order = _row_order(xs)
     cdef int nt
     cdef int64_t* block
     if planes == 0 or plane_out == 0:
         return 0
+    items = g.N * g.OH if row_order else planes
     nt = num_threads_for(planes * g.H * g.W, GRAIN)
-    if nt > planes:
-        nt = <int>planes
+    if nt > items:
+        nt = <int>items
     block = _make_windows(g, &wh, &ww)
     if block == NULL:
         return -1
-    for p in prange(planes, num_threads=nt, schedule="static"):
-        _avg_plane(g, &wh, &ww, x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], xs[3],
-                   out + p * plane_out)
+    for p in prange(items, num_threads=nt, schedule="static"):
+        if row_order:                    # NOTE [ Pooling work order ]
+            n = p // g.OH
+            oh = p % g.OH
+            for c in range(g.C):
+                _avg_row(g, &wh, &ww, x + n * xs[0] + c * xs[1], xs[2], xs[3], oh,
+                         out + (n * g.C + c) * plane_out + oh * g.OW)
+        else:
+            n = p // g.C
+            c = p % g.C
+            for oh in range(g.OH):
+                _avg_row(g, &wh, &ww, x + n * xs[0] + c * xs[1], xs[2], xs[3], oh,
+                         out + p * plane_out + oh * g.OW)
     free(block)
     return 0
 
