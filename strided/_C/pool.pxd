@@ -6,11 +6,13 @@
 #                               of their own type; any sign, zero allowed, no contiguity assumed
 #   out, indices, grad_in  OUT  contiguous (N, C, OH, OW) / (N, C, H, W), fully written
 #                               (grad_in is zeroed by the kernel, callers need not)
-# Kernels are `noexcept nogil` (call them inside `with nogil:`) and run OpenMP over the N*C
-# planes with num_threads_for() threads.  Return value: 0 on success, -1 when scratch
-# memory could not be allocated, -2 when a plane has more than 2**31 - 1 elements (argmax
-# scratch is int32), and for max_pool2d_backward the number (> 0) of indices outside
+# Kernels are `noexcept nogil` (call them inside `with nogil:`) and run OpenMP over the
+# N*C planes (or, for channels-last inputs, the N*OH output rows) with num_threads_for()
+# threads.  Return value: 0 on success, -1 when scratch memory could not be allocated, -2
+# when argmax indices are asked for a plane of more than 2**31 - 1 elements (the kernel
+# tracks them in int32), and for max_pool2d_backward the number (> 0) of indices outside
 # [0, H*W) other than the -1 of an empty window (those gradients are dropped).
+# Results do not depend on the number of threads.
 from libc.stdint cimport int64_t, int32_t, uint8_t
 
 # max pooling: every dtype PyTorch's CPU max_pool2d takes that strided has
@@ -65,12 +67,14 @@ cdef int64_t max_pool2d_backward(const PoolGeometry* g,
                                  const int64_t* indices, const int64_t* indices_strides,
                                  max_t* grad_in) noexcept nogil
 
-# out[n, c, oh, ow] = sum over the window of x[n, c, :, :] / divisor   (NOTE [ Pooling windows ])
+# out[n, c, oh, ow] = sum over the window of x[n, c, :, :] / divisor   (NOTE [ Pooling windows ]);
+# summed from 0 in row-major window order and divided as PyTorch does, so float results
+# are bit-identical to PyTorch's CPU kernels (adaptive: sum / kh / kw).
 cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t* x_strides,
                             avg_t* out) noexcept nogil
 
 # grad_in[n, c] = 0;  grad_in[n, c, h, w] += grad_out[n, c, oh, ow] / divisor for every
-# window (oh, ow) that contains (h, w).
+# window (oh, ow) that contains (h, w)  (adaptive: grad_out / kh / kw).
 cdef int avg_pool2d_backward(const PoolGeometry* g,
                              const avg_t* grad_out, const int64_t* grad_out_strides,
                              avg_t* grad_in) noexcept nogil

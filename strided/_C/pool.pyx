@@ -1,12 +1,16 @@
 """Pooling kernels: max (with argmax indices) and average, fixed or adaptive windows.
 
-The contracts are in pool.pxd.  Every kernel walks the N*C planes in parallel (OpenMP,
-static schedule, per-thread scratch allocated once per call) and, within a plane, works one
-output row at a time with loops that run along W, so they vectorize when the input rows
-are contiguous (sw == 1) -- any other layout takes the same code with strided loads.
+The contracts are in pool.pxd.  Every kernel splits its work over threads with OpenMP
+(static schedule, per-thread scratch allocated once per call) and produces one output row
+at a time with loops that run along W or OW innermost, so they vectorize when the input
+rows are contiguous (sw == 1); any other layout takes the same code with strided loads
+(NOTE [ Pooling work order ] for channels-last inputs).
 
-Max pooling is separable (NOTE [ Max pooling, row first ]); average pooling sums each
-window directly, vectorized over the outputs of a row, in PyTorch's order.
+Max pooling is separable: columns first, then rows (NOTE [ Max pooling, columns first ]),
+with a NaN-blind fast path (NOTE [ Max pooling fast path ]).  Average pooling sums each
+window directly, vectorized over the outputs of a row, in PyTorch's order (NOTE [ Average
+pooling order ]).  Loops are specialised at compile time through fused tag types (NOTE
+[ Compile-time specialisation ]).
 """
 cimport cython
 from cython.parallel cimport prange, threadid
