@@ -38,3 +38,22 @@ def test_bench_gemm_quick(tmp_path):
     for row in rows:
         assert row["strided_gflops"] > 0 and row["numpy_gflops"] > 0
         assert abs(row["strided_over_numpy"] - row["strided_gflops"] / row["numpy_gflops"]) < 1e-9
+
+
+def test_bench_conv_quick(tmp_path):
+    out = tmp_path / "conv.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_conv.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch/strided" in proc.stdout
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    cases = {row["case"] for row in rows}
+    assert {"max_pool2d 3x3/s2/p1", "max_pool2d 2x2/s2", "avg_pool2d 2x2/s2"} <= cases
+    assert {(row["mode"], row["threads"]) for row in rows} == {
+        (mode, threads) for mode in ("fwd", "fwd+bwd") for threads in (1, 2)}
+    for row in rows:
+        assert row["strided_ms"] > 0
+        if row["torch_ms"] is not None:
+            assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9

@@ -1,0 +1,251 @@
+"""Convolution-layer kernels, strided vs PyTorch (CPU): pooling, forward and forward+backward.
+
+    python benchmarks/bench_conv.py                 # full run: issue 5's shapes, 1 and 2 threads
+    python benchmarks/bench_conv.py --quick         # CI smoke run (small shapes, 3 repeats)
+    python benchmarks/bench_conv.py --threads 2 --only max_pool2d
+    python benchmarks/bench_conv.py --json out/conv.json
+
+Each case is timed call by call (after a warm-up call) and the MEDIAN over the repeats is
+reported in ms; the machine may be shared and noisy, so only medians and ratios mean
+anything.  Ratios are torch / strided: above 1 means strided is faster.
+
+"fwd" is the functional call (max_pool2d without indices: the value a layer returns).
+"fwd+bwd" is what training runs: the forward pass keeping what backward needs (max pooling's
+argmax indices) plus the backward pass with an all-ones output gradient -- for strided the
+nn.functional *_backward functions, for torch loss.backward() through autograd.
+
+PyTorch runs in a subprocess (`--peer torch`, which prints JSON): its bundled OpenMP runtime
+can spoil the thread scaling of another OpenMP library in the same process.  Its column is
+skipped when torch can't be imported.  torch is timed with NCHW (contiguous) inputs, and for
+reference with channels_last inputs (its channels-last kernels vectorize over C); strided is
+timed with NCHW inputs.
+
+Cases are a table (CASES); a case names the op, its arguments and the input shape, and
+builders turn it into the two timed closures per library, so convolution cases can be added
+next to the pooling ones.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (name, op, kwargs, full-size input shape, quick input shape)
+CASES = [
+    ("max_pool2d 3x3/s2/p1", "max_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1},
+     (32, 64, 112, 112), (4, 16, 56, 56)),
+    ("max_pool2d 2x2/s2", "max_pool2d", {"kernel_size": 2, "stride": 2},
+     (32, 64, 112, 112), (4, 16, 56, 56)),
+    ("avg_pool2d 2x2/s2", "avg_pool2d", {"kernel_size": 2, "stride": 2},
+     (32, 64, 112, 112), (4, 16, 56, 56)),
+]
+
+MODES = ("fwd", "fwd+bwd")
+
+
+# --------------------------------------------------------------------------------------
+# Builders: case -> {mode: zero-argument callable}
+# --------------------------------------------------------------------------------------
+
+def strided_pool(op, kwargs, x):
+    import numpy as np
+    import strided
+    import strided.nn.functional as F
+    fwd = getattr(F, op)
+    if op == "max_pool2d":
+        out, ind = F.max_pool2d(x, return_indices=True, **kwargs)
+        grad = strided.from_numpy(np.ones(out.shape, np.float32))
+
+        def fwd_bwd():
+            _, indices = F.max_pool2d(x, return_indices=True, **kwargs)
+            return F.max_pool2d_backward(grad, x, indices)
+    else:
+        out = fwd(x, **kwargs)
+        grad = strided.from_numpy(np.ones(out.shape, np.float32))
+
+        def fwd_bwd():
+            fwd(x, **kwargs)
+            return F.avg_pool2d_backward(grad, x, **kwargs)
+    return {"fwd": lambda: fwd(x, **kwargs), "fwd+bwd": fwd_bwd}
+
+
+def torch_pool(op, kwargs, x):
+    import torch
+    fwd = getattr(torch.nn.functional, op)
+    xg = x.detach().clone().requires_grad_()
+    grad = torch.ones_like(fwd(x, **kwargs))
+
+    def fwd_bwd():
+        fwd(xg, **kwargs).backward(grad)
+        xg.grad = None
+
+    def fwd_only():
+        with torch.no_grad():
+            return fwd(x, **kwargs)
+    return {"fwd": fwd_only, "fwd+bwd": fwd_bwd}
+
+
+BUILDERS = {"max_pool2d": (strided_pool, torch_pool), "avg_pool2d": (strided_pool, torch_pool)}
+
+
+def input_array(shape):
+    import numpy as np
+    return np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------
+
+def median_ms(fn, repeat):
+    fn()                                             # warm-up (and first-touch of buffers)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def selected(args):
+    return [c for c in CASES if args.only is None or c[1] == args.only or c[0] == args.only]
+
+
+def measure(lib, args, repeat):
+    """{"case|mode|threads[|layout]": median ms} for one library (in this process)."""
+    out = {}
+    for name, op, kwargs, full, quick in selected(args):
+        a = input_array(quick if args.quick else full)
+        if lib == "strided":
+            import strided
+            x = strided.from_numpy(a)
+            layouts = {"": x}
+        else:
+            import torch
+            x = torch.from_numpy(a)
+            layouts = {"": x, "|cl": x.contiguous(memory_format=torch.channels_last)}
+        build = BUILDERS[op][0 if lib == "strided" else 1]
+        for suffix, xx in layouts.items():
+            fns = build(op, kwargs, xx)
+            for threads in args.threads:
+                set_threads(lib, threads)
+                for mode in MODES:
+                    out[f"{name}|{mode}|{threads}{suffix}"] = median_ms(fns[mode], repeat)
+    return out
+
+
+def set_threads(lib, n):
+    if lib == "strided":
+        import strided
+        strided.set_num_threads(n)
+    else:
+        import torch
+        torch.set_num_threads(n)
+
+
+def check_results():
+    """strided's pooling equals a NumPy sliding-window reference on a small input, so the
+    table compares like with like (the full tests are tests/test_pool*.py)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+    import strided
+    import strided.nn.functional as F
+    a = input_array((2, 3, 9, 10))
+    x = strided.from_numpy(a)
+    padded = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    want = sliding_window_view(padded, (3, 3), axis=(2, 3))[:, :, ::2, ::2].max(axis=(4, 5))
+    if not np.array_equal(F.max_pool2d(x, 3, 2, 1).numpy(), want):
+        raise AssertionError("max_pool2d 3x3/s2/p1 differs from the NumPy reference")
+    want = sliding_window_view(a, (2, 2), axis=(2, 3))[:, :, ::2, ::2]
+    if not np.array_equal(F.max_pool2d(x, 2, 2).numpy(), want.max(axis=(4, 5))):
+        raise AssertionError("max_pool2d 2x2/s2 differs from the NumPy reference")
+    if not np.allclose(F.avg_pool2d(x, 2, 2).numpy(), want.mean(axis=(4, 5)), rtol=1e-5,
+                       atol=1e-6):
+        raise AssertionError("avg_pool2d 2x2/s2 differs from the NumPy reference")
+
+
+def torch_in_subprocess(args):
+    """Run this script with --peer torch; its timings, or (None, None) without torch."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--peer", "torch",
+           "--threads", *map(str, args.threads)]
+    cmd += ["--quick"] if args.quick else []
+    cmd += ["--only", args.only] if args.only else []
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"torch column skipped: {last}", file=sys.stderr)
+        return None, None
+    result = json.loads(proc.stdout)
+    return result["times"], result["info"]
+
+
+def fmt(x, spec):
+    return format(x, spec) if x is not None else "-"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small shapes, 3 repeats (CI smoke)")
+    p.add_argument("--repeat", type=int, help="timed calls per case (default 7, quick 3)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--only", help="one op (e.g. max_pool2d) or case name")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--peer", choices=["torch"], help=argparse.SUPPRESS)   # internal
+    args = p.parse_args()
+    repeat = args.repeat or (3 if args.quick else 7)
+
+    if args.peer == "torch":
+        import torch
+        times = measure("torch", args, repeat)
+        json.dump({"times": times, "info": {"version": torch.__version__}}, sys.stdout)
+        return
+
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    import strided
+    check_results()
+    torch_times, torch_info = torch_in_subprocess(args)
+    ours = measure("strided", args, repeat)
+
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
+          f"{strided.__version__} (OpenMP: {strided._C.threads.has_openmp()}), "
+          + (f"torch {torch_info['version']}" if torch_info else "torch: not available")
+          + f"; float32, median of {repeat} calls, ms")
+    header = (f"{'case':<22} {'input':>17} {'mode':>8} {'thr':>3} {'strided':>9} "
+              f"{'torch':>9} {'torch CL':>9} {'torch/strided':>14} {'CL/strided':>11}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for name, op, kwargs, full, quick in selected(args):
+        shape = quick if args.quick else full
+        for threads in args.threads:
+            for mode in MODES:
+                key = f"{name}|{mode}|{threads}"
+                s = ours[key]
+                t = torch_times.get(key) if torch_times else None
+                tc = torch_times.get(key + "|cl") if torch_times else None
+                row = {"case": name, "op": op, "input": list(shape), "mode": mode,
+                       "threads": threads, "strided_ms": s, "torch_ms": t,
+                       "torch_channels_last_ms": tc,
+                       "torch_over_strided": t / s if t is not None else None,
+                       "torch_cl_over_strided": tc / s if tc is not None else None}
+                rows.append(row)
+                print(f"{name:<22} {'x'.join(map(str, shape)):>17} {mode:>8} {threads:>3} "
+                      f"{s:>9.2f} {fmt(t, '>9.2f')} {fmt(tc, '>9.2f')} "
+                      f"{fmt(row['torch_over_strided'], '>14.2f')} "
+                      f"{fmt(row['torch_cl_over_strided'], '>11.2f')}")
+
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"repeat": repeat, "quick": args.quick, "numpy": np.__version__,
+                       "torch": torch_info, "rows": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
