@@ -1101,3 +1101,26 @@ def gemv(A, x, y, trans, alpha, beta):
     if beta != 0:
         r = r + y * beta
     return y.copy_(r)
+
+
+class KernelBackward(Node):
+    """The Node of an op whose backward is a kernel call (pooling, convolution): `backward`
+    maps the output's gradient to a tuple of input gradients and must not hold the output
+    (so the graph has no cycle)."""
+
+    def __init__(self, name, inputs, out, backward):
+        super().__init__(inputs, (_meta(out),))
+        self._name = name
+        self._backward = backward
+
+    def name(self):
+        return self._name
+
+    def backward(self, g):
+        return self._backward(g)
+
+
+def record_kernel_op(name, inputs, out, backward):
+    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads."""
+    out._set_grad_fn(KernelBackward(name, inputs, out, backward), 0)
+    return out

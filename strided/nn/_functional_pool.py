@@ -12,6 +12,9 @@ pooled as a batch of one.
 from operator import index as _index
 
 from strided._C import pooling as _k
+from strided._C.tensor import Tensor
+from strided.autograd.dispatch import record_kernel_op
+from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d",
@@ -189,8 +192,22 @@ def _adaptive_input(op, input, one_d):
 # Forward
 # --------------------------------------------------------------------------------------
 
+def _records(input):
+    """True when this call must be recorded for autograd."""
+    return is_grad_enabled() and isinstance(input, Tensor) and input.requires_grad
+
+
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               one_d):
+    if _records(input):
+        with no_grad():
+            out, ind = _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode,
+                                 True, one_d)
+        shape = tuple(input.shape)
+        back = max_pool1d_backward if one_d else max_pool2d_backward
+        record_kernel_op(f"MaxPool{'1' if one_d else '2'}DWithIndicesBackward0", (input,), out,
+                         lambda g: (back(g, shape, ind),))
+        return (out, ind) if return_indices else out
     k, s, p, d = _max_args(op, kernel_size, stride, padding, dilation, one_d)
     x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
     OH, OW = _window_2d(op, x4, k, s, p, d, ceil_mode, one_d)
@@ -241,6 +258,19 @@ def _avg_args(op, kernel_size, stride, padding, divisor_override, one_d):
 
 def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, one_d):
+    if _records(input):
+        with no_grad():
+            out = _avg_pool(op, input, kernel_size, stride, padding, ceil_mode,
+                            count_include_pad, divisor_override, one_d)
+        shape = tuple(input.shape)
+        if one_d:
+            back = lambda g: (avg_pool1d_backward(g, shape, kernel_size, stride, padding,
+                                                  ceil_mode, count_include_pad),)
+        else:
+            back = lambda g: (avg_pool2d_backward(g, shape, kernel_size, stride, padding,
+                                                  ceil_mode, count_include_pad,
+                                                  divisor_override),)
+        return record_kernel_op(f"AvgPool{'1' if one_d else '2'}DBackward0", (input,), out, back)
     k, s, p, div = _avg_args(op, kernel_size, stride, padding, divisor_override, one_d)
     x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
     # avg_pool1d reports through avg_pool2d's checks in PyTorch too
@@ -273,6 +303,20 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def _adaptive(op, input, output_size, return_indices, is_max, one_d):
+    if _records(input):
+        with no_grad():
+            r = _adaptive(op, input, output_size, True if is_max else False, is_max, one_d)
+        shape = tuple(input.shape)
+        dims = "1" if one_d else "2"
+        if is_max:
+            out, ind = r
+            back = adaptive_max_pool1d_backward if one_d else adaptive_max_pool2d_backward
+            record_kernel_op(f"AdaptiveMaxPool{dims}DBackward0", (input,), out,
+                             lambda g: (back(g, shape, ind),))
+            return (out, ind) if return_indices else out
+        back = adaptive_avg_pool1d_backward if one_d else adaptive_avg_pool2d_backward
+        return record_kernel_op(f"AdaptiveAvgPool{dims}DBackward0", (input,), r,
+                                lambda g: (back(g, shape),))
     x4, batched = _adaptive_input(op, input, one_d)
     OH, OW = _adaptive_size(op, output_size, x4, one_d)
     if is_max:
