@@ -57,3 +57,19 @@ def test_bench_conv_quick(tmp_path):
         assert row["strided_ms"] > 0
         if row["torch_ms"] is not None:
             assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
+
+
+def test_bench_elementwise_quick(tmp_path):
+    out = tmp_path / "elementwise.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_elementwise.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "geomean" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["op"], r["layout"]) for r in rows} >= {
+        (op, layout) for op in ("add", "mul", "exp", "relu", "sum", "sum dim 0", "sum dim 1",
+                                "softmax") for layout in ("contiguous", "transposed", "stepped")}
+    for row in rows:
+        assert row["strided_s"] > 0 and row["numpy_s"] > 0
+        assert abs(row["numpy_over_strided"] - row["numpy_s"] / row["strided_s"]) < 1e-9
