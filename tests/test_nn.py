@@ -267,3 +267,17 @@ def test_repr_nested():
     m = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
     assert repr(m) == ("Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n"
                        "  (1): Sequential(\n    (0): ReLU()\n  )\n)")
+
+
+def test_deepcopy_keeps_parameters_and_sharing():
+    import copy
+    lin = nn.Linear(2, 3)
+    m = nn.Sequential(lin, nn.BatchNorm1d(3), lin)
+    m2 = copy.deepcopy(m)
+    assert m2[0] is m2[2] and m2[0] is not lin
+    w = m2[0].weight
+    assert isinstance(w, nn.Parameter) and w.requires_grad and w.is_leaf
+    assert w.data_ptr() != lin.weight.data_ptr()
+    np.testing.assert_array_equal(w.detach().numpy(), lin.weight.detach().numpy())
+    assert len(list(m2.parameters())) == 4
+    assert list(m2.state_dict()) == list(m.state_dict())

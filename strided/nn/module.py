@@ -428,6 +428,30 @@ class Module:
                 type(self).__name__, "\n\t".join(errors)))
         return _IncompatibleKeys(missing, unexpected)
 
+    # ---- copying ------------------------------------------------------------------------
+
+    def __deepcopy__(self, memo):
+        """Copy with parameters re-created as marked Parameters (a Tensor's own deepcopy
+        would drop the mark and requires_grad) and buffers cloned; shared tensors and
+        modules stay shared in the copy."""
+        import copy
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for store in ("_parameters", "_buffers"):
+            copied = OrderedDict()
+            for k, t in self.__dict__[store].items():
+                if t is not None and id(t) not in memo:
+                    with no_grad():
+                        c = t.detach().clone()
+                    memo[id(t)] = (Parameter(c, t.requires_grad) if store == "_parameters"
+                                   else c)
+                copied[k] = None if t is None else memo[id(t)]
+            object.__setattr__(new, store, copied)
+        for k, v in self.__dict__.items():
+            if k not in ("_parameters", "_buffers"):
+                object.__setattr__(new, k, copy.deepcopy(v, memo))
+        return new
+
     # ---- repr ---------------------------------------------------------------------------
 
     def extra_repr(self):
