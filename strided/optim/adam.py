@@ -1,6 +1,8 @@
 """Adam and AdamW (torch.optim.Adam / AdamW, incl. amsgrad and maximize)."""
 import math
 
+import strided.ops as _ops
+
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
 from strided._C.tensor import tensor
@@ -61,19 +63,22 @@ class Adam(Optimizer):
                             p.mul_(1 - lr * wd)
                         else:
                             g = g.add_(p, alpha=wd) if maximize else g.add(p, alpha=wd)
+                    # one temporary per parameter: g^2, then reused as the denominator
                     m.lerp_(g, 1 - beta1)
-                    v.mul_(beta2).add_(g * g, alpha=1 - beta2)
+                    tmp = _ops.mul(g, g)
+                    v.mul_(beta2).add_(tmp, alpha=1 - beta2)
                     bias_correction1 = 1 - beta1 ** step
                     bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
                     step_size = lr / bias_correction1
                     if amsgrad:
                         vmax = state["max_exp_avg_sq"]
-                        vmax.copy_(vmax.maximum(v))
-                        denom = vmax.sqrt()
+                        _ops.maximum(vmax, v, out=vmax)
+                        _ops.sqrt(vmax, out=tmp)
                     else:
-                        denom = v.sqrt()
-                    denom.div_(bias_correction2_sqrt).add_(eps)
-                    p.add_(m / denom, alpha=-step_size)
+                        _ops.sqrt(v, out=tmp)
+                    tmp.div_(bias_correction2_sqrt).add_(eps)
+                    _ops.div(m, tmp, out=tmp)
+                    p.add_(tmp, alpha=-step_size)
         return loss
 
 
