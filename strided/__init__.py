@@ -20,6 +20,8 @@ from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, 
 from strided.ops import __all__ as _ops_all
 from strided import autograd
 from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from strided.serialization import save, load
+from strided import nn, optim, data
 from strided._C.linalg import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
 
 # PyTorch's dtype aliases

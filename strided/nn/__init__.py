@@ -1,2 +1,12 @@
-"""strided.nn: layers, losses and their functional forms."""
+"""strided.nn: layers, losses and their functional forms (torch.nn's API)."""
 from strided.nn import functional
+from strided.nn import init
+from strided.nn.parameter import Parameter
+from strided.nn.module import Module
+from strided.nn.container import Sequential, ModuleList, ModuleDict
+from strided.nn.layers import (
+    Identity, Linear, Conv1d, Conv2d, ReLU, LeakyReLU, GELU, SiLU, Sigmoid, Tanh, Softmax,
+    LogSoftmax, Flatten, Unflatten, Dropout, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d,
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Embedding)
+from strided.nn.loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss,
+                             BCEWithLogitsLoss)

@@ -42,3 +42,14 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     return input.log_softmax(dim, dtype)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    from strided.nn._functional_norm import dropout as _dropout
+    return _dropout(input, p, training, inplace, generator)
+
+
+from strided.nn._functional_norm import batch_norm, layer_norm, embedding  # noqa: E402
+from strided.nn._functional_loss import (  # noqa: E402
+    cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,
+    binary_cross_entropy_with_logits)

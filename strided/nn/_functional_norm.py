@@ -1,0 +1,158 @@
+"""batch_norm (a fused autograd Function), layer_norm, dropout, embedding."""
+import numpy as np
+
+from strided._C.tensor import Tensor, from_numpy, where
+from strided.autograd.function import Function
+from strided.autograd.grad_mode import no_grad
+from strided.random import rand
+
+
+def _bcast(v, ndim):
+    """A per-channel (C,) tensor viewed as (1, C, 1, ...) for an ndim-d input."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class _BatchNorm(Function):
+    """y = (x - mean) * invstd * weight + bias, per channel (dim 1).
+
+    Training: mean/var are the batch's (biased var), and with n values per channel
+        dx = weight * invstd / n * (n dy - sum(dy) - xhat sum(dy xhat))
+    Evaluation: mean/var are the running estimates, so dx = dy * weight * invstd.
+    In both, dweight = sum(dy xhat), dbias = sum(dy) over every dim but 1.
+    """
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, mean, invstd, training):
+        nd = input.ndim
+        xhat = (input - _bcast(mean, nd)) * _bcast(invstd, nd)
+        out = xhat
+        if weight is not None:
+            out = out * _bcast(weight, nd)
+        if bias is not None:
+            out = out + _bcast(bias, nd)
+        ctx.save_for_backward(xhat, weight, invstd)
+        ctx.training = training
+        return out
+
+    @staticmethod
+    def backward(ctx, dy):
+        xhat, weight, invstd = ctx.saved_tensors
+        nd = dy.ndim
+        dims = (0,) + tuple(range(2, nd))
+        n = dy.numel() // dy.shape[1]
+        sum_dy = dy.sum(dims)
+        sum_dy_xhat = (dy * xhat).sum(dims)
+        scale = invstd * weight if weight is not None else invstd
+        if ctx.training:
+            dx = (dy - _bcast(sum_dy / n, nd) - xhat * _bcast(sum_dy_xhat / n, nd)) \
+                * _bcast(scale, nd)
+        else:
+            dx = dy * _bcast(scale, nd)
+        dw = sum_dy_xhat if ctx.needs_input_grad[1] else None
+        db = sum_dy if ctx.needs_input_grad[2] else None
+        return dx, dw, db, None, None, None
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation over dim 1 of an (N, C, ...) input.  In training the batch
+    statistics normalise, and the running ones (if given) are updated in place:
+    running = (1 - momentum) running + momentum stat, with the unbiased variance."""
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    dims = (0,) + tuple(range(2, input.ndim))
+    n = input.numel() // input.shape[1]
+    if training:
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {list(input.shape)}")
+        with no_grad():
+            x = input.detach()
+            mean = x.mean(dims)
+            xc = x - _bcast(mean, x.ndim)
+            var = (xc * xc).mean(dims)
+            invstd = (var + eps).rsqrt()
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+            if running_var is not None:
+                running_var.mul_(1 - momentum).add_(var * (n / (n - 1)), alpha=momentum)
+    else:
+        with no_grad():
+            mean = running_mean.detach()
+            invstd = (running_var.detach() + eps).rsqrt()
+    return _BatchNorm.apply(input, weight, bias, mean, invstd, bool(training))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims (biased variance)."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != tuple(normalized_shape):
+        raise ValueError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                         f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                         f"input of size{list(input.shape)}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    xc = input - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    out = xc * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p); the mask is
+    drawn from strided's generator.  Identity when not training."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        out = input * 0.0
+    else:
+        keep = rand(*input.shape, generator=generator, dtype=input.dtype) >= p
+        out = where(keep, input * (1.0 / (1.0 - p)), 0.0)
+    if inplace:
+        with no_grad():
+            input.copy_(out)
+        return input
+    return out
+
+
+class _Embedding(Function):
+    """out[..., :] = weight[index[...], :]; dweight[i] = sum of dout rows whose index is i
+    (none for padding_idx)."""
+
+    @staticmethod
+    def forward(ctx, indices, weight, padding_idx):
+        idx = indices.detach().numpy().astype(np.int64)
+        w = weight.detach().numpy()
+        n = w.shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError("index out of range in self")
+        ctx.stash = (idx, w.shape, w.dtype, padding_idx)
+        return from_numpy(np.array(w[idx], order="C"))
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, wshape, dt, padding_idx = ctx.stash
+        g = grad.detach().numpy().reshape(-1, wshape[1])
+        gw = np.zeros(wshape, dt)
+        np.add.at(gw, idx.reshape(-1), g)
+        if padding_idx is not None:
+            gw[padding_idx] = 0
+        return None, from_numpy(gw), None
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are "
+                                  "not supported")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return _Embedding.apply(input, weight, padding_idx)

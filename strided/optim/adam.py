@@ -1,0 +1,92 @@
+"""Adam and AdamW (torch.optim.Adam / AdamW, incl. amsgrad and maximize)."""
+import math
+
+import strided.ops as _ops
+
+from strided.autograd.grad_mode import no_grad, enable_grad
+from strided.creation import zeros_like
+from strided._C.tensor import tensor
+from strided._C.dtypes import float32
+from strided.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """For each parameter p with gradient g (negated if maximize), at step t:
+        g = g + weight_decay p              (Adam; AdamW instead does p *= 1 - lr wd)
+        m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2
+        vmax = max(vmax, v) if amsgrad
+        p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
+    in place, under no_grad."""
+
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+                amsgrad, maximize = group["amsgrad"], group["maximize"]
+                for p in self._params_with_grad(group):
+                    g = p.grad.neg() if maximize else p.grad
+                    state = self.state.setdefault(p, {})
+                    if not state:
+                        state["step"] = tensor(0.0, dtype=float32)
+                        state["exp_avg"] = zeros_like(p)
+                        state["exp_avg_sq"] = zeros_like(p)
+                        if amsgrad:
+                            state["max_exp_avg_sq"] = zeros_like(p)
+                    m, v = state["exp_avg"], state["exp_avg_sq"]
+                    state["step"].add_(1)
+                    step = state["step"].item()
+                    if wd != 0:
+                        if self._decoupled:
+                            p.mul_(1 - lr * wd)
+                        else:
+                            g = g.add_(p, alpha=wd) if maximize else g.add(p, alpha=wd)
+                    # one temporary per parameter: g^2, then reused as the denominator
+                    m.lerp_(g, 1 - beta1)
+                    tmp = _ops.mul(g, g)
+                    v.mul_(beta2).add_(tmp, alpha=1 - beta2)
+                    bias_correction1 = 1 - beta1 ** step
+                    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+                    step_size = lr / bias_correction1
+                    if amsgrad:
+                        vmax = state["max_exp_avg_sq"]
+                        _ops.maximum(vmax, v, out=vmax)
+                        _ops.sqrt(vmax, out=tmp)
+                    else:
+                        _ops.sqrt(v, out=tmp)
+                    tmp.div_(bias_correction2_sqrt).add_(eps)
+                    _ops.div(m, tmp, out=tmp)
+                    p.add_(tmp, alpha=-step_size)
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (p *= 1 - lr weight_decay before the update)."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,52 @@
+"""SGD with momentum, dampening, weight decay, Nesterov and maximize (torch.optim.SGD)."""
+from strided.autograd.grad_mode import no_grad, enable_grad
+from strided.optim.optimizer import Optimizer, required
+
+
+class SGD(Optimizer):
+    """For each parameter p with gradient g (negated if maximize):
+        g = g + weight_decay p
+        b = g (first step), else b = momentum b + (1 - dampening) g
+        g = g + momentum b if nesterov else b              (when momentum != 0)
+        p = p - lr g
+    in place, under no_grad."""
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
+                wd, nesterov, maximize = (group["weight_decay"], group["nesterov"],
+                                          group["maximize"])
+                for p in self._params_with_grad(group):
+                    g = p.grad.neg() if maximize else p.grad
+                    if wd != 0:     # into a new tensor (or the negated copy): p.grad intact
+                        g = g.add_(p, alpha=wd) if maximize else g.add(p, alpha=wd)
+                    if mom != 0:
+                        state = self.state.setdefault(p, {})
+                        buf = state.get("momentum_buffer")
+                        if buf is None:
+                            buf = g.clone()
+                            state["momentum_buffer"] = buf
+                        else:
+                            buf.mul_(mom).add_(g, alpha=1 - damp)
+                        g = g.add(buf, alpha=mom) if nesterov else buf
+                    p.add_(g, alpha=-lr)
+        return loss
