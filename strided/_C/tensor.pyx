@@ -631,7 +631,20 @@ cdef class Tensor:
         return (1, 0)    # (kDLCPU, device 0)
 
     def __reduce__(self):
-        return (_rebuild_tensor, (np.array(_to_numpy(self), order="C", copy=True),))
+        return (_rebuild_tensor, (np.array(_to_numpy(self), order="C", copy=True),
+                                  self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        """A copy in fresh storage; a leaf keeps requires_grad and a copy of .grad."""
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        cdef Tensor c = _clone(self, self._dtype)
+        c._requires_grad = self._requires_grad
+        if self._grad is not None:
+            c._grad = _clone(<Tensor>self._grad, (<Tensor>self._grad)._dtype)
+        memo[id(self)] = c
+        return c
 
     # ---- view ops ---------------------------------------------------------------------
 
@@ -1680,8 +1693,10 @@ cdef object _linalg():
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")
 
 
-def _rebuild_tensor(array):
-    return _tensor_from_numpy_copy(array, None)
+def _rebuild_tensor(array, requires_grad=False):
+    cdef Tensor t = _tensor_from_numpy_copy(array, None)
+    t._requires_grad = requires_grad
+    return t
 
 
 include "views.pxi"
