@@ -221,7 +221,7 @@ cdef inline bint _pointwise(const ConvGeometry* g) noexcept nogil:
     """1x1, stride 1, no padding, and the input's H, W dims merge: col is x[n, g] itself
     (a Cg x H*W matrix with row stride xs[1] and column stride xs[3])."""
     return (g.R == 1 and g.S == 1 and g.sH == 1 and g.sW == 1 and g.pH == 0 and g.pW == 0
-            and (g.H == 1 or g.xs[2] == g.W * g.xs[3]))
+            and g.OH == g.H and g.OW == g.W and (g.H == 1 or g.xs[2] == g.W * g.xs[3]))
 
 
 cdef void _add_bias(floating* out, const floating* b, int64_t K, int64_t OHW) noexcept nogil:
@@ -358,7 +358,9 @@ cdef void _scratch_release(char* p, bint cached) noexcept:
 # --------------------------------------------------------------------------------------
 
 cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, int64_t pH,
-                   int64_t pW, int64_t dH, int64_t dW, int64_t groups) except -1:
+                   int64_t pW, int64_t dH, int64_t dW, int64_t groups, int64_t pH_end,
+                   int64_t pW_end) except -1:
+    """pH, pW pad the top and left; pH_end, pW_end (-1: the same) the bottom and right."""
     cdef int d
     if x._ndim != 4 or w._ndim != 4:
         raise RuntimeError("conv2d kernel: expected 4-D input and weight")
@@ -376,8 +378,12 @@ cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, 
         raise RuntimeError("conv2d kernel: channels do not match groups")
     g.Cg = g.C // groups
     g.Kg = g.K // groups
-    g.OH = (g.H + 2 * pH - dH * (g.R - 1) - 1) // sH + 1
-    g.OW = (g.W + 2 * pW - dW * (g.S - 1) - 1) // sW + 1
+    if pH_end < 0:
+        pH_end = pH
+    if pW_end < 0:
+        pW_end = pW
+    g.OH = (g.H + pH + pH_end - dH * (g.R - 1) - 1) // sH + 1
+    g.OW = (g.W + pW + pW_end - dW * (g.S - 1) - 1) // sW + 1
     if g.OH < 1 or g.OW < 1:
         raise RuntimeError("conv2d kernel: output size is empty")
     for d in range(4):
@@ -393,19 +399,21 @@ cdef int _split(const ConvGeometry* g, int* nt) noexcept nogil:
 
 
 def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int64_t pH,
-                   int64_t pW, int64_t dH, int64_t dW, int64_t groups):
+                   int64_t pW, int64_t dH, int64_t dW, int64_t groups, int64_t pH_end=-1,
+                   int64_t pW_end=-1):
     """out (N, K, OH, OW), contiguous: the convolution of x (any strides) with w
     (contiguous), plus bias (contiguous (K,), or None)."""
     cdef ConvGeometry g
     cdef int64_t sizes[4]
     cdef int nt = 1, by_batch, t, err = 0
     cdef int64_t n, chunk
-    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups)
+    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
     if bias is not None and (bias._numel != g.K or not bias._contiguous
                              or bias._dtype.num != x._dtype.num):
         raise RuntimeError("conv2d kernel: bias must be a contiguous (K,) tensor of x's dtype")
     sizes[0], sizes[1], sizes[2], sizes[3] = g.N, g.K, g.OH, g.OW
-    cdef Tensor out = new_tensor(4, sizes, x._dtype, False)
+    cdef bint empty_sum = g.Cg * g.R * g.S == 0
+    cdef Tensor out = new_tensor(4, sizes, x._dtype, empty_sum)
     cdef int dtype = x._dtype.num
     cdef const char* xp = data_of(x)
     cdef const char* wp = data_of(w)
@@ -413,9 +421,15 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef char* op = data_of(out)
     if out._numel == 0:
         return out
-    if g.Cg * g.R * g.S == 0:
-        # empty reduction (C = 0): zeros, plus bias
-        raise RuntimeError("conv2d kernel: no input channels")
+    if empty_sum:
+        # no input channels: the empty sum, plus bias
+        if bp != NULL:
+            for n in range(g.N):
+                if dtype == FLOAT32:
+                    _add_bias(<float*>op + n * g.K * g.OH * g.OW, <const float*>bp, g.K, g.OH * g.OW)
+                else:
+                    _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
+        return out
     by_batch = _split(&g, &nt)
     with nogil:
         if by_batch:
@@ -448,14 +462,14 @@ cdef void _bias_grad(const floating* go, floating* gb, int64_t N, int64_t K,
 
 def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW, int64_t pH,
                     int64_t pW, int64_t dH, int64_t dW, int64_t groups, bint want_input,
-                    bint want_weight, bint want_bias):
+                    bint want_weight, bint want_bias, int64_t pH_end=-1, int64_t pW_end=-1):
     """(grad_input, grad_weight, grad_bias), each None unless wanted: grad_out is the
     contiguous (N, K, OH, OW) gradient of conv2d_forward(x, w, ...)."""
     cdef ConvGeometry g
     cdef int64_t sizes[4]
     cdef int nt = 1, by_batch, t, err = 0, nparts
     cdef int64_t n, chunk, d
-    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups)
+    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
     if (grad_out._ndim != 4 or not grad_out._contiguous or grad_out._dtype.num != x._dtype.num
             or grad_out._sizes[0] != g.N or grad_out._sizes[1] != g.K
             or grad_out._sizes[2] != g.OH or grad_out._sizes[3] != g.OW):
@@ -483,7 +497,7 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
             _bias_grad(<const float*>gop, <float*>data_of(gb), g.N, g.K, g.OH * g.OW)
         else:
             _bias_grad(<const double*>gop, <double*>data_of(gb), g.N, g.K, g.OH * g.OW)
-    if not want_input and not want_weight:
+    if (not want_input and not want_weight) or g.Cg == 0:
         return gx, gw, gb
     by_batch = _split(&g, &nt)
     nparts = nt if by_batch else 1
