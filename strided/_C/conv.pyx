@@ -136,22 +136,48 @@ cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx) noex
                     d += g.OW
 
 
+cdef inline void _pack_run(floating* dst, int64_t kc, int64_t NR, int64_t p, int64_t t,
+                           int64_t t_end, const floating* src, int64_t step) noexcept nogil:
+    """Panel columns [t, t_end) of row p: src[0], src[step], ... (zeros when src is NULL),
+    in the sliver layout of NOTE [ Packed B panels ], one sliver-sized piece at a time."""
+    cdef int64_t sl, lane, cnt, u
+    cdef floating* d
+    while t < t_end:
+        sl = t // NR
+        lane = t - sl * NR
+        cnt = NR - lane
+        if cnt > t_end - t:
+            cnt = t_end - t
+        d = dst + sl * NR * kc + p * NR + lane
+        if src == NULL:
+            for u in range(cnt):
+                d[u] = 0
+        elif step == 1:
+            for u in range(cnt):
+                d[u] = src[u]
+            src += cnt
+        else:
+            for u in range(cnt):
+                d[u] = src[u * step]
+            src += cnt * step
+        t += cnt
+
+
 cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_t j0,
                           int64_t nc, floating* dst) noexcept nogil:
     """Write col[p0:p0+kc, j0:j0+nc] as NR-wide slivers: element (p, t) at
     dst[(t // NR) * NR * kc + p * NR + t % NR]; the last sliver's tail is zero.
-    A sliver that lies inside one output row and inside the input is a strided copy."""
+    Each output row's piece of a panel row is three runs: zeros left of the input, a
+    strided copy of an input row, zeros right of it."""
     cdef const ConvGeometry* g = ws.g
     cdef const floating* x = <const floating*>ws.x
     cdef int64_t NR = ws.NR
     cdef int64_t RS = g.R * g.S
-    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, lane, u, step
+    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, lane, u
     cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW, OW = g.OW
-    cdef bint row_ok
-    cdef const floating* xr = x
-    cdef const floating* xp
-    cdef floating* dp
-    step = sW * xs3
+    cdef int64_t step = sW * xs3
+    cdef const floating* xr
+    cdef floating* d
     for p in range(kc):
         q = p0 + p
         c = q // RS
@@ -161,46 +187,34 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
         off = s * g.dW - g.pW
         oh = j0 // OW
         ow = j0 - oh * OW
-        ih = oh * g.sH - g.pH + r * g.dH
-        row_ok = ih >= 0 and ih < g.H
-        if row_ok:
-            xr = x + c * xs1 + ih * xs2
-        dp = dst + p * NR
-        lane = 0
         t = 0
         while t < nc:
-            if lane == 0 and t + NR <= nc and row_ok and ow >= lo and ow + NR <= hi:
-                xp = xr + (ow * sW + off) * xs3
-                if step == 1:
-                    for u in range(NR):
-                        dp[u] = xp[u]
-                else:
-                    for u in range(NR):
-                        dp[u] = xp[u * step]
-                dp += NR * kc
-                t += NR
-                ow += NR
+            t_row = t + (OW - ow)                  # panel column where this output row ends
+            if t_row > nc:
+                t_row = nc
+            ih = oh * g.sH - g.pH + r * g.dH
+            if ih < 0 or ih >= g.H:
+                _pack_run(dst, kc, NR, p, t, t_row, <const floating*>NULL, 0)
             else:
-                if row_ok and ow >= lo and ow < hi:
-                    dp[lane] = xr[(ow * sW + off) * xs3]
-                else:
-                    dp[lane] = 0
-                lane += 1
-                if lane == NR:
-                    lane = 0
-                    dp += NR * kc
-                t += 1
-                ow += 1
-            if ow == OW:
-                ow = 0
-                ih += g.sH
-                row_ok = ih >= 0 and ih < g.H
-                if row_ok:
-                    xr = x + c * xs1 + ih * xs2
-        if lane:
-            while lane < NR:
-                dp[lane] = 0
-                lane += 1
+                xr = x + c * xs1 + ih * xs2
+                # output columns ow .. ow + (t_row - t) of this row; valid ones in [lo, hi)
+                a = lo if lo > ow else ow
+                b = hi if hi < ow + (t_row - t) else ow + (t_row - t)
+                if b < a:
+                    b = a
+                if a > ow + (t_row - t):
+                    a = b = ow + (t_row - t)
+                _pack_run(dst, kc, NR, p, t, t + (a - ow), <const floating*>NULL, 0)
+                _pack_run(dst, kc, NR, p, t + (a - ow), t + (b - ow),
+                          xr + (a * sW + off) * xs3, step)
+                _pack_run(dst, kc, NR, p, t + (b - ow), t_row, <const floating*>NULL, 0)
+            t = t_row
+            ow = 0
+            oh += 1
+        if nc % NR:
+            d = dst + (nc // NR) * NR * kc + p * NR
+            for lane in range(nc % NR, NR):
+                d[lane] = 0
 
 
 cdef void _pack_windows_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
@@ -391,10 +405,21 @@ cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, 
     return 0
 
 
+cdef int _batch_split_mode = -1      # -1: automatic; 0/1 forced (experiments, tests)
+
+
+def _set_batch_split(int mode):
+    """Force splitting over the batch (1) or inside GEMMs (0); -1 restores the default."""
+    global _batch_split_mode
+    _batch_split_mode = mode
+
+
 cdef int _split(const ConvGeometry* g, int* nt) noexcept nogil:
     """Threads in all (nt) and whether to split over the batch (1) or inside GEMMs (0)."""
     cdef int64_t work = g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S
     nt[0] = num_threads_for(work, GRAIN)
+    if _batch_split_mode >= 0:
+        return _batch_split_mode if nt[0] > 1 else 0
     return 1 if nt[0] > 1 and g.N >= nt[0] else 0
 
 
