@@ -251,7 +251,7 @@ def test_grad_only_for_inputs_that_require_it():
 @pytest.mark.parametrize("call,match", [
     (lambda x, w: F.conv2d(x, T(np.ones((6, 1, 3, 3))), groups=4),
      r"Given groups=4, expected weight to be divisible by 4 at dimension 0, but got weight of "
-     r"size \[6, 1, 3, 3\] instead"),
+     r"size \[\[6, 1, 3, 3\]\] instead"),
     (lambda x, w: F.conv2d(x, w, groups=3),
      r"Given groups=3, weight of size \[6, 4, 3, 3\], expected input\[2, 4, 5, 5\] to have 12 "
      r"channels, but got 4 channels instead"),

@@ -106,9 +106,12 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
             pad = (0,) + pad
     C = x.shape[1]
     K = w.shape[0]
+    if K == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at "
+                           f"dimension 0, but got weight of size {wshape} instead")
     if K < groups or K % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size {wshape} instead")
+                           f"{groups} at dimension 0, but got weight of size [{wshape}] instead")
     if K == 0:
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at "
                            f"dimension 0, but got weight of size {wshape} instead")
