@@ -16,7 +16,9 @@ Forward packs the GEMM's B panels straight from the input windows (an implicit G
 NOTE [ Packed B panels ] in gemm.pxd), so col never exists.  Backward materialises col
 per image (im2col) into a per-thread scratch buffer, cached across calls:
 
-    grad_W[g]   += grad_out[n, g] @ col^T                    (summed over the batch)
+    grad_W[g]^T += col @ grad_out[n, g]^T                    (summed over the batch; this
+                   orientation packs col along its contiguous rows: ~2.5x faster than
+                   grad_out @ col^T for a ResNet layer)
     col_grad     = W[g]^T @ grad_out[n, g];  grad_x[n, g] = col2im(col_grad)  (a scatter-add)
     grad_bias[k] = sum over n, oh, ow of grad_out[n, k]
 
@@ -300,18 +302,18 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
         gog = go + (n * g.K + grp * g.Kg) * OHW * isz
         if gw != NULL:
             if pw:
-                if gemm_strided_threads(dtype, g.Kg, CgRS, OHW, 1.0, gog, OHW, 1,
-                                        xg, g.xs[3], g.xs[1], 1.0,
-                                        gw + grp * g.Kg * CgRS * isz, CgRS, 1, nthreads):
+                if gemm_strided_threads(dtype, CgRS, g.Kg, OHW, 1.0, xg, g.xs[1], g.xs[3],
+                                        gog, 1, OHW, 1.0,
+                                        gw + grp * g.Kg * CgRS * isz, 1, CgRS, nthreads):
                     return -1
             else:
                 if dtype == FLOAT32:
                     _im2col(g, <const float*>xg, <float*>col)
                 else:
                     _im2col(g, <const double*>xg, <double*>col)
-                if gemm_strided_threads(dtype, g.Kg, CgRS, OHW, 1.0, gog, OHW, 1,
-                                        col, 1, OHW, 1.0,
-                                        gw + grp * g.Kg * CgRS * isz, CgRS, 1, nthreads):
+                if gemm_strided_threads(dtype, CgRS, g.Kg, OHW, 1.0, col, OHW, 1,
+                                        gog, 1, OHW, 1.0,
+                                        gw + grp * g.Kg * CgRS * isz, 1, CgRS, nthreads):
                     return -1
         if gx != NULL:
             gxg = gx + (n * g.C + grp * g.Cg) * HW * isz
