@@ -288,3 +288,36 @@ def test_integer_inputs_refused():
     x = T(np.ones((1, 1, 3, 3), np.int64))
     with pytest.raises(TypeError, match="conv2d"):
         F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int64)))
+
+
+@pytest.mark.parametrize("mode", [0, 1])
+def test_both_thread_splits(mode):
+    """Batch split (per-thread weight-gradient partials, summed) and GEMM threading give
+    the single-threaded values on inputs too small to choose them by themselves."""
+    from strided._C import conv as K
+    x = rng.standard_normal((5, 4, 7, 6))
+    w = rng.standard_normal((6, 2, 3, 3))
+    go = rng.standard_normal((5, 6, 4, 6))
+    gp = rng.standard_normal((5, 6, 7, 6))
+
+    def run():
+        out = F.conv2d(layout(x, "channels_last"), T(w), stride=(2, 1), padding=1, groups=2)
+        grads = F.conv2d_backward(T(go), layout(x, "stepped"), T(w), (2, 1), 1, 1, 2)
+        pointwise = F.conv2d_backward(T(gp), T(x), T(w[:, :, :1, :1]), 1, 0, 1, 2)
+        return [out] + list(grads) + list(pointwise)
+
+    old = strided.get_num_threads()
+    strided.set_num_threads(1)
+    want = run()
+    strided.set_num_threads(2)
+    K._set_batch_split(mode)
+    try:
+        got = run()
+    finally:
+        K._set_batch_split(-1)
+        strided.set_num_threads(old)
+    np.testing.assert_allclose(want[0].numpy(),
+                               ref_conv2d(x, w, None, (2, 1), (1, 1), (1, 1), 2),
+                               rtol=1e-10, atol=1e-10)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-10)

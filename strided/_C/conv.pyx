@@ -36,7 +36,7 @@ from libc.string cimport memset
 
 from strided._C.dtypes cimport DType, FLOAT32, FLOAT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
-from strided._C.threads cimport num_threads_for
+from strided._C.threads cimport num_threads_for, get_max_threads
 from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
 
 cdef enum:
@@ -411,7 +411,8 @@ cdef int _batch_split_mode = -1      # -1: automatic; 0/1 forced (experiments, t
 
 
 def _set_batch_split(int mode):
-    """Force splitting over the batch (1) or inside GEMMs (0); -1 restores the default."""
+    """Force splitting over the batch (1) or inside GEMMs (0) on all threads, whatever the
+    size (so tests reach both paths on small inputs); -1 restores the default."""
     global _batch_split_mode
     _batch_split_mode = mode
 
@@ -421,6 +422,7 @@ cdef int _split(const ConvGeometry* g, int* nt) noexcept nogil:
     cdef int64_t work = g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S
     nt[0] = num_threads_for(work, GRAIN)
     if _batch_split_mode >= 0:
+        nt[0] = get_max_threads()          # forced: all threads whatever the size
         return _batch_split_mode if nt[0] > 1 else 0
     return 1 if nt[0] > 1 and g.N >= nt[0] else 0
 
