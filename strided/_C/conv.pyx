@@ -41,6 +41,14 @@ from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
+    # the GEMM's NR (gemm_kernel.h) as compile-time constants: the packer divides by it
+    # for every run it writes, and a constant divisor is a shift (checked at import)
+    SGEMM_NR = 16
+    DGEMM_NR = 8
+
+if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
+    raise ImportError(f"strided._C.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
+                      f"the GEMM uses {gemm_nr(FLOAT32)}/{gemm_nr(FLOAT64)}")
 
 
 cdef struct ConvGeometry:
@@ -138,12 +146,17 @@ cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx) noex
                     d += g.OW
 
 
-cdef inline void _pack_run(floating* dst, int64_t kc, int64_t NR, int64_t p, int64_t t,
+cdef inline void _pack_run(floating* dst, int64_t kc, int64_t NR_unused, int64_t p, int64_t t,
                            int64_t t_end, const floating* src, int64_t step) noexcept nogil:
     """Panel columns [t, t_end) of row p: src[0], src[step], ... (zeros when src is NULL),
     in the sliver layout of NOTE [ Packed B panels ], one sliver-sized piece at a time."""
     cdef int64_t sl, lane, cnt, u
     cdef floating* d
+    cdef int64_t NR
+    if floating is float:
+        NR = SGEMM_NR
+    else:
+        NR = DGEMM_NR
     while t < t_end:
         sl = t // NR
         lane = t - sl * NR
