@@ -146,7 +146,7 @@ cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx) noex
                     d += g.OW
 
 
-cdef inline void _pack_run(floating* dst, int64_t kc, int64_t NR_unused, int64_t p, int64_t t,
+cdef inline void _pack_run(floating* dst, int64_t kc, int64_t p, int64_t t,
                            int64_t t_end, const floating* src, int64_t step) noexcept nogil:
     """Panel columns [t, t_end) of row p: src[0], src[step], ... (zeros when src is NULL),
     in the sliver layout of NOTE [ Packed B panels ], one sliver-sized piece at a time."""
@@ -209,7 +209,7 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
                 t_row = nc
             ih = oh * g.sH - g.pH + r * g.dH
             if ih < 0 or ih >= g.H:
-                _pack_run(dst, kc, NR, p, t, t_row, <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t, t_row, <const floating*>NULL, 0)
             else:
                 xr = x + c * xs1 + ih * xs2
                 # output columns ow .. ow + (t_row - t) of this row; valid ones in [lo, hi)
@@ -219,10 +219,10 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
                     b = a
                 if a > ow + (t_row - t):
                     a = b = ow + (t_row - t)
-                _pack_run(dst, kc, NR, p, t, t + (a - ow), <const floating*>NULL, 0)
-                _pack_run(dst, kc, NR, p, t + (a - ow), t + (b - ow),
+                _pack_run(dst, kc, p, t, t + (a - ow), <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t + (a - ow), t + (b - ow),
                           xr + (a * sW + off) * xs3, step)
-                _pack_run(dst, kc, NR, p, t + (b - ow), t_row, <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t + (b - ow), t_row, <const floating*>NULL, 0)
             t = t_row
             ow = 0
             oh += 1
