@@ -5,7 +5,6 @@ Inputs come in several memory layouts (channels-last through a permute, transpos
 stepped, negative strides, N/C swapped), so every value test also checks that no kernel
 assumes contiguity.
 """
-import itertools
 
 import numpy as np
 import pytest

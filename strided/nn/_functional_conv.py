@@ -74,7 +74,7 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     wshape = _shape(weight)
     ishape = _shape(input)
     if len(wshape) != dim:
-        raise RuntimeError(f"weight should have at least three dimensions" if len(wshape) < 3
+        raise RuntimeError("weight should have at least three dimensions" if len(wshape) < 3
                            else f"Expected {len(wshape)}-dimensional input for "
                                 f"{len(wshape)}-dimensional weight {wshape}, but got "
                                 f"{len(ishape)}-dimensional input of size {ishape} instead")
