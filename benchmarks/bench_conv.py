@@ -1,4 +1,5 @@
-"""Convolution-layer kernels, strided vs PyTorch (CPU): pooling, forward and forward+backward.
+"""Convolution-layer kernels, strided vs PyTorch (CPU): pooling and convolution, forward and
+forward+backward.
 
     python benchmarks/bench_conv.py                 # full run: issue 5's shapes, 1 and 2 threads
     python benchmarks/bench_conv.py --quick         # CI smoke run (small shapes, 3 repeats)
@@ -12,7 +13,9 @@ anything.  Ratios are torch / strided: above 1 means strided is faster.
 "fwd" is the functional call (max_pool2d without indices: the value a layer returns).
 "fwd+bwd" is what training runs: the forward pass keeping what backward needs (max pooling's
 argmax indices) plus the backward pass with an all-ones output gradient -- for strided the
-nn.functional *_backward functions, for torch loss.backward() through autograd.
+nn.functional *_backward functions, for torch loss.backward() through autograd.  Convolution
+cases carry a bias and compute all three gradients (input, weight, bias); GFLOP/s counts
+2*N*K*OH*OW*C*R*S per pass (three passes for fwd+bwd).
 
 PyTorch runs in a subprocess (`--peer torch`, which prints JSON): its bundled OpenMP runtime
 can spoil the thread scaling of another OpenMP library in the same process.  Its column is
@@ -43,6 +46,17 @@ CASES = [
      (32, 64, 112, 112), (4, 16, 56, 56)),
     ("avg_pool2d 2x2/s2", "avg_pool2d", {"kernel_size": 2, "stride": 2},
      (32, 64, 112, 112), (4, 16, 56, 56)),
+    # convolutions: "out" output channels, "kernel" square kernel size, plus conv2d's kwargs
+    ("conv 3x3 64->64", "conv2d", {"out": 64, "kernel": 3, "padding": 1},
+     (32, 64, 56, 56), (2, 64, 14, 14)),
+    ("conv 3x3/s2 64->128", "conv2d", {"out": 128, "kernel": 3, "stride": 2, "padding": 1},
+     (32, 64, 56, 56), (2, 64, 14, 14)),
+    ("conv 1x1 256->64", "conv2d", {"out": 64, "kernel": 1},
+     (32, 256, 56, 56), (2, 256, 14, 14)),
+    ("LeNet conv1 5x5 1->6", "conv2d", {"out": 6, "kernel": 5},
+     (64, 1, 28, 28), (8, 1, 28, 28)),
+    ("LeNet conv2 5x5 6->16", "conv2d", {"out": 16, "kernel": 5},
+     (64, 6, 14, 14), (8, 6, 14, 14)),
 ]
 
 MODES = ("fwd", "fwd+bwd")
@@ -90,7 +104,61 @@ def torch_pool(op, kwargs, x):
     return {"fwd": fwd_only, "fwd+bwd": fwd_bwd}
 
 
-BUILDERS = {"max_pool2d": (strided_pool, torch_pool), "avg_pool2d": (strided_pool, torch_pool)}
+def conv_params(kwargs, shape):
+    """(weight shape, conv2d kwargs) of a conv case on an input of `shape`."""
+    kw = dict(kwargs)
+    k = kw.pop("kernel")
+    return (kw.pop("out"), shape[1], k, k), kw
+
+
+def conv_flops(kwargs, shape):
+    """Multiply-adds x 2 of the forward pass (backward: twice that)."""
+    (K, C, R, S), kw = conv_params(kwargs, shape)
+    N, _, H, W = shape
+    st, p = kw.get("stride", 1), kw.get("padding", 0)
+    OH, OW = (H + 2 * p - R) // st + 1, (W + 2 * p - S) // st + 1
+    return 2 * N * K * OH * OW * C * R * S
+
+
+def strided_conv(op, kwargs, x):
+    import strided
+    import strided.nn.functional as F
+    wshape, kw = conv_params(kwargs, x.shape)
+    w = strided.from_numpy(input_array(wshape) * 0.1)
+    b = strided.from_numpy(input_array(wshape[:1]))
+    out = F.conv2d(x, w, b, **kw)
+    grad = strided.ones(*out.shape)
+
+    def fwd_bwd():
+        F.conv2d(x, w, b, **kw)
+        return F.conv2d_backward(grad, x, w, kw.get("stride", 1), kw.get("padding", 0))
+    return {"fwd": lambda: F.conv2d(x, w, b, **kw), "fwd+bwd": fwd_bwd}
+
+
+def torch_conv(op, kwargs, x):
+    import torch
+    wshape, kw = conv_params(kwargs, tuple(x.shape))
+    w = torch.from_numpy(input_array(wshape) * 0.1)
+    b = torch.from_numpy(input_array(wshape[:1]))
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        w = w.contiguous(memory_format=torch.channels_last)
+    xg, wg, bg = (t.detach().clone().requires_grad_() for t in (x, w, b))
+    if not x.is_contiguous():
+        xg = x.detach().clone(memory_format=torch.channels_last).requires_grad_()
+    grad = torch.ones_like(torch.nn.functional.conv2d(x, w, b, **kw))
+
+    def fwd_bwd():
+        torch.nn.functional.conv2d(xg, wg, bg, **kw).backward(grad)
+        xg.grad = wg.grad = bg.grad = None
+
+    def fwd_only():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(x, w, b, **kw)
+    return {"fwd": fwd_only, "fwd+bwd": fwd_bwd}
+
+
+BUILDERS = {"max_pool2d": (strided_pool, torch_pool), "avg_pool2d": (strided_pool, torch_pool),
+            "conv2d": (strided_conv, torch_conv)}
 
 
 def input_array(shape):
@@ -234,11 +302,15 @@ def main():
                        "torch_channels_last_ms": tc,
                        "torch_over_strided": t / s if t is not None else None,
                        "torch_cl_over_strided": tc / s if tc is not None else None}
+                flops = conv_flops(kwargs, shape) * (3 if mode == "fwd+bwd" else 1) \
+                    if op == "conv2d" else None
+                row["strided_gflops"] = flops / s / 1e6 if flops else None
                 rows.append(row)
                 print(f"{name:<22} {'x'.join(map(str, shape)):>17} {mode:>8} {threads:>3} "
                       f"{s:>9.2f} {fmt(t, '>9.2f')} {fmt(tc, '>9.2f')} "
                       f"{fmt(row['torch_over_strided'], '>14.2f')} "
-                      f"{fmt(row['torch_cl_over_strided'], '>11.2f')}")
+                      f"{fmt(row['torch_cl_over_strided'], '>11.2f')} "
+                      f"{fmt(row['strided_gflops'], '>8.1f')}")
 
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -51,6 +51,8 @@ def test_bench_conv_quick(tmp_path):
     rows = result["rows"]
     cases = {row["case"] for row in rows}
     assert {"max_pool2d 3x3/s2/p1", "max_pool2d 2x2/s2", "avg_pool2d 2x2/s2"} <= cases
+    assert {"conv 3x3 64->64", "conv 3x3/s2 64->128", "conv 1x1 256->64",
+            "LeNet conv1 5x5 1->6", "LeNet conv2 5x5 6->16"} <= cases
     assert {(row["mode"], row["threads"]) for row in rows} == {
         (mode, threads) for mode in ("fwd", "fwd+bwd") for threads in (1, 2)}
     for row in rows:

@@ -5,6 +5,8 @@ from strided.nn._functional_pool import (
     max_pool1d_backward, max_pool2d_backward, avg_pool1d_backward, avg_pool2d_backward,
     adaptive_max_pool1d_backward, adaptive_max_pool2d_backward,
     adaptive_avg_pool1d_backward, adaptive_avg_pool2d_backward, pool_output_size)
+from strided.nn._functional_conv import (
+    conv1d, conv2d, conv1d_backward, conv2d_backward, conv_output_size)
 from strided._C.linalg import linear
 from strided._C import tensor as _core
 from strided._C.tensor import leaky_relu, softplus

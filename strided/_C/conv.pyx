@@ -1,0 +1,593 @@
+"""Convolution kernels on the GEMM: forward, and the backward for input, weight and bias.
+
+The caller (strided.nn.functional) normalises and checks the arguments; here x is any
+strided (N, C, H, W) tensor, w a contiguous (K, C/groups, R, S) tensor, grad_output a
+contiguous (N, K, OH, OW) tensor, bias a contiguous (K,) tensor or None.  Results are new
+contiguous tensors.
+
+NOTE [ Convolution as GEMM ]
+For image n and group g (Cg = C/groups input channels, Kg = K/groups output channels):
+
+    out[n, g] (Kg x OH*OW)  =  W[g] (Kg x Cg*R*S)  @  col (Cg*R*S x OH*OW)  (+ bias)
+    col[(c, r, s), (oh, ow)] = x[n, g*Cg + c, oh*sH - pH + r*dH, ow*sW - pW + s*dW]
+                               (0 outside the input)
+
+Forward packs the GEMM's B panels straight from the input windows (an implicit GEMM,
+NOTE [ Packed B panels ] in gemm.pxd), so col never exists.  Backward materialises col
+per image (im2col) into a per-thread scratch buffer, cached across calls:
+
+    grad_W[g]^T += col @ grad_out[n, g]^T                    (summed over the batch; this
+                   orientation packs col along its contiguous rows: ~2.5x faster than
+                   grad_out @ col^T for a ResNet layer)
+    col_grad     = W[g]^T @ grad_out[n, g];  grad_x[n, g] = col2im(col_grad)  (a scatter-add)
+    grad_bias[k] = sum over n, oh, ow of grad_out[n, k]
+
+A 1x1 convolution with stride 1 and no padding reads x[n, g] itself as col (when its
+H and W dims merge) -- no im2col.  Groups are separate GEMMs on slices: no zero blocks.
+Work is split over the batch (one thread per image range, single-threaded GEMMs) when the
+batch has at least as many images as threads, else each GEMM runs on all threads.
+"""
+cimport cython
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset
+
+from strided._C.dtypes cimport DType, FLOAT32, FLOAT64
+from strided._C.tensor cimport Tensor, new_tensor, data_of
+from strided._C.threads cimport num_threads_for, get_max_threads
+from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
+
+cdef enum:
+    GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
+    # the GEMM's NR (gemm_kernel.h) as compile-time constants: the packer divides by it
+    # for every run it writes, and a constant divisor is a shift (checked at import)
+    SGEMM_NR = 16
+    DGEMM_NR = 8
+
+if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
+    raise ImportError(f"strided._C.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
+                      f"the GEMM uses {gemm_nr(FLOAT32)}/{gemm_nr(FLOAT64)}")
+
+
+cdef struct ConvGeometry:
+    int64_t N, C, H, W          # input
+    int64_t K, R, S             # weight (K, Cg, R, S)
+    int64_t OH, OW
+    int64_t sH, sW, pH, pW, dH, dW
+    int64_t groups, Cg, Kg
+    int64_t xs[4]               # input strides, elements
+
+
+cdef struct WindowSource:
+    # what the implicit-GEMM packer reads: image n, group g of the input
+    const ConvGeometry* g
+    const char* x               # element (n, g*Cg, 0, 0)
+    int64_t NR
+
+
+# --------------------------------------------------------------------------------------
+# Window rows: one row (c, r, s) of col, columns [j0, j1)
+# --------------------------------------------------------------------------------------
+
+cdef inline void _col_range(const ConvGeometry* g, int64_t s, int64_t* lo, int64_t* hi) noexcept nogil:
+    """Outputs ow whose tap s lands inside the input: lo <= ow < hi."""
+    cdef int64_t off = s * g.dW - g.pW                 # iw = ow*sW + off
+    cdef int64_t a = 0, b
+    if off < 0:
+        a = (-off + g.sW - 1) // g.sW
+    # iw < W  <=>  ow*sW < W - off  <=>  ow <= (W - off - 1) // sW
+    if g.W - off - 1 < 0:
+        b = 0
+    else:
+        b = (g.W - off - 1) // g.sW + 1
+    if b > g.OW:
+        b = g.OW
+    if a > b:
+        a = b
+    lo[0] = a
+    hi[0] = b
+
+
+cdef void _im2col(const ConvGeometry* g, const floating* x, floating* col) noexcept nogil:
+    """col (Cg*R*S x OH*OW, contiguous) of the image/group whose channel 0 is at x."""
+    cdef int64_t c, r, s, oh, ow, ih, lo, hi, off
+    cdef int64_t OHW = g.OH * g.OW
+    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3]
+    cdef const floating* xr
+    cdef floating* d = col
+    for c in range(g.Cg):
+        for r in range(g.R):
+            for s in range(g.S):
+                _col_range(g, s, &lo, &hi)
+                off = s * g.dW - g.pW
+                for oh in range(g.OH):
+                    ih = oh * g.sH - g.pH + r * g.dH
+                    if ih < 0 or ih >= g.H:
+                        for ow in range(g.OW):
+                            d[ow] = 0
+                    else:
+                        xr = x + c * xs1 + ih * xs2
+                        for ow in range(lo):
+                            d[ow] = 0
+                        if g.sW == 1 and xs3 == 1:
+                            for ow in range(lo, hi):
+                                d[ow] = xr[ow + off]
+                        else:
+                            for ow in range(lo, hi):
+                                d[ow] = xr[(ow * g.sW + off) * xs3]
+                        for ow in range(hi, g.OW):
+                            d[ow] = 0
+                    d += g.OW
+
+
+cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx) noexcept nogil:
+    """gx (Cg x H x W, contiguous) += the scatter of col (Cg*R*S x OH*OW)."""
+    cdef int64_t c, r, s, oh, ow, ih, lo, hi, off
+    cdef int64_t HW = g.H * g.W
+    cdef floating* xr
+    cdef const floating* d = col
+    for c in range(g.Cg):
+        for r in range(g.R):
+            for s in range(g.S):
+                _col_range(g, s, &lo, &hi)
+                off = s * g.dW - g.pW
+                for oh in range(g.OH):
+                    ih = oh * g.sH - g.pH + r * g.dH
+                    if ih >= 0 and ih < g.H:
+                        xr = gx + c * HW + ih * g.W
+                        if g.sW == 1:
+                            for ow in range(lo, hi):
+                                xr[ow + off] += d[ow]
+                        else:
+                            for ow in range(lo, hi):
+                                xr[ow * g.sW + off] += d[ow]
+                    d += g.OW
+
+
+cdef inline void _pack_run(floating* dst, int64_t kc, int64_t p, int64_t t,
+                           int64_t t_end, const floating* src, int64_t step) noexcept nogil:
+    """Panel columns [t, t_end) of row p: src[0], src[step], ... (zeros when src is NULL),
+    in the sliver layout of NOTE [ Packed B panels ], one sliver-sized piece at a time."""
+    cdef int64_t sl, lane, cnt, u
+    cdef floating* d
+    cdef int64_t NR
+    if floating is float:
+        NR = SGEMM_NR
+    else:
+        NR = DGEMM_NR
+    while t < t_end:
+        sl = t // NR
+        lane = t - sl * NR
+        cnt = NR - lane
+        if cnt > t_end - t:
+            cnt = t_end - t
+        d = dst + sl * NR * kc + p * NR + lane
+        if src == NULL:
+            for u in range(cnt):
+                d[u] = 0
+        elif step == 1:
+            for u in range(cnt):
+                d[u] = src[u]
+            src += cnt
+        else:
+            for u in range(cnt):
+                d[u] = src[u * step]
+            src += cnt * step
+        t += cnt
+
+
+cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_t j0,
+                          int64_t nc, floating* dst) noexcept nogil:
+    """Write col[p0:p0+kc, j0:j0+nc] as NR-wide slivers: element (p, t) at
+    dst[(t // NR) * NR * kc + p * NR + t % NR]; the last sliver's tail is zero.
+    Each output row's piece of a panel row is three runs: zeros left of the input, a
+    strided copy of an input row, zeros right of it."""
+    cdef const ConvGeometry* g = ws.g
+    cdef const floating* x = <const floating*>ws.x
+    cdef int64_t NR = ws.NR
+    cdef int64_t RS = g.R * g.S
+    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, lane, u
+    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW, OW = g.OW
+    cdef int64_t step = sW * xs3
+    cdef const floating* xr
+    cdef floating* d
+    for p in range(kc):
+        q = p0 + p
+        c = q // RS
+        r = (q // g.S) % g.R
+        s = q % g.S
+        _col_range(g, s, &lo, &hi)
+        off = s * g.dW - g.pW
+        oh = j0 // OW
+        ow = j0 - oh * OW
+        t = 0
+        while t < nc:
+            t_row = t + (OW - ow)                  # panel column where this output row ends
+            if t_row > nc:
+                t_row = nc
+            ih = oh * g.sH - g.pH + r * g.dH
+            if ih < 0 or ih >= g.H:
+                _pack_run(dst, kc, p, t, t_row, <const floating*>NULL, 0)
+            else:
+                xr = x + c * xs1 + ih * xs2
+                # output columns ow .. ow + (t_row - t) of this row; valid ones in [lo, hi)
+                a = lo if lo > ow else ow
+                b = hi if hi < ow + (t_row - t) else ow + (t_row - t)
+                if b < a:
+                    b = a
+                if a > ow + (t_row - t):
+                    a = b = ow + (t_row - t)
+                _pack_run(dst, kc, p, t, t + (a - ow), <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t + (a - ow), t + (b - ow),
+                          xr + (a * sW + off) * xs3, step)
+                _pack_run(dst, kc, p, t + (b - ow), t_row, <const floating*>NULL, 0)
+            t = t_row
+            ow = 0
+            oh += 1
+        if nc % NR:
+            d = dst + (nc // NR) * NR * kc + p * NR
+            for lane in range(nc % NR, NR):
+                d[lane] = 0
+
+
+cdef void _pack_windows_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                          char* dst) noexcept nogil:
+    _pack_windows_t(<const WindowSource*>src, p0, kc, j0, nc, <float*>dst)
+
+
+cdef void _pack_windows_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                          char* dst) noexcept nogil:
+    _pack_windows_t(<const WindowSource*>src, p0, kc, j0, nc, <double*>dst)
+
+
+# --------------------------------------------------------------------------------------
+# Per-image drivers
+# --------------------------------------------------------------------------------------
+
+cdef inline bint _pointwise(const ConvGeometry* g) noexcept nogil:
+    """1x1, stride 1, no padding, and the input's H, W dims merge: col is x[n, g] itself
+    (a Cg x H*W matrix with row stride xs[1] and column stride xs[3])."""
+    return (g.R == 1 and g.S == 1 and g.sH == 1 and g.sW == 1 and g.pH == 0 and g.pW == 0
+            and g.OH == g.H and g.OW == g.W and (g.H == 1 or g.xs[2] == g.W * g.xs[3]))
+
+
+cdef void _add_bias(floating* out, const floating* b, int64_t K, int64_t OHW) noexcept nogil:
+    cdef int64_t k, i
+    cdef floating v
+    for k in range(K):
+        v = b[k]
+        for i in range(OHW):
+            out[k * OHW + i] += v
+
+
+cdef int _forward_image(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                        const char* bias, char* out, int64_t n, int nthreads) noexcept nogil:
+    """out[n] = conv(x[n], w) + bias, all groups (NOTE [ Convolution as GEMM ])."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, grp
+    cdef WindowSource ws
+    cdef const char* xg
+    cdef const char* A
+    cdef char* C
+    cdef int err
+    ws.g = g
+    ws.NR = gemm_nr(dtype)
+    for grp in range(g.groups):
+        xg = x + (n * g.xs[0] + grp * g.Cg * g.xs[1]) * isz
+        A = w + grp * g.Kg * CgRS * isz
+        C = out + (n * g.K + grp * g.Kg) * OHW * isz
+        if _pointwise(g):
+            err = gemm_strided_threads(dtype, g.Kg, OHW, g.Cg, 1.0, A, CgRS, 1,
+                                       xg, g.xs[1], g.xs[3], 0.0, C, OHW, 1, nthreads)
+        else:
+            ws.x = xg
+            err = gemm_packed_b(dtype, g.Kg, OHW, CgRS, 1.0, A, CgRS, 1,
+                                _pack_windows_f if dtype == FLOAT32 else _pack_windows_d,
+                                &ws, 0.0, C, OHW, 1, nthreads)
+        if err:
+            return -1
+    if bias != NULL:
+        C = out + n * g.K * OHW * isz
+        if dtype == FLOAT32:
+            _add_bias(<float*>C, <const float*>bias, g.K, OHW)
+        else:
+            _add_bias(<double*>C, <const double*>bias, g.K, OHW)
+    return 0
+
+
+cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                         const char* go, char* gx, char* gw, char* col, int64_t n,
+                         int nthreads) noexcept nogil:
+    """gw += grad wrt weight of image n (when gw); gx[n] = grad wrt input (when gx).
+    col: scratch of Cg*R*S*OH*OW elements (unused for pointwise convolutions)."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HW = g.H * g.W, grp
+    cdef const char* xg
+    cdef const char* wg
+    cdef const char* gog
+    cdef char* gxg
+    cdef bint pw = _pointwise(g)
+    for grp in range(g.groups):
+        xg = x + (n * g.xs[0] + grp * g.Cg * g.xs[1]) * isz
+        wg = w + grp * g.Kg * CgRS * isz
+        gog = go + (n * g.K + grp * g.Kg) * OHW * isz
+        if gw != NULL:
+            if pw:
+                if gemm_strided_threads(dtype, CgRS, g.Kg, OHW, 1.0, xg, g.xs[1], g.xs[3],
+                                        gog, 1, OHW, 1.0,
+                                        gw + grp * g.Kg * CgRS * isz, 1, CgRS, nthreads):
+                    return -1
+            else:
+                if dtype == FLOAT32:
+                    _im2col(g, <const float*>xg, <float*>col)
+                else:
+                    _im2col(g, <const double*>xg, <double*>col)
+                if gemm_strided_threads(dtype, CgRS, g.Kg, OHW, 1.0, col, OHW, 1,
+                                        gog, 1, OHW, 1.0,
+                                        gw + grp * g.Kg * CgRS * isz, 1, CgRS, nthreads):
+                    return -1
+        if gx != NULL:
+            gxg = gx + (n * g.C + grp * g.Cg) * HW * isz
+            if pw:
+                if gemm_strided_threads(dtype, g.Cg, OHW, g.Kg, 1.0, wg, 1, CgRS,
+                                        gog, OHW, 1, 0.0, gxg, HW, 1, nthreads):
+                    return -1
+            else:
+                if gemm_strided_threads(dtype, CgRS, OHW, g.Kg, 1.0, wg, 1, CgRS,
+                                        gog, OHW, 1, 0.0, col, OHW, 1, nthreads):
+                    return -1
+                if dtype == FLOAT32:
+                    _col2im(g, <const float*>col, <float*>gxg)
+                else:
+                    _col2im(g, <const double*>col, <double*>gxg)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Scratch: one buffer reused across calls (a call that finds it busy -- another Python
+# thread inside a conv kernel -- allocates its own)
+# --------------------------------------------------------------------------------------
+
+cdef char* _cache = NULL
+cdef size_t _cache_size = 0
+cdef bint _cache_busy = False
+
+
+cdef char* _scratch_acquire(size_t nbytes, bint* cached) noexcept:
+    global _cache, _cache_size, _cache_busy
+    cdef char* p
+    if nbytes == 0:
+        nbytes = 64
+    if _cache_busy:
+        cached[0] = False
+        return <char*>malloc(nbytes)
+    if _cache_size < nbytes:
+        free(_cache)
+        _cache = <char*>malloc(nbytes)
+        _cache_size = nbytes if _cache != NULL else 0
+        if _cache == NULL:
+            return NULL
+    _cache_busy = True
+    cached[0] = True
+    return _cache
+
+
+cdef void _scratch_release(char* p, bint cached) noexcept:
+    global _cache_busy
+    if cached:
+        _cache_busy = False
+    else:
+        free(p)
+
+
+# --------------------------------------------------------------------------------------
+# Tensor-level entry points
+# --------------------------------------------------------------------------------------
+
+cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, int64_t pH,
+                   int64_t pW, int64_t dH, int64_t dW, int64_t groups, int64_t pH_end,
+                   int64_t pW_end) except -1:
+    """pH, pW pad the top and left; pH_end, pW_end (-1: the same) the bottom and right."""
+    cdef int d
+    if x._ndim != 4 or w._ndim != 4:
+        raise RuntimeError("conv2d kernel: expected 4-D input and weight")
+    if x._dtype.num not in (FLOAT32, FLOAT64) or w._dtype.num != x._dtype.num:
+        raise TypeError("conv2d kernel: input and weight must be float32 or float64 of one dtype")
+    if not w._contiguous:
+        raise RuntimeError("conv2d kernel: weight must be contiguous")
+    if sH < 1 or sW < 1 or dH < 1 or dW < 1 or pH < 0 or pW < 0 or groups < 1:
+        raise RuntimeError("conv2d kernel: bad stride, padding, dilation or groups")
+    g.N, g.C, g.H, g.W = x._sizes[0], x._sizes[1], x._sizes[2], x._sizes[3]
+    g.K, g.R, g.S = w._sizes[0], w._sizes[2], w._sizes[3]
+    g.sH, g.sW, g.pH, g.pW, g.dH, g.dW = sH, sW, pH, pW, dH, dW
+    g.groups = groups
+    if g.C % groups or g.K % groups or w._sizes[1] * groups != g.C:
+        raise RuntimeError("conv2d kernel: channels do not match groups")
+    g.Cg = g.C // groups
+    g.Kg = g.K // groups
+    if pH_end < 0:
+        pH_end = pH
+    if pW_end < 0:
+        pW_end = pW
+    g.OH = (g.H + pH + pH_end - dH * (g.R - 1) - 1) // sH + 1
+    g.OW = (g.W + pW + pW_end - dW * (g.S - 1) - 1) // sW + 1
+    if g.OH < 1 or g.OW < 1:
+        raise RuntimeError("conv2d kernel: output size is empty")
+    for d in range(4):
+        g.xs[d] = x._strides[d]
+    return 0
+
+
+cdef int _batch_split_mode = -1      # -1: automatic; 0/1 forced (experiments, tests)
+
+
+def _set_batch_split(int mode):
+    """Force splitting over the batch (1) or inside GEMMs (0) on all threads, whatever the
+    size (so tests reach both paths on small inputs); -1 restores the default."""
+    global _batch_split_mode
+    _batch_split_mode = mode
+
+
+cdef int _split(const ConvGeometry* g, int* nt) noexcept nogil:
+    """Threads in all (nt) and whether to split over the batch (1) or inside GEMMs (0)."""
+    cdef int64_t work = g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S
+    nt[0] = num_threads_for(work, GRAIN)
+    if _batch_split_mode >= 0:
+        nt[0] = get_max_threads()          # forced: all threads whatever the size
+        return _batch_split_mode if nt[0] > 1 else 0
+    return 1 if nt[0] > 1 and g.N >= nt[0] else 0
+
+
+def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int64_t pH,
+                   int64_t pW, int64_t dH, int64_t dW, int64_t groups, int64_t pH_end=-1,
+                   int64_t pW_end=-1):
+    """out (N, K, OH, OW), contiguous: the convolution of x (any strides) with w
+    (contiguous), plus bias (contiguous (K,), or None)."""
+    cdef ConvGeometry g
+    cdef int64_t sizes[4]
+    cdef int nt = 1, by_batch, t, err = 0
+    cdef int64_t n, chunk
+    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
+    if bias is not None and (bias._numel != g.K or not bias._contiguous
+                             or bias._dtype.num != x._dtype.num):
+        raise RuntimeError("conv2d kernel: bias must be a contiguous (K,) tensor of x's dtype")
+    sizes[0], sizes[1], sizes[2], sizes[3] = g.N, g.K, g.OH, g.OW
+    cdef bint empty_sum = g.Cg * g.R * g.S == 0
+    cdef Tensor out = new_tensor(4, sizes, x._dtype, empty_sum)
+    cdef int dtype = x._dtype.num
+    cdef const char* xp = data_of(x)
+    cdef const char* wp = data_of(w)
+    cdef const char* bp = data_of(bias) if bias is not None else NULL
+    cdef char* op = data_of(out)
+    if out._numel == 0:
+        return out
+    if empty_sum:
+        # no input channels: the empty sum, plus bias
+        if bp != NULL:
+            for n in range(g.N):
+                if dtype == FLOAT32:
+                    _add_bias(<float*>op + n * g.K * g.OH * g.OW, <const float*>bp, g.K, g.OH * g.OW)
+                else:
+                    _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
+        return out
+    by_batch = _split(&g, &nt)
+    with nogil:
+        if by_batch:
+            chunk = (g.N + nt - 1) // nt
+            for t in prange(nt, num_threads=nt, schedule="static"):
+                for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
+                    if _forward_image(&g, dtype, xp, wp, bp, op, n, 1):
+                        err += 1
+        else:
+            for n in range(g.N):
+                if _forward_image(&g, dtype, xp, wp, bp, op, n, nt):
+                    err = 1
+                    break
+    if err:
+        raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
+    return out
+
+
+cdef void _bias_grad(const floating* go, floating* gb, int64_t N, int64_t K,
+                     int64_t OHW) noexcept nogil:
+    cdef int64_t n, k, i
+    cdef double acc
+    for k in range(K):
+        acc = 0
+        for n in range(N):
+            for i in range(OHW):
+                acc += go[(n * K + k) * OHW + i]
+        gb[k] = <floating>acc
+
+
+def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW, int64_t pH,
+                    int64_t pW, int64_t dH, int64_t dW, int64_t groups, bint want_input,
+                    bint want_weight, bint want_bias, int64_t pH_end=-1, int64_t pW_end=-1):
+    """(grad_input, grad_weight, grad_bias), each None unless wanted: grad_out is the
+    contiguous (N, K, OH, OW) gradient of conv2d_forward(x, w, ...)."""
+    cdef ConvGeometry g
+    cdef int64_t sizes[4]
+    cdef int nt = 1, by_batch, t, err = 0, nparts
+    cdef int64_t n, chunk, d
+    _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
+    if (grad_out._ndim != 4 or not grad_out._contiguous or grad_out._dtype.num != x._dtype.num
+            or grad_out._sizes[0] != g.N or grad_out._sizes[1] != g.K
+            or grad_out._sizes[2] != g.OH or grad_out._sizes[3] != g.OW):
+        raise RuntimeError(f"conv2d_backward kernel: grad_output must be a contiguous "
+                           f"{(g.N, g.K, g.OH, g.OW)} tensor of the input's dtype")
+    cdef int dtype = x._dtype.num
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef Tensor gx = None, gw = None, gb = None
+    if want_input:
+        gx = new_tensor(4, x._sizes, x._dtype, True)
+    if want_weight:
+        gw = new_tensor(4, w._sizes, w._dtype, True)
+    if want_bias:
+        sizes[0] = g.K
+        gb = new_tensor(1, sizes, x._dtype, True)
+    cdef const char* xp = data_of(x)
+    cdef const char* wp = data_of(w)
+    cdef const char* gop = data_of(grad_out)
+    cdef char* gxp = data_of(gx) if gx is not None else NULL
+    cdef char* gwp = data_of(gw) if gw is not None else NULL
+    if grad_out._numel == 0:
+        return gx, gw, gb
+    if want_bias:
+        if dtype == FLOAT32:
+            _bias_grad(<const float*>gop, <float*>data_of(gb), g.N, g.K, g.OH * g.OW)
+        else:
+            _bias_grad(<const double*>gop, <double*>data_of(gb), g.N, g.K, g.OH * g.OW)
+    if (not want_input and not want_weight) or g.Cg == 0:
+        return gx, gw, gb
+    by_batch = _split(&g, &nt)
+    nparts = nt if by_batch else 1
+    cdef int64_t CgRS = g.Cg * g.R * g.S
+    cdef int64_t col_elems = 0 if _pointwise(&g) else CgRS * g.OH * g.OW
+    cdef int64_t gw_elems = g.K * CgRS if (want_weight and by_batch) else 0
+    cdef int64_t per_thread = (col_elems + gw_elems + 15) // 16 * 16
+    cdef bint cached
+    cdef char* scratch = _scratch_acquire(<size_t>(per_thread * nparts * isz), &cached)
+    if scratch == NULL:
+        raise MemoryError("conv2d_backward: out of memory for the im2col buffer")
+    if gw_elems:
+        memset(scratch, 0, per_thread * nparts * isz)
+    try:
+        with nogil:
+            if by_batch:
+                chunk = (g.N + nt - 1) // nt
+                for t in prange(nt, num_threads=nt, schedule="static"):
+                    for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
+                        if _backward_image(&g, dtype, xp, wp, gop, gxp,
+                                           (scratch + (t * per_thread + col_elems) * isz)
+                                           if gwp != NULL else NULL,
+                                           scratch + t * per_thread * isz, n, 1):
+                            err += 1
+            else:
+                for n in range(g.N):
+                    if _backward_image(&g, dtype, xp, wp, gop, gxp, gwp, scratch, n, nt):
+                        err = 1
+                        break
+        if by_batch and gwp != NULL and err == 0:
+            _reduce_parts(dtype, gwp, scratch + col_elems * isz, nparts, per_thread, g.K * CgRS)
+    finally:
+        _scratch_release(scratch, cached)
+    if err:
+        raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
+    return gx, gw, gb
+
+
+cdef void _reduce_parts(int dtype, char* dst, const char* first, int nparts, int64_t pitch,
+                        int64_t size) noexcept nogil:
+    """dst[i] = sum over t of part t (part t starts `pitch` elements after part t-1)."""
+    cdef int64_t i
+    cdef int t
+    if dtype == FLOAT32:
+        for t in range(nparts):
+            for i in range(size):
+                (<float*>dst)[i] += (<const float*>first)[t * pitch + i]
+    else:
+        for t in range(nparts):
+            for i in range(size):
+                (<double*>dst)[i] += (<const double*>first)[t * pitch + i]

@@ -1,0 +1,253 @@
+"""Convolution in strided.nn.functional: conv1d, conv2d and their backward functions.
+
+PyTorch's names, argument forms, output-shape formula and error messages.  Arguments are
+normalised and checked here; the work is done by strided._C.conv (NOTE [ Convolution as
+GEMM ]), which reads any strided input.  Results are contiguous (NCHW order).
+
+conv1d is conv2d of an (N, C, 1, L) view with a (K, C/groups, 1, S) weight; unbatched
+inputs ((C, H, W), (C, L)) run as a batch of one.  padding="same" pads d*(k-1) in total,
+the smaller half before and the larger after (PyTorch's asymmetric rule); "valid" is 0.
+"""
+from operator import index as _index
+
+from strided._C import conv as _k
+from strided._C.tensor import Tensor
+from strided.autograd.dispatch import record_kernel_op
+from strided.autograd.grad_mode import no_grad, is_grad_enabled
+
+__all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
+
+_FLOAT = ("float32", "float64")
+
+
+def conv_output_size(size, kernel, stride, pad_before, pad_after, dilation):
+    """Outputs along one dim: (size + pads - dilation*(kernel-1) - 1) // stride + 1."""
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _ints(value, n, what):
+    """value as a tuple of n ints: an int, or a sequence of 1 or n ints (PyTorch's forms)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    try:
+        items = tuple(_index(v) for v in items)
+    except TypeError:
+        bad = next(v for v in items if not _is_int(v))
+        raise TypeError(f"conv(): argument '{what}' must be an int or a tuple of ints, "
+                        f"not {type(bad).__name__}") from None
+    if len(items) == 1:
+        return items * n
+    if len(items) != n:
+        raise RuntimeError(f"expected {what} to be a single integer value or a list of {n} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{what}={list(items)}")
+    return items
+
+
+def _is_int(v):
+    try:
+        _index(v)
+        return True
+    except TypeError:
+        return False
+
+
+def _shape(t):
+    return list(t.shape)
+
+
+def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
+    """Check the arguments as PyTorch does; returns (x4, w4, batched, geometry) where
+    geometry = (sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end) for the kernels."""
+    n = 1 if one_d else 2
+    dim = n + 2
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}(): input and weight must be Tensors")
+    s = _ints(stride, n, "stride")
+    d = _ints(dilation, n, "dilation")
+    groups = _index(groups)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        pad = padding
+    else:
+        pad = _ints(padding, n, "padding")
+    wshape = _shape(weight)
+    ishape = _shape(input)
+    if len(wshape) != dim:
+        raise RuntimeError("weight should have at least three dimensions" if len(wshape) < 3
+                           else f"Expected {len(wshape)}-dimensional input for "
+                                f"{len(wshape)}-dimensional weight {wshape}, but got "
+                                f"{len(ishape)}-dimensional input of size {ishape} instead")
+    if len(ishape) not in (dim - 1, dim):
+        kind = "2D (unbatched) or 3D (batched)" if one_d else "3D (unbatched) or 4D (batched)"
+        raise RuntimeError(f"Expected {kind} input to {op}, but got input of size: {ishape}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if pad not in ("same", "valid") and any(v < 0 for v in pad):
+        raise RuntimeError("negative padding is not supported")
+    if any(v <= 0 for v in d):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if input.dtype.name not in _FLOAT or weight.dtype.name not in _FLOAT:
+        raise TypeError(f'"{op}" not implemented for \'{input.dtype.name}\' / '
+                        f"'{weight.dtype.name}' (supported: float32, float64)")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {_torch_name(input.dtype.name)} but found "
+                           f"{_torch_name(weight.dtype.name)}")
+    batched = len(ishape) == dim
+    x = input if batched else input.unsqueeze(0)
+    w = weight
+    if one_d:
+        x = x.unsqueeze(2)
+        w = w.unsqueeze(2)
+        s, d = (1,) + s, (1,) + d
+        if pad not in ("same", "valid"):
+            pad = (0,) + pad
+    C = x.shape[1]
+    K = w.shape[0]
+    if K == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at "
+                           f"dimension 0, but got weight of size {wshape} instead")
+    if K < groups or K % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size [{wshape}] instead")
+    if K == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at "
+                           f"dimension 0, but got weight of size {wshape} instead")
+    if w.shape[1] * groups != C:
+        xs = _shape(input) if batched else [1] + _shape(input)
+        raise RuntimeError(f"Given groups={groups}, weight of size {wshape}, expected "
+                           f"input{xs} to have {w.shape[1] * groups} channels, but got {C} "
+                           f"channels instead")
+    if bias is not None:
+        if not isinstance(bias, Tensor):
+            raise TypeError(f"{op}(): bias must be a Tensor or None")
+        if len(bias.shape) != 1 or bias.shape[0] != K:
+            raise RuntimeError(f"Given weight of size {wshape}, expected bias to be "
+                               f"1-dimensional with {K} elements, but got bias of size "
+                               f"{_shape(bias)} instead")
+        if bias.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {_torch_name(input.dtype.name)} but "
+                               f"found {_torch_name(bias.dtype.name)}")
+    kernel = tuple(w.shape[2:])
+    if pad == "same":
+        if any(v != 1 for v in s):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        before, after = [], []
+        for k_, d_ in zip(kernel, d):
+            total = d_ * (k_ - 1)
+            before.append(total // 2)
+            after.append(total - total // 2)
+    elif pad == "valid":
+        before, after = [0, 0], [0, 0]
+    else:
+        before, after = list(pad), list(pad)
+    H, W = x.shape[2:]
+    padded = (H + before[0] + after[0], W + before[1] + after[1])
+    eff = tuple(d_ * (k_ - 1) + 1 for k_, d_ in zip(kernel, d))
+    if padded[0] < eff[0] or padded[1] < eff[1]:
+        if one_d:
+            raise RuntimeError(f"Calculated padded input size per channel: ({padded[1]}). "
+                               f"Kernel size: ({eff[1]}). Kernel size can't be greater than "
+                               f"actual input size")
+        raise RuntimeError(f"Calculated padded input size per channel: ({padded[0]} x "
+                           f"{padded[1]}). Kernel size: ({eff[0]} x {eff[1]}). Kernel size "
+                           f"can't be greater than actual input size")
+    geometry = (s[0], s[1], before[0], before[1], d[0], d[1], groups, after[0], after[1])
+    return x, w, batched, geometry
+
+
+def _torch_name(name):
+    return {"float32": "Float", "float64": "Double"}.get(name, name)
+
+
+def _records(*ts):
+    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in ts)
+
+
+def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
+    if _records(input, weight, bias):
+        with no_grad():
+            out = _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d)
+        mask = (input.requires_grad, weight.requires_grad,
+                bias is not None and bias.requires_grad)
+        back = conv1d_backward if one_d else conv2d_backward
+
+        def backward(g):
+            return back(g, input, weight, stride, padding, dilation, groups, mask)
+        return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward)
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+        op, input, weight, bias, stride, padding, dilation, groups, one_d)
+    out = _k.conv2d_forward(x, w.contiguous(), None if bias is None else bias.contiguous(),
+                            sH, sW, pH, pW, dH, dW, groups, pHe, pWe)
+    if one_d:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation), as torch.nn.functional.conv2d.
+
+    input (N, C, H, W) or (C, H, W); weight (K, C/groups, R, S); bias (K,) or None.
+        out[n, k, oh, ow] = bias[k] + sum over c < C/groups, r < R, s < S of
+            weight[k, c, r, s] * input[n, g*C/groups + c, oh*sH - pH + r*dH, ow*sW - pW + s*dW]
+    with g = k // (K/groups) and input 0 outside its bounds.  stride, padding, dilation: an
+    int or a pair; padding also "valid" (0) or "same" (output size = input size; stride 1;
+    an odd total padding puts the extra row/column after).  OH = (H + 2*pH - dH*(R-1) - 1)
+    // sH + 1.  dtypes float32, float64 (PyTorch also takes integer tensors on CPU).
+    """
+    return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, False)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of input (N, C, L) or (C, L) with weight (K, C/groups, S), as
+    torch.nn.functional.conv1d (conv2d with H = 1)."""
+    return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, True)
+
+
+def _backward(op, grad_output, input, weight, stride, padding, dilation, groups, output_mask,
+              one_d):
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+        op, input, weight, None, stride, padding, dilation, groups, one_d)
+    mask = tuple(bool(m) for m in output_mask)
+    if len(mask) != 3:
+        raise RuntimeError(f"{op}: output_mask must have 3 entries, got {len(mask)}")
+    g = grad_output
+    if not batched:
+        g = g.unsqueeze(0)
+    if one_d:
+        g = g.unsqueeze(2)
+    if g.dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {_torch_name(x.dtype.name)} but found "
+                           f"{_torch_name(g.dtype.name)} for grad_output")
+    gi, gw, gb = _k.conv2d_backward(g.contiguous(), x, w.contiguous(), sH, sW, pH, pW, dH, dW,
+                                    groups, mask[0], mask[1], mask[2], pHe, pWe)
+    if gi is not None:
+        if one_d:
+            gi = gi.squeeze(2)
+        if not batched:
+            gi = gi.squeeze(0)
+    if gw is not None and one_d:
+        gw = gw.squeeze(2)
+    return gi, gw, gb
+
+
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
+    """(grad_input, grad_weight, grad_bias) of conv2d(input, weight, bias, stride, padding,
+    dilation, groups) for the output gradient grad_output; an entry is None when its
+    output_mask entry is False.
+        grad_input  = col2im(W^T @ grad_output)      (an accumulating scatter)
+        grad_weight = sum over n of grad_output[n] @ im2col(input[n])^T
+        grad_bias   = grad_output summed over N, OH, OW
+    """
+    return _backward("conv2d_backward", grad_output, input, weight, stride, padding, dilation,
+                     groups, output_mask, False)
+
+
+def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
+    """conv2d_backward for conv1d."""
+    return _backward("conv1d_backward", grad_output, input, weight, stride, padding, dilation,
+                     groups, output_mask, True)

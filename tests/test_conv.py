@@ -1,0 +1,322 @@
+"""Convolution (strided.nn.functional.conv1d/conv2d) against a direct-loop NumPy reference,
+and its gradients by finite differences (float64).
+
+Inputs come in several memory layouts (channels-last through a permute, transposed H/W,
+stepped, negative strides, N/C swapped), so every value test also checks that no kernel
+assumes contiguity.
+"""
+
+import numpy as np
+import pytest
+
+import strided
+import strided.nn.functional as F
+from strided.autograd import gradcheck
+
+# --------------------------------------------------------------------------------------
+# Reference
+# --------------------------------------------------------------------------------------
+
+
+def same_padding(k, d):
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def ref_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """Direct sum over the taps: out[n, k, oh, ow] = b[k] + sum_{c, r, s} w[k, c, r, s] *
+    xpad[n, g*Cg + c, oh*sH + r*dH, ow*sW + s*dW].  padding: pairs, ints, "same" or
+    "valid" (then per-dim (before, after))."""
+    N, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    if padding == "same":
+        pads = [same_padding(R, dilation[0]), same_padding(S, dilation[1])]
+    elif padding == "valid":
+        pads = [(0, 0), (0, 0)]
+    else:
+        pads = [(padding[0], padding[0]), (padding[1], padding[1])]
+    xp = np.pad(x, [(0, 0), (0, 0), pads[0], pads[1]])
+    (sH, sW), (dH, dW) = stride, dilation
+    OH = (xp.shape[2] - dH * (R - 1) - 1) // sH + 1
+    OW = (xp.shape[3] - dW * (S - 1) - 1) // sW + 1
+    Kg = K // groups
+    out = np.zeros((N, K, OH, OW), np.float64)
+    for g in range(groups):
+        for r in range(R):
+            for s in range(S):
+                win = xp[:, g * Cg:(g + 1) * Cg,
+                         r * dH: r * dH + sH * (OH - 1) + 1: sH,
+                         s * dW: s * dW + sW * (OW - 1) + 1: sW].astype(np.float64)
+                out[:, g * Kg:(g + 1) * Kg] += np.einsum(
+                    "nchw,kc->nkhw", win, w[g * Kg:(g + 1) * Kg, :, r, s].astype(np.float64))
+    if b is not None:
+        out += b.astype(np.float64)[None, :, None, None]
+    return out.astype(x.dtype)
+
+
+# --------------------------------------------------------------------------------------
+# Layouts
+# --------------------------------------------------------------------------------------
+
+LAYOUTS = ("contiguous", "channels_last", "hw_transposed", "stepped", "negative",
+           "nc_swapped")
+
+
+def layout(a, kind):
+    """A strided tensor holding a's values (N, C, H, W) in the given memory layout."""
+    if kind == "contiguous":
+        v = np.ascontiguousarray(a)
+    elif kind == "channels_last":
+        t = strided.from_numpy(np.ascontiguousarray(a.transpose(0, 2, 3, 1)))
+        return t.permute(0, 3, 1, 2)
+    elif kind == "hw_transposed":
+        v = np.ascontiguousarray(a.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+    elif kind == "stepped":
+        N, C, H, W = a.shape
+        big = np.zeros((N + 1, 2 * C, 2 * H + 1, 3 * W), a.dtype)
+        big[1:, ::2, 1::2, ::3] = a
+        v = big[1:, ::2, 1::2, ::3]
+    elif kind == "negative":
+        v = np.ascontiguousarray(a[:, ::-1, ::-1, ::-1])[:, ::-1, ::-1, ::-1]
+    elif kind == "nc_swapped":
+        v = np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    else:
+        raise ValueError(kind)
+    return strided.from_numpy(v)
+
+
+def tol(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def T(a, requires_grad=False):
+    t = strided.from_numpy(np.ascontiguousarray(a))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+rng = np.random.default_rng(1234)
+
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups)
+CASES = [
+    (2, 3, 7, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (1, 4, 9, 8, 6, 3, 2, (2, 1), (0, 2), (2, 1), 2),
+    (2, 4, 5, 5, 4, 1, 1, (1, 1), (0, 0), (1, 1), 1),      # pointwise: straight to GEMM
+    (2, 4, 6, 7, 6, 1, 1, (2, 2), (0, 0), (1, 1), 2),      # 1x1 strided, grouped
+    (3, 6, 8, 8, 6, 3, 3, (2, 2), (1, 1), (1, 1), 6),      # depthwise
+    (2, 4, 8, 8, 8, 3, 3, (1, 1), (1, 1), (1, 1), 4),      # depthwise, multiplier 2
+    (2, 3, 10, 11, 5, 5, 5, (3, 2), (2, 1), (1, 2), 1),
+    (1, 2, 5, 13, 3, 2, 4, (1, 3), (1, 0), (3, 2), 1),     # odd sizes, dilation
+    (2, 3, 4, 4, 2, 4, 4, (1, 1), (0, 0), (1, 1), 1),      # kernel = input
+    (1, 1, 28, 28, 6, 5, 5, (1, 1), (0, 0), (1, 1), 1),    # LeNet conv1
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_values(case, dtype):
+    N, C, H, W, K, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    for bias in (None, b):
+        ref = ref_conv2d(x, w, bias, s, p, d, g)
+        for kind in LAYOUTS:
+            out = F.conv2d(layout(x, kind), T(w), None if bias is None else T(bias),
+                           stride=s, padding=p, dilation=d, groups=g)
+            assert out.shape == ref.shape
+            np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
+
+
+@pytest.mark.parametrize("R,S,d", [(3, 3, (1, 1)), (4, 2, (1, 1)), (2, 3, (2, 1)),
+                                   (4, 4, (3, 2)), (1, 1, (1, 1))])
+def test_conv2d_padding_strings(R, S, d):
+    x = rng.standard_normal((2, 3, 7, 6))
+    w = rng.standard_normal((4, 3, R, S))
+    same = F.conv2d(T(x), T(w), padding="same", dilation=d)
+    assert same.shape == (2, 4, 7, 6)
+    np.testing.assert_allclose(same.numpy(), ref_conv2d(x, w, None, (1, 1), "same", d),
+                               rtol=1e-10, atol=1e-10)
+    if d[0] * (R - 1) >= 7 or d[1] * (S - 1) >= 6:
+        return
+    valid = F.conv2d(T(x), T(w), padding="valid", dilation=d)
+    np.testing.assert_allclose(valid.numpy(), ref_conv2d(x, w, None, (1, 1), "valid", d),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_unbatched_and_int_args():
+    x = rng.standard_normal((3, 6, 5))
+    w = rng.standard_normal((2, 3, 3, 3))
+    out = F.conv2d(T(x), T(w), stride=2, padding=1, dilation=1)
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_allclose(out.numpy(), ref_conv2d(x[None], w, None, (2, 2), (1, 1))[0],
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_channels_last_weight_and_bias_views():
+    x = rng.standard_normal((2, 4, 6, 6))
+    w = rng.standard_normal((6, 4, 3, 3))
+    b = rng.standard_normal(12)
+    wt = strided.from_numpy(np.ascontiguousarray(w.transpose(0, 2, 3, 1))).permute(0, 3, 1, 2)
+    bt = T(b)[::2]
+    out = F.conv2d(layout(x, "stepped"), wt, bt, padding=1)
+    np.testing.assert_allclose(out.numpy(), ref_conv2d(x, w, b[::2], (1, 1), (1, 1)),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_empty_batch_and_channels():
+    out = F.conv2d(T(np.zeros((0, 3, 5, 5))), T(np.ones((2, 3, 3, 3))))
+    assert out.shape == (0, 2, 3, 3)
+    out = F.conv2d(T(np.zeros((2, 0, 5, 5))), T(np.ones((2, 0, 3, 3))), T(np.array([1., 2.])))
+    np.testing.assert_array_equal(out.numpy(), np.broadcast_to(
+        np.array([1., 2.])[None, :, None, None], (2, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv1d_values(dtype):
+    x = rng.standard_normal((3, 4, 17)).astype(dtype)
+    w = rng.standard_normal((6, 2, 3)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    for s, p, d in [(1, 0, 1), (2, 1, 1), (1, "same", 2), (1, "valid", 1), (3, 2, 3)]:
+        out = F.conv1d(T(x), T(w), T(b), stride=s, padding=p, dilation=d, groups=2)
+        pad = p if isinstance(p, str) else (0, p)
+        ref = ref_conv2d(x[:, :, None], w[:, :, None], b, (1, s), pad, (1, d), 2)[:, :, 0]
+        np.testing.assert_allclose(out.numpy(), ref, **tol(dtype))
+    out = F.conv1d(T(x[0]), T(w), groups=2)      # unbatched
+    assert out.shape == (6, 15)
+
+
+def test_backward_functions_match_autograd_and_mask():
+    x = rng.standard_normal((2, 4, 6, 5))
+    w = rng.standard_normal((6, 2, 3, 3))
+    go = rng.standard_normal((2, 6, 3, 5))
+    gi, gw, gb = F.conv2d_backward(T(go), T(x), T(w), stride=(2, 1), padding=1, groups=2)
+    assert gi.shape == (2, 4, 6, 5) and gw.shape == (6, 2, 3, 3) and gb.shape == (6,)
+    np.testing.assert_allclose(gb.numpy(), go.sum(axis=(0, 2, 3)), rtol=1e-12)
+    # <go, conv(x, w)> is linear in x and w: its gradients are gi and gw
+    f = np.sum(go * ref_conv2d(x, w, None, (2, 1), (1, 1), (1, 1), 2))
+    assert np.isclose(np.sum(gi.numpy() * x), f) and np.isclose(np.sum(gw.numpy() * w), f)
+    none = F.conv2d_backward(T(go), T(x), T(w), stride=(2, 1), padding=1, groups=2,
+                             output_mask=(False, True, False))
+    assert none[0] is None and none[2] is None
+    np.testing.assert_allclose(none[1].numpy(), gw.numpy(), rtol=1e-12)
+
+
+GRAD_CASES = [
+    ((2, 3, 5, 5), (4, 3, 3, 3), dict(padding=1)),
+    ((1, 4, 6, 7), (4, 2, 2, 3), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+    ((2, 4, 5, 5), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),       # depthwise
+    ((2, 3, 4, 4), (5, 3, 1, 1), dict()),                                    # pointwise
+    ((2, 2, 5, 6), (3, 2, 2, 3), dict(padding="same", dilation=(1, 2))),      # asymmetric
+    ((3, 5, 6), (2, 3, 2, 2), dict(padding=1)),                               # unbatched
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", GRAD_CASES)
+def test_conv2d_gradcheck(xs, ws, kw):
+    x = T(rng.standard_normal(xs), True)
+    w = T(rng.standard_normal(ws), True)
+    b = T(rng.standard_normal(ws[0]), True)
+    assert gradcheck(lambda a, c, e: F.conv2d(a, c, e, **kw), (x, w, b))
+    out = F.conv2d(x, w, b, **kw)
+    assert out.grad_fn.name() == "ConvolutionBackward0"
+
+
+def test_conv2d_gradcheck_channels_last_input():
+    a = rng.standard_normal((2, 3, 5, 4))
+    x = layout(a, "channels_last")
+    x.requires_grad_(True)
+    w = T(rng.standard_normal((2, 3, 3, 3)), True)
+    assert gradcheck(lambda u, v: F.conv2d(u, v, padding=1, stride=(1, 2)), (x, w))
+
+
+def test_conv1d_gradcheck():
+    x = T(rng.standard_normal((2, 4, 9)), True)
+    w = T(rng.standard_normal((6, 2, 3)), True)
+    assert gradcheck(lambda a, c: F.conv1d(a, c, stride=2, padding=2, dilation=2, groups=2),
+                     (x, w))
+    w2 = T(rng.standard_normal((3, 4, 4)), True)
+    assert gradcheck(lambda a, c: F.conv1d(a, c, padding="same"), (x, w2))
+
+
+def test_grad_only_for_inputs_that_require_it():
+    x = T(rng.standard_normal((1, 2, 4, 4)))
+    w = T(rng.standard_normal((3, 2, 3, 3)), True)
+    F.conv2d(x, w).sum().backward()
+    assert x.grad is None and w.grad is not None
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda x, w: F.conv2d(x, T(np.ones((6, 1, 3, 3))), groups=4),
+     r"Given groups=4, expected weight to be divisible by 4 at dimension 0, but got weight of "
+     r"size \[\[6, 1, 3, 3\]\] instead"),
+    (lambda x, w: F.conv2d(x, w, groups=3),
+     r"Given groups=3, weight of size \[6, 4, 3, 3\], expected input\[2, 4, 5, 5\] to have 12 "
+     r"channels, but got 4 channels instead"),
+    (lambda x, w: F.conv2d(x, T(np.ones((6, 3, 3, 3)))),
+     r"Given groups=1, weight of size \[6, 3, 3, 3\], expected input\[2, 4, 5, 5\] to have 3 "
+     r"channels, but got 4 channels instead"),
+    (lambda x, w: F.conv2d(x, T(np.ones((6, 4, 7, 3)))),
+     r"Calculated padded input size per channel: \(5 x 5\). Kernel size: \(7 x 3\)"),
+    (lambda x, w: F.conv2d(x, w, stride=0), "non-positive stride is not supported"),
+    (lambda x, w: F.conv2d(x, w, padding=-1), "negative padding is not supported"),
+    (lambda x, w: F.conv2d(x, w, dilation=0), "non-positive dilation is not supported"),
+    (lambda x, w: F.conv2d(x, w, groups=0), "non-positive groups is not supported"),
+    (lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
+     "padding='same' is not supported for strided convolutions"),
+    (lambda x, w: F.conv2d(x, w, padding="full"), "Invalid padding string: 'full'"),
+    (lambda x, w: F.conv2d(x, w, T(np.ones(5))),
+     r"expected bias to be 1-dimensional with 6 elements, but got bias of size \[5\]"),
+    (lambda x, w: F.conv2d(x, w, stride=(1, 2, 3)),
+     r"expected stride to be a single integer value or a list of 2 values"),
+    (lambda x, w: F.conv2d(T(np.ones((5, 5))), w),
+     r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d, but got input of size: "
+     r"\[5, 5\]"),
+    (lambda x, w: F.conv2d(x, T(np.ones((6, 4, 3, 3), np.float32))),
+     "expected scalar type Double but found Float"),
+])
+def test_errors(call, match):
+    x = T(np.ones((2, 4, 5, 5)))
+    w = T(np.ones((6, 4, 3, 3)))
+    with pytest.raises(RuntimeError, match=match):
+        call(x, w)
+
+
+def test_integer_inputs_refused():
+    x = T(np.ones((1, 1, 3, 3), np.int64))
+    with pytest.raises(TypeError, match="conv2d"):
+        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int64)))
+
+
+@pytest.mark.parametrize("mode", [0, 1])
+def test_both_thread_splits(mode):
+    """Batch split (per-thread weight-gradient partials, summed) and GEMM threading give
+    the single-threaded values on inputs too small to choose them by themselves."""
+    from strided._C import conv as K
+    x = rng.standard_normal((5, 4, 7, 6))
+    w = rng.standard_normal((6, 2, 3, 3))
+    go = rng.standard_normal((5, 6, 4, 6))
+    gp = rng.standard_normal((5, 6, 7, 6))
+
+    def run():
+        out = F.conv2d(layout(x, "channels_last"), T(w), stride=(2, 1), padding=1, groups=2)
+        grads = F.conv2d_backward(T(go), layout(x, "stepped"), T(w), (2, 1), 1, 1, 2)
+        pointwise = F.conv2d_backward(T(gp), T(x), T(w[:, :, :1, :1]), 1, 0, 1, 2)
+        return [out] + list(grads) + list(pointwise)
+
+    old = strided.get_num_threads()
+    strided.set_num_threads(1)
+    want = run()
+    strided.set_num_threads(2)
+    K._set_batch_split(mode)
+    try:
+        got = run()
+    finally:
+        K._set_batch_split(-1)
+        strided.set_num_threads(old)
+    np.testing.assert_allclose(want[0].numpy(),
+                               ref_conv2d(x, w, None, (2, 1), (1, 1), (1, 1), 2),
+                               rtol=1e-10, atol=1e-10)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-10)
