@@ -197,57 +197,103 @@ def pause(last, threads):
     return 0.02
 
 
+def _proc_stat_busy():
+    """(busy jiffies, all jiffies) of the whole machine so far (Linux)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)   # minus idle and iowait
+
+
+def _proc_jiffies(pid):
+    """CPU jiffies (user + system, all threads) process pid has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def cpu_busy(interval=0.25):
     """The fraction of the machine's CPU time spent busy over `interval` seconds (Linux;
     0 elsewhere)."""
-    def sample():
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)           # idle + iowait, total
     try:
-        idle0, total0 = sample()
+        b0, t0 = _proc_stat_busy()
         time.sleep(interval)
-        idle1, total1 = sample()
+        b1, t1 = _proc_stat_busy()
     except (OSError, ValueError, IndexError):
         return 0.0
-    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+    return (b1 - b0) / max(t1 - t0, 1)
 
 
 def wait_idle(max_wait):
-    """With --settle: before each case, wait (up to max_wait seconds) until the machine is
-    idle -- on a shared machine other people's compilers take a whole core for tens of
-    seconds, which wrecks every 2-thread number taken meanwhile.  Returns seconds waited."""
+    """Wait (up to max_wait seconds) until the machine is idle.  Returns seconds waited."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < max_wait and cpu_busy() > 0.1:
         time.sleep(1.0)
     return time.perf_counter() - t0
 
 
+class ForeignLoad:
+    """How much of the machine other processes used while we measured: all busy time
+    minus our own and our workers' (Linux; 0 elsewhere)."""
+
+    def __init__(self, pids):
+        self.pids = [os.getpid()] + list(pids)
+        self.start = self._sample()
+
+    def _sample(self):
+        try:
+            busy, total = _proc_stat_busy()
+            ours = sum(_proc_jiffies(pid) for pid in self.pids)
+            return busy, total, ours
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def fraction(self):
+        end = self._sample()
+        if end is None or self.start is None:
+            return 0.0
+        return max(0.0, ((end[0] - self.start[0]) - (end[2] - self.start[2]))
+                   / max(end[1] - self.start[1], 1))
+
+
 def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
-    """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns."""
+    """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns.
+
+    With settle > 0 (for a shared machine, where other people's compilers take a whole
+    core for tens of seconds and wreck every 2-thread number taken meanwhile), each case
+    waits up to `settle` seconds for an idle machine, and is measured again (up to 3
+    times) when other processes took more than 5% of the CPU while it ran."""
     workers = start_workers(libs, threads)
     out = {lib: {} for lib in workers}
+    retried = []
     try:
         for dtype in dtypes:
             for case in cases(quick):
                 key = f"{case[0]}|{dtype}"
                 for w in workers.values():
                     w.ask(op="prepare", case=case, dtype=dtype, target=target)
-                if settle:
-                    wait_idle(settle)
-                samples = {lib: [] for lib in workers}
-                last = None
-                for _ in range(repeat):
-                    for lib, w in workers.items():
-                        time.sleep(pause(last, threads))    # the last library's threads idle
-                        samples[lib].append(w.ask(op="time")["seconds"])
-                        last = lib
+                for attempt in range(3 if settle else 1):
+                    if settle:
+                        wait_idle(settle)
+                    load = ForeignLoad(w.proc.pid for w in workers.values())
+                    samples = {lib: [] for lib in workers}
+                    last = None
+                    for _ in range(repeat):
+                        for lib, w in workers.items():
+                            time.sleep(pause(last, threads))    # the last library's threads idle
+                            samples[lib].append(w.ask(op="time")["seconds"])
+                            last = lib
+                    if load.fraction() <= 0.05:
+                        break
+                    retried.append(f"{key}|{threads}")
                 for lib in workers:
                     out[lib][key] = statistics.median(samples[lib])
     finally:
         infos = {lib: w.info for lib, w in workers.items()}
         for w in workers.values():
             w.close()
+    if retried:
+        print(f"measured again (other processes were busy): {', '.join(retried)}",
+              file=sys.stderr)
     return out, infos
 
 
