@@ -1,8 +1,9 @@
-"""strided.data: datasets and a DataLoader (torch.utils.data's API, single process).
-
-read_idx (MNIST's IDX format) is issue 8's.
+"""strided.data: datasets and a DataLoader (torch.utils.data's API, single process), and
+read_idx for the IDX files MNIST ships as.
 """
+import gzip
 import numbers
+import os
 
 import numpy as np
 
@@ -104,3 +105,51 @@ class DataLoader:
                 yield tuple(t[index] for t in self.dataset.tensors)
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
+# NOTE [ IDX format ]
+# MNIST's files: a 4-byte magic (0, 0, type code, ndim), ndim big-endian uint32 sizes, then
+# the elements in row-major order, big-endian.  Files may be gzip-compressed (".gz").
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_NATIVE = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32,
+               0x0D: np.float32, 0x0E: np.float64}
+
+
+def read_idx(path):
+    """Read an IDX file (optionally gzip-compressed) into a Tensor.
+
+    uint8 data (MNIST images and labels) becomes a uint8 tensor; int8/int16 are widened to
+    int32 (strided has no narrower signed dtypes), int32/float32/float64 keep their type.
+    Raises ValueError naming the file when the magic number, the type code or the length
+    does not match the IDX format.
+    """
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:        # gzip raises these on a damaged stream
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: cannot read IDX file ({e})") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (magic {raw[:4].hex() or 'missing'}; "
+                         f"expected 0x0000TTNN with type code TT in "
+                         f"{sorted(hex(t) for t in _IDX_TYPES)})")
+    code, ndim = raw[2], raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, expected "
+                         f"{header} for {ndim} dims)")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
+    dtype = np.dtype(_IDX_TYPES[code])
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(f"{path}: IDX file is {len(raw)} bytes but its header "
+                         f"(shape {shape}, {dtype.name}) needs {expected}"
+                         + (" (truncated)" if len(raw) < expected else ""))
+    arr = np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    arr = arr.astype(_IDX_NATIVE[code])
+    if arr.dtype in (np.int8, np.int16):
+        arr = arr.astype(np.int32)
+    return from_numpy(np.ascontiguousarray(arr))

@@ -139,3 +139,88 @@ def test_failing_write_leaves_old_file_intact(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["ck.npz"]
     assert S.load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+# ---- read_idx (MNIST's IDX format) -------------------------------------------------------
+
+import gzip as _gzip
+import struct as _struct
+
+from strided.data import read_idx
+
+_IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
+              np.float32: 0x0D, np.float64: 0x0E}
+
+
+def _idx_bytes(arr):
+    header = bytes([0, 0, _IDX_CODES[arr.dtype.type], arr.ndim])
+    header += b"".join(_struct.pack(">I", d) for d in arr.shape)
+    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+
+
+@pytest.mark.parametrize("dtype", list(_IDX_CODES))
+@pytest.mark.parametrize("shape", [(0,), (7,), (3, 28, 28), (2, 3, 4, 5), (4, 0, 2)])
+def test_read_idx_round_trip(tmp_path, dtype, shape):
+    rng = np.random.default_rng(0)
+    arr = (rng.standard_normal(shape) * 100).astype(dtype)
+    path = tmp_path / "x.idx"
+    path.write_bytes(_idx_bytes(arr))
+    t = read_idx(path)
+    assert t.shape == shape
+    widened = np.int32 if dtype in (np.int8, np.int16) else dtype
+    np.testing.assert_array_equal(t.numpy(), arr.astype(widened))
+    assert t.numpy().dtype == widened
+
+
+def test_read_idx_gzip(tmp_path):
+    arr = np.arange(60, dtype=np.uint8).reshape(3, 4, 5)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    with _gzip.open(path, "wb") as f:
+        f.write(_idx_bytes(arr))
+    np.testing.assert_array_equal(read_idx(str(path)).numpy(), arr)
+
+
+def test_read_idx_mnist_labels(tmp_path):
+    labels = np.array([5, 0, 4, 1, 9], dtype=np.uint8)
+    path = tmp_path / "labels"
+    path.write_bytes(bytes([0, 0, 8, 1]) + _struct.pack(">I", 5) + labels.tobytes())
+    np.testing.assert_array_equal(read_idx(path).numpy(), labels)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 6, 10, 20])
+def test_read_idx_truncated(tmp_path, cut):
+    data = _idx_bytes(np.arange(24, dtype=np.int32).reshape(2, 3, 4))
+    path = tmp_path / "cut.idx"
+    path.write_bytes(data[:-cut])
+    with pytest.raises(ValueError, match="cut.idx"):
+        read_idx(path)
+
+
+def test_read_idx_extra_bytes(tmp_path):
+    path = tmp_path / "long.idx"
+    path.write_bytes(_idx_bytes(np.zeros(4, np.uint8)) + b"\x00")
+    with pytest.raises(ValueError, match="long.idx.*needs"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("head", [b"", b"\x00", b"\x01\x00\x08\x01", b"\x00\x00\x07\x01",
+                                  b"PK\x03\x04", b"\x89PNG"])
+def test_read_idx_wrong_magic(tmp_path, head):
+    path = tmp_path / "bad.idx"
+    path.write_bytes(head + b"\x00" * 8)
+    with pytest.raises(ValueError, match="bad.idx: not an IDX file"):
+        read_idx(path)
+
+
+def test_read_idx_corrupt_gzip(tmp_path):
+    path = tmp_path / "bad.gz"
+    with _gzip.open(path, "wb") as f:
+        f.write(_idx_bytes(np.arange(100, dtype=np.uint8)))
+    path.write_bytes(path.read_bytes()[:-12])
+    with pytest.raises(ValueError, match="bad.gz"):
+        read_idx(path)
+
+
+def test_read_idx_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_idx(tmp_path / "nope.idx")
