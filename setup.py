@@ -14,6 +14,7 @@ import tempfile
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
            "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm"]
@@ -85,9 +86,22 @@ extensions = [
     for name in MODULES + list(ISA_MODULES)
 ]
 
+
+
+class ParallelBuildExt(build_ext):
+    """Compile the extension modules on every core (pip builds them one at a time)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
+
+
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,
+        nthreads=os.cpu_count() or 1,
     ),
+    cmdclass={"build_ext": ParallelBuildExt},
 )
