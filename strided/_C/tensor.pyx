@@ -1555,6 +1555,15 @@ cdef class Tensor:
 
     # ---- indexing ---------------------------------------------------------------------
 
+    def index_select(self, dim, index):
+        return _index_ops().index_select(self, dim, index)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _index_ops().index_add_(self, dim, index, source, alpha)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index_ops().index_add_(self.clone(), dim, index, source, alpha)
+
     def __getitem__(self, index):
         return _getitem(self, index)
 
@@ -1688,6 +1697,17 @@ cdef object _linalg():
         import strided._C.linalg
         _linalg_module = strided._C.linalg
     return _linalg_module
+
+
+cdef object _index_module = None
+
+cdef object _index_ops():
+    """strided._C.index, imported on first use (it cimports this module)."""
+    global _index_module
+    if _index_module is None:
+        import strided._C.index
+        _index_module = strided._C.index
+    return _index_module
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")

@@ -787,6 +787,59 @@ def record_index(src, np_index, out):
     out._set_grad_fn(IndexBackward(src, np_index, out), 0)
 
 
+class IndexSelectBackward(Node):
+    """out = src.index_select(dim, index): the gradient goes back with index_add (duplicate
+    indices accumulate)."""
+
+    def __init__(self, src, dim, index, out):
+        super().__init__((src,), (_meta(out),))
+        self.shape, self.dtype, self.dim = src.shape, src.dtype, dim
+        self.index = index.clone()              # the caller may change its index tensor
+
+    def name(self):
+        return "IndexSelectBackward0"
+
+    def backward(self, g):
+        from strided.creation import zeros
+        return zeros(self.shape, dtype=self.dtype).index_add_(self.dim, self.index, g)
+
+
+def index_select(t, dim, index):
+    with _no_grad():
+        out = t.index_select(dim, index)
+    return _record(IndexSelectBackward(t, dim, index, out), out)
+
+
+class IndexAddBackward(Node):
+    """x.index_add_(dim, index, source, alpha): x's gradient passes through; source's is
+    alpha * g.index_select(dim, index)."""
+
+    def __init__(self, old, source, dim, index, alpha):
+        super().__init__((old, source))
+        self.dim, self.index, self.alpha = dim, index, alpha
+        self.source_shape = source.shape
+
+    def name(self):
+        return "IndexAddBackward0"
+
+    def backward(self, g):
+        gs = None
+        if self.next_functions[1] is not None:
+            gs = g.index_select(self.dim, self.index).reshape(self.source_shape)
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return g, gs
+
+
+def index_add_(x, dim, index, source, alpha):
+    index = index.clone()
+
+    def run():
+        x.index_add_(dim, index, source, alpha=alpha)
+
+    return _inplace(run, lambda old: IndexAddBackward(old, source, dim, index, alpha), x)
+
+
 # ---- in-place ops ---------------------------------------------------------------------------
 #
 # NOTE [ In-place ops on views ]

@@ -1,8 +1,8 @@
 """batch_norm (a fused autograd Function), layer_norm, dropout, embedding."""
-import numpy as np
-
 from strided._C import norm as _norm
-from strided._C.tensor import Tensor, from_numpy, where
+from strided._C.dtypes import int32, int64
+from strided._C.tensor import where
+from strided.creation import zeros
 from strided.autograd.function import Function
 from strided.autograd.grad_mode import no_grad
 from strided.random import rand
@@ -101,28 +101,25 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 
 class _Embedding(Function):
-    """out[..., :] = weight[index[...], :]; dweight[i] = sum of dout rows whose index is i
-    (none for padding_idx)."""
+    """out[..., :] = weight[index[...], :] (index_select); dweight[i] = sum of the dout rows
+    whose index is i (index_add_), none for padding_idx."""
 
     @staticmethod
     def forward(ctx, indices, weight, padding_idx):
-        idx = indices.detach().numpy().astype(np.int64)
-        w = weight.detach().numpy()
-        n = w.shape[0]
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise IndexError("index out of range in self")
-        ctx.stash = (idx, w.shape, w.dtype, padding_idx)
-        return from_numpy(np.array(w[idx], order="C"))
+        flat = indices.reshape(-1)
+        if flat.dtype not in (int64, int32):
+            flat = flat.long()
+        ctx.stash = (flat, tuple(weight.shape), weight.dtype, padding_idx)
+        out = weight.index_select(0, flat)
+        return out.view(tuple(indices.shape) + (weight.shape[1],))
 
     @staticmethod
     def backward(ctx, grad):
-        idx, wshape, dt, padding_idx = ctx.stash
-        g = grad.detach().numpy().reshape(-1, wshape[1])
-        gw = np.zeros(wshape, dt)
-        np.add.at(gw, idx.reshape(-1), g)
+        flat, wshape, dt, padding_idx = ctx.stash
+        gw = zeros(wshape, dtype=dt).index_add_(0, flat, grad.reshape(-1, wshape[1]))
         if padding_idx is not None:
-            gw[padding_idx] = 0
-        return None, from_numpy(gw), None
+            gw[padding_idx].zero_()
+        return None, gw, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
