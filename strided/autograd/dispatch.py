@@ -801,6 +801,7 @@ class IndexSelectBackward(Node):
 
     def backward(self, g):
         from strided.creation import zeros
+        g = g if g.dtype == self.dtype else g.to(self.dtype)
         return zeros(self.shape, dtype=self.dtype).index_add_(self.dim, self.index, g)
 
 
