@@ -469,6 +469,38 @@ def test_cross_entropy_gradcheck():
                 assert gradcheck(lambda a: F.nll_loss(a, tt, **kw), (x,))
 
 
+def test_cross_entropy_probability_targets_numpy_gradcheck_threads():
+    from strided.autograd import gradcheck
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 2))
+    p = rng.uniform(size=(3, 4, 2))
+    w = rng.uniform(0.5, 2, 4)
+    rows, prow = np.moveaxis(x, 1, -1).reshape(-1, 4), np.moveaxis(p, 1, -1).reshape(-1, 4)
+    logp = rows - rows.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    smoothed = prow * 0.9 + 0.1 / 4
+    want = -(w * smoothed * logp).sum(1).reshape(3, 2)
+    got = F.cross_entropy(S.tensor(x), S.tensor(p), weight=S.tensor(w), label_smoothing=0.1,
+                          reduction="none")
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    xs = S.tensor(x, requires_grad=True)
+    for kw in (dict(), dict(weight=S.tensor(w), label_smoothing=0.3), dict(reduction="none")):
+        assert gradcheck(lambda a: F.cross_entropy(a, S.tensor(p), **kw), (xs,))
+    big = rng.standard_normal((500, 300)).astype(np.float32)
+    pb = S.tensor(rng.uniform(size=(500, 300)).astype(np.float32))
+    results, prev = [], S.get_num_threads()
+    try:
+        for n in (1, 2):
+            S.set_num_threads(n)
+            xb = S.tensor(big, requires_grad=True)
+            loss = F.cross_entropy(xb, pb, label_smoothing=0.1)
+            loss.backward()
+            results.append((loss.detach().numpy().tobytes(), xb.grad.numpy().tobytes()))
+    finally:
+        S.set_num_threads(prev)
+    assert results[0] == results[1]
+
+
 def test_embedding_uses_index_kernels():
     emb = nn.Embedding(6, 3, padding_idx=1)
     idx = S.tensor([[0, 1, 5], [5, 1, 2]])

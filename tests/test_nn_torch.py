@@ -316,6 +316,35 @@ def test_cross_entropy_and_nll_layouts_match_torch(shape, layout, dtype_name):
 
 
 @pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "channels_last"])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 4), (8, 1000), (3, 4, 5), (2, 3, 4, 5)], ids=str)
+def test_cross_entropy_probability_targets_layouts_match_torch(shape, layout, dtype_name):
+    if layout == "channels_last" and len(shape) != 4:
+        pytest.skip("channels_last is a 4-d layout")
+    sd, td, nd = DT[dtype_name]
+    tol = TOL[dtype_name]
+    rng = np.random.default_rng(shape[-1])
+    base_shape, view = _ce_layout(shape, layout)
+    base = (rng.standard_normal(base_shape) * 4).astype(nd)
+    p = rng.uniform(size=base_shape).astype(nd)          # viewed like the input
+    w = rng.uniform(0.5, 2.0, shape[1]).astype(nd)
+    for kw in (dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2),
+               dict(weight=True), dict(weight=True, label_smoothing=1.0, reduction="none")):
+        kw_s, kw_t = dict(kw), dict(kw)
+        if kw.get("weight"):
+            kw_s["weight"], kw_t["weight"] = S.tensor(w), torch.tensor(w)
+        bs = S.tensor(base, requires_grad=True)
+        bt = torch.tensor(base, requires_grad=True)
+        ls = F.cross_entropy(view(bs), view(S.tensor(p)), **kw_s)
+        lt = TF.cross_entropy(view(bt), view(torch.tensor(p)), **kw_t)
+        np.testing.assert_allclose(_np(ls), _np(lt), **tol, err_msg=str(kw))
+        cot = rng.standard_normal(tuple(lt.shape)).astype(nd)
+        ls.backward(S.tensor(cot))
+        lt.backward(torch.tensor(cot))
+        np.testing.assert_allclose(_np(bs.grad), _np(bt.grad), **tol, err_msg=f"{kw} grad")
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
 def test_cross_entropy_edge_cases_match_torch(dtype_name):
     sd, td, nd = DT[dtype_name]
     rng = np.random.default_rng(11)

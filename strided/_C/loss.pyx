@@ -156,7 +156,7 @@ cdef struct Rows:
     # NOTE [ Loss rows ]: logits x (A, B, C) and targets t (A, B), strides in elements
     int64_t A, B, C
     int64_t xa, xb, xc
-    int64_t ta, tb
+    int64_t ta, tb, tc       # tc: class stride of probability targets (A, B, C)
 
 
 cdef inline int64_t _target(const Rows* L, const int64_t* t, int64_t r) noexcept nogil:
@@ -332,24 +332,121 @@ cdef void nll_backward(const Rows* L, const int64_t* t, const real_t* w, int64_t
         gx[(r // L.B) * ga + (r % L.B) * gb + y * gc] = <real_t>(-(w[y] if w != NULL else 1) * s)
 
 
+cdef inline void _probs_row(const Rows* L, const real_t* x, const real_t* t, const real_t* w,
+                            double eps, int64_t r, real_t* loss, real_t* stats,
+                            real_t* scratch) noexcept nogil:
+    cdef int64_t C = L.C, xc = L.xc, tc = L.tc, k
+    cdef const real_t* xr = x + _x_offset(L, r)
+    cdef const real_t* tr = t + (r // L.B) * L.ta + (r % L.B) * L.tb
+    cdef real_t m = _row_max(xr, C, xc)
+    cdef real_t ls = <real_t>log(_sum_exp(xr, C, xc, m, scratch))
+    cdef real_t keep = <real_t>(1 - eps), spread = <real_t>(eps / C)
+    cdef real_t wt
+    if w == NULL:
+        for k in range(C):
+            scratch[k] = tr[k * tc] * keep + spread
+    else:
+        for k in range(C):
+            scratch[k] = w[k] * (tr[k * tc] * keep + spread)
+    wt = <real_t>_sum(scratch, C)
+    for k in range(C):
+        scratch[k] = scratch[k] * (ls - (xr[k * xc] - m))
+    loss[r] = <real_t>_sum(scratch, C)
+    stats[3 * r] = m
+    stats[3 * r + 1] = ls
+    stats[3 * r + 2] = wt
+
+
+cdef int xent_probs_forward(const Rows* L, const real_t* x, const real_t* t, const real_t* w,
+                            double eps, real_t* loss, real_t* stats) noexcept nogil:
+    """Cross entropy against class probabilities t (A, B, C), smoothed as torch does
+    (t' = (1 - eps) t + eps / C):  loss[r] = sum_c w_c t'_c (ls - sh_c);  stats[r] =
+    (m, ls, sum_c w_c t'_c).  Returns 0, or -1 when scratch memory could not be allocated."""
+    cdef int64_t M = L.A * L.B, C = L.C, r
+    cdef int64_t per_thread = (C * sizeof(real_t) + ALIGN - 1) // ALIGN * ALIGN
+    cdef int nt = num_threads_for(M * C, GRAIN)
+    cdef char* scratch
+    if M == 0:
+        return 0
+    if nt > M:
+        nt = <int>M
+    scratch = <char*>malloc(nt * per_thread + ALIGN)
+    if scratch == NULL:
+        return -1
+    cdef char* base = <char*>((<size_t>scratch + ALIGN - 1) // ALIGN * ALIGN)
+    if nt == 1:
+        for r in range(M):
+            _probs_row(L, x, t, w, eps, r, loss, stats, <real_t*>base)
+    else:
+        for r in prange(M, num_threads=nt, schedule="static"):
+            _probs_row(L, x, t, w, eps, r, loss, stats, <real_t*>(base + threadid() * per_thread))
+    free(scratch)
+    return 0
+
+
+cdef inline void _probs_grad_row(const Rows* L, const real_t* x, const real_t* t,
+                                 const real_t* w, double eps, const real_t* stats, double s,
+                                 int64_t r, real_t* gx, int64_t ga, int64_t gb,
+                                 int64_t gc) noexcept nogil:
+    cdef int64_t C = L.C, xc = L.xc, tc = L.tc, k
+    cdef const real_t* xr = x + _x_offset(L, r)
+    cdef const real_t* tr = t + (r // L.B) * L.ta + (r % L.B) * L.tb
+    cdef real_t* gr = gx + (r // L.B) * ga + (r % L.B) * gb
+    cdef real_t m = stats[3 * r], ls = stats[3 * r + 1]
+    cdef real_t a = <real_t>(s * stats[3 * r + 2]), keep = <real_t>(s * (1 - eps))
+    cdef real_t spread = <real_t>(s * eps / C)
+    if w == NULL:
+        for k in range(C):
+            gr[k * gc] = _exp((xr[k * xc] - m) - ls) * a - (tr[k * tc] * keep + spread)
+    else:
+        for k in range(C):
+            gr[k * gc] = _exp((xr[k * xc] - m) - ls) * a - w[k] * (tr[k * tc] * keep + spread)
+
+
+cdef void xent_probs_backward(const Rows* L, const real_t* x, const real_t* t, const real_t* w,
+                              double eps, const real_t* stats, const real_t* g, int64_t g_a,
+                              int64_t g_b, double scale, real_t* gx, int64_t ga, int64_t gb,
+                              int64_t gc) noexcept nogil:
+    """gx[r, c] = s (p_c sum_k w_k t'_k - w_c t'_c), s as in xent_backward."""
+    cdef int64_t M = L.A * L.B, r
+    cdef double s
+    cdef int nt = num_threads_for(M * L.C, GRAIN)
+    if nt > M:
+        nt = <int>M
+    if nt <= 1:
+        for r in range(M):
+            s = g[(r // L.B) * g_a + (r % L.B) * g_b] if g != NULL else scale
+            _probs_grad_row(L, x, t, w, eps, stats, s, r, gx, ga, gb, gc)
+    else:
+        for r in prange(M, num_threads=nt, schedule="static"):
+            s = g[(r // L.B) * g_a + (r % L.B) * g_b] if g != NULL else scale
+            _probs_grad_row(L, x, t, w, eps, stats, s, r, gx, ga, gb, gc)
+
+
 # --------------------------------------------------------------------------------------
 # Tensor entry points
 # --------------------------------------------------------------------------------------
 
 cdef int _rows_of(Rows* L, Tensor x3, Tensor t2, str op) except -1:
-    if x3._ndim != 3 or t2._ndim != 2 or t2._sizes[0] != x3._sizes[0] or \
-            t2._sizes[1] != x3._sizes[1]:
+    """L from logits x3 (A, B, C) and class-index targets t2 (A, B), or t2 None (probability
+    targets: the caller sets the target strides)."""
+    if x3._ndim != 3:
+        raise RuntimeError(f"{op}: expected logits (A, B, C), got {tuple(x3.shape)}")
+    if t2 is not None and (t2._ndim != 2 or t2._sizes[0] != x3._sizes[0] or
+                           t2._sizes[1] != x3._sizes[1]):
         raise RuntimeError(f"{op}: expected logits (A, B, C) and targets (A, B), got "
                            f"{tuple(x3.shape)} and {tuple(t2.shape)}")
     if x3._dtype.num != FLOAT32 and x3._dtype.num != FLOAT64:
         raise TypeError(f'"{op}" not implemented for \'{x3._dtype.name}\' '
                         f"(supported: float32, float64)")
-    if t2._dtype.num != INT64:
-        raise TypeError(f"{op}: expected scalar type int64 for the target but found "
-                        f"{t2._dtype.name}")
     L.A, L.B, L.C = x3._sizes[0], x3._sizes[1], x3._sizes[2]
     L.xa, L.xb, L.xc = x3._strides[0], x3._strides[1], x3._strides[2]
-    L.ta, L.tb = t2._strides[0], t2._strides[1]
+    L.ta = L.tb = L.tc = 0
+    if t2 is not None:
+        if t2._dtype.num != INT64:
+            raise TypeError(f"{op}: expected scalar type int64 for the target but found "
+                            f"{t2._dtype.name}")
+        L.ta, L.tb = t2._strides[0], t2._strides[1]
     return 0
 
 
@@ -569,4 +666,99 @@ def nll_loss_backward(grad, Tensor x3, Tensor t2, weight, int64_t ignore_index, 
         else:
             nll_backward(&L, tp, <const double*>wp, ignore_index, <const double*>gp, g_a, g_b,
                          scale, <double*>dp, ga, gb, gc)
+    return gx
+
+
+cdef double _sum_value(Tensor v, int64_t M):
+    """sum of the first M elements of a contiguous float tensor, in _sum's fixed order."""
+    if v._dtype.num == FLOAT32:
+        return _sum(<const float*>data_of(v), M)
+    return _sum(<const double*>data_of(v), M)
+
+
+cdef Tensor _probs_of(Rows* L, Tensor x3, Tensor p3, str op):
+    """p3 (A, B, C) in x3's dtype; sets L's target strides."""
+    if p3._ndim != 3 or any([p3._sizes[i] != x3._sizes[i] for i in range(3)]):
+        raise RuntimeError(f"{op}: probability targets {tuple(p3.shape)} do not match the "
+                           f"logits {tuple(x3.shape)}")
+    if p3._dtype is not x3._dtype:
+        p3 = p3.to(x3._dtype)
+    L.ta, L.tb, L.tc = p3._strides[0], p3._strides[1], p3._strides[2]
+    return p3
+
+
+def cross_entropy_probs_forward(Tensor x3, Tensor p3, weight, double label_smoothing,
+                                int reduction):
+    """(out, stats) for logits x3 (A, B, C) and class probabilities p3 (A, B, C) (see
+    xent_probs_forward); 'mean' divides by the number of rows, as torch does."""
+    cdef Rows L
+    cdef Tensor w, loss, stats, out
+    cdef int status
+    cdef int64_t M
+    _rows_of(&L, x3, None, "cross_entropy")
+    p3 = _probs_of(&L, x3, p3, "cross_entropy")
+    w = _weight_of(weight, x3, "cross_entropy")
+    loss = _rows_buffer(&L, x3._dtype, 1)
+    stats = _rows_buffer(&L, x3._dtype, 3)
+    cdef char* xp = data_of(x3)
+    cdef char* tp = data_of(p3)
+    cdef char* wp = data_of(w) if w is not None else NULL
+    cdef char* lp = data_of(loss)
+    cdef char* sp = data_of(stats)
+    with nogil:
+        if x3._dtype.num == FLOAT32:
+            status = xent_probs_forward(&L, <const float*>xp, <const float*>tp, <const float*>wp,
+                                        label_smoothing, <float*>lp, <float*>sp)
+        else:
+            status = xent_probs_forward(&L, <const double*>xp, <const double*>tp,
+                                        <const double*>wp, label_smoothing, <double*>lp,
+                                        <double*>sp)
+    if status != 0:
+        raise MemoryError("cross_entropy: out of memory for the kernel's scratch buffers")
+    if reduction == REDUCTION_NONE:
+        return loss, stats
+    M = L.A * L.B
+    cdef double total = _sum_value(loss, M)
+    if reduction == REDUCTION_MEAN:
+        total = total / M if M else float("nan")
+    out = new_tensor(0, NULL, x3._dtype, False)
+    if x3._dtype.num == FLOAT32:
+        (<float*>data_of(out))[0] = <float>total
+    else:
+        (<double*>data_of(out))[0] = total
+    return out, stats
+
+
+def cross_entropy_probs_backward(grad, Tensor x3, Tensor p3, weight, double label_smoothing,
+                                 int reduction, Tensor stats):
+    """The gradient of cross_entropy_probs_forward with respect to x3, a new contiguous
+    (A, C, B) tensor as cross_entropy_backward's."""
+    cdef Rows L
+    cdef Tensor w, gx, g2 = None
+    cdef int64_t ga, gb, gc, g_a = 0, g_b = 0
+    cdef double scale
+    _rows_of(&L, x3, None, "cross_entropy_backward")
+    p3 = _probs_of(&L, x3, p3, "cross_entropy_backward")
+    w = _weight_of(weight, x3, "cross_entropy_backward")
+    if stats._dtype is not x3._dtype or stats._numel != 3 * L.A * L.B or not stats._contiguous:
+        raise RuntimeError("cross_entropy_backward: stats do not match the logits")
+    g2 = _row_grad(grad, reduction, L.A * L.B, x3._dtype, &scale, &L, "cross_entropy_backward")
+    if g2 is not None:
+        g_a, g_b = g2._strides[0], g2._strides[1]
+    gx = _grad_buffer(&L, x3._dtype, False, &ga, &gb, &gc)
+    cdef char* xp = data_of(x3)
+    cdef char* tp = data_of(p3)
+    cdef char* wp = data_of(w) if w is not None else NULL
+    cdef char* sp = data_of(stats)
+    cdef char* gp = data_of(g2) if g2 is not None else NULL
+    cdef char* dp = data_of(gx)
+    with nogil:
+        if x3._dtype.num == FLOAT32:
+            xent_probs_backward(&L, <const float*>xp, <const float*>tp, <const float*>wp,
+                                label_smoothing, <const float*>sp, <const float*>gp, g_a, g_b,
+                                scale, <float*>dp, ga, gb, gc)
+        else:
+            xent_probs_backward(&L, <const double*>xp, <const double*>tp, <const double*>wp,
+                                label_smoothing, <const double*>sp, <const double*>gp, g_a, g_b,
+                                scale, <double*>dp, ga, gb, gc)
     return gx

@@ -1,16 +1,13 @@
 """Loss functions (PyTorch names, arguments and reduction semantics).
 
-cross_entropy (class-index targets) and nll_loss are autograd Functions over the fused
-kernels of strided/_C/loss.pyx; cross_entropy against class probabilities is a fused NumPy
-computation; the others are compositions of differentiable strided ops.
+cross_entropy (class-index or class-probability targets) and nll_loss are autograd
+Functions over the fused kernels of strided/_C/loss.pyx; the others are compositions of
+differentiable strided ops.
 """
 import math
 
-import numpy as np
-
 from strided._C import loss as _k
 from strided._C.dtypes import int64
-from strided._C.tensor import Tensor, from_numpy
 from strided.autograd.function import Function
 
 
@@ -32,46 +29,42 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _t(arr):
-    """A tensor over a NumPy result (0-d stays 0-d, unlike np.ascontiguousarray)."""
-    arr = np.asarray(arr)
-    return from_numpy(arr if arr.flags.c_contiguous else arr.copy())
+def _class_last(t, shape):
+    """t of shape (N, C, d1..) as (N, d1*..*dk, C) (a view when d1..dk merge)."""
+    if len(shape) == 1:
+        return t.unsqueeze(0).unsqueeze(0)
+    if len(shape) == 2:
+        return t.unsqueeze(1)
+    return t.movedim(1, -1).reshape(shape[0], math.prod(shape[2:]), shape[1])
 
 
-def _rows(input, target, op):
+def _rows(input, target, op, probs=False):
     """(x3, t2, out_shape): input (N, C, d1..) or (C,) as the (A, B, C) rows view and target
     (N, d1..) or () as the (A, B) int64 targets the kernels take (NOTE [ Loss rows ] in
-    strided/_C/loss.pyx), and the shape of the unreduced loss.  Views, no copies, unless
-    the spatial dims of a non-contiguous input do not merge."""
+    strided/_C/loss.pyx) -- or, for probability targets, target viewed (A, B, C) like the
+    input -- and the shape of the unreduced loss.  Views, no copies, unless the spatial dims
+    of a non-contiguous input do not merge."""
     shape = tuple(input.shape)
+    if probs:
+        if len(shape) == 0:
+            raise ValueError(f"{op}: expected an input of 1 or more dims, got a 0-d tensor")
+        return (_class_last(input, shape), _class_last(target, shape),
+                shape[:1] + shape[2:] if len(shape) > 1 else ())
     if len(shape) == 1:
         if target.ndim != 0:
             raise ValueError(f"{op}: expected a 0-d target for 1-d input, got shape "
                              f"{tuple(target.shape)}")
-        x3, t2, out_shape = input.unsqueeze(0).unsqueeze(0), target.reshape(1, 1), ()
+        x3, t2, out_shape = _class_last(input, shape), target.reshape(1, 1), ()
     else:
         out_shape = shape[:1] + shape[2:]
         if len(shape) < 1 or tuple(target.shape) != out_shape:
             raise ValueError(f"{op}: expected target of shape {out_shape} for input of shape "
                              f"{shape}, got {tuple(target.shape)}")
-        if len(shape) == 2:
-            x3, t2 = input.unsqueeze(1), target.unsqueeze(1)
-        else:
-            N, C = shape[0], shape[1]
-            B = math.prod(shape[2:])
-            x3, t2 = input.movedim(1, -1).reshape(N, B, C), target.reshape(N, B)
+        x3 = _class_last(input, shape)
+        t2 = target.unsqueeze(1) if len(shape) == 2 else target.reshape(x3.shape[:2])
     if t2.dtype != int64:
         t2 = t2.long()
     return x3, t2, out_shape
-
-
-def _unrows(grad_rows, shape_in):
-    """(M, C) NumPy rows -> the input's layout (N, C, d1..) or (C,)."""
-    if len(shape_in) == 1:
-        return grad_rows[0]
-    N, C = shape_in[0], shape_in[1]
-    g = grad_rows.reshape((N,) + tuple(shape_in[2:]) + (C,))
-    return np.moveaxis(g, -1, 1)
 
 
 class _CrossEntropy(Function):
@@ -98,52 +91,24 @@ class _CrossEntropy(Function):
 
 
 class _CrossEntropyProbs(Function):
-    """Cross entropy against class probabilities t (same shape as input):
-        loss_i = -sum_c w[c] t[c] log p[c];  dloss_i/dx_i = p sum_c(w t) - w t
-    'mean' divides by the number of rows (torch's rule for probability targets)."""
+    """Cross entropy against class probabilities t (same shape as input), smoothed as torch
+    does (t' = (1 - eps) t + eps / C):  loss_i = -sum_c w_c t'_c log p_c,
+    dloss_i/dx_i = p sum_c(w t') - w t'; 'mean' divides by the number of rows.  The kernels
+    of strided/_C/loss.pyx, over the same rows view as class-index targets."""
 
     @staticmethod
     def forward(ctx, input, target, weight, reduction, label_smoothing):
-        x = input.detach().numpy()
-        t = target.detach().numpy().astype(x.dtype)
-        if x.ndim == 1:
-            xr, tr, out_shape = x[None], t[None], ()
-        else:
-            C = x.shape[1]
-            xr = np.moveaxis(x, 1, -1).reshape(-1, C)
-            tr = np.moveaxis(t, 1, -1).reshape(-1, C)
-            out_shape = x.shape[:1] + x.shape[2:]
-        dt = x.dtype
-        C = xr.shape[1]
-        if label_smoothing > 0:
-            tr = tr * (1 - label_smoothing) + label_smoothing / C
-        w = (weight.detach().numpy().astype(dt) if weight is not None else np.ones(C, dt))
-        shifted = xr - xr.max(axis=1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        wt = (w * tr).astype(dt)
-        loss = -(wt * logp).sum(axis=1)
-        M = xr.shape[0]
-        if reduction == "mean":
-            out = np.asarray(loss.sum(dtype=dt) / dt.type(M), dtype=dt)
-        elif reduction == "sum":
-            out = np.asarray(loss.sum(dtype=dt), dtype=dt)
-        else:
-            out = loss.reshape(out_shape)
-        ctx.stash = (logp, wt, reduction, tuple(x.shape))
-        return _t(out)
+        x3, p3, out_shape = _rows(input, target, "cross_entropy", probs=True)
+        red = _REDUCTION_CODES[reduction]
+        out, stats = _k.cross_entropy_probs_forward(x3, p3, weight, label_smoothing, red)
+        ctx.stash = (x3, p3, weight, label_smoothing, red, stats, tuple(input.shape))
+        return out.view(out_shape) if red == 0 else out
 
     @staticmethod
     def backward(ctx, grad):
-        logp, wt, reduction, shape_in = ctx.stash
-        g = grad.detach().numpy().astype(logp.dtype)
-        gx = np.exp(logp) * wt.sum(axis=1, keepdims=True) - wt
-        if reduction == "none":
-            gx *= g.reshape(-1)[:, None]
-        elif reduction == "mean":
-            gx *= g.reshape(()) / logp.shape[0]
-        else:
-            gx *= g.reshape(())
-        return _t(_unrows(gx.astype(logp.dtype), shape_in)), None, None, None, None
+        x3, p3, weight, eps, red, stats, shape_in = ctx.stash
+        gx = _k.cross_entropy_probs_backward(grad, x3, p3, weight, eps, red, stats)
+        return gx.view(shape_in), None, None, None, None
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
