@@ -1,5 +1,8 @@
 """Fused classification losses: cross-entropy (log-softmax + NLL in one pass per row, with a
-one-pass backward) and NLL over log-probabilities, for class-index targets.
+one-pass backward) for class-index or class-probability targets, and NLL over
+log-probabilities.  This file is the Tensor-facing layer (checks, buffers, reductions); the
+row kernels are in loss_rows.pxi, built here for the baseline ISA and in loss_avx2.pyx for
+AVX2 + FMA (NOTE [ Kernel dispatch ] in elementwise.pyx), called through a LossKernels table.
 
 NOTE [ Loss rows ]
 The logits reach the kernels as a 3-D view (A, B, C): row r = (a, b), r = a*B + b, holds
