@@ -3,6 +3,7 @@
     python benchmarks/bench_loss.py                # strided, then torch in a subprocess
     python benchmarks/bench_loss.py --peer torch   # torch only (JSON)
     python benchmarks/bench_loss.py --threads 2
+    python benchmarks/bench_loss.py --quick --json out/loss.json   # CI smoke run
 
 Each case is timed call by call after a warm-up; the MEDIAN over the repeats is reported in
 ms (the machine may be shared and noisy: only medians and ratios mean anything).  "fwd" is
@@ -69,7 +70,11 @@ def main():
     ap.add_argument("--peer", choices=["torch"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--quick", action="store_true", help="5 repeats (a smoke run)")
+    ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 5
     if args.peer:
         print(json.dumps(_cases("torch", args.threads, args.repeats)))
         return
@@ -84,12 +89,19 @@ def main():
     print(f"cross_entropy float32, {args.threads} thread(s), median ms "
           f"(ratio torch/strided: > 1 means strided is faster)")
     print(f"{'shape':>10} {'pass':>8} {'strided':>9} {'torch':>9} {'ratio':>6}")
+    rows = []
     for shape, row in mine.items():
         for k, v in row.items():
             p = peer.get(shape, {}).get(k)
             pt = f"{p:9.3f}" if p is not None else f"{'-':>9}"
             r = f"{p / v:6.2f}" if p is not None else f"{'-':>6}"
             print(f"{shape:>10} {k:>8} {v:9.3f} {pt} {r}")
+            rows.append({"shape": shape, "mode": k, "threads": args.threads, "strided_ms": v,
+                         "torch_ms": p, "torch_over_strided": p / v if p is not None else None})
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

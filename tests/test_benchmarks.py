@@ -75,3 +75,19 @@ def test_bench_elementwise_quick(tmp_path):
     for row in rows:
         assert row["strided_s"] > 0 and row["numpy_s"] > 0
         assert abs(row["numpy_over_strided"] - row["numpy_s"] / row["strided_s"]) < 1e-9
+
+
+def test_bench_loss_quick(tmp_path):
+    out = tmp_path / "loss.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_loss.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch/strided" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["shape"], r["mode"]) for r in rows} == {
+        (shape, mode) for shape in ("64x10", "256x1000") for mode in ("fwd", "fwd+bwd")}
+    for row in rows:
+        assert row["strided_ms"] > 0
+        if row["torch_ms"] is not None:
+            assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
