@@ -16,7 +16,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
-           "dlpack", "gemm", "linalg", "pool", "pooling", "conv"]
+           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "optim_kernels", "optim_updates"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
