@@ -72,6 +72,7 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
     ISA_MODULES["elementwise_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     ISA_MODULES["reduce_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    ISA_MODULES["optim_kernels_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
 extensions = [
     Extension(

@@ -10,6 +10,8 @@
 #   - the grad may alias the param only element for element (same address and strides).
 from libc.stdint cimport int64_t
 
+from strided._C.iterator cimport inner_loop_fn
+
 
 cdef struct SGDHyper:
     double lr
@@ -48,3 +50,19 @@ cdef void adam_update(int ndim, const int64_t* sizes, int dtype,
                       char* exp_avg_sq, const int64_t* exp_avg_sq_strides,        # IN/OUT
                       char* max_exp_avg_sq, const int64_t* max_exp_avg_sq_strides,  # IN/OUT
                       const AdamHyper* h) noexcept nogil
+
+
+# ---- shared with the row kernels' builds (optim_rows.pxi) -------------------------------
+
+cdef struct SGDCtx:
+    const SGDHyper* h
+    bint has_buf            # momentum != 0: operand 2 is the momentum buffer
+
+
+# The row functions of one build (baseline or AVX2; NOTE [ Kernel dispatch ]): sgd rows take
+# an SGDCtx, adam rows the AdamHyper itself.
+cdef struct OptimRowKernels:
+    inner_loop_fn sgd_f32
+    inner_loop_fn sgd_f64
+    inner_loop_fn adam_f32
+    inner_loop_fn adam_f64
