@@ -14,9 +14,11 @@ import tempfile
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
-           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "optim_kernels", "optim_updates"]
+           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "optim_kernels",
+           "optim_updates"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
@@ -86,9 +88,22 @@ extensions = [
     for name in MODULES + list(ISA_MODULES)
 ]
 
+
+
+class ParallelBuildExt(build_ext):
+    """Compile the extension modules on every core (pip builds them one at a time)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
+
+
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,
+        nthreads=os.cpu_count() or 1,
     ),
+    cmdclass={"build_ext": ParallelBuildExt},
 )
