@@ -17,7 +17,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
-           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index"]
+           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index",
+           "optim_kernels", "optim_updates"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
@@ -74,6 +75,7 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
     ISA_MODULES["elementwise_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     ISA_MODULES["reduce_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     ISA_MODULES["loss_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    ISA_MODULES["optim_kernels_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
 extensions = [
     Extension(

@@ -91,3 +91,21 @@ def test_bench_loss_quick(tmp_path):
         assert row["strided_ms"] > 0
         if row["torch_ms"] is not None:
             assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
+
+
+def test_bench_optim_quick(tmp_path):
+    out = tmp_path / "optim.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_optim.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch/strided" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["tensors"] == 62
+    rows = result["rows"]
+    assert {(row["case"], row["threads"]) for row in rows} == {
+        (case, threads) for case in ("SGD momentum=0.9", "Adam") for threads in (1, 2)}
+    for row in rows:
+        assert row["strided_ms"] > 0
+        if row["torch_ms"] is not None:
+            assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
