@@ -705,61 +705,9 @@ def record_copy(src, out):
     out._set_grad_fn(ToCopyBackward(src, out), 0)
 
 
-def _geometry(t):
-    return (tuple(t.shape), tuple(t.stride()), t.storage_offset())
-
-
-class ViewBackward(Node):
-    """Backward of any view: the view's elements are storage locations of its source, so
-    the gradient is scattered back through the same geometry (PyTorch's as_strided
-    backward).  Elements the view reaches twice (unfold, expand) accumulate."""
-
-    def __init__(self, src, view):
-        super().__init__((src,), (_meta(view),))
-        self.src = _geometry(src)
-        self.view = _geometry(view)
-        self.dtype = src.dtype
-
-    def name(self):
-        return "ViewBackward0"
-
-    def backward(self, g):
-        return _as_strided_scatter(g, self.src, self.view, self.dtype)
-
-
-def _extent(geometry):
-    sizes, strides, offset = geometry
-    if builtins.any(n == 0 for n in sizes):
-        return offset, offset
-    lo = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s < 0)
-    hi = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s > 0)
-    return lo, hi
-
-
-def _as_strided_scatter(g, src, view, dtype):
-    """The gradient w.r.t. a tensor of geometry `src`, given gradient g of its view `view`
-    (both geometries over one storage)."""
-    from strided.creation import zeros
-    s_lo, s_hi = _extent(src)
-    v_lo, v_hi = _extent(view)
-    lo, hi = builtins.min(s_lo, v_lo), builtins.max(s_hi, v_hi)
-    buf = zeros(hi - lo + 1, dtype=dtype)
-    gv = buf.as_strided(view[0], view[1], view[2] - lo)
-    _core.accumulate_into(gv, g.to(dtype))
-    gs = buf.as_strided(src[0], src[1], src[2] - lo)
-    if _core.has_internal_overlap(gs):
-        # src's own elements share memory (an expanded source): each location's gradient is
-        # split evenly among the src elements that alias it, as PyTorch does
-        count = zeros(hi - lo + 1, dtype=dtype)
-        _core.accumulate_into(count.as_strided(src[0], src[1], src[2] - lo),
-                              _core.tensor(1.0, dtype=dtype).expand(src[0]))
-        buf = buf / count.clamp(min=1.0)
-        gs = buf.as_strided(src[0], src[1], src[2] - lo)
-    return gs.contiguous()
-
-
-def record_view(src, view):
-    view._set_grad_fn(ViewBackward(src, view), 0)
+# views: NOTE [ View backward ] in views.py
+from strided.autograd.views import (record_view, record_pieces, ViewNode, AsStridedBackward0,
+                                    _geometry, _extent)
 
 
 class IndexBackward(Node):
@@ -856,7 +804,7 @@ def _inplace(run, make_node, x, node_after=False):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     fn = x.grad_fn
-    if isinstance(fn, ViewBackward) and fn.next_functions and fn.next_functions[0] is not None \
+    if isinstance(fn, ViewNode) and fn.next_functions and fn.next_functions[0] is not None \
             and isinstance(fn.next_functions[0][0], _AccumulateGrad):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
@@ -875,7 +823,7 @@ def _inplace(run, make_node, x, node_after=False):
     if base is not None:
         copy = CopySlicesBackward(base, _geometry(x), node)
         base._set_grad_fn(copy, 0)
-        new_fn = ViewBackward(base, x)
+        new_fn = AsStridedBackward0(base, x)
     else:
         new_fn = node
     x._set_grad_fn(new_fn, 0)
