@@ -503,6 +503,14 @@ def test_views_of_overlapping_tensors_against_torch(view, post, layout):
     assert got[0][3:] == got[1][3:]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_pieces_against_torch(dtype):
+    """split/chunk/unbind: unused pieces get zero gradient, used ones theirs."""
+    run_both(lambda L, t: (t.split(2, 1)[1] * 2, t.unbind(0)[2].exp(), t.chunk(3, 0)[0].sin(),
+                           t.split([1, 3], 1)[0].flip(0), sum(list(t)[1:]).tanh()),
+             [np.random.default_rng(0).standard_normal((3, 4))], dtype)
+
+
 def test_full_max_with_nan_against_torch():
     run_both(lambda L, t: t.max(), [np.array([1.0, np.nan, 3.0])], "float64",
              check_values=False)
