@@ -511,6 +511,72 @@ def test_pieces_against_torch(dtype):
              [np.random.default_rng(0).standard_normal((3, 4))], dtype)
 
 
+# kernel-backed ops (conv, pooling) and the matrix products save what their backward reads:
+# changing it in place after the forward makes backward raise, as in PyTorch
+SAVED_INPUT_PROGRAMS = {
+    "conv2d_input": lambda L, x, w, b: _modified_after(L.F.conv2d, x, w, b, which=0),
+    "conv2d_weight": lambda L, x, w, b: _modified_after(L.F.conv2d, x, w, b, which=1),
+    "conv2d_bias": lambda L, x, w, b: _modified_after(L.F.conv2d, x, w, b, which=2),
+    "conv1d_input": lambda L, x, w, b: _modified_after(
+        lambda x, w, b: L.F.conv1d(x[:, :, 0], w[:, :, 0], b), x, w, b, which=0),
+    "max_pool2d": lambda L, x, w, b: _modified_after(lambda x: L.F.max_pool2d(x, 2), x),
+    "max_pool2d_indices": lambda L, x, w, b: _indices_modified(L, x),
+    "avg_pool2d": lambda L, x, w, b: _modified_after(lambda x: L.F.avg_pool2d(x, 2), x),
+    "adaptive_avg_pool2d": lambda L, x, w, b: _modified_after(
+        lambda x: L.F.adaptive_avg_pool2d(x, 2), x),
+    "adaptive_max_pool2d": lambda L, x, w, b: _modified_after(
+        lambda x: L.F.adaptive_max_pool2d(x, 2), x),
+    "max_pool1d": lambda L, x, w, b: _modified_after(lambda x: L.F.max_pool1d(x[0], 2), x),
+    "linear_input": lambda L, x, w, b: _modified_after(
+        lambda x, w: L.F.linear(x, w), x.reshape(4, 16), w.reshape(3, 16), which=0),
+    "linear_weight": lambda L, x, w, b: _modified_after(
+        lambda x, w: L.F.linear(x, w), x.reshape(4, 16), w.reshape(3, 16), which=1),
+    "matmul_left": lambda L, x, w, b: _modified_after(
+        lambda a, c: a @ c, x.reshape(4, 16), w.reshape(16, 3), which=0),
+    "matmul_right": lambda L, x, w, b: _modified_after(
+        lambda a, c: a @ c, x.reshape(4, 16), w.reshape(3, 16).T, which=1),
+}
+
+
+def _modified_after(op, *args, which=0):
+    """op on copies of args (non-leaves, so they may change in place), then args[which]
+    changed in place."""
+    args = [a * 1 for a in args]
+    out = op(*args)
+    args[which].add_(1)
+    return out
+
+
+def _indices_modified(L, x):
+    out, ind = L.F.max_pool2d(x * 1, 2, return_indices=True)
+    ind.add_(0)
+    return out
+
+
+@pytest.mark.parametrize("program", sorted(SAVED_INPUT_PROGRAMS))
+def test_kernel_ops_check_saved_inputs_against_torch(program):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((1, 4, 4, 4)), rng.standard_normal((3, 4, 2, 2)),
+              rng.standard_normal(3)]
+    run_both(SAVED_INPUT_PROGRAMS[program], arrays, "float64")
+
+
+def test_kernel_op_input_modified_raises():
+    x = S.tensor(np.random.default_rng(0).standard_normal((1, 2, 4, 4)), requires_grad=True)
+    xi = x * 1
+    y = SF.conv2d(xi, S.ones(3, 2, 3, 3, dtype=S.float64))
+    xi.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    # released graphs raise as before, and drop what the backward closure held
+    x2 = x * 1
+    z = SF.avg_pool2d(x2, 2)
+    z.sum().backward()
+    assert z.grad_fn._backward is None
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        z.sum().backward()
+
+
 def test_full_max_with_nan_against_torch():
     run_both(lambda L, t: t.max(), [np.array([1.0, np.nan, 3.0])], "float64",
              check_values=False)

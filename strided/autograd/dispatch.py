@@ -1054,21 +1054,40 @@ def gemv(A, x, y, trans, alpha, beta):
 class KernelBackward(Node):
     """The Node of an op whose backward is a kernel call (pooling, convolution): `backward`
     maps the output's gradient to a tuple of input gradients and must not hold the output
-    (so the graph has no cycle)."""
+    (so the graph has no cycle).
 
-    def __init__(self, name, inputs, out, backward):
+    The tensors the backward reads (by default the inputs; also outputs such as max
+    pooling's indices) are saved as SavedTensors, so an in-place change to one of them
+    after the forward makes backward raise (NOTE [ Version counter ]), and releasing the
+    graph drops the closure that holds them."""
+
+    def __init__(self, name, inputs, out, backward, saved=None, saved_outputs=()):
         super().__init__(inputs, (_meta(out),))
         self._name = name
         self._backward = backward
+        for t in (inputs if saved is None else saved):
+            if _is_tensor(t):
+                self.save(t)
+        for t in saved_outputs:
+            self.save(t, is_output=True)
 
     def name(self):
         return self._name
 
     def backward(self, g):
+        for s in self._saved:
+            s.unpack(self)                      # raises if modified in place since
         return self._backward(g)
 
+    def release(self):
+        super().release()
+        self._backward = None
 
-def record_kernel_op(name, inputs, out, backward):
-    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads."""
-    out._set_grad_fn(KernelBackward(name, inputs, out, backward), 0)
+
+def record_kernel_op(name, inputs, out, backward, saved=None, saved_outputs=()):
+    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads.
+
+    saved: the tensors backward reads, checked for in-place changes (default: the inputs);
+    saved_outputs: outputs it reads (e.g. max pooling's indices)."""
+    out._set_grad_fn(KernelBackward(name, inputs, out, backward, saved, saved_outputs), 0)
     return out
