@@ -874,6 +874,24 @@ def test_views_through_overlapping_tensors(chain, layout):
     check_grad(OVERLAP_CHAINS[chain], [rand(3, 4)], [layout])
 
 
+@pytest.mark.parametrize("call", ["Tensor.backward", "autograd.backward", "autograd.grad"])
+def test_create_graph_is_refused(call):
+    """Higher-order gradients are not supported: asking for them raises, before any
+    gradient is computed, rather than returning a gradient that has no history."""
+    x = make(rand(3))
+    y = (x * x).sum()
+    with pytest.raises(NotImplementedError, match="create_graph=True"):
+        if call == "Tensor.backward":
+            y.backward(create_graph=True)
+        elif call == "autograd.backward":
+            S.autograd.backward([y], create_graph=True)
+        else:
+            S.autograd.grad(y, x, create_graph=True)
+    assert x.grad is None
+    y.backward()                                # the graph is intact
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy())
+
+
 # ---- split / chunk / unbind: one node, one output per piece --------------------------------
 
 @pytest.mark.parametrize("op", ["split", "split_with_sizes", "chunk", "unbind", "iter"])
