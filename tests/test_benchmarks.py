@@ -99,3 +99,16 @@ def test_bench_train_quick(tmp_path):
         if curve["torch_loss"] is not None:
             for s, t in zip(curve["strided_loss"], curve["torch_loss"]):
                 assert abs(s - t) <= 1e-3 * max(1.0, abs(t)), curve
+
+
+def test_profile_train_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_train.py"),
+                           "--steps", "5", "--batch-size", "4", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())["strided"]
+    assert set(result["phases"]) >= {"forward", "loss", "backward", "step", "total"}
+    assert any(k.startswith("ConvolutionBackward0") for k in result["nodes"])
+    assert "engine (backward - nodes)" in result["nodes"]
