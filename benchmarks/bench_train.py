@@ -40,6 +40,8 @@ import sys
 import time
 import zlib
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 LIBS = ("strided", "torch")
@@ -61,7 +63,6 @@ def numpy_weights(shapes, seed):
     +-1/sqrt(fan_in) (the bound of torch's default init); 1-D weights without a matching
     >= 2-D weight (BatchNorm's) are ones, their biases zeros.  Each array has its own
     generator seeded by (seed, crc32(name)), so it doesn't depend on the order of names."""
-    import numpy as np
     out = {}
     for name, shape in shapes.items():
         prefix = name.rpartition(".")[0]
@@ -81,7 +82,6 @@ def example_functions(script, *names):
     """{name: function} of top-level functions of an example script, without running the
     rest of it: examples/train_digits.py imports strided at the top, and the torch worker
     must not load strided (nor its OpenMP runtime).  The functions may use only `np`."""
-    import numpy as np
     path = os.path.join(EXAMPLES, script)
     with open(path) as f:
         tree = ast.parse(f.read(), path)
@@ -105,7 +105,6 @@ def digits_data():
 
 def mlp_data(n, seed):
     """n synthetic 784-dim float32 images with labels from a random linear teacher."""
-    import numpy as np
     rng = np.random.default_rng(seed + 1)
     x = rng.standard_normal((n, 784), dtype=np.float32)
     teacher = rng.standard_normal((784, 10), dtype=np.float32)
@@ -117,8 +116,8 @@ def make_mlp(nn):
 
 
 def workload_config(name, quick):
-    """(model builder taking nn, data builder, batch size, timed rounds, what a round is)."""
-    import numpy as np
+    """(model builder taking nn, data builder, batch size, what a round is: "epoch" over
+    the data or one "step" on a fixed batch)."""
     if name == "digits_cnn":
         make_model = example_functions("train_digits.py", "make_model")["make_model"]
         return (lambda nn: make_model(nn, "cnn", image_size=8)), digits_data, 32, "epoch"
@@ -173,7 +172,6 @@ class Lib:
 
 class Trainer:
     def __init__(self, lib, workload, quick, seed):
-        import numpy as np
         build, data, self.batch, self.unit = workload_config(workload, quick)
         self.lib, self.seed = lib, seed
         self.model = build(lib.nn)
@@ -185,7 +183,6 @@ class Trainer:
         self.n = len(self.y)
         if self.unit == "step":                   # one fixed batch, wrapped once
             self.xb, self.yb = lib.from_numpy(self.x), lib.from_numpy(self.y)
-        self.np = np
 
     def step(self, x, y):
         loss = self.loss_fn(self.model(x), y)
@@ -200,7 +197,7 @@ class Trainer:
         if self.unit == "step":
             loss = self.step(self.xb, self.yb)
             return time.perf_counter() - t0, loss
-        order = self.np.random.default_rng([self.seed, index]).permutation(self.n)
+        order = np.random.default_rng([self.seed, index]).permutation(self.n)
         total = 0.0
         for start in range(0, self.n, self.batch):
             idx = order[start:start + self.batch]
@@ -316,7 +313,6 @@ def main():
     if args.epochs < 1 or args.steps < 1:
         p.error("--epochs and --steps must be positive")
 
-    import numpy as np
     workloads = args.only or WORKLOADS
     rows, curves, infos = [], [], {}
     for threads in args.threads:
