@@ -297,8 +297,9 @@ def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
                     retried.append(f"{key}|{threads}")
                 for lib in workers:
                     out[lib][key] = statistics.median(samples[lib])
-                    spread[lib][key] = {"slowest_over_fastest": max(samples[lib]) / min(samples[lib]),
-                                        "calls_per_repeat": number[lib]}
+                    spread[lib][key] = {
+                        "slowest_over_fastest": max(samples[lib]) / min(samples[lib]),
+                        "calls_per_repeat": number[lib]}
     finally:
         infos = {lib: w.info for lib, w in workers.items()}
         for w in workers.values():

@@ -604,11 +604,14 @@ cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, do
     if dtype_num == FLOAT64:
         return _gemm_float(<double*>g.C, &g, &b, nthreads)
     if dtype_num == INT64:
-        _gemm_int(<const int64_t*>g.A, <const int64_t*>b.data, <int64_t*>g.C, &g, b.rs, b.cs, nthreads)
+        _gemm_int(<const int64_t*>g.A, <const int64_t*>b.data, <int64_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     elif dtype_num == INT32:
-        _gemm_int(<const int32_t*>g.A, <const int32_t*>b.data, <int32_t*>g.C, &g, b.rs, b.cs, nthreads)
+        _gemm_int(<const int32_t*>g.A, <const int32_t*>b.data, <int32_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     else:       # UINT8 (and BOOL's bytes, if a caller wants them)
-        _gemm_int(<const uint8_t*>g.A, <const uint8_t*>b.data, <uint8_t*>g.C, &g, b.rs, b.cs, nthreads)
+        _gemm_int(<const uint8_t*>g.A, <const uint8_t*>b.data, <uint8_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     return 0
 
 
