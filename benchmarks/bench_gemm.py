@@ -22,8 +22,10 @@ parent makes them take turns, case by case and repeat by repeat (strided, numpy,
 strided, ...), pausing between turns until the previous library's idle threads stop
 spinning (see pause()); so a burst of load on a shared machine hits every column alike.  A repeat runs
 as many calls as fill the target time; each cell is the MEDIAN over repeats, in GFLOP/s.
-Ratios are strided's GFLOP/s over the peer's: above 1 means strided is faster.  The
-strided worker first checks each case against NumPy.
+Ratios are strided's GFLOP/s over the peer's: above 1 means strided is faster.  A cell
+marked "!" had a repeat over 1.5x slower than its fastest for some library (the JSON keeps
+each library's slowest/fastest ratio and calls per repeat): on a shared machine, mostly a
+2-thread call waiting for a core.  The strided worker first checks each case against NumPy.
 """
 import argparse
 import json
@@ -126,10 +128,16 @@ def worker(lib, threads):
                                          f"(relative error {err:.2e})")
             del a, b
             fn()                                    # warm-up (buffers, pages, thread pool)
-            t0 = time.perf_counter()
-            fn()
-            once = max(time.perf_counter() - t0, 1e-7)
-            number = max(1, round(cmd["target"] / once))
+            # Calls per turn from the fastest of a few timed calls: one call caught by a
+            # stall (a thread waking up, or preempted, on a busy machine) would otherwise
+            # make every turn a handful of calls, each turn's first call (which wakes the
+            # thread pool) then weighing on the whole cell.
+            once = float("inf")
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fn()
+                once = min(once, time.perf_counter() - t0)
+            number = max(1, round(cmd["target"] / max(once, 1e-7)))
             reply = {"number": number}
         elif cmd["op"] == "time":
             t0 = time.perf_counter()
@@ -256,7 +264,8 @@ class ForeignLoad:
 
 
 def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
-    """{lib: {"case|dtype": median seconds per call}}, the libraries taking turns.
+    """({lib: {"case|dtype": median seconds per call}}, {lib: {"case|dtype": {slowest
+    repeat over fastest, calls per repeat}}}, workers' info), the libraries taking turns.
 
     With settle > 0 (for a shared machine, where other people's compilers take a whole
     core for tens of seconds and wreck every 2-thread number taken meanwhile), each case
@@ -264,13 +273,14 @@ def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
     times) when other processes took more than 5% of the CPU while it ran."""
     workers = start_workers(libs, threads)
     out = {lib: {} for lib in workers}
+    spread = {lib: {} for lib in workers}
     retried = []
     try:
         for dtype in dtypes:
             for case in cases(quick):
                 key = f"{case[0]}|{dtype}"
-                for w in workers.values():
-                    w.ask(op="prepare", case=case, dtype=dtype, target=target)
+                number = {lib: w.ask(op="prepare", case=case, dtype=dtype,
+                                     target=target)["number"] for lib, w in workers.items()}
                 for attempt in range(3 if settle else 1):
                     if settle:
                         wait_idle(settle)
@@ -287,6 +297,9 @@ def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
                     retried.append(f"{key}|{threads}")
                 for lib in workers:
                     out[lib][key] = statistics.median(samples[lib])
+                    spread[lib][key] = {
+                        "slowest_over_fastest": max(samples[lib]) / min(samples[lib]),
+                        "calls_per_repeat": number[lib]}
     finally:
         infos = {lib: w.info for lib, w in workers.items()}
         for w in workers.values():
@@ -294,7 +307,7 @@ def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
     if retried:
         print(f"measured again (other processes were busy): {', '.join(retried)}",
               file=sys.stderr)
-    return out, infos
+    return out, spread, infos
 
 
 def fmt(x, spec):
@@ -327,12 +340,14 @@ def main():
     target = 0.01 if args.quick else 0.1
     thread_counts = [int(t) for t in args.threads.split(",")]
     libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
-    results, infos = {}, {}
+    results, spreads, infos = {}, {}, {}
     for threads in thread_counts:
-        times, info = measure(libs, threads, dtypes, args.quick, repeat, target, args.settle)
+        times, spread, info = measure(libs, threads, dtypes, args.quick, repeat, target,
+                                      args.settle)
         infos.update(info)
         for lib, t in times.items():
             results[(lib, threads)] = t
+            spreads[(lib, threads)] = spread[lib]
 
     import numpy as np
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
@@ -360,14 +375,23 @@ def main():
                        "numpy_gflops": gf["numpy"], "torch_gflops": gf.get("torch"),
                        "strided_over_numpy": gf["strided"] / gf["numpy"],
                        "strided_over_torch": (gf["strided"] / gf["torch"]
-                                              if gf.get("torch") else None)}
+                                              if gf.get("torch") else None),
+                       "repeats": {lib: spreads[(lib, threads)][key] for lib in libs
+                                   if (lib, threads) in spreads}}
                 rows.append(row)
+                # "!": some library's repeats of this cell differ by more than 1.5x -- the
+                # machine was busy; the cell's ratios are not to be trusted
+                noisy = max(r["slowest_over_fastest"] for r in row["repeats"].values()) > 1.5
                 print(f"{name:<12} {f'{M}x{K}x{N}':>17} {dtype:>8} {threads:>3} "
                       f"{gf['strided']:>8.1f} {gf['numpy']:>8.1f} {fmt(gf.get('torch'), '>8.1f')} "
-                      f"{row['strided_over_numpy']:>8.2f} {fmt(row['strided_over_torch'], '>8.2f')}")
+                      f"{row['strided_over_numpy']:>8.2f} {fmt(row['strided_over_torch'], '>8.2f')}"
+                      + (" !" if noisy else ""))
         print()
     g_np = geomean([r["strided_over_numpy"] for r in rows])
     g_torch = geomean([r["strided_over_torch"] for r in rows])
+    if any(max(r["slowest_over_fastest"] for r in row["repeats"].values()) > 1.5
+           for row in rows):
+        print("! a library's slowest repeat of the cell took over 1.5x its fastest (busy machine)")
     print(f"geomean over {len(rows)} rows: strided/numpy {g_np:.2f}x, strided/torch "
           + (f"{g_torch:.2f}x" if g_torch is not None else "- (torch not available)"))
     if args.json:

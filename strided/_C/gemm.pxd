@@ -12,7 +12,8 @@ from libc.stdint cimport int64_t
 #                    may share memory, and C must not overlap A or B
 # Returns 0, or -1 when packing buffers could not be allocated (the caller raises
 # MemoryError).  beta == 0 never reads C (it may hold NaN); alpha == 0 or k == 0 never
-# reads A or B (C = beta * C).  Runs on num_threads_for() threads (see threads.pxd).
+# reads A or B (C = beta * C).  Runs on up to num_threads_for() threads (see threads.pxd);
+# small products take a single-threaded path without packing (NOTE [ GEMM paths ]).
 cdef int gemm_strided(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                       const char* A, int64_t rsA, int64_t csA,
                       const char* B, int64_t rsB, int64_t csB,

@@ -2,7 +2,8 @@
 
 Float32/float64 products follow BLIS's five loops (NOTE [ GEMM loops ]) on up to
 num_threads_for() threads, each owning a block of C; products of at most SMALL_WORK
-multiply-adds skip packing (_gemm_direct); matrix-vector shapes stream (_gemv).  The
+multiply-adds skip packing and run on one thread (_gemm_direct) when B is row-major or A
+column-major (NOTE [ GEMM paths ]); matrix-vector shapes stream (_gemv).  The
 micro-kernels, the packing routines, their run-time CPU dispatch and the packing-buffer
 pool are C, in gemm_kernel.h.  Integer dtypes take a simpler exact path with wrap-around.
 Every entry point runs with the GIL released.
@@ -67,7 +68,8 @@ ctypedef fused int_t:
 
 cdef enum:
     MAX_THREADS = 256
-    SMALL_WORK = 100 * 100 * 100    # m*n*k up to this: the unpacked single-thread path
+    SMALL_WORK = 100 * 100 * 100    # m*n*k up to this: the unpacked single-thread path, if
+                                    # the layout allows (NOTE [ GEMM paths ])
     GEMM_GRAIN = SMALL_WORK // 2    # multiply-adds per thread: 2 threads pay right above it
     GEMV_GRAIN = 1 << 16
     BATCH_SPLIT_WORK = 1 << 22      # batched products below this split the batch over threads
@@ -243,20 +245,21 @@ cdef int _gemm_thread(const GemmArgs* g, int t, int tm, int tn) noexcept nogil:
     return _gemm_part(<const double*>g.A, <double*>g.C, g, i0, i1, j0, j1)
 
 
-cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
-    """The packed product on up to nthreads threads, each owning a block of C.
+cdef int _thread_grid(const GemmArgs* g, int nthreads, int* tm_out, int* tn_out) noexcept nogil:
+    """The thread grid tm x tn for the packed product on up to nthreads threads; returns
+    tm * tn (1: run on the calling thread).
 
-    A thread packs its own A blocks and B panels, so threads never wait on each other.
-    The thread grid tm x tn (tm * tn threads) minimises the busiest thread's time per k,
-    in micro-kernel cycles: its tiles (ceil(um/tm) * ceil(un/tn), MR*NR/16 cycles each on
-    two FMA pipes of 8 lanes) plus the rows of A and columns of B it packs (~1 cycle
-    each).  So the fully-connected 64 x 4096 splits N (each thread packs all of the small
-    A, half of B); squares split whichever way cuts the tiles more evenly."""
+    It minimises the busiest thread's time per k, in micro-kernel cycles: its tiles
+    (ceil(um/tm) * ceil(un/tn), MR*NR/16 cycles each on two FMA pipes of 8 lanes) plus the
+    rows of A and columns of B it packs (~1 cycle each).  So the fully-connected 64 x 4096
+    splits N (each thread packs all of the small A, half of B); squares split whichever way
+    cuts the tiles more evenly.  Grids with more threads than tile rows / columns are never
+    chosen (fewer threads are used instead); _force_thread_rows overrides the choice among
+    the others."""
     cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
     cdef int64_t um = _cdiv(g.m, MR), un = _cdiv(g.n, NR)
-    cdef int tm = 1, tn = 1, a, b, t, nt
+    cdef int tm = 1, tn = 1, a, b
     cdef int64_t cost, best = -1, tiles_m, tiles_n
-    cdef int errs[MAX_THREADS]
     if nthreads > MAX_THREADS:
         nthreads = MAX_THREADS
     while nthreads > 1:
@@ -279,8 +282,21 @@ cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
             break
         nthreads -= 1           # too few tiles for this many threads
     if nthreads <= 1:
+        tm = tn = 1
+    tm_out[0] = tm
+    tn_out[0] = tn
+    return tm * tn
+
+
+cdef int _gemm_packed(const GemmArgs* g, int nthreads) noexcept nogil:
+    """The packed product on up to nthreads threads, each owning a block of C on the grid
+    _thread_grid picks.  A thread packs its own A blocks and B panels, so threads never
+    wait on each other; the grid changes no result (NOTE [ GEMM loops ])."""
+    cdef int tm, tn, t, nt
+    cdef int errs[MAX_THREADS]
+    nt = _thread_grid(g, nthreads, &tm, &tn)
+    if nt <= 1:
         return _gemm_thread(g, 0, 1, 1)
-    nt = nthreads
     for t in prange(nt, num_threads=nt, schedule="static"):
         errs[t] = _gemm_thread(g, t, tm, tn)
     for t in range(nt):
@@ -418,31 +434,61 @@ cdef void _gemv(const real* M, int64_t rsM, int64_t csM, const real* x, int64_t 
                    min(m, (t + 1) * chunk))
 
 
+cdef enum:
+    PATH_SCALE = 0      # k == 0 or alpha == 0: C = beta * C
+    PATH_GEMV_N = 1     # n == 1: y = A x
+    PATH_GEMV_M = 2     # m == 1: c^T = B^T a^T
+    PATH_DIRECT = 3     # small, B row-major: _gemm_direct on A, B
+    PATH_DIRECT_T = 4   # small, A column-major: _gemm_direct on C^T = B^T A^T
+    PATH_PACKED = 5     # the five loops
+
+cdef int _float_path(const GemmArgs* g, const StridedOperand* b) noexcept nogil:
+    """Which path a float product takes (b: B's layout, or NULL for a custom packer).
+
+    NOTE [ GEMM paths ]
+    The direct (unpacked) path needs the AVX2 kernels, m*n*k <= _small_work (SMALL_WORK),
+    and one operand it can stream in place: a row-major B (csB == 1), or else a column-major
+    A (rsA == 1), as the row-major B^T of C^T = B^T A^T.  Anything else -- A @ B^T with
+    both row-major, both strides non-unit, the reference kernels, an implicit GEMM's
+    packer -- is packed, however small."""
+    cdef bint alpha_zero = (<float>g.alpha == 0) if g.dtype_num == FLOAT32 else g.alpha == 0
+    if g.k == 0 or alpha_zero:
+        return PATH_SCALE
+    if b == NULL:
+        return PATH_PACKED
+    if g.n == 1:
+        return PATH_GEMV_N
+    if g.m == 1:
+        return PATH_GEMV_M
+    if g.m * g.n * g.k <= _small_work and strided_gemm_kernel_current() == 1:
+        if b.cs == 1:
+            return PATH_DIRECT
+        if g.rsA == 1:
+            return PATH_DIRECT_T
+    return PATH_PACKED
+
+
 cdef int _gemm_float(real* C, const GemmArgs* g, const StridedOperand* b, int nthreads) noexcept nogil:
-    """Pick the path for a float product (b: B's layout, or NULL for a custom packer)."""
+    """Run a float product on the path _float_path picks."""
     cdef real alpha = <real>g.alpha, beta = <real>g.beta
-    if g.k == 0 or alpha == 0:
+    cdef int path = _float_path(g, b)
+    if path == PATH_SCALE:
         _scale(C, g.m, g.n, g.rsC, g.csC, beta)
-        return 0
-    if b != NULL:
-        if g.n == 1:
-            _gemv(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs, C, g.rsC,
-                  g.m, g.k, alpha, beta, nthreads)
-            return 0
-        if g.m == 1:        # c^T = B^T a^T
-            _gemv(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA, C, g.csC,
-                  g.n, g.k, alpha, beta, nthreads)
-            return 0
-        if g.m * g.n * g.k <= _small_work and strided_gemm_kernel_current() == 1:
-            if b.cs == 1:
-                _gemm_direct(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs,
-                             C, g.rsC, g.csC, g.m, g.n, g.k, alpha, beta)
-                return 0
-            if g.rsA == 1:      # C^T = B^T A^T: A^T is the row-major operand
-                _gemm_direct(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA,
-                             C, g.csC, g.rsC, g.n, g.m, g.k, alpha, beta)
-                return 0
-    return _gemm_packed(g, nthreads)
+    elif path == PATH_GEMV_N:
+        _gemv(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs, C, g.rsC,
+              g.m, g.k, alpha, beta, nthreads)
+    elif path == PATH_GEMV_M:
+        _gemv(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA, C, g.csC,
+              g.n, g.k, alpha, beta, nthreads)
+    elif path == PATH_DIRECT:
+        _gemm_direct(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs,
+                     C, g.rsC, g.csC, g.m, g.n, g.k, alpha, beta)
+    elif path == PATH_DIRECT_T:
+        _gemm_direct(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA,
+                     C, g.csC, g.rsC, g.n, g.m, g.k, alpha, beta)
+    else:
+        return _gemm_packed(g, nthreads)
+    return 0
 
 
 # --------------------------------------------------------------------------------------
@@ -512,15 +558,11 @@ cdef void _gemm_int(const int_t* A, const int_t* B, int_t* C, const GemmArgs* g,
 # Entry points
 # --------------------------------------------------------------------------------------
 
-cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
-                              const char* A, int64_t rsA, int64_t csA,
-                              const char* B, int64_t rsB, int64_t csB,
-                              double beta, char* C, int64_t rsC, int64_t csC,
-                              int nthreads) noexcept nogil:
-    cdef GemmArgs g
-    cdef StridedOperand b
-    if m <= 0 or n <= 0:
-        return 0
+cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m, int64_t n,
+                        int64_t k, double alpha, const char* A, int64_t rsA, int64_t csA,
+                        const char* B, int64_t rsB, int64_t csB,
+                        double beta, char* C, int64_t rsC, int64_t csC) noexcept nogil:
+    """Fill g and b for gemm_strided_threads's product."""
     if csC != 1 and rsC == 1:
         # Column-major C: compute C^T = B^T A^T instead, so the micro-kernel stores rows.
         m, n = n, m
@@ -544,17 +586,32 @@ cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, do
     b.cs = csB
     b.dtype_num = dtype_num
     g.pack_b = pack_b_strided
-    g.b_src = &b
+    g.b_src = b
+
+
+cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                              const char* A, int64_t rsA, int64_t csA,
+                              const char* B, int64_t rsB, int64_t csB,
+                              double beta, char* C, int64_t rsC, int64_t csC,
+                              int nthreads) noexcept nogil:
+    cdef GemmArgs g
+    cdef StridedOperand b
+    if m <= 0 or n <= 0:
+        return 0
+    _strided_args(&g, &b, dtype_num, m, n, k, alpha, A, rsA, csA, B, rsB, csB, beta, C, rsC, csC)
     if dtype_num == FLOAT32:
-        return _gemm_float(<float*>C, &g, &b, nthreads)
+        return _gemm_float(<float*>g.C, &g, &b, nthreads)
     if dtype_num == FLOAT64:
-        return _gemm_float(<double*>C, &g, &b, nthreads)
+        return _gemm_float(<double*>g.C, &g, &b, nthreads)
     if dtype_num == INT64:
-        _gemm_int(<const int64_t*>A, <const int64_t*>B, <int64_t*>C, &g, rsB, csB, nthreads)
+        _gemm_int(<const int64_t*>g.A, <const int64_t*>b.data, <int64_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     elif dtype_num == INT32:
-        _gemm_int(<const int32_t*>A, <const int32_t*>B, <int32_t*>C, &g, rsB, csB, nthreads)
+        _gemm_int(<const int32_t*>g.A, <const int32_t*>b.data, <int32_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     else:       # UINT8 (and BOOL's bytes, if a caller wants them)
-        _gemm_int(<const uint8_t*>A, <const uint8_t*>B, <uint8_t*>C, &g, rsB, csB, nthreads)
+        _gemm_int(<const uint8_t*>g.A, <const uint8_t*>b.data, <uint8_t*>g.C, &g,
+                  b.rs, b.cs, nthreads)
     return 0
 
 
@@ -692,10 +749,40 @@ def _set_small_work(n):
 
 
 def _force_thread_rows(tm):
-    """Make the thread grid tm x (threads // tm) whenever tm divides the thread count
-    (0: automatic)."""
+    """Make the packed path's thread grid tm x (threads // tm) whenever tm divides the
+    thread count and there are at least tm tile rows and threads // tm tile columns
+    (0: automatic).  _thread_grid_for tells which grid a product gets."""
     global _forced_tm
     _forced_tm = tm
+
+
+_PATH_NAMES = ("scale", "gemv_n", "gemv_m", "direct", "direct_t", "packed")
+
+
+def _path(dtype_name, m, n, k, alpha=1.0, rsA=None, csA=1, rsB=None, csB=1, rsC=None, csC=1):
+    """The path gemm_strided takes for a float product of these sizes and strides (row-major
+    by default): "scale", "gemv_n", "gemv_m", "direct", "direct_t" or "packed" (NOTE [ GEMM
+    paths ]); "none" when m or n is 0."""
+    cdef GemmArgs g
+    cdef StridedOperand b
+    cdef int dt = FLOAT32 if dtype_name == "float32" else FLOAT64
+    if m <= 0 or n <= 0:
+        return "none"
+    _strided_args(&g, &b, dt, m, n, k, alpha, NULL, k if rsA is None else rsA, csA,
+                  NULL, n if rsB is None else rsB, csB, 0.0, NULL, n if rsC is None else rsC, csC)
+    return _PATH_NAMES[_float_path(&g, &b)]
+
+
+def _thread_grid_for(dtype_name, m, n, nthreads):
+    """(tm, tn): the thread grid of a packed m x n product on up to nthreads threads (row-
+    major C; the current _force_thread_rows applies)."""
+    cdef GemmArgs g
+    cdef int tm, tn
+    g.dtype_num = FLOAT32 if dtype_name == "float32" else FLOAT64
+    g.m = m
+    g.n = n
+    _thread_grid(&g, nthreads, &tm, &tn)
+    return (tm, tn)
 
 
 def _trim_buffers():
