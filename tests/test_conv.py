@@ -113,9 +113,23 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.fixture(params=["auto", "per_image", "batched"])
+def conv_path(request):
+    """Run a test on the automatic choice, then forced onto each forward path (NOTE
+    [ Batch-innermost convolution ]; forcing the batched path applies to groups == 1)."""
+    from strided._C import conv as K
+    K._set_batched({"auto": -1, "per_image": 0, "batched": 1}[request.param])
+    yield request.param
+    K._set_batched(-1)
+
+
+@pytest.mark.parametrize("case", CASES + [
+    (8, 16, 4, 4, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),    # digits CNN conv2
+    (16, 3, 8, 8, 5, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # batch a multiple of NR
+    (9, 2, 7, 5, 3, 3, 2, (2, 1), (2, 1), (1, 2), 1),      # odd batch, stride, dilation
+])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv2d_values(case, dtype):
+def test_conv2d_values(case, dtype, conv_path):
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
@@ -308,6 +322,21 @@ def test_both_thread_splits(mode):
     old = strided.get_num_threads()
     strided.set_num_threads(1)
     want = run()
+    K._set_batched(1)
+    try:
+        assert np.array_equal(run()[0].numpy(), want[0].numpy())   # groups=2: not batched
+        # two chunks of output positions (51 + 5, the second starting mid-row), one per thread
+        x2 = rng.standard_normal((10, 3, 8, 7))
+        w2 = rng.standard_normal((64, 3, 3, 3))
+        strided.set_num_threads(2)
+        K._set_batch_split(1)
+        np.testing.assert_allclose(F.conv2d(layout(x2, "negative"), T(w2), padding=1).numpy(),
+                                   ref_conv2d(x2, w2, None, (1, 1), (1, 1)),
+                                   rtol=1e-10, atol=1e-10)
+    finally:
+        K._set_batched(-1)
+        K._set_batch_split(-1)
+        strided.set_num_threads(1)
     strided.set_num_threads(2)
     K._set_batch_split(mode)
     try:

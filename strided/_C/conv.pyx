@@ -32,7 +32,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 
 from strided._C.dtypes cimport DType, FLOAT32, FLOAT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
@@ -41,6 +41,7 @@ from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
+    BATCH_CHUNK = 1 << 15    # GEMM result elements per chunk (NOTE [ Batch-innermost convolution ])
     # the GEMM's NR (gemm_kernel.h) as compile-time constants: the packer divides by it
     # for every run it writes, and a constant divisor is a shift (checked at import)
     SGEMM_NR = 16
@@ -346,6 +347,237 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
 
 
 # --------------------------------------------------------------------------------------
+# Small convolutions: the whole batch as one GEMM, batch innermost
+# --------------------------------------------------------------------------------------
+#
+# NOTE [ Batch-innermost convolution ]
+# With few output channels K (the GEMM's m) each packed element of B feeds only K
+# multiply-adds, so packing B costs as much as the arithmetic: the per-image packer copies
+# runs of OW elements (4..28 in a small CNN) and spends ~1 ns an element on run bookkeeping
+# (LeNet conv2, 64x6x14x14 -> 16: 1.5 ms, of which the GEMM is 0.5 ms).  Small images add
+# per-image costs on top (A repacked for every image, a 16-column GEMM per 4x4 image).
+#
+# So for small layers the input is first copied, zero-padded, into a batch-innermost
+# scratch xt (C, Hp, Wp, N), and one GEMM covers the whole batch:
+#
+#     out_t (K x OH*OW*N) = W (K x C*R*S) @ col (C*R*S x OH*OW*N)
+#     col[(c, r, s), (oh, ow, n)] = xt[c, oh*sH + r*dH, ow*sW + s*dW, n]
+#
+# Columns run over the batch innermost, so a sliver of NR columns is NR consecutive
+# images at one output position: packing a row of it is one contiguous NR-element copy
+# (when N is a multiple of NR; otherwise a small gather), with no bounds tests -- the
+# padding is in xt.  out_t is then transposed into out (N, K, OH, OW), adding the bias.
+# The two copies touch input- and output-sized data only, against col's C*R*S/(sH*sW)
+# times more.  Measured (1 thread, float32, ms, per-image path -> this one):
+# LeNet conv2 64x6x14x14 5x5 -> 16: 1.53 -> see README; digits 64x16x4x4 3x3 -> 32:
+# 0.62 -> see README.  Used when _use_batched() says so.
+
+cdef struct BatchSource:
+    const char* xt              # (C, Hp, Wp, N), contiguous, zero padded
+    const int64_t* rowoff       # per row p = (c, r, s) of col: its offset in xt
+    int64_t N, OW
+    int64_t hstep, wstep        # xt offsets of one output row / column: sH*Wp*N, sW*N
+    int64_t q_first             # output position (within output row 0) of column 0
+
+
+cdef void _pack_batch_t(const BatchSource* bs, int64_t p0, int64_t kc, int64_t j0,
+                        int64_t nc, floating* dst) noexcept nogil:
+    """col[p0:p0+kc, j0:j0+nc] (NOTE [ Batch-innermost convolution ]) as NR-wide slivers
+    (NOTE [ Packed B panels ])."""
+    cdef int64_t NR
+    if floating is float:
+        NR = SGEMM_NR
+    else:
+        NR = DGEMM_NR
+    cdef const floating* xt = <const floating*>bs.xt
+    cdef const int64_t* rowoff = bs.rowoff + p0
+    cdef int64_t N = bs.N, OW = bs.OW
+    cdef int64_t sl, jb, cnt, q, n, oh, ow, p, u, j
+    cdef int64_t colbase[SGEMM_NR]
+    cdef const floating* src
+    cdef floating* d
+    for sl in range((nc + NR - 1) // NR):
+        jb = j0 + sl * NR
+        cnt = nc - sl * NR
+        if cnt > NR:
+            cnt = NR
+        d = dst + sl * NR * kc
+        q = jb // N
+        n = jb - q * N
+        q += bs.q_first
+        oh = q // OW
+        ow = q - oh * OW
+        if cnt == NR and n + NR <= N:
+            # NR consecutive images at one output position: a contiguous copy per row
+            src = xt + oh * bs.hstep + ow * bs.wstep + n
+            for p in range(kc):
+                # a constant-size memcpy: vector moves (a loop would be scalar, as d and
+                # src might alias)
+                memcpy(d + p * NR, src + rowoff[p], NR * sizeof(floating))
+        else:
+            for u in range(NR):
+                j = jb + u
+                if u < cnt:
+                    q = j // N
+                    n = j - q * N
+                    q += bs.q_first
+                    oh = q // OW
+                    ow = q - oh * OW
+                    colbase[u] = oh * bs.hstep + ow * bs.wstep + n
+            for p in range(kc):
+                src = xt + rowoff[p]
+                for u in range(NR):
+                    d[p * NR + u] = src[colbase[u]] if u < cnt else 0
+
+
+cdef void _pack_batch_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <float*>dst)
+
+
+cdef void _pack_batch_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <double*>dst)
+
+
+cdef void _batch_input(const ConvGeometry* g, const floating* x, floating* xt, int64_t Hp,
+                       int64_t Wp) noexcept nogil:
+    """xt (C, Hp, Wp, N) = x zero-padded (pH rows on top, pW columns on the left)."""
+    cdef int64_t c, h, w, n, N = g.N
+    cdef int64_t xs0 = g.xs[0], xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3]
+    cdef const floating* xr
+    cdef floating* d
+    memset(xt, 0, g.C * Hp * Wp * N * sizeof(floating))
+    for c in range(g.C):
+        for h in range(g.H):
+            d = xt + ((c * Hp + h + g.pH) * Wp + g.pW) * N
+            for n in range(N):
+                xr = x + n * xs0 + c * xs1 + h * xs2
+                for w in range(g.W):
+                    d[w * N + n] = xr[w * xs3]
+
+
+cdef void _unbatch_output(const floating* ot, const floating* bias, floating* out, int64_t N,
+                          int64_t K, int64_t OHW, int64_t q0, int64_t qc) noexcept nogil:
+    """out[n, k, q0 + i] = ot[k, i, n] + bias[k] for i < qc (bias may be NULL); ot is the
+    (K, qc, N) GEMM result of output positions q0 .. q0+qc."""
+    cdef int64_t n, k, i
+    cdef floating b
+    cdef const floating* src
+    cdef floating* d
+    for n in range(N):
+        for k in range(K):
+            b = bias[k] if bias != NULL else 0
+            src = ot + k * qc * N + n
+            d = out + (n * K + k) * OHW + q0
+            for i in range(qc):
+                d[i] = src[i * N] + b
+
+
+cdef int _batched_mode = -1          # -1: automatic; 0/1 forced (tests)
+
+
+def _set_batched(int mode):
+    """Force the batch-innermost path on (1, groups == 1 only) or off (0); -1: automatic."""
+    global _batched_mode
+    _batched_mode = mode
+
+
+cdef bint _use_batched(const ConvGeometry* g, int64_t Hp, int64_t Wp) noexcept nogil:
+    """NOTE [ Batch-innermost convolution ]: one group, a batch of >= 8, and an input copy
+    of at most 4M elements."""
+    if g.groups != 1:
+        return False
+    if _batched_mode >= 0:
+        return _batched_mode == 1
+    return g.N >= 8 and not _pointwise(g) and g.C * Hp * Wp * g.N <= (1 << 22)
+
+
+cdef inline int64_t _chunk_positions(const ConvGeometry* g) noexcept nogil:
+    """Output positions per GEMM: its (K, positions*N) result stays within ~128 KiB."""
+    cdef int64_t qc = BATCH_CHUNK // (g.K * g.N)
+    if qc < 1:
+        qc = 1
+    return qc if qc < g.OH * g.OW else g.OH * g.OW
+
+
+cdef size_t _batched_scratch(const ConvGeometry* g, int64_t isz, int64_t Hp, int64_t Wp,
+                             int nparts) noexcept nogil:
+    """Bytes of scratch _forward_batched needs: xt, the row offsets, one GEMM result per
+    thread."""
+    return ((g.C * Hp * Wp * g.N + 15) // 16 * 16 * isz + g.C * g.R * g.S * 8
+            + nparts * (_chunk_positions(g) * g.N * g.K + 15) // 16 * 16 * isz)
+
+
+cdef int _forward_batched(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                          const char* bias, char* out, int64_t Hp, int64_t Wp, char* scratch,
+                          int nt) noexcept nogil:
+    """out = conv(x, w) + bias by NOTE [ Batch-innermost convolution ], on nt threads (each
+    takes chunks of output positions); scratch holds _batched_scratch(nt) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, OHW = g.OH * g.OW, c, r, s, p = 0
+    cdef int64_t qc = _chunk_positions(g), nchunks = (OHW + qc - 1) // qc, ch, q0, qn
+    cdef int64_t ot_elems = (qc * g.N * g.K + 15) // 16 * 16
+    cdef char* xt = scratch
+    cdef int64_t* rowoff = <int64_t*>(xt + (g.C * Hp * Wp * g.N + 15) // 16 * 16 * isz)
+    cdef char* ots = <char*>(rowoff + CRS)
+    cdef char* ot
+    cdef BatchSource bs
+    cdef const char* xq
+    cdef int t, err = 0
+    for c in range(g.C):
+        for r in range(g.R):
+            for s in range(g.S):
+                rowoff[p] = ((c * Hp + r * g.dH) * Wp + s * g.dW) * g.N
+                p += 1
+    bs.rowoff = rowoff
+    bs.N = g.N
+    bs.OW = g.OW
+    bs.hstep = g.sH * Wp * g.N
+    bs.wstep = g.sW * g.N
+    if dtype == FLOAT32:
+        _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
+    else:
+        _batch_input(g, <const double*>x, <double*>xt, Hp, Wp)
+    if nt > nchunks:
+        nt = <int>nchunks
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        ot = ots + t * ot_elems * isz
+        ch = t
+        while ch < nchunks:
+            q0 = ch * qc
+            qn = qc if q0 + qc <= OHW else OHW - q0
+            if _forward_chunk(g, dtype, &bs, xt, w, bias, out, q0, qn, ot):
+                err += 1
+            ch = ch + nt
+    return -1 if err else 0
+
+
+cdef int _forward_chunk(const ConvGeometry* g, int dtype, const BatchSource* bs0,
+                        const char* xt, const char* w, const char* bias, char* out,
+                        int64_t q0, int64_t qn, char* ot) noexcept nogil:
+    """Output positions q0 .. q0+qn of every image: one GEMM into ot, then out."""
+    cdef BatchSource bs = bs0[0]
+    cdef int64_t CRS = g.C * g.R * g.S, J = qn * g.N
+    # the packer numbers columns from 0: shift xt so column 0 is position q0, image 0
+    # (positions are row-major over (oh, ow), so shift by whole output rows and keep ow)
+    cdef int64_t oh0 = q0 // g.OW, isz = 4 if dtype == FLOAT32 else 8
+    bs.xt = xt + oh0 * bs.hstep * isz
+    bs.q_first = q0 - oh0 * g.OW
+    if gemm_packed_b(dtype, g.K, J, CRS, 1.0, w, CRS, 1,
+                     _pack_batch_f if dtype == FLOAT32 else _pack_batch_d,
+                     &bs, 0.0, ot, J, 1, 1):
+        return -1
+    if dtype == FLOAT32:
+        _unbatch_output(<const float*>ot, <const float*>bias, <float*>out, g.N, g.K,
+                        g.OH * g.OW, q0, qn)
+    else:
+        _unbatch_output(<const double*>ot, <const double*>bias, <double*>out, g.N, g.K,
+                        g.OH * g.OW, q0, qn)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
 # Scratch: one buffer reused across calls (a call that finds it busy -- another Python
 # thread inside a conv kernel -- allocates its own)
 # --------------------------------------------------------------------------------------
@@ -473,6 +705,21 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
                     _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
         return out
     by_batch = _split(&g, &nt)
+    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
+    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef bint cached
+    cdef char* scratch
+    if _use_batched(&g, Hp, Wp):
+        scratch = _scratch_acquire(_batched_scratch(&g, 4 if dtype == FLOAT32 else 8, Hp, Wp,
+                                                    nt), &cached)
+        if scratch == NULL:
+            raise MemoryError("conv2d: out of memory for the batched input copy")
+        with nogil:
+            err = _forward_batched(&g, dtype, xp, wp, bp, op, Hp, Wp, scratch, nt)
+        _scratch_release(scratch, cached)
+        if err:
+            raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
+        return out
     with nogil:
         if by_batch:
             chunk = (g.N + nt - 1) // nt
