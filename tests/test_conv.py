@@ -349,3 +349,25 @@ def test_both_thread_splits(mode):
                                rtol=1e-10, atol=1e-10)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_argument_cache_keys_on_everything_checked():
+    """NOTE [ Convolution argument cache ]: a repeated call reuses the resolution; any
+    change to a shape, dtype or argument is resolved (and checked) afresh."""
+    x = rng.standard_normal((2, 4, 6, 6))
+    w = rng.standard_normal((3, 4, 3, 3))
+    for _ in range(2):
+        for s, p in (((1, 1), (1, 1)), (2, (0, 1)), ([1, 2], [1, 0])):    # lists: not cached
+            st = (s, s) if isinstance(s, int) else tuple(s)
+            pd = (p, p) if isinstance(p, int) else tuple(p)
+            np.testing.assert_allclose(F.conv2d(T(x), T(w), stride=s, padding=p).numpy(),
+                                       ref_conv2d(x, w, None, st, pd), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(F.conv2d(T(x[0]), T(w), padding=1).numpy(),      # unbatched
+                                   ref_conv2d(x[:1], w, None, (1, 1), (1, 1))[0],
+                                   rtol=1e-10, atol=1e-10)
+        with pytest.raises(RuntimeError, match="expected input"):
+            F.conv2d(T(x[:, :3]), T(w))
+        with pytest.raises(RuntimeError, match="expected bias"):
+            F.conv2d(T(x), T(w), T(np.ones(2)))
+        with pytest.raises(RuntimeError, match="expected scalar type Double but found Float"):
+            F.conv2d(T(x), T(w.astype(np.float32)))

@@ -158,12 +158,52 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     return x, w, batched, geometry
 
 
+# NOTE [ Convolution argument cache ]
+# Checking and normalising conv2d's arguments in Python costs ~10 us a call, more than the
+# kernel for a small layer.  Everything _resolve decides depends only on the shapes and
+# dtypes of input, weight and bias and on the (hashable) stride, padding, dilation and
+# groups, so a successful resolution is remembered under exactly that key; a repeated
+# call (every training step) only rebuilds the views.  Calls that raise are not cached.
+_resolved = {}
+_RESOLVED_MAX = 512
+
+
+def _resolve_cached(op, input, weight, bias, stride, padding, dilation, groups, one_d):
+    """_resolve through NOTE [ Convolution argument cache ]."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        return _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d)
+    try:
+        key = (op, input.shape, input.dtype, weight.shape, weight.dtype,
+               None if bias is None else (bias.shape, bias.dtype) if isinstance(bias, Tensor)
+               else type(bias), stride, padding, dilation, groups)
+        hit = _resolved.get(key)
+    except TypeError:                               # unhashable arguments (lists)
+        return _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d)
+    if hit is None:
+        x, w, batched, geometry = _resolve(op, input, weight, bias, stride, padding, dilation,
+                                           groups, one_d)
+        if len(_resolved) >= _RESOLVED_MAX:
+            _resolved.clear()
+        _resolved[key] = (batched, geometry)
+        return x, w, batched, geometry
+    batched, geometry = hit
+    x = input if batched else input.unsqueeze(0)
+    w = weight
+    if one_d:
+        x = x.unsqueeze(2)
+        w = w.unsqueeze(2)
+    return x, w, batched, geometry
+
+
 def _torch_name(name):
     return {"float32": "Float", "float64": "Double"}.get(name, name)
 
 
-def _records(*ts):
-    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in ts)
+def _records(input, weight, bias):
+    return is_grad_enabled() and (
+        (isinstance(input, Tensor) and input.requires_grad)
+        or (isinstance(weight, Tensor) and weight.requires_grad)
+        or (isinstance(bias, Tensor) and bias.requires_grad))
 
 
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
@@ -177,7 +217,7 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
         def backward(g):
             return back(g, input, weight, stride, padding, dilation, groups, mask)
         return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward)
-    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, bias, stride, padding, dilation, groups, one_d)
     out = _k.conv2d_forward(x, w.contiguous(), None if bias is None else bias.contiguous(),
                             sH, sW, pH, pW, dH, dW, groups, pHe, pWe)
@@ -208,7 +248,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _backward(op, grad_output, input, weight, stride, padding, dilation, groups, output_mask,
               one_d):
-    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, None, stride, padding, dilation, groups, one_d)
     mask = tuple(bool(m) for m in output_mask)
     if len(mask) != 3:
