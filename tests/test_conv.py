@@ -371,3 +371,40 @@ def test_argument_cache_keys_on_everything_checked():
             F.conv2d(T(x), T(w), T(np.ones(2)))
         with pytest.raises(RuntimeError, match="expected scalar type Double but found Float"):
             F.conv2d(T(x), T(w.astype(np.float32)))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[-1] == 1] + [
+    (8, 16, 4, 4, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (10, 3, 8, 7, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (10, 32, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # two backward chunks (22 + 14)
+    (9, 2, 7, 5, 3, 3, 2, (2, 1), (2, 1), (1, 2), 1),
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_backward_batched_path_matches_per_image(case, threads):
+    """NOTE [ Batch-innermost convolution ]: both gradients through the batched backward
+    equal the per-image backward's (itself checked against PyTorch and finite
+    differences), on one thread and on chunks split over two."""
+    from strided._C import conv as K
+    N, C, H, W, Kc, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((Kc, C, R, S))
+    OH = (H + 2 * p[0] - d[0] * (R - 1) - 1) // s[0] + 1
+    OW = (W + 2 * p[1] - d[1] * (S - 1) - 1) // s[1] + 1
+    go = rng.standard_normal((N, Kc, OH, OW))
+    old = strided.get_num_threads()
+    strided.set_num_threads(threads)
+    try:
+        got = {}
+        for mode in (0, 1):
+            K._set_batched(mode)
+            K._set_batch_split(1 if threads > 1 else -1)
+            got[mode] = [F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, 1,
+                                           (True, True, True))
+                         for kind in ("contiguous", "channels_last")]
+    finally:
+        K._set_batched(-1)
+        K._set_batch_split(-1)
+        strided.set_num_threads(old)
+    for per_image, batched in zip(got[0], got[1]):
+        for a, b in zip(per_image, batched):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-10)

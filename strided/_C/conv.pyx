@@ -577,6 +577,212 @@ cdef int _forward_chunk(const ConvGeometry* g, int dtype, const BatchSource* bs0
     return 0
 
 
+# Backward, batch innermost, per chunk of output positions q0 .. q0+qn (Jc = qn*N columns):
+#     G (Jc x K) = grad_out[n, k, q0 + i] at row i*N + n;   Gt = G^T (K x Jc)
+#     colc (C*R*S x Jc) = the chunk's columns of col (contiguous N-element copies from xt)
+#     grad_W^T (C*R*S x K) += colc @ G                (one partial per thread, summed;
+#                             measured 1.2-1.7x faster than with B = Gt^T, a transposing pack)
+#     colg (C*R*S x Jc) = W^T @ Gt;  gxt (C, Hp, Wp, N) += col2im(colg)   (per thread)
+# and at the end grad_x[n, c, h, w] = sum over threads of gxt[c, pH + h, pW + w, n].
+
+cdef void _chunk_grad_out(const floating* go, int64_t N, int64_t K, int64_t OHW, int64_t q0,
+                          int64_t qn, floating* G, floating* Gt) noexcept nogil:
+    """G[i*N + n, k] (when G is not NULL) and Gt[k, i*N + n] (when Gt is not NULL) =
+    go[n, k, q0 + i] for i < qn.  Loop orders keep the writes short-strided."""
+    cdef int64_t n, k, i, Jc = qn * N
+    cdef const floating* src
+    cdef floating* d
+    if Gt != NULL:
+        for k in range(K):
+            for n in range(N):
+                src = go + (n * K + k) * OHW + q0
+                d = Gt + k * Jc + n
+                for i in range(qn):
+                    d[i * N] = src[i]
+    if G != NULL:
+        for n in range(N):
+            src = go + n * K * OHW + q0
+            for i in range(qn):
+                d = G + (i * N + n) * K
+                for k in range(K):
+                    d[k] = src[k * OHW + i]
+
+
+cdef void _chunk_col(const BatchSource* bs, const floating* xt, int64_t CRS, int64_t q0,
+                     int64_t qn, floating* colc) noexcept nogil:
+    """colc[p, i*N + n] = xt[rowoff[p] + position (q0 + i) + n] (NOTE [ Batch-innermost
+    convolution ])."""
+    cdef int64_t p, i, q, oh, ow, N = bs.N, Jc = qn * N
+    cdef const floating* src
+    for i in range(qn):
+        q = q0 + i
+        oh = q // bs.OW
+        ow = q - oh * bs.OW
+        src = xt + oh * bs.hstep + ow * bs.wstep
+        for p in range(CRS):
+            memcpy(colc + p * Jc + i * N, src + bs.rowoff[p], N * sizeof(floating))
+
+
+cdef void _chunk_col2im(const BatchSource* bs, const floating* colg, int64_t CRS, int64_t q0,
+                        int64_t qn, floating* gxt) noexcept nogil:
+    """gxt[rowoff[p] + position (q0 + i) + n] += colg[p, i*N + n]."""
+    cdef int64_t p, i, q, oh, ow, n, N = bs.N, Jc = qn * N
+    cdef floating* dst
+    cdef const floating* src
+    for i in range(qn):
+        q = q0 + i
+        oh = q // bs.OW
+        ow = q - oh * bs.OW
+        for p in range(CRS):
+            dst = gxt + oh * bs.hstep + ow * bs.wstep + bs.rowoff[p]
+            src = colg + p * Jc + i * N
+            for n in range(N):
+                dst[n] += src[n]
+
+
+cdef void _unbatch_input_grad(const ConvGeometry* g, const floating* gxt, int64_t nparts,
+                              int64_t pitch, int64_t Hp, int64_t Wp,
+                              floating* gx) noexcept nogil:
+    """gx[n, c, h, w] = sum over parts t of gxt[t*pitch + ((c*Hp + pH + h)*Wp + pW + w)*N + n]."""
+    cdef int64_t n, c, h, w, t, N = g.N
+    cdef const floating* src
+    cdef floating* d
+    cdef floating v
+    for n in range(N):
+        for c in range(g.C):
+            for h in range(g.H):
+                src = gxt + ((c * Hp + g.pH + h) * Wp + g.pW) * N + n
+                d = gx + ((n * g.C + c) * g.H + h) * g.W
+                for w in range(g.W):
+                    v = src[w * N]
+                    for t in range(1, nparts):
+                        v = v + src[t * pitch + w * N]
+                    d[w] = v
+
+
+cdef int _backward_chunk(const ConvGeometry* g, int dtype, const BatchSource* bs,
+                         const char* xt, const char* w, const char* go, int64_t q0, int64_t qn,
+                         char* gwt, char* gxt, char* work) noexcept nogil:
+    """One chunk of the batch-innermost backward (above); gwt (C*R*S x K) and gxt (C, Hp,
+    Wp, N) accumulate when not NULL; work holds _backward_work() elements."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, Jc = qn * g.N, K = g.K
+    cdef char* G = work
+    cdef char* Gt = G + Jc * K * isz
+    cdef char* colc = Gt + Jc * K * isz
+    if dtype == FLOAT32:
+        _chunk_grad_out(<const float*>go, g.N, K, g.OH * g.OW, q0, qn,
+                        <float*>G if gwt != NULL else NULL, <float*>Gt if gxt != NULL else NULL)
+    else:
+        _chunk_grad_out(<const double*>go, g.N, K, g.OH * g.OW, q0, qn,
+                        <double*>G if gwt != NULL else NULL,
+                        <double*>Gt if gxt != NULL else NULL)
+    if gwt != NULL:
+        if dtype == FLOAT32:
+            _chunk_col(bs, <const float*>xt, CRS, q0, qn, <float*>colc)
+        else:
+            _chunk_col(bs, <const double*>xt, CRS, q0, qn, <double*>colc)
+        if gemm_strided_threads(dtype, CRS, K, Jc, 1.0, colc, Jc, 1, G, K, 1, 1.0,
+                                gwt, K, 1, 1):
+            return -1
+    if gxt != NULL:
+        if gemm_strided_threads(dtype, CRS, Jc, K, 1.0, w, 1, CRS, Gt, Jc, 1, 0.0,
+                                colc, Jc, 1, 1):
+            return -1
+        if dtype == FLOAT32:
+            _chunk_col2im(bs, <const float*>colc, CRS, q0, qn, <float*>gxt)
+        else:
+            _chunk_col2im(bs, <const double*>colc, CRS, q0, qn, <double*>gxt)
+    return 0
+
+
+cdef inline int64_t _backward_positions(const ConvGeometry* g) noexcept nogil:
+    """Output positions per backward chunk: colc (C*R*S x positions*N) within ~256 KiB."""
+    cdef int64_t qc = BATCH_CHUNK * 2 // (g.C * g.R * g.S * g.N)
+    if qc < 1:
+        qc = 1
+    return qc if qc < g.OH * g.OW else g.OH * g.OW
+
+
+cdef int _backward_batched(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                           const char* go, char* gx, char* gw, int64_t Hp, int64_t Wp,
+                           int nt) noexcept nogil:
+    """grad_input into gx and grad_weight into gw (each when not NULL) by the batch-innermost
+    backward (above) on nt threads.  Returns -1 when out of memory."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, OHW = g.OH * g.OW, c, r, s, p = 0, k, i
+    cdef int64_t qc = _backward_positions(g), nchunks = (OHW + qc - 1) // qc, ch, q0, qn
+    cdef int64_t xt_elems = (g.C * Hp * Wp * g.N + 15) // 16 * 16
+    cdef int64_t gwt_elems = (CRS * g.K + 15) // 16 * 16
+    cdef int64_t work_elems = (2 * qc * g.N * g.K + qc * g.N * CRS + 15) // 16 * 16
+    cdef int64_t per_thread
+    cdef char* block
+    cdef char* xt
+    cdef int64_t* rowoff
+    cdef char* parts
+    cdef char* mine
+    cdef BatchSource bs
+    cdef int t, err = 0
+    if nt > nchunks:
+        nt = <int>nchunks
+    per_thread = work_elems + (gwt_elems if gw != NULL else 0) + (xt_elems if gx != NULL else 0)
+    block = <char*>malloc(xt_elems * isz + CRS * 8 + nt * per_thread * isz)
+    if block == NULL:
+        return -1
+    xt = block
+    rowoff = <int64_t*>(block + xt_elems * isz)
+    parts = <char*>(rowoff + CRS)
+    for c in range(g.C):
+        for r in range(g.R):
+            for s in range(g.S):
+                rowoff[p] = ((c * Hp + r * g.dH) * Wp + s * g.dW) * g.N
+                p += 1
+    bs.rowoff = rowoff
+    bs.N = g.N
+    bs.OW = g.OW
+    bs.hstep = g.sH * Wp * g.N
+    bs.wstep = g.sW * g.N
+    bs.q_first = 0
+    bs.xt = xt
+    if gw != NULL:
+        if dtype == FLOAT32:
+            _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
+        else:
+            _batch_input(g, <const double*>x, <double*>xt, Hp, Wp)
+    # per thread: [gxt][gwt][work]; the accumulators start at zero
+    memset(parts, 0, nt * per_thread * isz)
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        mine = parts + t * per_thread * isz
+        ch = t
+        while ch < nchunks:
+            q0 = ch * qc
+            qn = qc if q0 + qc <= OHW else OHW - q0
+            if _backward_chunk(g, dtype, &bs, xt, w, go, q0, qn,
+                               (mine + (xt_elems if gx != NULL else 0) * isz)
+                               if gw != NULL else NULL,
+                               mine if gx != NULL else NULL,
+                               mine + (per_thread - work_elems) * isz):
+                err += 1
+            ch = ch + nt
+    if err == 0 and gw != NULL:
+        # gw[k, p] = sum over threads of gwt[p, k]
+        for t in range(nt):
+            mine = parts + (t * per_thread + (xt_elems if gx != NULL else 0)) * isz
+            for k in range(g.K):
+                for i in range(CRS):
+                    if dtype == FLOAT32:
+                        (<float*>gw)[k * CRS + i] += (<float*>mine)[i * g.K + k]
+                    else:
+                        (<double*>gw)[k * CRS + i] += (<double*>mine)[i * g.K + k]
+    if err == 0 and gx != NULL:
+        if dtype == FLOAT32:
+            _unbatch_input_grad(g, <float*>parts, nt, per_thread, Hp, Wp, <float*>gx)
+        else:
+            _unbatch_input_grad(g, <double*>parts, nt, per_thread, Hp, Wp, <double*>gx)
+    free(block)
+    return -1 if err else 0
+
+
 # --------------------------------------------------------------------------------------
 # Scratch: one buffer reused across calls (a call that finds it busy -- another Python
 # thread inside a conv kernel -- allocates its own)
@@ -801,10 +1007,33 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     if (not want_input and not want_weight) or g.Cg == 0:
         return gx, gw, gb
     by_batch = _split(&g, &nt)
+    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
+    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef bint batched = _use_batched(&g, Hp, Wp)
+    cdef bint forced = _batched_mode == 1
+    # NOTE [ Batch-innermost convolution ], measured per gradient: the weight gradient gains
+    # (1.8-2.4x on the small CNN layers) up to outputs of ~1M elements; the input gradient
+    # only with several input channels and small images (1.3-1.4x), else it loses (0.4-0.9x)
+    cdef bint batched_w = gwp != NULL and batched and (
+        forced or g.N * g.OH * g.OW * g.K <= (1 << 20))
+    cdef bint batched_x = gxp != NULL and batched and (
+        forced or (g.C >= 4 and g.OH * g.OW <= 128))
+    if batched_w or batched_x:
+        with nogil:
+            err = _backward_batched(&g, dtype, xp, wp, gop, gxp if batched_x else NULL,
+                                    gwp if batched_w else NULL, Hp, Wp, nt)
+        if err:
+            raise MemoryError("conv2d_backward: out of memory for scratch buffers")
+        if batched_w:
+            gwp = NULL
+        if batched_x:
+            gxp = NULL
+        if gwp == NULL and gxp == NULL:
+            return gx, gw, gb
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
     cdef int64_t col_elems = 0 if _pointwise(&g) else CgRS * g.OH * g.OW
-    cdef int64_t gw_elems = g.K * CgRS if (want_weight and by_batch) else 0
+    cdef int64_t gw_elems = g.K * CgRS if (gwp != NULL and by_batch) else 0
     cdef int64_t per_thread = (col_elems + gw_elems + 15) // 16 * 16
     cdef bint cached
     cdef char* scratch = _scratch_acquire(<size_t>(per_thread * nparts * isz), &cached)
