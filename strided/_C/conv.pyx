@@ -461,17 +461,23 @@ cdef void _unbatch_output(const floating* ot, const floating* bias, floating* ou
                           int64_t K, int64_t OHW, int64_t q0, int64_t qc) noexcept nogil:
     """out[n, k, q0 + i] = ot[k, i, n] + bias[k] for i < qc (bias may be NULL); ot is the
     (K, qc, N) GEMM result of output positions q0 .. q0+qc."""
-    cdef int64_t n, k, i
+    cdef int64_t n, k, i, n0, n1, nb = 8
     cdef floating b
     cdef const floating* src
     cdef floating* d
-    for n in range(N):
-        for k in range(K):
-            b = bias[k] if bias != NULL else 0
-            src = ot + k * qc * N + n
-            d = out + (n * K + k) * OHW + q0
+    for k in range(K):
+        b = bias[k] if bias != NULL else 0
+        n0 = 0
+        while n0 < N:
+            n1 = n0 + nb if n0 + nb < N else N
+            # a block of nb images: the reads (nb-element pieces of ot's rows) and the
+            # writes (nb rows of out) both stay within a few cache lines
             for i in range(qc):
-                d[i] = src[i * N] + b
+                src = ot + (k * qc + i) * N
+                d = out + k * OHW + q0 + i
+                for n in range(n0, n1):
+                    d[n * K * OHW] = src[n] + b
+            n0 = n1
 
 
 cdef int _batched_mode = -1          # -1: automatic; 0/1 forced (tests)
