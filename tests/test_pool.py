@@ -751,3 +751,23 @@ def test_thread_count_does_not_change_results():
     for r in results[1:]:
         for x, y in zip(results[0], r):
             np.testing.assert_array_equal(x, y)
+
+
+def test_argument_cache_keys_on_everything_checked():
+    """NOTE [ Pooling argument cache ]: repeated calls reuse the resolution, any change of
+    shape or window argument is checked afresh, and failing calls are never cached."""
+    a = np.arange(2 * 3 * 6 * 6, dtype=np.float64).reshape(2, 3, 6, 6)
+    x = strided.from_numpy(a)
+    for _ in range(2):
+        assert F.max_pool2d(x, 2).shape == (2, 3, 3, 3)
+        assert F.max_pool2d(x[0], 2).shape == (3, 3, 3)                 # unbatched
+        assert F.max_pool2d(x, [3, 2], [3, 2]).shape == (2, 3, 2, 3)   # lists: not cached
+        assert F.avg_pool2d(x, 2, ceil_mode=True, padding=1).shape == (2, 3, 4, 4)
+        np.testing.assert_array_equal(F.avg_pool2d(x, 3).numpy(),
+                                      a.reshape(2, 3, 2, 3, 2, 3).mean(axis=(3, 5)))
+        with pytest.raises(RuntimeError, match="pad should be"):
+            F.max_pool2d(x, 2, padding=2)
+        with pytest.raises(RuntimeError, match="Output size is too small"):
+            F.avg_pool2d(x[:, :, :1], 2)
+        with pytest.raises(TypeError, match="must be Tensor"):
+            F.max_pool2d(a, 2)
