@@ -297,10 +297,71 @@ def test_errors(call, match):
         call(x, w)
 
 
-def test_integer_inputs_refused():
+def ref_conv2d_exact(x, w, b, stride, padding, dilation, groups):
+    """ref_conv2d in Python ints (exact): (N, K, OH, OW) object array."""
+    N, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    xp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), object)  # Python 0s
+    xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W] = x.astype(object)
+    (sH, sW), (dH, dW) = stride, dilation
+    OH = (xp.shape[2] - dH * (R - 1) - 1) // sH + 1
+    OW = (xp.shape[3] - dW * (S - 1) - 1) // sW + 1
+    Kg = K // groups
+    out = np.zeros((N, K, OH, OW), object) + b.astype(object)[None, :, None, None]
+    for gr in range(groups):
+        for r in range(R):
+            for s in range(S):
+                win = xp[:, gr * Cg:(gr + 1) * Cg, r * dH: r * dH + sH * (OH - 1) + 1: sH,
+                         s * dW: s * dW + sW * (OW - 1) + 1: sW]
+                wk = w[gr * Kg:(gr + 1) * Kg, :, r, s].astype(object)      # (Kg, Cg)
+                out[:, gr * Kg:(gr + 1) * Kg] += np.tensordot(win, wk, ([1], [1])).transpose(
+                    0, 3, 1, 2)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])
+@pytest.mark.parametrize("case", CASES[:8])
+def test_integer_conv_wraps_like_the_dtype(dtype, case):
+    """NOTE [ Integer convolution ]: integer inputs convolve in their own type, wrapping
+    on overflow (full-range values), in any layout, unbatched and 1-D too."""
+    N, C, H, W, K, R, S, s, p, d, g = case
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, (N, C, H, W), dtype=dtype, endpoint=True)
+    w = rng.integers(info.min, info.max, (K, C // g, R, S), dtype=dtype, endpoint=True)
+    b = rng.integers(info.min, info.max, K, dtype=dtype, endpoint=True)
+    # the reference in Python ints, reduced modulo 2**bits into the dtype
+    wide = ref_conv2d_exact(x, w, b, s, p, d, g)
+    m = 1 << (8 * x.itemsize)
+    wide = wide % m
+    if info.min < 0:
+        wide = np.where(wide > info.max, wide - m, wide)
+    want = wide.astype(dtype)
+    for kind in ("contiguous", "channels_last", "negative"):
+        out = F.conv2d(layout(x, kind), T(w), T(b), s, p, d, g)
+        assert out.dtype.name == np.dtype(dtype).name
+        np.testing.assert_array_equal(out.numpy(), want, err_msg=kind)
+    np.testing.assert_array_equal(F.conv2d(T(x[0]), T(w), T(b), s, p, d, g).numpy(), want[0])
+    if H == 1 or case == CASES[0]:
+        x1 = x[:, :, 0]
+        np.testing.assert_array_equal(F.conv1d(T(x1), T(w[:, :, 0]), None, s[1], p[1], d[1],
+                                               g).numpy(),
+                                      F.conv2d(T(x1[:, :, None]), T(w[:, :, :1]), None,
+                                               (1, s[1]), (0, p[1]), (1, d[1]), g).numpy()[:, :, 0])
+
+
+def test_dtypes_refused():
+    """bool convolutions (PyTorch refuses them too), mixed dtypes, integer backward."""
+    xb = T(np.ones((1, 1, 3, 3), bool))
+    with pytest.raises(TypeError, match=r"\"conv2d\" not implemented for 'Bool'"):
+        F.conv2d(xb, T(np.ones((1, 1, 2, 2), bool)))
     x = T(np.ones((1, 1, 3, 3), np.int64))
-    with pytest.raises(TypeError, match="conv2d"):
-        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int64)))
+    with pytest.raises(RuntimeError, match="expected scalar type Long but found Int"):
+        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int32)))
+    with pytest.raises(RuntimeError, match="expected scalar type Long but found Float"):
+        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.float32)))
+    with pytest.raises(TypeError, match="conv2d_backward\" not implemented for 'Long'"):
+        F.conv2d_backward(T(np.ones((1, 1, 2, 2), np.int64)), x, T(np.ones((1, 1, 2, 2),
+                                                                            np.int64)))
 
 
 @pytest.mark.parametrize("mode", [0, 1])

@@ -30,11 +30,11 @@ batch has at least as many images as threads, else each GEMM runs on all threads
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 
-from strided._C.dtypes cimport DType, FLOAT32, FLOAT64
+from strided._C.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
 from strided._C.threads cimport num_threads_for, get_max_threads
 from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
@@ -790,6 +790,66 @@ cdef int _backward_batched(const ConvGeometry* g, int dtype, const char* x, cons
 
 
 # --------------------------------------------------------------------------------------
+# Integer dtypes: a direct loop
+# --------------------------------------------------------------------------------------
+#
+# NOTE [ Integer convolution ]
+# PyTorch's CPU conv2d also takes uint8, int32 and int64 tensors (not bool) and computes in
+# the tensor's own type, wrapping on overflow.  Integer convolutions are rare and never
+# trained (no gradients), so they take a plain direct loop over the taps -- correct, not
+# fast.  The sum runs in uint64_t, where wrap-around is defined; the result modulo 2**bits
+# is what the same sum in the narrower type gives (two's complement).
+
+ctypedef fused conv_int_t:
+    uint8_t
+    int32_t
+    int64_t
+
+
+cdef void _conv_int_row(const ConvGeometry* g, const conv_int_t* x, const conv_int_t* w,
+                        const conv_int_t* bias, conv_int_t* out, int64_t n,
+                        int64_t k) noexcept nogil:
+    """out[n, k] (OH x OW, contiguous) = bias[k] + sum over the taps (NOTE [ Integer
+    convolution ])."""
+    cdef int64_t grp = k // g.Kg, c, r, s, oh, ow, ih, iw, CgRS = g.Cg * g.R * g.S
+    cdef const conv_int_t* xg = x + n * g.xs[0] + grp * g.Cg * g.xs[1]
+    cdef const conv_int_t* wk = w + k * CgRS
+    cdef conv_int_t* o = out + (n * g.K + k) * g.OH * g.OW
+    cdef uint64_t acc, b = <uint64_t><int64_t>bias[k] if bias != NULL else 0
+    for oh in range(g.OH):
+        for ow in range(g.OW):
+            acc = b
+            for c in range(g.Cg):
+                for r in range(g.R):
+                    ih = oh * g.sH - g.pH + r * g.dH
+                    if ih < 0 or ih >= g.H:
+                        continue
+                    for s in range(g.S):
+                        iw = ow * g.sW - g.pW + s * g.dW
+                        if iw < 0 or iw >= g.W:
+                            continue
+                        acc += (<uint64_t><int64_t>wk[(c * g.R + r) * g.S + s]
+                                * <uint64_t><int64_t>xg[c * g.xs[1] + ih * g.xs[2] + iw * g.xs[3]])
+            o[oh * g.OW + ow] = <conv_int_t>acc
+
+
+cdef void _conv_int(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                    const char* bias, char* out) noexcept nogil:
+    cdef int64_t i, rows = g.N * g.K
+    cdef int nt = num_threads_for(rows * g.OH * g.OW * g.Cg * g.R * g.S, GRAIN)
+    for i in prange(rows, num_threads=nt, schedule="static"):
+        if dtype == UINT8:
+            _conv_int_row(g, <const uint8_t*>x, <const uint8_t*>w, <const uint8_t*>bias,
+                          <uint8_t*>out, i // g.K, i % g.K)
+        elif dtype == INT32:
+            _conv_int_row(g, <const int32_t*>x, <const int32_t*>w, <const int32_t*>bias,
+                          <int32_t*>out, i // g.K, i % g.K)
+        else:
+            _conv_int_row(g, <const int64_t*>x, <const int64_t*>w, <const int64_t*>bias,
+                          <int64_t*>out, i // g.K, i % g.K)
+
+
+# --------------------------------------------------------------------------------------
 # Scratch: one buffer reused across calls (a call that finds it busy -- another Python
 # thread inside a conv kernel -- allocates its own)
 # --------------------------------------------------------------------------------------
@@ -837,8 +897,9 @@ cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, 
     cdef int d
     if x._ndim != 4 or w._ndim != 4:
         raise RuntimeError("conv2d kernel: expected 4-D input and weight")
-    if x._dtype.num not in (FLOAT32, FLOAT64) or w._dtype.num != x._dtype.num:
-        raise TypeError("conv2d kernel: input and weight must be float32 or float64 of one dtype")
+    if x._dtype.num not in (FLOAT32, FLOAT64, UINT8, INT32, INT64) or w._dtype.num != x._dtype.num:
+        raise TypeError("conv2d kernel: input and weight must be of one dtype: float32, "
+                        "float64 (or, forward only, uint8, int32, int64)")
     if not w._contiguous:
         raise RuntimeError("conv2d kernel: weight must be contiguous")
     if sH < 1 or sW < 1 or dH < 1 or dW < 1 or pH < 0 or pW < 0 or groups < 1:
@@ -906,6 +967,10 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef const char* bp = data_of(bias) if bias is not None else NULL
     cdef char* op = data_of(out)
     if out._numel == 0:
+        return out
+    if dtype not in (FLOAT32, FLOAT64):
+        with nogil:
+            _conv_int(&g, dtype, xp, wp, bp, op)
         return out
     if empty_sum:
         # no input channels: the empty sum, plus bias
@@ -983,6 +1048,8 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     cdef int nt = 1, by_batch, t, err = 0, nparts
     cdef int64_t n, chunk, d
     _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
+    if x._dtype.num not in (FLOAT32, FLOAT64):
+        raise TypeError(f"conv2d_backward kernel: float32 or float64 only, not {x._dtype.name}")
     if (grad_out._ndim != 4 or not grad_out._contiguous or grad_out._dtype.num != x._dtype.num
             or grad_out._sizes[0] != g.N or grad_out._sizes[1] != g.K
             or grad_out._sizes[2] != g.OH or grad_out._sizes[3] != g.OW):

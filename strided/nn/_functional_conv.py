@@ -18,6 +18,8 @@ from strided.autograd.grad_mode import no_grad, is_grad_enabled
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
 
 _FLOAT = ("float32", "float64")
+# NOTE [ Integer convolution ] in strided/_C/conv.pyx: PyTorch's CPU conv2d also takes these
+_FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
 
 def conv_output_size(size, kernel, stride, pad_before, pad_after, dilation):
@@ -89,9 +91,11 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
         raise RuntimeError("non-positive dilation is not supported")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if input.dtype.name not in _FLOAT or weight.dtype.name not in _FLOAT:
-        raise TypeError(f'"{op}" not implemented for \'{input.dtype.name}\' / '
-                        f"'{weight.dtype.name}' (supported: float32, float64)")
+    dtypes = _FLOAT if op.endswith("_backward") else _FORWARD_DTYPES
+    if input.dtype.name not in dtypes or weight.dtype.name not in dtypes:
+        bad = input.dtype.name if input.dtype.name not in dtypes else weight.dtype.name
+        raise TypeError(f'"{op}" not implemented for \'{_torch_name(bad)}\' (supported: '
+                        f'{", ".join(dtypes)})')
     if input.dtype != weight.dtype:
         raise RuntimeError(f"expected scalar type {_torch_name(input.dtype.name)} but found "
                            f"{_torch_name(weight.dtype.name)}")
@@ -196,7 +200,8 @@ def _resolve_cached(op, input, weight, bias, stride, padding, dilation, groups, 
 
 
 def _torch_name(name):
-    return {"float32": "Float", "float64": "Double"}.get(name, name)
+    return {"float32": "Float", "float64": "Double", "uint8": "Byte", "int32": "Int",
+            "int64": "Long", "bool": "Bool"}.get(name, name)
 
 
 def _records(input, weight, bias):
@@ -235,7 +240,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     with g = k // (K/groups) and input 0 outside its bounds.  stride, padding, dilation: an
     int or a pair; padding also "valid" (0) or "same" (output size = input size; stride 1;
     an odd total padding puts the extra row/column after).  OH = (H + 2*pH - dH*(R-1) - 1)
-    // sH + 1.  dtypes float32, float64 (PyTorch also takes integer tensors on CPU).
+    // sH + 1.  dtypes float32, float64, and (forward only, as PyTorch on CPU) uint8,
+    int32, int64, computed in the input's type with wrap-around; bool is refused.
     """
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, False)
 
