@@ -368,9 +368,18 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
 # (when N is a multiple of NR; otherwise a small gather), with no bounds tests -- the
 # padding is in xt.  out_t is then transposed into out (N, K, OH, OW), adding the bias.
 # The two copies touch input- and output-sized data only, against col's C*R*S/(sH*sW)
-# times more.  Measured (1 thread, float32, ms, per-image path -> this one):
-# LeNet conv2 64x6x14x14 5x5 -> 16: 1.53 -> see README; digits 64x16x4x4 3x3 -> 32:
-# 0.62 -> see README.  Used when _use_batched() says so.
+# times more.  The GEMM runs in chunks of output positions (all images) whose (K x
+# positions*N) result stays in cache for the transpose; threads take whole chunks.
+# (One GEMM over the whole batch lost to the per-image path on large outputs, 0.5x for
+# 64x3x32x32 -> 32: its result went through memory twice.  Chunked, it breaks even there.)
+#
+# Measured forward, 1 thread, float32, batch 64, ms, per-image path -> this one (shared
+# machine, medians): LeNet conv1 1->6 5x5 on 28x28 0.64 -> 0.35, LeNet conv2 6->16 5x5
+# on 14x14 1.47 -> 0.57 (the GEMM alone: 0.45), digits conv1 1->16 3x3 on 8x8 0.09 ->
+# 0.08, digits conv2 16->32 3x3 on 4x4 0.60 -> 0.16; 16x16x32x32 -> 16: 6.0 -> 1.7.
+# Larger layers (32x64x28x28 -> 64) break even.  Used by _use_batched(): one group, a
+# batch of >= 8, an input copy of <= 4M elements; the backward's rules are in
+# conv2d_backward.
 
 cdef struct BatchSource:
     const char* xt              # (C, Hp, Wp, N), contiguous, zero padded
