@@ -452,7 +452,8 @@ cdef void _max_item(const mode_t* mode, const PoolGeometry* g, const Windows* wh
 # -> 0.027, 64x32x4x4 0.082 -> 0.036.  Values only: with argmax indices the selects
 # compiled to branches, which random data mispredicts (64x16x8x8 0.20 -> 0.2-0.3 ms), so
 # indices keep the general kernel.  On large planes the general kernel's vectorized passes
-# win (112x112: 22 vs 24-29 ms), hence the row limit.
+# win (112x112: 22 vs 24-29 ms), hence the row limit.  Average pooling takes the same
+# route for its 2x2/s2 windows (64x16x8x8: 0.124 -> 0.020 ms, 64x32x4x4 0.122 -> 0.027).
 
 cdef inline bint _is_2x2(const PoolGeometry* g, const int64_t* xs) noexcept nogil:
     return (not g.adaptive and g.kH == 2 and g.kW == 2 and g.sH == 2 and g.sW == 2
@@ -681,6 +682,27 @@ cdef inline avg_t _avg_window(const PoolGeometry* g, const Windows* ww, const av
     return _average(g, s, fh, ww.div[ow])
 
 
+cdef void _avg_plane_2x2(const avg_t* x, int64_t sh, const PoolGeometry* g,
+                         avg_t* out) noexcept nogil:
+    """NOTE [ Max pooling 2x2 ], for averages: one plane's 2x2/s2 windows (no padding, so
+    the divisor is 4 or divisor_override), each summed from 0 in row-major order and
+    divided as the general kernel does (NOTE [ Average pooling order ])."""
+    cdef int64_t oh, ow, OW = g.OW, d = _divisor(g, 2, 2)
+    cdef const avg_t* a
+    cdef const avg_t* b
+    cdef avg_t acc
+    for oh in range(g.OH):
+        a = x + 2 * oh * sh
+        b = a + sh
+        for ow in range(OW):
+            acc = 0
+            acc = acc + a[2 * ow]
+            acc = acc + a[2 * ow + 1]
+            acc = acc + b[2 * ow]
+            acc = acc + b[2 * ow + 1]
+            out[oh * OW + ow] = _divide(acc, d)
+
+
 cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t* xs,
                             avg_t* out) noexcept nogil:
     cdef Windows wh, ww
@@ -694,6 +716,11 @@ cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t
     nt = num_threads_for(planes * g.H * g.W, GRAIN)
     if nt > items:
         nt = <int>items
+    if _is_2x2(g, xs) and not row_order:
+        for p in prange(planes, num_threads=nt, schedule="static"):
+            _avg_plane_2x2(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
+                           out + p * plane_out)
+        return 0
     block = _make_windows(g, &wh, &ww)
     if block == NULL:
         return -1
