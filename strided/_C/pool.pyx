@@ -449,9 +449,10 @@ cdef void _max_item(const mode_t* mode, const PoolGeometry* g, const Windows* wh
 # unit stride (W <= SMALL_ROW), instead takes a direct loop per plane: each output reads
 # its four taps in row-major order with PyTorch's scan test (NOTE [ Max pooling ties and
 # NaN ]), no scratch.  Measured (1 thread, float32, ms; general -> direct): 64x16x8x8 0.087
-# -> 0.027, 64x32x4x4 0.082 -> 0.036.  Values only: with argmax indices the selects
-# compiled to branches, which random data mispredicts (64x16x8x8 0.20 -> 0.2-0.3 ms), so
-# indices keep the general kernel.  On large planes the general kernel's vectorized passes
+# -> 0.027, 64x32x4x4 0.082 -> 0.036.  Values only: with argmax indices neither a
+# branching loop (random data mispredicts) nor a branch-free one tracking the tap number
+# (a serial chain, ~12 ns an output) beat the general kernel (~12 ns an output on
+# 64x16x8x8), so indices keep the general kernel.  On large planes the general kernel's vectorized passes
 # win (112x112: 22 vs 24-29 ms), hence the row limit.  Average pooling takes the same
 # route for its 2x2/s2 windows (64x16x8x8: 0.124 -> 0.020 ms, 64x32x4x4 0.122 -> 0.027)
 # and their gradient (64x16x8x8: 0.120 -> 0.031 ms).
