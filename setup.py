@@ -14,9 +14,11 @@ import tempfile
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
-           "dlpack", "gemm", "linalg", "pool", "pooling", "conv"]
+           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index",
+           "optim_kernels", "optim_updates"]
 
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
@@ -72,6 +74,8 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
     ISA_MODULES["elementwise_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     ISA_MODULES["reduce_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    ISA_MODULES["loss_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    ISA_MODULES["optim_kernels_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
 extensions = [
     Extension(
@@ -85,9 +89,22 @@ extensions = [
     for name in MODULES + list(ISA_MODULES)
 ]
 
+
+
+class ParallelBuildExt(build_ext):
+    """Compile the extension modules on every core (pip builds them one at a time)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
+
+
 setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,
+        nthreads=os.cpu_count() or 1,
     ),
+    cmdclass={"build_ext": ParallelBuildExt},
 )

@@ -167,4 +167,12 @@ def log_softmax(input, dim, dtype=None):
     return input.log_softmax(dim, dtype)
 
 
+def index_select(input, dim, index):
+    return input.index_select(dim, index)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    return input.index_add(dim, index, source, alpha=alpha)
+
+
 __all__ = sorted(n for n in dir() if not n.startswith("_") and n not in ("Tensor",))

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -75,3 +77,72 @@ def test_bench_elementwise_quick(tmp_path):
     for row in rows:
         assert row["strided_s"] > 0 and row["numpy_s"] > 0
         assert abs(row["numpy_over_strided"] - row["numpy_s"] / row["strided_s"]) < 1e-9
+
+
+def test_bench_loss_quick(tmp_path):
+    out = tmp_path / "loss.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_loss.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch/strided" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["shape"], r["mode"]) for r in rows} == {
+        (shape, mode) for shape in ("64x10", "256x1000") for mode in ("fwd", "fwd+bwd")}
+    for row in rows:
+        assert row["strided_ms"] > 0
+        if row["torch_ms"] is not None:
+            assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
+
+
+def test_bench_optim_quick(tmp_path):
+    out = tmp_path / "optim.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_optim.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch/strided" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["tensors"] == 62
+    rows = result["rows"]
+    assert {(row["case"], row["threads"]) for row in rows} == {
+        (case, threads) for case in ("SGD momentum=0.9", "Adam") for threads in (1, 2)}
+    for row in rows:
+        assert row["strided_ms"] > 0
+        if row["torch_ms"] is not None:
+            assert abs(row["torch_over_strided"] - row["torch_ms"] / row["strided_ms"]) < 1e-9
+
+
+def test_bench_train_quick(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "train.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_train.py"),
+                           "--quick", "--threads", "1", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "strided/torch" in proc.stdout and "mean train loss" in proc.stdout
+    result = json.loads(out.read_text())
+    assert {row["workload"] for row in result["rows"]} == {"digits_cnn", "mlp", "resnet18"}
+    for row in result["rows"]:
+        assert row["threads"] == 1 and row["strided_s"] > 0
+        if row["torch_s"] is not None:
+            assert abs(row["ratio"] - row["strided_s"] / row["torch_s"]) < 1e-9
+    for curve in result["curves"]:
+        # warm-up round + timed rounds; same weights, data and batches: the same losses
+        assert len(curve["strided_loss"]) == (3 if curve["workload"] == "resnet18" else 2)
+        if curve["torch_loss"] is not None:
+            for s, t in zip(curve["strided_loss"], curve["torch_loss"]):
+                assert abs(s - t) <= 1e-3 * max(1.0, abs(t)), curve
+
+
+def test_profile_train_runs(tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_train.py"),
+                           "--steps", "5", "--batch-size", "4", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())["strided"]
+    assert set(result["phases"]) >= {"forward", "loss", "backward", "step", "total"}
+    assert any(k.startswith("ConvolutionBackward0") for k in result["nodes"])
+    assert "engine (backward - nodes)" in result["nodes"]

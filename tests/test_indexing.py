@@ -667,3 +667,139 @@ def test_bad_mask_shape_and_index_types():
         t[[0, 1]] = np.ones(5)
     with pytest.raises((IndexError, TypeError, ValueError, RuntimeError)):
         t[0] = strided.zeros(3)
+
+
+# --------------------------------------------------------------------------------------
+# index_select / index_add_ (strided/_C/index.pyx) against np.take / np.add.at
+# --------------------------------------------------------------------------------------
+
+def _index_values(size, seed):
+    """Indices into a dim of `size` with duplicates and out-of-order values (none if 0)."""
+    if size == 0:
+        return np.zeros(0, np.int64)
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, size, size=size + 2).astype(np.int64)
+
+
+def _index_tensors(idx):
+    """The same index as int64, int32 and a stepped (non-contiguous) int64 tensor."""
+    wide = np.repeat(idx, 2)
+    return [strided.tensor(idx), strided.tensor(idx.astype(np.int32)),
+            strided.tensor(wide)[::2]]
+
+
+@cases()
+def test_index_select_matches_numpy(shape, layout, dtype):
+    case = make_case(shape, layout, dtype)
+    t, a = case
+    for dim in range(max(t.ndim, 1)):
+        size = a.shape[dim] if a.ndim else 1
+        idxs = (_index_values(size, dim), np.zeros(0, np.int64)) if a.ndim else (np.array([0]),)
+        for idx in idxs:
+            expected = np.take(a, idx, axis=dim) if a.ndim else a
+            for ix in _index_tensors(idx):
+                out = t.index_select(dim - (t.ndim or 1), ix)       # negative dim too
+                assert out.is_contiguous()
+                assert_values(out, expected)
+                assert_values(strided.index_select(t, dim, ix), expected)
+    assert_same(case.t, case.a, case.buf)                           # the source is untouched
+
+
+@cases([p for p in CASES if p[1] != "expanded"])
+def test_index_add_matches_numpy(shape, layout, dtype):
+    case = make_case(shape, layout, dtype)
+    t, a = case
+    rng = np.random.default_rng(7)
+    for dim in range(max(t.ndim, 1)):
+        size = a.shape[dim] if a.ndim else 1
+        idx = _index_values(size, dim + 10) if a.ndim else np.array([0, 0])
+        src_shape = list(a.shape)
+        if a.ndim:
+            src_shape[dim] = idx.size
+        src_np = values(int(np.prod(src_shape)), dtype, seed=dim).reshape(src_shape)
+        if a.ndim == 0:
+            src_np = values(2, dtype, seed=dim)
+        alpha = True if dtype == "bool" else 3 if dtype != "float32" else 0.5
+        ref = writable_twin(a, case.buf)
+        r = ref if a.ndim else ref[None]                 # a view over the same storage
+        for k, j in enumerate(idx):                      # the kernel's order, one slice a time
+            dst, src = (slice(None),) * dim + (j,), (slice(None),) * dim + (k,)
+            if dtype == "bool":
+                r[dst] |= src_np[src]
+            elif dtype.startswith("float"):
+                r[dst] = r[dst] + r.dtype.type(alpha) * src_np[src]
+            else:
+                r[dst] = (r[dst].astype(np.int64) + alpha * src_np[src].astype(np.int64)
+                          ).astype(r.dtype)
+        version = t._version
+        assert t.index_add_(dim, strided.tensor(idx), strided.tensor(src_np), alpha=alpha) is t
+        assert t._version == version + (1 if src_np.size else 0)
+        assert_same(case.t, case.a, case.buf)            # the whole storage: nothing else written
+
+
+def test_index_add_duplicates_accumulate_in_order():
+    t = strided.zeros(4, dtype=strided.float32)
+    src = strided.tensor(np.array([1e8, 1.0, -1e8, 1.0], np.float32))
+    t.index_add_(0, strided.tensor([2, 2, 2, 2]), src)
+    expected = np.float32(0)
+    for v in src.numpy():
+        expected = np.float32(expected + v)
+    assert t.numpy()[2] == expected                  # sequential, in index order
+    out = strided.zeros(3).index_add(0, strided.tensor([1, 1]), strided.ones(2), alpha=2)
+    assert out.tolist() == [0.0, 4.0, 0.0]
+
+
+def test_index_select_and_add_errors():
+    t = strided.tensor(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        t.index_select(0, strided.tensor([0, 3]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        t.index_select(1, strided.tensor([-1]))
+    with pytest.raises(IndexError, match="Index is supposed to be a vector"):
+        t.index_select(0, strided.tensor([[0]]))
+    with pytest.raises(RuntimeError, match="Expected dtype int32 or int64 for index"):
+        t.index_select(0, strided.tensor([0.0]))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        t.index_select(2, strided.tensor([0]))
+    with pytest.raises(IndexError, match="Index to scalar can have only 1 value"):
+        strided.tensor(5.0).index_select(0, strided.tensor([0, 0]))
+    z = strided.zeros(3, 4)
+    before = z.numpy().copy()
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        z.index_add_(0, strided.tensor([0, 5]), strided.ones(2, 4))
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        z.index_add_(0, strided.tensor([-1]), strided.ones(1, 4))
+    assert np.array_equal(z.numpy(), before)         # a bad index writes nothing
+    with pytest.raises(RuntimeError, match="Number of indices"):
+        z.index_add_(0, strided.tensor([0, 1]), strided.ones(3, 4))
+    with pytest.raises(RuntimeError, match="source tensor shape must match"):
+        z.index_add_(0, strided.tensor([0, 1]), strided.ones(2, 5))
+    with pytest.raises(RuntimeError, match="must have the same scalar type"):
+        z.index_add_(0, strided.tensor([0]), strided.ones(1, 4, dtype=strided.float64))
+    with pytest.raises(RuntimeError, match="more than one element"):
+        strided.zeros(4).expand(3, 4).index_add_(0, strided.tensor([0]), strided.ones(1, 4))
+
+
+def test_index_add_source_overlapping_self():
+    t = strided.tensor(np.arange(6.0))
+    t.index_add_(0, strided.tensor([1, 2, 3]), t[0:3])       # reads the values before the write
+    assert t.tolist() == [0.0, 1.0, 3.0, 5.0, 4.0, 5.0]
+
+
+def test_index_select_and_add_gradients():
+    from strided.autograd import gradcheck
+    rng = np.random.default_rng(0)
+    x = strided.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    idx = strided.tensor([3, 0, 3, 1])
+    y = x.index_select(0, idx)
+    assert y.grad_fn.name() == "IndexSelectBackward0"
+    y.backward(strided.ones(4, 3))
+    assert x.grad.numpy()[:, 0].tolist() == [1.0, 1.0, 0.0, 2.0]
+    assert gradcheck(lambda a: a.index_select(1, strided.tensor([2, 2, 0])), (x,))
+    s = strided.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    assert gradcheck(lambda a, b: (a * 1).index_add_(1, strided.tensor([1, 1]), b, alpha=2),
+                     (x, s))
+    assert gradcheck(lambda a, b: a.index_add(0, strided.tensor([0, 2, 0, 1]),
+                                              b.t().t().reshape(4, 2).t().t().expand(4, 2)
+                                              .index_select(1, strided.tensor([0, 1, 1]))),
+                     (x, s))

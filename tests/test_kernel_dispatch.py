@@ -1,4 +1,4 @@
-"""The element-wise and reduction kernels are built twice (baseline and AVX2+FMA, NOTE
+"""The element-wise, reduction and optimizer kernels are built twice (baseline and AVX2+FMA, NOTE
 [ Kernel dispatch ]); both builds must give the same answers."""
 import json
 import os
@@ -29,6 +29,20 @@ out = {
     "logsumexp": x.logsumexp(1).tolist(), "amax": x.amax(0).tolist(),
     "ifloor": (x.to(strided.int32) // 7).tolist(), "cumsum": x.cumsum(1).tolist(),
 }
+from strided._C import optim_kernels
+import strided.optim as optim
+out["optim_isa"] = optim_kernels.kernel_isa()
+for name, make in (("sgd", lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),
+                   ("adam", lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1)),
+                   ("adamw", lambda p: optim.AdamW(p, lr=0.01))):
+    for dtype in (strided.float32, strided.float64):
+        ps = [x.to(dtype).clone().requires_grad_(), x.to(dtype).clone().t().requires_grad_()]
+        opt = make(ps)
+        for _ in range(3):
+            for p in ps:
+                p.grad = (y.t() if p.shape[0] != y.shape[0] else y).to(dtype) * p.detach()
+            opt.step()
+        out[f"{name}_{dtype.name}"] = [p.tolist() for p in ps]
 print(json.dumps(out))
 """
 
@@ -48,9 +62,14 @@ def test_baseline_kernels_can_be_forced():
 @pytest.mark.skipif(elementwise.kernel_isa() != "avx2", reason="this CPU/build has no AVX2 kernels")
 def test_avx2_and_baseline_kernels_agree():
     fast, base = run(""), run("baseline")
-    assert fast["isa"] == "avx2"
+    assert fast["isa"] == fast["optim_isa"] == "avx2"
+    assert base["optim_isa"] == "baseline"
     for key in base:
-        if key == "isa":
+        if key.endswith("isa"):
+            continue
+        if key.startswith(("sgd", "adam")):
+            # the same operations in the same order, no FMA contraction: bit for bit
+            assert fast[key] == base[key], key
             continue
         a, b = np.array(fast[key], dtype=np.float64), np.array(base[key], dtype=np.float64)
         # the same formulas; only FMA contraction and summation order may differ

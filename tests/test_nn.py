@@ -281,3 +281,240 @@ def test_deepcopy_keeps_parameters_and_sharing():
     np.testing.assert_array_equal(w.detach().numpy(), lin.weight.detach().numpy())
     assert len(list(m2.parameters())) == 4
     assert list(m2.state_dict()) == list(m.state_dict())
+
+
+# ---- cross_entropy / nll_loss kernels against a NumPy reference ---------------------------------
+
+def _ce_reference(x, t, w=None, ignore_index=-100, eps=0.0, reduction="mean", log_probs=False):
+    """torch's cross_entropy (or nll_loss when log_probs) for class-index targets, in float64:
+    (loss, d(sum of loss * cot)/dx for a cotangent cot of loss's shape)."""
+    x = np.asarray(x, np.float64)
+    unbatched = x.ndim == 1
+    if unbatched:
+        x, t = x[None], np.asarray(t).reshape(1)
+    C = x.shape[1]
+    rows = np.moveaxis(x, 1, -1).reshape(-1, C)
+    y = np.asarray(t).reshape(-1)
+    w = np.ones(C) if w is None else np.asarray(w, np.float64)
+    valid = y != ignore_index
+    ys = np.where(valid, y, 0)
+    wy = np.where(valid, w[ys], 0.0)
+    if log_probs:
+        logp = rows
+    else:
+        m = rows.max(1, keepdims=True)
+        logp = (rows - m) - np.log(np.exp(rows - m).sum(1, keepdims=True))
+    onehot = np.zeros_like(rows)
+    onehot[np.arange(len(y)), ys] = 1
+    # loss_r = sum_c coef[r, c] * (-logp[r, c])
+    coef = (1 - eps) * wy[:, None] * onehot + (eps / C) * w[None, :] * valid[:, None]
+    loss = (coef * -logp).sum(1)
+    denom = wy.sum()
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = loss.sum() / denom
+        scale = np.full(len(y), 1.0 / denom if denom else 0.0)
+    elif reduction == "sum":
+        out, scale = loss.sum(), np.ones(len(y))
+    else:
+        out = loss.reshape(x.shape[:1] + x.shape[2:])
+        scale = None
+
+    def grad(cot):
+        s = scale * np.asarray(cot, np.float64) if scale is not None else np.asarray(
+            cot, np.float64).reshape(-1)
+        if log_probs:
+            g = -coef * s[:, None]
+        else:
+            g = (np.exp(logp) * coef.sum(1, keepdims=True) - coef) * s[:, None]
+        g = np.moveaxis(g.reshape(x.shape[:1] + x.shape[2:] + (C,)), -1, 1)
+        return g[0] if unbatched else g
+
+    return (out[0] if unbatched and reduction == "none" else out), grad
+
+
+def _layouts(x):
+    """(name, strided tensor equal to x) for a few layouts of the same values."""
+    out = [("contiguous", S.tensor(x))]
+    if x.ndim >= 2:
+        out.append(("transposed", S.tensor(np.ascontiguousarray(x.swapaxes(0, 1))).transpose(0, 1)))
+        big = np.zeros((x.shape[0] * 2,) + x.shape[1:-1] + (x.shape[-1] * 3,), x.dtype)
+        big[::2, ..., 1::3] = x
+        out.append(("sliced", S.tensor(big)[::2, ..., 1::3]))
+    if x.ndim == 4:
+        out.append(("channels_last",
+                    S.tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1))).permute(0, 3, 1, 2)))
+    return out
+
+
+CE_SHAPES = [(1, 1), (1, 5), (7, 1), (6, 4), (3, 1000), (5, 4, 3), (2, 3, 4, 5), (4,)]
+CE_OPTIONS = [dict(), dict(reduction="sum"), dict(reduction="none"), dict(ignore_index=1),
+              dict(label_smoothing=0.1), dict(label_smoothing=1.0, reduction="sum"),
+              dict(weight=True), dict(weight=True, ignore_index=0, label_smoothing=0.1),
+              dict(weight=True, label_smoothing=0.3, reduction="none")]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", CE_SHAPES, ids=str)
+def test_cross_entropy_and_nll_match_numpy(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    C = shape[1] if len(shape) > 1 else shape[0]
+    tshape = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    t = rng.integers(0, C, size=tshape)
+    w = rng.uniform(0.5, 2.0, C).astype(dtype)
+    tol = dict(rtol=2e-5, atol=2e-6) if dtype == "float32" else dict(rtol=1e-11, atol=1e-13)
+    for opts in CE_OPTIONS:
+        kw = dict(opts)
+        wref = w if kw.pop("weight", False) else None
+        ref_kw = dict(w=wref, ignore_index=kw.get("ignore_index", -100),
+                      eps=kw.get("label_smoothing", 0.0), reduction=kw.get("reduction", "mean"))
+        if wref is not None:
+            kw["weight"] = S.tensor(wref)
+        for name, xs in _layouts(x):
+            for fn, log_probs in ((F.cross_entropy, False), (F.nll_loss, True)):
+                if log_probs and "label_smoothing" in kw:
+                    continue
+                want, grad = _ce_reference(x, t, log_probs=log_probs, **ref_kw)
+                xs = xs.detach().requires_grad_()
+                got = fn(xs, S.tensor(t), **kw)
+                assert got.dtype == xs.dtype
+                np.testing.assert_allclose(got.detach().numpy(), want, **tol,
+                                           err_msg=f"{name} {opts} {fn.__name__}")
+                cot = rng.standard_normal(got.shape).astype(dtype)
+                got.backward(S.tensor(cot))
+                np.testing.assert_allclose(xs.grad.numpy(), grad(cot), **tol,
+                                           err_msg=f"{name} {opts} {fn.__name__} grad")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_entropy_expanded_rows_and_huge_logits(dtype):
+    row = np.array([1e4, -1e4, 0.0, 1e4 - 0.5], dtype)
+    xs = S.tensor(row).expand(5, 4)                         # stride 0 over the batch
+    t = np.array([0, 1, 2, 3, 0])
+    for eps in (0.0, 0.1, 1.0):
+        for red in ("mean", "sum", "none"):
+            want, _ = _ce_reference(np.broadcast_to(row, (5, 4)), t, eps=eps, reduction=red)
+            got = F.cross_entropy(xs, S.tensor(t), label_smoothing=eps, reduction=red).numpy()
+            assert np.all(np.isfinite(got))
+            np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-13)
+    x = S.tensor(np.array([[1e4, 1e4 + 1, -1e4], [-1e4, -1e4, -1e4]], dtype), requires_grad=True)
+    loss = F.cross_entropy(x, S.tensor([1, 2]), label_smoothing=0.2)
+    loss.backward()
+    want, grad = _ce_reference(x.detach().numpy(), np.array([1, 2]), eps=0.2)
+    np.testing.assert_allclose(loss.item(), want, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), grad(1.0), rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_all_rows_ignored():
+    x = S.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    t = S.tensor([-100, -100, -100])
+    for eps in (0.0, 0.1):
+        for kw in (dict(), dict(weight=S.ones(4))):
+            x.grad = None
+            loss = F.cross_entropy(x, t, label_smoothing=eps, **kw)
+            assert np.isnan(loss.item())                     # 0 / 0, as torch
+            loss.backward()
+            assert np.array_equal(x.grad.numpy(), np.zeros((3, 4)))
+            assert F.cross_entropy(x, t, reduction="sum", label_smoothing=eps, **kw).item() == 0
+            assert F.nll_loss(x, t, reduction="none", **kw).tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
+def test_loss_targets_out_of_range_raise(fn):
+    x = S.randn(4, 3)
+    for bad in (3, -1, 1 << 40):
+        with pytest.raises(IndexError, match=f"Target {bad} is out of bounds"):
+            fn(x, S.tensor([0, 1, bad, 2]))
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        fn(S.randn(2, 3, 2), S.tensor([[0, 1], [5, 2]]))
+    assert np.isfinite(fn(x, S.tensor([0, -7, 1, 2]), ignore_index=-7).item())
+    with pytest.raises(RuntimeError, match="weight tensor should be defined"):
+        fn(x, S.tensor([0, 1, 2, 0]), weight=S.ones(4))
+    with pytest.raises(ValueError, match="expected target of shape"):
+        fn(x, S.tensor([0, 1]))
+
+
+def test_cross_entropy_same_bits_for_1_and_2_threads():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((600, 300)).astype(np.float32) * 4
+    t = S.tensor(rng.integers(0, 300, 600))
+    w = S.tensor(rng.uniform(0.5, 2, 300).astype(np.float32))
+    results, prev = [], S.get_num_threads()
+    try:
+        for n in (1, 2):
+            S.set_num_threads(n)
+            xs = S.tensor(x, requires_grad=True)
+            out = [F.cross_entropy(xs, t, weight=w, label_smoothing=0.1),
+                   F.cross_entropy(xs, t, reduction="sum"),
+                   F.cross_entropy(xs, t, reduction="none").sum()]
+            (out[0] + out[1] + out[2]).backward()
+            results.append([o.detach().numpy().tobytes() for o in out] + [xs.grad.numpy().tobytes()])
+    finally:
+        S.set_num_threads(prev)
+    assert results[0] == results[1]
+
+
+def test_cross_entropy_gradcheck():
+    from strided.autograd import gradcheck
+    rng = np.random.default_rng(2)
+    w = S.tensor(rng.uniform(0.5, 2.0, 4))
+    for shape, t in (((3, 4), [0, 3, 1]), ((2, 4, 3), [[0, 1, 3], [2, -100, 1]]), ((4,), 2)):
+        x = S.tensor(rng.standard_normal(shape), requires_grad=True)
+        tt = S.tensor(np.array(t))
+        for kw in (dict(), dict(weight=w, label_smoothing=0.2), dict(reduction="none"),
+                   dict(reduction="sum", label_smoothing=1.0)):
+            assert gradcheck(lambda a: F.cross_entropy(a, tt, **kw), (x,))
+            if "label_smoothing" not in kw:
+                assert gradcheck(lambda a: F.nll_loss(a, tt, **kw), (x,))
+
+
+def test_cross_entropy_probability_targets_numpy_gradcheck_threads():
+    from strided.autograd import gradcheck
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 2))
+    p = rng.uniform(size=(3, 4, 2))
+    w = rng.uniform(0.5, 2, 4)
+    rows, prow = np.moveaxis(x, 1, -1).reshape(-1, 4), np.moveaxis(p, 1, -1).reshape(-1, 4)
+    logp = rows - rows.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    smoothed = prow * 0.9 + 0.1 / 4
+    want = -(w * smoothed * logp).sum(1).reshape(3, 2)
+    got = F.cross_entropy(S.tensor(x), S.tensor(p), weight=S.tensor(w), label_smoothing=0.1,
+                          reduction="none")
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    xs = S.tensor(x, requires_grad=True)
+    for kw in (dict(), dict(weight=S.tensor(w), label_smoothing=0.3), dict(reduction="none")):
+        assert gradcheck(lambda a: F.cross_entropy(a, S.tensor(p), **kw), (xs,))
+    big = rng.standard_normal((500, 300)).astype(np.float32)
+    pb = S.tensor(rng.uniform(size=(500, 300)).astype(np.float32))
+    results, prev = [], S.get_num_threads()
+    try:
+        for n in (1, 2):
+            S.set_num_threads(n)
+            xb = S.tensor(big, requires_grad=True)
+            loss = F.cross_entropy(xb, pb, label_smoothing=0.1)
+            loss.backward()
+            results.append((loss.detach().numpy().tobytes(), xb.grad.numpy().tobytes()))
+    finally:
+        S.set_num_threads(prev)
+    assert results[0] == results[1]
+
+
+def test_embedding_uses_index_kernels():
+    emb = nn.Embedding(6, 3, padding_idx=1)
+    idx = S.tensor([[0, 1, 5], [5, 1, 2]])
+    out = emb(idx)
+    assert tuple(out.shape) == (2, 3, 3)
+    np.testing.assert_array_equal(out.detach().numpy(), emb.weight.detach().numpy()[idx.numpy()])
+    out.backward(S.ones(2, 3, 3))
+    counts = np.bincount(idx.numpy().ravel(), minlength=6).astype(np.float32)
+    counts[1] = 0                                           # padding_idx: no gradient
+    np.testing.assert_array_equal(emb.weight.grad.numpy(), np.repeat(counts[:, None], 3, 1))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        emb(S.tensor([6]))
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        F.embedding(idx, emb.weight, max_norm=1.0)
+    w = S.randn(4, 8, dtype=S.float64)[:, ::2]               # a non-contiguous weight
+    np.testing.assert_array_equal(F.embedding(S.tensor([3, 0, 3]), w).numpy(),
+                                  w.numpy()[[3, 0, 3]])

@@ -260,6 +260,131 @@ def test_nll_loss_matches_torch(kw, dtype_name):
                x, target, dtype_name)
 
 
+def _ce_layout(shape, layout):
+    """(base shape, view): the leaf's shape and how to view it as `shape` in `layout`."""
+    N, C = shape[0], shape[1]
+    if layout == "transposed":
+        return (C, N) + shape[2:], lambda b: b.transpose(0, 1)
+    if layout == "sliced":
+        return (2 * N, 3 * C) + shape[2:], lambda b: b[::2, 1::3]
+    if layout == "expanded":
+        return (1,) + shape[1:], lambda b: b.expand(*shape)
+    if layout == "channels_last":
+        return (N,) + shape[2:] + (C,), lambda b: b.permute(0, 3, 1, 2)
+    return shape, lambda b: b
+
+
+CE_LAYOUT_KW = CE_KW + [dict(label_smoothing=1.0), dict(ignore_index=0, reduction="none"),
+                        dict(weight=True, label_smoothing=1.0, ignore_index=1)]
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "expanded",
+                                    "channels_last"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (9, 1), (16, 1000), (3, 5, 7), (2, 3, 4, 5)],
+                         ids=str)
+def test_cross_entropy_and_nll_layouts_match_torch(shape, layout, dtype_name):
+    if layout == "channels_last" and len(shape) != 4:
+        pytest.skip("channels_last is a 4-d layout")
+    sd, td, nd = DT[dtype_name]
+    tol = TOL[dtype_name]
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    base_shape, view = _ce_layout(shape, layout)
+    base = (rng.standard_normal(base_shape) * 4).astype(nd)
+    C = shape[1]
+    target = rng.integers(0, C, size=shape[:1] + shape[2:])
+    w = rng.uniform(0.5, 2.0, C).astype(nd)
+    for kw in CE_LAYOUT_KW:
+        for fs, ft in ((F.cross_entropy, TF.cross_entropy), (F.nll_loss, TF.nll_loss)):
+            if fs is F.nll_loss and "label_smoothing" in kw:
+                continue
+            kw_s, kw_t = dict(kw), dict(kw)
+            if kw.get("weight"):
+                kw_s["weight"], kw_t["weight"] = S.tensor(w), torch.tensor(w)
+            bs = S.tensor(base, requires_grad=True)
+            bt = torch.tensor(base, requires_grad=True)
+            ls = fs(view(bs), S.tensor(target), **kw_s)
+            # torch's nll_loss2d backward refuses non-contiguous inputs: its input is made
+            # contiguous (the same values and gradients)
+            lt = ft(view(bt).contiguous(), torch.tensor(target), **kw_t)
+            np.testing.assert_allclose(_np(ls), _np(lt), **tol, err_msg=f"{kw} {fs.__name__}")
+            cot = rng.standard_normal(tuple(lt.shape)).astype(nd)
+            ls.backward(S.tensor(cot))
+            lt.backward(torch.tensor(cot))
+            np.testing.assert_allclose(_np(bs.grad), _np(bt.grad), **tol,
+                                       err_msg=f"{kw} {fs.__name__} grad")
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "channels_last"])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 4), (8, 1000), (3, 4, 5), (2, 3, 4, 5)], ids=str)
+def test_cross_entropy_probability_targets_layouts_match_torch(shape, layout, dtype_name):
+    if layout == "channels_last" and len(shape) != 4:
+        pytest.skip("channels_last is a 4-d layout")
+    sd, td, nd = DT[dtype_name]
+    tol = TOL[dtype_name]
+    rng = np.random.default_rng(shape[-1])
+    base_shape, view = _ce_layout(shape, layout)
+    base = (rng.standard_normal(base_shape) * 4).astype(nd)
+    p = rng.uniform(size=base_shape).astype(nd)          # viewed like the input
+    w = rng.uniform(0.5, 2.0, shape[1]).astype(nd)
+    for kw in (dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2),
+               dict(weight=True), dict(weight=True, label_smoothing=1.0, reduction="none")):
+        kw_s, kw_t = dict(kw), dict(kw)
+        if kw.get("weight"):
+            kw_s["weight"], kw_t["weight"] = S.tensor(w), torch.tensor(w)
+        bs = S.tensor(base, requires_grad=True)
+        bt = torch.tensor(base, requires_grad=True)
+        ls = F.cross_entropy(view(bs), view(S.tensor(p)), **kw_s)
+        lt = TF.cross_entropy(view(bt), view(torch.tensor(p)), **kw_t)
+        np.testing.assert_allclose(_np(ls), _np(lt), **tol, err_msg=str(kw))
+        cot = rng.standard_normal(tuple(lt.shape)).astype(nd)
+        ls.backward(S.tensor(cot))
+        lt.backward(torch.tensor(cot))
+        np.testing.assert_allclose(_np(bs.grad), _np(bt.grad), **tol, err_msg=f"{kw} grad")
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_cross_entropy_edge_cases_match_torch(dtype_name):
+    sd, td, nd = DT[dtype_name]
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4, 3)) * 2
+    ignored = np.full(4, -100)
+    for kw in (dict(), dict(label_smoothing=0.1), dict(reduction="sum"), dict(reduction="none")):
+        _loss_case(lambda a, b: F.cross_entropy(a, b, **kw),
+                   lambda a, b: TF.cross_entropy(a, b, **kw), x, ignored, dtype_name)
+    huge = np.array([[1e4, 1e4 + 1, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4, 1e4], [0, -1e4, 1e4]])
+    for kw in (dict(label_smoothing=0.1), dict(label_smoothing=1.0, reduction="none"),
+               dict(reduction="sum")):
+        _loss_case(lambda a, b: F.cross_entropy(a, b, **kw),
+                   lambda a, b: TF.cross_entropy(a, b, **kw), huge, np.array([1, 2, 0, 1]),
+                   dtype_name)
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_index_select_and_index_add_match_torch(dtype_name):
+    sd, td, nd = DT[dtype_name]
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((5, 6, 4)).astype(nd)
+    for dim in range(3):
+        idx = rng.integers(0, x.shape[dim], size=7)
+        xs = S.tensor(x, requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        ys = xs.transpose(0, 2).index_select(2 - dim, S.tensor(idx))
+        yt = xt.transpose(0, 2).index_select(2 - dim, torch.tensor(idx))
+        np.testing.assert_array_equal(_np(ys), _np(yt))
+        cot = rng.standard_normal(tuple(yt.shape)).astype(nd)
+        ys.backward(S.tensor(cot))
+        yt.backward(torch.tensor(cot))
+        np.testing.assert_allclose(_np(xs.grad), _np(xt.grad), **TOL[dtype_name])
+        src = rng.standard_normal(tuple(yt.shape)).astype(nd)
+        zs = S.tensor(x).transpose(0, 2).index_add_(2 - dim, S.tensor(idx), S.tensor(src),
+                                                     alpha=1.5)
+        zt = torch.tensor(x).transpose(0, 2).index_add_(2 - dim, torch.tensor(idx),
+                                                         torch.tensor(src), alpha=1.5)
+        np.testing.assert_allclose(_np(zs), _np(zt), **TOL[dtype_name])
+
+
 @pytest.mark.parametrize("dtype_name", ["float32", "float64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("name", ["MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss"])

@@ -80,7 +80,7 @@ cdef Tensor _basic_index(Tensor t, object index):
         strides[n_out] = t._strides[sd]
         n_out += 1
         sd += 1
-    return _view(t, n_out, sizes, strides, offset)
+    return _view(t, n_out, sizes, strides, offset, "index", index)
 
 
 cdef object _numpy_index(object index):

@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t
 
 cdef enum:
     MAX_DIMS = 64
-    MAX_OPERANDS = 4
+    MAX_OPERANDS = 5     # the fused amsgrad update: param, grad and three state tensors
 
 cdef struct StridedLoop:
     int ndim                                  # after preparation; >= 1

@@ -133,11 +133,19 @@ cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
 
 
 cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64_t* strides,
-                         int64_t offset):
+                         int64_t offset, str op=None, object args=None):
+    """The view of src with this layout; under grad mode it records the view op `op` with
+    its arguments `args` (NOTE [ View backward ] in strided/autograd/views.py).  op None
+    records a bare as_strided; callers build args only when _recording(src)."""
     cdef Tensor v = make_tensor(src._storage, ndim, sizes, strides, offset, src)
     if grad_enabled and needs_grad(src):
-        _autograd().record_view(src, v)
+        _autograd().record_view(src, v, op, args)
     return v
+
+
+cdef inline bint _recording(Tensor t) noexcept:
+    """Whether an op on t records history now (so view ops build their backward's args)."""
+    return grad_enabled and needs_grad(t)
 
 
 # ---- autograd hooks -----------------------------------------------------------------------
@@ -501,6 +509,8 @@ cdef class Tensor:
     def __iter__(self):
         if self._ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+        if _recording(self):
+            return iter(_record_pieces(self, 0, "unbind", None))
         return iter([_select(self, 0, i) for i in range(self._sizes[0])])
 
     # ---- scalars and Python values ----------------------------------------------------
@@ -658,7 +668,7 @@ cdef class Tensor:
             raise RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one "
                 "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-        return _view(self, n, sizes, strides, self._offset)
+        return _view(self, n, sizes, strides, self._offset, "view")
 
     def view_as(self, Tensor other):
         return self.view(other.shape)
@@ -670,12 +680,12 @@ cdef class Tensor:
         cdef int n = _parse_varargs(shape, rest, sizes, "reshape(): argument 'shape'")
         _infer_size(sizes, n, self._numel)
         if _view_strides(self, n, sizes, strides):
-            return _view(self, n, sizes, strides, self._offset)
+            return _view(self, n, sizes, strides, self._offset, "view")
         cdef Tensor c = _clone(self, self._dtype)
         _contiguous_strides(n, sizes, strides)
         cdef Tensor r = make_tensor(c._storage, n, sizes, strides, 0, None)   # fresh, no base
         if grad_enabled and needs_grad(c):
-            _autograd().record_view(c, r)
+            _autograd().record_view(c, r, "unsafe_view")
         return r
 
     def reshape_as(self, Tensor other):
@@ -694,7 +704,7 @@ cdef class Tensor:
         cdef int64_t off = self._offset if storage_offset is None else _index(storage_offset)
         if off < 0:
             raise RuntimeError(f"as_strided: storage_offset must be non-negative, but got {off}")
-        return _view(self, n, sizes, strides, off)
+        return _view(self, n, sizes, strides, off, "as_strided")
 
     def expand(self, size=(), *rest):
         """expand(*sizes): size-1 dims broadcast to larger sizes with stride 0 (-1 keeps a size)."""
@@ -713,12 +723,14 @@ cdef class Tensor:
         cdef int64_t strides[MAX_DIMS]
         cdef int a = _wrap_dim(dim0, self._ndim), b = _wrap_dim(dim1, self._ndim)
         if self._ndim == 0:
-            return _view(self, 0, sizes, strides, self._offset)
+            return _view(self, 0, sizes, strides, self._offset, "transpose",
+                         (a, b) if _recording(self) else None)
         memcpy(sizes, self._sizes, self._ndim * sizeof(int64_t))
         memcpy(strides, self._strides, self._ndim * sizeof(int64_t))
         sizes[a], sizes[b] = sizes[b], sizes[a]
         strides[a], strides[b] = strides[b], strides[a]
-        return _view(self, self._ndim, sizes, strides, self._offset)
+        return _view(self, self._ndim, sizes, strides, self._offset, "transpose",
+                     (a, b) if _recording(self) else None)
 
     def swapaxes(self, axis0, axis1):
         return self.transpose(axis0, axis1)
@@ -730,8 +742,13 @@ cdef class Tensor:
         """Transpose of a tensor with at most 2 dims (0-d and 1-d come back as views of self)."""
         if self._ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._ndim}D")
-        return self.transpose(0, -1) if self._ndim == 2 else _view(self, self._ndim, self._sizes,
-                                                                   self._strides, self._offset)
+        cdef int64_t sizes[2]
+        cdef int64_t strides[2]
+        if self._ndim < 2:
+            return _view(self, self._ndim, self._sizes, self._strides, self._offset, "t")
+        sizes[0], sizes[1] = self._sizes[1], self._sizes[0]
+        strides[0], strides[1] = self._strides[1], self._strides[0]
+        return _view(self, 2, sizes, strides, self._offset, "t")
 
     @property
     def T(self):
@@ -742,7 +759,8 @@ cdef class Tensor:
         for d in range(n):
             sizes[d] = self._sizes[n - 1 - d]
             strides[d] = self._strides[n - 1 - d]
-        return _view(self, n, sizes, strides, self._offset)
+        return _view(self, n, sizes, strides, self._offset, "permute",
+                     tuple(range(n - 1, -1, -1)) if _recording(self) else None)
 
     @property
     def mT(self):
@@ -782,7 +800,7 @@ cdef class Tensor:
                 sizes[i] = self._sizes[j]
                 strides[i] = self._strides[j]
                 j += 1
-        return _view(self, self._ndim + 1, sizes, strides, self._offset)
+        return _view(self, self._ndim + 1, sizes, strides, self._offset, "unsqueeze")
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Merge dims start_dim..end_dim into one (a view when possible, like reshape)."""
@@ -858,6 +876,8 @@ cdef class Tensor:
         if self._ndim == 0:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         cdef int d = _wrap_dim(dim, self._ndim)
+        if _recording(self):
+            return _record_pieces(self, d, "unbind", None)
         return tuple([_select(self, d, i) for i in range(self._sizes[d])])
 
     def tensor_split(self, indices_or_sections, dim=0):
@@ -1555,6 +1575,15 @@ cdef class Tensor:
 
     # ---- indexing ---------------------------------------------------------------------
 
+    def index_select(self, dim, index):
+        return _index_ops().index_select(self, dim, index)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _index_ops().index_add_(self, dim, index, source, alpha)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index_ops().index_add_(self.clone(), dim, index, source, alpha)
+
     def __getitem__(self, index):
         return _getitem(self, index)
 
@@ -1688,6 +1717,17 @@ cdef object _linalg():
         import strided._C.linalg
         _linalg_module = strided._C.linalg
     return _linalg_module
+
+
+cdef object _index_module = None
+
+cdef object _index_ops():
+    """strided._C.index, imported on first use (it cimports this module)."""
+    global _index_module
+    if _index_module is None:
+        import strided._C.index
+        _index_module = strided._C.index
+    return _index_module
 
 
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")

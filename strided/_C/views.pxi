@@ -18,7 +18,8 @@ cdef Tensor _select(Tensor t, int d, int64_t index):
             sizes[j] = t._sizes[i]
             strides[j] = t._strides[i]
             j += 1
-    return _view(t, t._ndim - 1, sizes, strides, t._offset + index * t._strides[d])
+    return _view(t, t._ndim - 1, sizes, strides, t._offset + index * t._strides[d], "select",
+                 (d, index) if _recording(t) else None)
 
 
 cdef Tensor _slice_dim(Tensor t, int d, int64_t start, int64_t length, int64_t step):
@@ -31,7 +32,8 @@ cdef Tensor _slice_dim(Tensor t, int d, int64_t start, int64_t length, int64_t s
     if mul_overflow(t._strides[d], step, &strides[d]):
         raise RuntimeError(f"slice step {step} times stride {t._strides[d]} overflows int64")
     return _view(t, t._ndim, sizes, strides,
-                 t._offset + start * t._strides[d] if length > 0 else t._offset)
+                 t._offset + start * t._strides[d] if length > 0 else t._offset, "slice",
+                 (d, start, length, step) if _recording(t) else None)
 
 
 cdef Tensor _expand(Tensor t, object shape):
@@ -66,7 +68,7 @@ cdef Tensor _expand_c(Tensor t, int n, int64_t* sizes):
                 f"The expanded size of the tensor ({sizes[i]}) must match the existing size "
                 f"({t._sizes[d]}) at non-singleton dimension {i}.  Target sizes: "
                 f"{_shape_str(n, sizes)}.  Tensor sizes: {_shape_str(t._ndim, t._sizes)}")
-    return _view(t, n, sizes, strides, t._offset)
+    return _view(t, n, sizes, strides, t._offset, "expand")
 
 
 cdef Tensor _permute_c(Tensor t, int n, const int64_t* perm):
@@ -88,7 +90,8 @@ cdef Tensor _permute_c(Tensor t, int n, const int64_t* perm):
         seen[d] = True
         sizes[i] = t._sizes[d]
         strides[i] = t._strides[d]
-    return _view(t, n, sizes, strides, t._offset)
+    return _view(t, n, sizes, strides, t._offset, "permute",
+                 tuple([_wrap_dim_c(perm[i], n) for i in range(n)]) if _recording(t) else None)
 
 
 cdef Tensor _movedim(Tensor t, object source, object destination):
@@ -143,7 +146,7 @@ cdef Tensor _squeeze(Tensor t, object dim):
             sizes[j] = t._sizes[i]
             strides[j] = t._strides[i]
             j += 1
-    return _view(t, j, sizes, strides, t._offset)
+    return _view(t, j, sizes, strides, t._offset, "squeeze", dim)
 
 
 cdef Tensor _unfold(Tensor t, object dimension, int64_t size, int64_t step):
@@ -161,7 +164,8 @@ cdef Tensor _unfold(Tensor t, object dimension, int64_t size, int64_t step):
     if t._ndim == 0:
         sizes[0] = size
         strides[0] = 1
-        return _view(t, 1, sizes, strides, t._offset)
+        return _view(t, 1, sizes, strides, t._offset, "unfold",
+                     (d, size, step) if _recording(t) else None)
     memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
     memcpy(strides, t._strides, t._ndim * sizeof(int64_t))
     sizes[d] = (dim_size - size) // step + 1
@@ -169,7 +173,8 @@ cdef Tensor _unfold(Tensor t, object dimension, int64_t size, int64_t step):
         raise RuntimeError(f"unfold step {step} times stride {dim_stride} overflows int64")
     sizes[t._ndim] = size
     strides[t._ndim] = dim_stride
-    return _view(t, t._ndim + 1, sizes, strides, t._offset)
+    return _view(t, t._ndim + 1, sizes, strides, t._offset, "unfold",
+                 (d, size, step) if _recording(t) else None)
 
 
 cdef Tensor _diagonal(Tensor t, int64_t offset, object dim1, object dim2):
@@ -198,11 +203,38 @@ cdef Tensor _diagonal(Tensor t, int64_t offset, object dim1, object dim2):
             j += 1
     sizes[j] = n
     strides[j] = t._strides[a] + t._strides[b]
-    return _view(t, j + 1, sizes, strides, start)
+    return _view(t, j + 1, sizes, strides, start, "diagonal",
+                 (offset, a, b) if _recording(t) else None)
 
 
 cdef tuple _split(Tensor t, object split_size_or_sections, object dim):
+    """t split along dim into pieces of split_size (the last may be shorter) or of the given
+    sizes; one multi-output backward node records them all (_record_pieces)."""
     cdef int d = _wrap_dim(dim, t._ndim)
+    if not _recording(t):
+        return _split_views(t, split_size_or_sections, d)
+    return _record_pieces(t, d, "split" if PyLong_Check(split_size_or_sections) or
+                          isinstance(split_size_or_sections, Tensor) else "split_with_sizes",
+                          split_size_or_sections)
+
+
+cdef tuple _record_pieces(Tensor t, int d, str op, object arg):
+    """Pieces of t along d (split/unbind) made without per-piece history, then recorded as
+    the outputs of one node, so backward builds t's gradient once (not once per piece)."""
+    global grad_enabled
+    grad_enabled = False
+    try:
+        if op == "unbind":
+            pieces = tuple([_select(t, d, i) for i in range(t._sizes[d])])
+        else:
+            pieces = _split_views(t, arg, d)
+    finally:
+        grad_enabled = True
+    _autograd().record_pieces(t, pieces, d, op)
+    return pieces
+
+
+cdef tuple _split_views(Tensor t, object split_size_or_sections, int d):
     cdef int64_t size, step, start = 0, total = 0
     if t._ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
@@ -284,4 +316,6 @@ cdef Tensor _flip_c(Tensor t, int n, const int64_t* which):
         if sizes[d] > 1:
             offset += (sizes[d] - 1) * strides[d]
         strides[d] = -strides[d]
-    return _view(t, t._ndim, sizes, strides, offset)
+    return _view(t, t._ndim, sizes, strides, offset, "flip",
+                 tuple([_wrap_dim_c(which[i], t._ndim) for i in range(n)])
+                 if _recording(t) and t._ndim else None)

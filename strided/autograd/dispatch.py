@@ -705,61 +705,9 @@ def record_copy(src, out):
     out._set_grad_fn(ToCopyBackward(src, out), 0)
 
 
-def _geometry(t):
-    return (tuple(t.shape), tuple(t.stride()), t.storage_offset())
-
-
-class ViewBackward(Node):
-    """Backward of any view: the view's elements are storage locations of its source, so
-    the gradient is scattered back through the same geometry (PyTorch's as_strided
-    backward).  Elements the view reaches twice (unfold, expand) accumulate."""
-
-    def __init__(self, src, view):
-        super().__init__((src,), (_meta(view),))
-        self.src = _geometry(src)
-        self.view = _geometry(view)
-        self.dtype = src.dtype
-
-    def name(self):
-        return "ViewBackward0"
-
-    def backward(self, g):
-        return _as_strided_scatter(g, self.src, self.view, self.dtype)
-
-
-def _extent(geometry):
-    sizes, strides, offset = geometry
-    if builtins.any(n == 0 for n in sizes):
-        return offset, offset
-    lo = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s < 0)
-    hi = offset + builtins.sum((n - 1) * s for n, s in zip(sizes, strides) if s > 0)
-    return lo, hi
-
-
-def _as_strided_scatter(g, src, view, dtype):
-    """The gradient w.r.t. a tensor of geometry `src`, given gradient g of its view `view`
-    (both geometries over one storage)."""
-    from strided.creation import zeros
-    s_lo, s_hi = _extent(src)
-    v_lo, v_hi = _extent(view)
-    lo, hi = builtins.min(s_lo, v_lo), builtins.max(s_hi, v_hi)
-    buf = zeros(hi - lo + 1, dtype=dtype)
-    gv = buf.as_strided(view[0], view[1], view[2] - lo)
-    _core.accumulate_into(gv, g.to(dtype))
-    gs = buf.as_strided(src[0], src[1], src[2] - lo)
-    if _core.has_internal_overlap(gs):
-        # src's own elements share memory (an expanded source): each location's gradient is
-        # split evenly among the src elements that alias it, as PyTorch does
-        count = zeros(hi - lo + 1, dtype=dtype)
-        _core.accumulate_into(count.as_strided(src[0], src[1], src[2] - lo),
-                              _core.tensor(1.0, dtype=dtype).expand(src[0]))
-        buf = buf / count.clamp(min=1.0)
-        gs = buf.as_strided(src[0], src[1], src[2] - lo)
-    return gs.contiguous()
-
-
-def record_view(src, view):
-    view._set_grad_fn(ViewBackward(src, view), 0)
+# views: NOTE [ View backward ] in views.py
+from strided.autograd.views import (record_view, record_pieces, ViewNode, AsStridedBackward0,
+                                    _geometry, _extent)
 
 
 class IndexBackward(Node):
@@ -785,6 +733,60 @@ class IndexBackward(Node):
 
 def record_index(src, np_index, out):
     out._set_grad_fn(IndexBackward(src, np_index, out), 0)
+
+
+class IndexSelectBackward(Node):
+    """out = src.index_select(dim, index): the gradient goes back with index_add (duplicate
+    indices accumulate)."""
+
+    def __init__(self, src, dim, index, out):
+        super().__init__((src,), (_meta(out),))
+        self.shape, self.dtype, self.dim = src.shape, src.dtype, dim
+        self.index = index.clone()              # the caller may change its index tensor
+
+    def name(self):
+        return "IndexSelectBackward0"
+
+    def backward(self, g):
+        from strided.creation import zeros
+        g = g if g.dtype == self.dtype else g.to(self.dtype)
+        return zeros(self.shape, dtype=self.dtype).index_add_(self.dim, self.index, g)
+
+
+def index_select(t, dim, index):
+    with _no_grad():
+        out = t.index_select(dim, index)
+    return _record(IndexSelectBackward(t, dim, index, out), out)
+
+
+class IndexAddBackward(Node):
+    """x.index_add_(dim, index, source, alpha): x's gradient passes through; source's is
+    alpha * g.index_select(dim, index)."""
+
+    def __init__(self, old, source, dim, index, alpha):
+        super().__init__((old, source))
+        self.dim, self.index, self.alpha = dim, index, alpha
+        self.source_shape = source.shape
+
+    def name(self):
+        return "IndexAddBackward0"
+
+    def backward(self, g):
+        gs = None
+        if self.next_functions[1] is not None:
+            gs = g.index_select(self.dim, self.index).reshape(self.source_shape)
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return g, gs
+
+
+def index_add_(x, dim, index, source, alpha):
+    index = index.clone()
+
+    def run():
+        x.index_add_(dim, index, source, alpha=alpha)
+
+    return _inplace(run, lambda old: IndexAddBackward(old, source, dim, index, alpha), x)
 
 
 # ---- in-place ops ---------------------------------------------------------------------------
@@ -856,7 +858,7 @@ def _inplace(run, make_node, x, node_after=False):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     fn = x.grad_fn
-    if isinstance(fn, ViewBackward) and fn.next_functions and fn.next_functions[0] is not None \
+    if isinstance(fn, ViewNode) and fn.next_functions and fn.next_functions[0] is not None \
             and isinstance(fn.next_functions[0][0], _AccumulateGrad):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
@@ -875,7 +877,7 @@ def _inplace(run, make_node, x, node_after=False):
     if base is not None:
         copy = CopySlicesBackward(base, _geometry(x), node)
         base._set_grad_fn(copy, 0)
-        new_fn = ViewBackward(base, x)
+        new_fn = AsStridedBackward0(base, x)
     else:
         new_fn = node
     x._set_grad_fn(new_fn, 0)
@@ -1106,21 +1108,40 @@ def gemv(A, x, y, trans, alpha, beta):
 class KernelBackward(Node):
     """The Node of an op whose backward is a kernel call (pooling, convolution): `backward`
     maps the output's gradient to a tuple of input gradients and must not hold the output
-    (so the graph has no cycle)."""
+    (so the graph has no cycle).
 
-    def __init__(self, name, inputs, out, backward):
+    The tensors the backward reads (by default the inputs; also outputs such as max
+    pooling's indices) are saved as SavedTensors, so an in-place change to one of them
+    after the forward makes backward raise (NOTE [ Version counter ]), and releasing the
+    graph drops the closure that holds them."""
+
+    def __init__(self, name, inputs, out, backward, saved=None, saved_outputs=()):
         super().__init__(inputs, (_meta(out),))
         self._name = name
         self._backward = backward
+        for t in (inputs if saved is None else saved):
+            if _is_tensor(t):
+                self.save(t)
+        for t in saved_outputs:
+            self.save(t, is_output=True)
 
     def name(self):
         return self._name
 
     def backward(self, g):
+        for s in self._saved:
+            s.unpack(self)                      # raises if modified in place since
         return self._backward(g)
 
+    def release(self):
+        super().release()
+        self._backward = None
 
-def record_kernel_op(name, inputs, out, backward):
-    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads."""
-    out._set_grad_fn(KernelBackward(name, inputs, out, backward), 0)
+
+def record_kernel_op(name, inputs, out, backward, saved=None, saved_outputs=()):
+    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads.
+
+    saved: the tensors backward reads, checked for in-place changes (default: the inputs);
+    saved_outputs: outputs it reads (e.g. max pooling's indices)."""
+    out._set_grad_fn(KernelBackward(name, inputs, out, backward, saved, saved_outputs), 0)
     return out

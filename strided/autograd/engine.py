@@ -13,6 +13,11 @@ from strided._C.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import AccumulateGrad, gradient_edge
 
 
+_NO_CREATE_GRAPH = ("create_graph=True (higher-order gradients, double backward) is not "
+                    "supported: backward formulas run under no_grad, so the gradients they "
+                    "return have no history to differentiate")
+
+
 def _tensors(x, what):
     if isinstance(x, Tensor):
         return [x]
@@ -134,7 +139,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs: only these leaves receive gradients (default: every leaf in the graph).
     """
     if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+        raise NotImplementedError(_NO_CREATE_GRAPH)
     outputs = _tensors(tensors, "tensors")
     roots = _root_grads(outputs, grad_tensors)
     if inputs is None:
@@ -157,7 +162,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=False):
     """The gradients of outputs with respect to inputs, returned (not accumulated in .grad)."""
     if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+        raise NotImplementedError(_NO_CREATE_GRAPH)
     outs = _tensors(outputs, "outputs")
     ins = _tensors(inputs, "inputs")
     roots = _root_grads(outs, grad_outputs)

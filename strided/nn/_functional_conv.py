@@ -221,7 +221,9 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
 
         def backward(g):
             return back(g, input, weight, stride, padding, dilation, groups, mask)
-        return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward)
+        # like PyTorch, backward checks input and weight (not bias) for in-place changes
+        return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward,
+                                saved=(input, weight))
     x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, bias, stride, padding, dilation, groups, one_d)
     out = _k.conv2d_forward(x, w.contiguous(), None if bias is None else bias.contiguous(),

@@ -1,19 +1,16 @@
 """batch_norm (a fused autograd Function), layer_norm, dropout, embedding."""
-import numpy as np
-
-from strided._C.tensor import Tensor, from_numpy, where
+from strided._C import norm as _norm
+from strided._C.dtypes import int32, int64
+from strided._C.tensor import where
+from strided.creation import zeros
 from strided.autograd.function import Function
 from strided.autograd.grad_mode import no_grad
 from strided.random import rand
 
 
-def _bcast(v, ndim):
-    """A per-channel (C,) tensor viewed as (1, C, 1, ...) for an ndim-d input."""
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
-
-
 class _BatchNorm(Function):
-    """y = (x - mean) * invstd * weight + bias, per channel (dim 1).
+    """y = (x - mean) * invstd * weight + bias per channel (dim 1), with the fused kernels of
+    strided._C.norm (NOTE [ Batch-norm kernels ]).
 
     Training: mean/var are the batch's (biased var), and with n values per channel
         dx = weight * invstd / n * (n dy - sum(dy) - xhat sum(dy xhat))
@@ -23,31 +20,15 @@ class _BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, mean, invstd, training):
-        nd = input.ndim
-        xhat = (input - _bcast(mean, nd)) * _bcast(invstd, nd)
-        out = xhat
-        if weight is not None:
-            out = out * _bcast(weight, nd)
-        if bias is not None:
-            out = out + _bcast(bias, nd)
-        ctx.save_for_backward(xhat, weight, invstd)
+        ctx.save_for_backward(input, weight, mean, invstd)
         ctx.training = training
-        return out
+        return _norm.batch_norm_forward(input, mean, invstd, weight, bias)
 
     @staticmethod
     def backward(ctx, dy):
-        xhat, weight, invstd = ctx.saved_tensors
-        nd = dy.ndim
-        dims = (0,) + tuple(range(2, nd))
-        n = dy.numel() // dy.shape[1]
-        sum_dy = dy.sum(dims)
-        sum_dy_xhat = (dy * xhat).sum(dims)
-        scale = invstd * weight if weight is not None else invstd
-        if ctx.training:
-            dx = (dy - _bcast(sum_dy / n, nd) - xhat * _bcast(sum_dy_xhat / n, nd)) \
-                * _bcast(scale, nd)
-        else:
-            dx = dy * _bcast(scale, nd)
+        input, weight, mean, invstd = ctx.saved_tensors
+        dx, sum_dy, sum_dy_xhat = _norm.batch_norm_backward(
+            dy, input, mean, invstd, weight, ctx.training, ctx.needs_input_grad[0])
         dw = sum_dy_xhat if ctx.needs_input_grad[1] else None
         db = sum_dy if ctx.needs_input_grad[2] else None
         return dx, dw, db, None, None, None
@@ -60,17 +41,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running = (1 - momentum) running + momentum stat, with the unbiased variance."""
     if input.ndim < 2:
         raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
-    dims = (0,) + tuple(range(2, input.ndim))
-    n = input.numel() // input.shape[1]
+    n = input.numel() // input.shape[1] if input.shape[1] else 0
     if training:
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {list(input.shape)}")
         with no_grad():
-            x = input.detach()
-            mean = x.mean(dims)
-            xc = x - _bcast(mean, x.ndim)
-            var = (xc * xc).mean(dims)
+            mean, var = _norm.batch_norm_stats(input.detach())
             invstd = (var + eps).rsqrt()
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
@@ -78,8 +55,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 running_var.mul_(1 - momentum).add_(var * (n / (n - 1)), alpha=momentum)
     else:
         with no_grad():
-            mean = running_mean.detach()
-            invstd = (running_var.detach() + eps).rsqrt()
+            mean = running_mean.detach().to(input.dtype)
+            invstd = (running_var.detach() + eps).rsqrt().to(input.dtype)
     return _BatchNorm.apply(input, weight, bias, mean, invstd, bool(training))
 
 
@@ -124,28 +101,25 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
 
 
 class _Embedding(Function):
-    """out[..., :] = weight[index[...], :]; dweight[i] = sum of dout rows whose index is i
-    (none for padding_idx)."""
+    """out[..., :] = weight[index[...], :] (index_select); dweight[i] = sum of the dout rows
+    whose index is i (index_add_), none for padding_idx."""
 
     @staticmethod
     def forward(ctx, indices, weight, padding_idx):
-        idx = indices.detach().numpy().astype(np.int64)
-        w = weight.detach().numpy()
-        n = w.shape[0]
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise IndexError("index out of range in self")
-        ctx.stash = (idx, w.shape, w.dtype, padding_idx)
-        return from_numpy(np.array(w[idx], order="C"))
+        flat = indices.reshape(-1)
+        if flat.dtype not in (int64, int32):
+            flat = flat.long()
+        ctx.stash = (flat, tuple(weight.shape), weight.dtype, padding_idx)
+        out = weight.index_select(0, flat)
+        return out.view(tuple(indices.shape) + (weight.shape[1],))
 
     @staticmethod
     def backward(ctx, grad):
-        idx, wshape, dt, padding_idx = ctx.stash
-        g = grad.detach().numpy().reshape(-1, wshape[1])
-        gw = np.zeros(wshape, dt)
-        np.add.at(gw, idx.reshape(-1), g)
+        flat, wshape, dt, padding_idx = ctx.stash
+        gw = zeros(wshape, dtype=dt).index_add_(0, flat, grad.reshape(-1, wshape[1]))
         if padding_idx is not None:
-            gw[padding_idx] = 0
-        return None, from_numpy(gw), None
+            gw[padding_idx].zero_()
+        return None, gw, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,

@@ -244,7 +244,7 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         shape = tuple(input.shape)
         back = max_pool1d_backward if one_d else max_pool2d_backward
         record_kernel_op(f"MaxPool{'1' if one_d else '2'}DWithIndicesBackward0", (input,), out,
-                         lambda g: (back(g, shape, ind),))
+                         lambda g: (back(g, shape, ind),), saved_outputs=(ind,))
         return (out, ind) if return_indices else out
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -366,7 +366,7 @@ def _adaptive(op, input, output_size, return_indices, is_max, one_d):
             out, ind = r
             back = adaptive_max_pool1d_backward if one_d else adaptive_max_pool2d_backward
             record_kernel_op(f"AdaptiveMaxPool{dims}DBackward0", (input,), out,
-                             lambda g: (back(g, shape, ind),))
+                             lambda g: (back(g, shape, ind),), saved_outputs=(ind,))
             return (out, ind) if return_indices else out
         back = adaptive_avg_pool1d_backward if one_d else adaptive_avg_pool2d_backward
         return record_kernel_op(f"AdaptiveAvgPool{dims}DBackward0", (input,), r,

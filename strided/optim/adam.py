@@ -1,12 +1,11 @@
 """Adam and AdamW (torch.optim.Adam / AdamW, incl. amsgrad and maximize)."""
 import math
 
-import strided.ops as _ops
-
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
 from strided._C.tensor import tensor
 from strided._C.dtypes import float32
+from strided._C.optim_updates import adam_step
 from strided.optim.optimizer import Optimizer
 
 
@@ -16,7 +15,8 @@ class Adam(Optimizer):
         m = lerp(m, g, 1 - beta1);  v = beta2 v + (1 - beta2) g^2
         vmax = max(vmax, v) if amsgrad
         p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
-    in place, under no_grad."""
+    in place, under no_grad, one fused kernel per parameter (NOTE [ Fused optimizer
+    updates ] in strided/_C/optim_kernels.pyx)."""
 
     _decoupled = False
 
@@ -47,7 +47,6 @@ class Adam(Optimizer):
                 lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
                 amsgrad, maximize = group["amsgrad"], group["maximize"]
                 for p in self._params_with_grad(group):
-                    g = p.grad.neg() if maximize else p.grad
                     state = self.state.setdefault(p, {})
                     if not state:
                         state["step"] = tensor(0.0, dtype=float32)
@@ -55,30 +54,12 @@ class Adam(Optimizer):
                         state["exp_avg_sq"] = zeros_like(p)
                         if amsgrad:
                             state["max_exp_avg_sq"] = zeros_like(p)
-                    m, v = state["exp_avg"], state["exp_avg_sq"]
                     state["step"].add_(1)
                     step = state["step"].item()
-                    if wd != 0:
-                        if self._decoupled:
-                            p.mul_(1 - lr * wd)
-                        else:
-                            g = g.add_(p, alpha=wd) if maximize else g.add(p, alpha=wd)
-                    # one temporary per parameter: g^2, then reused as the denominator
-                    m.lerp_(g, 1 - beta1)
-                    tmp = _ops.mul(g, g)
-                    v.mul_(beta2).add_(tmp, alpha=1 - beta2)
-                    bias_correction1 = 1 - beta1 ** step
-                    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-                    step_size = lr / bias_correction1
-                    if amsgrad:
-                        vmax = state["max_exp_avg_sq"]
-                        _ops.maximum(vmax, v, out=vmax)
-                        _ops.sqrt(vmax, out=tmp)
-                    else:
-                        _ops.sqrt(v, out=tmp)
-                    tmp.div_(bias_correction2_sqrt).add_(eps)
-                    _ops.div(m, tmp, out=tmp)
-                    p.add_(tmp, alpha=-step_size)
+                    adam_step(p, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                              state.get("max_exp_avg_sq"), lr, beta1, beta2, eps, wd,
+                              self._decoupled, amsgrad, maximize, 1 - beta1 ** step,
+                              math.sqrt(1 - beta2 ** step))
         return loss
 
 

@@ -1,6 +1,8 @@
 """SGD with momentum, dampening, weight decay, Nesterov and maximize (torch.optim.SGD)."""
 from strided.autograd.grad_mode import no_grad, enable_grad
+from strided.creation import empty
 from strided.optim.optimizer import Optimizer, required
+from strided._C.optim_updates import sgd_step
 
 
 class SGD(Optimizer):
@@ -9,7 +11,8 @@ class SGD(Optimizer):
         b = g (first step), else b = momentum b + (1 - dampening) g
         g = g + momentum b if nesterov else b              (when momentum != 0)
         p = p - lr g
-    in place, under no_grad."""
+    in place, under no_grad, one fused kernel per parameter (NOTE [ Fused optimizer
+    updates ] in strided/_C/optim_kernels.pyx)."""
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
@@ -36,17 +39,12 @@ class SGD(Optimizer):
                 wd, nesterov, maximize = (group["weight_decay"], group["nesterov"],
                                           group["maximize"])
                 for p in self._params_with_grad(group):
-                    g = p.grad.neg() if maximize else p.grad
-                    if wd != 0:     # into a new tensor (or the negated copy): p.grad intact
-                        g = g.add_(p, alpha=wd) if maximize else g.add(p, alpha=wd)
+                    buf, first = None, False
                     if mom != 0:
                         state = self.state.setdefault(p, {})
                         buf = state.get("momentum_buffer")
-                        if buf is None:
-                            buf = g.clone()
-                            state["momentum_buffer"] = buf
-                        else:
-                            buf.mul_(mom).add_(g, alpha=1 - damp)
-                        g = g.add(buf, alpha=mom) if nesterov else buf
-                    p.add_(g, alpha=-lr)
+                        if buf is None:     # torch clones g: the kernel writes b = g
+                            buf = state["momentum_buffer"] = empty(p.shape, dtype=p.dtype)
+                            first = True
+                    sgd_step(p, p.grad, buf, lr, mom, damp, wd, nesterov, maximize, first)
         return loss
