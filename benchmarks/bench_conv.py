@@ -4,6 +4,7 @@ forward+backward.
     python benchmarks/bench_conv.py                 # full run: issue 5's shapes, 1 and 2 threads
     python benchmarks/bench_conv.py --quick         # CI smoke run (small shapes, 3 repeats)
     python benchmarks/bench_conv.py --threads 2 --only max_pool2d
+    python benchmarks/bench_conv.py --only LeNet digits --repeat 31   # the small layers
     python benchmarks/bench_conv.py --json out/conv.json
 
 Each case is timed call by call (after a warm-up call) and the MEDIAN over the repeats is
@@ -57,6 +58,15 @@ CASES = [
      (64, 1, 28, 28), (8, 1, 28, 28)),
     ("LeNet conv2 5x5 6->16", "conv2d", {"out": 16, "kernel": 5},
      (64, 6, 14, 14), (8, 6, 14, 14)),
+    # a small CNN on 8x8 digit images, batch 64 (conv, 2x2 pool, conv, 2x2 pool)
+    ("digits conv1 3x3 1->16", "conv2d", {"out": 16, "kernel": 3, "padding": 1},
+     (64, 1, 8, 8), (8, 1, 8, 8)),
+    ("digits pool1 max 2x2", "max_pool2d", {"kernel_size": 2},
+     (64, 16, 8, 8), (8, 16, 8, 8)),
+    ("digits conv2 3x3 16->32", "conv2d", {"out": 32, "kernel": 3, "padding": 1},
+     (64, 16, 4, 4), (8, 16, 4, 4)),
+    ("digits pool2 max 2x2", "max_pool2d", {"kernel_size": 2},
+     (64, 32, 4, 4), (8, 32, 4, 4)),
 ]
 
 MODES = ("fwd", "fwd+bwd")
@@ -181,7 +191,10 @@ def median_ms(fn, repeat):
 
 
 def selected(args):
-    return [c for c in CASES if args.only is None or c[1] == args.only or c[0] == args.only]
+    """Cases named by --only (ops, case names or parts of case names), or all."""
+    if not args.only:
+        return CASES
+    return [c for c in CASES if any(o == c[1] or o in c[0] for o in args.only)]
 
 
 def measure(lib, args, repeat):
@@ -242,7 +255,7 @@ def torch_in_subprocess(args):
     cmd = [sys.executable, os.path.abspath(__file__), "--peer", "torch",
            "--threads", *map(str, args.threads)]
     cmd += ["--quick"] if args.quick else []
-    cmd += ["--only", args.only] if args.only else []
+    cmd += ["--only", *args.only] if args.only else []
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -261,7 +274,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="small shapes, 3 repeats (CI smoke)")
     p.add_argument("--repeat", type=int, help="timed calls per case (default 7, quick 3)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--only", help="one op (e.g. max_pool2d) or case name")
+    p.add_argument("--only", nargs="+", help="ops (e.g. max_pool2d) or (parts of) case "
+                                              "names, e.g. --only LeNet digits")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--peer", choices=["torch"], help=argparse.SUPPRESS)   # internal
     args = p.parse_args()

@@ -113,9 +113,23 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.fixture(params=["auto", "per_image", "batched"])
+def conv_path(request):
+    """Run a test on the automatic choice, then forced onto each forward path (NOTE
+    [ Batch-innermost convolution ]; forcing the batched path applies to groups == 1)."""
+    from strided._C import conv as K
+    K._set_batched({"auto": -1, "per_image": 0, "batched": 1}[request.param])
+    yield request.param
+    K._set_batched(-1)
+
+
+@pytest.mark.parametrize("case", CASES + [
+    (8, 16, 4, 4, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),    # digits CNN conv2
+    (16, 3, 8, 8, 5, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # batch a multiple of NR
+    (9, 2, 7, 5, 3, 3, 2, (2, 1), (2, 1), (1, 2), 1),      # odd batch, stride, dilation
+])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv2d_values(case, dtype):
+def test_conv2d_values(case, dtype, conv_path):
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
@@ -283,10 +297,71 @@ def test_errors(call, match):
         call(x, w)
 
 
-def test_integer_inputs_refused():
+def ref_conv2d_exact(x, w, b, stride, padding, dilation, groups):
+    """ref_conv2d in Python ints (exact): (N, K, OH, OW) object array."""
+    N, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    xp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), object)  # Python 0s
+    xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W] = x.astype(object)
+    (sH, sW), (dH, dW) = stride, dilation
+    OH = (xp.shape[2] - dH * (R - 1) - 1) // sH + 1
+    OW = (xp.shape[3] - dW * (S - 1) - 1) // sW + 1
+    Kg = K // groups
+    out = np.zeros((N, K, OH, OW), object) + b.astype(object)[None, :, None, None]
+    for gr in range(groups):
+        for r in range(R):
+            for s in range(S):
+                win = xp[:, gr * Cg:(gr + 1) * Cg, r * dH: r * dH + sH * (OH - 1) + 1: sH,
+                         s * dW: s * dW + sW * (OW - 1) + 1: sW]
+                wk = w[gr * Kg:(gr + 1) * Kg, :, r, s].astype(object)      # (Kg, Cg)
+                out[:, gr * Kg:(gr + 1) * Kg] += np.tensordot(win, wk, ([1], [1])).transpose(
+                    0, 3, 1, 2)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])
+@pytest.mark.parametrize("case", CASES[:8])
+def test_integer_conv_wraps_like_the_dtype(dtype, case):
+    """NOTE [ Integer convolution ]: integer inputs convolve in their own type, wrapping
+    on overflow (full-range values), in any layout, unbatched and 1-D too."""
+    N, C, H, W, K, R, S, s, p, d, g = case
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, (N, C, H, W), dtype=dtype, endpoint=True)
+    w = rng.integers(info.min, info.max, (K, C // g, R, S), dtype=dtype, endpoint=True)
+    b = rng.integers(info.min, info.max, K, dtype=dtype, endpoint=True)
+    # the reference in Python ints, reduced modulo 2**bits into the dtype
+    wide = ref_conv2d_exact(x, w, b, s, p, d, g)
+    m = 1 << (8 * x.itemsize)
+    wide = wide % m
+    if info.min < 0:
+        wide = np.where(wide > info.max, wide - m, wide)
+    want = wide.astype(dtype)
+    for kind in ("contiguous", "channels_last", "negative"):
+        out = F.conv2d(layout(x, kind), T(w), T(b), s, p, d, g)
+        assert out.dtype.name == np.dtype(dtype).name
+        np.testing.assert_array_equal(out.numpy(), want, err_msg=kind)
+    np.testing.assert_array_equal(F.conv2d(T(x[0]), T(w), T(b), s, p, d, g).numpy(), want[0])
+    if H == 1 or case == CASES[0]:
+        x1 = x[:, :, 0]
+        np.testing.assert_array_equal(F.conv1d(T(x1), T(w[:, :, 0]), None, s[1], p[1], d[1],
+                                               g).numpy(),
+                                      F.conv2d(T(x1[:, :, None]), T(w[:, :, :1]), None,
+                                               (1, s[1]), (0, p[1]), (1, d[1]), g).numpy()[:, :, 0])
+
+
+def test_dtypes_refused():
+    """bool convolutions (PyTorch refuses them too), mixed dtypes, integer backward."""
+    xb = T(np.ones((1, 1, 3, 3), bool))
+    with pytest.raises(TypeError, match=r"\"conv2d\" not implemented for 'Bool'"):
+        F.conv2d(xb, T(np.ones((1, 1, 2, 2), bool)))
     x = T(np.ones((1, 1, 3, 3), np.int64))
-    with pytest.raises(TypeError, match="conv2d"):
-        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int64)))
+    with pytest.raises(RuntimeError, match="expected scalar type Long but found Int"):
+        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.int32)))
+    with pytest.raises(RuntimeError, match="expected scalar type Long but found Float"):
+        F.conv2d(x, T(np.ones((1, 1, 2, 2), np.float32)))
+    with pytest.raises(TypeError, match="conv2d_backward\" not implemented for 'Long'"):
+        F.conv2d_backward(T(np.ones((1, 1, 2, 2), np.int64)), x, T(np.ones((1, 1, 2, 2),
+                                                                            np.int64)))
 
 
 @pytest.mark.parametrize("mode", [0, 1])
@@ -308,6 +383,21 @@ def test_both_thread_splits(mode):
     old = strided.get_num_threads()
     strided.set_num_threads(1)
     want = run()
+    K._set_batched(1)
+    try:
+        assert np.array_equal(run()[0].numpy(), want[0].numpy())   # groups=2: not batched
+        # two chunks of output positions (51 + 5, the second starting mid-row), one per thread
+        x2 = rng.standard_normal((10, 3, 8, 7))
+        w2 = rng.standard_normal((64, 3, 3, 3))
+        strided.set_num_threads(2)
+        K._set_batch_split(1)
+        np.testing.assert_allclose(F.conv2d(layout(x2, "negative"), T(w2), padding=1).numpy(),
+                                   ref_conv2d(x2, w2, None, (1, 1), (1, 1)),
+                                   rtol=1e-10, atol=1e-10)
+    finally:
+        K._set_batched(-1)
+        K._set_batch_split(-1)
+        strided.set_num_threads(1)
     strided.set_num_threads(2)
     K._set_batch_split(mode)
     try:
@@ -320,3 +410,62 @@ def test_both_thread_splits(mode):
                                rtol=1e-10, atol=1e-10)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_argument_cache_keys_on_everything_checked():
+    """NOTE [ Convolution argument cache ]: a repeated call reuses the resolution; any
+    change to a shape, dtype or argument is resolved (and checked) afresh."""
+    x = rng.standard_normal((2, 4, 6, 6))
+    w = rng.standard_normal((3, 4, 3, 3))
+    for _ in range(2):
+        for s, p in (((1, 1), (1, 1)), (2, (0, 1)), ([1, 2], [1, 0])):    # lists: not cached
+            st = (s, s) if isinstance(s, int) else tuple(s)
+            pd = (p, p) if isinstance(p, int) else tuple(p)
+            np.testing.assert_allclose(F.conv2d(T(x), T(w), stride=s, padding=p).numpy(),
+                                       ref_conv2d(x, w, None, st, pd), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(F.conv2d(T(x[0]), T(w), padding=1).numpy(),      # unbatched
+                                   ref_conv2d(x[:1], w, None, (1, 1), (1, 1))[0],
+                                   rtol=1e-10, atol=1e-10)
+        with pytest.raises(RuntimeError, match="expected input"):
+            F.conv2d(T(x[:, :3]), T(w))
+        with pytest.raises(RuntimeError, match="expected bias"):
+            F.conv2d(T(x), T(w), T(np.ones(2)))
+        with pytest.raises(RuntimeError, match="expected scalar type Double but found Float"):
+            F.conv2d(T(x), T(w.astype(np.float32)))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[-1] == 1] + [
+    (8, 16, 4, 4, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (10, 3, 8, 7, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (10, 32, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1),     # two backward chunks (22 + 14)
+    (9, 2, 7, 5, 3, 3, 2, (2, 1), (2, 1), (1, 2), 1),
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_backward_batched_path_matches_per_image(case, threads):
+    """NOTE [ Batch-innermost convolution ]: both gradients through the batched backward
+    equal the per-image backward's (itself checked against PyTorch and finite
+    differences), on one thread and on chunks split over two."""
+    from strided._C import conv as K
+    N, C, H, W, Kc, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((Kc, C, R, S))
+    OH = (H + 2 * p[0] - d[0] * (R - 1) - 1) // s[0] + 1
+    OW = (W + 2 * p[1] - d[1] * (S - 1) - 1) // s[1] + 1
+    go = rng.standard_normal((N, Kc, OH, OW))
+    old = strided.get_num_threads()
+    strided.set_num_threads(threads)
+    try:
+        got = {}
+        for mode in (0, 1):
+            K._set_batched(mode)
+            K._set_batch_split(1 if threads > 1 else -1)
+            got[mode] = [F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, 1,
+                                           (True, True, True))
+                         for kind in ("contiguous", "channels_last")]
+    finally:
+        K._set_batched(-1)
+        K._set_batch_split(-1)
+        strided.set_num_threads(old)
+    for per_image, batched in zip(got[0], got[1]):
+        for a, b in zip(per_image, batched):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-10)

@@ -132,3 +132,22 @@ def test_error_messages_match_torch(i):
     with pytest.raises(RuntimeError) as got:
         F.conv2d(strided.zeros(*xs), strided.zeros(*ws), **kw)
     assert str(got.value) == str(want.value).split("\n")[0]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int64"])
+def test_integer_conv_vs_torch(dtype):
+    """Integer convolution equals PyTorch's (which computes in the dtype and wraps), with
+    full-range values; dilation only for int64 (PyTorch refuses dilated uint8/int32)."""
+    rng = np.random.default_rng(3)
+    info = np.iinfo(dtype)
+    for (C, K, g), kern, s, p in itertools.product(GROUPS, KERNELS, STRIDES, (0, 1, "same")):
+        if p == "same" and s != 1:
+            continue
+        d = (2, 1) if dtype == "int64" else 1
+        a = rng.integers(info.min, info.max, (2, C, 7, 6), dtype=dtype, endpoint=True)
+        wa = rng.integers(info.min, info.max, (K, C // g) + kern, dtype=dtype, endpoint=True)
+        ba = rng.integers(info.min, info.max, K, dtype=dtype, endpoint=True)
+        want = TF.conv2d(t_of(a), t_of(wa), t_of(ba), s, p, d, g).numpy()
+        got = F.conv2d(layout(a, "channels_last"), strided.from_numpy(wa),
+                       strided.from_numpy(ba), s, p, d, g).numpy()
+        np.testing.assert_array_equal(got, want, err_msg=str((C, K, g, kern, s, p)))

@@ -751,3 +751,44 @@ def test_thread_count_does_not_change_results():
     for r in results[1:]:
         for x, y in zip(results[0], r):
             np.testing.assert_array_equal(x, y)
+
+
+def test_argument_cache_keys_on_everything_checked():
+    """NOTE [ Pooling argument cache ]: repeated calls reuse the resolution, any change of
+    shape or window argument is checked afresh, and failing calls are never cached."""
+    a = np.arange(2 * 3 * 6 * 6, dtype=np.float64).reshape(2, 3, 6, 6)
+    x = strided.from_numpy(a)
+    for _ in range(2):
+        assert F.max_pool2d(x, 2).shape == (2, 3, 3, 3)
+        assert F.max_pool2d(x[0], 2).shape == (3, 3, 3)                 # unbatched
+        assert F.max_pool2d(x, [3, 2], [3, 2]).shape == (2, 3, 2, 3)   # lists: not cached
+        assert F.avg_pool2d(x, 2, ceil_mode=True, padding=1).shape == (2, 3, 4, 4)
+        np.testing.assert_array_equal(F.avg_pool2d(x, 3).numpy(),
+                                      a.reshape(2, 3, 2, 3, 2, 3).mean(axis=(3, 5)))
+        with pytest.raises(RuntimeError, match="pad should be"):
+            F.max_pool2d(x, 2, padding=2)
+        with pytest.raises(RuntimeError, match="Output size is too small"):
+            F.avg_pool2d(x[:, :, :1], 2)
+        with pytest.raises(TypeError, match="must be Tensor"):
+            F.max_pool2d(a, 2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "uint8", "int32", "int64"])
+def test_max_pool_2x2_direct_path_matches_general(dtype):
+    """NOTE [ Max pooling 2x2 ]: values-only 2x2/s2 pooling of short rows (direct loop)
+    equals the general kernel's values (taken with indices), with NaN, ties and odd sizes,
+    and equals a NumPy reference where there is no NaN."""
+    r = np.random.default_rng(5)
+    for shape in ((3, 4, 8, 8), (2, 3, 5, 7), (1, 2, 4, 16), (2, 2, 9, 17)):
+        a = r.integers(0, 4, shape).astype(dtype)          # many ties
+        if dtype.startswith("float"):
+            a[r.random(shape) < 0.1] = np.nan
+        for kind in ("contiguous", "stepped"):
+            x = layout(a, kind) if kind != "contiguous" else strided.from_numpy(a)
+            fast = F.max_pool2d(x, 2).numpy()
+            general, _ = F.max_pool2d(x, 2, return_indices=True)
+            np.testing.assert_array_equal(fast, general.numpy(), err_msg=str((shape, kind)))
+        if not dtype.startswith("float"):
+            H, W = shape[2] // 2 * 2, shape[3] // 2 * 2
+            want = a[:, :, :H, :W].reshape(shape[0], shape[1], H // 2, 2, W // 2, 2).max((3, 5))
+            np.testing.assert_array_equal(F.max_pool2d(strided.from_numpy(a), 2).numpy(), want)

@@ -272,3 +272,38 @@ def test_error_messages_match_torch(i):
     with pytest.raises(RuntimeError) as got:
         f(F, strided.zeros(2, 3, 4, 4))
     assert _normalise(str(want.value)) in _normalise(str(got.value))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_pool_2x2_small_planes_vs_torch(dtype):
+    """NOTE [ Max pooling 2x2 ]: the direct 2x2/s2 loops for short rows give PyTorch's
+    values and average-pooling gradients bit for bit (averages summed from 0 in row-major
+    order: -0.0 windows give +0.0; int64 quotients truncate), with divisor_override and odd
+    sizes too."""
+    r = np.random.default_rng(11)
+    for shape in ((4, 3, 8, 8), (2, 5, 7, 9), (3, 2, 4, 16), (1, 1, 2, 2)):
+        if dtype == "int64":
+            a = r.integers(-50, 50, shape)
+        else:
+            a = r.standard_normal(shape).astype(dtype)
+            a[r.random(shape) < 0.2] = -0.0
+            a[0, 0] = -0.0
+            a[r.random(shape) < 0.05] = np.nan
+        t = torch.from_numpy(a)
+        x = strided.from_numpy(a)
+        for kw in ({}, {"divisor_override": 3}, {"ceil_mode": True}):
+            want = torch.nn.functional.avg_pool2d(t, 2, **kw).numpy()
+            got = F.avg_pool2d(x, 2, **kw).numpy()
+            np.testing.assert_array_equal(got, want, err_msg=str((shape, kw)))
+            if dtype != "int64":
+                assert np.array_equal(np.signbit(got), np.signbit(want))
+                go = r.standard_normal(want.shape).astype(dtype)
+                go[r.random(go.shape) < 0.2] = -0.0
+                tg = t.clone().requires_grad_()
+                torch.nn.functional.avg_pool2d(tg, 2, **kw).backward(torch.from_numpy(go))
+                gi = F.avg_pool2d_backward(layout(go, "stepped"), x, 2,
+                                           **kw).numpy()
+                np.testing.assert_array_equal(gi, tg.grad.numpy(), err_msg=str((shape, kw)))
+                assert np.array_equal(np.signbit(gi), np.signbit(tg.grad.numpy()))
+        np.testing.assert_array_equal(F.max_pool2d(x, 2).numpy(),
+                                      torch.nn.functional.max_pool2d(t, 2).numpy())

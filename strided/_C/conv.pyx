@@ -30,17 +30,18 @@ batch has at least as many images as threads, else each GEMM runs on all threads
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 
-from strided._C.dtypes cimport DType, FLOAT32, FLOAT64
+from strided._C.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
 from strided._C.threads cimport num_threads_for, get_max_threads
 from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
+    BATCH_CHUNK = 1 << 15    # GEMM result elements per chunk (NOTE [ Batch-innermost convolution ])
     # the GEMM's NR (gemm_kernel.h) as compile-time constants: the packer divides by it
     # for every run it writes, and a constant divisor is a shift (checked at import)
     SGEMM_NR = 16
@@ -346,6 +347,518 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
 
 
 # --------------------------------------------------------------------------------------
+# Small convolutions: the whole batch as one GEMM, batch innermost
+# --------------------------------------------------------------------------------------
+#
+# NOTE [ Batch-innermost convolution ]
+# With few output channels K (the GEMM's m) each packed element of B feeds only K
+# multiply-adds, so packing B costs as much as the arithmetic: the per-image packer copies
+# runs of OW elements (4..28 in a small CNN) and spends ~1 ns an element on run bookkeeping
+# (LeNet conv2, 64x6x14x14 -> 16: 1.5 ms, of which the GEMM is 0.5 ms).  Small images add
+# per-image costs on top (A repacked for every image, a 16-column GEMM per 4x4 image).
+#
+# So for small layers the input is first copied, zero-padded, into a batch-innermost
+# scratch xt (C, Hp, Wp, N), and one GEMM covers the whole batch:
+#
+#     out_t (K x OH*OW*N) = W (K x C*R*S) @ col (C*R*S x OH*OW*N)
+#     col[(c, r, s), (oh, ow, n)] = xt[c, oh*sH + r*dH, ow*sW + s*dW, n]
+#
+# Columns run over the batch innermost, so a sliver of NR columns is NR consecutive
+# images at one output position: packing a row of it is one contiguous NR-element copy
+# (when N is a multiple of NR; otherwise a small gather), with no bounds tests -- the
+# padding is in xt.  out_t is then transposed into out (N, K, OH, OW), adding the bias.
+# The two copies touch input- and output-sized data only, against col's C*R*S/(sH*sW)
+# times more.  The GEMM runs in chunks of output positions (all images) whose (K x
+# positions*N) result stays in cache for the transpose; threads take whole chunks.
+# (One GEMM over the whole batch lost to the per-image path on large outputs, 0.5x for
+# 64x3x32x32 -> 32: its result went through memory twice.  Chunked, it breaks even there.)
+#
+# Measured forward, 1 thread, float32, batch 64, ms, per-image path -> this one (shared
+# machine, medians): LeNet conv1 1->6 5x5 on 28x28 0.64 -> 0.35, LeNet conv2 6->16 5x5
+# on 14x14 1.47 -> 0.57 (the GEMM alone: 0.45), digits conv1 1->16 3x3 on 8x8 0.09 ->
+# 0.08, digits conv2 16->32 3x3 on 4x4 0.60 -> 0.16; 16x16x32x32 -> 16: 6.0 -> 1.7.
+# Larger layers (32x64x28x28 -> 64) break even.  Used by _use_batched(): one group, a
+# batch of >= 8, an input copy of <= 4M elements; the backward's rules are in
+# conv2d_backward.
+
+cdef struct BatchSource:
+    const char* xt              # (C, Hp, Wp, N), contiguous, zero padded
+    const int64_t* rowoff       # per row p = (c, r, s) of col: its offset in xt
+    int64_t N, OW
+    int64_t hstep, wstep        # xt offsets of one output row / column: sH*Wp*N, sW*N
+    int64_t q_first             # output position (within output row 0) of column 0
+
+
+cdef void _pack_batch_t(const BatchSource* bs, int64_t p0, int64_t kc, int64_t j0,
+                        int64_t nc, floating* dst) noexcept nogil:
+    """col[p0:p0+kc, j0:j0+nc] (NOTE [ Batch-innermost convolution ]) as NR-wide slivers
+    (NOTE [ Packed B panels ])."""
+    cdef int64_t NR
+    if floating is float:
+        NR = SGEMM_NR
+    else:
+        NR = DGEMM_NR
+    cdef const floating* xt = <const floating*>bs.xt
+    cdef const int64_t* rowoff = bs.rowoff + p0
+    cdef int64_t N = bs.N, OW = bs.OW
+    cdef int64_t sl, jb, cnt, q, n, oh, ow, p, u, j
+    cdef int64_t colbase[SGEMM_NR]
+    cdef const floating* src
+    cdef floating* d
+    for sl in range((nc + NR - 1) // NR):
+        jb = j0 + sl * NR
+        cnt = nc - sl * NR
+        if cnt > NR:
+            cnt = NR
+        d = dst + sl * NR * kc
+        q = jb // N
+        n = jb - q * N
+        q += bs.q_first
+        oh = q // OW
+        ow = q - oh * OW
+        if cnt == NR and n + NR <= N:
+            # NR consecutive images at one output position: a contiguous copy per row
+            src = xt + oh * bs.hstep + ow * bs.wstep + n
+            for p in range(kc):
+                # a constant-size memcpy: vector moves (a loop would be scalar, as d and
+                # src might alias)
+                memcpy(d + p * NR, src + rowoff[p], NR * sizeof(floating))
+        else:
+            for u in range(NR):
+                j = jb + u
+                if u < cnt:
+                    q = j // N
+                    n = j - q * N
+                    q += bs.q_first
+                    oh = q // OW
+                    ow = q - oh * OW
+                    colbase[u] = oh * bs.hstep + ow * bs.wstep + n
+            for p in range(kc):
+                src = xt + rowoff[p]
+                for u in range(NR):
+                    d[p * NR + u] = src[colbase[u]] if u < cnt else 0
+
+
+cdef void _pack_batch_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <float*>dst)
+
+
+cdef void _pack_batch_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <double*>dst)
+
+
+cdef void _batch_input(const ConvGeometry* g, const floating* x, floating* xt, int64_t Hp,
+                       int64_t Wp) noexcept nogil:
+    """xt (C, Hp, Wp, N) = x zero-padded (pH rows on top, pW columns on the left)."""
+    cdef int64_t c, h, w, n, N = g.N
+    cdef int64_t xs0 = g.xs[0], xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3]
+    cdef const floating* xr
+    cdef floating* d
+    memset(xt, 0, g.C * Hp * Wp * N * sizeof(floating))
+    for c in range(g.C):
+        for h in range(g.H):
+            d = xt + ((c * Hp + h + g.pH) * Wp + g.pW) * N
+            for n in range(N):
+                xr = x + n * xs0 + c * xs1 + h * xs2
+                for w in range(g.W):
+                    d[w * N + n] = xr[w * xs3]
+
+
+cdef void _unbatch_output(const floating* ot, const floating* bias, floating* out, int64_t N,
+                          int64_t K, int64_t OHW, int64_t q0, int64_t qc) noexcept nogil:
+    """out[n, k, q0 + i] = ot[k, i, n] + bias[k] for i < qc (bias may be NULL); ot is the
+    (K, qc, N) GEMM result of output positions q0 .. q0+qc."""
+    cdef int64_t n, k, i, n0, n1, nb = 8
+    cdef floating b
+    cdef const floating* src
+    cdef floating* d
+    for k in range(K):
+        b = bias[k] if bias != NULL else 0
+        n0 = 0
+        while n0 < N:
+            n1 = n0 + nb if n0 + nb < N else N
+            # a block of nb images: the reads (nb-element pieces of ot's rows) and the
+            # writes (nb rows of out) both stay within a few cache lines
+            for i in range(qc):
+                src = ot + (k * qc + i) * N
+                d = out + k * OHW + q0 + i
+                for n in range(n0, n1):
+                    d[n * K * OHW] = src[n] + b
+            n0 = n1
+
+
+cdef int _batched_mode = -1          # -1: automatic; 0/1 forced (tests)
+
+
+def _set_batched(int mode):
+    """Force the batch-innermost path on (1, groups == 1 only) or off (0); -1: automatic."""
+    global _batched_mode
+    _batched_mode = mode
+
+
+cdef bint _use_batched(const ConvGeometry* g, int64_t Hp, int64_t Wp) noexcept nogil:
+    """NOTE [ Batch-innermost convolution ]: one group, a batch of >= 8, and an input copy
+    of at most 4M elements."""
+    if g.groups != 1:
+        return False
+    if _batched_mode >= 0:
+        return _batched_mode == 1
+    return g.N >= 8 and not _pointwise(g) and g.C * Hp * Wp * g.N <= (1 << 22)
+
+
+cdef inline int64_t _chunk_positions(const ConvGeometry* g) noexcept nogil:
+    """Output positions per GEMM: its (K, positions*N) result stays within ~128 KiB."""
+    cdef int64_t qc = BATCH_CHUNK // (g.K * g.N)
+    if qc < 1:
+        qc = 1
+    return qc if qc < g.OH * g.OW else g.OH * g.OW
+
+
+cdef size_t _batched_scratch(const ConvGeometry* g, int64_t isz, int64_t Hp, int64_t Wp,
+                             int nparts) noexcept nogil:
+    """Bytes of scratch _forward_batched needs: xt, the row offsets, one GEMM result per
+    thread."""
+    return ((g.C * Hp * Wp * g.N + 15) // 16 * 16 * isz + g.C * g.R * g.S * 8
+            + nparts * (_chunk_positions(g) * g.N * g.K + 15) // 16 * 16 * isz)
+
+
+cdef int _forward_batched(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                          const char* bias, char* out, int64_t Hp, int64_t Wp, char* scratch,
+                          int nt) noexcept nogil:
+    """out = conv(x, w) + bias by NOTE [ Batch-innermost convolution ], on nt threads (each
+    takes chunks of output positions); scratch holds _batched_scratch(nt) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, OHW = g.OH * g.OW, c, r, s, p = 0
+    cdef int64_t qc = _chunk_positions(g), nchunks = (OHW + qc - 1) // qc, ch, q0, qn
+    cdef int64_t ot_elems = (qc * g.N * g.K + 15) // 16 * 16
+    cdef char* xt = scratch
+    cdef int64_t* rowoff = <int64_t*>(xt + (g.C * Hp * Wp * g.N + 15) // 16 * 16 * isz)
+    cdef char* ots = <char*>(rowoff + CRS)
+    cdef char* ot
+    cdef BatchSource bs
+    cdef const char* xq
+    cdef int t, err = 0
+    for c in range(g.C):
+        for r in range(g.R):
+            for s in range(g.S):
+                rowoff[p] = ((c * Hp + r * g.dH) * Wp + s * g.dW) * g.N
+                p += 1
+    bs.rowoff = rowoff
+    bs.N = g.N
+    bs.OW = g.OW
+    bs.hstep = g.sH * Wp * g.N
+    bs.wstep = g.sW * g.N
+    if dtype == FLOAT32:
+        _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
+    else:
+        _batch_input(g, <const double*>x, <double*>xt, Hp, Wp)
+    if nt > nchunks:
+        nt = <int>nchunks
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        ot = ots + t * ot_elems * isz
+        ch = t
+        while ch < nchunks:
+            q0 = ch * qc
+            qn = qc if q0 + qc <= OHW else OHW - q0
+            if _forward_chunk(g, dtype, &bs, xt, w, bias, out, q0, qn, ot):
+                err += 1
+            ch = ch + nt
+    return -1 if err else 0
+
+
+cdef int _forward_chunk(const ConvGeometry* g, int dtype, const BatchSource* bs0,
+                        const char* xt, const char* w, const char* bias, char* out,
+                        int64_t q0, int64_t qn, char* ot) noexcept nogil:
+    """Output positions q0 .. q0+qn of every image: one GEMM into ot, then out."""
+    cdef BatchSource bs = bs0[0]
+    cdef int64_t CRS = g.C * g.R * g.S, J = qn * g.N
+    # the packer numbers columns from 0: shift xt so column 0 is position q0, image 0
+    # (positions are row-major over (oh, ow), so shift by whole output rows and keep ow)
+    cdef int64_t oh0 = q0 // g.OW, isz = 4 if dtype == FLOAT32 else 8
+    bs.xt = xt + oh0 * bs.hstep * isz
+    bs.q_first = q0 - oh0 * g.OW
+    if gemm_packed_b(dtype, g.K, J, CRS, 1.0, w, CRS, 1,
+                     _pack_batch_f if dtype == FLOAT32 else _pack_batch_d,
+                     &bs, 0.0, ot, J, 1, 1):
+        return -1
+    if dtype == FLOAT32:
+        _unbatch_output(<const float*>ot, <const float*>bias, <float*>out, g.N, g.K,
+                        g.OH * g.OW, q0, qn)
+    else:
+        _unbatch_output(<const double*>ot, <const double*>bias, <double*>out, g.N, g.K,
+                        g.OH * g.OW, q0, qn)
+    return 0
+
+
+# Backward, batch innermost, per chunk of output positions q0 .. q0+qn (Jc = qn*N columns):
+#     G (Jc x K) = grad_out[n, k, q0 + i] at row i*N + n;   Gt = G^T (K x Jc)
+#     colc (C*R*S x Jc) = the chunk's columns of col (contiguous N-element copies from xt)
+#     grad_W^T (C*R*S x K) += colc @ G                (one partial per thread, summed;
+#                             measured 1.2-1.7x faster than with B = Gt^T, a transposing pack)
+#     colg (C*R*S x Jc) = W^T @ Gt;  gxt (C, Hp, Wp, N) += col2im(colg)   (per thread)
+# and at the end grad_x[n, c, h, w] = sum over threads of gxt[c, pH + h, pW + w, n].
+
+cdef void _chunk_grad_out(const floating* go, int64_t N, int64_t K, int64_t OHW, int64_t q0,
+                          int64_t qn, floating* G, floating* Gt) noexcept nogil:
+    """G[i*N + n, k] (when G is not NULL) and Gt[k, i*N + n] (when Gt is not NULL) =
+    go[n, k, q0 + i] for i < qn.  Loop orders keep the writes short-strided."""
+    cdef int64_t n, k, i, Jc = qn * N
+    cdef const floating* src
+    cdef floating* d
+    if Gt != NULL:
+        for k in range(K):
+            for n in range(N):
+                src = go + (n * K + k) * OHW + q0
+                d = Gt + k * Jc + n
+                for i in range(qn):
+                    d[i * N] = src[i]
+    if G != NULL:
+        for n in range(N):
+            src = go + n * K * OHW + q0
+            for i in range(qn):
+                d = G + (i * N + n) * K
+                for k in range(K):
+                    d[k] = src[k * OHW + i]
+
+
+cdef void _chunk_col(const BatchSource* bs, const floating* xt, int64_t CRS, int64_t q0,
+                     int64_t qn, floating* colc) noexcept nogil:
+    """colc[p, i*N + n] = xt[rowoff[p] + position (q0 + i) + n] (NOTE [ Batch-innermost
+    convolution ])."""
+    cdef int64_t p, i, q, oh, ow, N = bs.N, Jc = qn * N
+    cdef const floating* src
+    for i in range(qn):
+        q = q0 + i
+        oh = q // bs.OW
+        ow = q - oh * bs.OW
+        src = xt + oh * bs.hstep + ow * bs.wstep
+        for p in range(CRS):
+            memcpy(colc + p * Jc + i * N, src + bs.rowoff[p], N * sizeof(floating))
+
+
+cdef void _chunk_col2im(const BatchSource* bs, const floating* colg, int64_t CRS, int64_t q0,
+                        int64_t qn, floating* gxt) noexcept nogil:
+    """gxt[rowoff[p] + position (q0 + i) + n] += colg[p, i*N + n]."""
+    cdef int64_t p, i, q, oh, ow, n, N = bs.N, Jc = qn * N
+    cdef floating* dst
+    cdef const floating* src
+    for i in range(qn):
+        q = q0 + i
+        oh = q // bs.OW
+        ow = q - oh * bs.OW
+        for p in range(CRS):
+            dst = gxt + oh * bs.hstep + ow * bs.wstep + bs.rowoff[p]
+            src = colg + p * Jc + i * N
+            for n in range(N):
+                dst[n] += src[n]
+
+
+cdef void _unbatch_input_grad(const ConvGeometry* g, const floating* gxt, int64_t nparts,
+                              int64_t pitch, int64_t Hp, int64_t Wp,
+                              floating* gx) noexcept nogil:
+    """gx[n, c, h, w] = sum over parts t of gxt[t*pitch + ((c*Hp + pH + h)*Wp + pW + w)*N + n]."""
+    cdef int64_t n, c, h, w, t, N = g.N
+    cdef const floating* src
+    cdef floating* d
+    cdef floating v
+    for n in range(N):
+        for c in range(g.C):
+            for h in range(g.H):
+                src = gxt + ((c * Hp + g.pH + h) * Wp + g.pW) * N + n
+                d = gx + ((n * g.C + c) * g.H + h) * g.W
+                for w in range(g.W):
+                    v = src[w * N]
+                    for t in range(1, nparts):
+                        v = v + src[t * pitch + w * N]
+                    d[w] = v
+
+
+cdef int _backward_chunk(const ConvGeometry* g, int dtype, const BatchSource* bs,
+                         const char* xt, const char* w, const char* go, int64_t q0, int64_t qn,
+                         char* gwt, char* gxt, char* work) noexcept nogil:
+    """One chunk of the batch-innermost backward (above); gwt (C*R*S x K) and gxt (C, Hp,
+    Wp, N) accumulate when not NULL; work holds _backward_work() elements."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, Jc = qn * g.N, K = g.K
+    cdef char* G = work
+    cdef char* Gt = G + Jc * K * isz
+    cdef char* colc = Gt + Jc * K * isz
+    if dtype == FLOAT32:
+        _chunk_grad_out(<const float*>go, g.N, K, g.OH * g.OW, q0, qn,
+                        <float*>G if gwt != NULL else NULL, <float*>Gt if gxt != NULL else NULL)
+    else:
+        _chunk_grad_out(<const double*>go, g.N, K, g.OH * g.OW, q0, qn,
+                        <double*>G if gwt != NULL else NULL,
+                        <double*>Gt if gxt != NULL else NULL)
+    if gwt != NULL:
+        if dtype == FLOAT32:
+            _chunk_col(bs, <const float*>xt, CRS, q0, qn, <float*>colc)
+        else:
+            _chunk_col(bs, <const double*>xt, CRS, q0, qn, <double*>colc)
+        if gemm_strided_threads(dtype, CRS, K, Jc, 1.0, colc, Jc, 1, G, K, 1, 1.0,
+                                gwt, K, 1, 1):
+            return -1
+    if gxt != NULL:
+        if gemm_strided_threads(dtype, CRS, Jc, K, 1.0, w, 1, CRS, Gt, Jc, 1, 0.0,
+                                colc, Jc, 1, 1):
+            return -1
+        if dtype == FLOAT32:
+            _chunk_col2im(bs, <const float*>colc, CRS, q0, qn, <float*>gxt)
+        else:
+            _chunk_col2im(bs, <const double*>colc, CRS, q0, qn, <double*>gxt)
+    return 0
+
+
+cdef inline int64_t _backward_positions(const ConvGeometry* g) noexcept nogil:
+    """Output positions per backward chunk: colc (C*R*S x positions*N) within ~256 KiB."""
+    cdef int64_t qc = BATCH_CHUNK * 2 // (g.C * g.R * g.S * g.N)
+    if qc < 1:
+        qc = 1
+    return qc if qc < g.OH * g.OW else g.OH * g.OW
+
+
+cdef int _backward_batched(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                           const char* go, char* gx, char* gw, int64_t Hp, int64_t Wp,
+                           int nt) noexcept nogil:
+    """grad_input into gx and grad_weight into gw (each when not NULL) by the batch-innermost
+    backward (above) on nt threads.  Returns -1 when out of memory."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CRS = g.C * g.R * g.S, OHW = g.OH * g.OW, c, r, s, p = 0, k, i
+    cdef int64_t qc = _backward_positions(g), nchunks = (OHW + qc - 1) // qc, ch, q0, qn
+    cdef int64_t xt_elems = (g.C * Hp * Wp * g.N + 15) // 16 * 16
+    cdef int64_t gwt_elems = (CRS * g.K + 15) // 16 * 16
+    cdef int64_t work_elems = (2 * qc * g.N * g.K + qc * g.N * CRS + 15) // 16 * 16
+    cdef int64_t per_thread
+    cdef char* block
+    cdef char* xt
+    cdef int64_t* rowoff
+    cdef char* parts
+    cdef char* mine
+    cdef BatchSource bs
+    cdef int t, err = 0
+    if nt > nchunks:
+        nt = <int>nchunks
+    per_thread = work_elems + (gwt_elems if gw != NULL else 0) + (xt_elems if gx != NULL else 0)
+    block = <char*>malloc(xt_elems * isz + CRS * 8 + nt * per_thread * isz)
+    if block == NULL:
+        return -1
+    xt = block
+    rowoff = <int64_t*>(block + xt_elems * isz)
+    parts = <char*>(rowoff + CRS)
+    for c in range(g.C):
+        for r in range(g.R):
+            for s in range(g.S):
+                rowoff[p] = ((c * Hp + r * g.dH) * Wp + s * g.dW) * g.N
+                p += 1
+    bs.rowoff = rowoff
+    bs.N = g.N
+    bs.OW = g.OW
+    bs.hstep = g.sH * Wp * g.N
+    bs.wstep = g.sW * g.N
+    bs.q_first = 0
+    bs.xt = xt
+    if gw != NULL:
+        if dtype == FLOAT32:
+            _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
+        else:
+            _batch_input(g, <const double*>x, <double*>xt, Hp, Wp)
+    # per thread: [gxt][gwt][work]; the accumulators start at zero
+    memset(parts, 0, nt * per_thread * isz)
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        mine = parts + t * per_thread * isz
+        ch = t
+        while ch < nchunks:
+            q0 = ch * qc
+            qn = qc if q0 + qc <= OHW else OHW - q0
+            if _backward_chunk(g, dtype, &bs, xt, w, go, q0, qn,
+                               (mine + (xt_elems if gx != NULL else 0) * isz)
+                               if gw != NULL else NULL,
+                               mine if gx != NULL else NULL,
+                               mine + (per_thread - work_elems) * isz):
+                err += 1
+            ch = ch + nt
+    if err == 0 and gw != NULL:
+        # gw[k, p] = sum over threads of gwt[p, k]
+        for t in range(nt):
+            mine = parts + (t * per_thread + (xt_elems if gx != NULL else 0)) * isz
+            for k in range(g.K):
+                for i in range(CRS):
+                    if dtype == FLOAT32:
+                        (<float*>gw)[k * CRS + i] += (<float*>mine)[i * g.K + k]
+                    else:
+                        (<double*>gw)[k * CRS + i] += (<double*>mine)[i * g.K + k]
+    if err == 0 and gx != NULL:
+        if dtype == FLOAT32:
+            _unbatch_input_grad(g, <float*>parts, nt, per_thread, Hp, Wp, <float*>gx)
+        else:
+            _unbatch_input_grad(g, <double*>parts, nt, per_thread, Hp, Wp, <double*>gx)
+    free(block)
+    return -1 if err else 0
+
+
+# --------------------------------------------------------------------------------------
+# Integer dtypes: a direct loop
+# --------------------------------------------------------------------------------------
+#
+# NOTE [ Integer convolution ]
+# PyTorch's CPU conv2d also takes uint8, int32 and int64 tensors (not bool) and computes in
+# the tensor's own type, wrapping on overflow.  Integer convolutions are rare and never
+# trained (no gradients), so they take a plain direct loop over the taps -- correct, not
+# fast.  The sum runs in uint64_t, where wrap-around is defined; the result modulo 2**bits
+# is what the same sum in the narrower type gives (two's complement).
+
+ctypedef fused conv_int_t:
+    uint8_t
+    int32_t
+    int64_t
+
+
+cdef void _conv_int_row(const ConvGeometry* g, const conv_int_t* x, const conv_int_t* w,
+                        const conv_int_t* bias, conv_int_t* out, int64_t n,
+                        int64_t k) noexcept nogil:
+    """out[n, k] (OH x OW, contiguous) = bias[k] + sum over the taps (NOTE [ Integer
+    convolution ])."""
+    cdef int64_t grp = k // g.Kg, c, r, s, oh, ow, ih, iw, CgRS = g.Cg * g.R * g.S
+    cdef const conv_int_t* xg = x + n * g.xs[0] + grp * g.Cg * g.xs[1]
+    cdef const conv_int_t* wk = w + k * CgRS
+    cdef conv_int_t* o = out + (n * g.K + k) * g.OH * g.OW
+    cdef uint64_t acc, b = <uint64_t><int64_t>bias[k] if bias != NULL else 0
+    for oh in range(g.OH):
+        for ow in range(g.OW):
+            acc = b
+            for c in range(g.Cg):
+                for r in range(g.R):
+                    ih = oh * g.sH - g.pH + r * g.dH
+                    if ih < 0 or ih >= g.H:
+                        continue
+                    for s in range(g.S):
+                        iw = ow * g.sW - g.pW + s * g.dW
+                        if iw < 0 or iw >= g.W:
+                            continue
+                        acc += (<uint64_t><int64_t>wk[(c * g.R + r) * g.S + s]
+                                * <uint64_t><int64_t>xg[c * g.xs[1] + ih * g.xs[2] + iw * g.xs[3]])
+            o[oh * g.OW + ow] = <conv_int_t>acc
+
+
+cdef void _conv_int(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                    const char* bias, char* out) noexcept nogil:
+    cdef int64_t i, rows = g.N * g.K
+    cdef int nt = num_threads_for(rows * g.OH * g.OW * g.Cg * g.R * g.S, GRAIN)
+    for i in prange(rows, num_threads=nt, schedule="static"):
+        if dtype == UINT8:
+            _conv_int_row(g, <const uint8_t*>x, <const uint8_t*>w, <const uint8_t*>bias,
+                          <uint8_t*>out, i // g.K, i % g.K)
+        elif dtype == INT32:
+            _conv_int_row(g, <const int32_t*>x, <const int32_t*>w, <const int32_t*>bias,
+                          <int32_t*>out, i // g.K, i % g.K)
+        else:
+            _conv_int_row(g, <const int64_t*>x, <const int64_t*>w, <const int64_t*>bias,
+                          <int64_t*>out, i // g.K, i % g.K)
+
+
+# --------------------------------------------------------------------------------------
 # Scratch: one buffer reused across calls (a call that finds it busy -- another Python
 # thread inside a conv kernel -- allocates its own)
 # --------------------------------------------------------------------------------------
@@ -393,8 +906,9 @@ cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, 
     cdef int d
     if x._ndim != 4 or w._ndim != 4:
         raise RuntimeError("conv2d kernel: expected 4-D input and weight")
-    if x._dtype.num not in (FLOAT32, FLOAT64) or w._dtype.num != x._dtype.num:
-        raise TypeError("conv2d kernel: input and weight must be float32 or float64 of one dtype")
+    if x._dtype.num not in (FLOAT32, FLOAT64, UINT8, INT32, INT64) or w._dtype.num != x._dtype.num:
+        raise TypeError("conv2d kernel: input and weight must be of one dtype: float32, "
+                        "float64 (or, forward only, uint8, int32, int64)")
     if not w._contiguous:
         raise RuntimeError("conv2d kernel: weight must be contiguous")
     if sH < 1 or sW < 1 or dH < 1 or dW < 1 or pH < 0 or pW < 0 or groups < 1:
@@ -463,6 +977,10 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef char* op = data_of(out)
     if out._numel == 0:
         return out
+    if dtype not in (FLOAT32, FLOAT64):
+        with nogil:
+            _conv_int(&g, dtype, xp, wp, bp, op)
+        return out
     if empty_sum:
         # no input channels: the empty sum, plus bias
         if bp != NULL:
@@ -473,6 +991,21 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
                     _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
         return out
     by_batch = _split(&g, &nt)
+    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
+    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef bint cached
+    cdef char* scratch
+    if _use_batched(&g, Hp, Wp):
+        scratch = _scratch_acquire(_batched_scratch(&g, 4 if dtype == FLOAT32 else 8, Hp, Wp,
+                                                    nt), &cached)
+        if scratch == NULL:
+            raise MemoryError("conv2d: out of memory for the batched input copy")
+        with nogil:
+            err = _forward_batched(&g, dtype, xp, wp, bp, op, Hp, Wp, scratch, nt)
+        _scratch_release(scratch, cached)
+        if err:
+            raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
+        return out
     with nogil:
         if by_batch:
             chunk = (g.N + nt - 1) // nt
@@ -492,13 +1025,25 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
 
 cdef void _bias_grad(const floating* go, floating* gb, int64_t N, int64_t K,
                      int64_t OHW) noexcept nogil:
-    cdef int64_t n, k, i
+    """gb[k] = sum over n, i of go[n, k, i], accumulated in double in 8 lanes (a single
+    accumulator is a serial chain of dependent adds: ~1 ns an element; lanes vectorize)."""
+    cdef int64_t n, k, i, u, i8 = OHW - OHW % 8
+    cdef double lanes[8]
     cdef double acc
+    cdef const floating* row
     for k in range(K):
+        for u in range(8):
+            lanes[u] = 0
         acc = 0
         for n in range(N):
-            for i in range(OHW):
-                acc += go[(n * K + k) * OHW + i]
+            row = go + (n * K + k) * OHW
+            for i in range(0, i8, 8):
+                for u in range(8):
+                    lanes[u] += row[i + u]
+            for i in range(i8, OHW):
+                acc += row[i]
+        for u in range(8):
+            acc += lanes[u]
         gb[k] = <floating>acc
 
 
@@ -512,6 +1057,8 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     cdef int nt = 1, by_batch, t, err = 0, nparts
     cdef int64_t n, chunk, d
     _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
+    if x._dtype.num not in (FLOAT32, FLOAT64):
+        raise TypeError(f"conv2d_backward kernel: float32 or float64 only, not {x._dtype.name}")
     if (grad_out._ndim != 4 or not grad_out._contiguous or grad_out._dtype.num != x._dtype.num
             or grad_out._sizes[0] != g.N or grad_out._sizes[1] != g.K
             or grad_out._sizes[2] != g.OH or grad_out._sizes[3] != g.OW):
@@ -542,10 +1089,33 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     if (not want_input and not want_weight) or g.Cg == 0:
         return gx, gw, gb
     by_batch = _split(&g, &nt)
+    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
+    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef bint batched = _use_batched(&g, Hp, Wp)
+    cdef bint forced = _batched_mode == 1
+    # NOTE [ Batch-innermost convolution ], measured per gradient: the weight gradient gains
+    # (1.8-2.4x on the small CNN layers) up to outputs of ~1M elements; the input gradient
+    # only with several input channels and small images (1.3-1.4x), else it loses (0.4-0.9x)
+    cdef bint batched_w = gwp != NULL and batched and (
+        forced or g.N * g.OH * g.OW * g.K <= (1 << 20))
+    cdef bint batched_x = gxp != NULL and batched and (
+        forced or (g.C >= 4 and g.OH * g.OW <= 128))
+    if batched_w or batched_x:
+        with nogil:
+            err = _backward_batched(&g, dtype, xp, wp, gop, gxp if batched_x else NULL,
+                                    gwp if batched_w else NULL, Hp, Wp, nt)
+        if err:
+            raise MemoryError("conv2d_backward: out of memory for scratch buffers")
+        if batched_w:
+            gwp = NULL
+        if batched_x:
+            gxp = NULL
+        if gwp == NULL and gxp == NULL:
+            return gx, gw, gb
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
     cdef int64_t col_elems = 0 if _pointwise(&g) else CgRS * g.OH * g.OW
-    cdef int64_t gw_elems = g.K * CgRS if (want_weight and by_batch) else 0
+    cdef int64_t gw_elems = g.K * CgRS if (gwp != NULL and by_batch) else 0
     cdef int64_t per_thread = (col_elems + gw_elems + 15) // 16 * 16
     cdef bint cached
     cdef char* scratch = _scratch_acquire(<size_t>(per_thread * nparts * isz), &cached)

@@ -18,6 +18,8 @@ from strided.autograd.grad_mode import no_grad, is_grad_enabled
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
 
 _FLOAT = ("float32", "float64")
+# NOTE [ Integer convolution ] in strided/_C/conv.pyx: PyTorch's CPU conv2d also takes these
+_FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
 
 def conv_output_size(size, kernel, stride, pad_before, pad_after, dilation):
@@ -89,9 +91,11 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
         raise RuntimeError("non-positive dilation is not supported")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if input.dtype.name not in _FLOAT or weight.dtype.name not in _FLOAT:
-        raise TypeError(f'"{op}" not implemented for \'{input.dtype.name}\' / '
-                        f"'{weight.dtype.name}' (supported: float32, float64)")
+    dtypes = _FLOAT if op.endswith("_backward") else _FORWARD_DTYPES
+    if input.dtype.name not in dtypes or weight.dtype.name not in dtypes:
+        bad = input.dtype.name if input.dtype.name not in dtypes else weight.dtype.name
+        raise TypeError(f'"{op}" not implemented for \'{_torch_name(bad)}\' (supported: '
+                        f'{", ".join(dtypes)})')
     if input.dtype != weight.dtype:
         raise RuntimeError(f"expected scalar type {_torch_name(input.dtype.name)} but found "
                            f"{_torch_name(weight.dtype.name)}")
@@ -158,12 +162,53 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     return x, w, batched, geometry
 
 
+# NOTE [ Convolution argument cache ]
+# Checking and normalising conv2d's arguments in Python costs ~10 us a call, more than the
+# kernel for a small layer.  Everything _resolve decides depends only on the shapes and
+# dtypes of input, weight and bias and on the (hashable) stride, padding, dilation and
+# groups, so a successful resolution is remembered under exactly that key; a repeated
+# call (every training step) only rebuilds the views.  Calls that raise are not cached.
+_resolved = {}
+_RESOLVED_MAX = 512
+
+
+def _resolve_cached(op, input, weight, bias, stride, padding, dilation, groups, one_d):
+    """_resolve through NOTE [ Convolution argument cache ]."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        return _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d)
+    try:
+        key = (op, input.shape, input.dtype, weight.shape, weight.dtype,
+               None if bias is None else (bias.shape, bias.dtype) if isinstance(bias, Tensor)
+               else type(bias), stride, padding, dilation, groups)
+        hit = _resolved.get(key)
+    except TypeError:                               # unhashable arguments (lists)
+        return _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d)
+    if hit is None:
+        x, w, batched, geometry = _resolve(op, input, weight, bias, stride, padding, dilation,
+                                           groups, one_d)
+        if len(_resolved) >= _RESOLVED_MAX:
+            _resolved.clear()
+        _resolved[key] = (batched, geometry)
+        return x, w, batched, geometry
+    batched, geometry = hit
+    x = input if batched else input.unsqueeze(0)
+    w = weight
+    if one_d:
+        x = x.unsqueeze(2)
+        w = w.unsqueeze(2)
+    return x, w, batched, geometry
+
+
 def _torch_name(name):
-    return {"float32": "Float", "float64": "Double"}.get(name, name)
+    return {"float32": "Float", "float64": "Double", "uint8": "Byte", "int32": "Int",
+            "int64": "Long", "bool": "Bool"}.get(name, name)
 
 
-def _records(*ts):
-    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in ts)
+def _records(input, weight, bias):
+    return is_grad_enabled() and (
+        (isinstance(input, Tensor) and input.requires_grad)
+        or (isinstance(weight, Tensor) and weight.requires_grad)
+        or (isinstance(bias, Tensor) and bias.requires_grad))
 
 
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
@@ -179,7 +224,7 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
         # like PyTorch, backward checks input and weight (not bias) for in-place changes
         return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward,
                                 saved=(input, weight))
-    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, bias, stride, padding, dilation, groups, one_d)
     out = _k.conv2d_forward(x, w.contiguous(), None if bias is None else bias.contiguous(),
                             sH, sW, pH, pW, dH, dW, groups, pHe, pWe)
@@ -197,7 +242,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     with g = k // (K/groups) and input 0 outside its bounds.  stride, padding, dilation: an
     int or a pair; padding also "valid" (0) or "same" (output size = input size; stride 1;
     an odd total padding puts the extra row/column after).  OH = (H + 2*pH - dH*(R-1) - 1)
-    // sH + 1.  dtypes float32, float64 (PyTorch also takes integer tensors on CPU).
+    // sH + 1.  dtypes float32, float64, and (forward only, as PyTorch on CPU) uint8,
+    int32, int64, computed in the input's type with wrap-around; bool is refused.
     """
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, False)
 
@@ -210,7 +256,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _backward(op, grad_output, input, weight, stride, padding, dilation, groups, output_mask,
               one_d):
-    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve(
+    x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, None, stride, padding, dilation, groups, one_d)
     mask = tuple(bool(m) for m in output_mask)
     if len(mask) != 3:

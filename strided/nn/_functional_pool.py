@@ -197,6 +197,44 @@ def _records(input):
     return is_grad_enabled() and isinstance(input, Tensor) and input.requires_grad
 
 
+# NOTE [ Pooling argument cache ]
+# Normalising and checking a pooling call's arguments costs several microseconds of Python,
+# as much as the kernel on a small input.  What they resolve to (the window and the output
+# size) depends only on the op, the input's shape and the (hashable) window arguments, so a
+# successful resolution is remembered under exactly that key; calls that raise are not
+# cached, and unhashable arguments (lists) are resolved every time.
+_resolved = {}
+_RESOLVED_MAX = 512
+
+
+def _cached(key, resolve):
+    """resolve() through NOTE [ Pooling argument cache ]."""
+    try:
+        hit = _resolved.get(key)
+    except TypeError:
+        return resolve()
+    if hit is None:
+        hit = resolve()
+        if len(_resolved) >= _RESOLVED_MAX:
+            _resolved.clear()
+        _resolved[key] = hit
+    return hit
+
+
+def _view_4d(input, batched, one_d):
+    """The (N, C, H, W) view _as_4d gives, for an input already checked."""
+    x = input if batched else input.unsqueeze(0)
+    return x.unsqueeze(2) if one_d else x
+
+
+def _max_window(op, input, kernel_size, stride, padding, dilation, ceil_mode, one_d):
+    """(k, s, p, d, OH, OW, batched) of a max-pooling call, checked."""
+    k, s, p, d = _max_args(op, kernel_size, stride, padding, dilation, one_d)
+    x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
+    OH, OW = _window_2d(op, x4, k, s, p, d, ceil_mode, one_d)
+    return k, s, p, d, OH, OW, batched
+
+
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               one_d):
     if _records(input):
@@ -208,9 +246,13 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         record_kernel_op(f"MaxPool{'1' if one_d else '2'}DWithIndicesBackward0", (input,), out,
                          lambda g: (back(g, shape, ind),), saved_outputs=(ind,))
         return (out, ind) if return_indices else out
-    k, s, p, d = _max_args(op, kernel_size, stride, padding, dilation, one_d)
-    x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
-    OH, OW = _window_2d(op, x4, k, s, p, d, ceil_mode, one_d)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    k, s, p, d, OH, OW, batched = _cached(
+        (op, input.shape, kernel_size, stride, padding, dilation, ceil_mode),
+        lambda: _max_window(op, input, kernel_size, stride, padding, dilation, ceil_mode,
+                            one_d))
+    x4 = _view_4d(input, batched, one_d)
     out, ind = _k.max_pool(x4, OH, OW, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
                            False, return_indices, op)
     out = _unview(out, batched, one_d)
@@ -256,6 +298,15 @@ def _avg_args(op, kernel_size, stride, padding, divisor_override, one_d):
     return k, s, p, divisor_override or 0
 
 
+def _avg_window(op, input, kernel_size, stride, padding, ceil_mode, divisor_override, one_d):
+    """(k, s, p, divisor, OH, OW, batched) of an average-pooling call, checked."""
+    k, s, p, div = _avg_args(op, kernel_size, stride, padding, divisor_override, one_d)
+    x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
+    # avg_pool1d reports through avg_pool2d's checks in PyTorch too
+    OH, OW = _window_2d(op, x4, k, s, p, (1, 1), ceil_mode, False)
+    return k, s, p, div, OH, OW, batched
+
+
 def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, one_d):
     if _records(input):
@@ -271,10 +322,13 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
                                                   ceil_mode, count_include_pad,
                                                   divisor_override),)
         return record_kernel_op(f"AvgPool{'1' if one_d else '2'}DBackward0", (input,), out, back)
-    k, s, p, div = _avg_args(op, kernel_size, stride, padding, divisor_override, one_d)
-    x4, batched = _as_4d(input, op, 3 if one_d else 4, one_d)
-    # avg_pool1d reports through avg_pool2d's checks in PyTorch too
-    OH, OW = _window_2d(op, x4, k, s, p, (1, 1), ceil_mode, False)
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    k, s, p, div, OH, OW, batched = _cached(
+        (op, input.shape, kernel_size, stride, padding, ceil_mode, divisor_override),
+        lambda: _avg_window(op, input, kernel_size, stride, padding, ceil_mode,
+                            divisor_override, one_d))
+    x4 = _view_4d(input, batched, one_d)
     out = _k.avg_pool(x4, OH, OW, k[0], k[1], s[0], s[1], p[0], p[1], False,
                       count_include_pad, div, op)
     return _unview(out, batched, one_d)
