@@ -211,7 +211,25 @@ def _records(input, weight, bias):
         or (isinstance(bias, Tensor) and bias.requires_grad))
 
 
+def _subsampled_pointwise(input, weight, stride, padding, one_d):
+    """(sH, sW) when conv2d is 1x1 with stride > 1 and no padding, else None.  Such a
+    convolution (ResNet's projection shortcuts) is a stride-1 1x1 convolution of the view
+    input[..., ::sH, ::sW], which skips the 3/4 of the input that is never read."""
+    if one_d or not isinstance(weight, Tensor) or not isinstance(input, Tensor) \
+            or weight.ndim != 4 or weight.shape[2] != 1 or weight.shape[3] != 1 \
+            or input.ndim not in (3, 4) or padding not in (0, (0, 0), [0, 0], "valid"):
+        return None
+    s = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    if len(s) != 2 or not all(isinstance(v, int) and v >= 1 for v in s) or s == (1, 1):
+        return None
+    return s
+
+
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
+    sub = _subsampled_pointwise(input, weight, stride, padding, one_d)
+    if sub is not None:
+        return _conv(op, input[..., ::sub[0], ::sub[1]].contiguous(), weight, bias, 1, 0,
+                     dilation, groups, one_d)
     if _records(input, weight, bias):
         with no_grad():
             out = _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d)
