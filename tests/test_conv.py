@@ -469,3 +469,46 @@ def test_backward_batched_path_matches_per_image(case, threads):
     for per_image, batched in zip(got[0], got[1]):
         for a, b in zip(per_image, batched):
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def _ref_weight_grad(go, x, R, S, stride, padding, dilation):
+    """gw[k, c, r, s] = sum over n, oh, ow of go[n, k, oh, ow] * xpad[n, c, tap]."""
+    (sH, sW), (pH, pW), (dH, dW) = stride, padding, dilation
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pH, pH), (pW, pW)))
+    OH, OW = go.shape[2:]
+    gw = np.zeros((go.shape[1], x.shape[1], R, S))
+    for r in range(R):
+        for s in range(S):
+            win = xp[:, :, r * dH:r * dH + sH * (OH - 1) + 1:sH,
+                     s * dW:s * dW + sW * (OW - 1) + 1:sW]
+            gw[:, :, r, s] = np.einsum("nkhw,nchw->kc", go.astype(np.float64), win)
+    return gw
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N,C,K,H,W,kern,stride,padding,dilation", [
+    (5, 64, 64, 4, 5, (3, 3), (1, 1), (1, 1), (1, 1)),      # one block of 5 images
+    (20, 48, 40, 4, 4, (3, 3), (1, 1), (1, 1), (1, 1)),     # blocks of 16 + 4
+    (9, 40, 72, 7, 6, (3, 2), (2, 1), (1, 0), (1, 2)),
+    (33, 130, 130, 2, 3, (1, 3), (1, 2), (0, 1), (1, 1)),
+])
+@pytest.mark.parametrize("kind", ["contiguous", "channels_last", "stepped"])
+def test_weight_grad_over_image_blocks(N, C, K, H, W, kern, stride, padding, dilation, kind,
+                                       dtype):
+    """Layers with C*R*S*K > 16K and outputs of < 256 positions take the image-block weight
+    gradient (NOTE [ Weight gradient over image blocks ])."""
+    rng = np.random.default_rng(N + C)
+    a = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C) + kern).astype(dtype)
+    out = F.conv2d(layout(a, kind), strided.from_numpy(w), None, stride, padding, dilation)
+    go = rng.standard_normal(tuple(out.shape)).astype(dtype)
+    gx, gw, gb = F.conv2d_backward(strided.from_numpy(go), layout(a, kind),
+                                   strided.from_numpy(w), stride, padding, dilation)
+    want = _ref_weight_grad(go, a, kern[0], kern[1], stride, padding, dilation)
+    scale = max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(gw.numpy() / scale, want / scale, **tol(dtype))
+    gx_only, gw_none, _ = F.conv2d_backward(strided.from_numpy(go), layout(a, kind),
+                                            strided.from_numpy(w), stride, padding, dilation,
+                                            output_mask=(True, False, False))
+    assert gw_none is None
+    np.testing.assert_array_equal(gx_only.numpy(), gx.numpy())
