@@ -10,6 +10,7 @@ once per row, never per element.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t
+import importlib
 import os
 
 from strided._C.iterator cimport StridedLoop, inner_loop_fn, loop_run_parallel
@@ -60,6 +61,19 @@ _select_kernels()
 def kernel_isa():
     """Which build of the element-wise kernels runs: "avx2" or "baseline"."""
     return _isa
+
+
+def isa_row_kernels(str module):
+    """The row_kernels() capsule of strided._C.<module>, the AVX2 build of some module's row
+    kernels, when the AVX2 element-wise kernels run; else None (NOTE [ Kernel dispatch ]).
+    reduce, loss and optim_kernels follow this module's choice through it."""
+    if _isa != "avx2":
+        return None
+    try:
+        built = importlib.import_module("strided._C." + module)
+    except ImportError:                 # built without it
+        return None
+    return built.row_kernels()
 
 
 # Transcendental ops cost ~10x an add per element: split them over threads sooner.

@@ -46,17 +46,14 @@ cdef LossKernels _kernels = _table
 
 
 def _select_kernels():
-    """Take loss_avx2's row kernels when elementwise chose AVX2 (NOTE [ Kernel dispatch ])."""
+    """Take loss_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
+    dispatch ])."""
     global _kernels
-    from strided._C.elementwise import kernel_isa
-    if kernel_isa() != "avx2":
+    from strided._C.elementwise import isa_row_kernels
+    capsule = isa_row_kernels("loss_avx2")
+    if capsule is None:
         return
-    try:
-        from strided._C import loss_avx2
-    except ImportError:
-        return
-    _kernels = (<LossKernels*>PyCapsule_GetPointer(loss_avx2.row_kernels(),
-                                                   b"strided.LossKernels"))[0]
+    _kernels = (<LossKernels*>PyCapsule_GetPointer(capsule, b"strided.LossKernels"))[0]
 
 
 _select_kernels()

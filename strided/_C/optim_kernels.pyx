@@ -46,16 +46,14 @@ _isa = "baseline"
 
 
 def _select_kernels():
+    """Take optim_kernels_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
+    dispatch ])."""
     global _kernels, _isa
-    from strided._C.elementwise import kernel_isa
-    if kernel_isa() != "avx2":          # no AVX2 + FMA, or STRIDED_KERNELS=baseline
+    from strided._C.elementwise import isa_row_kernels
+    capsule = isa_row_kernels("optim_kernels_avx2")
+    if capsule is None:
         return
-    try:
-        from strided._C import optim_kernels_avx2
-    except ImportError:                 # built without it
-        return
-    _kernels = (<OptimRowKernels*>PyCapsule_GetPointer(optim_kernels_avx2.row_kernels(),
-                                                       b"strided.OptimRowKernels"))[0]
+    _kernels = (<OptimRowKernels*>PyCapsule_GetPointer(capsule, b"strided.OptimRowKernels"))[0]
     _isa = "avx2"
 
 

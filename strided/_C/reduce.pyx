@@ -24,17 +24,14 @@ _kernels.lanes = _lane_rows
 
 
 def _select_kernels():
-    """Take reduce_avx2's row kernels when elementwise chose AVX2 (NOTE [ Kernel dispatch ])."""
+    """Take reduce_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
+    dispatch ])."""
     global _kernels
-    from strided._C.elementwise import kernel_isa
-    if kernel_isa() != "avx2":
+    from strided._C.elementwise import isa_row_kernels
+    capsule = isa_row_kernels("reduce_avx2")
+    if capsule is None:
         return
-    try:
-        from strided._C import reduce_avx2
-    except ImportError:
-        return
-    _kernels = (<ReduceKernels*>PyCapsule_GetPointer(reduce_avx2.row_kernels(),
-                                                     b"strided.ReduceKernels"))[0]
+    _kernels = (<ReduceKernels*>PyCapsule_GetPointer(capsule, b"strided.ReduceKernels"))[0]
 
 
 _select_kernels()
