@@ -22,9 +22,10 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import timeit
+
+from _peers import fmt, peer_in_subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYOUTS = ["contiguous", "transposed", "stepped"]
@@ -144,19 +145,9 @@ def check_results(shape):
 
 
 def torch_in_subprocess(args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--peer", "torch"]
-    cmd += ["--quick"] if args.quick else []
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"torch column skipped: {last}", file=sys.stderr)
-        return None, None
-    result = json.loads(proc.stdout)
-    return result["times"], result["info"]
-
-
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
+    extra = []
+    extra += ["--quick"] if args.quick else []
+    return peer_in_subprocess(__file__, extra)
 
 
 def geomean(xs):

@@ -33,9 +33,10 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
+
+from _peers import Worker, fmt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBS = ("strided", "numpy", "torch")
@@ -149,38 +150,6 @@ def worker(lib, threads):
         print(json.dumps(reply), flush=True)
 
 
-class Worker:
-    """A worker subprocess for one library and thread count."""
-
-    def __init__(self, lib, threads, env):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib,
-               "--threads", str(threads)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.lib = lib
-        self.info = self._read()["info"]
-
-    def _read(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read().strip().splitlines()
-            raise RuntimeError(f"{self.lib} worker failed: {err[-1] if err else '?'}")
-        return json.loads(line)
-
-    def ask(self, **cmd):
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self):
-        try:
-            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        self.proc.wait(timeout=60)
-
-
 def start_workers(libs, threads):
     workers = {}
     for lib in libs:
@@ -188,7 +157,7 @@ def start_workers(libs, threads):
         n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
         env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
         try:
-            workers[lib] = Worker(lib, threads, env)
+            workers[lib] = Worker(__file__, lib, threads, env)
         except RuntimeError as e:
             if lib != "torch":
                 raise
@@ -308,10 +277,6 @@ def measure(libs, threads, dtypes, quick, repeat, target, settle=0):
         print(f"measured again (other processes were busy): {', '.join(retried)}",
               file=sys.stderr)
     return out, spread, infos
-
-
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
 
 
 def geomean(xs):

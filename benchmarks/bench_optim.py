@@ -21,9 +21,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
+
+from _peers import fmt, peer_in_subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -132,21 +133,10 @@ def check_results():
 
 def torch_in_subprocess(args):
     """Run this script with --peer torch; its timings, or (None, None) without torch."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--peer", "torch",
-           "--threads", *map(str, args.threads)]
-    cmd += ["--quick"] if args.quick else []
-    cmd += ["--repeat", str(args.repeat)] if args.repeat else []
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"torch column skipped: {last}", file=sys.stderr)
-        return None, None
-    result = json.loads(proc.stdout)
-    return result["times"], result["info"]
-
-
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
+    extra = ["--threads", *map(str, args.threads)]
+    extra += ["--quick"] if args.quick else []
+    extra += ["--repeat", str(args.repeat)] if args.repeat else []
+    return peer_in_subprocess(__file__, extra)
 
 
 def main():

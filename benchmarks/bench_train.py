@@ -35,12 +35,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import zlib
 
 import numpy as np
+
+from _peers import Worker, fmt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -230,39 +231,13 @@ def worker(lib_name, threads):
         print(json.dumps(reply), flush=True)
 
 
-class Worker:
-    """A worker subprocess for one library and thread count."""
-
-    def __init__(self, lib, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                   OPENBLAS_NUM_THREADS="1" if lib == "strided" else str(threads),
-                   MKL_NUM_THREADS=str(threads))
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib,
-               "--threads", str(threads)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.lib = lib
-        self.info = self._read()["info"]
-
-    def _read(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            err = self.proc.stderr.read().strip().splitlines()
-            raise RuntimeError(f"{self.lib} worker failed: {err[-1] if err else '?'}")
-        return json.loads(line)
-
-    def ask(self, **cmd):
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self):
-        try:
-            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        self.proc.wait(timeout=60)
+def start_worker(lib, threads):
+    """A Worker running this script's worker(lib, threads), with the thread variables of
+    the OpenMP/BLAS runtimes set to match."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS="1" if lib == "strided" else str(threads),
+               MKL_NUM_THREADS=str(threads))
+    return Worker(__file__, lib, threads, env)
 
 
 # --------------------------------------------------------------------------------------
@@ -290,10 +265,6 @@ def run_workload(workers, workload, args):
     return result
 
 
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, nargs="+", default=[2],
@@ -316,10 +287,10 @@ def main():
     workloads = args.only or WORKLOADS
     rows, curves, infos = [], [], {}
     for threads in args.threads:
-        workers = {"strided": Worker("strided", threads)}
+        workers = {"strided": start_worker("strided", threads)}
         if not args.no_torch:
             try:
-                workers["torch"] = Worker("torch", threads)
+                workers["torch"] = start_worker("torch", threads)
             except RuntimeError as e:
                 print(f"torch column skipped: {e}", file=sys.stderr)
         infos.update({lib: w.info for lib, w in workers.items()})

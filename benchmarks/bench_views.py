@@ -23,9 +23,10 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import timeit
+
+from _peers import fmt, peer_in_subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -118,15 +119,9 @@ def check_results():
 
 def torch_in_subprocess(args):
     """Run this script with --peer torch; its timings, or None when torch is unavailable."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--peer", "torch"]
-    cmd += ["--quick"] if args.quick else []
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"torch column skipped: {last}", file=sys.stderr)
-        return None, None
-    result = json.loads(proc.stdout)
-    return result["times"], result["info"]
+    extra = []
+    extra += ["--quick"] if args.quick else []
+    return peer_in_subprocess(__file__, extra)
 
 
 def ratio(peer, ours):
@@ -136,10 +131,6 @@ def ratio(peer, ours):
 def geomean(xs):
     xs = [x for x in xs if x is not None]
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
-
-
-def fmt(x, spec):
-    return format(x, spec) if x is not None else "-"
 
 
 def main():
