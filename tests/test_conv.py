@@ -54,6 +54,30 @@ def ref_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gro
     return out.astype(x.dtype)
 
 
+def ref_conv2d_grads(go, x, w, stride=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1),
+                     groups=1):
+    """(grad_input, grad_weight) of ref_conv2d by the same tap loop: each tap's window of
+    the padded input receives go @ w[:, :, r, s] and gives go . window to w[:, :, r, s]."""
+    N, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    (sH, sW), (dH, dW), Kg = stride, dilation, K // groups
+    OH, OW = go.shape[2:]
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0), pads[0], pads[1]])
+    gxp = np.zeros_like(xp)
+    gw = np.zeros(w.shape, np.float64)
+    for g in range(groups):
+        gog = go[:, g * Kg:(g + 1) * Kg].astype(np.float64)
+        for r in range(R):
+            for s in range(S):
+                win = (slice(None), slice(g * Cg, (g + 1) * Cg),
+                       slice(r * dH, r * dH + sH * (OH - 1) + 1, sH),
+                       slice(s * dW, s * dW + sW * (OW - 1) + 1, sW))
+                gxp[win] += np.einsum("nkhw,kc->nchw", gog, w[g * Kg:(g + 1) * Kg, :, r, s])
+                gw[g * Kg:(g + 1) * Kg, :, r, s] = np.einsum("nkhw,nchw->kc", gog, xp[win])
+    gx = gxp[:, :, pads[0][0]:pads[0][0] + H, pads[1][0]:pads[1][0] + W]
+    return gx.astype(x.dtype), gw.astype(w.dtype)
+
+
 # --------------------------------------------------------------------------------------
 # Layouts
 # --------------------------------------------------------------------------------------
@@ -113,14 +137,20 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["auto", "per_image", "batched"])
+@pytest.fixture(params=["auto", "packed", "offset", "batched"])
 def conv_path(request):
-    """Run a test on the automatic choice, then forced onto each forward path (NOTE
-    [ Batch-innermost convolution ]; forcing the batched path applies to groups == 1)."""
+    """Run a test on the automatic choice, then forced onto each forward path: per image
+    with B packed from the windows, per image on the padded image's row offsets (NOTE
+    [ Stride-1 convolution over the padded image ]; stride 1 only, others fall back to
+    packing) and batch-innermost (NOTE [ Batch-innermost convolution ]; groups == 1)."""
     from strided._C import conv as K
-    K._set_batched({"auto": -1, "per_image": 0, "batched": 1}[request.param])
+    batched, offset = {"auto": (-1, -1), "packed": (0, 0), "offset": (0, 1),
+                       "batched": (1, 0)}[request.param]
+    K._set_batched(batched)
+    K._set_offset_path(offset)
     yield request.param
     K._set_batched(-1)
+    K._set_offset_path(-1)
 
 
 @pytest.mark.parametrize("case", CASES + [
@@ -512,3 +542,84 @@ def test_weight_grad_over_image_blocks(N, C, K, H, W, kern, stride, padding, dil
                                             output_mask=(True, False, False))
     assert gw_none is None
     np.testing.assert_array_equal(gx_only.numpy(), gx.numpy())
+
+
+# (N, C, H, W, K, R, S, padding ((top, bottom), (left, right)), dilation, groups): stride 1,
+# the offset path's territory (NOTE [ Stride-1 convolution over the padded image ])
+OFFSET_CASES = [
+    (2, 3, 7, 6, 4, 3, 3, ((1, 1), (1, 1)), (1, 1), 1),
+    (3, 4, 9, 7, 6, 3, 2, ((2, 2), (1, 1)), (2, 3), 2),        # dilation, groups
+    (2, 4, 8, 8, 8, 3, 3, ((1, 1), (1, 1)), (1, 1), 4),        # depthwise, multiplier 2
+    (2, 5, 6, 9, 7, 4, 2, ((1, 2), (0, 1)), (1, 1), 1),        # "same" with even kernels
+    (2, 3, 7, 5, 4, 3, 1, ((1, 1), (0, 0)), (1, 1), 1),        # no extra columns (Wp == OW)
+    (1, 2, 5, 5, 3, 3, 3, ((3, 3), (2, 2)), (1, 1), 1),        # padding past the reach
+    (2, 3, 4, 4, 2, 4, 4, ((0, 0), (0, 0)), (1, 1), 1),        # kernel = input
+    (1, 1, 28, 28, 6, 5, 5, ((0, 0), (0, 0)), (1, 1), 1),      # LeNet conv1
+    (2, 20, 9, 11, 19, 3, 3, ((1, 1), (1, 1)), (1, 1), 1),     # partial MR / NR tiles
+]
+
+
+@pytest.mark.parametrize("case", OFFSET_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("path", ["packed", "offset"])
+def test_stride1_paths_forward_and_gradients(case, dtype, path):
+    """Forward, grad_input and grad_weight of stride-1 convolutions on the offset path
+    (grad_input there is the convolution of grad_output with the flipped, transposed
+    weight) and on the packed path, against the tap-loop reference, in every layout."""
+    from strided._C import conv as Kc
+    N, C, H, W, K, R, S, pads, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    OH = H + sum(pads[0]) - d[0] * (R - 1)
+    OW = W + sum(pads[1]) - d[1] * (S - 1)
+    go = rng.standard_normal((N, K, OH, OW)).astype(dtype)
+    symmetric = pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]
+    padding = (pads[0][0], pads[1][0]) if symmetric else "same"
+    ref = ref_conv2d(x, w, b, (1, 1), padding, d, g)
+    ref_gx, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), pads, d, g)
+    Kc._set_batched(0)
+    Kc._set_offset_path(1 if path == "offset" else 0)
+    try:
+        for kind in ("contiguous", "channels_last", "stepped", "negative"):
+            out = F.conv2d(layout(x, kind), T(w), T(b), padding=padding, dilation=d, groups=g)
+            np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
+            gx, gw, gb = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, padding, d, g)
+            np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
+            np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype), err_msg=kind)
+            np.testing.assert_allclose(gb.numpy(), go.sum(axis=(0, 2, 3)), **tol(dtype))
+    finally:
+        Kc._set_batched(-1)
+        Kc._set_offset_path(-1)
+
+
+@pytest.mark.parametrize("split", [0, 1])
+def test_offset_path_threads_change_no_bit(split):
+    """The offset path on two threads -- whole images per thread (split 1) or every GEMM
+    split between them (0) -- gives the one-thread values bit for bit, forward and
+    grad_input (its GEMM blocks never depend on the split)."""
+    from strided._C import conv as Kc
+    x = rng.standard_normal((3, 6, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((20, 6, 3, 3)).astype(np.float32)
+    go = rng.standard_normal((3, 20, 13, 11)).astype(np.float32)
+
+    def run():
+        out = F.conv2d(layout(x, "channels_last"), T(w), padding=1)
+        gx = F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1, (True, False, False))[0]
+        return out.numpy(), gx.numpy()
+
+    old = strided.get_num_threads()
+    Kc._set_offset_path(1)
+    try:
+        strided.set_num_threads(1)
+        want = run()
+        strided.set_num_threads(2)
+        Kc._set_batch_split(split)
+        got = run()
+    finally:
+        Kc._set_batch_split(-1)
+        Kc._set_offset_path(-1)
+        strided.set_num_threads(old)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    np.testing.assert_allclose(want[0], ref_conv2d(x, w, None, (1, 1), (1, 1)), rtol=1e-4,
+                               atol=1e-4)

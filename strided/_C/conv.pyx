@@ -13,7 +13,9 @@ For image n and group g (Cg = C/groups input channels, Kg = K/groups output chan
                                (0 outside the input)
 
 Forward packs the GEMM's B panels straight from the input windows (an implicit GEMM,
-NOTE [ Packed B panels ] in gemm.pxd), so col never exists.  Backward materialises col
+NOTE [ Packed B panels ] in gemm.pxd), so col never exists; with stride 1 it reads them in
+place from a padded copy of the image instead (NOTE [ Stride-1 convolution over the padded
+image ]), and so does the stride-1 grad_input.  Backward materialises col
 per image (im2col) into a per-thread scratch buffer, cached across calls:
 
     grad_W[g]^T += col @ grad_out[n, g]^T                    (summed over the batch; this
@@ -37,7 +39,7 @@ from libc.string cimport memset, memcpy
 from strided._C.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
 from strided._C.threads cimport num_threads_for, get_max_threads
-from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_nr
+from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_offset_b, gemm_nr
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
@@ -348,6 +350,179 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
                 else:
                     _col2im(g, <const double*>col, <double*>gxg)
     return 0
+
+
+# NOTE [ Stride-1 convolution over the padded image ]
+# With stride 1, row (c, r, s) of col restricted to output row oh is a run of input row
+# oh + r*dH - pH, shifted by s*dW - pW.  So image n is copied zero-padded into xp
+# (C, Hp, Wp), and output positions are numbered j = oh*Wp + ow over the padded width:
+#
+#     col[(c, r, s), j] = xp[c*Hp*Wp + r*dH*Wp + s*dW + j]      for every j
+#
+# B of the GEMM is then row offsets into xp (NOTE [ Offset-B GEMM ] in gemm.pxd), which the
+# micro-kernel reads in place: nothing is packed.  Each output row gets Wp - OW extra
+# positions (ow >= OW, the window running into the next row), computed and dropped when the
+# (K x (OH-1)*Wp + OW) result is copied into out, adding the bias.  Against packing B from
+# the windows (NOTE [ Convolution as GEMM ]) this trades a packed element per K
+# multiply-adds for (Wp - OW)/Wp wasted columns and two small copies.  The micro-kernel
+# reads up to NR elements past the last position: xp ends with NR zeros.
+# ResNet's 64 -> 64 3x3 layer, batch 32 on 56x56, 2 threads: forward 52.5 -> (see README).
+
+cdef int _offset_mode = -1           # -1: automatic; 0/1 forced (tests, experiments)
+
+
+def _set_offset_path(int mode):
+    """Force the stride-1 offset path (NOTE [ Stride-1 convolution over the padded image ])
+    on (1, when the geometry allows it) or off (0); -1: automatic."""
+    global _offset_mode
+    _offset_mode = mode
+
+
+cdef inline int64_t _offset_positions(const ConvGeometry* g, int64_t Wp) noexcept nogil:
+    """Columns of the offset path's GEMM: (OH - 1)*Wp + OW."""
+    return (g.OH - 1) * Wp + g.OW
+
+
+cdef bint _use_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
+    """Stride 1 (and not pointwise), unless the extra columns cost more than packing saves:
+    the GEMM's columns rounded up to NR slivers, against the packed path's, may grow by at
+    most a factor 1 + 32/Kg (each packed element feeds Kg multiply-adds).  Measured, 2
+    threads, batch 32, 3x3 C -> C, ms packed -> offset: 64 on 56x56 52 -> 44, 128 on 28x28
+    48 -> 44, 256 on 28x28 170 -> 172, 512 on 14x14 184 -> 193 (packed kept), 256 on 8x8
+    17 -> 19 (packed kept), 64 on 8x8 1.7 -> 1.2, 64 -> 8 on 28x28 6.0 -> 2.0."""
+    cdef int64_t cols_offset, cols_packed
+    if g.sH != 1 or g.sW != 1 or _pointwise(g):
+        return False
+    if _offset_mode >= 0:
+        return _offset_mode == 1
+    cols_offset = (_offset_positions(g, Wp) + 15) // 16 * 16
+    cols_packed = (g.OH * g.OW + 15) // 16 * 16
+    return cols_offset * g.Kg <= cols_packed * (g.Kg + 32)
+
+
+cdef size_t _offset_scratch(const ConvGeometry* g, int64_t isz, int64_t Hp, int64_t Wp,
+                            int nparts) noexcept nogil:
+    """Bytes _forward_offset needs: the row offsets, then per part xp (+ NR slack) and one
+    group's GEMM result."""
+    cdef int64_t per = ((g.C * Hp * Wp + 16 + 15) // 16 * 16
+                        + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16)
+    return (g.Cg * g.R * g.S * 8 + 63) // 64 * 64 + nparts * per * isz
+
+
+cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int64_t Hp,
+                     int64_t Wp) noexcept nogil:
+    """xp (C, Hp, Wp) = image x (pointing at its element (0, 0, 0)) zero padded, followed by
+    16 zeros."""
+    cdef int64_t c, h, w, HpWp = Hp * Wp
+    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3]
+    cdef int64_t pW = g.pW, W = g.W, bottom = Hp - g.pH - g.H
+    cdef floating* d
+    cdef floating* row
+    cdef const floating* src
+    for c in range(g.C):
+        d = xp + c * HpWp
+        memset(d, 0, g.pH * Wp * sizeof(floating))
+        for h in range(g.H):
+            row = d + (h + g.pH) * Wp
+            src = x + c * xs1 + h * xs2
+            for w in range(pW):
+                row[w] = 0
+            if xs3 == 1:
+                memcpy(row + pW, src, W * sizeof(floating))
+            else:
+                for w in range(W):
+                    row[pW + w] = src[w * xs3]
+            for w in range(pW + W, Wp):
+                row[w] = 0
+        memset(d + (g.pH + g.H) * Wp, 0, bottom * Wp * sizeof(floating))
+    memset(xp + g.C * HpWp, 0, 16 * sizeof(floating))
+
+
+cdef void _compact_rows(const floating* res, int64_t Np, int64_t Wp, const floating* bias,
+                        floating* out, int64_t Kg, int64_t OH, int64_t OW) noexcept nogil:
+    """out[k] (OH x OW) = res[k] (row pitch Wp, k pitch Np) without its extra columns,
+    plus bias[k] (bias may be NULL)."""
+    cdef int64_t k, oh, ow
+    cdef floating b
+    cdef const floating* sr
+    cdef floating* dr
+    for k in range(Kg):
+        b = bias[k] if bias != NULL else 0
+        for oh in range(OH):
+            sr = res + k * Np + oh * Wp
+            dr = out + (k * OH + oh) * OW
+            for ow in range(OW):
+                dr[ow] = sr[ow] + b
+
+
+cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                               const char* bias, char* out, int64_t n, int64_t Hp,
+                               int64_t Wp, const int64_t* boff, char* part,
+                               int nthreads) noexcept nogil:
+    """out[n] = conv(x[n], w) + bias by NOTE [ Stride-1 convolution over the padded image ];
+    part holds one part of _offset_scratch."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HpWp = Hp * Wp, grp
+    cdef int64_t Np = _offset_positions(g, Wp)
+    cdef char* xp = part
+    cdef char* res = part + (g.C * HpWp + 16 + 15) // 16 * 16 * isz
+    cdef char* og
+    cdef const char* bg
+    cdef bint direct = Wp == g.OW          # no extra columns: the GEMM writes out itself
+    if dtype == FLOAT32:
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hp, Wp)
+    else:
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hp, Wp)
+    for grp in range(g.groups):
+        og = out + (n * g.K + grp * g.Kg) * OHW * isz
+        if gemm_offset_b(dtype, g.Kg, Np, CgRS, 1.0, w + grp * g.Kg * CgRS * isz, CgRS, 1,
+                         xp + grp * g.Cg * HpWp * isz, boff, 0.0,
+                         og if direct else res, Np, 1, nthreads):
+            return -1
+        bg = bias + grp * g.Kg * isz if bias != NULL else NULL
+        if direct:
+            if bg != NULL:
+                if dtype == FLOAT32:
+                    _add_bias(<float*>og, <const float*>bg, g.Kg, OHW)
+                else:
+                    _add_bias(<double*>og, <const double*>bg, g.Kg, OHW)
+        elif dtype == FLOAT32:
+            _compact_rows(<const float*>res, Np, Wp, <const float*>bg, <float*>og, g.Kg, g.OH, g.OW)
+        else:
+            _compact_rows(<const double*>res, Np, Wp, <const double*>bg, <double*>og, g.Kg, g.OH, g.OW)
+    return 0
+
+
+cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                         const char* bias, char* out, int64_t Hp, int64_t Wp, char* scratch,
+                         int nt, bint by_batch) noexcept nogil:
+    """out = conv(x, w) + bias by NOTE [ Stride-1 convolution over the padded image ]: a
+    range of images per thread (by_batch), or image by image with nt threads in each GEMM;
+    scratch holds _offset_scratch(nt if by_batch else 1) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
+    cdef int64_t* boff = <int64_t*>scratch
+    cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
+    cdef int64_t per = ((g.C * Hp * Wp + 16 + 15) // 16 * 16
+                        + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16) * isz
+    cdef int t, err = 0
+    for c in range(g.Cg):
+        for r in range(g.R):
+            for s in range(g.S):
+                boff[p] = (c * Hp + r * g.dH) * Wp + s * g.dW
+                p += 1
+    if by_batch:
+        chunk = (g.N + nt - 1) // nt
+        for t in prange(nt, num_threads=nt, schedule="static"):
+            for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
+                if _forward_offset_image(g, dtype, x, w, bias, out, n, Hp, Wp, boff,
+                                         parts + t * per, 1):
+                    err += 1
+    else:
+        for n in range(g.N):
+            if _forward_offset_image(g, dtype, x, w, bias, out, n, Hp, Wp, boff, parts, nt):
+                return -1
+    return -1 if err else 0
 
 
 # NOTE [ Weight gradient over image blocks ]
@@ -1048,6 +1223,17 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
     cdef bint cached
     cdef char* scratch
+    if _use_offset(&g, Wp) and not (_use_batched(&g, Hp, Wp) and g.OH * g.OW <= 32):
+        scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hp, Wp,
+                                                   nt if by_batch else 1), &cached)
+        if scratch == NULL:
+            raise MemoryError("conv2d: out of memory for the padded input copy")
+        with nogil:
+            err = _forward_offset(&g, dtype, xp, wp, bp, op, Hp, Wp, scratch, nt, by_batch)
+        _scratch_release(scratch, cached)
+        if err:
+            raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
+        return out
     if _use_batched(&g, Hp, Wp):
         scratch = _scratch_acquire(_batched_scratch(&g, 4 if dtype == FLOAT32 else 8, Hp, Wp,
                                                     nt), &cached)
@@ -1100,6 +1286,65 @@ cdef void _bias_grad(const floating* go, floating* gb, int64_t N, int64_t K,
         gb[k] = <floating>acc
 
 
+cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, Tensor w,
+                             char* gxp, int nt, bint by_batch) except -1:
+    """grad_input of a stride-1 convolution as the stride-1 convolution of grad_output with
+    the flipped, transposed weight, on the offset path (NOTE [ Stride-1 convolution over the
+    padded image ]):
+        gx[n, c, h, w] = sum over k, r, s of go[n, k, h + pH - r*dH, w + pW - s*dW] w[k, c, r, s]
+    is conv(go padded by dH*(R-1) - pH on top, ..., wt) with wt[c, k, R-1-r, S-1-s] =
+    w[k, c, r, s] per group.  Returns False (nothing done) when the path doesn't apply: a
+    stride or a padding past the dilated kernel's reach, or _use_offset declines."""
+    cdef ConvGeometry t
+    cdef int64_t reachH = g.dH * (g.R - 1), reachW = g.dW * (g.S - 1)
+    cdef int64_t top, left, bottom, right, Hp, Wp, grp, k, c, r, s, RS = g.R * g.S
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    if g.sH != 1 or g.sW != 1 or _pointwise(g) or _offset_mode == 0:
+        return False
+    # reach - the forward's padding; its bottom one is OH - H - pH + reachH (stride 1)
+    top, left = reachH - g.pH, reachW - g.pW
+    bottom, right = g.H + g.pH - g.OH, g.W + g.pW - g.OW
+    if top < 0 or left < 0 or bottom < 0 or right < 0:
+        return False
+    t.N, t.C, t.H, t.W = g.N, g.K, g.OH, g.OW
+    t.K, t.R, t.S = g.C, g.R, g.S
+    t.sH, t.sW, t.pH, t.pW, t.dH, t.dW = 1, 1, top, left, g.dH, g.dW
+    t.groups, t.Cg, t.Kg = g.groups, g.Kg, g.Cg
+    t.OH, t.OW = g.H, g.W
+    t.xs[0], t.xs[1], t.xs[2], t.xs[3] = g.K * g.OH * g.OW, g.OH * g.OW, g.OW, 1
+    Hp, Wp = g.OH + top + bottom, g.OW + left + right
+    if not _use_offset(&t, Wp) or (g.OH * g.OW <= 32 and _offset_mode != 1):
+        return False
+    cdef int64_t wsz[4]
+    wsz[0], wsz[1], wsz[2], wsz[3] = g.C, g.Kg, g.R, g.S
+    cdef Tensor wt = new_tensor(4, wsz, w._dtype, False)
+    cdef const char* wp = data_of(w)
+    cdef char* wtp = data_of(wt)
+    for grp in range(g.groups):
+        for k in range(g.Kg):
+            for c in range(g.Cg):
+                for r in range(g.R):
+                    for s in range(g.S):
+                        if dtype == FLOAT32:
+                            (<float*>wtp)[(((grp * g.Cg + c) * g.Kg + k) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s] = \
+                                (<const float*>wp)[((grp * g.Kg + k) * g.Cg + c) * RS + r * g.S + s]
+                        else:
+                            (<double*>wtp)[(((grp * g.Cg + c) * g.Kg + k) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s] = \
+                                (<const double*>wp)[((grp * g.Kg + k) * g.Cg + c) * RS + r * g.S + s]
+    cdef bint cached
+    cdef char* scratch = _scratch_acquire(_offset_scratch(&t, isz, Hp, Wp, nt if by_batch else 1),
+                                          &cached)
+    cdef int err
+    if scratch == NULL:
+        raise MemoryError("conv2d_backward: out of memory for the padded gradient copy")
+    with nogil:
+        err = _forward_offset(&t, dtype, gop, wtp, NULL, gxp, Hp, Wp, scratch, nt, by_batch)
+    _scratch_release(scratch, cached)
+    if err:
+        raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
+    return True
+
+
 def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW, int64_t pH,
                     int64_t pW, int64_t dH, int64_t dW, int64_t groups, bint want_input,
                     bint want_weight, bint want_bias, int64_t pH_end=-1, int64_t pW_end=-1):
@@ -1142,6 +1387,10 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     if (not want_input and not want_weight) or g.Cg == 0:
         return gx, gw, gb
     by_batch = _split(&g, &nt)
+    if want_input and _input_grad_offset(&g, dtype, gop, w, gxp, nt, by_batch):
+        gxp = NULL
+        if not want_weight:
+            return gx, gw, gb
     cdef int64_t nb = (256 + g.OH * g.OW - 1) // (g.OH * g.OW)
     if nb > g.N:
         nb = g.N

@@ -65,5 +65,18 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil
 
+# NOTE [ Offset-B GEMM ]
+# The same product with B given by row offsets into one buffer: B[p, j] = b[b_off[p] + j]
+# (elements of the dtype), FLOAT32/FLOAT64 only.  B is never packed: the micro-kernel reads
+# its rows where they lie (NOTE [ Offset-B micro-kernels ] in gemm_kernel.h), NR elements at
+# a time, so b[b_off[p] + j] must be readable (any value) for every j < n rounded up to a
+# multiple of gemm_nr(dtype).  A stride-1 convolution is one: its B rows are shifted runs of
+# the padded input.  C must not overlap b.
+cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                       const char* A, int64_t rsA, int64_t csA,
+                       const char* b, const int64_t* b_off,
+                       double beta, char* C, int64_t rsC, int64_t csC,
+                       int nthreads) noexcept nogil
+
 cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil

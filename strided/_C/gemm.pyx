@@ -49,6 +49,16 @@ cdef extern from "gemm_kernel.h" nogil:
     void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     strided_dgemm_ukr_t strided_dgemm_ukr()
+    ctypedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
+                                              const int64_t* boff, float* c, int64_t rs_c,
+                                              int64_t cs_c, int64_t mr, int64_t nr,
+                                              float alpha, float beta) noexcept nogil
+    ctypedef void (*strided_dgemm_offb_ukr_t)(int64_t k, const double* a, const double* b,
+                                              const int64_t* boff, double* c, int64_t rs_c,
+                                              int64_t cs_c, int64_t mr, int64_t nr,
+                                              double alpha, double beta) noexcept nogil
+    strided_sgemm_offb_ukr_t strided_sgemm_offb_ukr()
+    strided_dgemm_offb_ukr_t strided_dgemm_offb_ukr()
     int strided_gemm_select_kernel(int want_simd)
     int strided_gemm_kernel_current()
     int strided_cpu_has_avx2_fma()
@@ -100,6 +110,7 @@ cdef struct GemmArgs:
     int64_t rsA, csA
     pack_b_fn pack_b
     const void* b_src
+    const int64_t* b_off        # not NULL: B[p, j] = b_src[b_off[p] + j], never packed
     char* C
     int64_t rsC, csC
 
@@ -147,13 +158,39 @@ cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, in
 # --------------------------------------------------------------------------------------
 
 cdef void _macro_kernel(int64_t mc, int64_t nc, int64_t kc, real alpha, const real* a_pk,
-                        const real* b_pk, real beta, real* C, int64_t rsC,
-                        int64_t csC) noexcept nogil:
+                        const real* b_pk, const int64_t* b_off, real beta, real* C,
+                        int64_t rsC, int64_t csC) noexcept nogil:
     """Loops 4 and 5 (over NR slivers of packed B, then MR slivers of packed A) around
-    the micro-kernel: the B sliver stays in L1 while A's slivers stream from L2."""
+    the micro-kernel: the B sliver stays in L1 while A's slivers stream from L2.  With
+    b_off, B is not packed: sliver jr's row p is b_pk[b_off[p] + jr ...] (NOTE [ Offset-B
+    micro-kernels ])."""
     cdef int64_t jr = 0, ir
     cdef strided_sgemm_ukr_t sk
     cdef strided_dgemm_ukr_t dk
+    cdef strided_sgemm_offb_ukr_t sok
+    cdef strided_dgemm_offb_ukr_t dok
+    if b_off != NULL:
+        if real is float:
+            sok = strided_sgemm_offb_ukr()
+            while jr < nc:
+                ir = 0
+                while ir < mc:
+                    sok(kc, a_pk + ir * kc, b_pk + jr, b_off, C + ir * rsC + jr * csC, rsC,
+                        csC, min(<int64_t>STRIDED_SGEMM_MR, mc - ir),
+                        min(<int64_t>STRIDED_SGEMM_NR, nc - jr), alpha, beta)
+                    ir += STRIDED_SGEMM_MR
+                jr += STRIDED_SGEMM_NR
+        else:
+            dok = strided_dgemm_offb_ukr()
+            while jr < nc:
+                ir = 0
+                while ir < mc:
+                    dok(kc, a_pk + ir * kc, b_pk + jr, b_off, C + ir * rsC + jr * csC, rsC,
+                        csC, min(<int64_t>STRIDED_DGEMM_MR, mc - ir),
+                        min(<int64_t>STRIDED_DGEMM_NR, nc - jr), alpha, beta)
+                    ir += STRIDED_DGEMM_MR
+                jr += STRIDED_DGEMM_NR
+        return
     if real is float:
         sk = strided_sgemm_ukr()
         while jr < nc:
@@ -206,7 +243,8 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
     cdef real* b_pk
     if m <= 0 or n <= 0:
         return 0
-    bufs = strided_gemm_bufs_acquire(mc_blk * kc_blk * sizeof(real), kc_blk * nc_blk * sizeof(real))
+    bufs = strided_gemm_bufs_acquire(mc_blk * kc_blk * sizeof(real),
+                                     0 if g.b_off != NULL else kc_blk * nc_blk * sizeof(real))
     if bufs == NULL:
         return -1
     a_pk = <real*>bufs.a
@@ -217,14 +255,20 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
         pc = 0
         while pc < k:
             kc = min(kc_blk, k - pc)
-            g.pack_b(g.b_src, pc, kc, jc, nc, <char*>b_pk)
+            if g.b_off == NULL:
+                g.pack_b(g.b_src, pc, kc, jc, nc, <char*>b_pk)
             beta_k = beta if pc == 0 else 1
             ic = i0
             while ic < i1:
                 mc = min(mc_blk, i1 - ic)
                 _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
-                _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, beta_k,
-                              C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
+                if g.b_off == NULL:
+                    _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, <const int64_t*>NULL,
+                                  beta_k, C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
+                else:
+                    _macro_kernel(mc, nc, kc, alpha, a_pk, <const real*>g.b_src + jc,
+                                  g.b_off + pc, beta_k, C + ic * g.rsC + jc * g.csC,
+                                  g.rsC, g.csC)
                 ic += mc
             pc += kc
         jc += nc
@@ -587,6 +631,7 @@ cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m
     b.dtype_num = dtype_num
     g.pack_b = pack_b_strided
     g.b_src = b
+    g.b_off = NULL
 
 
 cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
@@ -649,6 +694,35 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
     g.csA = csA
     g.pack_b = pack_b
     g.b_src = b_src
+    g.b_off = NULL
+    g.C = C
+    g.rsC = rsC
+    g.csC = csC
+    if dtype_num == FLOAT32:
+        return _gemm_float(<float*>C, &g, NULL, nthreads)
+    return _gemm_float(<double*>C, &g, NULL, nthreads)
+
+
+cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                       const char* A, int64_t rsA, int64_t csA,
+                       const char* b, const int64_t* b_off,
+                       double beta, char* C, int64_t rsC, int64_t csC,
+                       int nthreads) noexcept nogil:
+    cdef GemmArgs g
+    if m <= 0 or n <= 0:
+        return 0
+    g.dtype_num = dtype_num
+    g.m = m
+    g.n = n
+    g.k = k
+    g.alpha = alpha
+    g.beta = beta
+    g.A = A
+    g.rsA = rsA
+    g.csA = csA
+    g.pack_b = NULL
+    g.b_src = b
+    g.b_off = b_off
     g.C = C
     g.rsC = rsC
     g.csC = csC

@@ -43,6 +43,20 @@ typedef void (*strided_sgemm_ukr_t)(int64_t k, const float* a, const float* b, f
 typedef void (*strided_dgemm_ukr_t)(int64_t k, const double* a, const double* b, double* c,
                                     int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                     double alpha, double beta);
+/* NOTE [ Offset-B micro-kernels ]
+ * The same tile from B rows that lie anywhere: row p of the NR-wide B sliver is
+ * b[boff[p] + 0 .. NR) (unit column stride), so an implicit GEMM whose B rows are shifted
+ * runs of one buffer -- a stride-1 convolution's windows over a padded image -- needs no
+ * packing.  All NR elements of every row are read whatever nr is: the caller keeps them
+ * inside its buffer.  a is packed as above. */
+typedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
+                                         const int64_t* boff, float* c, int64_t rs_c,
+                                         int64_t cs_c, int64_t mr, int64_t nr, float alpha,
+                                         float beta);
+typedef void (*strided_dgemm_offb_ukr_t)(int64_t k, const double* a, const double* b,
+                                         const int64_t* boff, double* c, int64_t rs_c,
+                                         int64_t cs_c, int64_t mr, int64_t nr, double alpha,
+                                         double beta);
 
 /* ---- reference micro-kernels ------------------------------------------------------ */
 
@@ -93,6 +107,42 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
     STRIDED_STORE_TILE(double, NR);
 }
 
+static void strided_sgemm_offb_ref(int64_t k, const float* a, const float* b,
+                                   const int64_t* boff, float* c, int64_t rs_c, int64_t cs_c,
+                                   int64_t mr, int64_t nr, float alpha, float beta)
+{
+    enum { MR = STRIDED_SGEMM_MR, NR = STRIDED_SGEMM_NR };
+    float tile[MR * NR];
+    int64_t p;
+    int i, j;
+    memset(tile, 0, sizeof tile);
+    for (p = 0; p < k; p++, a += MR) {
+        const float* bp = b + boff[p];
+        for (i = 0; i < MR; i++)
+            for (j = 0; j < NR; j++)
+                tile[i * NR + j] += a[i] * bp[j];
+    }
+    STRIDED_STORE_TILE(float, NR);
+}
+
+static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
+                                   const int64_t* boff, double* c, int64_t rs_c, int64_t cs_c,
+                                   int64_t mr, int64_t nr, double alpha, double beta)
+{
+    enum { MR = STRIDED_DGEMM_MR, NR = STRIDED_DGEMM_NR };
+    double tile[MR * NR];
+    int64_t p;
+    int i, j;
+    memset(tile, 0, sizeof tile);
+    for (p = 0; p < k; p++, a += MR) {
+        const double* bp = b + boff[p];
+        for (i = 0; i < MR; i++)
+            for (j = 0; j < NR; j++)
+                tile[i * NR + j] += a[i] * bp[j];
+    }
+    STRIDED_STORE_TILE(double, NR);
+}
+
 /* ---- AVX2 + FMA micro-kernels ------------------------------------------------------ */
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(STRIDED_NO_SIMD)
@@ -107,7 +157,8 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
  *     an edge tile of mr < 6 rows or nr <= half a tile runs a body with fewer accumulators
  *     instead of computing padding (for n = 64 or 128, a 6-row kernel otherwise spends 3%
  *     of its time on the padding rows of the last sliver);
- *   D: 0 reads packed slivers (NOTE [ GEMM micro-kernel contract ]); 1 reads A and B where
+ *   D: 0 reads packed slivers (NOTE [ GEMM micro-kernel contract ]); 2 reads packed A and
+ *     B rows at b + boff[p] (NOTE [ Offset-B micro-kernels ]); 1 reads A and B where
  *     they lie -- A through any strides (rs_a, cs_a), B a row-major matrix (row stride
  *     rs_b, unit column stride) whose ragged last columns are loaded under a mask, so
  *     nothing past the matrix is touched.  D = 1 is the small-product path, which packs
@@ -126,7 +177,19 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
     int i, v;                                                                            \
     STRIDED_UNROLL for (i = 0; i < R; i++)                                               \
         STRIDED_UNROLL for (v = 0; v < V; v++) acc[i][v] = _mm256_setzero_##SUF();       \
-    if (!D) {                                                                            \
+    if (D == 2) {                                                                        \
+        for (p = 0; p < k; p++) {                                                        \
+            const T* bp = b + boff[p];                                                   \
+            VEC b0 = _mm256_loadu_##SUF(bp), b1 = b0;                                    \
+            if (V > 1) b1 = _mm256_loadu_##SUF(bp + LANES);                              \
+            STRIDED_UNROLL for (i = 0; i < R; i++) {                                     \
+                VEC ai = BCAST(a + i);                                                   \
+                acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                       \
+                if (V > 1) acc[i][1] = _mm256_fmadd_##SUF(ai, b1, acc[i][1]);            \
+            }                                                                            \
+            a += 6;                                                                      \
+        }                                                                                \
+    } else if (!D) {                                                                     \
         for (p = 0; p < k; p++) {                                                        \
             VEC b0 = _mm256_load_##SUF(b), b1 = b0;                                      \
             if (V > 1) b1 = _mm256_load_##SUF(b + LANES);                                \
@@ -203,7 +266,7 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
 STRIDED_AVX2 __attribute__((always_inline)) static inline void
 strided_sgemm_avx2_body(const int R, const int V, const int D, int64_t k,
                         const float* a, int64_t rs_a, int64_t cs_a, const float* b, int64_t rs_b,
-                        float* c, int64_t rs_c, int64_t cs_c, int64_t nr, float alpha, float beta)
+                        const int64_t* boff, float* c, int64_t rs_c, int64_t cs_c, int64_t nr, float alpha, float beta)
 {
     STRIDED_AVX2_BODY(float, __m256, ps, 8, _mm256_broadcast_ss, __m256i, _mm256_maskload_ps)
 }
@@ -211,19 +274,19 @@ strided_sgemm_avx2_body(const int R, const int V, const int D, int64_t k,
 STRIDED_AVX2 __attribute__((always_inline)) static inline void
 strided_dgemm_avx2_body(const int R, const int V, const int D, int64_t k,
                         const double* a, int64_t rs_a, int64_t cs_a, const double* b, int64_t rs_b,
-                        double* c, int64_t rs_c, int64_t cs_c, int64_t nr, double alpha, double beta)
+                        const int64_t* boff, double* c, int64_t rs_c, int64_t cs_c, int64_t nr, double alpha, double beta)
 {
     STRIDED_AVX2_BODY(double, __m256d, pd, 4, _mm256_broadcast_sd, __m256i, _mm256_maskload_pd)
 }
 
 #define STRIDED_DISPATCH_ROWS(body, V, D)                                                \
     switch (mr) {                                                                        \
-    case 6: body(6, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
-    case 5: body(5, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
-    case 4: body(4, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
-    case 3: body(3, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
-    case 2: body(2, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
-    default: body(1, V, D, k, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 6: body(6, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 5: body(5, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 4: body(4, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 3: body(3, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
+    case 2: body(2, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
+    default: body(1, V, D, k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta); break; \
     }
 
 STRIDED_AVX2
@@ -232,6 +295,7 @@ static void strided_sgemm_ukr_avx2(int64_t k, const float* a, const float* b, fl
                                    float alpha, float beta)
 {
     const int64_t rs_a = 1, cs_a = 6, rs_b = 16;
+    const int64_t* boff = NULL;
     if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 0) }
     else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 0) }
 }
@@ -242,8 +306,29 @@ static void strided_dgemm_ukr_avx2(int64_t k, const double* a, const double* b, 
                                    double alpha, double beta)
 {
     const int64_t rs_a = 1, cs_a = 6, rs_b = 8;
+    const int64_t* boff = NULL;
     if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 0) }
     else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 0) }
+}
+
+STRIDED_AVX2
+static void strided_sgemm_offb_avx2(int64_t k, const float* a, const float* b,
+                                    const int64_t* boff, float* c, int64_t rs_c, int64_t cs_c,
+                                    int64_t mr, int64_t nr, float alpha, float beta)
+{
+    const int64_t rs_a = 1, cs_a = 6, rs_b = 0;
+    if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 2) }
+    else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 2) }
+}
+
+STRIDED_AVX2
+static void strided_dgemm_offb_avx2(int64_t k, const double* a, const double* b,
+                                    const int64_t* boff, double* c, int64_t rs_c, int64_t cs_c,
+                                    int64_t mr, int64_t nr, double alpha, double beta)
+{
+    const int64_t rs_a = 1, cs_a = 6, rs_b = 0;
+    if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 2) }
+    else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 2) }
 }
 
 /* Direct (unpacked) kernels: an mr x nr tile of C = alpha * A B (+ beta * C) from A at a
@@ -253,6 +338,7 @@ static void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, i
                                       const float* b, int64_t rs_b, float* c, int64_t rs_c,
                                       int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
 {
+    const int64_t* boff = NULL;
     if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 1) }
     else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 1) }
 }
@@ -262,6 +348,7 @@ static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, 
                                       const double* b, int64_t rs_b, double* c, int64_t rs_c,
                                       int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
 {
+    const int64_t* boff = NULL;
     if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 1) }
     else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 1) }
 }
@@ -450,6 +537,22 @@ static strided_dgemm_ukr_t strided_dgemm_ukr(void)
     if (strided_gemm_kernel_kind == 1) return strided_dgemm_ukr_avx2;
 #endif
     return strided_dgemm_ukr_ref;
+}
+
+static strided_sgemm_offb_ukr_t strided_sgemm_offb_ukr(void)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) return strided_sgemm_offb_avx2;
+#endif
+    return strided_sgemm_offb_ref;
+}
+
+static strided_dgemm_offb_ukr_t strided_dgemm_offb_ukr(void)
+{
+#if STRIDED_HAVE_X86_KERNELS
+    if (strided_gemm_kernel_kind == 1) return strided_dgemm_offb_avx2;
+#endif
+    return strided_dgemm_offb_ref;
 }
 
 /* ---- packing A ---------------------------------------------------------------------
@@ -963,7 +1066,7 @@ static strided_gemm_bufs* strided_gemm_bufs_acquire(size_t a_bytes, size_t b_byt
         s->b = (char*)strided_gemm_alloc(b_bytes);
         s->b_cap = s->b ? b_bytes : 0;
     }
-    if (s->a == NULL || s->b == NULL) {
+    if ((a_bytes && s->a == NULL) || (b_bytes && s->b == NULL)) {
         strided_gemm_bufs_release(s);
         return NULL;
     }

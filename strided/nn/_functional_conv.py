@@ -304,7 +304,8 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     """(grad_input, grad_weight, grad_bias) of conv2d(input, weight, bias, stride, padding,
     dilation, groups) for the output gradient grad_output; an entry is None when its
     output_mask entry is False.
-        grad_input  = col2im(W^T @ grad_output)      (an accumulating scatter)
+        grad_input  = col2im(W^T @ grad_output)      (an accumulating scatter); for stride 1,
+                      the convolution of grad_output with the flipped, transposed weight
         grad_weight = sum over n of grad_output[n] @ im2col(input[n])^T
         grad_bias   = grad_output summed over N, OH, OW
     """
