@@ -65,7 +65,8 @@ cdef struct ConvGeometry:
 
 
 cdef struct WindowSource:
-    # what the implicit-GEMM packer reads: image n, group g of the input
+    # what the implicit-GEMM packer reads: images n, n+1, ... (columns j = i*OH*OW + oh*OW
+    # + ow for image n+i), group g of the input
     const ConvGeometry* g
     const char* x               # element (n, g*Cg, 0, 0)
     int64_t NR
@@ -129,15 +130,19 @@ cdef void _im2col(const ConvGeometry* g, const floating* x, floating* col,
                     d += g.OW
 
 
-cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx) noexcept nogil:
-    """gx (Cg x H x W, contiguous) += the scatter of col (Cg*R*S x OH*OW)."""
-    cdef int64_t c, r, s, oh, ow, ih, lo, hi, off
+cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx,
+                  int64_t ld) noexcept nogil:
+    """gx (Cg x H x W, contiguous) += the scatter of col (Cg*R*S x OH*OW, rows ld elements
+    apart)."""
+    cdef int64_t c, r, s, oh, ow, ih, lo, hi, off, row = 0
     cdef int64_t HW = g.H * g.W
     cdef floating* xr
-    cdef const floating* d = col
+    cdef const floating* d
     for c in range(g.Cg):
         for r in range(g.R):
             for s in range(g.S):
+                d = col + row * ld
+                row += 1
                 _col_range(g, s, &lo, &hi)
                 off = s * g.dW - g.pW
                 for oh in range(g.OH):
@@ -195,8 +200,9 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
     cdef const floating* x = <const floating*>ws.x
     cdef int64_t NR = ws.NR
     cdef int64_t RS = g.R * g.S
-    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, lane, u
-    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW, OW = g.OW
+    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, lane, u, img
+    cdef int64_t xs0 = g.xs[0], xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW
+    cdef int64_t OW = g.OW, OHW = g.OH * g.OW
     cdef int64_t step = sW * xs3
     cdef const floating* xr
     cdef floating* d
@@ -207,10 +213,14 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
         s = q % g.S
         _col_range(g, s, &lo, &hi)
         off = s * g.dW - g.pW
-        oh = j0 // OW
-        ow = j0 - oh * OW
+        img = j0 // OHW
+        oh = (j0 - img * OHW) // OW
+        ow = j0 - img * OHW - oh * OW
         t = 0
         while t < nc:
+            if oh == g.OH:                         # next image
+                oh = 0
+                img += 1
             t_row = t + (OW - ow)                  # panel column where this output row ends
             if t_row > nc:
                 t_row = nc
@@ -218,7 +228,7 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
             if ih < 0 or ih >= g.H:
                 _pack_run(dst, kc, p, t, t_row, <const floating*>NULL, 0)
             else:
-                xr = x + c * xs1 + ih * xs2
+                xr = x + img * xs0 + c * xs1 + ih * xs2
                 # output columns ow .. ow + (t_row - t) of this row; valid ones in [lo, hi)
                 a = lo if lo > ow else ow
                 b = hi if hi < ow + (t_row - t) else ow + (t_row - t)
@@ -304,6 +314,57 @@ cdef int _forward_image(const ConvGeometry* g, int dtype, const char* x, const c
     return 0
 
 
+# NOTE [ Forward over image blocks ]
+# Per image, the packed path repacks all of W for a GEMM of only OH*OW columns: on small
+# outputs (ResNet's 8x8 stage: 64 columns against 256 x 2304 weights) packing A costs a
+# tenth of the arithmetic.  So nb images share one GEMM, the window packer running on from
+# one image into the next, its (Kg x nb*OH*OW) result going to scratch and from there to
+# out (adding the bias).  256 -> 256 3x3 on 8x8, batch 32, 2 threads: 17.2 -> (see README).
+
+cdef inline int64_t _forward_block_images(const ConvGeometry* g) noexcept nogil:
+    """Images per GEMM on the packed path: enough for ~1024 columns."""
+    cdef int64_t nb = 1024 // (g.OH * g.OW)
+    return 1 if nb < 1 else nb
+
+
+cdef int _forward_images(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                         const char* bias, char* out, int64_t n0, int64_t nb, char* res,
+                         int nthreads) noexcept nogil:
+    """out[n0 : n0+nb] = conv(x[n0 : n0+nb], w) + bias, one GEMM per group (NOTE [ Forward
+    over image blocks ]); res: scratch of Kg*nb*OH*OW elements."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, cols = nb * OHW, grp, i, k, q
+    cdef WindowSource ws
+    cdef const char* bg
+    ws.g = g
+    ws.NR = gemm_nr(dtype)
+    for grp in range(g.groups):
+        ws.x = x + (n0 * g.xs[0] + grp * g.Cg * g.xs[1]) * isz
+        if gemm_packed_b(dtype, g.Kg, cols, CgRS, 1.0, w + grp * g.Kg * CgRS * isz, CgRS, 1,
+                         _pack_windows_f if dtype == FLOAT32 else _pack_windows_d,
+                         &ws, 0.0, res, cols, 1, nthreads):
+            return -1
+        bg = bias + grp * g.Kg * isz if bias != NULL else NULL
+        for i in range(nb):
+            for k in range(g.Kg):
+                if dtype == FLOAT32:
+                    _copy_plus_bias(<const float*>res + k * cols + i * OHW,
+                                    <float*>out + ((n0 + i) * g.K + grp * g.Kg + k) * OHW, OHW,
+                                    (<const float*>bg)[k] if bg != NULL else 0)
+                else:
+                    _copy_plus_bias(<const double*>res + k * cols + i * OHW,
+                                    <double*>out + ((n0 + i) * g.K + grp * g.Kg + k) * OHW, OHW,
+                                    (<const double*>bg)[k] if bg != NULL else 0)
+    return 0
+
+
+cdef inline void _copy_plus_bias(const floating* src, floating* dst, int64_t n,
+                                 floating b) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        dst[i] = src[i] + b
+
+
 cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const char* w,
                          const char* go, char* gx, char* gw, char* col, int64_t n,
                          int nthreads) noexcept nogil:
@@ -346,9 +407,9 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
                                         gog, OHW, 1, 0.0, col, OHW, 1, nthreads):
                     return -1
                 if dtype == FLOAT32:
-                    _col2im(g, <const float*>col, <float*>gxg)
+                    _col2im(g, <const float*>col, <float*>gxg, OHW)
                 else:
-                    _col2im(g, <const double*>col, <double*>gxg)
+                    _col2im(g, <const double*>col, <double*>gxg, OHW)
     return 0
 
 
@@ -379,24 +440,50 @@ def _set_offset_path(int mode):
 
 
 cdef inline int64_t _offset_positions(const ConvGeometry* g, int64_t Wp) noexcept nogil:
-    """Columns of the offset path's GEMM: (OH - 1)*Wp + OW."""
+    """Columns of the offset path's GEMM over the padded width: (OH - 1)*Wp + OW."""
     return (g.OH - 1) * Wp + g.OW
+
+
+cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR) noexcept nogil:
+    """Micro-kernel columns spent on the output in tiles of two half-slivers that never
+    cross a row's end (NOTE [ Offset-B GEMM ]): NR per tile, 3/4 NR for a tile of one
+    half (the half-width kernel measured at 2/3 of a full tile's time).  Walks the
+    halves of the output rows as the GEMM does."""
+    cdef int64_t H = NR // 2, full = g.OW // H, halves = full + (1 if g.OW % H else 0)
+    cdef int64_t total = g.OH * halves, i = 0, slots = 0
+    while i < total:
+        if i % halves < full and i + 1 < total:     # a full half takes the next one along
+            slots += NR
+            i += 2
+        else:
+            slots += NR * 3 // 4
+            i += 1
+    return slots
+
+
+cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wp, int64_t NR) noexcept nogil:
+    """Tiles per output row (no extra columns; out is written in place) rather than over
+    the padded width: whichever spends fewer micro-kernel columns."""
+    return _row_slots(g, NR) <= (_offset_positions(g, Wp) + NR - 1) // NR * NR
 
 
 cdef bint _use_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
     """Stride 1 (and not pointwise), unless the extra columns cost more than packing saves:
-    the GEMM's columns rounded up to NR slivers, against the packed path's, may grow by at
-    most a factor 1 + 32/Kg (each packed element feeds Kg multiply-adds).  Measured, 2
-    threads, batch 32, 3x3 C -> C, ms packed -> offset: 64 on 56x56 52 -> 44, 128 on 28x28
-    48 -> 44, 256 on 28x28 170 -> 172, 512 on 14x14 184 -> 193 (packed kept), 256 on 8x8
-    17 -> 19 (packed kept), 64 on 8x8 1.7 -> 1.2, 64 -> 8 on 28x28 6.0 -> 2.0."""
+    the micro-kernel columns it spends (_row_slots, or over the padded width), against the
+    packed path's, may grow by at most a factor 1 + 32/Kg (each packed element feeds Kg
+    multiply-adds).  Measured, 2 threads, batch 32, 3x3 C -> C, ms packed / offset: 64 on
+    56x56 52 / 42, 128 on 28x28 48 / 45, 256 on 28x28 174 / 176, 256 on 14x14 48 / 51
+    (packed kept), 256 on 8x8 16.1 / 14.4, 512 on 7x7 48 / 61 (packed kept), 64 on 8x8
+    1.65 / 0.97, 64 -> 8 on 28x28 6.0 / 2.0."""
     cdef int64_t cols_offset, cols_packed
     if g.sH != 1 or g.sW != 1 or _pointwise(g):
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
-    cols_offset = (_offset_positions(g, Wp) + 15) // 16 * 16
-    cols_packed = (g.OH * g.OW + 15) // 16 * 16
+    cols_offset = min((_offset_positions(g, Wp) + 15) // 16 * 16, _row_slots(g, 16))
+    cols_packed = g.OH * g.OW           # over image blocks (NOTE [ Forward over image blocks ])
+    if _forward_block_images(g) == 1:
+        cols_packed = (cols_packed + 15) // 16 * 16
     return cols_offset * g.Kg <= cols_packed * (g.Kg + 32)
 
 
@@ -468,16 +555,25 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
     cdef char* res = part + (g.C * HpWp + 16 + 15) // 16 * 16 * isz
     cdef char* og
     cdef const char* bg
-    cdef bint direct = Wp == g.OW          # no extra columns: the GEMM writes out itself
+    cdef int err
+    cdef int64_t NR = gemm_nr(dtype)
+    cdef bint by_rows = _offset_by_rows(g, Wp, NR)
+    cdef bint direct = by_rows or Wp == g.OW     # no extra columns: the GEMM writes out
     if dtype == FLOAT32:
         _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hp, Wp)
     else:
         _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hp, Wp)
     for grp in range(g.groups):
         og = out + (n * g.K + grp * g.Kg) * OHW * isz
-        if gemm_offset_b(dtype, g.Kg, Np, CgRS, 1.0, w + grp * g.Kg * CgRS * isz, CgRS, 1,
-                         xp + grp * g.Cg * HpWp * isz, boff, 0.0,
-                         og if direct else res, Np, 1, nthreads):
+        if by_rows:
+            err = gemm_offset_b(dtype, g.Kg, OHW, CgRS, 1.0, w + grp * g.Kg * CgRS * isz,
+                                CgRS, 1, xp + grp * g.Cg * HpWp * isz, boff, g.OW, Wp, 0.0,
+                                og, OHW, 1, nthreads)
+        else:
+            err = gemm_offset_b(dtype, g.Kg, Np, CgRS, 1.0, w + grp * g.Kg * CgRS * isz,
+                                CgRS, 1, xp + grp * g.Cg * HpWp * isz, boff, 0, 0, 0.0,
+                                og if direct else res, Np, 1, nthreads)
+        if err:
             return -1
         bg = bias + grp * g.Kg * isz if bias != NULL else NULL
         if direct:
@@ -523,6 +619,90 @@ cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const 
             if _forward_offset_image(g, dtype, x, w, bias, out, n, Hp, Wp, boff, parts, nt):
                 return -1
     return -1 if err else 0
+
+
+# NOTE [ Input gradient over image blocks ]
+# As NOTE [ Forward over image blocks ]: per image, grad_input's GEMM col = W^T @ go[n]
+# repacks all of W for OH*OW columns.  On small outputs nb images share one GEMM -- B is
+# their output gradients side by side, packed by _pack_grads -- and col2im scatters each
+# image's columns.  256 -> 256 3x3 on 8x8, batch 32, 2 threads: (see README).
+
+cdef struct GradSource:
+    const char* go              # grad_output element (n0, g*Kg, 0, 0)
+    int64_t image_stride        # K*OH*OW
+    int64_t row_stride          # OH*OW: between output channels, and columns per image
+
+
+cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0,
+                        int64_t nc, floating* dst) noexcept nogil:
+    """B[p0:p0+kc, j0:j0+nc] of NOTE [ Input gradient over image blocks ] (row k, column
+    i*OH*OW + q = go[n0 + i, k, q]) as NR-wide slivers (NOTE [ Packed B panels ])."""
+    cdef const floating* go = <const floating*>gs.go
+    cdef int64_t OHW = gs.row_stride, p, t, img, q, end, lane, NR
+    cdef floating* d
+    if floating is float:
+        NR = SGEMM_NR
+    else:
+        NR = DGEMM_NR
+    for p in range(kc):
+        img = j0 // OHW
+        q = j0 - img * OHW
+        t = 0
+        while t < nc:
+            end = t + (OHW - q)
+            if end > nc:
+                end = nc
+            _pack_run(dst, kc, p, t, end, go + img * gs.image_stride + (p0 + p) * OHW + q, 1)
+            t = end
+            img += 1
+            q = 0
+        if nc % NR:
+            d = dst + (nc // NR) * NR * kc + p * NR
+            for lane in range(nc % NR, NR):
+                d[lane] = 0
+
+
+cdef void _pack_grads_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_grads_t(<const GradSource*>src, p0, kc, j0, nc, <float*>dst)
+
+
+cdef void _pack_grads_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                        char* dst) noexcept nogil:
+    _pack_grads_t(<const GradSource*>src, p0, kc, j0, nc, <double*>dst)
+
+
+cdef inline int64_t _input_grad_block_images(const ConvGeometry* g) noexcept nogil:
+    """Images per GEMM for the input gradient: ~512 columns (col stays a few MB)."""
+    cdef int64_t nb = 512 // (g.OH * g.OW)
+    return 1 if nb < 1 else nb
+
+
+cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, const char* go,
+                            char* gx, int64_t n0, int64_t nb, char* col,
+                            int nthreads) noexcept nogil:
+    """gx[n0 : n0+nb] = grad_input for those images (NOTE [ Input gradient over image
+    blocks ]); col: scratch of Cg*R*S*nb*OH*OW elements; gx zeroed beforehand."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HW = g.H * g.W
+    cdef int64_t cols = nb * OHW, grp, i
+    cdef GradSource gs
+    cdef char* gxg
+    gs.image_stride = g.K * OHW
+    gs.row_stride = OHW
+    for grp in range(g.groups):
+        gs.go = go + (n0 * g.K + grp * g.Kg) * OHW * isz
+        if gemm_packed_b(dtype, CgRS, cols, g.Kg, 1.0, w + grp * g.Kg * CgRS * isz, 1, CgRS,
+                         _pack_grads_f if dtype == FLOAT32 else _pack_grads_d, &gs,
+                         0.0, col, cols, 1, nthreads):
+            return -1
+        for i in range(nb):
+            gxg = gx + ((n0 + i) * g.C + grp * g.Cg) * HW * isz
+            if dtype == FLOAT32:
+                _col2im(g, <const float*>col + i * OHW, <float*>gxg, cols)
+            else:
+                _col2im(g, <const double*>col + i * OHW, <double*>gxg, cols)
+    return 0
 
 
 # NOTE [ Weight gradient over image blocks ]
@@ -1245,18 +1425,46 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
         if err:
             raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
         return out
-    with nogil:
-        if by_batch:
-            chunk = (g.N + nt - 1) // nt
-            for t in prange(nt, num_threads=nt, schedule="static"):
-                for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
-                    if _forward_image(&g, dtype, xp, wp, bp, op, n, 1):
-                        err += 1
-        else:
-            for n in range(g.N):
-                if _forward_image(&g, dtype, xp, wp, bp, op, n, nt):
-                    err = 1
-                    break
+    cdef int64_t nb = _forward_block_images(&g)
+    cdef int64_t per = (g.Kg * nb * g.OH * g.OW + 15) // 16 * 16 * (4 if dtype == FLOAT32 else 8)
+    if nb > 1 and not _pointwise(&g):
+        # NOTE [ Forward over image blocks ]
+        scratch = _scratch_acquire(per * (nt if by_batch else 1), &cached)
+        if scratch == NULL:
+            raise MemoryError("conv2d: out of memory for the GEMM's result")
+        with nogil:
+            if by_batch:
+                chunk = (g.N + nt - 1) // nt
+                for t in prange(nt, num_threads=nt, schedule="static"):
+                    n = t * chunk
+                    while n < min(g.N, (t + 1) * chunk):
+                        if _forward_images(&g, dtype, xp, wp, bp, op, n,
+                                           min(nb, min(g.N, (t + 1) * chunk) - n),
+                                           scratch + t * per, 1):
+                            err += 1
+                        n = n + nb
+            else:
+                n = 0
+                while n < g.N:
+                    if _forward_images(&g, dtype, xp, wp, bp, op, n, min(nb, g.N - n),
+                                       scratch, nt):
+                        err = 1
+                        break
+                    n += nb
+        _scratch_release(scratch, cached)
+    else:
+        with nogil:
+            if by_batch:
+                chunk = (g.N + nt - 1) // nt
+                for t in prange(nt, num_threads=nt, schedule="static"):
+                    for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
+                        if _forward_image(&g, dtype, xp, wp, bp, op, n, 1):
+                            err += 1
+            else:
+                for n in range(g.N):
+                    if _forward_image(&g, dtype, xp, wp, bp, op, n, nt):
+                        err = 1
+                        break
     if err:
         raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
     return out
@@ -1354,6 +1562,8 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     cdef int64_t sizes[4]
     cdef int nt = 1, by_batch, t, err = 0, nparts
     cdef int64_t n, chunk, d
+    cdef char* scratch_x
+    cdef bint cached_x
     _geometry(&g, x, w, sH, sW, pH, pW, dH, dW, groups, pH_end, pW_end)
     if x._dtype.num not in (FLOAT32, FLOAT64):
         raise TypeError(f"conv2d_backward kernel: float32 or float64 only, not {x._dtype.name}")
@@ -1432,6 +1642,36 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
             return gx, gw, gb
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
+    cdef int64_t nbx = _input_grad_block_images(&g), per_x
+    if gwp == NULL and nbx > 1 and not _pointwise(&g):
+        # NOTE [ Input gradient over image blocks ]
+        per_x = (CgRS * nbx * g.OH * g.OW + 15) // 16 * 16 * isz
+        scratch_x = _scratch_acquire(per_x * nparts, &cached_x)
+        if scratch_x == NULL:
+            raise MemoryError("conv2d_backward: out of memory for the col buffer")
+        with nogil:
+            if by_batch:
+                chunk = (g.N + nt - 1) // nt
+                for t in prange(nt, num_threads=nt, schedule="static"):
+                    n = t * chunk
+                    while n < min(g.N, (t + 1) * chunk):
+                        if _input_grad_images(&g, dtype, wp, gop, gxp, n,
+                                              min(nbx, min(g.N, (t + 1) * chunk) - n),
+                                              scratch_x + t * per_x, 1):
+                            err += 1
+                        n = n + nbx
+            else:
+                n = 0
+                while n < g.N:
+                    if _input_grad_images(&g, dtype, wp, gop, gxp, n, min(nbx, g.N - n),
+                                          scratch_x, nt):
+                        err = 1
+                        break
+                    n += nbx
+        _scratch_release(scratch_x, cached_x)
+        if err:
+            raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
+        return gx, gw, gb
     cdef int64_t col_elems = 0 if _pointwise(&g) else CgRS * g.OH * g.OW
     cdef int64_t gw_elems = g.K * CgRS if (gwp != NULL and by_batch) else 0
     cdef int64_t per_thread = (col_elems + gw_elems + 15) // 16 * 16

@@ -66,16 +66,20 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        int nthreads) noexcept nogil
 
 # NOTE [ Offset-B GEMM ]
-# The same product with B given by row offsets into one buffer: B[p, j] = b[b_off[p] + j]
+# The same product with B's rows given by offsets into one buffer, its columns cut into
+# rows of row_len elements row_pitch apart (row_len <= 0: one row of n):
+#     B[p, j] = b[b_off[p] + (j // row_len) * row_pitch + j % row_len]
 # (elements of the dtype), FLOAT32/FLOAT64 only.  B is never packed: the micro-kernel reads
-# its rows where they lie (NOTE [ Offset-B micro-kernels ] in gemm_kernel.h), NR elements at
-# a time, so b[b_off[p] + j] must be readable (any value) for every j < n rounded up to a
-# multiple of gemm_nr(dtype).  A stride-1 convolution is one: its B rows are shifted runs of
-# the padded input.  C must not overlap b.
+# it in place (NOTE [ Offset-B micro-kernels ] in gemm_kernel.h) in half-slivers of up to
+# NR/2 columns that stop at each row's end, always loading NR/2 elements, so the NR/2 - 1
+# elements past each row's end at every b_off[p] must be readable (any value).  A stride-1
+# convolution is one: row p = (c, r, s) of B restricted to output row oh is a run of the
+# padded input (NOTE [ Stride-1 convolution over the padded image ] in conv.pyx).  C must
+# not overlap b.
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
-                       const char* b, const int64_t* b_off,
-                       double beta, char* C, int64_t rsC, int64_t csC,
+                       const char* b, const int64_t* b_off, int64_t row_len,
+                       int64_t row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil
 
 cdef int gemm_mr(int dtype_num) noexcept nogil

@@ -50,11 +50,11 @@ cdef extern from "gemm_kernel.h" nogil:
     void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     strided_dgemm_ukr_t strided_dgemm_ukr()
     ctypedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
-                                              const int64_t* boff, float* c, int64_t rs_c,
+                                              const int64_t* boff, int64_t d1, float* c, int64_t rs_c,
                                               int64_t cs_c, int64_t mr, int64_t nr,
                                               float alpha, float beta) noexcept nogil
     ctypedef void (*strided_dgemm_offb_ukr_t)(int64_t k, const double* a, const double* b,
-                                              const int64_t* boff, double* c, int64_t rs_c,
+                                              const int64_t* boff, int64_t d1, double* c, int64_t rs_c,
                                               int64_t cs_c, int64_t mr, int64_t nr,
                                               double alpha, double beta) noexcept nogil
     strided_sgemm_offb_ukr_t strided_sgemm_offb_ukr()
@@ -110,7 +110,9 @@ cdef struct GemmArgs:
     int64_t rsA, csA
     pack_b_fn pack_b
     const void* b_src
-    const int64_t* b_off        # not NULL: B[p, j] = b_src[b_off[p] + j], never packed
+    const int64_t* b_off        # not NULL: B is never packed (NOTE [ Offset-B GEMM ]):
+    int64_t b_row_len           #   B[p, j] = b_src[b_off[p] + (j // b_row_len) * b_row_pitch
+    int64_t b_row_pitch         #                   + j % b_row_len]
     char* C
     int64_t rsC, csC
 
@@ -157,40 +159,64 @@ cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, in
 # The five loops
 # --------------------------------------------------------------------------------------
 
+cdef void _macro_kernel_offb(int64_t mc, int64_t nc, int64_t kc, real alpha,
+                             const real* a_pk, const GemmArgs* g, int64_t jc,
+                             const int64_t* b_off, real beta, real* C, int64_t rsC,
+                             int64_t csC) noexcept nogil:
+    """_macro_kernel for an offset B (NOTE [ Offset-B GEMM ]): columns jc .. jc+nc in
+    tiles of two half-slivers (NR/2 columns), each within one B row (b_row_len columns),
+    read in place from b_src + (j // b_row_len) * b_row_pitch + j % b_row_len.  A tile's
+    second half starts where its first ends, so C's columns stay contiguous: a first half
+    cut short by a row's end is a tile of its own."""
+    cdef int64_t jr = 0, ir, j, nr, d1, len0, len1, start0, start1
+    cdef int64_t H = (STRIDED_SGEMM_NR if real is float else STRIDED_DGEMM_NR) // 2
+    cdef int64_t MR = STRIDED_SGEMM_MR if real is float else STRIDED_DGEMM_MR
+    cdef const real* b
+    cdef strided_sgemm_offb_ukr_t sok
+    cdef strided_dgemm_offb_ukr_t dok
+    if real is float:
+        sok = strided_sgemm_offb_ukr()
+    else:
+        dok = strided_dgemm_offb_ukr()
+    while jr < nc:
+        j = jc + jr
+        len0 = _run_in_row(g, j, nc - jr, H, &start0)
+        nr = len0
+        d1 = H
+        if len0 == H and jr + H < nc:
+            len1 = _run_in_row(g, j + H, nc - jr - H, H, &start1)
+            d1 = start1 - start0
+            nr = H + len1
+        b = <const real*>g.b_src + start0
+        ir = 0
+        while ir < mc:
+            if real is float:
+                sok(kc, a_pk + ir * kc, b, b_off, d1, C + ir * rsC + jr * csC, rsC, csC,
+                    min(MR, mc - ir), nr, alpha, beta)
+            else:
+                dok(kc, a_pk + ir * kc, b, b_off, d1, C + ir * rsC + jr * csC, rsC, csC,
+                    min(MR, mc - ir), nr, alpha, beta)
+            ir += MR
+        jr += nr
+
+
+cdef inline int64_t _run_in_row(const GemmArgs* g, int64_t j, int64_t left, int64_t H,
+                                int64_t* start) noexcept nogil:
+    """Columns from j (at most H and `left`) before the end of j's B row; start: j's offset
+    in b_src."""
+    cdef int64_t row = j // g.b_row_len, col = j - row * g.b_row_len
+    start[0] = row * g.b_row_pitch + col
+    return min(H, min(left, g.b_row_len - col))
+
+
 cdef void _macro_kernel(int64_t mc, int64_t nc, int64_t kc, real alpha, const real* a_pk,
-                        const real* b_pk, const int64_t* b_off, real beta, real* C,
-                        int64_t rsC, int64_t csC) noexcept nogil:
+                        const real* b_pk, real beta, real* C, int64_t rsC,
+                        int64_t csC) noexcept nogil:
     """Loops 4 and 5 (over NR slivers of packed B, then MR slivers of packed A) around
-    the micro-kernel: the B sliver stays in L1 while A's slivers stream from L2.  With
-    b_off, B is not packed: sliver jr's row p is b_pk[b_off[p] + jr ...] (NOTE [ Offset-B
-    micro-kernels ])."""
+    the micro-kernel: the B sliver stays in L1 while A's slivers stream from L2."""
     cdef int64_t jr = 0, ir
     cdef strided_sgemm_ukr_t sk
     cdef strided_dgemm_ukr_t dk
-    cdef strided_sgemm_offb_ukr_t sok
-    cdef strided_dgemm_offb_ukr_t dok
-    if b_off != NULL:
-        if real is float:
-            sok = strided_sgemm_offb_ukr()
-            while jr < nc:
-                ir = 0
-                while ir < mc:
-                    sok(kc, a_pk + ir * kc, b_pk + jr, b_off, C + ir * rsC + jr * csC, rsC,
-                        csC, min(<int64_t>STRIDED_SGEMM_MR, mc - ir),
-                        min(<int64_t>STRIDED_SGEMM_NR, nc - jr), alpha, beta)
-                    ir += STRIDED_SGEMM_MR
-                jr += STRIDED_SGEMM_NR
-        else:
-            dok = strided_dgemm_offb_ukr()
-            while jr < nc:
-                ir = 0
-                while ir < mc:
-                    dok(kc, a_pk + ir * kc, b_pk + jr, b_off, C + ir * rsC + jr * csC, rsC,
-                        csC, min(<int64_t>STRIDED_DGEMM_MR, mc - ir),
-                        min(<int64_t>STRIDED_DGEMM_NR, nc - jr), alpha, beta)
-                    ir += STRIDED_DGEMM_MR
-                jr += STRIDED_DGEMM_NR
-        return
     if real is float:
         sk = strided_sgemm_ukr()
         while jr < nc:
@@ -263,12 +289,11 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
                 mc = min(mc_blk, i1 - ic)
                 _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
                 if g.b_off == NULL:
-                    _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, <const int64_t*>NULL,
-                                  beta_k, C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
+                    _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, beta_k,
+                                  C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
                 else:
-                    _macro_kernel(mc, nc, kc, alpha, a_pk, <const real*>g.b_src + jc,
-                                  g.b_off + pc, beta_k, C + ic * g.rsC + jc * g.csC,
-                                  g.rsC, g.csC)
+                    _macro_kernel_offb(mc, nc, kc, alpha, a_pk, g, jc, g.b_off + pc, beta_k,
+                                       C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
                 ic += mc
             pc += kc
         jc += nc
@@ -705,8 +730,8 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
-                       const char* b, const int64_t* b_off,
-                       double beta, char* C, int64_t rsC, int64_t csC,
+                       const char* b, const int64_t* b_off, int64_t b_row_len,
+                       int64_t b_row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
     cdef GemmArgs g
     if m <= 0 or n <= 0:
@@ -723,6 +748,8 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
     g.pack_b = NULL
     g.b_src = b
     g.b_off = b_off
+    g.b_row_len = b_row_len if b_row_len > 0 else n
+    g.b_row_pitch = b_row_pitch if b_row_len > 0 else n
     g.C = C
     g.rsC = rsC
     g.csC = csC

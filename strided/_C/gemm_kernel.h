@@ -44,19 +44,22 @@ typedef void (*strided_dgemm_ukr_t)(int64_t k, const double* a, const double* b,
                                     int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                     double alpha, double beta);
 /* NOTE [ Offset-B micro-kernels ]
- * The same tile from B rows that lie anywhere: row p of the NR-wide B sliver is
- * b[boff[p] + 0 .. NR) (unit column stride), so an implicit GEMM whose B rows are shifted
- * runs of one buffer -- a stride-1 convolution's windows over a padded image -- needs no
- * packing.  All NR elements of every row are read whatever nr is: the caller keeps them
- * inside its buffer.  a is packed as above. */
+ * The same tile from B rows that lie anywhere: row p of the NR-wide B sliver is two
+ * half-sliver vectors (NR/2 elements each, unit column stride), b[boff[p] + 0 .. NR/2) and
+ * b[boff[p] + d1 + 0 .. NR/2), so an implicit GEMM whose B rows are shifted runs of one
+ * buffer -- a stride-1 convolution's windows over a padded image, d1 = NR/2 within an
+ * output row or the distance to the next row's start -- needs no packing.  Columns
+ * [0, NR/2) of the tile come from the first vector, [NR/2, nr) from the second.  Both
+ * vectors are read whole (only the first when nr <= NR/2) whatever nr is: the caller
+ * keeps them inside its buffer.  a is packed as above. */
 typedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
-                                         const int64_t* boff, float* c, int64_t rs_c,
-                                         int64_t cs_c, int64_t mr, int64_t nr, float alpha,
-                                         float beta);
+                                         const int64_t* boff, int64_t d1, float* c,
+                                         int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
+                                         float alpha, float beta);
 typedef void (*strided_dgemm_offb_ukr_t)(int64_t k, const double* a, const double* b,
-                                         const int64_t* boff, double* c, int64_t rs_c,
-                                         int64_t cs_c, int64_t mr, int64_t nr, double alpha,
-                                         double beta);
+                                         const int64_t* boff, int64_t d1, double* c,
+                                         int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
+                                         double alpha, double beta);
 
 /* ---- reference micro-kernels ------------------------------------------------------ */
 
@@ -108,10 +111,10 @@ static void strided_dgemm_ukr_ref(int64_t k, const double* a, const double* b, d
 }
 
 static void strided_sgemm_offb_ref(int64_t k, const float* a, const float* b,
-                                   const int64_t* boff, float* c, int64_t rs_c, int64_t cs_c,
-                                   int64_t mr, int64_t nr, float alpha, float beta)
+                                   const int64_t* boff, int64_t d1, float* c, int64_t rs_c,
+                                   int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
 {
-    enum { MR = STRIDED_SGEMM_MR, NR = STRIDED_SGEMM_NR };
+    enum { MR = STRIDED_SGEMM_MR, NR = STRIDED_SGEMM_NR, H = NR / 2 };
     float tile[MR * NR];
     int64_t p;
     int i, j;
@@ -120,16 +123,16 @@ static void strided_sgemm_offb_ref(int64_t k, const float* a, const float* b,
         const float* bp = b + boff[p];
         for (i = 0; i < MR; i++)
             for (j = 0; j < NR; j++)
-                tile[i * NR + j] += a[i] * bp[j];
+                tile[i * NR + j] += a[i] * (j < H ? bp[j] : bp[d1 + j - H]);
     }
     STRIDED_STORE_TILE(float, NR);
 }
 
 static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
-                                   const int64_t* boff, double* c, int64_t rs_c, int64_t cs_c,
-                                   int64_t mr, int64_t nr, double alpha, double beta)
+                                   const int64_t* boff, int64_t d1, double* c, int64_t rs_c,
+                                   int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
 {
-    enum { MR = STRIDED_DGEMM_MR, NR = STRIDED_DGEMM_NR };
+    enum { MR = STRIDED_DGEMM_MR, NR = STRIDED_DGEMM_NR, H = NR / 2 };
     double tile[MR * NR];
     int64_t p;
     int i, j;
@@ -138,7 +141,7 @@ static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
         const double* bp = b + boff[p];
         for (i = 0; i < MR; i++)
             for (j = 0; j < NR; j++)
-                tile[i * NR + j] += a[i] * bp[j];
+                tile[i * NR + j] += a[i] * (j < H ? bp[j] : bp[d1 + j - H]);
     }
     STRIDED_STORE_TILE(double, NR);
 }
@@ -158,7 +161,8 @@ static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
  *     instead of computing padding (for n = 64 or 128, a 6-row kernel otherwise spends 3%
  *     of its time on the padding rows of the last sliver);
  *   D: 0 reads packed slivers (NOTE [ GEMM micro-kernel contract ]); 2 reads packed A and
- *     B rows at b + boff[p] (NOTE [ Offset-B micro-kernels ]); 1 reads A and B where
+ *     B rows at b + boff[p], the second vector at b + boff[p] + rs_b (NOTE [ Offset-B
+ *     micro-kernels ]); 1 reads A and B where
  *     they lie -- A through any strides (rs_a, cs_a), B a row-major matrix (row stride
  *     rs_b, unit column stride) whose ragged last columns are loaded under a mask, so
  *     nothing past the matrix is touched.  D = 1 is the small-product path, which packs
@@ -181,7 +185,7 @@ static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
         for (p = 0; p < k; p++) {                                                        \
             const T* bp = b + boff[p];                                                   \
             VEC b0 = _mm256_loadu_##SUF(bp), b1 = b0;                                    \
-            if (V > 1) b1 = _mm256_loadu_##SUF(bp + LANES);                              \
+            if (V > 1) b1 = _mm256_loadu_##SUF(bp + rs_b);                               \
             STRIDED_UNROLL for (i = 0; i < R; i++) {                                     \
                 VEC ai = BCAST(a + i);                                                   \
                 acc[i][0] = _mm256_fmadd_##SUF(ai, b0, acc[i][0]);                       \
@@ -313,20 +317,20 @@ static void strided_dgemm_ukr_avx2(int64_t k, const double* a, const double* b, 
 
 STRIDED_AVX2
 static void strided_sgemm_offb_avx2(int64_t k, const float* a, const float* b,
-                                    const int64_t* boff, float* c, int64_t rs_c, int64_t cs_c,
-                                    int64_t mr, int64_t nr, float alpha, float beta)
+                                    const int64_t* boff, int64_t d1, float* c, int64_t rs_c,
+                                    int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
 {
-    const int64_t rs_a = 1, cs_a = 6, rs_b = 0;
+    const int64_t rs_a = 1, cs_a = 6, rs_b = d1;   /* the body reads vector 2 at rs_b */
     if (nr > 8) { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 2, 2) }
     else { STRIDED_DISPATCH_ROWS(strided_sgemm_avx2_body, 1, 2) }
 }
 
 STRIDED_AVX2
 static void strided_dgemm_offb_avx2(int64_t k, const double* a, const double* b,
-                                    const int64_t* boff, double* c, int64_t rs_c, int64_t cs_c,
-                                    int64_t mr, int64_t nr, double alpha, double beta)
+                                    const int64_t* boff, int64_t d1, double* c, int64_t rs_c,
+                                    int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
 {
-    const int64_t rs_a = 1, cs_a = 6, rs_b = 0;
+    const int64_t rs_a = 1, cs_a = 6, rs_b = d1;   /* the body reads vector 2 at rs_b */
     if (nr > 4) { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 2, 2) }
     else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 2) }
 }
