@@ -623,3 +623,42 @@ def test_offset_path_threads_change_no_bit(split):
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     np.testing.assert_allclose(want[0], ref_conv2d(x, w, None, (1, 1), (1, 1)), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("case", CASES + [
+    (11, 5, 4, 3, 7, 3, 2, (1, 1), (1, 0), (1, 1), 1),     # blocks of images cut mid-batch
+])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_path_over_image_blocks(case, threads, dtype):
+    """The packed path runs several images per GEMM (NOTE [ Forward over image blocks ],
+    NOTE [ Input gradient over image blocks ]): forward and grad_input alone (the
+    weight gradient off, so the input gradient takes its block path) against the
+    reference, whole images per thread or GEMMs split between threads."""
+    from strided._C import conv as Kc
+    N, C, H, W, K, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    ref = ref_conv2d(x, w, b, s, p, d, g)
+    go = rng.standard_normal(ref.shape).astype(dtype)
+    ref_gx, _ = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])), d, g)
+    old = strided.get_num_threads()
+    Kc._set_batched(0)
+    Kc._set_offset_path(0)
+    strided.set_num_threads(threads)
+    try:
+        for split in ((0, 1) if threads > 1 else (-1,)):
+            Kc._set_batch_split(split)
+            for kind in ("contiguous", "channels_last"):
+                out = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
+                               groups=g)
+                np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
+                gx = F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, g,
+                                       (True, False, False))[0]
+                np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
+    finally:
+        Kc._set_batch_split(-1)
+        Kc._set_batched(-1)
+        Kc._set_offset_path(-1)
+        strided.set_num_threads(old)
