@@ -662,3 +662,28 @@ def test_packed_path_over_image_blocks(case, threads, dtype):
         Kc._set_batched(-1)
         Kc._set_offset_path(-1)
         strided.set_num_threads(old)
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threads):
+    """All three gradients of a layer whose weight gradient takes NOTE [ Weight gradient
+    over image blocks ] (C*R*S*K > 16K on a small output) while its input gradient takes
+    the offset path or the blocks of the packed one: each path must find the other's
+    result already done."""
+    from strided._C import conv as Kc
+    x = rng.standard_normal((5, 64, 8, 7)).astype(np.float32)
+    w = rng.standard_normal((32, 64, 3, 3)).astype(np.float32)
+    go = rng.standard_normal((5, 32, 8, 7)).astype(np.float32)
+    ref_gx, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), ((1, 1), (1, 1)))
+    old = strided.get_num_threads()
+    strided.set_num_threads(threads)
+    Kc._set_offset_path(offset)
+    try:
+        gx, gw, gb = F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1)
+    finally:
+        Kc._set_offset_path(-1)
+        strided.set_num_threads(old)
+    np.testing.assert_allclose(gx.numpy(), ref_gx, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(gb.numpy(), go.sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-3)

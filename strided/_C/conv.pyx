@@ -1612,7 +1612,7 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
         if err:
             raise MemoryError("conv2d_backward: out of memory for the im2col buffer")
         gwp = NULL
-        if not want_input:
+        if gxp == NULL:
             return gx, gw, gb
     cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
     cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
@@ -1643,7 +1643,7 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
     cdef int64_t nbx = _input_grad_block_images(&g), per_x
-    if gwp == NULL and nbx > 1 and not _pointwise(&g):
+    if gxp != NULL and gwp == NULL and nbx > 1 and not _pointwise(&g):
         # NOTE [ Input gradient over image blocks ]
         per_x = (CgRS * nbx * g.OH * g.OW + 15) // 16 * 16 * isz
         scratch_x = _scratch_acquire(per_x * nparts, &cached_x)
