@@ -901,15 +901,16 @@ def _set_batched(int mode):
 cdef bint _use_batched(const ConvGeometry* g, int64_t Hp, int64_t Wp) noexcept nogil:
     """NOTE [ Batch-innermost convolution ]: one group, a batch of >= 8, an input copy of at
     most 4M elements, and a small layer (C*R*S*K <= 16K) or a small output (<= 32
-    positions).  ResNet-18's layers on 32x32 images, 2 threads, forward ms per-image ->
-    batched: 64->64 on 32x32 17 -> 23, 64->128 stride 2 9 -> 16, 256->256 on 8x8 17 -> 17,
-    256->512 stride 2 11 -> 8, 512->512 on 4x4 22 -> 17."""
+    positions) of a mid-sized layer (C*R*S*K <= 512K).  Forward ms, 2 threads, batch 32,
+    3x3, packed over image blocks / batched: 128 -> 128 on 4x4 1.6 / 1.1, 64 -> 64 on 4x4
+    0.60 / 0.53, 512 -> 512 on 4x4 16.4 / 16.7, 256 -> 512 stride 2 on 8x8 8.1 / 9.1."""
     if g.groups != 1:
         return False
     if _batched_mode >= 0:
         return _batched_mode == 1
     return (g.N >= 8 and not _pointwise(g) and g.C * Hp * Wp * g.N <= (1 << 22)
-            and (g.C * g.R * g.S * g.K <= (1 << 14) or g.OH * g.OW <= 32))
+            and (g.C * g.R * g.S * g.K <= (1 << 14)
+                 or (g.OH * g.OW <= 32 and g.C * g.R * g.S * g.K <= (1 << 19))))
 
 
 cdef inline int64_t _chunk_positions(const ConvGeometry* g) noexcept nogil:
@@ -1509,6 +1510,11 @@ cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, 
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
     if g.sH != 1 or g.sW != 1 or _pointwise(g) or _offset_mode == 0:
         return False
+    # this GEMM's M is Cg (the packed path's Cg*R*S): with one input channel its MR-row
+    # tiles are 5/6 padding (LeNet's 1 -> 6 5x5, batch 64: 0.41 ms here, 0.28 packed; with
+    # 3 channels, 3 -> 16 3x3 on 32x32: 0.30 here, 0.50 packed)
+    if _offset_mode != 1 and g.Cg < 2:
+        return False
     # reach - the forward's padding; its bottom one is OH - H - pH + reachH (stride 1)
     top, left = reachH - g.pH, reachW - g.pW
     bottom, right = g.H + g.pH - g.OH, g.W + g.pW - g.OW
@@ -1626,8 +1632,12 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     cdef bint batched_w = gwp != NULL and batched and (
         forced or (g.N * g.OH * g.OW * g.K <= (1 << 20)
                    and g.C * g.R * g.S * g.K <= (1 << 14)))
+    # the input gradient only on tiny outputs of small layers: elsewhere the packed path
+    # over image blocks is as fast or faster (ms, 2 threads, packed / batched: 256 -> 512
+    # stride 2 on 8x8 8.1 / 11.0, 128 -> 128 on 4x4 1.31 / 1.48, 16 -> 32 on 4x4 (batch
+    # 64) 0.23 / 0.17)
     cdef bint batched_x = gxp != NULL and batched and (
-        forced or (g.C >= 4 and g.OH * g.OW <= 128))
+        forced or (g.C >= 4 and g.OH * g.OW <= 16 and g.C * g.R * g.S * g.K <= (1 << 14)))
     if batched_w or batched_x:
         with nogil:
             err = _backward_batched(&g, dtype, xp, wp, gop, gxp if batched_x else NULL,
