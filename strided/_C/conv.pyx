@@ -727,7 +727,10 @@ cdef int _weight_grad_blocks(const ConvGeometry* g, int dtype, const char* x, co
     n0 = 0
     while n0 < g.N:
         cnt = nb if n0 + nb <= g.N else g.N - n0
-        for b in range(cnt):
+        # the copies are a quarter of the time on 4x4 outputs: split them over the threads
+        # too, an image each
+        for b in prange(cnt, num_threads=nthreads if nthreads < cnt else cnt,
+                        schedule="static"):
             if dtype == FLOAT32:
                 _im2col(g, <const float*>(x + (n0 + b) * g.xs[0] * isz),
                         <float*>col + b * OHW, ld)
