@@ -625,6 +625,31 @@ def test_offset_path_threads_change_no_bit(split):
                                atol=1e-4)
 
 
+@pytest.mark.parametrize("split", [-1, 0, 1])
+@pytest.mark.parametrize("kind", ["contiguous", "channels_last"])
+def test_weight_gradient_over_the_padded_image_on_threads(split, kind):
+    """NOTE [ Weight gradient over the padded image ] on one thread, with whole images
+    per thread (per-thread gw^T partials, added and transposed) and with each GEMM split
+    between two threads, grouped, against the reference."""
+    from strided._C import conv as Kc
+    x = rng.standard_normal((5, 6, 13, 11))
+    w = rng.standard_normal((8, 3, 3, 3))
+    go = rng.standard_normal((5, 8, 13, 11))
+    _, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
+    old = strided.get_num_threads()
+    Kc._set_offset_path(1)
+    strided.set_num_threads(1 if split < 0 else 2)
+    Kc._set_batch_split(split)
+    try:
+        gw = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, 1, 1, 2,
+                               (False, True, False))[1]
+    finally:
+        Kc._set_batch_split(-1)
+        Kc._set_offset_path(-1)
+        strided.set_num_threads(old)
+    np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("case", CASES + [
     (11, 5, 4, 3, 7, 3, 2, (1, 1), (1, 0), (1, 1), 1),     # blocks of images cut mid-batch
 ])

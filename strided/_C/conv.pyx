@@ -39,7 +39,8 @@ from libc.string cimport memset, memcpy
 from strided._C.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
 from strided._C.threads cimport num_threads_for, get_max_threads
-from strided._C.gemm cimport gemm_strided_threads, gemm_packed_b, gemm_offset_b, gemm_nr
+from strided._C.gemm cimport (gemm_strided_threads, gemm_packed_b, gemm_offset_a,
+                               gemm_offset_b, gemm_nr)
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
@@ -702,6 +703,127 @@ cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, con
                 _col2im(g, <const float*>col + i * OHW, <float*>gxg, cols)
             else:
                 _col2im(g, <const double*>col + i * OHW, <double*>gxg, cols)
+    return 0
+
+
+# NOTE [ Weight gradient over the padded image ]
+# With stride 1 the weight gradient needs no im2col either: over output positions numbered
+# across the padded width (NOTE [ Stride-1 convolution over the padded image ]),
+#     gw[g]^T (Cg*R*S x Kg) += col (Cg*R*S x Np) @ go'^T (Np x Kg)
+# where row (c, r, s) of col is the run xp[c*Hp*Wp + r*dH*Wp + s*dW ...] of the padded
+# image (an offset-A GEMM, NOTE [ Offset-A GEMM ] in gemm.pxd, packing A straight from
+# those rows) and go' is go[n, g] spread over the padded width with zeros in the extra
+# columns.  Partial sums go to per-thread gw^T buffers, added and transposed into gw at
+# the end.  Used while the extra columns stay under 1/8 of the positions.
+
+cdef inline bint _use_weight_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
+    if g.sH != 1 or g.sW != 1 or _pointwise(g) or _offset_mode == 0:
+        return False
+    return _offset_mode == 1 or 8 * _offset_positions(g, Wp) <= 9 * g.OH * g.OW
+
+
+cdef inline int64_t _weight_offset_part(const ConvGeometry* g, int64_t Hp,
+                                        int64_t Wp) noexcept nogil:
+    """Elements of one thread's part: xp (+ 16), go' of one group, gw^T of all groups."""
+    return ((g.C * Hp * Wp + 16 + 15) // 16 * 16
+            + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16
+            + (g.K * g.Cg * g.R * g.S + 15) // 16 * 16)
+
+
+cdef void _spread_rows(const floating* go, floating* gp, int64_t Kg, int64_t OH, int64_t OW,
+                       int64_t Wp) noexcept nogil:
+    """gp[k] (row pitch Wp, k pitch (OH-1)*Wp + OW) = go[k] (OH x OW), zeros between rows."""
+    cdef int64_t Np = (OH - 1) * Wp + OW, k, oh, ow
+    cdef floating* d
+    for k in range(Kg):
+        for oh in range(OH):
+            d = gp + k * Np + oh * Wp
+            memcpy(d, go + (k * OH + oh) * OW, OW * sizeof(floating))
+            if oh < OH - 1:
+                for ow in range(OW, Wp):
+                    d[ow] = 0
+
+
+cdef int _weight_offset_image(const ConvGeometry* g, int dtype, const char* x, const char* go,
+                              int64_t n, int64_t Hp, int64_t Wp, const int64_t* boff,
+                              char* part, int nthreads) noexcept nogil:
+    """part's gw^T += image n's weight gradient (NOTE [ Weight gradient over the padded
+    image ])."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HpWp = Hp * Wp, grp
+    cdef int64_t Np = _offset_positions(g, Wp)
+    cdef char* xp = part
+    cdef char* gp = xp + (g.C * HpWp + 16 + 15) // 16 * 16 * isz
+    cdef char* gwt = gp + (g.Kg * Np + 15) // 16 * 16 * isz
+    cdef const char* gog
+    if dtype == FLOAT32:
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hp, Wp)
+    else:
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hp, Wp)
+    for grp in range(g.groups):
+        gog = go + (n * g.K + grp * g.Kg) * OHW * isz
+        if dtype == FLOAT32:
+            _spread_rows(<const float*>gog, <float*>gp, g.Kg, g.OH, g.OW, Wp)
+        else:
+            _spread_rows(<const double*>gog, <double*>gp, g.Kg, g.OH, g.OW, Wp)
+        if gemm_offset_a(dtype, CgRS, g.Kg, Np, 1.0, xp + grp * g.Cg * HpWp * isz, boff,
+                         gp, 1, Np, 1.0, gwt + grp * CgRS * g.Kg * isz, g.Kg, 1, nthreads):
+            return -1
+    return 0
+
+
+cdef void _add_transposed(const floating* part, floating* gw, const ConvGeometry* g,
+                          bint first) noexcept nogil:
+    """gw[grp*Kg + k, q] (+)= part[grp][q][k] for q < Cg*R*S."""
+    cdef int64_t CgRS = g.Cg * g.R * g.S, grp, q, k
+    cdef const floating* src
+    for grp in range(g.groups):
+        for q in range(CgRS):
+            src = part + (grp * CgRS + q) * g.Kg
+            for k in range(g.Kg):
+                if first:
+                    gw[(grp * g.Kg + k) * CgRS + q] = src[k]
+                else:
+                    gw[(grp * g.Kg + k) * CgRS + q] += src[k]
+
+
+cdef int _weight_grad_offset(const ConvGeometry* g, int dtype, const char* x, const char* go,
+                             char* gw, int64_t Hp, int64_t Wp, char* scratch, int nt,
+                             bint by_batch) noexcept nogil:
+    """gw = the weight gradient by NOTE [ Weight gradient over the padded image ]: whole
+    images per thread (by_batch) or image by image with nt threads in each GEMM; scratch
+    holds the row offsets and _weight_offset_part elements per part."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
+    cdef int64_t* boff = <int64_t*>scratch
+    cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
+    cdef int64_t per = _weight_offset_part(g, Hp, Wp) * isz
+    cdef int64_t gwt_at = per - (g.K * CgRS + 15) // 16 * 16 * isz
+    cdef int t, nparts = nt if by_batch else 1, err = 0
+    for c in range(g.Cg):
+        for r in range(g.R):
+            for s in range(g.S):
+                boff[p] = (c * Hp + r * g.dH) * Wp + s * g.dW
+                p += 1
+    for t in range(nparts):
+        memset(parts + t * per + gwt_at, 0, g.K * CgRS * isz)
+    if by_batch:
+        chunk = (g.N + nt - 1) // nt
+        for t in prange(nt, num_threads=nt, schedule="static"):
+            for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
+                if _weight_offset_image(g, dtype, x, go, n, Hp, Wp, boff, parts + t * per, 1):
+                    err += 1
+    else:
+        for n in range(g.N):
+            if _weight_offset_image(g, dtype, x, go, n, Hp, Wp, boff, parts, nt):
+                return -1
+    if err:
+        return -1
+    for t in range(nparts):
+        if dtype == FLOAT32:
+            _add_transposed(<const float*>(parts + t * per + gwt_at), <float*>gw, g, t == 0)
+        else:
+            _add_transposed(<const double*>(parts + t * per + gwt_at), <double*>gw, g, t == 0)
     return 0
 
 
@@ -1664,6 +1786,20 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
             return gx, gw, gb
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
+    if gwp != NULL and _use_weight_offset(&g, Wp):
+        # NOTE [ Weight gradient over the padded image ]
+        scratch_x = _scratch_acquire((CgRS * 8 + 63) // 64 * 64
+                                     + nparts * _weight_offset_part(&g, Hp, Wp) * isz, &cached_x)
+        if scratch_x == NULL:
+            raise MemoryError("conv2d_backward: out of memory for the padded input copy")
+        with nogil:
+            err = _weight_grad_offset(&g, dtype, xp, gop, gwp, Hp, Wp, scratch_x, nt, by_batch)
+        _scratch_release(scratch_x, cached_x)
+        if err:
+            raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
+        gwp = NULL
+        if gxp == NULL:
+            return gx, gw, gb
     cdef int64_t nbx = _input_grad_block_images(&g), per_x
     if gxp != NULL and gwp == NULL and nbx > 1 and not _pointwise(&g):
         # NOTE [ Input gradient over image blocks ]

@@ -82,5 +82,17 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        int64_t row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil
 
+# NOTE [ Offset-A GEMM ]
+# The same product with A's rows given by offsets: A[i, p] = A[a_off[i] + p] (unit column
+# stride), FLOAT32/FLOAT64 only, B any strides; always the packed path, A packed straight
+# from its rows (NOTE [ Packing A from row offsets ] in gemm_kernel.h).  C must not be
+# column-major with rsC == 1 (pass it row-major).  A stride-1 convolution's weight gradient
+# is one: row (c, r, s) of col over the padded image is a run of it.
+cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                       const char* A, const int64_t* a_off,
+                       const char* B, int64_t rsB, int64_t csB,
+                       double beta, char* C, int64_t rsC, int64_t csC,
+                       int nthreads) noexcept nogil
+
 cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil

@@ -46,6 +46,8 @@ cdef extern from "gemm_kernel.h" nogil:
                            int64_t i0, int64_t i1)
     void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
     void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
+    void strided_spack_a_off(float* dst, const float* src, const int64_t* aoff, int64_t mc, int64_t kc)
+    void strided_dpack_a_off(double* dst, const double* src, const int64_t* aoff, int64_t mc, int64_t kc)
     void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
     strided_dgemm_ukr_t strided_dgemm_ukr()
@@ -108,6 +110,7 @@ cdef struct GemmArgs:
     double alpha, beta
     const char* A
     int64_t rsA, csA
+    const int64_t* a_off        # not NULL: A[i, p] = A[a_off[i] + p] (NOTE [ Offset-A GEMM ])
     pack_b_fn pack_b
     const void* b_src
     const int64_t* b_off        # not NULL: B is never packed (NOTE [ Offset-B GEMM ]):
@@ -287,7 +290,12 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
             ic = i0
             while ic < i1:
                 mc = min(mc_blk, i1 - ic)
-                _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
+                if g.a_off == NULL:
+                    _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
+                elif real is float:        # NOTE [ Packing A from row offsets ]
+                    strided_spack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
+                else:
+                    strided_dpack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
                 if g.b_off == NULL:
                     _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, beta_k,
                                   C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
@@ -647,6 +655,7 @@ cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m
     g.A = A
     g.rsA = rsA
     g.csA = csA
+    g.a_off = NULL
     g.C = C
     g.rsC = rsC
     g.csC = csC
@@ -717,12 +726,29 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
     g.A = A
     g.rsA = rsA
     g.csA = csA
+    g.a_off = NULL
     g.pack_b = pack_b
     g.b_src = b_src
     g.b_off = NULL
     g.C = C
     g.rsC = rsC
     g.csC = csC
+    if dtype_num == FLOAT32:
+        return _gemm_float(<float*>C, &g, NULL, nthreads)
+    return _gemm_float(<double*>C, &g, NULL, nthreads)
+
+
+cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
+                       const char* A, const int64_t* a_off,
+                       const char* B, int64_t rsB, int64_t csB,
+                       double beta, char* C, int64_t rsC, int64_t csC,
+                       int nthreads) noexcept nogil:
+    cdef GemmArgs g
+    cdef StridedOperand b
+    if m <= 0 or n <= 0:
+        return 0
+    _strided_args(&g, &b, dtype_num, m, n, k, alpha, A, 0, 1, B, rsB, csB, beta, C, rsC, csC)
+    g.a_off = a_off             # after _strided_args: C must not be column-major (no swap)
     if dtype_num == FLOAT32:
         return _gemm_float(<float*>C, &g, NULL, nthreads)
     return _gemm_float(<double*>C, &g, NULL, nthreads)
@@ -745,6 +771,7 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
     g.A = A
     g.rsA = rsA
     g.csA = csA
+    g.a_off = NULL
     g.pack_b = NULL
     g.b_src = b
     g.b_off = b_off

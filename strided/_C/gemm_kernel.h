@@ -655,27 +655,20 @@ static void strided_dpack_a_cols_avx2(double* dst, const double* src, int64_t cs
         strided_dpack_a_ref(dst + mfull * kc, src + mfull, 1, cs, mc - mfull, kc);
 }
 
+/* One full MR = 6 sliver of row-major A, its rows at rows[0..5] (column stride 1): an
+   MR x kc transpose, 8 columns at a time in registers. */
 STRIDED_AVX2
-static void strided_spack_a_avx2(float* dst, const float* src, int64_t rs, int64_t cs,
-                                 int64_t mc, int64_t kc)
+static void strided_spack_a_sliver_avx2(float* d, const float* const* rows, int64_t kc)
 {
-    int64_t i0, p, r;
-    if (rs == 1 && cs != 1) {
-        strided_spack_a_cols_avx2(dst, src, cs, mc, kc);
-        return;
-    }
-    if (cs != 1 || rs == 1) {
-        strided_spack_a_ref(dst, src, rs, cs, mc, kc);
-        return;
-    }
-    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
-        const float* a = src + i0 * rs;
-        float* d = dst + i0 * kc;
+    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4],
+                *a5 = rows[5];
+    int64_t p;
+    {
         for (p = 0; p + 8 <= kc; p += 8) {
             /* rows 0..5 of 8 columns -> 8 columns of 6 (two zero rows fill the transpose) */
-            __m256 r0 = _mm256_loadu_ps(a + p), r1 = _mm256_loadu_ps(a + rs + p);
-            __m256 r2 = _mm256_loadu_ps(a + 2 * rs + p), r3 = _mm256_loadu_ps(a + 3 * rs + p);
-            __m256 r4 = _mm256_loadu_ps(a + 4 * rs + p), r5 = _mm256_loadu_ps(a + 5 * rs + p);
+            __m256 r0 = _mm256_loadu_ps(a0 + p), r1 = _mm256_loadu_ps(a1 + p);
+            __m256 r2 = _mm256_loadu_ps(a2 + p), r3 = _mm256_loadu_ps(a3 + p);
+            __m256 r4 = _mm256_loadu_ps(a4 + p), r5 = _mm256_loadu_ps(a5 + p);
             __m256 z = _mm256_setzero_ps();
             __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
             __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
@@ -698,33 +691,47 @@ static void strided_spack_a_avx2(float* dst, const float* src, int64_t rs, int64
             _mm_storeu_ps(o + 42, _mm256_castps256_ps128(c7));
             _mm_storel_pi((__m64*)(o + 46), _mm256_extractf128_ps(c7, 1));
         }
-        for (; p < kc; p++)
-            for (r = 0; r < 6; r++) d[p * 6 + r] = a[r * rs + p];
+        for (; p < kc; p++) {
+            d[p * 6 + 0] = a0[p]; d[p * 6 + 1] = a1[p]; d[p * 6 + 2] = a2[p];
+            d[p * 6 + 3] = a3[p]; d[p * 6 + 4] = a4[p]; d[p * 6 + 5] = a5[p];
+        }
+    }
+}
+
+STRIDED_AVX2
+static void strided_spack_a_avx2(float* dst, const float* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    int64_t i0, r;
+    if (rs == 1 && cs != 1) {
+        strided_spack_a_cols_avx2(dst, src, cs, mc, kc);
+        return;
+    }
+    if (cs != 1 || rs == 1) {
+        strided_spack_a_ref(dst, src, rs, cs, mc, kc);
+        return;
+    }
+    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
+        const float* rows[6];
+        for (r = 0; r < 6; r++) rows[r] = src + (i0 + r) * rs;
+        strided_spack_a_sliver_avx2(dst + i0 * kc, rows, kc);
     }
     if (i0 < mc)
         strided_spack_a_ref(dst + i0 * kc, src + i0 * rs, rs, cs, mc - i0, kc);
 }
 
+/* strided_spack_a_sliver_avx2 for double: 4 columns at a time. */
 STRIDED_AVX2
-static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int64_t cs,
-                                 int64_t mc, int64_t kc)
+static void strided_dpack_a_sliver_avx2(double* d, const double* const* rows, int64_t kc)
 {
-    int64_t i0, p, r;
-    if (rs == 1 && cs != 1) {
-        strided_dpack_a_cols_avx2(dst, src, cs, mc, kc);
-        return;
-    }
-    if (cs != 1 || rs == 1) {
-        strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
-        return;
-    }
-    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
-        const double* a = src + i0 * rs;
-        double* d = dst + i0 * kc;
+    const double *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4],
+                 *a5 = rows[5];
+    int64_t p;
+    {
         for (p = 0; p + 4 <= kc; p += 4) {
-            __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + rs + p);
-            __m256d r2 = _mm256_loadu_pd(a + 2 * rs + p), r3 = _mm256_loadu_pd(a + 3 * rs + p);
-            __m256d r4 = _mm256_loadu_pd(a + 4 * rs + p), r5 = _mm256_loadu_pd(a + 5 * rs + p);
+            __m256d r0 = _mm256_loadu_pd(a0 + p), r1 = _mm256_loadu_pd(a1 + p);
+            __m256d r2 = _mm256_loadu_pd(a2 + p), r3 = _mm256_loadu_pd(a3 + p);
+            __m256d r4 = _mm256_loadu_pd(a4 + p), r5 = _mm256_loadu_pd(a5 + p);
             __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
             __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
             __m256d t4 = _mm256_unpacklo_pd(r4, r5), t5 = _mm256_unpackhi_pd(r4, r5);
@@ -738,12 +745,35 @@ static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int
             _mm256_storeu_pd(o + 18, _mm256_permute2f128_pd(t1, t3, 0x31));
             _mm_storeu_pd(o + 22, _mm256_extractf128_pd(t5, 1));
         }
-        for (; p < kc; p++)
-            for (r = 0; r < 6; r++) d[p * 6 + r] = a[r * rs + p];
+        for (; p < kc; p++) {
+            d[p * 6 + 0] = a0[p]; d[p * 6 + 1] = a1[p]; d[p * 6 + 2] = a2[p];
+            d[p * 6 + 3] = a3[p]; d[p * 6 + 4] = a4[p]; d[p * 6 + 5] = a5[p];
+        }
+    }
+}
+
+STRIDED_AVX2
+static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    int64_t i0, r;
+    if (rs == 1 && cs != 1) {
+        strided_dpack_a_cols_avx2(dst, src, cs, mc, kc);
+        return;
+    }
+    if (cs != 1 || rs == 1) {
+        strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
+        return;
+    }
+    for (i0 = 0; i0 + 6 <= mc; i0 += 6) {
+        const double* rows[6];
+        for (r = 0; r < 6; r++) rows[r] = src + (i0 + r) * rs;
+        strided_dpack_a_sliver_avx2(dst + i0 * kc, rows, kc);
     }
     if (i0 < mc)
         strided_dpack_a_ref(dst + i0 * kc, src + i0 * rs, rs, cs, mc - i0, kc);
 }
+
 #endif
 
 static void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs,
@@ -762,6 +792,46 @@ static void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t 
     if (strided_gemm_kernel_kind == 1) { strided_dpack_a_avx2(dst, src, rs, cs, mc, kc); return; }
 #endif
     strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
+}
+
+/* NOTE [ Packing A from row offsets ]
+ * dst receives A[0:mc, 0:kc] as in NOTE [ Packing A ], where row i of A is a contiguous run
+ * starting at src + aoff[i] -- the row offsets of an implicit GEMM's A (the weight gradient
+ * of a stride-1 convolution: row (c, r, s) of col over the padded image, NOTE [ Stride-1
+ * convolution over the padded image ] in conv.pyx).  Full slivers go through the
+ * row-major transpose above. */
+#if STRIDED_HAVE_X86_KERNELS
+#define STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc)                                       \
+    if (strided_gemm_kernel_kind == 1) { strided_##SUF##pack_a_sliver_avx2(d, ptr, kc); continue; }
+#else
+#define STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc)
+#endif
+#define STRIDED_PACK_A_OFF(T, SUF)                                                      \
+    do {                                                                                 \
+        int64_t i0, p, r;                                                                \
+        for (i0 = 0; i0 < mc; i0 += 6) {                                                 \
+            const int64_t rows = mc - i0 < 6 ? mc - i0 : 6;                              \
+            const T* ptr[6];                                                             \
+            T* d = dst + i0 * kc;                                                        \
+            for (r = 0; r < rows; r++) ptr[r] = src + aoff[i0 + r];                      \
+            if (rows == 6) { STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc) }                \
+            for (p = 0; p < kc; p++) {                                                   \
+                for (r = 0; r < rows; r++) d[p * 6 + r] = ptr[r][p];                     \
+                for (; r < 6; r++) d[p * 6 + r] = 0;                                     \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+
+static void strided_spack_a_off(float* dst, const float* src, const int64_t* aoff,
+                                int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_OFF(float, s);
+}
+
+static void strided_dpack_a_off(double* dst, const double* src, const int64_t* aoff,
+                                int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_OFF(double, d);
 }
 
 /* ---- packing B ---------------------------------------------------------------------
