@@ -712,3 +712,26 @@ def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threa
     np.testing.assert_allclose(gx.numpy(), ref_gx, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(gb.numpy(), go.sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("offset", [0, 1])
+def test_weight_and_input_gradients_on_both_paths(case, offset):
+    """Every geometry of CASES (strides, dilations, groups) with the offset path forced on
+    -- the weight gradient over the padded image's phases -- and off, against the
+    reference, in four layouts."""
+    from strided._C import conv as Kc
+    N, C, H, W, K, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((K, C // g, R, S))
+    out = ref_conv2d(x, w, None, s, p, d, g)
+    go = rng.standard_normal(out.shape)
+    ref_gx, ref_gw = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])), d, g)
+    Kc._set_offset_path(offset)
+    try:
+        for kind in ("contiguous", "channels_last", "stepped", "negative"):
+            gx, gw, _ = F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, g)
+            np.testing.assert_allclose(gx.numpy(), ref_gx, rtol=1e-10, atol=1e-10, err_msg=kind)
+            np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-10, atol=1e-10, err_msg=kind)
+    finally:
+        Kc._set_offset_path(-1)

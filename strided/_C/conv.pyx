@@ -414,35 +414,65 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
     return 0
 
 
-# NOTE [ Stride-1 convolution over the padded image ]
-# With stride 1, row (c, r, s) of col restricted to output row oh is a run of input row
-# oh + r*dH - pH, shifted by s*dW - pW.  So image n is copied zero-padded into xp
-# (C, Hp, Wp), and output positions are numbered j = oh*Wp + ow over the padded width:
+# NOTE [ Convolution over the padded image ]
+# Row (c, r, s) of col restricted to output row oh is a run of input row oh*sH + r*dH - pH,
+# every sW-th element from column s*dW - pW.  So image n is copied zero-padded and split
+# into its sH*sW phases, xp[a, b, c, i, j] = xpad[c, i*sH + a, j*sW + b] ((sH*sW, C, Hh,
+# Wh) with Hh, Wh the padded sizes divided by the stride, rounded up; one phase, the
+# padded image itself, for stride 1), and output positions are numbered j = oh*Wh + ow
+# over the phase width.  With r*dH = qr*sH + a and s*dW = qs*sW + b,
 #
-#     col[(c, r, s), j] = xp[c*Hp*Wp + r*dH*Wp + s*dW + j]      for every j
+#     col[(c, r, s), j] = xp[((a*sW + b)*C + c)*Hh*Wh + qr*Wh + qs + j]      for every j
 #
 # B of the GEMM is then row offsets into xp (NOTE [ Offset-B GEMM ] in gemm.pxd), which the
-# micro-kernel reads in place: nothing is packed.  Each output row gets Wp - OW extra
-# positions (ow >= OW, the window running into the next row), computed and dropped when the
-# (K x (OH-1)*Wp + OW) result is copied into out, adding the bias.  Against packing B from
-# the windows (NOTE [ Convolution as GEMM ]) this trades a packed element per K
-# multiply-adds for (Wp - OW)/Wp wasted columns and two small copies.  The micro-kernel
-# reads up to NR elements past the last position: xp ends with NR zeros.
-# ResNet's 64 -> 64 3x3 layer, batch 32 on 56x56, 2 threads: forward 52.5 -> (see README).
+# micro-kernel reads in place: nothing is packed.  Tiles stop at the end of each output row
+# (out is written in place), or run over the phase width, where each output row gets
+# Wh - OW extra positions (the window running into the next row) that are computed and
+# dropped when the (K x (OH-1)*Wh + OW) result is copied into out -- whichever spends fewer
+# micro-kernel columns.  Against packing B from the windows (NOTE [ Convolution as GEMM ])
+# this trades a packed element per K multiply-adds for those extra columns and the copy of
+# the image.  The micro-kernel reads up to NR/2 elements past a row's last position: xp
+# ends with 16 zeros.  ResNet's 64 -> 64 3x3 layer, batch 32 on 56x56, 2 threads: forward
+# 52.5 -> 42 ms; 64 -> 128 3x3 stride 2: (see README).
 
 cdef int _offset_mode = -1           # -1: automatic; 0/1 forced (tests, experiments)
 
 
 def _set_offset_path(int mode):
-    """Force the stride-1 offset path (NOTE [ Stride-1 convolution over the padded image ])
-    on (1, when the geometry allows it) or off (0); -1: automatic."""
+    """Force the offset path (NOTE [ Convolution over the padded image ]) on (1, when the
+    geometry allows it) or off (0); -1: automatic."""
     global _offset_mode
     _offset_mode = mode
 
 
-cdef inline int64_t _offset_positions(const ConvGeometry* g, int64_t Wp) noexcept nogil:
-    """Columns of the offset path's GEMM over the padded width: (OH - 1)*Wp + OW."""
-    return (g.OH - 1) * Wp + g.OW
+cdef inline void _phase_dims(const ConvGeometry* g, int64_t Hp, int64_t Wp, int64_t* Hh,
+                             int64_t* Wh) noexcept nogil:
+    """Sizes of a phase of the padded (Hp x Wp) image (NOTE [ Convolution over the padded
+    image ])."""
+    Hh[0] = (Hp + g.sH - 1) // g.sH
+    Wh[0] = (Wp + g.sW - 1) // g.sW
+
+
+cdef inline int64_t _phase_elems(const ConvGeometry* g, int64_t Hh, int64_t Wh) noexcept nogil:
+    """Elements of xp, all phases, plus its 16 trailing zeros, rounded to 16."""
+    return (g.sH * g.sW * g.C * Hh * Wh + 16 + 15) // 16 * 16
+
+
+cdef void _phase_offsets(const ConvGeometry* g, int64_t Hh, int64_t Wh,
+                         int64_t* boff) noexcept nogil:
+    """boff[(c, r, s)] = xp offset of col's row (c, r, s) for one group (c < Cg)."""
+    cdef int64_t c, r, s, p = 0
+    for c in range(g.Cg):
+        for r in range(g.R):
+            for s in range(g.S):
+                boff[p] = ((((r * g.dH) % g.sH * g.sW + (s * g.dW) % g.sW) * g.C + c) * Hh
+                           + (r * g.dH) // g.sH) * Wh + (s * g.dW) // g.sW
+                p += 1
+
+
+cdef inline int64_t _offset_positions(const ConvGeometry* g, int64_t Wh) noexcept nogil:
+    """Columns of the offset path's GEMM over the phase width: (OH - 1)*Wh + OW."""
+    return (g.OH - 1) * Wh + g.OW
 
 
 cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR) noexcept nogil:
@@ -462,13 +492,13 @@ cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR) noexcept nogil:
     return slots
 
 
-cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wp, int64_t NR) noexcept nogil:
+cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wh, int64_t NR) noexcept nogil:
     """Tiles per output row (no extra columns; out is written in place) rather than over
     the padded width: whichever spends fewer micro-kernel columns."""
-    return _row_slots(g, NR) <= (_offset_positions(g, Wp) + NR - 1) // NR * NR
+    return _row_slots(g, NR) <= (_offset_positions(g, Wh) + NR - 1) // NR * NR
 
 
-cdef bint _use_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
+cdef bint _use_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
     """Stride 1 (and not pointwise), unless the extra columns cost more than packing saves:
     the micro-kernel columns it spends (_row_slots, or over the padded width), against the
     packed path's, may grow by at most a factor 1 + 32/Kg (each packed element feeds Kg
@@ -477,58 +507,66 @@ cdef bint _use_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
     (packed kept), 256 on 8x8 16.1 / 14.4, 512 on 7x7 48 / 61 (packed kept), 64 on 8x8
     1.65 / 0.97, 64 -> 8 on 28x28 6.0 / 2.0."""
     cdef int64_t cols_offset, cols_packed
-    if g.sH != 1 or g.sW != 1 or _pointwise(g):
+    if _pointwise(g):
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
-    cols_offset = min((_offset_positions(g, Wp) + 15) // 16 * 16, _row_slots(g, 16))
+    cols_offset = min((_offset_positions(g, Wh) + 15) // 16 * 16, _row_slots(g, 16))
     cols_packed = g.OH * g.OW           # over image blocks (NOTE [ Forward over image blocks ])
     if _forward_block_images(g) == 1:
         cols_packed = (cols_packed + 15) // 16 * 16
     return cols_offset * g.Kg <= cols_packed * (g.Kg + 32)
 
 
-cdef size_t _offset_scratch(const ConvGeometry* g, int64_t isz, int64_t Hp, int64_t Wp,
+cdef size_t _offset_scratch(const ConvGeometry* g, int64_t isz, int64_t Hh, int64_t Wh,
                             int nparts) noexcept nogil:
     """Bytes _forward_offset needs: the row offsets, then per part xp (+ NR slack) and one
     group's GEMM result."""
-    cdef int64_t per = ((g.C * Hp * Wp + 16 + 15) // 16 * 16
-                        + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16)
+    cdef int64_t per = (_phase_elems(g, Hh, Wh)
+                        + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16)
     return (g.Cg * g.R * g.S * 8 + 63) // 64 * 64 + nparts * per * isz
 
 
-cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int64_t Hp,
-                     int64_t Wp) noexcept nogil:
-    """xp (C, Hp, Wp) = image x (pointing at its element (0, 0, 0)) zero padded, followed by
-    16 zeros."""
-    cdef int64_t c, h, w, HpWp = Hp * Wp
-    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3]
-    cdef int64_t pW = g.pW, W = g.W, bottom = Hp - g.pH - g.H
-    cdef floating* d
+cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int64_t Hh,
+                     int64_t Wh) noexcept nogil:
+    """xp = image x (pointing at its element (0, 0, 0)) zero padded, split into its phases
+    (NOTE [ Convolution over the padded image ]), followed by 16 zeros."""
+    cdef int64_t a, b, c, i, j, h, lo, hi, HhWh = Hh * Wh
+    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW
     cdef floating* row
     cdef const floating* src
-    for c in range(g.C):
-        d = xp + c * HpWp
-        memset(d, 0, g.pH * Wp * sizeof(floating))
-        for h in range(g.H):
-            row = d + (h + g.pH) * Wp
-            src = x + c * xs1 + h * xs2
-            for w in range(pW):
-                row[w] = 0
-            if xs3 == 1:
-                memcpy(row + pW, src, W * sizeof(floating))
-            else:
-                for w in range(W):
-                    row[pW + w] = src[w * xs3]
-            for w in range(pW + W, Wp):
-                row[w] = 0
-        memset(d + (g.pH + g.H) * Wp, 0, bottom * Wp * sizeof(floating))
-    memset(xp + g.C * HpWp, 0, 16 * sizeof(floating))
+    for a in range(g.sH):
+        for b in range(sW):
+            # phase columns j whose input column j*sW + b - pW lies in [0, W)
+            lo = (g.pW - b + sW - 1) // sW if g.pW > b else 0
+            hi = (g.W + g.pW - b + sW - 1) // sW
+            if hi > Wh:
+                hi = Wh
+            if lo > hi:
+                lo = hi
+            for c in range(g.C):
+                for i in range(Hh):
+                    row = xp + ((a * sW + b) * g.C + c) * HhWh + i * Wh
+                    h = i * g.sH + a - g.pH
+                    if h < 0 or h >= g.H:
+                        memset(row, 0, Wh * sizeof(floating))
+                        continue
+                    src = x + c * xs1 + h * xs2 + (lo * sW + b - g.pW) * xs3
+                    for j in range(lo):
+                        row[j] = 0
+                    if sW == 1 and xs3 == 1:
+                        memcpy(row + lo, src, (hi - lo) * sizeof(floating))
+                    else:
+                        for j in range(hi - lo):
+                            row[lo + j] = src[j * sW * xs3]
+                    for j in range(hi, Wh):
+                        row[j] = 0
+    memset(xp + g.sH * sW * g.C * HhWh, 0, 16 * sizeof(floating))
 
 
-cdef void _compact_rows(const floating* res, int64_t Np, int64_t Wp, const floating* bias,
+cdef void _compact_rows(const floating* res, int64_t Np, int64_t Wh, const floating* bias,
                         floating* out, int64_t Kg, int64_t OH, int64_t OW) noexcept nogil:
-    """out[k] (OH x OW) = res[k] (row pitch Wp, k pitch Np) without its extra columns,
+    """out[k] (OH x OW) = res[k] (row pitch Wh, k pitch Np) without its extra columns,
     plus bias[k] (bias may be NULL)."""
     cdef int64_t k, oh, ow
     cdef floating b
@@ -537,42 +575,42 @@ cdef void _compact_rows(const floating* res, int64_t Np, int64_t Wp, const float
     for k in range(Kg):
         b = bias[k] if bias != NULL else 0
         for oh in range(OH):
-            sr = res + k * Np + oh * Wp
+            sr = res + k * Np + oh * Wh
             dr = out + (k * OH + oh) * OW
             for ow in range(OW):
                 dr[ow] = sr[ow] + b
 
 
 cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, const char* w,
-                               const char* bias, char* out, int64_t n, int64_t Hp,
-                               int64_t Wp, const int64_t* boff, char* part,
+                               const char* bias, char* out, int64_t n, int64_t Hh,
+                               int64_t Wh, const int64_t* boff, char* part,
                                int nthreads) noexcept nogil:
-    """out[n] = conv(x[n], w) + bias by NOTE [ Stride-1 convolution over the padded image ];
+    """out[n] = conv(x[n], w) + bias by NOTE [ Convolution over the padded image ];
     part holds one part of _offset_scratch."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
-    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HpWp = Hp * Wp, grp
-    cdef int64_t Np = _offset_positions(g, Wp)
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HhWh = Hh * Wh, grp
+    cdef int64_t Np = _offset_positions(g, Wh)
     cdef char* xp = part
-    cdef char* res = part + (g.C * HpWp + 16 + 15) // 16 * 16 * isz
+    cdef char* res = part + _phase_elems(g, Hh, Wh) * isz
     cdef char* og
     cdef const char* bg
     cdef int err
     cdef int64_t NR = gemm_nr(dtype)
-    cdef bint by_rows = _offset_by_rows(g, Wp, NR)
-    cdef bint direct = by_rows or Wp == g.OW     # no extra columns: the GEMM writes out
+    cdef bint by_rows = _offset_by_rows(g, Wh, NR)
+    cdef bint direct = by_rows or Wh == g.OW     # no extra columns: the GEMM writes out
     if dtype == FLOAT32:
-        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hp, Wp)
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh)
     else:
-        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hp, Wp)
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh)
     for grp in range(g.groups):
         og = out + (n * g.K + grp * g.Kg) * OHW * isz
         if by_rows:
             err = gemm_offset_b(dtype, g.Kg, OHW, CgRS, 1.0, w + grp * g.Kg * CgRS * isz,
-                                CgRS, 1, xp + grp * g.Cg * HpWp * isz, boff, g.OW, Wp, 0.0,
+                                CgRS, 1, xp + grp * g.Cg * HhWh * isz, boff, g.OW, Wh, 0.0,
                                 og, OHW, 1, nthreads)
         else:
             err = gemm_offset_b(dtype, g.Kg, Np, CgRS, 1.0, w + grp * g.Kg * CgRS * isz,
-                                CgRS, 1, xp + grp * g.Cg * HpWp * isz, boff, 0, 0, 0.0,
+                                CgRS, 1, xp + grp * g.Cg * HhWh * isz, boff, 0, 0, 0.0,
                                 og if direct else res, Np, 1, nthreads)
         if err:
             return -1
@@ -584,40 +622,36 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
                 else:
                     _add_bias(<double*>og, <const double*>bg, g.Kg, OHW)
         elif dtype == FLOAT32:
-            _compact_rows(<const float*>res, Np, Wp, <const float*>bg, <float*>og, g.Kg, g.OH, g.OW)
+            _compact_rows(<const float*>res, Np, Wh, <const float*>bg, <float*>og, g.Kg, g.OH, g.OW)
         else:
-            _compact_rows(<const double*>res, Np, Wp, <const double*>bg, <double*>og, g.Kg, g.OH, g.OW)
+            _compact_rows(<const double*>res, Np, Wh, <const double*>bg, <double*>og, g.Kg, g.OH, g.OW)
     return 0
 
 
 cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const char* w,
-                         const char* bias, char* out, int64_t Hp, int64_t Wp, char* scratch,
+                         const char* bias, char* out, int64_t Hh, int64_t Wh, char* scratch,
                          int nt, bint by_batch) noexcept nogil:
-    """out = conv(x, w) + bias by NOTE [ Stride-1 convolution over the padded image ]: a
+    """out = conv(x, w) + bias by NOTE [ Convolution over the padded image ]: a
     range of images per thread (by_batch), or image by image with nt threads in each GEMM;
     scratch holds _offset_scratch(nt if by_batch else 1) bytes."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
     cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
     cdef int64_t* boff = <int64_t*>scratch
     cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
-    cdef int64_t per = ((g.C * Hp * Wp + 16 + 15) // 16 * 16
-                        + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16) * isz
+    cdef int64_t per = (_phase_elems(g, Hh, Wh)
+                        + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16) * isz
     cdef int t, err = 0
-    for c in range(g.Cg):
-        for r in range(g.R):
-            for s in range(g.S):
-                boff[p] = (c * Hp + r * g.dH) * Wp + s * g.dW
-                p += 1
+    _phase_offsets(g, Hh, Wh, boff)
     if by_batch:
         chunk = (g.N + nt - 1) // nt
         for t in prange(nt, num_threads=nt, schedule="static"):
             for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
-                if _forward_offset_image(g, dtype, x, w, bias, out, n, Hp, Wp, boff,
+                if _forward_offset_image(g, dtype, x, w, bias, out, n, Hh, Wh, boff,
                                          parts + t * per, 1):
                     err += 1
     else:
         for n in range(g.N):
-            if _forward_offset_image(g, dtype, x, w, bias, out, n, Hp, Wp, boff, parts, nt):
+            if _forward_offset_image(g, dtype, x, w, bias, out, n, Hh, Wh, boff, parts, nt):
                 return -1
     return -1 if err else 0
 
@@ -708,65 +742,65 @@ cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, con
 
 # NOTE [ Weight gradient over the padded image ]
 # With stride 1 the weight gradient needs no im2col either: over output positions numbered
-# across the padded width (NOTE [ Stride-1 convolution over the padded image ]),
+# across the padded width (NOTE [ Convolution over the padded image ]),
 #     gw[g]^T (Cg*R*S x Kg) += col (Cg*R*S x Np) @ go'^T (Np x Kg)
-# where row (c, r, s) of col is the run xp[c*Hp*Wp + r*dH*Wp + s*dW ...] of the padded
+# where row (c, r, s) of col is the run xp[c*Hh*Wh + r*dH*Wh + s*dW ...] of the padded
 # image (an offset-A GEMM, NOTE [ Offset-A GEMM ] in gemm.pxd, packing A straight from
 # those rows) and go' is go[n, g] spread over the padded width with zeros in the extra
 # columns.  Partial sums go to per-thread gw^T buffers, added and transposed into gw at
 # the end.  Used while the extra columns stay under 1/8 of the positions.
 
-cdef inline bint _use_weight_offset(const ConvGeometry* g, int64_t Wp) noexcept nogil:
-    if g.sH != 1 or g.sW != 1 or _pointwise(g) or _offset_mode == 0:
+cdef inline bint _use_weight_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
+    if _pointwise(g) or _offset_mode == 0:
         return False
-    return _offset_mode == 1 or 8 * _offset_positions(g, Wp) <= 9 * g.OH * g.OW
+    return _offset_mode == 1 or 8 * _offset_positions(g, Wh) <= 9 * g.OH * g.OW
 
 
-cdef inline int64_t _weight_offset_part(const ConvGeometry* g, int64_t Hp,
-                                        int64_t Wp) noexcept nogil:
+cdef inline int64_t _weight_offset_part(const ConvGeometry* g, int64_t Hh,
+                                        int64_t Wh) noexcept nogil:
     """Elements of one thread's part: xp (+ 16), go' of one group, gw^T of all groups."""
-    return ((g.C * Hp * Wp + 16 + 15) // 16 * 16
-            + (g.Kg * _offset_positions(g, Wp) + 15) // 16 * 16
+    return (_phase_elems(g, Hh, Wh)
+            + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16
             + (g.K * g.Cg * g.R * g.S + 15) // 16 * 16)
 
 
 cdef void _spread_rows(const floating* go, floating* gp, int64_t Kg, int64_t OH, int64_t OW,
-                       int64_t Wp) noexcept nogil:
-    """gp[k] (row pitch Wp, k pitch (OH-1)*Wp + OW) = go[k] (OH x OW), zeros between rows."""
-    cdef int64_t Np = (OH - 1) * Wp + OW, k, oh, ow
+                       int64_t Wh) noexcept nogil:
+    """gp[k] (row pitch Wh, k pitch (OH-1)*Wh + OW) = go[k] (OH x OW), zeros between rows."""
+    cdef int64_t Np = (OH - 1) * Wh + OW, k, oh, ow
     cdef floating* d
     for k in range(Kg):
         for oh in range(OH):
-            d = gp + k * Np + oh * Wp
+            d = gp + k * Np + oh * Wh
             memcpy(d, go + (k * OH + oh) * OW, OW * sizeof(floating))
             if oh < OH - 1:
-                for ow in range(OW, Wp):
+                for ow in range(OW, Wh):
                     d[ow] = 0
 
 
 cdef int _weight_offset_image(const ConvGeometry* g, int dtype, const char* x, const char* go,
-                              int64_t n, int64_t Hp, int64_t Wp, const int64_t* boff,
+                              int64_t n, int64_t Hh, int64_t Wh, const int64_t* boff,
                               char* part, int nthreads) noexcept nogil:
     """part's gw^T += image n's weight gradient (NOTE [ Weight gradient over the padded
     image ])."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
-    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HpWp = Hp * Wp, grp
-    cdef int64_t Np = _offset_positions(g, Wp)
+    cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HhWh = Hh * Wh, grp
+    cdef int64_t Np = _offset_positions(g, Wh)
     cdef char* xp = part
-    cdef char* gp = xp + (g.C * HpWp + 16 + 15) // 16 * 16 * isz
+    cdef char* gp = xp + _phase_elems(g, Hh, Wh) * isz
     cdef char* gwt = gp + (g.Kg * Np + 15) // 16 * 16 * isz
     cdef const char* gog
     if dtype == FLOAT32:
-        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hp, Wp)
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh)
     else:
-        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hp, Wp)
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh)
     for grp in range(g.groups):
         gog = go + (n * g.K + grp * g.Kg) * OHW * isz
         if dtype == FLOAT32:
-            _spread_rows(<const float*>gog, <float*>gp, g.Kg, g.OH, g.OW, Wp)
+            _spread_rows(<const float*>gog, <float*>gp, g.Kg, g.OH, g.OW, Wh)
         else:
-            _spread_rows(<const double*>gog, <double*>gp, g.Kg, g.OH, g.OW, Wp)
-        if gemm_offset_a(dtype, CgRS, g.Kg, Np, 1.0, xp + grp * g.Cg * HpWp * isz, boff,
+            _spread_rows(<const double*>gog, <double*>gp, g.Kg, g.OH, g.OW, Wh)
+        if gemm_offset_a(dtype, CgRS, g.Kg, Np, 1.0, xp + grp * g.Cg * HhWh * isz, boff,
                          gp, 1, Np, 1.0, gwt + grp * CgRS * g.Kg * isz, g.Kg, 1, nthreads):
             return -1
     return 0
@@ -788,7 +822,7 @@ cdef void _add_transposed(const floating* part, floating* gw, const ConvGeometry
 
 
 cdef int _weight_grad_offset(const ConvGeometry* g, int dtype, const char* x, const char* go,
-                             char* gw, int64_t Hp, int64_t Wp, char* scratch, int nt,
+                             char* gw, int64_t Hh, int64_t Wh, char* scratch, int nt,
                              bint by_batch) noexcept nogil:
     """gw = the weight gradient by NOTE [ Weight gradient over the padded image ]: whole
     images per thread (by_batch) or image by image with nt threads in each GEMM; scratch
@@ -797,25 +831,21 @@ cdef int _weight_grad_offset(const ConvGeometry* g, int dtype, const char* x, co
     cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
     cdef int64_t* boff = <int64_t*>scratch
     cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
-    cdef int64_t per = _weight_offset_part(g, Hp, Wp) * isz
+    cdef int64_t per = _weight_offset_part(g, Hh, Wh) * isz
     cdef int64_t gwt_at = per - (g.K * CgRS + 15) // 16 * 16 * isz
     cdef int t, nparts = nt if by_batch else 1, err = 0
-    for c in range(g.Cg):
-        for r in range(g.R):
-            for s in range(g.S):
-                boff[p] = (c * Hp + r * g.dH) * Wp + s * g.dW
-                p += 1
+    _phase_offsets(g, Hh, Wh, boff)
     for t in range(nparts):
         memset(parts + t * per + gwt_at, 0, g.K * CgRS * isz)
     if by_batch:
         chunk = (g.N + nt - 1) // nt
         for t in prange(nt, num_threads=nt, schedule="static"):
             for n in range(t * chunk, min(g.N, (t + 1) * chunk)):
-                if _weight_offset_image(g, dtype, x, go, n, Hp, Wp, boff, parts + t * per, 1):
+                if _weight_offset_image(g, dtype, x, go, n, Hh, Wh, boff, parts + t * per, 1):
                     err += 1
     else:
         for n in range(g.N):
-            if _weight_offset_image(g, dtype, x, go, n, Hp, Wp, boff, parts, nt):
+            if _weight_offset_image(g, dtype, x, go, n, Hh, Wh, boff, parts, nt):
                 return -1
     if err:
         return -1
@@ -1529,13 +1559,15 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
     cdef bint cached
     cdef char* scratch
-    if _use_offset(&g, Wp) and not (_use_batched(&g, Hp, Wp) and g.OH * g.OW <= 32):
-        scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hp, Wp,
+    cdef int64_t Hh, Wh
+    _phase_dims(&g, Hp, Wp, &Hh, &Wh)
+    if _use_offset(&g, Wh) and not (_use_batched(&g, Hp, Wp) and g.OH * g.OW <= 32):
+        scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hh, Wh,
                                                    nt if by_batch else 1), &cached)
         if scratch == NULL:
             raise MemoryError("conv2d: out of memory for the padded input copy")
         with nogil:
-            err = _forward_offset(&g, dtype, xp, wp, bp, op, Hp, Wp, scratch, nt, by_batch)
+            err = _forward_offset(&g, dtype, xp, wp, bp, op, Hh, Wh, scratch, nt, by_batch)
         _scratch_release(scratch, cached)
         if err:
             raise MemoryError("conv2d: out of memory for the GEMM's packing buffers")
@@ -1786,14 +1818,16 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
             return gx, gw, gb
     nparts = nt if by_batch else 1
     cdef int64_t CgRS = g.Cg * g.R * g.S
-    if gwp != NULL and _use_weight_offset(&g, Wp):
+    cdef int64_t Hh, Wh
+    _phase_dims(&g, Hp, Wp, &Hh, &Wh)
+    if gwp != NULL and _use_weight_offset(&g, Wh):
         # NOTE [ Weight gradient over the padded image ]
         scratch_x = _scratch_acquire((CgRS * 8 + 63) // 64 * 64
-                                     + nparts * _weight_offset_part(&g, Hp, Wp) * isz, &cached_x)
+                                     + nparts * _weight_offset_part(&g, Hh, Wh) * isz, &cached_x)
         if scratch_x == NULL:
             raise MemoryError("conv2d_backward: out of memory for the padded input copy")
         with nogil:
-            err = _weight_grad_offset(&g, dtype, xp, gop, gwp, Hp, Wp, scratch_x, nt, by_batch)
+            err = _weight_grad_offset(&g, dtype, xp, gop, gwp, Hh, Wh, scratch_x, nt, by_batch)
         _scratch_release(scratch_x, cached_x)
         if err:
             raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
