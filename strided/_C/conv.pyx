@@ -531,37 +531,76 @@ cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int
                      int64_t Wh) noexcept nogil:
     """xp = image x (pointing at its element (0, 0, 0)) zero padded, split into its phases
     (NOTE [ Convolution over the padded image ]), followed by 16 zeros."""
-    cdef int64_t a, b, c, i, j, h, lo, hi, HhWh = Hh * Wh
-    cdef int64_t xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW
+    cdef int64_t a, b, c, i, h, HhWh = Hh * Wh, phase = g.C * Hh * Wh
     cdef floating* row
     cdef const floating* src
     for a in range(g.sH):
-        for b in range(sW):
-            # phase columns j whose input column j*sW + b - pW lies in [0, W)
-            lo = (g.pW - b + sW - 1) // sW if g.pW > b else 0
-            hi = (g.W + g.pW - b + sW - 1) // sW
-            if hi > Wh:
-                hi = Wh
-            if lo > hi:
-                lo = hi
-            for c in range(g.C):
-                for i in range(Hh):
-                    row = xp + ((a * sW + b) * g.C + c) * HhWh + i * Wh
-                    h = i * g.sH + a - g.pH
-                    if h < 0 or h >= g.H:
-                        memset(row, 0, Wh * sizeof(floating))
-                        continue
-                    src = x + c * xs1 + h * xs2 + (lo * sW + b - g.pW) * xs3
-                    for j in range(lo):
-                        row[j] = 0
-                    if sW == 1 and xs3 == 1:
-                        memcpy(row + lo, src, (hi - lo) * sizeof(floating))
-                    else:
-                        for j in range(hi - lo):
-                            row[lo + j] = src[j * sW * xs3]
-                    for j in range(hi, Wh):
-                        row[j] = 0
-    memset(xp + g.sH * sW * g.C * HhWh, 0, 16 * sizeof(floating))
+        for c in range(g.C):
+            for i in range(Hh):
+                row = xp + (a * g.sW * g.C + c) * HhWh + i * Wh     # phase (a, 0)
+                h = i * g.sH + a - g.pH
+                if h < 0 or h >= g.H:
+                    for b in range(g.sW):
+                        memset(row + b * phase, 0, Wh * sizeof(floating))
+                    continue
+                src = x + c * g.xs[1] + h * g.xs[2]
+                if g.sW == 2 and g.xs[3] == 1:
+                    _split_pair_row(src, g.W, g.pW, row, row + phase, Wh)
+                else:
+                    for b in range(g.sW):
+                        _phase_row(g, src, b, row + b * phase, Wh)
+    memset(xp + g.sH * g.sW * phase, 0, 16 * sizeof(floating))
+
+
+cdef inline void _phase_row(const ConvGeometry* g, const floating* src, int64_t b,
+                            floating* row, int64_t Wh) noexcept nogil:
+    """row[j] = padded input row (src: its unpadded start) at column j*sW + b, 0 outside."""
+    cdef int64_t sW = g.sW, xs3 = g.xs[3], j, lo, hi
+    # phase columns j whose input column j*sW + b - pW lies in [0, W)
+    lo = (g.pW - b + sW - 1) // sW if g.pW > b else 0
+    hi = (g.W + g.pW - b + sW - 1) // sW
+    if hi > Wh:
+        hi = Wh
+    if lo > hi:
+        lo = hi
+    src = src + (lo * sW + b - g.pW) * xs3
+    for j in range(lo):
+        row[j] = 0
+    if sW == 1 and xs3 == 1:
+        memcpy(row + lo, src, (hi - lo) * sizeof(floating))
+    else:
+        for j in range(hi - lo):
+            row[lo + j] = src[j * sW * xs3]
+    for j in range(hi, Wh):
+        row[j] = 0
+
+
+cdef inline void _split_pair_row(const floating* src, int64_t W, int64_t pW, floating* r0,
+                                 floating* r1, int64_t Wh) noexcept nogil:
+    """Stride 2, contiguous rows: phases 0 and 1 of one padded row in one pass (padded
+    column q goes to r[q % 2][q // 2]), the pairs of the middle deinterleaved."""
+    cdef int64_t q, k, pairs
+    cdef floating* re
+    cdef floating* ro
+    for q in range(pW):
+        if q % 2:
+            r1[q // 2] = 0
+        else:
+            r0[q // 2] = 0
+    # input columns w = 2k, 2k+1 land at padded q = pW + 2k (+1): phases pW % 2, 1 - pW % 2
+    re = (r0 if pW % 2 == 0 else r1) + pW // 2
+    ro = (r1 if pW % 2 == 0 else r0) + (pW + 1) // 2
+    pairs = W // 2
+    for k in range(pairs):
+        re[k] = src[2 * k]
+        ro[k] = src[2 * k + 1]
+    if W % 2:
+        re[pairs] = src[W - 1]
+    for q in range(pW + W, 2 * Wh):
+        if q % 2:
+            r1[q // 2] = 0
+        else:
+            r0[q // 2] = 0
 
 
 cdef void _compact_rows(const floating* res, int64_t Np, int64_t Wh, const floating* bias,
