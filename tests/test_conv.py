@@ -735,3 +735,28 @@ def test_weight_and_input_gradients_on_both_paths(case, offset):
             np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-10, atol=1e-10, err_msg=kind)
     finally:
         Kc._set_offset_path(-1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_offset_path_on_the_reference_kernels(dtype):
+    """The portable micro-kernels (no AVX2) run the offset paths too: row-offset B, its
+    half-slivers on two rows, and A packed from row offsets."""
+    from strided._C import conv as Kc, gemm
+    x = rng.standard_normal((3, 5, 9, 8)).astype(dtype)
+    w = rng.standard_normal((7, 5, 3, 3)).astype(dtype)
+    old = gemm._kernel_name()
+    gemm._set_kernel("reference")
+    Kc._set_offset_path(1)
+    try:
+        for s, p in (((1, 1), (1, 1)), ((2, 2), (1, 0))):
+            ref = ref_conv2d(x, w, None, s, p)
+            go = rng.standard_normal(ref.shape).astype(dtype)
+            ref_gx, ref_gw = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])))
+            out = F.conv2d(T(x), T(w), stride=s, padding=p)
+            gx, gw, _ = F.conv2d_backward(T(go), T(x), T(w), s, p)
+            np.testing.assert_allclose(out.numpy(), ref, **tol(dtype))
+            np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype))
+            np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype))
+    finally:
+        Kc._set_offset_path(-1)
+        gemm._set_kernel("auto" if old == "avx2_fma" else "reference")
