@@ -139,10 +139,10 @@ CASES = [
 
 @pytest.fixture(params=["auto", "packed", "offset", "batched"])
 def conv_path(request):
-    """Run a test on the automatic choice, then forced onto each forward path: per image
-    with B packed from the windows, per image on the padded image's row offsets (NOTE
-    [ Stride-1 convolution over the padded image ]; stride 1 only, others fall back to
-    packing) and batch-innermost (NOTE [ Batch-innermost convolution ]; groups == 1)."""
+    """Run a test on the automatic choice, then forced onto each forward path: B packed
+    from the windows (over blocks of images), the padded image's row offsets (NOTE
+    [ Convolution over the padded image ]) and batch-innermost (NOTE [ Batch-innermost
+    convolution ]; groups == 1)."""
     from strided._C import conv as K
     batched, offset = {"auto": (-1, -1), "packed": (0, 0), "offset": (0, 1),
                        "batched": (1, 0)}[request.param]
@@ -545,7 +545,8 @@ def test_weight_grad_over_image_blocks(N, C, K, H, W, kern, stride, padding, dil
 
 
 # (N, C, H, W, K, R, S, padding ((top, bottom), (left, right)), dilation, groups): stride 1,
-# the offset path's territory (NOTE [ Stride-1 convolution over the padded image ])
+# the offset path's territory, and its grad_input's (NOTE [ Convolution over the padded
+# image ])
 OFFSET_CASES = [
     (2, 3, 7, 6, 4, 3, 3, ((1, 1), (1, 1)), (1, 1), 1),
     (3, 4, 9, 7, 6, 3, 2, ((2, 2), (1, 1)), (2, 3), 2),        # dilation, groups

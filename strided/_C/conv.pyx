@@ -12,16 +12,26 @@ For image n and group g (Cg = C/groups input channels, Kg = K/groups output chan
     col[(c, r, s), (oh, ow)] = x[n, g*Cg + c, oh*sH - pH + r*dH, ow*sW - pW + s*dW]
                                (0 outside the input)
 
-Forward packs the GEMM's B panels straight from the input windows (an implicit GEMM,
-NOTE [ Packed B panels ] in gemm.pxd), so col never exists; with stride 1 it reads them in
-place from a padded copy of the image instead (NOTE [ Stride-1 convolution over the padded
-image ]), and so does the stride-1 grad_input.  Backward materialises col
-per image (im2col) into a per-thread scratch buffer, cached across calls:
+The paths, chosen per call by the layer's shape:
+  - forward: the GEMM reads col's rows in place from a padded, stride-phase-split copy of
+    the image, nothing packed (NOTE [ Convolution over the padded image ]), wherever the
+    extra columns that costs stay under what packing would; else B panels are packed
+    straight from the input windows (an implicit GEMM, NOTE [ Packed B panels ] in
+    gemm.pxd), several images per GEMM on small outputs (NOTE [ Forward over image
+    blocks ]); small layers copy the batch batch-innermost instead (NOTE [ Batch-innermost
+    convolution ]).  col never exists.
+  - grad_input: for stride 1 the convolution of grad_output with the flipped, transposed
+    weight on the offset path; else col_grad = W[g]^T @ grad_out[n, g] and a scatter-add
+    (col2im), several images per GEMM on small outputs (NOTE [ Input gradient over image
+    blocks ]).
+  - grad_weight: an offset-A GEMM over the padded image (NOTE [ Weight gradient over the
+    padded image ]); on small outputs im2col of blocks of images (NOTE [ Weight gradient
+    over image blocks ]); else im2col per image into a per-thread scratch buffer, cached
+    across calls:
 
     grad_W[g]^T += col @ grad_out[n, g]^T                    (summed over the batch; this
                    orientation packs col along its contiguous rows: ~2.5x faster than
                    grad_out @ col^T for a ResNet layer)
-    col_grad     = W[g]^T @ grad_out[n, g];  grad_x[n, g] = col2im(col_grad)  (a scatter-add)
     grad_bias[k] = sum over n, oh, ow of grad_out[n, k]
 
 A 1x1 convolution with stride 1 and no padding reads x[n, g] itself as col (when its
@@ -320,12 +330,24 @@ cdef int _forward_image(const ConvGeometry* g, int dtype, const char* x, const c
 # outputs (ResNet's 8x8 stage: 64 columns against 256 x 2304 weights) packing A costs a
 # tenth of the arithmetic.  So nb images share one GEMM, the window packer running on from
 # one image into the next, its (Kg x nb*OH*OW) result going to scratch and from there to
-# out (adding the bias).  256 -> 256 3x3 on 8x8, batch 32, 2 threads: 17.2 -> (see README).
+# out (adding the bias).  Forward ms, 3x3, batch 32, 2 threads, one image per GEMM ->
+# blocks: 256 -> 256 on 8x8 17.7 -> 16.1, 256 -> 512 stride 2 on 8x8 11.3 -> 8.2, 512 ->
+# 512 on 4x4 22.6 -> 16.7, 256 -> 256 on 7x7 16.6 -> 13.3.
+
+cdef bint _image_blocks = True       # False: one image per GEMM (experiments, tests)
+
+
+def _set_image_blocks(bint on):
+    """Turn NOTE [ Forward over image blocks ] and NOTE [ Input gradient over image
+    blocks ] off (False: one image per GEMM) or back on."""
+    global _image_blocks
+    _image_blocks = on
+
 
 cdef inline int64_t _forward_block_images(const ConvGeometry* g) noexcept nogil:
     """Images per GEMM on the packed path: enough for ~1024 columns."""
     cdef int64_t nb = 1024 // (g.OH * g.OW)
-    return 1 if nb < 1 else nb
+    return 1 if nb < 1 or not _image_blocks else nb
 
 
 cdef int _forward_images(const ConvGeometry* g, int dtype, const char* x, const char* w,
@@ -432,8 +454,9 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
 # micro-kernel columns.  Against packing B from the windows (NOTE [ Convolution as GEMM ])
 # this trades a packed element per K multiply-adds for those extra columns and the copy of
 # the image.  The micro-kernel reads up to NR/2 elements past a row's last position: xp
-# ends with 16 zeros.  ResNet's 64 -> 64 3x3 layer, batch 32 on 56x56, 2 threads: forward
-# 52.5 -> 42 ms; 64 -> 128 3x3 stride 2: (see README).
+# ends with 16 zeros.  Forward ms, 3x3, batch 32, 2 threads, packed -> this path: 64 -> 64
+# on 56x56 52 -> 42, on 32x32 17.6 -> 13.7, 128 -> 128 on 16x16 16.6 -> 13.8, 64 -> 128
+# stride 2 on 32x32 9.0 -> 7.5 (on 56x56 25.7 -> 25.5: the phase copy is 6% of it).
 
 cdef int _offset_mode = -1           # -1: automatic; 0/1 forced (tests, experiments)
 
@@ -699,7 +722,9 @@ cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const 
 # As NOTE [ Forward over image blocks ]: per image, grad_input's GEMM col = W^T @ go[n]
 # repacks all of W for OH*OW columns.  On small outputs nb images share one GEMM -- B is
 # their output gradients side by side, packed by _pack_grads -- and col2im scatters each
-# image's columns.  256 -> 256 3x3 on 8x8, batch 32, 2 threads: (see README).
+# image's columns.  grad_input ms, 3x3, batch 32, 2 threads, one image per GEMM -> blocks:
+# 256 -> 512 stride 2 on 8x8 10.9 -> 9.0, 512 -> 512 on 4x4 21.4 -> 20.0, 256 -> 256 on
+# 7x7 14.7 -> 13.8, but 256 -> 256 on 8x8 16.3 -> 17.2 (that one takes the offset path).
 
 cdef struct GradSource:
     const char* go              # grad_output element (n0, g*Kg, 0, 0)
@@ -749,7 +774,7 @@ cdef void _pack_grads_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int
 cdef inline int64_t _input_grad_block_images(const ConvGeometry* g) noexcept nogil:
     """Images per GEMM for the input gradient: ~512 columns (col stays a few MB)."""
     cdef int64_t nb = 512 // (g.OH * g.OW)
-    return 1 if nb < 1 else nb
+    return 1 if nb < 1 or not _image_blocks else nb
 
 
 cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, const char* go,

@@ -72,10 +72,10 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 # (elements of the dtype), FLOAT32/FLOAT64 only.  B is never packed: the micro-kernel reads
 # it in place (NOTE [ Offset-B micro-kernels ] in gemm_kernel.h) in half-slivers of up to
 # NR/2 columns that stop at each row's end, always loading NR/2 elements, so the NR/2 - 1
-# elements past each row's end at every b_off[p] must be readable (any value).  A stride-1
+# elements past each row's end at every b_off[p] must be readable (any value).  A
 # convolution is one: row p = (c, r, s) of B restricted to output row oh is a run of the
-# padded input (NOTE [ Stride-1 convolution over the padded image ] in conv.pyx).  C must
-# not overlap b.
+# padded input's stride phase (NOTE [ Convolution over the padded image ] in conv.pyx).  C
+# must not overlap b.
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
                        const char* b, const int64_t* b_off, int64_t row_len,
@@ -86,8 +86,8 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 # The same product with A's rows given by offsets: A[i, p] = A[a_off[i] + p] (unit column
 # stride), FLOAT32/FLOAT64 only, B any strides; always the packed path, A packed straight
 # from its rows (NOTE [ Packing A from row offsets ] in gemm_kernel.h).  C must not be
-# column-major with rsC == 1 (pass it row-major).  A stride-1 convolution's weight gradient
-# is one: row (c, r, s) of col over the padded image is a run of it.
+# column-major with rsC == 1 (pass it row-major).  A convolution's weight gradient is one:
+# row (c, r, s) of col over the padded image's phases is a run of it.
 cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, const int64_t* a_off,
                        const char* B, int64_t rsB, int64_t csB,

@@ -47,7 +47,7 @@ typedef void (*strided_dgemm_ukr_t)(int64_t k, const double* a, const double* b,
  * The same tile from B rows that lie anywhere: row p of the NR-wide B sliver is two
  * half-sliver vectors (NR/2 elements each, unit column stride), b[boff[p] + 0 .. NR/2) and
  * b[boff[p] + d1 + 0 .. NR/2), so an implicit GEMM whose B rows are shifted runs of one
- * buffer -- a stride-1 convolution's windows over a padded image, d1 = NR/2 within an
+ * buffer -- a convolution's windows over a padded image's phase, d1 = NR/2 within an
  * output row or the distance to the next row's start -- needs no packing.  Columns
  * [0, NR/2) of the tile come from the first vector, [NR/2, nr) from the second.  Both
  * vectors are read whole (only the first when nr <= NR/2) whatever nr is: the caller
@@ -797,9 +797,9 @@ static void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t 
 /* NOTE [ Packing A from row offsets ]
  * dst receives A[0:mc, 0:kc] as in NOTE [ Packing A ], where row i of A is a contiguous run
  * starting at src + aoff[i] -- the row offsets of an implicit GEMM's A (the weight gradient
- * of a stride-1 convolution: row (c, r, s) of col over the padded image, NOTE [ Stride-1
- * convolution over the padded image ] in conv.pyx).  Full slivers go through the
- * row-major transpose above. */
+ * of a convolution: row (c, r, s) of col over the padded image, NOTE [ Convolution over
+ * the padded image ] in conv.pyx).  Full slivers go through the row-major transpose
+ * above. */
 #if STRIDED_HAVE_X86_KERNELS
 #define STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc)                                       \
     if (strided_gemm_kernel_kind == 1) { strided_##SUF##pack_a_sliver_avx2(d, ptr, kc); continue; }
