@@ -201,6 +201,16 @@ cdef inline void _pack_run(floating* dst, int64_t kc, int64_t p, int64_t t,
         t += cnt
 
 
+cdef inline void _zero_sliver_tail(floating* dst, int64_t kc, int64_t p, int64_t nc,
+                                   int64_t NR) noexcept nogil:
+    """Zero row p of the last sliver past column nc (NOTE [ Packed B panels ])."""
+    cdef int64_t lane
+    cdef floating* d = dst + (nc // NR) * NR * kc + p * NR
+    if nc % NR:
+        for lane in range(nc % NR, NR):
+            d[lane] = 0
+
+
 cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_t j0,
                           int64_t nc, floating* dst) noexcept nogil:
     """Write col[p0:p0+kc, j0:j0+nc] as NR-wide slivers: element (p, t) at
@@ -254,10 +264,7 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
             t = t_row
             ow = 0
             oh += 1
-        if nc % NR:
-            d = dst + (nc // NR) * NR * kc + p * NR
-            for lane in range(nc % NR, NR):
-                d[lane] = 0
+        _zero_sliver_tail(dst, kc, p, nc, NR)
 
 
 cdef void _pack_windows_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
@@ -755,10 +762,7 @@ cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0
             t = end
             img += 1
             q = 0
-        if nc % NR:
-            d = dst + (nc // NR) * NR * kc + p * NR
-            for lane in range(nc % NR, NR):
-                d[lane] = 0
+        _zero_sliver_tail(dst, kc, p, nc, NR)
 
 
 cdef void _pack_grads_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,

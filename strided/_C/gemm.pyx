@@ -709,33 +709,23 @@ cdef int gemm_strided(int dtype_num, int64_t m, int64_t n, int64_t k, double alp
                                 beta, C, rsC, csC, _threads_for(m, n, k))
 
 
+cdef int _gemm_custom(GemmArgs* g, int nthreads) noexcept nogil:
+    """The packed product of a GemmArgs with a custom operand (a packer, row offsets)."""
+    if g.m <= 0 or g.n <= 0:
+        return 0
+    if g.dtype_num == FLOAT32:
+        return _gemm_float(<float*>g.C, g, NULL, nthreads)
+    return _gemm_float(<double*>g.C, g, NULL, nthreads)
+
+
 cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
                        pack_b_fn pack_b, const void* b_src,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef GemmArgs g
-    if m <= 0 or n <= 0:
-        return 0
-    g.dtype_num = dtype_num
-    g.m = m
-    g.n = n
-    g.k = k
-    g.alpha = alpha
-    g.beta = beta
-    g.A = A
-    g.rsA = rsA
-    g.csA = csA
-    g.a_off = NULL
-    g.pack_b = pack_b
-    g.b_src = b_src
-    g.b_off = NULL
-    g.C = C
-    g.rsC = rsC
-    g.csC = csC
-    if dtype_num == FLOAT32:
-        return _gemm_float(<float*>C, &g, NULL, nthreads)
-    return _gemm_float(<double*>C, &g, NULL, nthreads)
+    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
+                               b_src, NULL, 0, 0, C, rsC, csC)
+    return _gemm_custom(&g, nthreads)
 
 
 cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
@@ -743,15 +733,10 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* B, int64_t rsB, int64_t csB,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef GemmArgs g
-    cdef StridedOperand b
-    if m <= 0 or n <= 0:
-        return 0
-    _strided_args(&g, &b, dtype_num, m, n, k, alpha, A, 0, 1, B, rsB, csB, beta, C, rsC, csC)
-    g.a_off = a_off             # after _strided_args: C must not be column-major (no swap)
-    if dtype_num == FLOAT32:
-        return _gemm_float(<float*>C, &g, NULL, nthreads)
-    return _gemm_float(<double*>C, &g, NULL, nthreads)
+    cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num)
+    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, 0, 1, a_off,
+                               pack_b_strided, &b, NULL, 0, 0, C, rsC, csC)
+    return _gemm_custom(&g, nthreads)
 
 
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
@@ -759,30 +744,10 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* b, const int64_t* b_off, int64_t b_row_len,
                        int64_t b_row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef GemmArgs g
-    if m <= 0 or n <= 0:
-        return 0
-    g.dtype_num = dtype_num
-    g.m = m
-    g.n = n
-    g.k = k
-    g.alpha = alpha
-    g.beta = beta
-    g.A = A
-    g.rsA = rsA
-    g.csA = csA
-    g.a_off = NULL
-    g.pack_b = NULL
-    g.b_src = b
-    g.b_off = b_off
-    g.b_row_len = b_row_len if b_row_len > 0 else n
-    g.b_row_pitch = b_row_pitch if b_row_len > 0 else n
-    g.C = C
-    g.rsC = rsC
-    g.csC = csC
-    if dtype_num == FLOAT32:
-        return _gemm_float(<float*>C, &g, NULL, nthreads)
-    return _gemm_float(<double*>C, &g, NULL, nthreads)
+    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
+                               b_off, b_row_len if b_row_len > 0 else n,
+                               b_row_pitch if b_row_len > 0 else n, C, rsC, csC)
+    return _gemm_custom(&g, nthreads)
 
 
 cdef int _batch_range(int dtype_num, int64_t b0, int64_t b1, const int64_t* offsets,
