@@ -74,13 +74,14 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 # NR/2 columns that stop at each row's end, always loading NR/2 elements, so the NR/2 - 1
 # elements past each row's end at every b_off[p] must be readable (any value).  A
 # convolution is one: row p = (c, r, s) of B restricted to output row oh is a run of the
-# padded input's stride phase (NOTE [ Convolution over the padded image ] in conv.pyx).  C
-# must not overlap b.
+# padded input's stride phase (NOTE [ Convolution over the padded image ] in conv.pyx).
+# kc_max > 0 caps the K blocks below the GEMM's KC, so that a block's B rows -- which may
+# lie in many more cache lines than a packed sliver -- stay in L1.  C must not overlap b.
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
                        const char* b, const int64_t* b_off, int64_t row_len,
-                       int64_t row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
-                       int nthreads) noexcept nogil
+                       int64_t row_pitch, int64_t kc_max, double beta, char* C,
+                       int64_t rsC, int64_t csC, int nthreads) noexcept nogil
 
 # NOTE [ Offset-A GEMM ]
 # The same product with A's rows given by offsets: A[i, p] = A[a_off[i] + p] (unit column

@@ -118,6 +118,7 @@ cdef struct GemmArgs:
     int64_t b_row_pitch         #                   + j % b_row_len]
     char* C
     int64_t rsC, csC
+    int64_t kc_max              # > 0: K blocks of at most this (an offset B's rows in L1)
 
 
 cdef inline int64_t _cdiv(int64_t a, int64_t b) noexcept nogil:
@@ -262,7 +263,8 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
     cdef int t = 0 if real is float else 1
     cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
     cdef int64_t m = i1 - i0, n = j1 - j0, k = g.k
-    cdef int64_t kc_blk = _cdiv(k, _cdiv(k, _KC[t]))
+    cdef int64_t KC = _KC[t] if g.kc_max <= 0 or g.kc_max > _KC[t] else g.kc_max
+    cdef int64_t kc_blk = _cdiv(k, _cdiv(k, KC))
     cdef int64_t mc_blk = _round_up(_cdiv(m, _cdiv(m, _MC[t])), MR)
     cdef int64_t nc_blk = _round_up(_cdiv(n, _cdiv(n, _NC[t])), NR)
     cdef int64_t jc, pc, ic, nc, kc, mc
@@ -666,6 +668,7 @@ cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m
     g.pack_b = pack_b_strided
     g.b_src = b
     g.b_off = NULL
+    g.kc_max = 0
 
 
 cdef int gemm_strided_threads(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
@@ -724,7 +727,7 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
     cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
-                               b_src, NULL, 0, 0, C, rsC, csC)
+                               b_src, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
 
@@ -735,18 +738,18 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        int nthreads) noexcept nogil:
     cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num)
     cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, 0, 1, a_off,
-                               pack_b_strided, &b, NULL, 0, 0, C, rsC, csC)
+                               pack_b_strided, &b, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
 
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,
                        const char* A, int64_t rsA, int64_t csA,
                        const char* b, const int64_t* b_off, int64_t b_row_len,
-                       int64_t b_row_pitch, double beta, char* C, int64_t rsC, int64_t csC,
-                       int nthreads) noexcept nogil:
+                       int64_t b_row_pitch, int64_t kc_max, double beta, char* C,
+                       int64_t rsC, int64_t csC, int nthreads) noexcept nogil:
     cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
                                b_off, b_row_len if b_row_len > 0 else n,
-                               b_row_pitch if b_row_len > 0 else n, C, rsC, csC)
+                               b_row_pitch if b_row_len > 0 else n, C, rsC, csC, kc_max)
     return _gemm_custom(&g, nthreads)
 
 
