@@ -221,12 +221,11 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
     cdef const floating* x = <const floating*>ws.x
     cdef int64_t NR = ws.NR
     cdef int64_t RS = g.R * g.S
-    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, lane, u, img
+    cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, img
     cdef int64_t xs0 = g.xs[0], xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW
     cdef int64_t OW = g.OW, OHW = g.OH * g.OW
     cdef int64_t step = sW * xs3
     cdef const floating* xr
-    cdef floating* d
     for p in range(kc):
         q = p0 + p
         c = q // RS
@@ -772,8 +771,7 @@ cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0
     """B[p0:p0+kc, j0:j0+nc] of NOTE [ Input gradient over image blocks ] (row k, column
     i*OH*OW + q = go[n0 + i, k, q]) as NR-wide slivers (NOTE [ Packed B panels ])."""
     cdef const floating* go = <const floating*>gs.go
-    cdef int64_t OHW = gs.row_stride, p, t, img, q, end, lane, NR
-    cdef floating* d
+    cdef int64_t OHW = gs.row_stride, p, t, img, q, end, NR
     if floating is float:
         NR = SGEMM_NR
     else:
