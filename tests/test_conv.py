@@ -137,20 +137,27 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["auto", "packed", "offset", "batched"])
+@pytest.fixture(params=["auto", "packed", "offset", "taps", "batched"])
 def conv_path(request):
     """Run a test on the automatic choice, then forced onto each forward path: B packed
     from the windows (over blocks of images), the padded image's row offsets (NOTE
-    [ Convolution over the padded image ]) and batch-innermost (NOTE [ Batch-innermost
-    convolution ]; groups == 1)."""
+    [ Convolution over the padded image ]), for strides > 1 its column taps in small bands
+    and chunks (NOTE [ Column taps for strided convolutions ]) and batch-innermost (NOTE
+    [ Batch-innermost convolution ]; groups == 1)."""
     from strided._C import conv as K
-    batched, offset = {"auto": (-1, -1), "packed": (0, 0), "offset": (0, 1),
-                       "batched": (1, 0)}[request.param]
+    batched, offset, taps = {"auto": (-1, -1, -1), "packed": (0, 0, 0),
+                             "offset": (0, 1, 0), "taps": (0, 1, 1),
+                             "batched": (1, 0, 0)}[request.param]
     K._set_batched(batched)
     K._set_offset_path(offset)
+    K._set_taps(taps)
+    if taps == 1:
+        K._set_tap_blocks(8, 10)    # several bands and chunks even on these small maps
     yield request.param
     K._set_batched(-1)
     K._set_offset_path(-1)
+    K._set_taps(-1)
+    K._set_tap_blocks()
 
 
 @pytest.mark.parametrize("case", CASES + [
@@ -738,10 +745,77 @@ def test_weight_and_input_gradients_on_both_paths(case, offset):
         Kc._set_offset_path(-1)
 
 
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups): strided convolutions for the
+# column taps (NOTE [ Column taps for strided convolutions ])
+TAP_CASES = [
+    (2, 20, 14, 14, 70, 3, 3, (2, 2), (1, 1), (1, 1), 1),    # ResNet's downsampling 3x3
+    (3, 18, 15, 13, 64, 3, 3, (2, 2), (1, 1), (1, 1), 1),    # odd sizes, last band short
+    (2, 32, 12, 16, 66, 3, 3, (1, 2), (0, 1), (1, 1), 2),    # row stride 1, groups
+    (2, 16, 13, 17, 64, 3, 2, (2, 3), (2, 1), (2, 2), 1),    # stride 3, dilation
+    (2, 16, 11, 10, 64, 1, 1, (2, 2), (0, 0), (1, 1), 1),    # 1x1 stride 2
+    (1, 16, 9, 9, 64, 5, 5, (2, 2), (3, 3), (1, 1), 1),      # padding past the kernel's reach
+]
+
+
+@pytest.mark.parametrize("case", TAP_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("blocks", [(), (1, 10), (50, 40)])
+def test_column_taps(case, dtype, blocks):
+    """The column-tap forward, with the default bands and chunks and with others (one
+    output row, one channel, partial last chunk), in every layout, against the reference;
+    one thread and two give the same bits (a band's sums never depend on the split)."""
+    from strided._C import conv as Kc
+    N, C, H, W, K, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    ref = ref_conv2d(x, w, b, s, p, d, g)
+    old = strided.get_num_threads()
+    Kc._set_batched(0)
+    Kc._set_offset_path(1)
+    Kc._set_taps(1)
+    Kc._set_tap_blocks(*blocks)
+    try:
+        for kind in LAYOUTS:
+            out = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
+                           groups=g).numpy()
+            np.testing.assert_allclose(out, ref, **tol(dtype), err_msg=kind)
+            strided.set_num_threads(1)
+            one = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
+                           groups=g).numpy()
+            strided.set_num_threads(old)
+            assert np.array_equal(one, out), kind
+    finally:
+        strided.set_num_threads(old)
+        Kc._set_batched(-1)
+        Kc._set_offset_path(-1)
+        Kc._set_taps(-1)
+        Kc._set_tap_blocks()
+
+
+def test_column_taps_are_chosen_for_resnet_downsampling():
+    """The automatic choice takes column taps for ResNet's 3x3 stride-2 layers: same values
+    as forcing them, and not those of the phase layout (the sums run in another order)."""
+    from strided._C import conv as Kc
+    x = rng.standard_normal((2, 64, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((128, 64, 3, 3)).astype(np.float32)
+    outs = {}
+    try:
+        for mode in (-1, 1, 0):
+            Kc._set_taps(mode)
+            outs[mode] = F.conv2d(T(x), T(w), stride=2, padding=1).numpy()
+    finally:
+        Kc._set_taps(-1)
+    assert np.array_equal(outs[-1], outs[1])
+    assert not np.array_equal(outs[1], outs[0])
+    np.testing.assert_allclose(outs[1], ref_conv2d(x, w, None, (2, 2), (1, 1)), rtol=1e-4,
+                               atol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_offset_path_on_the_reference_kernels(dtype):
     """The portable micro-kernels (no AVX2) run the offset paths too: row-offset B, its
-    half-slivers on two rows, and A packed from row offsets."""
+    half-slivers on two rows, A packed from row offsets, and the column taps."""
     from strided._C import conv as Kc, gemm
     x = rng.standard_normal((3, 5, 9, 8)).astype(dtype)
     w = rng.standard_normal((7, 5, 3, 3)).astype(dtype)
@@ -749,7 +823,8 @@ def test_offset_path_on_the_reference_kernels(dtype):
     gemm._set_kernel("reference")
     Kc._set_offset_path(1)
     try:
-        for s, p in (((1, 1), (1, 1)), ((2, 2), (1, 0))):
+        for s, p, taps in (((1, 1), (1, 1), 0), ((2, 2), (1, 0), 0), ((2, 2), (1, 0), 1)):
+            Kc._set_taps(taps)
             ref = ref_conv2d(x, w, None, s, p)
             go = rng.standard_normal(ref.shape).astype(dtype)
             ref_gx, ref_gw = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])))
@@ -760,4 +835,5 @@ def test_offset_path_on_the_reference_kernels(dtype):
             np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype))
     finally:
         Kc._set_offset_path(-1)
+        Kc._set_taps(-1)
         gemm._set_kernel("auto" if old == "avx2_fma" else "reference")

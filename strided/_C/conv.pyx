@@ -46,11 +46,19 @@ from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 
+cdef extern from *:
+    void __builtin_prefetch(const void* addr, int rw, int locality) nogil
+
+cdef extern from "conv_kernels.h" nogil:
+    void strided_gather2_f32(float* dst, const float* src, int64_t n)
+    void strided_gather2_f64(double* dst, const double* src, int64_t n)
+
 from strided._C.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.tensor cimport Tensor, new_tensor, data_of
 from strided._C.threads cimport num_threads_for, get_max_threads
 from strided._C.gemm cimport (gemm_strided_threads, gemm_packed_b, gemm_offset_a,
-                               gemm_offset_b, gemm_nr)
+                               gemm_offset_b, gemm_nr, gemm_packed_a_elems, gemm_pack_a,
+                               gemm_offset_b_block)
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
@@ -60,6 +68,7 @@ cdef enum:
     # for every run it writes, and a constant divisor is a shift (checked at import)
     SGEMM_NR = 16
     DGEMM_NR = 8
+    TAPS_MAX = 16            # column taps _tap_band precomputes (more: _tap_band_wide)
 
 if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
     raise ImportError(f"strided._C.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
@@ -562,7 +571,10 @@ cdef bint _use_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
-    cols_offset = min((_offset_positions(g, Wh) + 15) // 16 * 16, _row_slots(g, 16))
+    if _use_taps(g):
+        cols_offset = (g.OH * g.OW + 15) // 16 * 16
+    else:
+        cols_offset = min((_offset_positions(g, Wh) + 15) // 16 * 16, _row_slots(g, 16))
     cols_packed = g.OH * g.OW           # over image blocks (NOTE [ Forward over image blocks ])
     if _forward_block_images(g) == 1:
         cols_packed = (cols_packed + 15) // 16 * 16
@@ -573,9 +585,13 @@ cdef size_t _offset_scratch(const ConvGeometry* g, int64_t isz, int64_t Hh, int6
                             int nparts) noexcept nogil:
     """Bytes _forward_offset needs: the row offsets, then per part xp (+ NR slack) and one
     group's GEMM result."""
-    cdef int64_t per = (_phase_elems(g, Hh, Wh)
-                        + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16)
-    return (g.Cg * g.R * g.S * 8 + 63) // 64 * 64 + nparts * per * isz
+    return (g.Cg * g.R * g.S * 8 + 63) // 64 * 64 + nparts * _offset_part(g, Hh, Wh) * isz
+
+
+cdef inline int64_t _offset_part(const ConvGeometry* g, int64_t Hh, int64_t Wh) noexcept nogil:
+    """Elements of one part of _offset_scratch: the image's phases, then one group's GEMM
+    result over the phase width."""
+    return _phase_elems(g, Hh, Wh) + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16
 
 
 cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int64_t Hh,
@@ -724,6 +740,259 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
     return 0
 
 
+# NOTE [ Column taps for strided convolutions ]
+# With stride sW > 1 the phase layout (NOTE [ Convolution over the padded image ]) leaves
+# Wh - OW extra positions per output row (1 in 29 for 3x3 stride 2 on 56x56), computed and
+# then dropped by a second pass over the result.  Here each column tap s gets its own copy
+# instead, as wide as the output:
+#
+#     xt[s, a, c, i, j] = xpad[c, i*sH + a, j*sW + s*dW]      ((S, sH, C, Hh, OW))
+#
+# so with r*dH = qr*sH + a, col's row (c, r, s) is the run xt[s, a, c, qr:, :] flattened,
+# output positions are oh*OW + ow with no gaps, and the GEMM writes out in place in full
+# 16-column tiles.  The copy is S*OW / (sW*Wh) times the phase layout's (1.45 for 3x3
+# stride 2), so it is made in cache: out[n] is computed a band of output rows at a time
+# and, within a band, a chunk of channels at a time -- copy the chunk's rows of xt that
+# the band reads (a few KB), then add their K block's product into the band of out
+# (gemm_offset_b_block, A packed once per call: NOTE [ Offset-B block with packed A ]).
+# The copy stays in L1/L2 and so does the band of out.  Bands of all images are shared
+# out among the threads, so one image keeps both busy.
+
+cdef int _tap_mode = -1              # -1: automatic; 0/1 forced (tests, experiments)
+
+
+def _set_taps(int mode):
+    """Force column taps (NOTE [ Column taps for strided convolutions ]) on (1, stride > 1
+    only) or off (0) wherever the offset path runs; -1: automatic."""
+    global _tap_mode
+    _tap_mode = mode
+
+
+cdef int64_t _band_positions = 336   # output positions per band (whole rows, at least one)
+cdef int64_t _chunk_taps = 108       # K rows per chunk (whole channels, at least one)
+
+
+def _set_tap_blocks(int64_t positions=336, int64_t taps=108):
+    """Band and chunk sizes of NOTE [ Column taps for strided convolutions ] (tests,
+    tuning); no arguments: the defaults.  Forward ms, 3x3 stride 2, batch 32, 2 threads,
+    band positions / chunk taps 224/108, 336/108, 448/108, 224/72, 336/144: 64 -> 128 on
+    56x56 22.6, 22.5, 23.2, 22.8, 23.0; 128 -> 256 on 28x28 22.6, 22.7, 22.6, 23.3, 23.0."""
+    global _band_positions, _chunk_taps
+    _band_positions = positions
+    _chunk_taps = taps
+
+
+cdef inline int64_t _band_rows(const ConvGeometry* g) noexcept nogil:
+    """Output rows per band."""
+    return max(1, min(g.OH, _band_positions // g.OW))
+
+
+cdef inline int64_t _band_phase_rows(const ConvGeometry* g) noexcept nogil:
+    """Rows i of xt a band reads: its output rows plus the reach of the kernel's taps."""
+    return _band_rows(g) + ((g.R - 1) * g.dH) // g.sH
+
+
+cdef inline int64_t _tap_channels(const ConvGeometry* g) noexcept nogil:
+    """Channels per chunk."""
+    return max(1, min(g.Cg, _chunk_taps // (g.R * g.S)))
+
+
+cdef inline int64_t _tap_band_elems(const ConvGeometry* g) noexcept nogil:
+    """Elements of a band's chunk of xt, 16 trailing zeros, rounded to 16."""
+    return (g.S * g.sH * _tap_channels(g) * _band_phase_rows(g) * g.OW + 16 + 15) // 16 * 16
+
+
+cdef bint _use_taps(const ConvGeometry* g) noexcept nogil:
+    """Column taps rather than phases for a strided convolution (when the offset path
+    runs): when the copy grows by at most (sW + 1)/sW (S <= sW + 1) and each copied
+    element feeds enough multiply-adds (Kg >= 64, Cg >= 16).  Forward ms, batch 32, 2
+    threads, phases -> taps: 3x3 stride 2 64 -> 128 on 56x56 25.8 -> 23.0, 128 -> 256 on
+    28x28 25.1 -> 22.7, on 16x16 7.8 -> 7.3, 256 -> 512 on 8x8 8.1 -> 7.9; kept on phases:
+    3 -> 64 on 32x32 0.205 / 0.221, 5x5 16 -> 32 on 28x28 1.26 / 1.33, 7x7 3 -> 64 on
+    224x224 (batch 8) 10.4 / 12.5."""
+    if g.sW == 1 or _tap_mode == 0:
+        return False
+    if _tap_mode == 1:
+        return True
+    return g.S <= g.sW + 1 and g.Kg >= 64 and g.Cg >= 16
+
+
+cdef size_t _taps_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nogil:
+    """Bytes _forward_taps needs: the row offsets, A packed, then per thread a band's chunk
+    of xt."""
+    cdef int64_t cc = _tap_channels(g)
+    cdef int64_t boff = (cc * g.R * g.S * 8 + 63) // 64 * 64
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t a_pk = g.groups * gemm_packed_a_elems(dtype, g.Kg, g.Cg * g.R * g.S)
+    cdef int64_t per = _tap_band_elems(g)
+    return boff + ((a_pk + 15) // 16 * 16 + nt * per) * isz
+
+
+cdef void _tap_offsets(const ConvGeometry* g, int64_t* boff) noexcept nogil:
+    """boff[(c, r, s)] = offset of col's row (c, r, s) in a band's chunk of xt."""
+    cdef int64_t c, r, s, p = 0, cc = _tap_channels(g), Hb = _band_phase_rows(g)
+    for c in range(cc):
+        for r in range(g.R):
+            for s in range(g.S):
+                boff[p] = (((s * g.sH + (r * g.dH) % g.sH) * cc + c) * Hb
+                           + (r * g.dH) // g.sH) * g.OW
+                p += 1
+
+
+cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int64_t i0,
+                    int64_t rows, int64_t cl, const floating* ahead,
+                    int64_t ahead_cl) noexcept nogil:
+    """xt = rows i0 .. i0+rows of channels [0, cl) of xt (NOTE [ Column taps for strided
+    convolutions ]; x points at the image's first channel of the chunk), laid out for a
+    band (_tap_channels, _band_phase_rows), then 16 zeros.  Input rows are read in memory
+    order, and the same rows of the next chunk's ahead_cl channels (ahead) prefetched."""
+    cdef int64_t c, s, h, a, i, j, OW = g.OW, xs3 = g.xs[3], step = g.sW * g.xs[3]
+    cdef int64_t cc = _tap_channels(g), Hb = _band_phase_rows(g)
+    cdef int64_t tap = g.sH * cc * Hb * OW             # xt[s + 1] - xt[s]
+    cdef int64_t lo[TAPS_MAX]                          # tap s reads input columns
+    cdef int64_t hi[TAPS_MAX]                          # only for lo[s] <= j < hi[s]
+    cdef int64_t at[TAPS_MAX]                          # and its j = 0 is column at[s]
+    cdef floating* row
+    cdef floating* dst
+    cdef const floating* src
+    cdef const floating* from_
+    if g.S > TAPS_MAX:
+        _tap_band_wide(g, x, xt, i0, rows, cl)
+        return
+    for s in range(g.S):
+        _col_range(g, s, &lo[s], &hi[s])
+        at[s] = (s * g.dW - g.pW) * xs3
+    for c in range(cl):
+        for i in range(i0, i0 + rows):
+            for a in range(g.sH):
+                h = i * g.sH + a - g.pH
+                row = xt + (a * cc + c) * Hb * OW + (i - i0) * OW
+                if h < 0 or h >= g.H:           # padding rows
+                    for s in range(g.S):
+                        memset(row + s * tap, 0, OW * sizeof(floating))
+                    continue
+                src = x + c * g.xs[1] + h * g.xs[2]
+                if c < ahead_cl and xs3 == 1:   # by the time it is copied: in cache
+                    from_ = ahead + c * g.xs[1] + h * g.xs[2]
+                    j = 0
+                    while j < g.W:
+                        __builtin_prefetch(from_ + j, 0, 2)
+                        j += 64 // sizeof(floating)
+                for s in range(g.S):
+                    dst = row + s * tap
+                    from_ = src + at[s]
+                    for j in range(lo[s]):
+                        dst[j] = 0
+                    if step == 2:               # NOTE [ Gathering every other element ]
+                        if floating is float:
+                            strided_gather2_f32(dst + lo[s], from_ + 2 * lo[s], hi[s] - lo[s])
+                        else:
+                            strided_gather2_f64(dst + lo[s], from_ + 2 * lo[s], hi[s] - lo[s])
+                    else:
+                        for j in range(lo[s], hi[s]):
+                            dst[j] = from_[j * step]
+                    for j in range(hi[s], OW):
+                        dst[j] = 0
+    memset(xt + g.S * tap, 0, 16 * sizeof(floating))
+
+
+cdef void _tap_band_wide(const ConvGeometry* g, const floating* x, floating* xt, int64_t i0,
+                         int64_t rows, int64_t cl) noexcept nogil:
+    """_tap_band for kernels wider than TAPS_MAX: tap by tap, element by element."""
+    cdef int64_t c, s, h, a, i, j, lo, hi, OW = g.OW
+    cdef int64_t cc = _tap_channels(g), Hb = _band_phase_rows(g)
+    cdef int64_t tap = g.sH * cc * Hb * OW
+    cdef floating* dst
+    cdef const floating* src
+    for c in range(cl):
+        for i in range(i0, i0 + rows):
+            for a in range(g.sH):
+                h = i * g.sH + a - g.pH
+                for s in range(g.S):
+                    dst = xt + s * tap + (a * cc + c) * Hb * OW + (i - i0) * OW
+                    _col_range(g, s, &lo, &hi)
+                    if h < 0 or h >= g.H:
+                        lo = hi = 0
+                    src = x + c * g.xs[1] + h * g.xs[2] + (s * g.dW - g.pW) * g.xs[3]
+                    for j in range(OW):
+                        dst[j] = src[j * g.sW * g.xs[3]] if lo <= j < hi else 0
+    memset(xt + g.S * tap, 0, 16 * sizeof(floating))
+
+
+cdef void _forward_taps_band(const ConvGeometry* g, int dtype, const char* x, const char* a_pk,
+                             const char* bias, char* out, int64_t n, int64_t grp,
+                             int64_t oh0, const int64_t* boff, char* xt) noexcept nogil:
+    """Output rows oh0 .. of out[n]'s group grp (NOTE [ Column taps for strided
+    convolutions ]); a_pk: the group's A packed by chunks, xt one thread's part."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t RS = g.R * g.S, OHW = g.OH * g.OW, c0 = 0, cl, na
+    cdef int64_t cc = _tap_channels(g), Kp = gemm_packed_a_elems(dtype, g.Kg, 1)
+    cdef int64_t ob = min(_band_rows(g), g.OH - oh0)
+    cdef int64_t rows = ob + ((g.R - 1) * g.dH) // g.sH
+    cdef char* ob_out = out + ((n * g.K + grp * g.Kg) * OHW + oh0 * g.OW) * isz
+    cdef const char* xc
+    while c0 < g.Cg:
+        cl = min(cc, g.Cg - c0)
+        xc = x + (n * g.xs[0] + (grp * g.Cg + c0) * g.xs[1]) * isz
+        na = min(cc, g.Cg - c0 - cc)        # channels of the next chunk, if any
+        if dtype == FLOAT32:
+            _tap_band(g, <const float*>xc, <float*>xt, oh0, rows, cl,
+                      <const float*>xc + cc * g.xs[1], na)
+        else:
+            _tap_band(g, <const double*>xc, <double*>xt, oh0, rows, cl,
+                      <const double*>xc + cc * g.xs[1], na)
+        gemm_offset_b_block(dtype, g.Kg, ob * g.OW, cl * RS, a_pk + Kp * c0 * RS * isz, xt,
+                            boff, 0.0 if c0 == 0 else 1.0, ob_out, OHW)
+        c0 += cc
+    if bias != NULL:
+        if dtype == FLOAT32:
+            _add_bias_rows(<float*>ob_out, <const float*>bias + grp * g.Kg, g.Kg, ob * g.OW, OHW)
+        else:
+            _add_bias_rows(<double*>ob_out, <const double*>bias + grp * g.Kg, g.Kg, ob * g.OW, OHW)
+
+
+cdef void _add_bias_rows(floating* out, const floating* b, int64_t K, int64_t n,
+                         int64_t ld) noexcept nogil:
+    """out[k, :n] += b[k] for k < K, rows ld apart."""
+    cdef int64_t k, j
+    for k in range(K):
+        for j in range(n):
+            out[k * ld + j] += b[k]
+
+
+cdef void _forward_taps(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                        const char* bias, char* out, char* scratch, int nt) noexcept nogil:
+    """out = conv(x, w) + bias by NOTE [ Column taps for strided convolutions ] on nt
+    threads; scratch holds _taps_scratch(nt) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t CgRS = g.Cg * g.R * g.S, RS = g.R * g.S, cc = _tap_channels(g)
+    cdef int64_t* boff = <int64_t*>scratch
+    cdef char* a_pk = scratch + (cc * RS * 8 + 63) // 64 * 64
+    cdef int64_t apg = gemm_packed_a_elems(dtype, g.Kg, CgRS)        # per group
+    cdef char* parts = a_pk + (g.groups * apg + 15) // 16 * 16 * isz
+    cdef int64_t per = _tap_band_elems(g) * isz
+    cdef int64_t Kp = gemm_packed_a_elems(dtype, g.Kg, 1)
+    cdef int64_t bands = (g.OH + _band_rows(g) - 1) // _band_rows(g)
+    cdef int64_t tasks = g.N * g.groups * bands, task, grp, c0, cl, b
+    cdef int t
+    _tap_offsets(g, boff)
+    # A by chunks: chunk (grp, c0) is the Kg x cl*RS block of w, packed at Kp*c0*RS
+    for grp in range(g.groups):
+        c0 = 0
+        while c0 < g.Cg:
+            cl = min(cc, g.Cg - c0)
+            gemm_pack_a(dtype, w + (grp * g.Kg * CgRS + c0 * RS) * isz, CgRS, 1, g.Kg, cl * RS,
+                        a_pk + (grp * apg + Kp * c0 * RS) * isz)
+            c0 += cc
+    for t in prange(nt, num_threads=nt, schedule="static"):
+        for task in range(tasks * t // nt, tasks * (t + 1) // nt):
+            b = task % bands
+            grp = (task // bands) % g.groups
+            _forward_taps_band(g, dtype, x, a_pk + grp * apg * isz, bias, out,
+                               task // (bands * g.groups), grp, b * _band_rows(g), boff,
+                               parts + t * per)
+
+
 cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const char* w,
                          const char* bias, char* out, int64_t Hh, int64_t Wh, char* scratch,
                          int nt, bint by_batch) noexcept nogil:
@@ -734,8 +1003,7 @@ cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const 
     cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
     cdef int64_t* boff = <int64_t*>scratch
     cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
-    cdef int64_t per = (_phase_elems(g, Hh, Wh)
-                        + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16) * isz
+    cdef int64_t per = _offset_part(g, Hh, Wh) * isz
     cdef int t, err = 0
     _phase_offsets(g, Hh, Wh, boff)
     if by_batch:
@@ -1655,6 +1923,15 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef char* scratch
     cdef int64_t Hh, Wh
     _phase_dims(&g, Hp, Wp, &Hh, &Wh)
+    if _use_offset(&g, Wh) and _use_taps(&g):
+        nt = num_threads_for(g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S, GRAIN)
+        scratch = _scratch_acquire(_taps_scratch(&g, dtype, nt), &cached)
+        if scratch == NULL:
+            raise MemoryError("conv2d: out of memory for the input's column taps")
+        with nogil:
+            _forward_taps(&g, dtype, xp, wp, bp, op, scratch, nt)
+        _scratch_release(scratch, cached)
+        return out
     if _use_offset(&g, Wh) and not (_use_batched(&g, Hp, Wp) and g.OH * g.OW <= 32):
         scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hh, Wh,
                                                    nt if by_batch else 1), &cached)

@@ -95,5 +95,19 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil
 
+# NOTE [ Offset-B block with packed A ]
+# One K block of the offset-B product on the calling thread, A packed beforehand (so a
+# caller running many blocks against the same A packs it once):
+#     C[:m, :n] = A @ B + beta * C,      B[p, j] = b[b_off[p] + j]
+# a_pk holds A (m x k) as gemm_pack_a wrote it (gemm_packed_a_elems elements).  As for
+# gemm_offset_b, the NR/2 - 1 elements past each B row's end must be readable, and k
+# should be small enough for the block's B rows to stay in L1.  C has unit column stride.
+cdef int64_t gemm_packed_a_elems(int dtype_num, int64_t m, int64_t k) noexcept nogil
+cdef void gemm_pack_a(int dtype_num, const char* A, int64_t rsA, int64_t csA, int64_t m,
+                      int64_t k, char* a_pk) noexcept nogil
+cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
+                              const char* a_pk, const char* b, const int64_t* b_off,
+                              double beta, char* C, int64_t rsC) noexcept nogil
+
 cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil

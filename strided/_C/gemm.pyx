@@ -753,6 +753,33 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
     return _gemm_custom(&g, nthreads)
 
 
+cdef int64_t gemm_packed_a_elems(int dtype_num, int64_t m, int64_t k) noexcept nogil:
+    return _round_up(m, gemm_mr(dtype_num)) * k
+
+
+cdef void gemm_pack_a(int dtype_num, const char* A, int64_t rsA, int64_t csA, int64_t m,
+                      int64_t k, char* a_pk) noexcept nogil:
+    if dtype_num == FLOAT32:
+        _pack_a(<float*>a_pk, <const float*>A, rsA, csA, m, k)
+    else:
+        _pack_a(<double*>a_pk, <const double*>A, rsA, csA, m, k)
+
+
+cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
+                              const char* a_pk, const char* b, const int64_t* b_off,
+                              double beta, char* C, int64_t rsC) noexcept nogil:
+    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, 1.0, beta, NULL, 0, 0, NULL, NULL, b,
+                               b_off, n, n, C, rsC, 1, k)
+    if m <= 0 or n <= 0:
+        return
+    if dtype_num == FLOAT32:
+        _macro_kernel_offb(m, n, k, <float>1, <const float*>a_pk, &g, 0, b_off, <float>beta,
+                           <float*>C, rsC, 1)
+    else:
+        _macro_kernel_offb(m, n, k, <double>1, <const double*>a_pk, &g, 0, b_off, beta,
+                           <double*>C, rsC, 1)
+
+
 cdef int _batch_range(int dtype_num, int64_t b0, int64_t b1, const int64_t* offsets,
                       int64_t m, int64_t n, int64_t k, double alpha,
                       const char* A, int64_t rsA, int64_t csA,
