@@ -41,7 +41,7 @@ batch has at least as many images as threads, else each GEMM runs on all threads
 """
 cimport cython
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
@@ -982,7 +982,6 @@ cdef void _forward_taps(const ConvGeometry* g, int dtype, const char* x, const c
     cdef int64_t Kp = gemm_packed_a_elems(dtype, g.Kg, 1)
     cdef int64_t bands = (g.OH + _band_rows(g) - 1) // _band_rows(g)
     cdef int64_t tasks = g.N * g.groups * bands, task, grp, c0, cl, b
-    cdef int t
     _tap_offsets(g, boff)
     # A by chunks: chunk (grp, c0) is the Kg x cl*RS block of w, packed at Kp*c0*RS
     for grp in range(g.groups):
@@ -992,13 +991,14 @@ cdef void _forward_taps(const ConvGeometry* g, int dtype, const char* x, const c
             gemm_pack_a(dtype, w + (grp * g.Kg * CgRS + c0 * RS) * isz, CgRS, 1, g.Kg, cl * RS,
                         a_pk + (grp * apg + Kp * c0 * RS) * isz)
             c0 += cc
-    for t in prange(nt, num_threads=nt, schedule="static"):
-        for task in range(tasks * t // nt, tasks * (t + 1) // nt):
-            b = task % bands
-            grp = (task // bands) % g.groups
-            _forward_taps_band(g, dtype, x, a_pk + grp * apg * isz, bias, out,
-                               task // (bands * g.groups), grp, b * _band_rows(g), boff,
-                               parts + t * per)
+    # bands handed out one at a time: a thread slowed by another job on its core does
+    # not hold the other back (the result does not depend on which thread runs a band)
+    for task in prange(tasks, num_threads=nt, schedule="dynamic"):
+        b = task % bands
+        grp = (task // bands) % g.groups
+        _forward_taps_band(g, dtype, x, a_pk + grp * apg * isz, bias, out,
+                           task // (bands * g.groups), grp, b * _band_rows(g), boff,
+                           parts + threadid() * per)
 
 
 cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const char* w,
