@@ -6,6 +6,7 @@ forward+backward.
     python benchmarks/bench_conv.py --threads 2 --only max_pool2d
     python benchmarks/bench_conv.py --only LeNet digits --repeat 31   # the small layers
     python benchmarks/bench_conv.py --json out/conv.json
+    python benchmarks/bench_conv.py --threads 2 --only conv --rounds 3   # a noisy machine
 
 Each case is timed call by call (after a warm-up call) and the MEDIAN over the repeats is
 reported in ms; the machine may be shared and noisy, so only medians and ratios mean
@@ -251,6 +252,11 @@ def check_results():
         raise AssertionError("avg_pool2d 2x2/s2 differs from the NumPy reference")
 
 
+def median_over(rounds):
+    """{key: median over the rounds} of a list of {key: ms}."""
+    return {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+
+
 def torch_in_subprocess(args):
     """Run this script with --peer torch; its timings, or (None, None) without torch."""
     extra = ["--threads", *map(str, args.threads)]
@@ -263,6 +269,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small shapes, 3 repeats (CI smoke)")
     p.add_argument("--repeat", type=int, help="timed calls per case (default 7, quick 3)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="alternate torch and strided this many times and report each "
+                        "library's median over the rounds (a drifting, shared machine)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--only", nargs="+", help="ops (e.g. max_pool2d) or (parts of) case "
                                               "names, e.g. --only LeNet digits")
@@ -281,13 +290,21 @@ def main():
     import numpy as np
     import strided
     check_results()
-    torch_times, torch_info = torch_in_subprocess(args)
-    ours = measure("strided", args, repeat)
+    torch_rounds, our_rounds = [], []
+    for _ in range(max(1, args.rounds)):
+        torch_times, torch_info = torch_in_subprocess(args)
+        if torch_times:
+            torch_rounds.append(torch_times)
+        our_rounds.append(measure("strided", args, repeat))
+    ours = median_over(our_rounds)
+    torch_times = median_over(torch_rounds) if torch_rounds else None
 
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
           f"{strided.__version__} (OpenMP: {strided._C.threads.has_openmp()}), "
           + (f"torch {torch_info['version']}" if torch_info else "torch: not available")
-          + f"; float32, median of {repeat} calls, ms")
+          + f"; float32, median of {repeat} calls"
+          + (f" (then over {args.rounds} alternating rounds)" if args.rounds > 1 else "")
+          + ", ms")
     header = (f"{'case':<22} {'input':>17} {'mode':>8} {'thr':>3} {'strided':>9} "
               f"{'torch':>9} {'torch CL':>9} {'torch/strided':>14} {'CL/strided':>11}")
     print(header)
