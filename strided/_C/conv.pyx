@@ -1931,7 +1931,9 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef char* scratch
     cdef int64_t Hh, Wh
     _phase_dims(&g, Hp, Wp, &Hh, &Wh)
-    if _use_offset(&g, Wh) and _use_taps(&g):
+    cdef bint offset = _use_offset(&g, Wh) and not (_use_batched(&g, Hp, Wp)
+                                                    and g.OH * g.OW <= 32)
+    if offset and _use_taps(&g):
         nt = num_threads_for(g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S, GRAIN)
         scratch = _scratch_acquire(_taps_scratch(&g, dtype, nt), &cached)
         if scratch == NULL:
@@ -1940,7 +1942,7 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
             _forward_taps(&g, dtype, xp, wp, bp, op, scratch, nt)
         _scratch_release(scratch, cached)
         return out
-    if _use_offset(&g, Wh) and not (_use_batched(&g, Hp, Wp) and g.OH * g.OW <= 32):
+    if offset:
         scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hh, Wh,
                                                    nt if by_batch else 1), &cached)
         if scratch == NULL:
