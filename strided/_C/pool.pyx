@@ -449,11 +449,12 @@ cdef void _max_item(const mode_t* mode, const PoolGeometry* g, const Windows* wh
 # unit stride (W <= SMALL_ROW), instead takes a direct loop per plane: each output reads
 # its four taps in row-major order with PyTorch's scan test (NOTE [ Max pooling ties and
 # NaN ]), no scratch.  Measured (1 thread, float32, ms; general -> direct): 64x16x8x8 0.087
-# -> 0.027, 64x32x4x4 0.082 -> 0.036.  Values only: with argmax indices neither a
-# branching loop (random data mispredicts) nor a branch-free one tracking the tap number
-# (a serial chain, ~12 ns an output) beat the general kernel (~12 ns an output on
-# 64x16x8x8), so indices keep the general kernel.  On large planes the general kernel's vectorized passes
-# win (112x112: 22 vs 24-29 ms), hence the row limit.  Average pooling takes the same
+# -> 0.027, 64x32x4x4 0.082 -> 0.036.  With argmax indices the loop also tracks the
+# winning tap's offset (0, 1, W, W + 1) by selects, no branches (_max_plane_2x2_arg):
+# F.max_pool2d(..., return_indices=True), 2 threads, 64x32x4x4 0.190 -> 0.036 ms,
+# 64x16x8x8 0.138 -> 0.035 (the general kernel took ~20 ns an output there).  On large
+# planes the general kernel's vectorized passes win (112x112: 22 vs 24-29 ms), hence the
+# row limit.  Average pooling takes the same
 # route for its 2x2/s2 windows (64x16x8x8: 0.124 -> 0.020 ms, 64x32x4x4 0.122 -> 0.027)
 # and their gradient (64x16x8x8: 0.120 -> 0.031 ms).
 
@@ -488,6 +489,37 @@ cdef void _max_plane_2x2(const max_t* x, int64_t sh, const PoolGeometry* g,
             out[oh * OW + ow] = m
 
 
+cdef void _max_plane_2x2_arg(const max_t* x, int64_t sh, const PoolGeometry* g,
+                             max_t* out, int64_t* ind) noexcept nogil:
+    """_max_plane_2x2 with the argmax: each output's flat index in the plane."""
+    cdef int64_t oh, ow, OW = g.OW, W = g.W, i, base
+    cdef const max_t* a
+    cdef const max_t* b
+    cdef max_t m, v
+    cdef bint t
+    for oh in range(g.OH):
+        a = x + 2 * oh * sh
+        b = a + sh
+        base = 2 * oh * W
+        for ow in range(OW):
+            m = a[2 * ow]
+            i = 0
+            v = a[2 * ow + 1]
+            t = _gt(v, m) | _isnan(v)
+            m = v if t else m
+            i = 1 if t else i
+            v = b[2 * ow]
+            t = _gt(v, m) | _isnan(v)
+            m = v if t else m
+            i = W if t else i
+            v = b[2 * ow + 1]
+            t = _gt(v, m) | _isnan(v)
+            m = v if t else m
+            i = W + 1 if t else i
+            out[oh * OW + ow] = m
+            ind[oh * OW + ow] = base + 2 * ow + i
+
+
 cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t* xs,
                             max_t* out, int64_t* indices) noexcept nogil:
     cdef Windows wh, ww
@@ -511,6 +543,11 @@ cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t
         for p in prange(planes, num_threads=nt, schedule="static"):
             _max_plane_2x2(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
                            out + p * g.OH * g.OW)
+        return 0
+    if _is_2x2(g, xs) and not row_order:
+        for p in prange(planes, num_threads=nt, schedule="static"):
+            _max_plane_2x2_arg(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
+                               out + p * g.OH * g.OW, indices + p * g.OH * g.OW)
         return 0
     block = _make_windows(g, &wh, &ww)
     scratch = <char*>malloc(nt * per_thread + ALIGN)
