@@ -15,7 +15,7 @@ pooling order ]).  Loops are specialised at compile time through fused tag types
 cimport cython
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
-from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t, INT32_MIN, INT64_MIN, INT32_MAX
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t, INT32_MIN, INT64_MIN, INT32_MAX
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 
@@ -216,6 +216,26 @@ cdef inline int32_t _select_i32(bint take, int32_t x, int32_t y) noexcept nogil:
     """take ? x : y as bit operations: GCC does not always if-convert the branch Cython
     writes for a conditional expression, and a branch in a loop stops vectorization."""
     return y ^ ((x ^ y) & -<int32_t>take)
+
+
+cdef inline max_t _select_max(bint take, max_t x, max_t y) noexcept nogil:
+    """take ? x : y as bit operations on the values' bits (_select_i32's reason)."""
+    cdef uint32_t fx, fy
+    cdef uint64_t dx, dy
+    if max_t is float:
+        memcpy(&fx, &x, 4)
+        memcpy(&fy, &y, 4)
+        fy ^= (fx ^ fy) & (<uint32_t>0 - <uint32_t>take)
+        memcpy(&y, &fy, 4)
+        return y
+    elif max_t is double:
+        memcpy(&dx, &x, 8)
+        memcpy(&dy, &y, 8)
+        dy ^= (dx ^ dy) & (<uint64_t>0 - <uint64_t>take)
+        memcpy(&y, &dy, 8)
+        return y
+    else:
+        return y ^ ((x ^ y) & -<max_t>take)
 
 
 cdef int _column_pass(const mode_t* mode, const walk_t* walk, const max_t* x0, int64_t rs,
@@ -450,13 +470,25 @@ cdef void _max_item(const mode_t* mode, const PoolGeometry* g, const Windows* wh
 # its four taps in row-major order with PyTorch's scan test (NOTE [ Max pooling ties and
 # NaN ]), no scratch.  Measured (1 thread, float32, ms; general -> direct): 64x16x8x8 0.087
 # -> 0.027, 64x32x4x4 0.082 -> 0.036.  With argmax indices the loop also tracks the
-# winning tap's offset (0, 1, W, W + 1) by selects, no branches (_max_plane_2x2_arg):
-# F.max_pool2d(..., return_indices=True), 2 threads, 64x32x4x4 0.190 -> 0.036 ms,
-# 64x16x8x8 0.138 -> 0.035 (the general kernel took ~20 ns an output there).  On large
-# planes the general kernel's vectorized passes win (112x112: 22 vs 24-29 ms), hence the
-# row limit.  Average pooling takes the same
+# winning tap's offset (0, 1, W, W + 1) (_max_plane_2x2_arg): by bit-selects, as a tree.
+# A branch on the comparison mispredicts on random data (64x16x8x8: 0.120 ms), and the
+# four taps scanned in a row make one long dependency chain (0.038).  F.max_pool2d(...,
+# return_indices=True), 2 threads, ms, general kernel -> this: 64x16x8x8 0.106 -> 0.021,
+# 64x32x4x4 0.170 -> 0.057, 32x32x16x16 0.254 -> 0.051.  Plane offsets skip their two
+# divisions on NCHW input (_plane_offset): on 4x4 planes they cost more than the pooling.
+# On large planes the general kernel's vectorized passes win (112x112: 22 vs 24-29 ms),
+# hence the row limit.  Average pooling takes the same
 # route for its 2x2/s2 windows (64x16x8x8: 0.124 -> 0.020 ms, 64x32x4x4 0.122 -> 0.027)
 # and their gradient (64x16x8x8: 0.120 -> 0.031 ms).
+
+cdef inline int64_t _plane_offset(const PoolGeometry* g, const int64_t* xs,
+                                  int64_t p) noexcept nogil:
+    """Offset of plane p = (n, c): without the two divisions when the planes are evenly
+    spaced (NCHW), which on 4x4 planes cost more than pooling them."""
+    if xs[0] == g.C * xs[1]:
+        return p * xs[1]
+    return (p // g.C) * xs[0] + (p % g.C) * xs[1]
+
 
 cdef int64_t[4] _UNIT_ROW = [0, 0, 0, 1]     # _is_2x2's strides when only the window matters
 
@@ -491,33 +523,34 @@ cdef void _max_plane_2x2(const max_t* x, int64_t sh, const PoolGeometry* g,
 
 cdef void _max_plane_2x2_arg(const max_t* x, int64_t sh, const PoolGeometry* g,
                              max_t* out, int64_t* ind) noexcept nogil:
-    """_max_plane_2x2 with the argmax: each output's flat index in the plane."""
-    cdef int64_t oh, ow, OW = g.OW, W = g.W, i, base
+    """_max_plane_2x2 with the argmax: each output's flat index in the plane.  The scan
+    runs as a tree -- each row's pair, then the two winners -- which gives the scan's
+    answer (the last NaN, else the first maximum) with a shorter dependency chain, and
+    selects by bit operations (_select_i32's reason: a branch mispredicts on random data)."""
+    cdef int64_t oh, ow, OW = g.OW, base
+    cdef int32_t W = <int32_t>g.W, i, j
     cdef const max_t* a
     cdef const max_t* b
-    cdef max_t m, v
+    cdef max_t m, n, v
     cdef bint t
     for oh in range(g.OH):
         a = x + 2 * oh * sh
         b = a + sh
-        base = 2 * oh * W
+        base = 2 * oh * g.W
         for ow in range(OW):
             m = a[2 * ow]
-            i = 0
             v = a[2 * ow + 1]
             t = _gt(v, m) | _isnan(v)
-            m = v if t else m
-            i = 1 if t else i
-            v = b[2 * ow]
-            t = _gt(v, m) | _isnan(v)
-            m = v if t else m
-            i = W if t else i
+            m = _select_max(t, v, m)
+            i = <int32_t>t
+            n = b[2 * ow]
             v = b[2 * ow + 1]
-            t = _gt(v, m) | _isnan(v)
-            m = v if t else m
-            i = W + 1 if t else i
-            out[oh * OW + ow] = m
-            ind[oh * OW + ow] = base + 2 * ow + i
+            t = _gt(v, n) | _isnan(v)
+            n = _select_max(t, v, n)
+            j = W + <int32_t>t
+            t = _gt(n, m) | _isnan(n)
+            out[oh * OW + ow] = _select_max(t, n, m)
+            ind[oh * OW + ow] = base + 2 * ow + _select_i32(t, j, i)
 
 
 cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t* xs,
@@ -541,12 +574,12 @@ cdef int max_pool2d_forward(const PoolGeometry* g, const max_t* x, const int64_t
         nt = <int>items
     if _is_2x2(g, xs) and not row_order and indices == NULL:
         for p in prange(planes, num_threads=nt, schedule="static"):
-            _max_plane_2x2(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
+            _max_plane_2x2(x + _plane_offset(g, xs, p), xs[2], g,
                            out + p * g.OH * g.OW)
         return 0
     if _is_2x2(g, xs) and not row_order:
         for p in prange(planes, num_threads=nt, schedule="static"):
-            _max_plane_2x2_arg(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
+            _max_plane_2x2_arg(x + _plane_offset(g, xs, p), xs[2], g,
                                out + p * g.OH * g.OW, indices + p * g.OH * g.OW)
         return 0
     block = _make_windows(g, &wh, &ww)
@@ -760,7 +793,7 @@ cdef int avg_pool2d_forward(const PoolGeometry* g, const avg_t* x, const int64_t
         nt = <int>items
     if _is_2x2(g, xs) and not row_order:
         for p in prange(planes, num_threads=nt, schedule="static"):
-            _avg_plane_2x2(x + (p // g.C) * xs[0] + (p % g.C) * xs[1], xs[2], g,
+            _avg_plane_2x2(x + _plane_offset(g, xs, p), xs[2], g,
                            out + p * plane_out)
         return 0
     block = _make_windows(g, &wh, &ww)
