@@ -559,7 +559,7 @@ cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wh, int64_t NR) 
     return _row_slots(g, NR) <= (_offset_positions(g, Wh) + NR - 1) // NR * NR
 
 
-cdef bint _use_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
+cdef bint _use_offset(const ConvGeometry* g, int64_t Wh, bint taps) noexcept nogil:
     """Stride 1 (and not pointwise), unless the extra columns cost more than packing saves:
     the micro-kernel columns it spends (_row_slots, or over the padded width), against the
     packed path's, may grow by at most a factor 1 + 32/Kg (each packed element feeds Kg
@@ -572,7 +572,7 @@ cdef bint _use_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
-    if _use_taps(g):
+    if taps:                            # NOTE [ Column taps for strided convolutions ]
         cols_offset = (g.OH * g.OW + 15) // 16 * 16
     else:
         cols_offset = min((_offset_positions(g, Wh) + 15) // 16 * 16, _row_slots(g, 16))
@@ -752,7 +752,8 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
 # so with r*dH = qr*sH + a, col's row (c, r, s) is the run xt[s, a, c, qr:, :] flattened,
 # output positions are oh*OW + ow with no gaps, and the GEMM writes out in place in full
 # 16-column tiles.  The copy is S*OW / (sW*Wh) times the phase layout's (1.45 for 3x3
-# stride 2), so it is made in cache: out[n] is computed a band of output rows at a time
+# stride 2; ~S for stride 1, where it pays only on layers with many output channels: each
+# copied element feeds Kg multiply-adds, _use_taps), so it is made in cache: out[n] is computed a band of output rows at a time
 # and, within a band, a chunk of channels at a time -- copy the chunk's rows of xt that
 # the band reads (a few KB), then add their K block's product into the band of out
 # (gemm_offset_b_block, A packed once per call: NOTE [ Offset-B block with packed A ]).
@@ -770,8 +771,8 @@ cdef int _tap_mode = -1              # -1: automatic; 0/1 forced (tests, experim
 
 
 def _set_taps(int mode):
-    """Force column taps (NOTE [ Column taps for strided convolutions ]) on (1, stride > 1
-    only) or off (0) wherever the offset path runs; -1: automatic."""
+    """Force column taps (NOTE [ Column taps for strided convolutions ]) on (1) or off (0)
+    wherever the offset path runs; -1: automatic."""
     global _tap_mode
     _tap_mode = mode
 
@@ -811,18 +812,24 @@ cdef inline int64_t _tap_band_elems(const ConvGeometry* g) noexcept nogil:
 
 
 cdef bint _use_taps(const ConvGeometry* g) noexcept nogil:
-    """Column taps rather than phases for a strided convolution (when the offset path
-    runs): when the copy grows by at most (sW + 1)/sW (S <= sW + 1) and each copied
-    element feeds enough multiply-adds (Kg >= 64, Cg >= 16).  Forward ms, batch 32, 2
-    threads, phases -> taps: 3x3 stride 2 64 -> 128 on 56x56 25.8 -> 23.0, 128 -> 256 on
-    28x28 25.1 -> 22.7, on 16x16 7.8 -> 7.3, 256 -> 512 on 8x8 8.1 -> 7.9; kept on phases:
-    3 -> 64 on 32x32 0.205 / 0.221, 5x5 16 -> 32 on 28x28 1.26 / 1.33, 7x7 3 -> 64 on
-    224x224 (batch 8) 10.4 / 12.5."""
-    if g.sW == 1 or _tap_mode == 0:
+    """Column taps rather than the phase layout (or packing B) for the forward pass: when
+    each copied element feeds enough multiply-adds and the copy grows by at most
+    (sW + S - 1)/sW -- stride > 1: Kg >= 64, Cg >= 16, S <= sW + 1; stride 1 (the copy is
+    S times the image's): Kg >= 128, Cg >= 16, S <= 3.  Forward ms, batch 32, 2 threads,
+    before -> taps: 3x3 stride 2 64 -> 128 on 56x56 25.8 -> 23.0, 128 -> 256 on 28x28
+    25.1 -> 22.7, on 16x16 7.8 -> 7.3, 256 -> 512 on 8x8 8.1 -> 7.9; 3x3 stride 1 128 ->
+    128 on 28x28 45.5 -> 42.3, on 16x16 14.2 / 14.3, 256 -> 256 on 14x14 48.4 -> 44.4, on
+    8x8 14.8 -> 14.1, 512 -> 512 on 7x7 45.8 / 46.4, on 4x4 16.8 -> 15.2, 64 -> 128 on
+    28x28 23.6 -> 21.6.  Kept off: 3x3 stride 1 64 -> 64 on 56x56 42.1 / 44.0, on 32x32
+    13.9 / 14.7, 32 -> 32 on 32x32 3.9 / 4.2; stride 2 3 -> 64 on 32x32 0.205 / 0.221,
+    5x5 16 -> 32 on 28x28 1.26 / 1.33, 7x7 3 -> 64 on 224x224 (batch 8) 10.4 / 12.5."""
+    if _tap_mode >= 0:
+        return _tap_mode == 1
+    if g.Cg < 16:
         return False
-    if _tap_mode == 1:
-        return True
-    return g.S <= g.sW + 1 and g.Kg >= 64 and g.Cg >= 16
+    if g.sW == 1:
+        return g.Kg >= 128 and g.S <= 3
+    return g.S <= g.sW + 1 and g.Kg >= 64
 
 
 cdef size_t _taps_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nogil:
@@ -891,7 +898,9 @@ cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int6
                     from_ = src + at[s]
                     for j in range(lo[s]):
                         dst[j] = 0
-                    if step == 2:               # NOTE [ Gathering every other element ]
+                    if step == 1:
+                        memcpy(dst + lo[s], from_ + lo[s], (hi[s] - lo[s]) * sizeof(floating))
+                    elif step == 2:             # NOTE [ Gathering every other element ]
                         if floating is float:
                             strided_gather2_f32(dst + lo[s], from_ + 2 * lo[s], hi[s] - lo[s])
                         else:
@@ -1931,9 +1940,10 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
     cdef char* scratch
     cdef int64_t Hh, Wh
     _phase_dims(&g, Hp, Wp, &Hh, &Wh)
-    cdef bint offset = _use_offset(&g, Wh) and not (_use_batched(&g, Hp, Wp)
-                                                    and g.OH * g.OW <= 32)
-    if offset and _use_taps(&g):
+    cdef bint taps = _use_taps(&g)
+    cdef bint offset = _use_offset(&g, Wh, taps) and not (_use_batched(&g, Hp, Wp)
+                                                          and g.OH * g.OW <= 32)
+    if offset and taps:
         nt = num_threads_for(g.N * g.K * g.OH * g.OW * g.Cg * g.R * g.S, GRAIN)
         scratch = _scratch_acquire(_taps_scratch(&g, dtype, nt), &cached)
         if scratch == NULL:
@@ -2077,7 +2087,7 @@ cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, 
     t.OH, t.OW = g.H, g.W
     t.xs[0], t.xs[1], t.xs[2], t.xs[3] = g.K * g.OH * g.OW, g.OH * g.OW, g.OW, 1
     Hp, Wp = g.OH + top + bottom, g.OW + left + right
-    if not _use_offset(&t, Wp) or (g.OH * g.OW <= 32 and _offset_mode != 1):
+    if not _use_offset(&t, Wp, False) or (g.OH * g.OW <= 32 and _offset_mode != 1):
         return False
     cdef int64_t wsz[4]
     wsz[0], wsz[1], wsz[2], wsz[3] = g.C, g.Kg, g.R, g.S
