@@ -794,23 +794,25 @@ def test_column_taps(case, dtype, blocks):
         Kc._set_tap_blocks()
 
 
-def test_column_taps_are_chosen_for_resnet_downsampling():
-    """The automatic choice takes column taps for ResNet's 3x3 stride-2 layers: same values
-    as forcing them, and not those of the phase layout (the sums run in another order)."""
+@pytest.mark.parametrize("C, K, stride", [(64, 128, 2), (32, 128, 1)])
+def test_column_taps_are_chosen_for_resnet_layers(C, K, stride):
+    """The automatic choice takes column taps for ResNet's 3x3 stride-2 layers and its wide
+    stride-1 ones: same values as forcing them, and not those of the phase layout (the
+    sums run in another order)."""
     from strided._C import conv as Kc
-    x = rng.standard_normal((2, 64, 16, 16)).astype(np.float32)
-    w = rng.standard_normal((128, 64, 3, 3)).astype(np.float32)
+    x = rng.standard_normal((2, C, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((K, C, 3, 3)).astype(np.float32)
     outs = {}
     try:
         for mode in (-1, 1, 0):
             Kc._set_taps(mode)
-            outs[mode] = F.conv2d(T(x), T(w), stride=2, padding=1).numpy()
+            outs[mode] = F.conv2d(T(x), T(w), stride=stride, padding=1).numpy()
     finally:
         Kc._set_taps(-1)
     assert np.array_equal(outs[-1], outs[1])
     assert not np.array_equal(outs[1], outs[0])
-    np.testing.assert_allclose(outs[1], ref_conv2d(x, w, None, (2, 2), (1, 1)), rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(outs[1], ref_conv2d(x, w, None, (stride, stride), (1, 1)),
+                               rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
