@@ -68,7 +68,7 @@ cdef enum:
     # for every run it writes, and a constant divisor is a shift (checked at import)
     SGEMM_NR = 16
     DGEMM_NR = 8
-    TAPS_MAX = 16            # column taps _tap_band precomputes (more: _tap_band_wide)
+    TAPS_MAX = 16            # column taps whose column range _tap_band precomputes
 
 if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
     raise ImportError(f"strided._C.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
@@ -861,22 +861,17 @@ cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int6
     convolutions ]; x points at the image's first channel of the chunk), laid out for a
     band (_tap_channels, _band_phase_rows), then 16 zeros.  Input rows are read in memory
     order, and the same rows of the next chunk's ahead_cl channels (ahead) prefetched."""
-    cdef int64_t c, s, h, a, i, j, OW = g.OW, xs3 = g.xs[3], step = g.sW * g.xs[3]
+    cdef int64_t c, s, h, a, i, j, lo_s, hi_s, OW = g.OW, xs3 = g.xs[3], step = g.sW * g.xs[3]
     cdef int64_t cc = _tap_channels(g), Hb = _band_phase_rows(g)
     cdef int64_t tap = g.sH * cc * Hb * OW             # xt[s + 1] - xt[s]
-    cdef int64_t lo[TAPS_MAX]                          # tap s reads input columns
-    cdef int64_t hi[TAPS_MAX]                          # only for lo[s] <= j < hi[s]
-    cdef int64_t at[TAPS_MAX]                          # and its j = 0 is column at[s]
-    cdef floating* row
+    cdef int64_t lo[TAPS_MAX]                          # tap s reads input columns only
+    cdef int64_t hi[TAPS_MAX]                          # for lo[s] <= j < hi[s] (the first
+    cdef floating* row                                 # TAPS_MAX taps; others row by row)
     cdef floating* dst
     cdef const floating* src
     cdef const floating* from_
-    if g.S > TAPS_MAX:
-        _tap_band_wide(g, x, xt, i0, rows, cl)
-        return
-    for s in range(g.S):
+    for s in range(min(g.S, TAPS_MAX)):
         _col_range(g, s, &lo[s], &hi[s])
-        at[s] = (s * g.dW - g.pW) * xs3
     for c in range(cl):
         for i in range(i0, i0 + rows):
             for a in range(g.sH):
@@ -894,45 +889,27 @@ cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int6
                         __builtin_prefetch(from_ + j, 0, 2)
                         j += 64 // sizeof(floating)
                 for s in range(g.S):
+                    if s < TAPS_MAX:
+                        lo_s = lo[s]
+                        hi_s = hi[s]
+                    else:
+                        _col_range(g, s, &lo_s, &hi_s)
                     dst = row + s * tap
-                    from_ = src + at[s]
-                    for j in range(lo[s]):
+                    from_ = src + (s * g.dW - g.pW) * xs3      # tap s's column at j = 0
+                    for j in range(lo_s):
                         dst[j] = 0
                     if step == 1:
-                        memcpy(dst + lo[s], from_ + lo[s], (hi[s] - lo[s]) * sizeof(floating))
+                        memcpy(dst + lo_s, from_ + lo_s, (hi_s - lo_s) * sizeof(floating))
                     elif step == 2:             # NOTE [ Gathering every other element ]
                         if floating is float:
-                            strided_gather2_f32(dst + lo[s], from_ + 2 * lo[s], hi[s] - lo[s])
+                            strided_gather2_f32(dst + lo_s, from_ + 2 * lo_s, hi_s - lo_s)
                         else:
-                            strided_gather2_f64(dst + lo[s], from_ + 2 * lo[s], hi[s] - lo[s])
+                            strided_gather2_f64(dst + lo_s, from_ + 2 * lo_s, hi_s - lo_s)
                     else:
-                        for j in range(lo[s], hi[s]):
+                        for j in range(lo_s, hi_s):
                             dst[j] = from_[j * step]
-                    for j in range(hi[s], OW):
+                    for j in range(hi_s, OW):
                         dst[j] = 0
-    memset(xt + g.S * tap, 0, 16 * sizeof(floating))
-
-
-cdef void _tap_band_wide(const ConvGeometry* g, const floating* x, floating* xt, int64_t i0,
-                         int64_t rows, int64_t cl) noexcept nogil:
-    """_tap_band for kernels wider than TAPS_MAX: tap by tap, element by element."""
-    cdef int64_t c, s, h, a, i, j, lo, hi, OW = g.OW
-    cdef int64_t cc = _tap_channels(g), Hb = _band_phase_rows(g)
-    cdef int64_t tap = g.sH * cc * Hb * OW
-    cdef floating* dst
-    cdef const floating* src
-    for c in range(cl):
-        for i in range(i0, i0 + rows):
-            for a in range(g.sH):
-                h = i * g.sH + a - g.pH
-                for s in range(g.S):
-                    dst = xt + s * tap + (a * cc + c) * Hb * OW + (i - i0) * OW
-                    _col_range(g, s, &lo, &hi)
-                    if h < 0 or h >= g.H:
-                        lo = hi = 0
-                    src = x + c * g.xs[1] + h * g.xs[2] + (s * g.dW - g.pW) * g.xs[3]
-                    for j in range(OW):
-                        dst[j] = src[j * g.sW * g.xs[3]] if lo <= j < hi else 0
     memset(xt + g.S * tap, 0, 16 * sizeof(floating))
 
 
