@@ -351,6 +351,10 @@ cdef Tensor _tensor_from_data(object data, object dtype):
         arr = np.asarray(data)
     except (ValueError, TypeError) as e:
         raise ValueError(f"could not build a tensor from this data: {e}") from None
+    if from_python and (arr.dtype.kind == "O" and _has_int_beyond_int64(arr) or
+                        arr.dtype == np.uint64 and arr.size and arr.max() >= 2 ** 63):
+        raise ValueError(f"could not build a tensor from {type(data).__name__} data: an int is "
+                         f"outside the int64 range [-2**63, 2**63 - 1]")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"could not build a tensor from {type(data).__name__} data of numpy dtype "
                         f"{arr.dtype}: expected numbers (bool, int or float)")
@@ -369,6 +373,15 @@ cdef Tensor _tensor_from_data(object data, object dtype):
     if arr.dtype != dt.numpy_dtype:
         arr = arr.astype(dt.numpy_dtype)
     return _tensor_from_numpy_copy(arr, dt)
+
+
+cdef bint _has_int_beyond_int64(object arr):
+    """NumPy keeps Python ints beyond int64 (or uint64) as objects (NOTE [ Integer
+    arguments beyond int64 ]: out-of-range ints are a ValueError, as in PyTorch)."""
+    for x in arr.flat:
+        if PyLong_Check(x) and not -2 ** 63 <= x < 2 ** 63:
+            return True
+    return False
 
 
 cdef object _first_leaf(object data):

@@ -63,15 +63,14 @@ cdef Tensor _basic_index(Tensor t, object index):
                 if length > 1:
                     raise IndexError(f"slice step {step} is too large for dimension {sd}")
                 strides[n_out] = t._strides[sd]
-            if length > 0:
-                offset += start * t._strides[sd]
+            _advance(&offset, start, t._strides[sd])     # empty slices too, like PyTorch
             n_out += 1
             sd += 1
         else:
-            k = x if PyLong_Check(x) else int(x)
+            k = index_int64(x, "index")
             if k < -t._sizes[sd] or k >= t._sizes[sd]:
                 raise IndexError(f"index {k} is out of bounds for dimension {sd} with size {t._sizes[sd]}")
-            offset += (k + t._sizes[sd] if k < 0 else k) * t._strides[sd]
+            _advance(&offset, k + t._sizes[sd] if k < 0 else k, t._strides[sd])
             sd += 1
     while sd < t._ndim:
         if n_out >= MAX_DIMS:
@@ -107,7 +106,7 @@ cdef object _numpy_index(object index):
 cdef object _getitem(Tensor t, object index):
     cdef Tensor v
     if PyLong_Check(index) and not isinstance(index, bool):
-        return _select(t, 0, index) if t._ndim else _basic_index(t, index)
+        return _select(t, 0, index_int64(index, "index")) if t._ndim else _basic_index(t, index)
     v = _basic_index(t, index)
     if v is not None:
         return v

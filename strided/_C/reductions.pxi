@@ -21,6 +21,10 @@ cdef int _reduce_mask(Tensor t, object dim, bint* reduced, str name) except -1:
         for d in range(ndim):
             reduced[d] = True
         return ndim
+    if isinstance(dim, (tuple, list)):
+        for i, x in enumerate(dim):     # PyTorch's int-list form: out of range is a TypeError
+            if PyLong_Check(x):
+                _int64_element(x, f"{name}(): argument 'dim'", i)
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     for x in dims:
         d = _wrap_dim(x, ndim)

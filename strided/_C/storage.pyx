@@ -10,6 +10,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
+from strided._C.arith cimport index_int64
 from strided._C.dtypes cimport DType, as_dtype, BOOL
 
 cdef enum:
@@ -26,7 +27,7 @@ cdef class Storage:
 
     def __init__(self, size, dtype=None):
         cdef DType dt = as_dtype(dtype) if dtype is not None else as_dtype(np.float32)
-        n = int(size)
+        cdef int64_t n = index_int64(int(size), "Storage(): argument 'size'")
         if n < 0:
             raise ValueError(f"Storage size must be non-negative, but got {n}")
         _allocate(self, n, dt, True)

@@ -21,7 +21,8 @@ cimport numpy as cnp
 from weakref import ref as weakref_ref
 from operator import index as _index
 
-from strided._C.arith cimport mul_overflow, add_overflow
+from strided._C.arith cimport (mul_overflow, add_overflow, index_int64,
+                               PyLong_AsLongLongAndOverflow)
 from strided._C.dtypes cimport (DType, as_dtype, dtype_from_num,
                                 BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64)
 from strided._C.storage cimport Storage, new_storage, wrap_memory
@@ -53,10 +54,15 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
     # element it can address,
     #     lo = offset + sum(min(0, (size[d]-1) * stride[d])),
     #     hi = offset + sum(max(0, (size[d]-1) * stride[d])),
-    # must lie in [0, storage size).  An empty tensor addresses nothing: view ops on it
-    # may compute any offset (flip, slicing past the end), so its offset is clamped into
-    # [0, storage size] and data_ptr() never points outside its storage.  All products and sums are overflow-checked, so hostile sizes, strides and
-    # offsets (as_strided, from_numpy, DLPack) raise instead of addressing stray memory.
+    # must lie in [0, storage size).  An empty tensor addresses nothing, so its offset is
+    # not checked against the storage: it keeps the offset its view arithmetic gives, as
+    # PyTorch's does (arange(10)[5:5].storage_offset() == 5, and zeros(0, 5)[:, 3:] has
+    # offset 3 in an empty storage), and a later non-empty as_strided of it is checked
+    # here like any other view.  Two limits keep data_ptr() computable: a negative offset
+    # (only reachable through flip's negative strides, which PyTorch lacks) becomes 0, and
+    # offset * itemsize must not overflow int64.  All products and sums are
+    # overflow-checked, so hostile sizes, strides and offsets (as_strided, from_numpy,
+    # DLPack) raise instead of addressing stray memory.
     cdef int d
     cdef int64_t numel = 1, lo, hi, expected
     cdef bint contiguous = True
@@ -74,7 +80,11 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
                 raise ValueError(f"the number of elements of a tensor of size "
                                  f"{_shape_str(ndim, sizes)} overflows int64")
     if numel == 0:
-        offset = 0 if offset < 0 else storage._size if offset > storage._size else offset
+        if offset < 0:
+            offset = 0
+        elif offset > INT64_MAX // storage.dtype.itemsize:
+            raise RuntimeError(f"storage_offset {offset} times the element size "
+                               f"{storage.dtype.itemsize} overflows int64")
     else:
         element_extent(ndim, sizes, strides, &lo, &hi)
         if add_overflow(lo, offset, &lo) or add_overflow(hi, offset, &hi):
@@ -129,6 +139,17 @@ cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
         if add_overflow(lo[0], ext, lo) if ext < 0 else add_overflow(hi[0], ext, hi):
             raise RuntimeError(f"the extent of a tensor with size {_shape_str(ndim, sizes)} and "
                                f"stride {_shape_str(ndim, strides)} overflows int64")
+    return 0
+
+
+cdef inline int _advance(int64_t* offset, int64_t index, int64_t stride) except -1:
+    """offset += index * stride, overflow-checked.  View ops find their new offset this way;
+    it can only overflow for empty tensors (a non-empty view's offset addresses an element
+    of its checked base), whose sizes and strides as_strided leaves unconstrained."""
+    cdef int64_t step
+    if mul_overflow(index, stride, &step) or add_overflow(offset[0], step, offset):
+        raise RuntimeError(f"the storage offset of a view (index {index} times stride {stride} "
+                           f"plus offset {offset[0]}) overflows int64")
     return 0
 
 
@@ -206,22 +227,28 @@ cdef void _contiguous_strides(int ndim, const int64_t* sizes, int64_t* strides) 
 cdef Tensor new_tensor(int ndim, const int64_t* sizes, DType dtype, bint zero):
     """A fresh contiguous tensor in new 64-byte-aligned storage."""
     cdef int64_t strides[MAX_DIMS]
-    cdef int64_t numel = 1
     cdef int d
     if ndim > MAX_DIMS:
         raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {ndim}")
     for d in range(ndim):
         if sizes[d] < 0:
             raise ValueError(f"negative dimension {sizes[d]} in size {_shape_str(ndim, sizes)}")
-    for d in range(ndim):
-        if mul_overflow(numel, sizes[d], &numel):
-            if _has_zero(ndim, sizes):
-                numel = 0
-                break
-            raise ValueError(f"the number of elements of a tensor of size "
-                             f"{_shape_str(ndim, sizes)} overflows int64")
+    cdef int64_t numel = _numel_of(ndim, sizes)
     _contiguous_strides(ndim, sizes, strides)
     return make_tensor(new_storage(numel, dtype, zero), ndim, sizes, strides, 0, None)
+
+
+cdef int64_t _numel_of(int ndim, const int64_t* sizes) except -1:
+    """The product of sizes[:ndim]: 0 when any size is 0 (even if the others overflow)."""
+    cdef int64_t n = 1
+    cdef int d
+    if _has_zero(ndim, sizes):
+        return 0
+    for d in range(ndim):
+        if mul_overflow(n, sizes[d], &n):
+            raise ValueError(f"the number of elements of a tensor of size "
+                             f"{_shape_str(ndim, sizes)} overflows int64")
+    return n
 
 
 cdef bint _has_zero(int ndim, const int64_t* sizes) noexcept:
@@ -254,7 +281,7 @@ cdef inline int _wrap_dim(object dim, int ndim) except -1:
     """Normalise a dim to [0, ndim); 0-d tensors accept -1 and 0 like PyTorch."""
     if not PyLong_Check(dim):
         raise TypeError(f"dim must be an int, but got {type(dim).__name__}")
-    return _wrap_dim_c(dim, ndim)
+    return _wrap_dim_c(index_int64(dim, "dim"), ndim)
 
 
 cdef inline int _wrap_dim_c(int64_t d, int ndim) except -1:
@@ -263,6 +290,17 @@ cdef inline int _wrap_dim_c(int64_t d, int ndim) except -1:
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-n}, {n - 1}], but got {d})")
     return <int>(d + n if d < 0 else d)
+
+
+cdef int64_t _int64_element(object x, str what, Py_ssize_t pos) except? -1:
+    """Element `pos` of an int-sequence argument (a Python int) as int64; TypeError when out
+    of range, as PyTorch's int-list arguments (NOTE [ Integer arguments beyond int64 ])."""
+    cdef int overflow = 0
+    cdef long long v = PyLong_AsLongLongAndOverflow(x, &overflow)
+    if overflow:
+        raise TypeError(f"{what} must hold ints in the int64 range [-2**63, 2**63 - 1], but "
+                        f"the element at pos {pos} is {x}")
+    return v
 
 
 cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
@@ -277,7 +315,7 @@ cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
                 x = <object>PyTuple_GET_ITEM(seq, i)
                 if not PyLong_Check(x):
                     break
-                out[i] = x
+                out[i] = _int64_element(x, what, i)
             else:
                 return <int>n
     try:
@@ -288,14 +326,13 @@ cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
         raise ValueError(f"{what} has {n} entries, but a tensor can have at most {MAX_DIMS} dimensions")
     for i in range(n):
         x = seq[i]
-        if PyLong_Check(x):
-            out[i] = x
-            continue
-        try:
-            out[i] = _index(x)
-        except TypeError:
-            raise TypeError(f"{what} must be a sequence of ints, but found element of type "
-                            f"{type(x).__name__} at pos {i}") from None
+        if not PyLong_Check(x):
+            try:
+                x = _index(x)
+            except TypeError:
+                raise TypeError(f"{what} must be a sequence of ints, but found element of type "
+                                f"{type(x).__name__} at pos {i}") from None
+        out[i] = _int64_element(x, what, i)
     return <int>n
 
 
@@ -310,7 +347,7 @@ cdef int _parse_varargs(object first, tuple rest, int64_t* out, str what) except
     if n >= MAX_DIMS:
         raise ValueError(f"{what} has {n + 1} entries, but a tensor can have at most {MAX_DIMS} dimensions")
     if PyLong_Check(first):
-        out[0] = first
+        out[0] = _int64_element(first, what, 0)
     else:
         _parse_ints((first,), out, what)
     return 1 + _parse_ints(rest, out + 1, what)
@@ -701,7 +738,8 @@ cdef class Tensor:
         if n != m:
             raise RuntimeError(f"mismatch in length of strides and shape: size has {n} entries, "
                                f"stride has {m}")
-        cdef int64_t off = self._offset if storage_offset is None else _index(storage_offset)
+        cdef int64_t off = self._offset if storage_offset is None else \
+            index_int64(storage_offset, "as_strided(): argument 'storage_offset'")
         if off < 0:
             raise RuntimeError(f"as_strided: storage_offset must be non-negative, but got {off}")
         return _view(self, n, sizes, strides, off, "as_strided")
@@ -816,8 +854,7 @@ cdef class Tensor:
         if s == e:
             return self
         shape = self.shape
-        return self.reshape(shape[:s] + (-1,) + shape[e + 1:]) if self._numel else \
-            self.reshape(shape[:s] + (0,) + shape[e + 1:])
+        return self.reshape(shape[:s] + (_numel_of(e + 1 - s, self._sizes + s),) + shape[e + 1:])
 
     def unflatten(self, dim, sizes):
         """Split dim into `sizes` (one -1 inferred)."""
@@ -835,7 +872,9 @@ cdef class Tensor:
         cdef int d = _wrap_dim(dim, self._ndim)
         if self._ndim == 0:
             raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-        cdef int64_t size = self._sizes[d], st = _index(start), ln = _index(length)
+        cdef int64_t size = self._sizes[d]
+        cdef int64_t st = index_int64(start, "narrow(): argument 'start'")
+        cdef int64_t ln = index_int64(length, "narrow(): argument 'length'")
         if st < -size or st > size:
             raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
                              f"but got {st})")
@@ -849,21 +888,23 @@ cdef class Tensor:
 
     def select(self, dim, index):
         """The sub-tensor at `index` along dim (that dim removed), as a view."""
-        return _select(self, _wrap_dim(dim, self._ndim), _index(index))
+        return _select(self, _wrap_dim(dim, self._ndim),
+                       index_int64(index, "select(): argument 'index'"))
 
     def unfold(self, dimension, size, step):
         """All windows of `size` elements, `step` apart, along dimension, as a new last dim."""
-        return _unfold(self, dimension, _index(size), _index(step))
+        return _unfold(self, dimension, index_int64(size, "unfold(): argument 'size'"),
+                       index_int64(step, "unfold(): argument 'step'"))
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
-        return _diagonal(self, _index(offset), dim1, dim2)
+        return _diagonal(self, index_int64(offset, "diagonal(): argument 'offset'"), dim1, dim2)
 
     def split(self, split_size_or_sections, dim=0):
         return _split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
         cdef int d = _wrap_dim(dim, self._ndim)
-        cdef int64_t n = _index(chunks)
+        cdef int64_t n = index_int64(chunks, "chunk(): argument 'chunks'")
         if n <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {n}")
         if self._ndim == 0:

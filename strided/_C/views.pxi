@@ -13,26 +13,30 @@ cdef Tensor _select(Tensor t, int d, int64_t index):
                          f"{_shape_str(t._ndim, t._sizes)} at dimension {d}")
     if index < 0:
         index += size
+    cdef int64_t offset = t._offset
+    _advance(&offset, index, t._strides[d])
     for i in range(t._ndim):
         if i != d:
             sizes[j] = t._sizes[i]
             strides[j] = t._strides[i]
             j += 1
-    return _view(t, t._ndim - 1, sizes, strides, t._offset + index * t._strides[d], "select",
+    return _view(t, t._ndim - 1, sizes, strides, offset, "select",
                  (d, index) if _recording(t) else None)
 
 
 cdef Tensor _slice_dim(Tensor t, int d, int64_t start, int64_t length, int64_t step):
-    """Dim d reduced to `length` elements start, start+step, ... (start valid if length > 0)."""
+    """Dim d reduced to `length` elements start, start+step, ...; an empty slice keeps the
+    offset of `start` (0 <= start <= size), as PyTorch's does."""
     cdef int64_t sizes[MAX_DIMS]
     cdef int64_t strides[MAX_DIMS]
+    cdef int64_t offset = t._offset
+    _advance(&offset, start, t._strides[d])
     memcpy(sizes, t._sizes, t._ndim * sizeof(int64_t))
     memcpy(strides, t._strides, t._ndim * sizeof(int64_t))
     sizes[d] = length
     if mul_overflow(t._strides[d], step, &strides[d]):
         raise RuntimeError(f"slice step {step} times stride {t._strides[d]} overflows int64")
-    return _view(t, t._ndim, sizes, strides,
-                 t._offset + start * t._strides[d] if length > 0 else t._offset, "slice",
+    return _view(t, t._ndim, sizes, strides, offset, "slice",
                  (d, start, length, step) if _recording(t) else None)
 
 
@@ -99,6 +103,10 @@ cdef Tensor _movedim(Tensor t, object source, object destination):
     cdef int64_t dst[MAX_DIMS]
     cdef int64_t order[MAX_DIMS]
     cdef bint taken[MAX_DIMS]
+    if PyLong_Check(source):            # PyTorch's int form: out-of-range is a ValueError
+        index_int64(source, "movedim(): argument 'source'")
+    if PyLong_Check(destination):
+        index_int64(destination, "movedim(): argument 'destination'")
     cdef int n = _parse_ints(source, src, "movedim(): argument 'source'")
     cdef int m = _parse_ints(destination, dst, "movedim(): argument 'destination'")
     cdef int i, s, d, k = 0, nd = t._ndim
@@ -135,7 +143,11 @@ cdef Tensor _squeeze(Tensor t, object dim):
     for i in range(t._ndim):
         drop[i] = dim is None and t._sizes[i] == 1
     if dim is not None:
-        n = _parse_ints(dim, dims, "squeeze(): argument 'dim'")
+        if PyLong_Check(dim):
+            dims[0] = index_int64(dim, "squeeze(): argument 'dim'")
+            n = 1
+        else:
+            n = _parse_ints(dim, dims, "squeeze(): argument 'dim'")
         for i in range(n):
             j = _wrap_dim(dims[i], t._ndim)
             if t._ndim:
@@ -240,7 +252,7 @@ cdef tuple _split_views(Tensor t, object split_size_or_sections, int d):
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     size = t._sizes[d]
     if PyLong_Check(split_size_or_sections) or isinstance(split_size_or_sections, Tensor):
-        step = _index(split_size_or_sections)
+        step = index_int64(split_size_or_sections, "split(): argument 'split_size'")
         if step < 0 or (step == 0 and size != 0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}" if step == 0 else
@@ -248,7 +260,8 @@ cdef tuple _split_views(Tensor t, object split_size_or_sections, int d):
         if size == 0:
             return (_slice_dim(t, d, 0, 0, 1),)
         return tuple([_slice_dim(t, d, s, min(step, size - s), 1) for s in range(0, size, step)])
-    sections = [_index(s) for s in split_size_or_sections]
+    sections = [_int64_element(_index(s), "split_with_sizes(): argument 'split_sizes'", i)
+                for i, s in enumerate(split_size_or_sections)]
     for s in sections:
         if s < 0:
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
@@ -272,7 +285,7 @@ cdef tuple _tensor_split(Tensor t, object indices_or_sections, object dim):
                            "tensor with 0 dims")
     size = t._sizes[d]
     if PyLong_Check(indices_or_sections):
-        n = indices_or_sections
+        n = index_int64(indices_or_sections, "tensor_split(): argument 'sections'")
         if n <= 0:
             raise RuntimeError(f"number of sections must be larger than 0, got {n}")
         q = size // n
@@ -284,7 +297,8 @@ cdef tuple _tensor_split(Tensor t, object indices_or_sections, object dim):
             out.append(_slice_dim(t, d, start, end - start, 1))
             start = end
         return tuple(out)
-    bounds = [_index(i) for i in indices_or_sections]
+    bounds = [_int64_element(_index(b), "tensor_split(): argument 'indices'", i)
+              for i, b in enumerate(indices_or_sections)]
     out = []
     start = 0
     for b in bounds + [size]:
@@ -314,7 +328,7 @@ cdef Tensor _flip_c(Tensor t, int n, const int64_t* which):
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         seen[d] = True
         if sizes[d] > 1:
-            offset += (sizes[d] - 1) * strides[d]
+            _advance(&offset, sizes[d] - 1, strides[d])
         strides[d] = -strides[d]
     return _view(t, t._ndim, sizes, strides, offset, "flip",
                  tuple([_wrap_dim_c(which[i], t._ndim) for i in range(n)])
