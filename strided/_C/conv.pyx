@@ -70,6 +70,8 @@ cdef enum:
     DGEMM_NR = 8
     TAPS_MAX = 16            # column taps whose column range _tap_band precomputes
 
+INDEX_MAX = 2**62            # NOTE [ Convolution geometry fits in int64 ]
+
 if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
     raise ImportError(f"strided._C.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
                       f"the GEMM uses {gemm_nr(FLOAT32)}/{gemm_nr(FLOAT64)}")
@@ -81,6 +83,7 @@ cdef struct ConvGeometry:
     int64_t OH, OW
     int64_t sH, sW, pH, pW, dH, dW
     int64_t groups, Cg, Kg
+    int64_t Hp, Wp              # padded input: H + pH + bottom padding, W + pW + right
     int64_t xs[4]               # input strides, elements
 
 
@@ -568,7 +571,7 @@ cdef bint _use_offset(const ConvGeometry* g, int64_t Wh, bint taps) noexcept nog
     (packed kept), 256 on 8x8 16.1 / 14.4, 512 on 7x7 48 / 61 (packed kept), 64 on 8x8
     1.65 / 0.97, 64 -> 8 on 28x28 6.0 / 2.0."""
     cdef int64_t cols_offset, cols_packed
-    if _pointwise(g):
+    if _pointwise(g) or not _padded_copy_fits(g):
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
@@ -1107,7 +1110,7 @@ cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, con
 # the end.  Used while the extra columns stay under 1/8 of the positions.
 
 cdef inline bint _use_weight_offset(const ConvGeometry* g, int64_t Wh) noexcept nogil:
-    if _pointwise(g) or _offset_mode == 0:
+    if _pointwise(g) or _offset_mode == 0 or not _padded_copy_fits(g):
         return False
     return _offset_mode == 1 or 8 * _offset_positions(g, Wh) <= 9 * g.OH * g.OW
 
@@ -1415,7 +1418,7 @@ cdef bint _use_batched(const ConvGeometry* g, int64_t Hp, int64_t Wp) noexcept n
     positions) of a mid-sized layer (C*R*S*K <= 512K).  Forward ms, 2 threads, batch 32,
     3x3, packed over image blocks / batched: 128 -> 128 on 4x4 1.6 / 1.1, 64 -> 64 on 4x4
     0.60 / 0.53, 512 -> 512 on 4x4 16.4 / 16.7, 256 -> 512 stride 2 on 8x8 8.1 / 9.1."""
-    if g.groups != 1:
+    if g.groups != 1 or not _padded_copy_fits(g):
         return False
     if _batched_mode >= 0:
         return _batched_mode == 1
@@ -1845,13 +1848,45 @@ cdef int _geometry(ConvGeometry* g, Tensor x, Tensor w, int64_t sH, int64_t sW, 
         pH_end = pH
     if pW_end < 0:
         pW_end = pW
-    g.OH = (g.H + pH + pH_end - dH * (g.R - 1) - 1) // sH + 1
-    g.OW = (g.W + pW + pW_end - dW * (g.S - 1) - 1) // sW + 1
-    if g.OH < 1 or g.OW < 1:
+    # NOTE [ Convolution geometry fits in int64 ]
+    # Every index a kernel computes lies between -pH and the padded size H + pH + pH_end
+    # (oh*sH - pH + r*dH with oh < OH), so these sizes, checked here as Python integers,
+    # are all the kernels need to stay clear of int64 overflow.  A stride only matters
+    # between outputs: with one output along a dim it is lowered to the padded size minus
+    # the dilated kernel, plus one (same OH), so a stride of 2**62 reaches no phase or
+    # tiling arithmetic.  Workspace is bounded by NOTE [ Workspace bounded by the output ].
+    cdef object hp = <object>g.H + pH + pH_end, wp = <object>g.W + pW + pW_end
+    cdef object effH = <object>dH * (g.R - 1) + 1, effW = <object>dW * (g.S - 1) + 1
+    if max(hp, wp, effH, effW) > INDEX_MAX:
+        raise RuntimeError(f"conv2d kernel: padded input ({hp} x {wp}) or dilated kernel "
+                           f"({effH} x {effW}) exceeds {INDEX_MAX} elements per dim")
+    g.Hp, g.Wp = hp, wp
+    if g.Hp < effH or g.Wp < effW:
         raise RuntimeError("conv2d kernel: output size is empty")
+    g.OH = (g.Hp - effH) // sH + 1
+    g.OW = (g.Wp - effW) // sW + 1
+    if g.OH == 1:
+        g.sH = g.Hp - effH + 1
+    if g.OW == 1:
+        g.sW = g.Wp - effW + 1
     for d in range(4):
         g.xs[d] = x._strides[d]
     return 0
+
+
+# NOTE [ Workspace bounded by the output ]
+# The offset, column-tap and batch-innermost paths copy the whole padded image (split into
+# stride phases: Hh*sH x Wh*sW per channel).  Padding or dilation far beyond the image (a
+# padding of 2**31 and a stride of 2**62 give one output pixel) would make that copy
+# arbitrarily large while the result stays small, so those paths are taken only while the
+# copy is at most 4 times the image plus 4 times the output plus a 64x64 tile; otherwise
+# the packed path runs, whose workspace (packed windows, col buffers) grows with the output
+# and the kernel, never with the padding.
+
+cdef inline bint _padded_copy_fits(const ConvGeometry* g) noexcept nogil:
+    cdef double hh = <double>((g.Hp + g.sH - 1) // g.sH) * g.sH
+    cdef double wh = <double>((g.Wp + g.sW - 1) // g.sW) * g.sW
+    return hh * wh <= 4.0 * (<double>g.H * g.W + <double>g.OH * g.OW) + 4096.0
 
 
 cdef int _batch_split_mode = -1      # -1: automatic; 0/1 forced (experiments, tests)
@@ -1911,8 +1946,7 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
                     _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
         return out
     by_batch = _split(&g, &nt)
-    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
-    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef int64_t Hp = g.Hp, Wp = g.Wp
     cdef bint cached
     cdef char* scratch
     cdef int64_t Hh, Wh
@@ -2062,6 +2096,7 @@ cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, 
     t.sH, t.sW, t.pH, t.pW, t.dH, t.dW = 1, 1, top, left, g.dH, g.dW
     t.groups, t.Cg, t.Kg = g.groups, g.Kg, g.Cg
     t.OH, t.OW = g.H, g.W
+    t.Hp, t.Wp = g.OH + top + bottom, g.OW + left + right
     t.xs[0], t.xs[1], t.xs[2], t.xs[3] = g.K * g.OH * g.OW, g.OH * g.OW, g.OW, 1
     Hp, Wp = g.OH + top + bottom, g.OW + left + right
     if not _use_offset(&t, Wp, False) or (g.OH * g.OW <= 32 and _offset_mode != 1):
@@ -2154,8 +2189,7 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
         gwp = NULL
         if gxp == NULL:
             return gx, gw, gb
-    cdef int64_t Hp = g.H + g.pH + (pH if pH_end < 0 else pH_end)
-    cdef int64_t Wp = g.W + g.pW + (pW if pW_end < 0 else pW_end)
+    cdef int64_t Hp = g.Hp, Wp = g.Wp
     cdef bint batched = _use_batched(&g, Hp, Wp)
     cdef bint forced = _batched_mode == 1
     # NOTE [ Batch-innermost convolution ], measured per gradient: the weight gradient gains

@@ -18,6 +18,9 @@ from strided.autograd.grad_mode import no_grad, is_grad_enabled
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
 
 _FLOAT = ("float32", "float64")
+_INT64 = 2**63
+# NOTE [ Convolution geometry fits in int64 ] in strided/_C/conv.pyx
+_INDEX_MAX = 2**62
 # NOTE [ Integer convolution ] in strided/_C/conv.pyx: PyTorch's CPU conv2d also takes these
 _FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
@@ -36,6 +39,9 @@ def _ints(value, n, what):
         bad = next(v for v in items if not _is_int(v))
         raise TypeError(f"conv(): argument '{what}' must be an int or a tuple of ints, "
                         f"not {type(bad).__name__}") from None
+    for v in items:
+        if not -_INT64 <= v < _INT64:
+            raise RuntimeError(f"conv(): {what}={v} does not fit in int64")
     if len(items) == 1:
         return items * n
     if len(items) != n:
@@ -150,6 +156,12 @@ def _resolve(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     H, W = x.shape[2:]
     padded = (H + before[0] + after[0], W + before[1] + after[1])
     eff = tuple(d_ * (k_ - 1) + 1 for k_, d_ in zip(kernel, d))
+    if max(padded + eff) > _INDEX_MAX:
+        what = (f"padding={[before[i] + after[i] for i in range(2 - n, 2)]} in all"
+                if max(padded) > _INDEX_MAX
+                else f"dilation={list(d[-n:])} with kernel size {list(kernel[-n:])}")
+        raise RuntimeError(f"{op}(): {what} gives a padded input or dilated kernel size "
+                           f"past {_INDEX_MAX} (at most 2**62 per dim is supported)")
     if padded[0] < eff[0] or padded[1] < eff[1]:
         if one_d:
             raise RuntimeError(f"Calculated padded input size per channel: ({padded[1]}). "

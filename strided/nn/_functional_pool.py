@@ -50,7 +50,16 @@ def _ints(value, n, op, what, allow_none=False):
         bad = next(v for v in items if not _is_int(v))
         raise TypeError(f"{op}(): argument '{what}' must be an int or a tuple of ints, "
                         f"not {type(bad).__name__}") from None
+    _check_int64(op, what, items)
     return items * n if len(items) == 1 else items
+
+
+def _check_int64(op, what, items):
+    """Arguments reach the kernels as int64: a larger one is an argument error, as in
+    PyTorch (NOTE [ Convolution geometry fits in int64 ] in strided/_C/conv.pyx)."""
+    for v in items:
+        if not -2**63 <= v < 2**63:
+            raise RuntimeError(f"{op}(): {what}={v} does not fit in int64")
 
 
 def _is_int(v):
@@ -167,6 +176,7 @@ def _adaptive_size(op, output_size, x4, one_d):
         sizes = (output_size,) * n
     ins = x4.shape[3:] if one_d else x4.shape[2:]
     sizes = tuple(i if o is None else _index(o) for o, i in zip(sizes, ins))
+    _check_int64(op, "output_size", sizes)
     if any(o < 0 for o in sizes):
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 "
                            f"but received {{{', '.join(map(str, sizes))}}}")
@@ -291,6 +301,7 @@ def _avg_args(op, kernel_size, stride, padding, divisor_override, one_d):
     p = _ints(padding, n, op, "padding")
     if divisor_override is not None:
         divisor_override = _index(divisor_override)
+        _check_int64(op, "divisor_override", (divisor_override,))
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
     if one_d:
