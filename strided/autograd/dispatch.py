@@ -1047,10 +1047,11 @@ def linear(x, w, bias):
 
 def matmul(a, b):
     """matmul under grad mode, composed of mm/bmm and views so every case differentiates."""
-    if a.ndim == 0 or b.ndim == 0:
-        return _linalg().matmul(a, b)           # raises torch's error
+    if a.ndim == 0 or b.ndim == 0 or (a.ndim == 1 and b.ndim == 1 and a.shape != b.shape):
+        with _no_grad():
+            return _linalg().matmul(a, b)       # raises torch's error
     if a.ndim == 1 and b.ndim == 1:
-        return (a * b).sum() if a.shape == b.shape else _linalg().matmul(a, b)
+        return (a * b).sum()
     if a.ndim == 2 and b.ndim == 2:
         return mm(a, b)
     if a.ndim == 1 and b.ndim == 2:
@@ -1060,7 +1061,7 @@ def matmul(a, b):
     if b.ndim <= 2 and a.ndim >= 3:
         # fold a's batch dims into its rows: one mm
         b2 = b.unsqueeze(1) if b.ndim == 1 else b
-        out = mm(a.reshape(-1, a.shape[-1]), b2)
+        out = mm(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b2)
         shape = tuple(a.shape[:-1]) + (() if b.ndim == 1 else (b2.shape[-1],))
         return out.reshape(shape)
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -1068,8 +1069,9 @@ def matmul(a, b):
     batch = _core.broadcast_shapes(tuple(a2.shape[:-2]), tuple(b2.shape[:-2]))
     m, k = a2.shape[-2:]
     n = b2.shape[-1]
-    A = a2.expand(batch + (m, k)).reshape(-1, m, k)
-    Bm = b2.expand(batch + (b2.shape[-2], n)).reshape(-1, b2.shape[-2], n)
+    nb = math.prod(batch)                       # not -1: empty batches are ambiguous
+    A = a2.expand(batch + (m, k)).reshape(nb, m, k)
+    Bm = b2.expand(batch + (b2.shape[-2], n)).reshape(nb, b2.shape[-2], n)
     out = bmm(A, Bm).reshape(batch + (m, n))
     if a.ndim == 1:
         out = out.squeeze(-2)
