@@ -177,7 +177,7 @@ cdef Tensor _clone(Tensor t, DType dtype):
     """A contiguous copy of t in fresh storage, cast to dtype."""
     cdef Tensor out = new_tensor(t._ndim, t._sizes, dtype, False)
     _copy(out, t)
-    if grad_enabled and needs_grad(t) and dtype.is_floating_point:
+    if grad_mode_enabled() and needs_grad(t) and dtype.is_floating_point:
         _autograd().record_copy(t, out)
     return out
 

@@ -112,7 +112,7 @@ cdef object _getitem(Tensor t, object index):
         return v
     np_index = _numpy_index(index)
     v = _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[np_index]), t._dtype)
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         _autograd().record_index(t, np_index, v)
     return v
 

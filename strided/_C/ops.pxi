@@ -304,7 +304,7 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
         bad = x if xo is None else y
         raise TypeError(f"{_BINARY_NAMES.get(op, 'op')}(): expected Tensor or number operands, "
                         f"but got {type(bad).__name__}")
-    if grad_enabled and op < B_EQ and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
+    if grad_mode_enabled() and op < B_EQ and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
                                        (out is not None and needs_grad(out))):
         return _autograd().binary(op, xo, yo, out, alpha)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
@@ -445,7 +445,7 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     cdef char* ptrs[2]
     cdef StridedLoop L
     cdef OpArgs args
-    if grad_enabled and op < U_ISNAN and (needs_grad(a) or (out is not None and needs_grad(out))):
+    if grad_mode_enabled() and op < U_ISNAN and (needs_grad(a) or (out is not None and needs_grad(out))):
         return _autograd().unary(op, a, out, name, p0, p1)
     ct = dt
     if op >= U_EXP and op < U_ISNAN:
@@ -517,7 +517,7 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
     if lo is None and hi is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None"
                            .replace("torch.", ""))
-    if grad_enabled and (needs_grad(a) or _obj_needs_grad(lo) or _obj_needs_grad(hi) or
+    if grad_mode_enabled() and (needs_grad(a) or _obj_needs_grad(lo) or _obj_needs_grad(hi) or
                          (out is not None and needs_grad(out))):
         return _autograd().clamp(a, lo, hi, out, name)
     lo_o = _operand(lo) if lo is not None else None
@@ -606,7 +606,7 @@ cdef Tensor _where(object condition, object x, object y):
     yo = _operand(y)
     if xo is None or yo is None:
         raise TypeError("where(): x and y must be Tensors or numbers")
-    if grad_enabled and (_obj_needs_grad(xo) or _obj_needs_grad(yo)):
+    if grad_mode_enabled() and (_obj_needs_grad(xo) or _obj_needs_grad(yo)):
         return _autograd().where(c, xo, yo)
     ct = _result_type3(xo, yo, None)
     kd = _kernel_type(ct)
@@ -700,7 +700,7 @@ cdef object _lerp(Tensor start, object end, object weight, Tensor out):
     cdef int ct, kd
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
-    if grad_enabled and (needs_grad(start) or needs_grad(<Tensor>end) or _obj_needs_grad(weight)
+    if grad_mode_enabled() and (needs_grad(start) or needs_grad(<Tensor>end) or _obj_needs_grad(weight)
                          or (out is not None and needs_grad(out))):
         return _autograd().lerp(start, end, weight, out)
     if isinstance(weight, Tensor):

@@ -138,7 +138,7 @@ cdef int _sum_acc_type(int dt) noexcept:
 
 
 cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().sum(t, dim, keepdim, dtype)
     cdef int dt
     if dtype is not None:
@@ -149,7 +149,7 @@ cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().prod(t, dim, keepdim, dtype)
     cdef int dt
     if dtype is not None:
@@ -160,7 +160,7 @@ cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().mean(t, dim, keepdim, dtype)
     cdef bint reduced[MAX_DIMS]
     cdef int d, dt
@@ -182,7 +182,7 @@ cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
 
 
 cdef object _amax(Tensor t, object dim, bint keepdim, bint is_max, str name):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().amax(t, dim, keepdim, is_max, name)
     return _reduce(R_MAX if is_max else R_MIN, t, dim, keepdim, t._dtype.num, name)
 
@@ -237,7 +237,7 @@ cdef Tensor _keepdim_shape_tensor(Tensor t, int d, int dtype):
 cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint with_values,
                         str name):
     """(values, indices) of the max/min along dim, or indices only; dim None flattens."""
-    if grad_enabled and with_values and needs_grad(t):
+    if grad_mode_enabled() and with_values and needs_grad(t):
         return _autograd().max_dim(t, dim, keepdim, is_max, name)
     cdef bint reduced[MAX_DIMS]
     cdef Tensor vals, idx
@@ -275,7 +275,7 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
 
 
 cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str name):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().cumulative(t, dim, dtype, is_sum, name)
     cdef int dt, d
     if dtype is not None:
@@ -293,7 +293,7 @@ cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str nam
 
 
 cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().softmax(t, dim, dtype, take_log)
     cdef int d
     cdef str name = "log_softmax" if take_log else "softmax"
@@ -325,7 +325,7 @@ cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
 
 
 cdef Tensor _logsumexp(Tensor t, object dim, bint keepdim):
-    if grad_enabled and needs_grad(t):
+    if grad_mode_enabled() and needs_grad(t):
         return _autograd().logsumexp(t, dim, keepdim)
     cdef bint reduced[MAX_DIMS]
     cdef int d
@@ -384,7 +384,7 @@ cdef object _var(Tensor t, object dim, object unbiased, object correction, bint 
 
 
 cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
-    if grad_enabled and needs_grad(t) and (p in ("fro", None) or _is_number(p)):
+    if grad_mode_enabled() and needs_grad(t) and (p in ("fro", None) or _is_number(p)):
         return _autograd().norm(t, p, dim, keepdim, dtype)
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)

@@ -159,26 +159,36 @@ cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64
     its arguments `args` (NOTE [ View backward ] in strided/autograd/views.py).  op None
     records a bare as_strided; callers build args only when _recording(src)."""
     cdef Tensor v = make_tensor(src._storage, ndim, sizes, strides, offset, src)
-    if grad_enabled and needs_grad(src):
+    if grad_mode_enabled() and needs_grad(src):
         _autograd().record_view(src, v, op, args)
     return v
 
 
 cdef inline bint _recording(Tensor t) noexcept:
     """Whether an op on t records history now (so view ops build their backward's args)."""
-    return grad_enabled and needs_grad(t)
+    return grad_mode_enabled() and needs_grad(t)
 
 
 # ---- autograd hooks -----------------------------------------------------------------------
 # Ops check needs_grad() on their inputs; when history must be recorded they hand the call
 # to strided.autograd.dispatch, which runs the op again under no_grad and records a Node.
 
-cdef bint grad_enabled = True
+# NOTE [ Grad mode is per thread ]
+# Whether ops record history is a property of the calling thread, as in PyTorch: two
+# threads training separate models, or one building a layer (nn.init runs under no_grad)
+# while another trains, never see each other's mode.  It is a C thread-local variable, so
+# the check every op makes stays one load; a new thread starts with recording on.
+cdef extern from *:
+    """
+    static _Thread_local int strided_grad_disabled = 0;   /* 0: a new thread records */
+    """
+    int strided_grad_disabled
+
 cdef object _autograd_module = None
 
 
 cdef bint grad_mode_enabled() noexcept:
-    return grad_enabled
+    return not strided_grad_disabled
 
 
 cdef object autograd_dispatch():
@@ -203,15 +213,16 @@ cdef object _autograd():
 
 
 def is_grad_enabled():
-    """True when ops record history for autograd (see strided.no_grad)."""
-    return grad_enabled
+    """True when ops record history for autograd in this thread (see strided.no_grad)."""
+    return not strided_grad_disabled
 
 
 def _set_grad_enabled(bint mode):
-    """Set grad mode; returns the previous mode (strided.autograd.grad_mode uses this)."""
-    global grad_enabled
-    cdef bint prev = grad_enabled
-    grad_enabled = mode
+    """Set this thread's grad mode; returns the previous one (NOTE [ Grad mode is per
+    thread ]; strided.autograd.grad_mode uses this)."""
+    global strided_grad_disabled
+    cdef bint prev = not strided_grad_disabled
+    strided_grad_disabled = not mode
     return prev
 
 
@@ -593,13 +604,13 @@ cdef class Tensor:
 
     def copy_(self, src):
         """Copy src (broadcast to self's shape, cast to self's dtype) into self; returns self."""
-        if grad_enabled and (needs_grad(self) or _obj_needs_grad(src)):
+        if grad_mode_enabled() and (needs_grad(self) or _obj_needs_grad(src)):
             return _autograd().copy_(self, src)
         copy_into(self, _as_tensor(src, self._dtype))
         return self
 
     def fill_(self, value):
-        if grad_enabled and (needs_grad(self) or _obj_needs_grad(value)):
+        if grad_mode_enabled() and (needs_grad(self) or _obj_needs_grad(value)):
             return _autograd().copy_(self, value)
         copy_into(self, _scalar_tensor(value, self._dtype))
         return self
@@ -721,7 +732,7 @@ cdef class Tensor:
         cdef Tensor c = _clone(self, self._dtype)
         _contiguous_strides(n, sizes, strides)
         cdef Tensor r = make_tensor(c._storage, n, sizes, strides, 0, None)   # fresh, no base
-        if grad_enabled and needs_grad(c):
+        if grad_mode_enabled() and needs_grad(c):
             _autograd().record_view(c, r, "unsafe_view")
         return r
 
@@ -1629,7 +1640,7 @@ cdef class Tensor:
         return _getitem(self, index)
 
     def __setitem__(self, index, value):
-        if grad_enabled and (needs_grad(self) or _obj_needs_grad(value)):
+        if grad_mode_enabled() and (needs_grad(self) or _obj_needs_grad(value)):
             _autograd().setitem(self, index, value)
             return
         _setitem(self, index, value)

@@ -233,15 +233,14 @@ cdef tuple _split(Tensor t, object split_size_or_sections, object dim):
 cdef tuple _record_pieces(Tensor t, int d, str op, object arg):
     """Pieces of t along d (split/unbind) made without per-piece history, then recorded as
     the outputs of one node, so backward builds t's gradient once (not once per piece)."""
-    global grad_enabled
-    grad_enabled = False
+    cdef bint prev = _set_grad_enabled(False)
     try:
         if op == "unbind":
             pieces = tuple([_select(t, d, i) for i in range(t._sizes[d])])
         else:
             pieces = _split_views(t, arg, d)
     finally:
-        grad_enabled = True
+        _set_grad_enabled(prev)
     _autograd().record_pieces(t, pieces, d, op)
     return pieces
 
