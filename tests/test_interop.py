@@ -154,20 +154,22 @@ def test_from_numpy_needs_ndarray(bad):
         strided.from_numpy(bad)
 
 
-def test_from_numpy_readonly_warns():
+def test_from_numpy_readonly_is_read_only():
+    # (tests/test_hardening_views.py checks every write path)
     a = np.arange(4.0)
     a.flags.writeable = False
-    with pytest.warns(UserWarning, match="not writable"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         t = strided.from_numpy(a)
     assert t.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="read-only"):
+        t.add_(1)
 
 
 def test_from_numpy_broadcast_array():
     a = np.arange(4.0)
     b = np.broadcast_to(a, (3, 4))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t = strided.from_numpy(b)
+    t = strided.from_numpy(b)
     assert t.stride() == (0, 1)
     assert t.tolist() == b.tolist()
     assert not t.numpy().flags.writeable

@@ -44,6 +44,37 @@ cdef bint _has_zero_stride(Tensor t) noexcept:
     return False
 
 
+cdef int check_writable(Tensor t) except -1:
+    # NOTE [ Read-only storage ]
+    # Memory from a read-only producer -- a NumPy array with writeable=False (a read-only
+    # memmap among them) or a DLPack tensor flagged DLPACK_FLAG_BITMASK_READ_ONLY -- is
+    # wrapped in a Storage with read_only set; views share their Storage, so they are
+    # read-only too.  Writing there would fault or corrupt the producer's data, so every
+    # write path calls this on the tensor it writes before it takes data_of() for output:
+    # copy_into (copy_, fill_, zero_, __setitem__), _check_out (in-place ops and out=),
+    # index_add_, linalg's out, the optimizer updates and autograd's accumulation.  The
+    # flag test is the only cost.  Exports keep the promise: .numpy(), __array__ and the
+    # buffer protocol give read-only arrays, and DLPack flags it (versioned capsules) or
+    # refuses (legacy ones cannot say it), as NumPy does.  Copies (clone(), tensor(),
+    # from_dlpack(x, copy=True)) are writable.
+    refuse_read_only(t)
+    return check_no_internal_overlap(t)
+
+
+cdef inline int refuse_read_only(Tensor t) except -1:
+    if t._storage.read_only:
+        raise ValueError(_read_only_message(t._storage))
+    return 0
+
+
+cdef str _read_only_message(Storage s):
+    source = ("a NumPy array that is not writeable (from_numpy)" if isinstance(s.owner, np.ndarray)
+              else "a DLPack producer that marked it read-only (from_dlpack)")
+    return (f"cannot write into a read-only tensor: its memory belongs to {source}; "
+            f"clone() it (or use strided.tensor(...) / from_dlpack(..., copy=True)) for a "
+            f"writable copy")
+
+
 cdef int check_no_internal_overlap(Tensor t) except -1:
     # NOTE [ Writes into overlapping tensors ]
     # An in-place write into a tensor two of whose elements share memory (an expanded
@@ -141,7 +172,7 @@ cdef int copy_into(Tensor dst, Tensor src) except -1:
         except RuntimeError:
             raise RuntimeError(f"cannot copy a tensor of shape {list(src.shape)} into a tensor of "
                                f"shape {list(dst.shape)}: the shapes do not broadcast") from None
-    check_no_internal_overlap(dst)
+    check_writable(dst)
     if _memory_overlaps(dst, src) and not _same_layout(dst, src):
         src = _clone(src, src._dtype)
     _copy(dst, src)
@@ -243,7 +274,7 @@ cdef object _to_numpy(Tensor t):
     cdef cnp.npy_intp dims[MAX_DIMS]
     cdef cnp.npy_intp strides[MAX_DIMS]
     cdef int d, itemsize = t._dtype.itemsize
-    cdef int flags = 0 if _has_zero_stride(t) else cnp.NPY_ARRAY_WRITEABLE
+    cdef int flags = 0 if t._storage.read_only or _has_zero_stride(t) else cnp.NPY_ARRAY_WRITEABLE
     _export_layout(t, dims, strides)
     descr = t._dtype.numpy_dtype
     Py_INCREF(descr)      # PyArray_NewFromDescr steals a reference
@@ -265,7 +296,9 @@ cdef void _export_layout(Tensor t, cnp.npy_intp* dims, cnp.npy_intp* strides) no
 
 
 cdef int _fill_buffer(Tensor t, Py_buffer* buf, int flags) except -1:
-    cdef bint readonly = _has_zero_stride(t)
+    cdef bint readonly = t._storage.read_only or _has_zero_stride(t)
+    if flags & PyBUF_WRITABLE and t._storage.read_only:
+        raise BufferError(_read_only_message(t._storage))
     if flags & PyBUF_WRITABLE and readonly:
         raise BufferError("this tensor has zero strides (e.g. from expand): several elements share "
                           "memory, so it is exported read-only")
@@ -296,8 +329,9 @@ cdef int _fill_buffer(Tensor t, Py_buffer* buf, int flags) except -1:
 
 # ---- from numpy and Python data ---------------------------------------------------------
 
-cdef Tensor _from_numpy(object a, bint warn_readonly=True):
-    """A tensor sharing memory with the numpy array a (any strides); a stays alive."""
+cdef Tensor _from_numpy(object a):
+    """A tensor sharing memory with the numpy array a (any strides); a stays alive.  A
+    non-writeable array gives a read-only tensor (NOTE [ Read-only storage ])."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     cdef DType dt
@@ -311,11 +345,6 @@ cdef Tensor _from_numpy(object a, bint warn_readonly=True):
                         f"are: float64, float32, int64, int32, uint8, and bool.") from None
     if a.ndim > MAX_DIMS:
         raise ValueError(f"a tensor can have at most {MAX_DIMS} dimensions, but got {a.ndim}")
-    if warn_readonly and not a.flags.writeable:
-        import warnings
-        warnings.warn("The given NumPy array is not writable; strided does not support "
-                      "read-only tensors, so writing to this tensor would write into the array.",
-                      UserWarning, stacklevel=3)
     cdef int64_t sizes[MAX_DIMS]
     cdef int64_t strides[MAX_DIMS]
     cdef int d, nd = a.ndim
@@ -331,13 +360,14 @@ cdef Tensor _from_numpy(object a, bint warn_readonly=True):
         strides[d] = bs // itemsize
     if numel:
         element_extent(nd, sizes, strides, &lo, &hi)
-    storage = wrap_memory(<char*>(data + lo * itemsize), hi - lo + 1 if numel else 0, dt, a)
+    storage = wrap_memory(<char*>(data + lo * itemsize), hi - lo + 1 if numel else 0, dt, a,
+                          not a.flags.writeable)
     return make_tensor(storage, nd, sizes, strides, -lo if numel else 0, None)
 
 
 cdef Tensor _tensor_from_numpy_copy(object a, DType dtype):
     """A new contiguous tensor holding a copy of array a (cast to dtype if given)."""
-    cdef Tensor src = _from_numpy(a, False)
+    cdef Tensor src = _from_numpy(a)
     return _clone(src, dtype if dtype is not None else src._dtype)
 
 
@@ -403,7 +433,9 @@ cdef int _check_int_range(object arr, DType dt) except -1:
 # ---- public constructors (strided.creation wraps them) ----------------------------------
 
 def from_numpy(a):
-    """A tensor sharing memory with numpy array a: any strides, negative ones too."""
+    """A tensor sharing memory with numpy array a: any strides, negative ones too.  A
+    non-writeable array (a read-only memmap, np.broadcast_to's result) gives a read-only
+    tensor: writes raise ValueError; strided.tensor(a) copies instead."""
     return _from_numpy(a)
 
 

@@ -3,7 +3,8 @@
 Both directions share memory.  Exported capsules hold a reference to the tensor (so its
 storage outlives the consumer's use); imported tensors hold the producer's managed tensor
 and call its deleter when their Storage dies.  Versioned (DLPack >= 1.0) and legacy
-capsules are produced and accepted.
+capsules are produced and accepted.  Read-only memory stays read-only both ways (NOTE
+[ Read-only storage ] in convert.pxi).
 """
 from cpython.pycapsule cimport (PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPointer,
                                 PyCapsule_SetName, PyCapsule_CheckExact)
@@ -126,6 +127,13 @@ def to_dlpack(Tensor t, stream=None, max_version=None, dl_device=None, copy=None
                           f"device {tuple(dl_device)}")
     if copy:
         t = t.clone()
+    versioned = max_version is not None and tuple(max_version)[0] >= 1
+    if t._storage.read_only and not versioned:
+        # a legacy capsule cannot say "read-only", and its consumer would write (NumPy
+        # refuses the same way)
+        raise BufferError("cannot export a read-only tensor as a legacy (pre-1.0) DLPack "
+                          "capsule, which cannot mark it read-only; ask for max_version=(1, 0) "
+                          "or copy=True")
     for d in range(t._ndim):
         if t._strides[d] < 0 and t._sizes[d] > 1:
             # NOTE [ DLPack and negative strides ]: DLPack's strides are signed, but
@@ -148,7 +156,7 @@ def to_dlpack(Tensor t, stream=None, max_version=None, dl_device=None, copy=None
         e.layout[MAX_DIMS + d] = inner if t._sizes[d] == 1 else t._strides[d]
         inner = e.layout[MAX_DIMS + d] * t._sizes[d] if t._sizes[d] else inner
         readonly = readonly or (t._strides[d] == 0 and t._sizes[d] > 1)
-    versioned = max_version is not None and tuple(max_version)[0] >= 1
+    readonly = readonly or t._storage.read_only
     dl = &e.versioned.dl_tensor if versioned else &e.legacy.dl_tensor
     dl.data = data_of(t)
     dl.device.device_type = kDLCPU
@@ -199,9 +207,13 @@ cdef int _scalar_type(DLDataType t) except -1:
                     f"strided supports bool, uint8, int32, int64, float32 and float64")
 
 
-def from_dlpack(ext):
+def from_dlpack(ext, *, copy=None):
     """A tensor sharing memory with a DLPack producer (an object with __dlpack__, e.g. a
-    torch tensor or numpy array, or a DLPack capsule)."""
+    torch tensor or numpy array, or a DLPack capsule).  Memory the producer marks read-only
+    (versioned capsules: a read-only NumPy array, say) gives a read-only tensor; copy=True
+    gives a writable copy instead (copy=False or None: always share)."""
+    if copy:
+        return from_dlpack(ext).clone()
     if isinstance(ext, Tensor):
         return ext
     if hasattr(ext, "__dlpack__"):
@@ -221,12 +233,14 @@ def from_dlpack(ext):
                         f"got {type(ext).__name__}")
     cdef _DLPackOwner owner = _DLPackOwner.__new__(_DLPackOwner)
     cdef DLTensor* dl
+    cdef bint read_only = False          # legacy capsules cannot say; we trust them
     if PyCapsule_IsValid(capsule, b"dltensor_versioned"):
         owner.versioned = <DLManagedTensorVersioned*>PyCapsule_GetPointer(capsule, b"dltensor_versioned")
         if owner.versioned.version.major > 1:
             owner.versioned = NULL
             raise BufferError("from_dlpack: DLPack major version > 1 is not supported")
         dl = &owner.versioned.dl_tensor
+        read_only = (owner.versioned.flags & FLAG_READ_ONLY) != 0
         PyCapsule_SetName(capsule, b"used_dltensor_versioned")
     elif PyCapsule_IsValid(capsule, b"dltensor"):
         owner.legacy = <DLManagedTensor*>PyCapsule_GetPointer(capsule, b"dltensor")
@@ -254,5 +268,6 @@ def from_dlpack(ext):
     if numel:
         element_extent(nd, dl.shape, strides, &lo, &hi)
     cdef char* first = <char*>dl.data + dl.byte_offset
-    storage = wrap_memory(first + lo * dtype.itemsize, (hi - lo + 1) if numel else 0, dtype, owner)
+    storage = wrap_memory(first + lo * dtype.itemsize, (hi - lo + 1) if numel else 0, dtype, owner,
+                          read_only)
     return make_tensor(storage, nd, dl.shape, strides, -lo if numel else 0, None)

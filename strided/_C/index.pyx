@@ -17,7 +17,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t, int32_t, uint8_t
 
 from strided._C.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
-from strided._C.tensor cimport (Tensor, new_tensor, data_of, check_no_internal_overlap,
+from strided._C.tensor cimport (Tensor, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
                                 autograd_dispatch)
 from strided._C.iterator cimport MAX_DIMS
@@ -249,7 +249,7 @@ def index_add_(Tensor self, dim, index, source, alpha=1):
     if src._sizes[d] != K:
         raise RuntimeError(f"index_add_(): Number of indices ({K}) should be equal to "
                            f"source.size(dim): ({src._sizes[d]}), for dim: {d}")
-    check_no_internal_overlap(dst)
+    check_writable(dst)
     cdef const int64_t* ip = <const int64_t*>data_of(ix)
     cdef int64_t istride = ix._strides[0] if ix._ndim == 1 else 0
     cdef int64_t size = dst._sizes[d]

@@ -126,7 +126,7 @@ cdef int _setitem(Tensor t, object index, object value) except -1:
             src = _select(src, 0, 0)       # like NumPy and PyTorch: drop leading 1s of the value
         copy_into(v, src)
         return 0
-    check_no_internal_overlap(t)
+    check_writable(t)
     arr = _to_numpy(t)
     if isinstance(value, Tensor):
         value = _to_numpy(<Tensor>value)

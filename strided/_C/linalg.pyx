@@ -15,7 +15,7 @@ import math
 
 from strided._C.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.tensor cimport (Tensor, make_tensor, new_tensor, copy_into, data_of,
-                                check_no_internal_overlap, _memory_overlaps,
+                                check_writable, _memory_overlaps,
                                 grad_mode_enabled, needs_grad, autograd_dispatch)
 from strided._C.iterator cimport MAX_DIMS
 from strided._C.gemm cimport gemm_strided, gemm_batched
@@ -645,10 +645,10 @@ def gemv(A, x, y=None, *, trans=False, alpha=1.0, beta=0.0):
 
 cdef int _write_product(Tensor c, Tensor a, Tensor b, double alpha, double beta) except -1:
     """c = alpha * a @ b + beta * c in place, for a user's 2-D c (NOTE [ Writes into
-    overlapping tensors ]): refused when c overlaps itself; through a temporary when it
-    shares memory with a or b."""
+    overlapping tensors ], NOTE [ Read-only storage ]): refused when c overlaps itself or
+    is read-only; through a temporary when it shares memory with a or b."""
     cdef Tensor tmp
-    check_no_internal_overlap(c)
+    check_writable(c)
     if _memory_overlaps(c, a) or _memory_overlaps(c, b):
         tmp = _empty2(c._dtype, c._sizes[0], c._sizes[1])
         if beta != 0:

@@ -258,7 +258,7 @@ cdef int _check_out(Tensor out, int ndim, const int64_t* shape, int result_type,
     if not _can_cast(result_type, out._dtype.num):
         raise RuntimeError(f"result type {_DTYPE_TITLE[result_type].decode()} can't be cast to "
                            f"the desired output type {_DTYPE_TITLE[out._dtype.num].decode()}")
-    check_no_internal_overlap(out)
+    check_writable(out)
     return 0
 
 
@@ -912,6 +912,7 @@ def accumulate_into(Tensor dst, Tensor src):
     cdef int64_t ss[MAX_DIMS]
     if dst._dtype is not src._dtype or not dst._dtype.is_floating_point:
         raise TypeError("accumulate_into expects two floating tensors of one dtype")
+    refuse_read_only(dst)        # (dst may overlap itself: see above)
     _broadcast_pair(dst._ndim, dst._sizes, src._ndim, src._sizes, ss)
     _broadcast_strides(src, dst._ndim, dst._sizes, ss)
     if dst._numel == 0:

@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcmp
 
 from strided._C.dtypes cimport FLOAT32, FLOAT64
-from strided._C.tensor cimport (Tensor, data_of, check_no_internal_overlap, _memory_overlaps,
+from strided._C.tensor cimport (Tensor, data_of, check_writable, _memory_overlaps,
                                 grad_mode_enabled, needs_grad)
 from strided._C.optim_kernels cimport SGDHyper, AdamHyper, sgd_update, adam_update
 
@@ -40,14 +40,15 @@ cdef bint _same_elements(Tensor a, Tensor b) noexcept:
 
 
 cdef int _check_writes(list written, list names, Tensor grad, str op) except -1:
-    """NOTE [ Writes into overlapping tensors ]: every written tensor is free of
-    self-overlap and of memory shared with the other operands, except a gradient that is
-    the parameter element for element (each element is read before it is written)."""
+    """NOTE [ Writes into overlapping tensors ]: every written tensor is writable (NOTE
+    [ Read-only storage ]), free of self-overlap and of memory shared with the other
+    operands, except a gradient that is the parameter element for element (each element
+    is read before it is written)."""
     cdef Tensor t, u
     cdef int i, j
     for i in range(len(written)):
         t = <Tensor>written[i]
-        check_no_internal_overlap(t)
+        check_writable(t)
         if grad_mode_enabled() and needs_grad(t):
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
                                f"in-place operation (run the update under no_grad)")

@@ -59,6 +59,9 @@ cdef class Storage:
         return self._numpy()[k].item()
 
     def __setitem__(self, i, value):
+        if self.read_only:
+            raise ValueError("cannot write into a read-only storage (it wraps the memory of a "
+                             "read-only producer); clone a tensor over it for a writable copy")
         cdef int64_t k = _check_index(self, i)
         self._numpy()[k] = value
         self._version += 1
@@ -76,10 +79,13 @@ cdef class Storage:
         return f"strided.Storage(size={self._size}, dtype={self.dtype!r}) [{items}{more}]"
 
     def __getbuffer__(self, Py_buffer* buf, int flags):
+        if flags & PyBUF_WRITABLE and self.read_only:
+            raise BufferError("this storage is read-only (it wraps the memory of a read-only "
+                              "producer), so it cannot be exported writable")
         buf.buf = self.data
         buf.obj = self
         buf.len = self._size * self.dtype.itemsize
-        buf.readonly = 0
+        buf.readonly = self.read_only
         buf.itemsize = self.dtype.itemsize
         buf.format = NULL
         if flags & PyBUF_FORMAT:
@@ -145,12 +151,14 @@ cdef Storage new_storage(int64_t size, DType dtype, bint zero):
     return s
 
 
-cdef Storage wrap_memory(char* data, int64_t size, DType dtype, object owner):
-    """A Storage over memory someone else owns; `owner` is kept alive until the Storage dies."""
+cdef Storage wrap_memory(char* data, int64_t size, DType dtype, object owner, bint read_only):
+    """A Storage over memory someone else owns; `owner` is kept alive until the Storage dies.
+    read_only: the owner forbids writes (NOTE [ Read-only storage ])."""
     cdef Storage s = Storage.__new__(Storage)
     s.data = data
     s._raw = NULL
     s._size = size
     s.dtype = dtype
     s.owner = owner
+    s.read_only = read_only
     return s

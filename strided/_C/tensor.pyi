@@ -450,7 +450,8 @@ BINARY_OPS: Final[dict[str, int]]
 UNARY_OPS: Final[dict[str, int]]
 
 def from_numpy(a: np.ndarray[Any, Any]) -> Tensor:
-    """A tensor sharing the array's memory, shape and strides."""
+    """A tensor sharing the array's memory, shape and strides (read-only when the array is
+    not writeable)."""
 def tensor(data: _Data, dtype: _DTypeLike | None = None, *,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of data (nested lists, scalars, numpy arrays, tensors)."""
