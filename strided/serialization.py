@@ -344,13 +344,17 @@ def _read_array(zf, info, budget, what):
     """The .npy member as a new array, read in chunks after its sizes add up."""
     name = info.filename
     with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise _Refused(f"member {name!r}: unsupported .npy version {version}")
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except Exception as ex:     # NumPy tokenizes the header text: any of its errors
+            raise _Refused(f"member {name!r} has an unreadable .npy header "
+                           f"({type(ex).__name__}: {ex})") from ex
         native = dtype.newbyteorder("=")
         if native not in _DTYPES:
             raise _Refused(f"member {name!r} has dtype {dtype} (strided holds float32, "

@@ -262,6 +262,8 @@ def test_max_bytes(tmp_path):
     ("bad_bool.npz", lambda: F.checkpoint_bytes(F.meta_of(F.tnode(0)), {"t0": (
         F.npy_header("|b1", (2,)) + b"\x01\x07")})),
     ("lzma.npz", lambda: F.zip_bytes([dict(name="__strided__.npy", data=b"x", method=14)])),
+    ("bracket_header.npz", lambda: F.checkpoint_bytes(F.meta_of(F.tnode(0)), {"t0": (
+        F.npy_header("<f8", None, text="[" * 5000) + bytes(8))})),
 ])
 def test_every_refusal_names_the_file(tmp_path, name, make):
     path = _write(tmp_path / name, make())
