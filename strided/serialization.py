@@ -12,7 +12,7 @@ inf/nan as JSON's Infinity/NaN), or an object {"T": kind, ...}:
   {"T": "dict"|"odict", "k": [key node...], "v": [node...]}   (keys: str, int, float, bool,
                                                                None, tuple)
 Anything else is refused at save time, and so is nesting deeper than load accepts
-(_MAX_JSON_DEPTH levels of JSON, about 120 levels of Python containers).
+(_MAX_JSON_DEPTH = 256 levels of JSON: about 127 levels of Python containers).
 
 The write is atomic: the archive goes to a temporary file ".<name>.strided-<pid>-<random>.tmp"
 next to the target, is fsynced, then renamed over the target (and the directory fsynced), so
