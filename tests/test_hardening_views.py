@@ -434,3 +434,20 @@ def test_huge_slice_bounds_clamp_like_torch():
     assert _meta(t[:BIG]) == _meta(w[:BIG])
     assert _meta(t[-BIG:]) == _meta(w[-BIG:])
     assert t[::BIG].shape == np.zeros((2, 3))[::BIG].shape == (1, 3)    # (PyTorch raises here)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 2**63 - 1, 0), (2**62, 2**62, 0), (0, 2**62, 2),
+                                   (2**62, 0), (0, 2**31, 2**31), (1, 2**62, 1, 0),
+                                   (2**40, 0, 2**40), (3, 2**62, 0), (0, 3, 2**62)])
+def test_empty_shapes_multiply_out_as_torchs(shape):
+    """An empty tensor's strides (products of its later sizes) and the running product of
+    its sizes must fit in int64: refused exactly where PyTorch refuses."""
+    try:
+        want = torch.empty(shape)
+    except RuntimeError:
+        for make in (strided.empty, strided.zeros, strided.ones):
+            with pytest.raises(ValueError, match="beyond int64"):
+                make(*shape)
+        return
+    t = strided.empty(*shape)
+    assert t.shape == want.shape and t.stride() == want.stride()

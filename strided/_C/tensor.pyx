@@ -244,9 +244,28 @@ cdef Tensor new_tensor(int ndim, const int64_t* sizes, DType dtype, bint zero):
     for d in range(ndim):
         if sizes[d] < 0:
             raise ValueError(f"negative dimension {sizes[d]} in size {_shape_str(ndim, sizes)}")
-    cdef int64_t numel = _numel_of(ndim, sizes)
+    cdef int64_t numel = _numel_of(ndim, sizes), span = 1
+    if numel == 0:
+        _check_empty_sizes(ndim, sizes)
     _contiguous_strides(ndim, sizes, strides)
     return make_tensor(new_storage(numel, dtype, zero), ndim, sizes, strides, 0, None)
+
+
+cdef int _check_empty_sizes(int ndim, const int64_t* sizes) except -1:
+    """An empty tensor's sizes must still multiply out as PyTorch's do: its row-major
+    strides (products of the sizes after dim 0, sizes 0 and 1 counting as 1: "Stride
+    calculation overflowed") fit in int64, and the running product of its sizes, left to
+    right, in uint64 ("Storage size calculation overflowed")."""
+    cdef object running = 1, span = 1
+    cdef int d
+    for d in range(ndim):
+        running *= sizes[d]
+        if d > 0 and sizes[d] > 1:
+            span *= sizes[d]
+        if running >= 2**64 or span >= 2**63:
+            raise ValueError(f"a tensor of size {_shape_str(ndim, sizes)} has strides or a "
+                             f"size beyond int64 (its sizes multiply past int64)")
+    return 0
 
 
 cdef int64_t _numel_of(int ndim, const int64_t* sizes) except -1:
