@@ -826,15 +826,14 @@ def run_case(i, args, S, impl, workdir):
         t0 = time.perf_counter()
         result, exc = None, None
         try:
-            result = fn(path, **kwargs)
-        except Hang:
+            try:
+                result = fn(path, **kwargs)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except Hang:                # also when a late alarm lands in the finally above
             exc = "hang"
-        except MemoryError as e:
+        except Exception as e:      # MemoryError included
             exc = e
-        except Exception as e:
-            exc = e
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
         seconds = time.perf_counter() - t0
         peak = max(_status("VmHWM:") - rss0, 0)
         row = {"case": i, "kind": name, "target": target, "seconds": round(seconds, 4),
