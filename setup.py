@@ -20,6 +20,13 @@ MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "r
            "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index",
            "optim_kernels", "optim_updates"]
 
+# NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are
+# brought up to date first (files are rewritten only when a region changed)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+import gen_ops  # noqa: E402
+
+gen_ops.apply()
+
 DEBUG = os.environ.get("STRIDED_DEBUG") == "1"
 NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
 

@@ -5,6 +5,7 @@ ones also take `out=`, a tensor of the broadcast shape that receives the result.
 """
 from strided._C import tensor as _core
 from strided._C.tensor import Tensor, where, clamp, div, lerp
+from strided.op_table import UNARY
 
 _BINARY = _core.BINARY_OPS
 _UNARY = _core.UNARY_OPS
@@ -32,9 +33,9 @@ def _unary_function(name):
 
 for _name in _BINARY:
     globals()[_name] = _binary_function(_name)
-for _name in _UNARY:
-    if _name not in ("gelu", "gelu_tanh", "silu"):      # those live in strided.nn.functional
-        globals()[_name] = _unary_function(_name)
+for _row in UNARY:                          # NOTE [ Op table ] in strided/op_table.py
+    if _row.forms == "method":
+        globals()[_row.name] = _unary_function(_row.name)
 
 
 def add(input, other, *, alpha=1, out=None):

@@ -26,20 +26,23 @@ cdef enum BinaryOp:
     B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR,
     NUM_BINARY_OPS
 
+# BEGIN GENERATED: unary enum (tools/gen_ops.py from strided/op_table.py)
 cdef enum UnaryOp:
-    # output dtype == input dtype
+    # every dtype, result in the input's dtype
     U_NEG, U_ABS, U_SIGN, U_SQUARE, U_RELU, U_FLOOR, U_CEIL, U_ROUND, U_TRUNC, U_FRAC,
-    U_BITWISE_NOT,
-    U_CLAMP,                # clamp(x, lo, hi): lo/hi in args (f or i), flags bit 0/1 say which apply
-    U_LEAKY_RELU,           # x if x > 0 else slope * x (slope in args.f[0])
-    U_FILL,                 # out = value (args.f[0] / args.i[0]); the input is ignored
+    U_BITWISE_NOT, U_CLAMP, U_LEAKY_RELU, U_FILL,
     # floating point only (the Tensor layer promotes integer inputs first)
-    U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2, U_LOG10, U_LOG1P, U_SQRT, U_RSQRT,
-    U_SIN, U_COS, U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_TANH,
-    U_SIGMOID, U_RECIPROCAL, U_ERF, U_ERFC, U_GELU, U_GELU_TANH, U_SILU, U_SOFTPLUS,
-    # bool output (first of the range: U_ISNAN)
+    U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2, U_LOG10, U_LOG1P, U_SQRT, U_RSQRT, U_SIN, U_COS,
+    U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_TANH, U_SIGMOID, U_RECIPROCAL, U_ERF,
+    U_ERFC, U_GELU, U_GELU_TANH, U_SILU, U_SOFTPLUS,
+    # bool result
     U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF, U_SIGNBIT, U_LOGICAL_NOT,
     NUM_UNARY_OPS
+
+cdef enum:
+    U_FLOAT_FIRST = U_EXP    # the first floating-point-only op
+    U_BOOL_FIRST = U_ISNAN      # the first op with a bool result
+# END GENERATED: unary enum
 
 cdef enum:
     ARGS_HAS_LO = 1

@@ -78,7 +78,7 @@ def isa_row_kernels(str module):
 
 # Transcendental ops cost ~10x an add per element: split them over threads sooner.
 cdef inline int64_t _unary_grain(int op) noexcept nogil:
-    return GRAIN if op < U_EXP or op >= U_ISNAN else GRAIN // 8
+    return GRAIN if op < U_FLOAT_FIRST or op >= U_BOOL_FIRST else GRAIN // 8
 
 
 cdef int run_binary(StridedLoop* L, char** ptrs, OpArgs* args) noexcept nogil:

@@ -121,6 +121,7 @@ ctypedef fused cmpop_t:
     CLogicalOr
     CLogicalXor
 
+# BEGIN GENERATED: unary tags (tools/gen_ops.py from strided/op_table.py)
 cdef struct UNeg:
     char unused
 cdef struct UAbs:
@@ -201,6 +202,20 @@ cdef struct USilu:
     char unused
 cdef struct USoftplus:
     char unused
+cdef struct PIsnan:
+    char unused
+cdef struct PIsinf:
+    char unused
+cdef struct PIsfinite:
+    char unused
+cdef struct PIsposinf:
+    char unused
+cdef struct PIsneginf:
+    char unused
+cdef struct PSignbit:
+    char unused
+cdef struct PLogicalNot:
+    char unused
 
 ctypedef fused unop_t:
     UNeg
@@ -244,21 +259,6 @@ ctypedef fused unop_t:
     USilu
     USoftplus
 
-cdef struct PIsnan:
-    char unused
-cdef struct PIsinf:
-    char unused
-cdef struct PIsfinite:
-    char unused
-cdef struct PIsposinf:
-    char unused
-cdef struct PIsneginf:
-    char unused
-cdef struct PSignbit:
-    char unused
-cdef struct PLogicalNot:
-    char unused
-
 ctypedef fused predop_t:
     PIsnan
     PIsinf
@@ -267,6 +267,7 @@ ctypedef fused predop_t:
     PIsneginf
     PSignbit
     PLogicalNot
+# END GENERATED: unary tags
 
 
 # ---- element formulas ---------------------------------------------------------------------
@@ -496,6 +497,7 @@ cdef inline double _softplus_d(double x, double beta, double threshold) noexcept
     return log1p(exp(x * beta)) / beta
 
 
+# BEGIN GENERATED: unary kernels (tools/gen_ops.py from strided/op_table.py)
 cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
                             int flags) noexcept nogil:
     if unop_t is UNeg:
@@ -514,7 +516,8 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
     elif unop_t is USquare:
         return x * x
     elif unop_t is URelu:
-        return 0 if x < 0 else x            # NaN stays NaN, as in PyTorch
+        # NaN stays NaN, as in PyTorch
+        return 0 if x < 0 else x
     elif unop_t is UFloor:
         if scalar_t is float:
             return floorf(x)
@@ -530,8 +533,9 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         else:
             return x
     elif unop_t is URound:
+        # half to even, like torch.round and np.round (Tensor.round takes decimals)
         if scalar_t is float:
-            return rintf(x)                 # half to even, like torch.round and np.round
+            return rintf(x)
         elif scalar_t is double:
             return rint(x)
         else:
@@ -556,151 +560,216 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         else:
             return ~x
     elif unop_t is UClamp:
-        # a NaN bound gives NaN, as in PyTorch (p != p is false for integers)
+        # bounds in p0/p1, flags say which apply; a NaN bound gives NaN, as in PyTorch (p !=
+        # p is false for integers)
         if flags & ARGS_HAS_LO:
             x = p0 if (x < p0 or p0 != p0) else x
         if flags & ARGS_HAS_HI:
             x = p1 if (x > p1 or p1 != p1) else x
         return x
     elif unop_t is ULeakyRelu:
+        # the slope in p0
         return x if x > 0 else x * p0
     elif unop_t is UFill:
+        # out = p0; the input is ignored
         return p0
-    # floating point only from here on; integer instantiations are never called
-    elif scalar_t is float:
-        if unop_t is UExp:
+    elif unop_t is UExp:
+        if scalar_t is float:
             return _expf(x)
-        elif unop_t is UExp2:
-            return exp2f(x)
-        elif unop_t is UExpm1:
-            return expm1f(x)
-        elif unop_t is ULog:
-            return logf(x)
-        elif unop_t is ULog2:
-            return log2f(x)
-        elif unop_t is ULog10:
-            return log10f(x)
-        elif unop_t is ULog1p:
-            return log1pf(x)
-        elif unop_t is USqrt:
-            return sqrtf(x)
-        elif unop_t is URsqrt:
-            return <float>1.0 / sqrtf(x)
-        elif unop_t is USin:
-            return sinf(x)
-        elif unop_t is UCos:
-            return cosf(x)
-        elif unop_t is UTan:
-            return tanf(x)
-        elif unop_t is UAsin:
-            return asinf(x)
-        elif unop_t is UAcos:
-            return acosf(x)
-        elif unop_t is UAtan:
-            return atanf(x)
-        elif unop_t is USinh:
-            return sinhf(x)
-        elif unop_t is UCosh:
-            return coshf(x)
-        elif unop_t is UTanh:
-            return tanhf(x)
-        elif unop_t is USigmoid:
-            return _sigmoid_f(x)
-        elif unop_t is UReciprocal:
-            return <float>1.0 / x
-        elif unop_t is UErf:
-            return erff(x)
-        elif unop_t is UErfc:
-            return erfcf(x)
-        elif unop_t is UGelu:
-            return <float>0.5 * x * (<float>1.0 + erff(x * <float>0.70710678118654752))
-        elif unop_t is UGeluTanh:
-            return <float>_gelu_tanh_d(x)
-        elif unop_t is USilu:
-            return x * _sigmoid_f(x)
-        elif unop_t is USoftplus:
-            return <float>_softplus_d(x, p0, p1)
-    elif scalar_t is double:
-        if unop_t is UExp:
+        elif scalar_t is double:
             return exp(x)
-        elif unop_t is UExp2:
+        return 0             # never called for these dtypes
+    elif unop_t is UExp2:
+        if scalar_t is float:
+            return exp2f(x)
+        elif scalar_t is double:
             return exp2(x)
-        elif unop_t is UExpm1:
+        return 0             # never called for these dtypes
+    elif unop_t is UExpm1:
+        if scalar_t is float:
+            return expm1f(x)
+        elif scalar_t is double:
             return expm1(x)
-        elif unop_t is ULog:
+        return 0             # never called for these dtypes
+    elif unop_t is ULog:
+        if scalar_t is float:
+            return logf(x)
+        elif scalar_t is double:
             return log(x)
-        elif unop_t is ULog2:
+        return 0             # never called for these dtypes
+    elif unop_t is ULog2:
+        if scalar_t is float:
+            return log2f(x)
+        elif scalar_t is double:
             return log2(x)
-        elif unop_t is ULog10:
+        return 0             # never called for these dtypes
+    elif unop_t is ULog10:
+        if scalar_t is float:
+            return log10f(x)
+        elif scalar_t is double:
             return log10(x)
-        elif unop_t is ULog1p:
+        return 0             # never called for these dtypes
+    elif unop_t is ULog1p:
+        if scalar_t is float:
+            return log1pf(x)
+        elif scalar_t is double:
             return log1p(x)
-        elif unop_t is USqrt:
+        return 0             # never called for these dtypes
+    elif unop_t is USqrt:
+        if scalar_t is float:
+            return sqrtf(x)
+        elif scalar_t is double:
             return sqrt(x)
-        elif unop_t is URsqrt:
+        return 0             # never called for these dtypes
+    elif unop_t is URsqrt:
+        if scalar_t is float:
+            return <float>1.0 / sqrtf(x)
+        elif scalar_t is double:
             return 1.0 / sqrt(x)
-        elif unop_t is USin:
+        return 0             # never called for these dtypes
+    elif unop_t is USin:
+        if scalar_t is float:
+            return sinf(x)
+        elif scalar_t is double:
             return sin(x)
-        elif unop_t is UCos:
+        return 0             # never called for these dtypes
+    elif unop_t is UCos:
+        if scalar_t is float:
+            return cosf(x)
+        elif scalar_t is double:
             return cos(x)
-        elif unop_t is UTan:
+        return 0             # never called for these dtypes
+    elif unop_t is UTan:
+        if scalar_t is float:
+            return tanf(x)
+        elif scalar_t is double:
             return tan(x)
-        elif unop_t is UAsin:
+        return 0             # never called for these dtypes
+    elif unop_t is UAsin:
+        if scalar_t is float:
+            return asinf(x)
+        elif scalar_t is double:
             return asin(x)
-        elif unop_t is UAcos:
+        return 0             # never called for these dtypes
+    elif unop_t is UAcos:
+        if scalar_t is float:
+            return acosf(x)
+        elif scalar_t is double:
             return acos(x)
-        elif unop_t is UAtan:
+        return 0             # never called for these dtypes
+    elif unop_t is UAtan:
+        if scalar_t is float:
+            return atanf(x)
+        elif scalar_t is double:
             return atan(x)
-        elif unop_t is USinh:
+        return 0             # never called for these dtypes
+    elif unop_t is USinh:
+        if scalar_t is float:
+            return sinhf(x)
+        elif scalar_t is double:
             return sinh(x)
-        elif unop_t is UCosh:
+        return 0             # never called for these dtypes
+    elif unop_t is UCosh:
+        if scalar_t is float:
+            return coshf(x)
+        elif scalar_t is double:
             return cosh(x)
-        elif unop_t is UTanh:
+        return 0             # never called for these dtypes
+    elif unop_t is UTanh:
+        if scalar_t is float:
+            return tanhf(x)
+        elif scalar_t is double:
             return tanh(x)
-        elif unop_t is USigmoid:
+        return 0             # never called for these dtypes
+    elif unop_t is USigmoid:
+        if scalar_t is float:
+            return _sigmoid_f(x)
+        elif scalar_t is double:
             return _sigmoid_d(x)
-        elif unop_t is UReciprocal:
+        return 0             # never called for these dtypes
+    elif unop_t is UReciprocal:
+        if scalar_t is float:
+            return <float>1.0 / x
+        elif scalar_t is double:
             return 1.0 / x
-        elif unop_t is UErf:
+        return 0             # never called for these dtypes
+    elif unop_t is UErf:
+        if scalar_t is float:
+            return erff(x)
+        elif scalar_t is double:
             return erf(x)
-        elif unop_t is UErfc:
+        return 0             # never called for these dtypes
+    elif unop_t is UErfc:
+        if scalar_t is float:
+            return erfcf(x)
+        elif scalar_t is double:
             return erfc(x)
-        elif unop_t is UGelu:
+        return 0             # never called for these dtypes
+    elif unop_t is UGelu:
+        if scalar_t is float:
+            return <float>0.5 * x * (<float>1.0 + erff(x * <float>0.70710678118654752))
+        elif scalar_t is double:
             return 0.5 * x * (1.0 + erf(x * 0.70710678118654752))
-        elif unop_t is UGeluTanh:
+        return 0             # never called for these dtypes
+    elif unop_t is UGeluTanh:
+        if scalar_t is float:
+            return <float>_gelu_tanh_d(x)
+        elif scalar_t is double:
             return _gelu_tanh_d(x)
-        elif unop_t is USilu:
+        return 0             # never called for these dtypes
+    elif unop_t is USilu:
+        if scalar_t is float:
+            return x * _sigmoid_f(x)
+        elif scalar_t is double:
             return x * _sigmoid_d(x)
-        elif unop_t is USoftplus:
+        return 0             # never called for these dtypes
+    elif unop_t is USoftplus:
+        # beta in p0, threshold in p1
+        if scalar_t is float:
+            return <float>_softplus_d(x, p0, p1)
+        elif scalar_t is double:
             return _softplus_d(x, p0, p1)
+        return 0             # never called for these dtypes
     return 0
 
 
 cdef inline uint8_t _predicate(predop_t* op, scalar_t x) noexcept nogil:
-    if predop_t is PLogicalNot:
-        return x == 0
-    elif scalar_t is float or scalar_t is double:
-        if predop_t is PIsnan:
+    if predop_t is PIsnan:
+        if scalar_t is float or scalar_t is double:
             return x != x
-        elif predop_t is PIsinf:
+        else:
+            return 0
+    elif predop_t is PIsinf:
+        if scalar_t is float or scalar_t is double:
             return isinf(x) != 0
-        elif predop_t is PIsfinite:
+        else:
+            return 0
+    elif predop_t is PIsfinite:
+        if scalar_t is float or scalar_t is double:
             return isfinite(x) != 0
-        elif predop_t is PIsposinf:
-            return x == INFINITY
-        elif predop_t is PIsneginf:
-            return x == -INFINITY
-        elif predop_t is PSignbit:
-            return signbit(x) != 0
-    else:
-        if predop_t is PIsfinite:
+        else:
             return 1
-        elif predop_t is PSignbit:
-            if scalar_t is uint8_t:
-                return 0
-            else:
-                return x < 0
-        return 0
+    elif predop_t is PIsposinf:
+        if scalar_t is float or scalar_t is double:
+            return x == INFINITY
+        else:
+            return 0
+    elif predop_t is PIsneginf:
+        if scalar_t is float or scalar_t is double:
+            return x == -INFINITY
+        else:
+            return 0
+    elif predop_t is PSignbit:
+        if scalar_t is float or scalar_t is double:
+            return signbit(x) != 0
+        elif scalar_t is uint8_t:
+            return 0
+        else:
+            return x < 0
+    elif predop_t is PLogicalNot:
+        return x == 0
+    return 0
+# END GENERATED: unary kernels
 
 
 # ---- row loops ----------------------------------------------------------------------------
@@ -963,6 +1032,7 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
         _compare_row(<CLogicalXor*>NULL, ty, p, s, n)
 
 
+# BEGIN GENERATED: unary dispatch (tools/gen_ops.py from strided/op_table.py)
 cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, int64_t n,
                                  OpArgs* a) noexcept nogil:
     cdef int op = a.op
@@ -994,58 +1064,61 @@ cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, int64
         _unary_row(<ULeakyRelu*>NULL, ty, p, s, n, a)
     elif op == U_FILL:
         _unary_row(<UFill*>NULL, ty, p, s, n, a)
-    elif op == U_EXP:
-        _unary_row(<UExp*>NULL, ty, p, s, n, a)
-    elif op == U_EXP2:
-        _unary_row(<UExp2*>NULL, ty, p, s, n, a)
-    elif op == U_EXPM1:
-        _unary_row(<UExpm1*>NULL, ty, p, s, n, a)
-    elif op == U_LOG:
-        _unary_row(<ULog*>NULL, ty, p, s, n, a)
-    elif op == U_LOG2:
-        _unary_row(<ULog2*>NULL, ty, p, s, n, a)
-    elif op == U_LOG10:
-        _unary_row(<ULog10*>NULL, ty, p, s, n, a)
-    elif op == U_LOG1P:
-        _unary_row(<ULog1p*>NULL, ty, p, s, n, a)
-    elif op == U_SQRT:
-        _unary_row(<USqrt*>NULL, ty, p, s, n, a)
-    elif op == U_RSQRT:
-        _unary_row(<URsqrt*>NULL, ty, p, s, n, a)
-    elif op == U_SIN:
-        _unary_row(<USin*>NULL, ty, p, s, n, a)
-    elif op == U_COS:
-        _unary_row(<UCos*>NULL, ty, p, s, n, a)
-    elif op == U_TAN:
-        _unary_row(<UTan*>NULL, ty, p, s, n, a)
-    elif op == U_ASIN:
-        _unary_row(<UAsin*>NULL, ty, p, s, n, a)
-    elif op == U_ACOS:
-        _unary_row(<UAcos*>NULL, ty, p, s, n, a)
-    elif op == U_ATAN:
-        _unary_row(<UAtan*>NULL, ty, p, s, n, a)
-    elif op == U_SINH:
-        _unary_row(<USinh*>NULL, ty, p, s, n, a)
-    elif op == U_COSH:
-        _unary_row(<UCosh*>NULL, ty, p, s, n, a)
-    elif op == U_TANH:
-        _unary_row(<UTanh*>NULL, ty, p, s, n, a)
-    elif op == U_SIGMOID:
-        _unary_row(<USigmoid*>NULL, ty, p, s, n, a)
-    elif op == U_RECIPROCAL:
-        _unary_row(<UReciprocal*>NULL, ty, p, s, n, a)
-    elif op == U_ERF:
-        _unary_row(<UErf*>NULL, ty, p, s, n, a)
-    elif op == U_ERFC:
-        _unary_row(<UErfc*>NULL, ty, p, s, n, a)
-    elif op == U_GELU:
-        _unary_row(<UGelu*>NULL, ty, p, s, n, a)
-    elif op == U_GELU_TANH:
-        _unary_row(<UGeluTanh*>NULL, ty, p, s, n, a)
-    elif op == U_SILU:
-        _unary_row(<USilu*>NULL, ty, p, s, n, a)
-    elif op == U_SOFTPLUS:
-        _unary_row(<USoftplus*>NULL, ty, p, s, n, a)
+    elif op < U_BOOL_FIRST:
+        # floating-point-only ops: built for float and double only
+        if scalar_t is float or scalar_t is double:
+            if op == U_EXP:
+                _unary_row(<UExp*>NULL, ty, p, s, n, a)
+            elif op == U_EXP2:
+                _unary_row(<UExp2*>NULL, ty, p, s, n, a)
+            elif op == U_EXPM1:
+                _unary_row(<UExpm1*>NULL, ty, p, s, n, a)
+            elif op == U_LOG:
+                _unary_row(<ULog*>NULL, ty, p, s, n, a)
+            elif op == U_LOG2:
+                _unary_row(<ULog2*>NULL, ty, p, s, n, a)
+            elif op == U_LOG10:
+                _unary_row(<ULog10*>NULL, ty, p, s, n, a)
+            elif op == U_LOG1P:
+                _unary_row(<ULog1p*>NULL, ty, p, s, n, a)
+            elif op == U_SQRT:
+                _unary_row(<USqrt*>NULL, ty, p, s, n, a)
+            elif op == U_RSQRT:
+                _unary_row(<URsqrt*>NULL, ty, p, s, n, a)
+            elif op == U_SIN:
+                _unary_row(<USin*>NULL, ty, p, s, n, a)
+            elif op == U_COS:
+                _unary_row(<UCos*>NULL, ty, p, s, n, a)
+            elif op == U_TAN:
+                _unary_row(<UTan*>NULL, ty, p, s, n, a)
+            elif op == U_ASIN:
+                _unary_row(<UAsin*>NULL, ty, p, s, n, a)
+            elif op == U_ACOS:
+                _unary_row(<UAcos*>NULL, ty, p, s, n, a)
+            elif op == U_ATAN:
+                _unary_row(<UAtan*>NULL, ty, p, s, n, a)
+            elif op == U_SINH:
+                _unary_row(<USinh*>NULL, ty, p, s, n, a)
+            elif op == U_COSH:
+                _unary_row(<UCosh*>NULL, ty, p, s, n, a)
+            elif op == U_TANH:
+                _unary_row(<UTanh*>NULL, ty, p, s, n, a)
+            elif op == U_SIGMOID:
+                _unary_row(<USigmoid*>NULL, ty, p, s, n, a)
+            elif op == U_RECIPROCAL:
+                _unary_row(<UReciprocal*>NULL, ty, p, s, n, a)
+            elif op == U_ERF:
+                _unary_row(<UErf*>NULL, ty, p, s, n, a)
+            elif op == U_ERFC:
+                _unary_row(<UErfc*>NULL, ty, p, s, n, a)
+            elif op == U_GELU:
+                _unary_row(<UGelu*>NULL, ty, p, s, n, a)
+            elif op == U_GELU_TANH:
+                _unary_row(<UGeluTanh*>NULL, ty, p, s, n, a)
+            elif op == U_SILU:
+                _unary_row(<USilu*>NULL, ty, p, s, n, a)
+            elif op == U_SOFTPLUS:
+                _unary_row(<USoftplus*>NULL, ty, p, s, n, a)
     elif op == U_ISNAN:
         _predicate_row(<PIsnan*>NULL, ty, p, s, n)
     elif op == U_ISINF:
@@ -1060,6 +1133,7 @@ cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, int64
         _predicate_row(<PSignbit*>NULL, ty, p, s, n)
     elif op == U_LOGICAL_NOT:
         _predicate_row(<PLogicalNot*>NULL, ty, p, s, n)
+# END GENERATED: unary dispatch
 
 
 cdef void _binary_rows(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:

@@ -22,12 +22,16 @@ from strided._C.elementwise cimport (
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
     B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT, B_RSHIFT,
     B_ADD_ALPHA, B_SUB_ALPHA, B_RSUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR,
+    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR)
+# BEGIN GENERATED: unary codes (tools/gen_ops.py from strided/op_table.py)
+from strided._C.elementwise cimport (
     U_NEG, U_ABS, U_SIGN, U_SQUARE, U_RELU, U_FLOOR, U_CEIL, U_ROUND, U_TRUNC, U_FRAC,
     U_BITWISE_NOT, U_CLAMP, U_LEAKY_RELU, U_FILL, U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2,
     U_LOG10, U_LOG1P, U_SQRT, U_RSQRT, U_SIN, U_COS, U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH,
     U_COSH, U_TANH, U_SIGMOID, U_RECIPROCAL, U_ERF, U_ERFC, U_GELU, U_GELU_TANH, U_SILU,
-    U_SOFTPLUS, U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF, U_SIGNBIT, U_LOGICAL_NOT)
+    U_SOFTPLUS, U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF, U_SIGNBIT,
+    U_LOGICAL_NOT, U_FLOAT_FIRST, U_BOOL_FIRST)
+# END GENERATED: unary codes
 
 cdef enum:
     UNDEFINED = -1
@@ -445,10 +449,10 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     cdef char* ptrs[2]
     cdef StridedLoop L
     cdef OpArgs args
-    if grad_mode_enabled() and op < U_ISNAN and (needs_grad(a) or (out is not None and needs_grad(out))):
+    if grad_mode_enabled() and op < U_BOOL_FIRST and (needs_grad(a) or (out is not None and needs_grad(out))):
         return _autograd().unary(op, a, out, name, p0, p1)
     ct = dt
-    if op >= U_EXP and op < U_ISNAN:
+    if op >= U_FLOAT_FIRST and op < U_BOOL_FIRST:
         if not _is_float_type(dt):
             ct = FLOAT32                            # int -> the default float, like PyTorch
     elif dt == BOOL and (op == U_ABS or op == U_RELU or op == U_FLOOR or op == U_CEIL or
@@ -467,7 +471,7 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
             ct = INT64                              # PyTorch: square(bool) is pow(bool, 2) -> int64
     elif op == U_BITWISE_NOT and _is_float_type(dt):
         raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_DTYPE_TITLE[dt].decode()}'")
-    od = BOOL if op >= U_ISNAN else ct
+    od = BOOL if op >= U_BOOL_FIRST else ct
     kd = _kernel_type(ct)
     if dt != ct:
         a = _clone(a, dtype_from_num(ct))
@@ -846,17 +850,19 @@ BINARY_OPS = {
     "eq": B_EQ, "ne": B_NE, "lt": B_LT, "le": B_LE, "gt": B_GT, "ge": B_GE,
     "logical_and": B_LOGICAL_AND, "logical_or": B_LOGICAL_OR, "logical_xor": B_LOGICAL_XOR}
 
+# BEGIN GENERATED: unary names (tools/gen_ops.py from strided/op_table.py)
 UNARY_OPS = {
     "neg": U_NEG, "abs": U_ABS, "sign": U_SIGN, "square": U_SQUARE, "relu": U_RELU,
     "floor": U_FLOOR, "ceil": U_CEIL, "trunc": U_TRUNC, "frac": U_FRAC,
-    "bitwise_not": U_BITWISE_NOT, "exp": U_EXP, "exp2": U_EXP2, "expm1": U_EXPM1, "log": U_LOG,
-    "log2": U_LOG2, "log10": U_LOG10, "log1p": U_LOG1P, "sqrt": U_SQRT, "rsqrt": U_RSQRT,
-    "sin": U_SIN, "cos": U_COS, "tan": U_TAN, "asin": U_ASIN, "acos": U_ACOS, "atan": U_ATAN,
-    "sinh": U_SINH, "cosh": U_COSH, "tanh": U_TANH, "sigmoid": U_SIGMOID,
-    "reciprocal": U_RECIPROCAL, "erf": U_ERF, "erfc": U_ERFC, "gelu": U_GELU,
-    "gelu_tanh": U_GELU_TANH, "silu": U_SILU, "isnan": U_ISNAN, "isinf": U_ISINF,
-    "isfinite": U_ISFINITE, "isposinf": U_ISPOSINF, "isneginf": U_ISNEGINF,
-    "signbit": U_SIGNBIT, "logical_not": U_LOGICAL_NOT}
+    "bitwise_not": U_BITWISE_NOT, "exp": U_EXP, "exp2": U_EXP2, "expm1": U_EXPM1,
+    "log": U_LOG, "log2": U_LOG2, "log10": U_LOG10, "log1p": U_LOG1P, "sqrt": U_SQRT,
+    "rsqrt": U_RSQRT, "sin": U_SIN, "cos": U_COS, "tan": U_TAN, "asin": U_ASIN,
+    "acos": U_ACOS, "atan": U_ATAN, "sinh": U_SINH, "cosh": U_COSH, "tanh": U_TANH,
+    "sigmoid": U_SIGMOID, "reciprocal": U_RECIPROCAL, "erf": U_ERF, "erfc": U_ERFC,
+    "gelu": U_GELU, "gelu_tanh": U_GELU_TANH, "silu": U_SILU, "isnan": U_ISNAN,
+    "isinf": U_ISINF, "isfinite": U_ISFINITE, "isposinf": U_ISPOSINF,
+    "isneginf": U_ISNEGINF, "signbit": U_SIGNBIT, "logical_not": U_LOGICAL_NOT}
+# END GENERATED: unary names
 
 
 def binary_op(int op, input, other, out=None, alpha=None):

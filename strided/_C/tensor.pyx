@@ -1275,12 +1275,6 @@ cdef class Tensor:
     def logical_xor_(self, other):
         return _binary(B_LOGICAL_XOR, self, other, self, None, False)
 
-    def logical_not(self):
-        return _unary(U_LOGICAL_NOT, self, None, "logical_not")
-
-    def logical_not_(self):
-        return _unary(U_LOGICAL_NOT, self, self, "logical_not_")
-
     def bitwise_and(self, other):
         return _binary(B_BITWISE_AND, self, other, None, None, False)
 
@@ -1298,12 +1292,6 @@ cdef class Tensor:
 
     def bitwise_xor_(self, other):
         return _binary(B_BITWISE_XOR, self, other, self, None, False)
-
-    def bitwise_not(self):
-        return _unary(U_BITWISE_NOT, self, None, "bitwise_not")
-
-    def bitwise_not_(self):
-        return _unary(U_BITWISE_NOT, self, self, "bitwise_not_")
 
     def bitwise_left_shift(self, other):
         return _binary(B_LSHIFT, self, other, None, None, False)
@@ -1335,207 +1323,304 @@ cdef class Tensor:
     def clamp_max_(self, max):
         return _clamp(self, None, max, self, "clamp_max_")
 
+    # BEGIN GENERATED: unary methods (tools/gen_ops.py from strided/op_table.py)
     def neg(self):
+        """Neg of each element (a new tensor).  The op table's row 'neg'."""
         return _unary(U_NEG, self, None, "neg")
 
     def neg_(self):
+        """neg, in place; returns self."""
         return _unary(U_NEG, self, self, "neg_")
 
-    negative = neg
-    negative_ = neg_
-
     def abs(self):
+        """Abs of each element (a new tensor).  The op table's row 'abs'."""
         return _unary(U_ABS, self, None, "abs")
 
     def abs_(self):
+        """abs, in place; returns self."""
         return _unary(U_ABS, self, self, "abs_")
 
-    absolute = abs
-    absolute_ = abs_
-
     def sign(self):
+        """Sign of each element (a new tensor).  The op table's row 'sign'."""
         return _unary(U_SIGN, self, None, "sign")
 
     def sign_(self):
+        """sign, in place; returns self."""
         return _unary(U_SIGN, self, self, "sign_")
 
     def square(self):
+        """Square of each element (a new tensor).  The op table's row 'square'."""
         return _unary(U_SQUARE, self, None, "square")
 
     def square_(self):
+        """square, in place; returns self."""
         return _unary(U_SQUARE, self, self, "square_")
 
     def relu(self):
+        """Relu of each element (a new tensor).  The op table's row 'relu'."""
         return _unary(U_RELU, self, None, "relu")
 
     def relu_(self):
+        """relu, in place; returns self."""
         return _unary(U_RELU, self, self, "relu_")
 
     def floor(self):
+        """Floor of each element (a new tensor).  The op table's row 'floor'."""
         return _unary(U_FLOOR, self, None, "floor")
 
     def floor_(self):
+        """floor, in place; returns self."""
         return _unary(U_FLOOR, self, self, "floor_")
 
     def ceil(self):
+        """Ceil of each element (a new tensor).  The op table's row 'ceil'."""
         return _unary(U_CEIL, self, None, "ceil")
 
     def ceil_(self):
+        """ceil, in place; returns self."""
         return _unary(U_CEIL, self, self, "ceil_")
+
+    def trunc(self):
+        """Trunc of each element (a new tensor).  The op table's row 'trunc'."""
+        return _unary(U_TRUNC, self, None, "trunc")
+
+    def trunc_(self):
+        """trunc, in place; returns self."""
+        return _unary(U_TRUNC, self, self, "trunc_")
+
+    def frac(self):
+        """Frac of each element (a new tensor).  The op table's row 'frac'."""
+        return _unary(U_FRAC, self, None, "frac")
+
+    def frac_(self):
+        """frac, in place; returns self."""
+        return _unary(U_FRAC, self, self, "frac_")
+
+    def bitwise_not(self):
+        """Bitwise_not of each element (a new tensor).  The op table's row 'bitwise_not'."""
+        return _unary(U_BITWISE_NOT, self, None, "bitwise_not")
+
+    def bitwise_not_(self):
+        """bitwise_not, in place; returns self."""
+        return _unary(U_BITWISE_NOT, self, self, "bitwise_not_")
+
+    def exp(self):
+        """Exp of each element (a new tensor).  The op table's row 'exp'."""
+        return _unary(U_EXP, self, None, "exp")
+
+    def exp_(self):
+        """exp, in place; returns self."""
+        return _unary(U_EXP, self, self, "exp_")
+
+    def exp2(self):
+        """Exp2 of each element (a new tensor).  The op table's row 'exp2'."""
+        return _unary(U_EXP2, self, None, "exp2")
+
+    def exp2_(self):
+        """exp2, in place; returns self."""
+        return _unary(U_EXP2, self, self, "exp2_")
+
+    def expm1(self):
+        """Expm1 of each element (a new tensor).  The op table's row 'expm1'."""
+        return _unary(U_EXPM1, self, None, "expm1")
+
+    def expm1_(self):
+        """expm1, in place; returns self."""
+        return _unary(U_EXPM1, self, self, "expm1_")
+
+    def log(self):
+        """Log of each element (a new tensor).  The op table's row 'log'."""
+        return _unary(U_LOG, self, None, "log")
+
+    def log_(self):
+        """log, in place; returns self."""
+        return _unary(U_LOG, self, self, "log_")
+
+    def log2(self):
+        """Log2 of each element (a new tensor).  The op table's row 'log2'."""
+        return _unary(U_LOG2, self, None, "log2")
+
+    def log2_(self):
+        """log2, in place; returns self."""
+        return _unary(U_LOG2, self, self, "log2_")
+
+    def log10(self):
+        """Log10 of each element (a new tensor).  The op table's row 'log10'."""
+        return _unary(U_LOG10, self, None, "log10")
+
+    def log10_(self):
+        """log10, in place; returns self."""
+        return _unary(U_LOG10, self, self, "log10_")
+
+    def log1p(self):
+        """Log1p of each element (a new tensor).  The op table's row 'log1p'."""
+        return _unary(U_LOG1P, self, None, "log1p")
+
+    def log1p_(self):
+        """log1p, in place; returns self."""
+        return _unary(U_LOG1P, self, self, "log1p_")
+
+    def sqrt(self):
+        """Sqrt of each element (a new tensor).  The op table's row 'sqrt'."""
+        return _unary(U_SQRT, self, None, "sqrt")
+
+    def sqrt_(self):
+        """sqrt, in place; returns self."""
+        return _unary(U_SQRT, self, self, "sqrt_")
+
+    def rsqrt(self):
+        """Rsqrt of each element (a new tensor).  The op table's row 'rsqrt'."""
+        return _unary(U_RSQRT, self, None, "rsqrt")
+
+    def rsqrt_(self):
+        """rsqrt, in place; returns self."""
+        return _unary(U_RSQRT, self, self, "rsqrt_")
+
+    def sin(self):
+        """Sin of each element (a new tensor).  The op table's row 'sin'."""
+        return _unary(U_SIN, self, None, "sin")
+
+    def sin_(self):
+        """sin, in place; returns self."""
+        return _unary(U_SIN, self, self, "sin_")
+
+    def cos(self):
+        """Cos of each element (a new tensor).  The op table's row 'cos'."""
+        return _unary(U_COS, self, None, "cos")
+
+    def cos_(self):
+        """cos, in place; returns self."""
+        return _unary(U_COS, self, self, "cos_")
+
+    def tan(self):
+        """Tan of each element (a new tensor).  The op table's row 'tan'."""
+        return _unary(U_TAN, self, None, "tan")
+
+    def tan_(self):
+        """tan, in place; returns self."""
+        return _unary(U_TAN, self, self, "tan_")
+
+    def asin(self):
+        """Asin of each element (a new tensor).  The op table's row 'asin'."""
+        return _unary(U_ASIN, self, None, "asin")
+
+    def asin_(self):
+        """asin, in place; returns self."""
+        return _unary(U_ASIN, self, self, "asin_")
+
+    def acos(self):
+        """Acos of each element (a new tensor).  The op table's row 'acos'."""
+        return _unary(U_ACOS, self, None, "acos")
+
+    def acos_(self):
+        """acos, in place; returns self."""
+        return _unary(U_ACOS, self, self, "acos_")
+
+    def atan(self):
+        """Atan of each element (a new tensor).  The op table's row 'atan'."""
+        return _unary(U_ATAN, self, None, "atan")
+
+    def atan_(self):
+        """atan, in place; returns self."""
+        return _unary(U_ATAN, self, self, "atan_")
+
+    def sinh(self):
+        """Sinh of each element (a new tensor).  The op table's row 'sinh'."""
+        return _unary(U_SINH, self, None, "sinh")
+
+    def sinh_(self):
+        """sinh, in place; returns self."""
+        return _unary(U_SINH, self, self, "sinh_")
+
+    def cosh(self):
+        """Cosh of each element (a new tensor).  The op table's row 'cosh'."""
+        return _unary(U_COSH, self, None, "cosh")
+
+    def cosh_(self):
+        """cosh, in place; returns self."""
+        return _unary(U_COSH, self, self, "cosh_")
+
+    def tanh(self):
+        """Tanh of each element (a new tensor).  The op table's row 'tanh'."""
+        return _unary(U_TANH, self, None, "tanh")
+
+    def tanh_(self):
+        """tanh, in place; returns self."""
+        return _unary(U_TANH, self, self, "tanh_")
+
+    def sigmoid(self):
+        """Sigmoid of each element (a new tensor).  The op table's row 'sigmoid'."""
+        return _unary(U_SIGMOID, self, None, "sigmoid")
+
+    def sigmoid_(self):
+        """sigmoid, in place; returns self."""
+        return _unary(U_SIGMOID, self, self, "sigmoid_")
+
+    def reciprocal(self):
+        """Reciprocal of each element (a new tensor).  The op table's row 'reciprocal'."""
+        return _unary(U_RECIPROCAL, self, None, "reciprocal")
+
+    def reciprocal_(self):
+        """reciprocal, in place; returns self."""
+        return _unary(U_RECIPROCAL, self, self, "reciprocal_")
+
+    def erf(self):
+        """Erf of each element (a new tensor).  The op table's row 'erf'."""
+        return _unary(U_ERF, self, None, "erf")
+
+    def erf_(self):
+        """erf, in place; returns self."""
+        return _unary(U_ERF, self, self, "erf_")
+
+    def erfc(self):
+        """Erfc of each element (a new tensor).  The op table's row 'erfc'."""
+        return _unary(U_ERFC, self, None, "erfc")
+
+    def erfc_(self):
+        """erfc, in place; returns self."""
+        return _unary(U_ERFC, self, self, "erfc_")
+
+    def isnan(self):
+        """Whether each element is nan (a new tensor).  The op table's row 'isnan'."""
+        return _unary(U_ISNAN, self, None, "isnan")
+
+    def isinf(self):
+        """Whether each element is inf (a new tensor).  The op table's row 'isinf'."""
+        return _unary(U_ISINF, self, None, "isinf")
+
+    def isfinite(self):
+        """Whether each element is finite (a new tensor).  The op table's row 'isfinite'."""
+        return _unary(U_ISFINITE, self, None, "isfinite")
+
+    def isposinf(self):
+        """Whether each element is posinf (a new tensor).  The op table's row 'isposinf'."""
+        return _unary(U_ISPOSINF, self, None, "isposinf")
+
+    def isneginf(self):
+        """Whether each element is neginf (a new tensor).  The op table's row 'isneginf'."""
+        return _unary(U_ISNEGINF, self, None, "isneginf")
+
+    def signbit(self):
+        """Signbit of each element (a new tensor).  The op table's row 'signbit'."""
+        return _unary(U_SIGNBIT, self, None, "signbit")
+
+    def logical_not(self):
+        """Logical_not of each element (a new tensor).  The op table's row 'logical_not'."""
+        return _unary(U_LOGICAL_NOT, self, None, "logical_not")
+
+    def logical_not_(self):
+        """logical_not, in place; returns self."""
+        return _unary(U_LOGICAL_NOT, self, self, "logical_not_")
+    # END GENERATED: unary methods
+
+    negative, negative_, absolute, absolute_ = neg, neg_, abs, abs_
+    fix, fix_, arcsin, arccos, arctan = trunc, trunc_, asin, acos, atan
 
     def round(self, *, decimals=0):
         return _round(self, decimals, None)
 
     def round_(self, *, decimals=0):
         return _round(self, decimals, self)
-
-    def trunc(self):
-        return _unary(U_TRUNC, self, None, "trunc")
-
-    def trunc_(self):
-        return _unary(U_TRUNC, self, self, "trunc_")
-
-    fix = trunc
-    fix_ = trunc_
-
-    def frac(self):
-        return _unary(U_FRAC, self, None, "frac")
-
-    def frac_(self):
-        return _unary(U_FRAC, self, self, "frac_")
-
-    def exp(self):
-        return _unary(U_EXP, self, None, "exp")
-
-    def exp_(self):
-        return _unary(U_EXP, self, self, "exp_")
-
-    def exp2(self):
-        return _unary(U_EXP2, self, None, "exp2")
-
-    def exp2_(self):
-        return _unary(U_EXP2, self, self, "exp2_")
-
-    def expm1(self):
-        return _unary(U_EXPM1, self, None, "expm1")
-
-    def expm1_(self):
-        return _unary(U_EXPM1, self, self, "expm1_")
-
-    def log(self):
-        return _unary(U_LOG, self, None, "log")
-
-    def log_(self):
-        return _unary(U_LOG, self, self, "log_")
-
-    def log2(self):
-        return _unary(U_LOG2, self, None, "log2")
-
-    def log2_(self):
-        return _unary(U_LOG2, self, self, "log2_")
-
-    def log10(self):
-        return _unary(U_LOG10, self, None, "log10")
-
-    def log10_(self):
-        return _unary(U_LOG10, self, self, "log10_")
-
-    def log1p(self):
-        return _unary(U_LOG1P, self, None, "log1p")
-
-    def log1p_(self):
-        return _unary(U_LOG1P, self, self, "log1p_")
-
-    def sqrt(self):
-        return _unary(U_SQRT, self, None, "sqrt")
-
-    def sqrt_(self):
-        return _unary(U_SQRT, self, self, "sqrt_")
-
-    def rsqrt(self):
-        return _unary(U_RSQRT, self, None, "rsqrt")
-
-    def rsqrt_(self):
-        return _unary(U_RSQRT, self, self, "rsqrt_")
-
-    def sin(self):
-        return _unary(U_SIN, self, None, "sin")
-
-    def sin_(self):
-        return _unary(U_SIN, self, self, "sin_")
-
-    def cos(self):
-        return _unary(U_COS, self, None, "cos")
-
-    def cos_(self):
-        return _unary(U_COS, self, self, "cos_")
-
-    def tan(self):
-        return _unary(U_TAN, self, None, "tan")
-
-    def tan_(self):
-        return _unary(U_TAN, self, self, "tan_")
-
-    def asin(self):
-        return _unary(U_ASIN, self, None, "asin")
-
-    def acos(self):
-        return _unary(U_ACOS, self, None, "acos")
-
-    def atan(self):
-        return _unary(U_ATAN, self, None, "atan")
-
-    arcsin = asin
-    arccos = acos
-    arctan = atan
-
-    def sinh(self):
-        return _unary(U_SINH, self, None, "sinh")
-
-    def cosh(self):
-        return _unary(U_COSH, self, None, "cosh")
-
-    def tanh(self):
-        return _unary(U_TANH, self, None, "tanh")
-
-    def tanh_(self):
-        return _unary(U_TANH, self, self, "tanh_")
-
-    def sigmoid(self):
-        return _unary(U_SIGMOID, self, None, "sigmoid")
-
-    def sigmoid_(self):
-        return _unary(U_SIGMOID, self, self, "sigmoid_")
-
-    def reciprocal(self):
-        return _unary(U_RECIPROCAL, self, None, "reciprocal")
-
-    def reciprocal_(self):
-        return _unary(U_RECIPROCAL, self, self, "reciprocal_")
-
-    def erf(self):
-        return _unary(U_ERF, self, None, "erf")
-
-    def erfc(self):
-        return _unary(U_ERFC, self, None, "erfc")
-
-    def isnan(self):
-        return _unary(U_ISNAN, self, None, "isnan")
-
-    def isinf(self):
-        return _unary(U_ISINF, self, None, "isinf")
-
-    def isfinite(self):
-        return _unary(U_ISFINITE, self, None, "isfinite")
-
-    def isposinf(self):
-        return _unary(U_ISPOSINF, self, None, "isposinf")
-
-    def isneginf(self):
-        return _unary(U_ISNEGINF, self, None, "isneginf")
-
-    def signbit(self):
-        return _unary(U_SIGNBIT, self, None, "signbit")
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         return _nan_to_num(self, nan, posinf, neginf)

@@ -12,6 +12,8 @@ import math
 from strided._C import tensor as _core
 from strided._C.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import Node, gradient_edge, AccumulateGrad as _AccumulateGrad
+from strided.autograd import formulas as _formulas
+from strided import op_table as _op_table
 
 B = _core.BINARY_OPS
 U = _core.UNARY_OPS
@@ -184,103 +186,33 @@ def binary(op, x, y, out, alpha):
 # ---- element-wise unary ops -------------------------------------------------------------------
 
 _UNARY_NAMES = {v: k for k, v in U.items()}
-_UNARY_NAMES.update({v: k for k, v in {"clamp": -1}.items()})
-_NEEDS_OUTPUT = {"exp", "exp2", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "tan"}
-_ZERO_GRAD = {"sign", "floor", "ceil", "round", "trunc"}
+# NOTE [ Op table ]: the derivative of each unary op is its row's formula
+_UNARY_FORMULAS = _formulas.unary_formulas(_op_table.UNARY)
 
 
 class UnaryBackward(Node):
+    """Backward of a unary element-wise op: its op-table formula, with the input and/or
+    the output saved as the formula reads them."""
+
     def __init__(self, op_name, x, out, p0, p1):
         super().__init__((x,), (_meta(out),))
         self.op = op_name
+        self.formula = _UNARY_FORMULAS.get(op_name)
         self.p0, self.p1 = p0, p1
         self.dtype = x.dtype
-        self.sx = self.save(x) if op_name not in _NEEDS_OUTPUT else None
-        self.sout = self.save(out, is_output=True) if op_name in _NEEDS_OUTPUT else None
+        f = self.formula
+        self.sx = self.save(x) if f is not None and f.needs_x else None
+        self.sout = self.save(out, is_output=True) if f is not None and f.needs_result else None
 
     def name(self):
         return "".join(w.capitalize() for w in self.op.split("_")) + "Backward0"
 
     def backward(self, g):
-        op = self.op
+        if self.formula is None:
+            raise RuntimeError(f"the derivative for '{self.op}' is not implemented")
         x = self.sx.unpack(self) if self.sx is not None else None
         y = self.sout.unpack(self) if self.sout is not None else None
-        if op == "neg":
-            r = -g
-        elif op == "abs":
-            r = g * x.sign()
-        elif op in _ZERO_GRAD:
-            r = g * 0.0
-        elif op == "frac":
-            r = g
-        elif op == "square":
-            r = g * x * 2.0
-        elif op == "relu":
-            r = _core.where(x > 0, g, 0.0)
-        elif op == "leaky_relu":
-            r = _core.where(x > 0, g, g * self.p0)
-        elif op == "exp":
-            r = g * y
-        elif op == "exp2":
-            r = g * y * math.log(2.0)
-        elif op == "expm1":
-            r = g * (y + 1.0)
-        elif op == "log":
-            r = g / x
-        elif op == "log2":
-            r = g / (x * math.log(2.0))
-        elif op == "log10":
-            r = g / (x * math.log(10.0))
-        elif op == "log1p":
-            r = g / (x + 1.0)
-        elif op == "sqrt":
-            r = g / (y * 2.0)
-        elif op == "rsqrt":
-            r = g * y * y * y * -0.5
-        elif op == "sin":
-            r = g * x.cos()
-        elif op == "cos":
-            r = -g * x.sin()
-        elif op == "tan":
-            r = g * (y * y + 1.0)
-        elif op == "asin":
-            r = g * (1.0 - x * x).rsqrt()
-        elif op == "acos":
-            r = -g * (1.0 - x * x).rsqrt()
-        elif op == "atan":
-            r = g / (x * x + 1.0)
-        elif op == "sinh":
-            r = g * x.cosh()
-        elif op == "cosh":
-            r = g * x.sinh()
-        elif op == "tanh":
-            r = g * (1.0 - y * y)
-        elif op == "sigmoid":
-            r = g * y * (1.0 - y)
-        elif op == "reciprocal":
-            r = -g * y * y
-        elif op == "erf":
-            r = g * (x * x).neg().exp() * (2.0 / math.sqrt(math.pi))
-        elif op == "erfc":
-            r = g * (x * x).neg().exp() * (-2.0 / math.sqrt(math.pi))
-        elif op == "gelu":
-            cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5
-            pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
-            r = g * (cdf + x * pdf)
-        elif op == "gelu_tanh":
-            k = math.sqrt(2.0 / math.pi)
-            inner = (x + x * x * x * 0.044715) * k
-            t = inner.tanh()
-            dinner = (x * x * (3 * 0.044715) + 1.0) * k
-            r = g * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * dinner)
-        elif op == "silu":
-            s = x.sigmoid()
-            r = g * s * (x * (1.0 - s) + 1.0)
-        elif op == "softplus":
-            z = (x * self.p0).sigmoid()
-            r = _core.where(x * self.p0 > self.p1, g, g * z)
-        else:
-            raise RuntimeError(f"the derivative for '{op}' is not implemented")
+        r = self.formula.fn(g, x, y, self.p0, self.p1)
         return r if r.dtype is self.dtype else r.to(self.dtype)
 
 
@@ -297,12 +229,17 @@ def unary(op, a, out, name, p0=0.0, p1=0.0):
     run = (lambda target: _core_unary(op, a, target, name, p0, p1))
     if out is a:
         return _inplace(lambda: run(a), lambda xin: _UnaryInplace(op_name, xin, a, p0, p1), a,
-                        node_after=op_name in _NEEDS_OUTPUT)
+                        node_after=_needs_result(op_name))
     with _no_grad():
         result = run(None)
     if not result.dtype.is_floating_point:
         return result
     return _record(UnaryBackward(op_name, a, result, p0, p1), result)
+
+
+def _needs_result(op_name):
+    f = _UNARY_FORMULAS.get(op_name)
+    return f is not None and f.needs_result
 
 
 def _UnaryInplace(op_name, xin, a, p0, p1):

@@ -1,0 +1,144 @@
+"""The op table: one row per element-wise op, with its kernel formula and its derivative.
+
+NOTE [ Op table ]
+Like PyTorch's native_functions.yaml + derivatives.yaml, this file is the one place an op is
+described.  `tools/gen_ops.py` (run by setup.py before Cython, and checked fresh by
+tests/test_op_table.py) writes from it the regions marked "GENERATED" in the Cython core:
+the op enum, the kernel's tag structs, fused types, per-dtype formulas and dispatch switch,
+the name table, the Tensor methods and their stubs.  Autograd reads the derivative formulas
+from it at import (strided/autograd/formulas.py).  This module imports nothing of strided.
+
+A unary row:
+  name      the op's PyTorch name (the Tensor method, the strided.* function, the code U_NAME)
+  kernel    the value out[i] of one element x, as C (Cython) source: one expression for
+            every dtype, or a dict by dtype -- "float", "double", "uint8_t", "int" (int32 and
+            int64), "floating" (float and double) and "integer" (the three integer types),
+            the more specific key winning.  A value with a newline is a block of statements
+            that returns the value.  p0, p1 are the op's scalar parameters (OpArgs), flags
+            its flag bits.
+  kind      "any": every dtype, the result in the input's dtype; "float": integer inputs
+            compute in float32 (PyTorch's rule for exp, log, ...), the kernel is built for
+            float and double only; "bool": the result is bool (a predicate)
+  grad      the derivative as a Python expression in g (the output's gradient), x (the
+            input), result (the output), p0, p1 and the names of autograd/formulas.py;
+            None: not differentiable (integer or bool results only)
+  forms     "method": Tensor.name and Tensor.name_ (in place; predicates have no in-place
+            form but logical_not_) and the function strided.name; "functional": the name
+            in UNARY_OPS, for strided.nn.functional.name (which has its own signature);
+            "internal": the op code only (its callers have their own API)
+  note      a comment for the generated kernel code
+
+Adding a unary element-wise op is one row here (and, when its derivative needs a helper,
+one function in autograd/formulas.py); then rebuild (`pip install -e .` regenerates).
+"""
+
+
+class Unary:
+    def __init__(self, name, kernel, kind="any", grad=None, forms="method", note=None):
+        self.name, self.kernel, self.kind, self.grad = name, kernel, kind, grad
+        self.forms, self.note = forms, note
+
+    @property
+    def code(self):
+        return "U_" + self.name.upper()
+
+    @property
+    def tag(self):
+        prefix = "P" if self.kind == "bool" else "U"
+        return prefix + "".join(w.capitalize() for w in self.name.split("_"))
+
+    def __repr__(self):
+        return f"Unary({self.name!r})"
+
+
+_FLOOR = {"float": "floorf(x)", "double": "floor(x)", "integer": "x"}
+
+UNARY = [
+    # ---- every dtype, result in the input's dtype ----
+    Unary("neg", "-x", grad="-g"),
+    Unary("abs", {"float": "fabsf(x)", "double": "fabs(x)", "uint8_t": "x",
+                  "int": "-x if x < 0 else x"}, grad="g * x.sign()"),
+    Unary("sign", "(0 < x) - (x < 0)", grad="g * 0.0"),
+    Unary("square", "x * x", grad="g * x * 2.0"),
+    Unary("relu", "0 if x < 0 else x", grad="where(x > 0, g, 0.0)",
+          note="NaN stays NaN, as in PyTorch"),
+    Unary("floor", _FLOOR, grad="g * 0.0"),
+    Unary("ceil", {"float": "ceilf(x)", "double": "ceil(x)", "integer": "x"}, grad="g * 0.0"),
+    Unary("round", {"float": "rintf(x)", "double": "rint(x)", "integer": "x"},
+          grad="g * 0.0", forms="internal",
+          note="half to even, like torch.round and np.round (Tensor.round takes decimals)"),
+    Unary("trunc", {"float": "truncf(x)", "double": "trunc(x)", "integer": "x"},
+          grad="g * 0.0"),
+    Unary("frac", {"float": "x - truncf(x)", "double": "x - trunc(x)", "integer": "0"},
+          grad="g"),
+    Unary("bitwise_not", {"floating": "0", "integer": "~x"}),
+    Unary("clamp", "if flags & ARGS_HAS_LO:\n"
+                   "    x = p0 if (x < p0 or p0 != p0) else x\n"
+                   "if flags & ARGS_HAS_HI:\n"
+                   "    x = p1 if (x > p1 or p1 != p1) else x\n"
+                   "return x",
+          forms="internal", note="bounds in p0/p1, flags say which apply; a NaN bound gives "
+                                 "NaN, as in PyTorch (p != p is false for integers)"),
+    Unary("leaky_relu", "x if x > 0 else x * p0", grad="where(x > 0, g, g * p0)",
+          forms="internal", note="the slope in p0"),
+    Unary("fill", "p0", forms="internal", note="out = p0; the input is ignored"),
+    # ---- floating point: integer inputs compute in float32 ----
+    Unary("exp", {"float": "_expf(x)", "double": "exp(x)"}, "float", grad="g * result"),
+    Unary("exp2", {"float": "exp2f(x)", "double": "exp2(x)"}, "float",
+          grad="g * result * LN2"),
+    Unary("expm1", {"float": "expm1f(x)", "double": "expm1(x)"}, "float",
+          grad="g * (result + 1.0)"),
+    Unary("log", {"float": "logf(x)", "double": "log(x)"}, "float", grad="g / x"),
+    Unary("log2", {"float": "log2f(x)", "double": "log2(x)"}, "float", grad="g / (x * LN2)"),
+    Unary("log10", {"float": "log10f(x)", "double": "log10(x)"}, "float",
+          grad="g / (x * LN10)"),
+    Unary("log1p", {"float": "log1pf(x)", "double": "log1p(x)"}, "float",
+          grad="g / (x + 1.0)"),
+    Unary("sqrt", {"float": "sqrtf(x)", "double": "sqrt(x)"}, "float",
+          grad="g / (result * 2.0)"),
+    Unary("rsqrt", {"float": "<float>1.0 / sqrtf(x)", "double": "1.0 / sqrt(x)"}, "float",
+          grad="g * result * result * result * -0.5"),
+    Unary("sin", {"float": "sinf(x)", "double": "sin(x)"}, "float", grad="g * x.cos()"),
+    Unary("cos", {"float": "cosf(x)", "double": "cos(x)"}, "float", grad="-g * x.sin()"),
+    Unary("tan", {"float": "tanf(x)", "double": "tan(x)"}, "float",
+          grad="g * (result * result + 1.0)"),
+    Unary("asin", {"float": "asinf(x)", "double": "asin(x)"}, "float",
+          grad="g * (1.0 - x * x).rsqrt()"),
+    Unary("acos", {"float": "acosf(x)", "double": "acos(x)"}, "float",
+          grad="-g * (1.0 - x * x).rsqrt()"),
+    Unary("atan", {"float": "atanf(x)", "double": "atan(x)"}, "float",
+          grad="g / (x * x + 1.0)"),
+    Unary("sinh", {"float": "sinhf(x)", "double": "sinh(x)"}, "float", grad="g * x.cosh()"),
+    Unary("cosh", {"float": "coshf(x)", "double": "cosh(x)"}, "float", grad="g * x.sinh()"),
+    Unary("tanh", {"float": "tanhf(x)", "double": "tanh(x)"}, "float",
+          grad="g * (1.0 - result * result)"),
+    Unary("sigmoid", {"float": "_sigmoid_f(x)", "double": "_sigmoid_d(x)"}, "float",
+          grad="g * result * (1.0 - result)"),
+    Unary("reciprocal", {"float": "<float>1.0 / x", "double": "1.0 / x"}, "float",
+          grad="-g * result * result"),
+    Unary("erf", {"float": "erff(x)", "double": "erf(x)"}, "float",
+          grad="g * (x * x).neg().exp() * TWO_OVER_SQRT_PI"),
+    Unary("erfc", {"float": "erfcf(x)", "double": "erfc(x)"}, "float",
+          grad="g * (x * x).neg().exp() * -TWO_OVER_SQRT_PI"),
+    Unary("gelu", {"float": "<float>0.5 * x * (<float>1.0 + erff(x * <float>0.70710678118654752))",
+                   "double": "0.5 * x * (1.0 + erf(x * 0.70710678118654752))"}, "float",
+          grad="gelu_backward(g, x)", forms="functional"),
+    Unary("gelu_tanh", {"float": "<float>_gelu_tanh_d(x)", "double": "_gelu_tanh_d(x)"},
+          "float", grad="gelu_tanh_backward(g, x)", forms="functional"),
+    Unary("silu", {"float": "x * _sigmoid_f(x)", "double": "x * _sigmoid_d(x)"}, "float",
+          grad="silu_backward(g, x)", forms="functional"),
+    Unary("softplus", {"float": "<float>_softplus_d(x, p0, p1)",
+                       "double": "_softplus_d(x, p0, p1)"}, "float",
+          grad="where(x * p0 > p1, g, g * (x * p0).sigmoid())", forms="internal",
+          note="beta in p0, threshold in p1"),
+    # ---- predicates: bool results ----
+    Unary("isnan", {"floating": "x != x", "integer": "0"}, "bool"),
+    Unary("isinf", {"floating": "isinf(x) != 0", "integer": "0"}, "bool"),
+    Unary("isfinite", {"floating": "isfinite(x) != 0", "integer": "1"}, "bool"),
+    Unary("isposinf", {"floating": "x == INFINITY", "integer": "0"}, "bool"),
+    Unary("isneginf", {"floating": "x == -INFINITY", "integer": "0"}, "bool"),
+    Unary("signbit", {"floating": "signbit(x) != 0", "uint8_t": "0", "int": "x < 0"}, "bool"),
+    Unary("logical_not", "x == 0", "bool"),
+]
+
+UNARY_BY_NAME = {row.name: row for row in UNARY}

@@ -1,0 +1,246 @@
+"""Write the GENERATED regions of the Cython core from the op table (NOTE [ Op table ] in
+strided/op_table.py).
+
+    python tools/gen_ops.py           rewrite every region that differs from the table
+    python tools/gen_ops.py --check   exit 1, naming the stale regions, if any differs
+
+A region is the lines between `# BEGIN GENERATED: <name>` and `# END GENERATED: <name>` in
+a source file; the markers stay, the lines between them are this script's.  setup.py runs
+it before Cython, so a row added to the table is built without another step.
+"""
+import argparse
+import os
+import runpy
+import textwrap
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TYPES = ("float", "double", "uint8_t", "int")
+
+
+def load_table():
+    return runpy.run_path(os.path.join(ROOT, "strided", "op_table.py"))
+
+
+def _kernel_for(row, ctype):
+    """The row's kernel source for one of TYPES, or None when it has none."""
+    k = row.kernel
+    if isinstance(k, str):
+        return k
+    general = "floating" if ctype in ("float", "double") else "integer"
+    return k.get(ctype, k.get(general))
+
+
+def _wrap(items, indent, width=92):
+    """items joined by ', ' in lines of at most `width` characters."""
+    lines, line = [], indent
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(line) + len(piece) + 1 > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += piece + " "
+    lines.append(line.rstrip())
+    return lines
+
+
+def _emit_value(src, indent):
+    """`return <expr>`, or a statement block, at `indent`."""
+    if "\n" in src:
+        return [indent + s for s in src.split("\n")]
+    return [f"{indent}return {src}"]
+
+
+def _branches(row, indent):
+    """The per-dtype body of one op in _unary / _predicate."""
+    by_type = {t: _kernel_for(row, t) for t in TYPES}
+    if row.kind == "float":
+        by_type["uint8_t"] = by_type["int"] = None
+    present = {t: v for t, v in by_type.items() if v is not None}
+    if len(set(present.values())) == 1 and len(present) == 4:
+        return _emit_value(next(iter(present.values())), indent)
+    # group equal sources: float / double / uint8_t / int (int32 and int64)
+    conds = {"float": "scalar_t is float", "double": "scalar_t is double",
+             "uint8_t": "scalar_t is uint8_t", "int": "scalar_t is int32_t or scalar_t is int64_t"}
+    groups = []
+    for t in TYPES:
+        v = by_type[t]
+        if v is None:
+            continue
+        for g in groups:
+            if g[1] == v:
+                g[0].append(t)
+                break
+        else:
+            groups.append(([t], v))
+    lines = []
+    for i, (ts, v) in enumerate(groups):
+        last = i == len(groups) - 1 and all(by_type[t] is not None for t in TYPES)
+        if last and i > 0:
+            lines.append(f"{indent}else:")
+        else:
+            cond = " or ".join(conds[t] for t in ts)
+            if len(ts) == 2 and set(ts) == {"float", "double"}:
+                cond = "scalar_t is float or scalar_t is double"
+            if set(ts) == {"uint8_t", "int"}:
+                cond = "scalar_t is not float and scalar_t is not double"
+            lines.append(f"{indent}{'if' if i == 0 else 'elif'} {cond}:")
+        lines += _emit_value(v, indent + "    ")
+    if not all(by_type[t] is not None for t in TYPES):
+        lines.append(f"{indent}return 0             # never called for these dtypes")
+    return lines
+
+
+def regions(table):
+    """{(relative path, region name): text of the region's lines}."""
+    rows = table["UNARY"]
+    values = [r for r in rows if r.kind != "bool"]
+    preds = [r for r in rows if r.kind == "bool"]
+    kinds = [r.kind for r in rows]
+    if kinds != sorted(kinds, key=("any", "float", "bool").index):
+        raise SystemExit("op_table.UNARY: rows must come as kind 'any', then 'float', then "
+                         "'bool' (the kernels test ranges of op codes)")
+    first_float = next(r for r in rows if r.kind == "float")
+    first_bool = preds[0]
+    out = {}
+
+    # ---- the enum ----
+    lines = ["cdef enum UnaryOp:"]
+    for kind, title in (("any", "every dtype, result in the input's dtype"),
+                        ("float", "floating point only (the Tensor layer promotes integer "
+                                  "inputs first)"),
+                        ("bool", "bool result")):
+        lines.append(f"    # {title}")
+        lines += _wrap([r.code for r in rows if r.kind == kind], "    ")
+        lines[-1] += ","
+    lines += ["    NUM_UNARY_OPS", "", "cdef enum:",
+              f"    U_FLOAT_FIRST = {first_float.code}    # the first floating-point-only op",
+              f"    U_BOOL_FIRST = {first_bool.code}      # the first op with a bool result"]
+    out[("strided/_C/elementwise.pxd", "unary enum")] = lines
+
+    # ---- cimports of the codes ----
+    cim = ["from strided._C.elementwise cimport ("]
+    cim += _wrap([r.code for r in rows] + ["U_FLOAT_FIRST", "U_BOOL_FIRST"], "    ")
+    cim[-1] += ")"
+    out[("strided/_C/ops.pxi", "unary codes")] = cim
+    out[("strided/_C/elementwise_avx2.pyx", "unary codes")] = cim
+
+    # ---- kernel tags, formulas and dispatch ----
+    lines = []
+    for r in rows:
+        lines += [f"cdef struct {r.tag}:", "    char unused"]
+    lines += ["", "ctypedef fused unop_t:"] + [f"    {r.tag}" for r in values]
+    lines += ["", "ctypedef fused predop_t:"] + [f"    {r.tag}" for r in preds]
+    out[("strided/_C/elementwise_rows.pxi", "unary tags")] = lines
+
+    lines = ["cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,",
+             "                            int flags) noexcept nogil:"]
+    for i, r in enumerate(values):
+        lines.append(f"    {'if' if i == 0 else 'elif'} unop_t is {r.tag}:")
+        if r.note:
+            lines += textwrap.wrap(r.note, 92, initial_indent="        # ",
+                                   subsequent_indent="        # ")
+        lines += _branches(r, "        ")
+    lines += ["    return 0", "", "",
+              "cdef inline uint8_t _predicate(predop_t* op, scalar_t x) noexcept nogil:"]
+    for i, r in enumerate(preds):
+        lines.append(f"    {'if' if i == 0 else 'elif'} predop_t is {r.tag}:")
+        lines += _branches(r, "        ")
+    lines.append("    return 0")
+    out[("strided/_C/elementwise_rows.pxi", "unary kernels")] = lines
+
+    lines = ["cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, "
+             "int64_t n,", "                                 OpArgs* a) noexcept nogil:",
+             "    cdef int op = a.op"]
+    for i, r in enumerate(r for r in values if r.kind == "any"):
+        lines.append(f"    {'if' if i == 0 else 'elif'} op == {r.code}:")
+        lines.append(f"        _unary_row(<{r.tag}*>NULL, ty, p, s, n, a)")
+    lines += ["    elif op < U_BOOL_FIRST:",
+              "        # floating-point-only ops: built for float and double only",
+              "        if scalar_t is float or scalar_t is double:"]
+    for i, r in enumerate(r for r in values if r.kind == "float"):
+        lines.append(f"            {'if' if i == 0 else 'elif'} op == {r.code}:")
+        lines.append(f"                _unary_row(<{r.tag}*>NULL, ty, p, s, n, a)")
+    for r in preds:
+        lines.append(f"    elif op == {r.code}:")
+        lines.append(f"        _predicate_row(<{r.tag}*>NULL, ty, p, s, n)")
+    out[("strided/_C/elementwise_rows.pxi", "unary dispatch")] = lines
+
+    # ---- names, methods, stubs ----
+    public = [r for r in rows if r.forms in ("method", "functional")]
+    lines = ["UNARY_OPS = {"]
+    lines += _wrap([f'"{r.name}": {r.code}' for r in public], "    ")
+    lines[-1] += "}"
+    out[("strided/_C/ops.pxi", "unary names")] = lines
+
+    lines, stub = [], []
+    for r in (r for r in rows if r.forms == "method"):
+        what = ("whether each element is " + r.name[2:]) if r.kind == "bool" \
+            and r.name.startswith("is") else f"{r.name} of each element"
+        lines += [f"def {r.name}(self):",
+                  f'    """{what[0].upper() + what[1:]} (a new tensor).  The op table\'s row '
+                  f'{r.name!r}."""',
+                  f'    return _unary({r.code}, self, None, "{r.name}")', ""]
+        stub.append(f"def {r.name}(self) -> Tensor: ...")
+        if r.kind != "bool" or r.name == "logical_not":
+            lines += [f"def {r.name}_(self):",
+                      f'    """{r.name}, in place; returns self."""',
+                      f'    return _unary({r.code}, self, self, "{r.name}_")', ""]
+            stub.append(f"def {r.name}_(self) -> Tensor: ...")
+    out[("strided/_C/tensor.pyx", "unary methods")] = lines[:-1]
+    out[("strided/_C/tensor.pyi", "unary methods")] = stub
+    return out
+
+
+def apply(check=False):
+    """Rewrite (or, with check, compare) every region; returns the stale ones."""
+    wanted = regions(load_table())
+    stale = []
+    for path in sorted({p for p, _ in wanted}):
+        full = os.path.join(ROOT, path)
+        with open(full) as f:
+            lines = f.read().split("\n")
+        result, i = [], 0
+        names = {name for p, name in wanted if p == path}
+        found = set()
+        while i < len(lines):
+            line = lines[i]
+            result.append(line)
+            stripped = line.strip()
+            if stripped.startswith("# BEGIN GENERATED: "):
+                name = stripped[len("# BEGIN GENERATED: "):].split(" (")[0]
+                indent = line[:len(line) - len(line.lstrip())]
+                end = i + 1
+                while not lines[end].strip().startswith(f"# END GENERATED: {name}"):
+                    end += 1
+                body = [(indent + s) if s else "" for s in wanted[(path, name)]]
+                if lines[i + 1:end] != body:
+                    stale.append(f"{path}: {name}")
+                result += body
+                found.add(name)
+                i = end
+                continue
+            i += 1
+        missing = names - found
+        if missing:
+            raise SystemExit(f"{path}: no GENERATED region named {sorted(missing)}")
+        text = "\n".join(result)
+        if not check and stale and any(s.startswith(path + ":") for s in stale):
+            with open(full, "w") as f:
+                f.write(text)
+    return stale
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--check", action="store_true", help="only report stale regions")
+    a = p.parse_args()
+    stale = apply(check=a.check)
+    for s in stale:
+        print(("stale: " if a.check else "rewrote: ") + s)
+    if a.check and stale:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
