@@ -11,6 +11,8 @@ instead of taking the machine down.  Every case ends as one of:
              from its own int64 overflow of the arguments or in oneDNN (huge strides; the
              results were checked against PyTorch with the stride lowered to one that
              gives the same output size)
+  numpy_verified  PyTorch failed or disagreed from its own overflow on a huge stride, and
+             strided's convolution agrees with a NumPy loop over the output positions
   unverified strided computed a result where PyTorch overflowed, and no equivalent call
              small enough for PyTorch exists (kernel or padded sizes past 2**31; such
              convolutions are checked against NumPy in tests/test_hardening_conv.py)
@@ -213,6 +215,47 @@ def output_numel(case):
         return None
 
 
+def _huge_stride(case):
+    st = case["kw"].get("stride")
+    return st is not None and max(_tuple(st, 1)) >= 2**31
+
+
+def numpy_conv(case, max_out=4096):
+    """conv1d/conv2d of the case's data by NumPy loops over the output positions (its
+    shape, sum and sum of absolute values, without gradients), or None when the case is
+    not a convolution with int/tuple padding and a small output."""
+    op, kw = case["op"], case["kw"]
+    if not op.startswith("conv") or isinstance(kw["padding"], str):
+        return None
+    n = 1 if op == "conv1d" else 2
+    pad, st, dil = (_tuple(kw[k], n) for k in ("padding", "stride", "dilation"))
+    g = kw["groups"]
+    if not (len(pad) == len(st) == len(dil) == n) or min(st + dil) < 1 or min(pad) < 0 \
+            or not isinstance(g, int) or g < 1:
+        return None
+    x, w, b = _data(case)
+    if x.shape[1] != w.shape[1] * g or w.shape[0] % g:
+        return None
+    sizes = [(x.shape[2 + i] + 2 * pad[i] - dil[i] * (w.shape[2 + i] - 1) - 1) // st[i] + 1
+             for i in range(n)]
+    if min(sizes) < 1 or np.prod(sizes) * x.shape[0] * w.shape[0] > max_out:
+        return None
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    out = np.zeros([x.shape[0], w.shape[0]] + sizes)
+    kg, cg = w.shape[0] // g, w.shape[1]
+    for k in range(w.shape[0]):
+        xs = x64[:, (k // kg) * cg:(k // kg + 1) * cg]
+        for pos in np.ndindex(*sizes):
+            acc = np.zeros(x.shape[0]) if b is None else np.full(x.shape[0], float(b[k]))
+            for tap in np.ndindex(*w.shape[2:]):
+                idx = [pos[i] * st[i] - pad[i] + tap[i] * dil[i] for i in range(n)]
+                if all(0 <= idx[i] < x.shape[2 + i] for i in range(n)):
+                    acc += xs[(slice(None), slice(None)) + tuple(idx)] @ w64[(k, slice(None)) + tap]
+            out[(slice(None), k) + pos] = acc
+    return {"status": "ok", "shape": list(out.shape), "sum": float(out.sum()),
+            "abs": float(np.abs(out).sum())}
+
+
 def lowered_stride(case, shape):
     """The case with each huge stride (>= 2**31) lowered to one that gives the same output
     size along its dim (one output: any stride past both the padded size and the dilated
@@ -344,7 +387,8 @@ class Worker:
 
 def fuzz(cases, seed, timeout, mem_gib, show=3, quiet=False):
     rng = random.Random(seed)
-    kinds = ("match", "torch_failure", "unverified", "refused", "wrong", "oom", "unclear", "crash", "hang")
+    kinds = ("match", "torch_failure", "numpy_verified", "unverified", "refused", "wrong",
+             "oom", "unclear", "crash", "hang")
     torch_failures = 0          # cases where PyTorch itself crashed or hung
     counts = dict.fromkeys(kinds, 0)
     examples = {k: [] for k in kinds}
@@ -367,15 +411,18 @@ def fuzz(cases, seed, timeout, mem_gib, show=3, quiet=False):
             if got["rss_kib"] > peak:
                 peak, peak_case = got["rss_kib"], case
             kind = classify(ref, got, case["dtype"], mem_gib)
-            if kind == "wrong" and got["status"] == "ok" and \
-                    lowered_stride(case, got["shape"]) is not None:
+            if kind == "wrong" and got["status"] == "ok" and _huge_stride(case):
                 kind = "torch_failure?"        # PyTorch's own size arithmetic may overflow
             if kind == "torch_failure?":
                 # PyTorch refused where strided computed: right when PyTorch agrees once the
                 # huge stride is lowered to one with the same output size
                 low = lowered_stride(case, got["shape"])
                 kind = "unverified"
-                if low is not None:
+                ref_np = numpy_conv(case)
+                if ref_np is not None:
+                    kind = "numpy_verified" if classify(ref_np, got, case["dtype"], mem_gib) \
+                        == "match" else "wrong"
+                elif low is not None:
                     kind = "wrong"
                     ref2 = tw.ask(low, timeout)
                     if isinstance(ref2, str):
