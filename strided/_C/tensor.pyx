@@ -203,12 +203,28 @@ cdef inline bint _obj_needs_grad(object x) noexcept:
     return isinstance(x, Tensor) and needs_grad(<Tensor>x)
 
 
-cdef object _autograd():
-    """strided.autograd.dispatch, imported on first use (it imports this module)."""
+# NOTE [ Autograd hook ]
+# The core never imports autograd (which sits above it): strided.autograd installs its
+# dispatch module here when it is imported (install_autograd), and every op that must
+# record history calls into what was installed -- the op's recording function, the
+# backward engine (`backward`) and the leaf's gradient sink (`AccumulateGrad`).  Importing
+# strided always installs it; the core alone records nothing and says so.
+
+def install_autograd(module):
+    """Install strided.autograd.dispatch as the core's autograd hook (strided.autograd
+    does this at import; NOTE [ Autograd hook ])."""
     global _autograd_module
+    for name in ("backward", "AccumulateGrad", "record_view", "unary", "binary"):
+        if not hasattr(module, name):
+            raise TypeError(f"install_autograd: {module!r} has no {name!r}")
+    _autograd_module = module
+
+
+cdef object _autograd():
+    """The installed autograd module (NOTE [ Autograd hook ])."""
     if _autograd_module is None:
-        import strided.autograd.dispatch
-        _autograd_module = strided.autograd.dispatch
+        raise RuntimeError("strided.autograd is not loaded: import strided (or "
+                           "strided.autograd) before recording history")
     return _autograd_module
 
 
@@ -608,7 +624,7 @@ cdef class Tensor:
         return int(self.item())
 
     def __repr__(self):
-        from strided._format import format_tensor
+        from strided._C._format import format_tensor
         return format_tensor(self)
 
     # ---- copies -----------------------------------------------------------------------
@@ -1841,8 +1857,7 @@ cdef class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward)."""
-        from strided.autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd().backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _requires_grad_flag(self):
         """The leaf flag set by requires_grad_() (False for non-leaves)."""
@@ -1858,8 +1873,7 @@ cdef class Tensor:
         """This leaf's AccumulateGrad node, created on first use and kept weakly."""
         node = self._grad_accumulator() if self._grad_accumulator is not None else None
         if node is None:
-            from strided.autograd.graph import AccumulateGrad
-            node = AccumulateGrad(self)
+            node = _autograd().AccumulateGrad(self)
             self._grad_accumulator = weakref_ref(node)
         return node
 

@@ -9,6 +9,10 @@ from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, i
 from strided.autograd.engine import backward, grad
 from strided.autograd.function import Function, FunctionCtx
 from strided.autograd.gradcheck import gradcheck
+from strided.autograd import dispatch as _dispatch
+from strided._C.tensor import install_autograd as _install_autograd
+
+_install_autograd(_dispatch)        # NOTE [ Autograd hook ] in strided/_C/tensor.pyx
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "backward", "grad",
            "Function", "FunctionCtx", "gradcheck"]

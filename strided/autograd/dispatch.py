@@ -11,7 +11,9 @@ import math
 
 from strided._C import tensor as _core
 from strided._C.tensor import Tensor, _set_grad_enabled
-from strided.autograd.graph import Node, gradient_edge, AccumulateGrad as _AccumulateGrad
+from strided.autograd.graph import Node, gradient_edge, AccumulateGrad
+from strided.autograd.engine import backward                  # noqa: F401 (the core's hook)
+from strided.autograd.broadcast import sum_to
 from strided.autograd import formulas as _formulas
 from strided import op_table as _op_table
 
@@ -38,22 +40,6 @@ def _record(node, *outputs):
     for i, out in enumerate(outputs):
         out._set_grad_fn(node, i)
     return outputs[0] if len(outputs) == 1 else outputs
-
-
-def sum_to(g, shape):
-    """g summed over the dims that broadcasting added or expanded from size 1 to reach g's
-    shape from `shape` (the gradient of a broadcast input)."""
-    shape = tuple(shape)
-    if tuple(g.shape) == shape:
-        return g
-    lead = g.ndim - len(shape)
-    dims = list(range(lead))
-    dims += [lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1]
-    if dims:
-        g = g.sum(dims, keepdim=True)
-    if lead:
-        g = g.reshape(shape)
-    return g
 
 
 def _is_tensor(x):
@@ -796,7 +782,7 @@ def _inplace(run, make_node, x, node_after=False):
                            "in-place operation.")
     fn = x.grad_fn
     if isinstance(fn, ViewNode) and fn.next_functions and fn.next_functions[0] is not None \
-            and isinstance(fn.next_functions[0][0], _AccumulateGrad):
+            and isinstance(fn.next_functions[0][0], AccumulateGrad):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     with _no_grad():

@@ -23,6 +23,7 @@ import builtins
 
 from strided._C import tensor as _core
 from strided.autograd.graph import Node
+from strided.autograd.broadcast import sum_to
 
 
 def _geometry(t):
@@ -89,7 +90,6 @@ class ExpandBackward0(ViewNode):
     _name = "ExpandBackward0"
 
     def grad(self, g):
-        from strided.autograd.dispatch import sum_to
         return sum_to(g, self.src_shape)
 
 

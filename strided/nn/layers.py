@@ -1,7 +1,9 @@
 """Layers: PyTorch's constructor arguments, default initialisations and reprs."""
 import math
 
-import strided
+from strided import creation as _creation, functional as _functional
+from strided._C import dtypes as _dtypes
+from strided.autograd.grad_mode import no_grad
 from strided.nn import functional as F
 from strided.nn import init
 from strided.nn.module import Module
@@ -28,10 +30,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        dtype = dtype or strided.float32
-        self.weight = Parameter(strided.empty(out_features, in_features, dtype=dtype))
+        dtype = dtype or _dtypes.float32
+        self.weight = Parameter(_creation.empty(out_features, in_features, dtype=dtype))
         if bias:
-            self.bias = Parameter(strided.empty(out_features, dtype=dtype))
+            self.bias = Parameter(_creation.empty(out_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -81,11 +83,11 @@ class _ConvNd(Module):
         self.dilation = _tuple(dilation, n)
         self.groups = groups
         self.padding_mode = padding_mode
-        dtype = dtype or strided.float32
-        self.weight = Parameter(strided.empty(out_channels, in_channels // groups,
+        dtype = dtype or _dtypes.float32
+        self.weight = Parameter(_creation.empty(out_channels, in_channels // groups,
                                               *self.kernel_size, dtype=dtype))
         if bias:
-            self.bias = Parameter(strided.empty(out_channels, dtype=dtype))
+            self.bias = Parameter(_creation.empty(out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -211,7 +213,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input):
-        return strided.flatten(input, self.start_dim, self.end_dim)
+        return _functional.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -224,7 +226,7 @@ class Unflatten(Module):
         self.unflattened_size = tuple(unflattened_size)
 
     def forward(self, input):
-        return strided.unflatten(input, self.dim, self.unflattened_size)
+        return _functional.unflatten(input, self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -341,7 +343,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
-        dtype = dtype or strided.float32
+        dtype = dtype or _dtypes.float32
         self.num_features = num_features
         self.use_bias = bias
         self.eps = eps
@@ -349,18 +351,18 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(strided.ones(num_features, dtype=dtype))
+            self.weight = Parameter(_creation.ones(num_features, dtype=dtype))
             if bias:
-                self.bias = Parameter(strided.zeros(num_features, dtype=dtype))
+                self.bias = Parameter(_creation.zeros(num_features, dtype=dtype))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", strided.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", strided.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", strided.zeros((), dtype=strided.int64))
+            self.register_buffer("running_mean", _creation.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", _creation.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", _creation.zeros((), dtype=_dtypes.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -414,7 +416,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  dtype=None):
         super().__init__()
-        dtype = dtype or strided.float32
+        dtype = dtype or _dtypes.float32
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -422,9 +424,9 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         self.use_bias = bias
         if elementwise_affine:
-            self.weight = Parameter(strided.ones(*self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(_creation.ones(*self.normalized_shape, dtype=dtype))
             if bias:
-                self.bias = Parameter(strided.zeros(*self.normalized_shape, dtype=dtype))
+                self.bias = Parameter(_creation.zeros(*self.normalized_shape, dtype=dtype))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -446,7 +448,7 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, dtype=None):
         super().__init__()
-        dtype = dtype or strided.float32
+        dtype = dtype or _dtypes.float32
         if padding_idx is not None:
             if padding_idx > 0:
                 assert padding_idx < num_embeddings, \
@@ -460,7 +462,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.max_norm = max_norm
         if _weight is None:
-            self.weight = Parameter(strided.empty(num_embeddings, embedding_dim, dtype=dtype),
+            self.weight = Parameter(_creation.empty(num_embeddings, embedding_dim, dtype=dtype),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:
@@ -469,7 +471,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            with strided.no_grad():
+            with no_grad():
                 self.weight[self.padding_idx].fill_(0)
 
     @classmethod
