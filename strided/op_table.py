@@ -30,6 +30,7 @@ A unary row:
 
 Adding a unary element-wise op is one row here (and, when its derivative needs a helper,
 one function in autograd/formulas.py); then rebuild (`pip install -e .` regenerates).
+Binary rows (class Binary below) work the same way; CONTRIBUTING.md has the recipe.
 """
 
 
@@ -142,3 +143,96 @@ UNARY = [
 ]
 
 UNARY_BY_NAME = {row.name: row for row in UNARY}
+
+
+class Binary:
+    """A binary element-wise row: like Unary, with
+
+      kernel    out[i] of x[i] and y[i] (both in the computation dtype); p0 is the op's
+                scalar parameter (alpha, weight), err an int* a kernel sets on a bad
+                element (integer division by zero)
+      kind      "any": the result in the promoted dtype; "bool": a comparison, bool result
+      grad      (d/dx, d/dy) as Python expressions in g, x, y, alpha (each operand may be a
+                number as well as a tensor); None: not differentiable
+      code      the op code's suffix when it is not the name's (B_DIV for true_divide)
+      message   the name errors give (PyTorch's kernel name), when it is not `name`
+      node      the backward Node's name, when it is not Name + "Backward0"
+      forms     "function": in BINARY_OPS (strided.name(input, other, out=...)); "internal":
+                the op code only (add with alpha, lerp with a scalar weight)
+      branch_free  the formula has no branches: strided rows run it in a plain strided loop
+                rather than gathering blocks (a measured speed choice, not a semantic one)
+    """
+
+    def __init__(self, name, kernel, kind="any", grad=None, code=None, message=None,
+                 node=None, forms="function", note=None, branch_free=False):
+        self.name, self.kernel, self.kind, self.grad = name, kernel, kind, grad
+        self.branch_free = branch_free
+        self.code = "B_" + (code or name.upper())
+        self.message = message or name
+        self.node = node or "".join(w.capitalize() for w in name.split("_")) + "Backward0"
+        self.forms, self.note = forms, note
+
+    @property
+    def tag(self):
+        prefix = "C" if self.kind == "bool" else "B"
+        return prefix + "".join(w.capitalize() for w in self.code[2:].lower().split("_"))
+
+    def __repr__(self):
+        return f"Binary({self.name!r})"
+
+
+_NAN_FIRST = ("if x != x:\n    return x\nif y != y:\n    return y\n")
+_INT_ONLY = {"floating": "0"}
+
+BINARY = [
+    Binary("add", "x + y", branch_free=True, grad=("g", "scale(g, alpha)")),
+    Binary("sub", "x - y", branch_free=True, grad=("g", "scale(-g, alpha)")),
+    Binary("mul", "x * y", branch_free=True, grad=("g * y", "g * x")),
+    Binary("true_divide", {"floating": "x / y", "integer": "0"}, code="DIV", message="div",
+           node="DivBackward0", grad=("g / y", "-g * x / (y * y)"),
+           note="integer inputs are promoted to float first"),
+    Binary("floor_divide", "_floor_divide(x, y, err)", grad=("g * 0.0", "g * 0.0")),
+    Binary("remainder", "_remainder(x, y, err)",
+           grad=("g", "-g * floor_div(x, y)")),
+    Binary("fmod", "_fmod(x, y, err)", grad=("g", "-g * trunc_div(x, y)")),
+    Binary("pow", {"float": "powf(x, y)", "double": "pow(x, y)", "integer": "_int_pow(x, y)"},
+           node="PowBackward1", grad=("pow_grad_base(g, x, y)", "pow_grad_exponent(g, x, y)")),
+    Binary("maximum", {"floating": _NAN_FIRST + "return x if x > y else y",
+                       "integer": "x if x > y else y"},
+           grad=("where(x == y, g * 0.5, where(x > y, g, 0.0))",
+                 "where(x == y, g * 0.5, where(x > y, 0.0, g))"),
+           note="NaN wins, as in PyTorch"),
+    Binary("minimum", {"floating": _NAN_FIRST + "return x if x < y else y",
+                       "integer": "x if x < y else y"},
+           grad=("where(x == y, g * 0.5, where(x < y, g, 0.0))",
+                 "where(x == y, g * 0.5, where(x < y, 0.0, g))"),
+           note="NaN wins, as in PyTorch"),
+    Binary("atan2", {"float": "atan2f(x, y)", "double": "atan2(x, y)", "integer": "0"},
+           grad=("g * y / (x * x + y * y)", "-g * x / (x * x + y * y)")),
+    Binary("bitwise_and", dict(_INT_ONLY, integer="x & y"), code="BITWISE_AND",
+           branch_free=True),
+    Binary("bitwise_or", dict(_INT_ONLY, integer="x | y"), code="BITWISE_OR", branch_free=True),
+    Binary("bitwise_xor", dict(_INT_ONLY, integer="x ^ y"), code="BITWISE_XOR",
+           branch_free=True),
+    Binary("bitwise_left_shift", "_shift(True, x, y)", code="LSHIFT"),
+    Binary("bitwise_right_shift", "_shift(False, x, y)", code="RSHIFT"),
+    Binary("add_alpha", "x + p0 * y", forms="internal", branch_free=True, message="add",
+           note="add(x, y, alpha=p0)"),
+    Binary("sub_alpha", "x - p0 * y", forms="internal", branch_free=True, message="sub",
+           note="sub(x, y, alpha=p0)"),
+    Binary("lerp", "if p0 < 0.5:\n    return x + p0 * (y - x)\nreturn y - (y - x) * (1 - p0)",
+           code="LERP_SCALAR", forms="internal",
+           note="PyTorch's lerp with a scalar weight p0: exact at both ends"),
+    # ---- comparisons and logical ops: bool results ----
+    Binary("eq", "x == y", "bool"),
+    Binary("ne", "x != y", "bool"),
+    Binary("lt", "x < y", "bool"),
+    Binary("le", "x <= y", "bool"),
+    Binary("gt", "x > y", "bool"),
+    Binary("ge", "x >= y", "bool"),
+    Binary("logical_and", "(x != 0) & (y != 0)", "bool"),
+    Binary("logical_or", "(x != 0) | (y != 0)", "bool"),
+    Binary("logical_xor", "(x != 0) ^ (y != 0)", "bool"),
+]
+
+BINARY_BY_NAME = {row.name: row for row in BINARY}

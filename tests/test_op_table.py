@@ -1,6 +1,6 @@
 """The op table (NOTE [ Op table ] in strided/op_table.py): the generated regions are fresh,
-and every row is tested against PyTorch -- its values over dtypes and layouts, its
-derivative, its in-place form -- so a row added to the table is tested without another
+and every row is tested against PyTorch -- its values over dtypes and layouts (broadcasting
+for binary rows), its derivatives, its in-place form -- so a row added to the table is tested without another
 edit (and a row whose PyTorch counterpart is unknown fails here until it gets one)."""
 import os
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 
 import strided
 import strided.nn.functional as F
-from strided.op_table import UNARY
+from strided.op_table import UNARY, BINARY
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -155,3 +155,111 @@ def test_row_in_place_derivative(row):
     getattr(a.clone(), row.name + "_")().sum().backward()
     getattr(b.clone(), row.name + "_")().sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ---- binary rows ------------------------------------------------------------------------
+
+BINARY_CALLS = {
+    "add_alpha": (lambda a, b: strided.add(a, b, alpha=2), lambda a, b: torch.add(a, b, alpha=2)),
+    "sub_alpha": (lambda a, b: strided.sub(a, b, alpha=2), lambda a, b: torch.sub(a, b, alpha=2)),
+    "lerp": (lambda a, b: strided.lerp(a, b, 0.25), lambda a, b: torch.lerp(a, b, 0.25)),
+}
+
+
+def binary_calls(row):
+    if row.name in BINARY_CALLS:
+        return BINARY_CALLS[row.name]
+    if row.forms != "function":
+        pytest.fail(f"op table row {row.name!r} has no entry in tests/test_op_table.py "
+                    f"BINARY_CALLS")
+    return getattr(strided, row.name), getattr(torch, row.name)
+
+
+def binary_sample(dtype, rs, shape):
+    x = sample(dtype, rs)[:shape[0], :shape[1]]
+    if dtype in ("int32", "int64"):
+        x = np.where(x == 0, 3, x)                  # no integer division by zero
+    if dtype == "uint8":
+        x = x % 7 + 1
+    return x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("row", BINARY, ids=lambda r: r.name)
+def test_binary_row_matches_torch(row, dtype):
+    ours, theirs = binary_calls(row)
+    rs = np.random.RandomState(4)
+    x = binary_sample(dtype, rs, (4, 6))
+    y = binary_sample(dtype, rs, (1, 6))            # broadcast along rows
+    if row.name in ("bitwise_left_shift", "bitwise_right_shift") and dtype != "bool":
+        y = np.abs(y) % 5
+    a, b = strided.tensor(x), strided.tensor(y)
+    ta, tb = torch.tensor(x), torch.tensor(y)
+    try:
+        want = theirs(ta, tb)
+    except (RuntimeError, TypeError):
+        with pytest.raises((RuntimeError, TypeError, ValueError)):
+            ours(a, b)
+        return
+    got = ours(a, b)
+    assert got.shape == tuple(want.shape)
+    assert str(got.dtype).replace("strided.", "") == str(want.dtype).replace("torch.", "")
+    rtol = 2e-6 if want.dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(got.numpy().astype(np.float64),
+                               want.numpy().astype(np.float64), rtol=rtol, atol=rtol,
+                               equal_nan=True)
+
+
+@pytest.mark.parametrize("number", ["left", "right", None])
+@pytest.mark.parametrize("row", [r for r in BINARY if r.grad is not None],
+                         ids=lambda r: r.name)
+def test_binary_row_derivative_matches_torch(row, number):
+    """d/dx and d/dy through broadcasting, and with a Python number on either side."""
+    ours, theirs = binary_calls(row)
+    rs = np.random.RandomState(5)
+    x = rs.uniform(0.5, 2.0, (3, 4))
+    y = rs.uniform(0.5, 2.0, (1, 4))
+    if row.name in ("maximum", "minimum"):
+        y[0, 0] = x[0, 0]                            # a tie: the gradient is split
+    if number == "left":
+        a, ta = 1.5, 1.5
+        b, tb = strided.tensor(y, requires_grad=True), torch.tensor(y, requires_grad=True)
+    elif number == "right":
+        a, ta = strided.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        b, tb = 1.5, 1.5
+    else:
+        a, ta = strided.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        b, tb = strided.tensor(y, requires_grad=True), torch.tensor(y, requires_grad=True)
+    try:
+        want = theirs(ta, tb)
+    except (RuntimeError, TypeError):
+        pytest.skip("PyTorch has no such form")
+    w = rs.standard_normal(tuple(want.shape))
+    (ours(a, b) * strided.tensor(w)).sum().backward()
+    try:
+        (want * torch.tensor(w)).sum().backward()
+    except RuntimeError:
+        # PyTorch has no derivative here (floor_divide; remainder/fmod of a number by a
+        # tensor): check strided's against central differences of its own forward
+        for i, s_ in enumerate((a, b)):
+            if isinstance(s_, strided.Tensor) and row.name == "floor_divide":
+                assert not s_.grad.numpy().any()     # zero almost everywhere, like floor
+            elif isinstance(s_, strided.Tensor):
+                base = s_.detach().numpy()
+                num = np.zeros_like(base)
+                for idx in np.ndindex(*base.shape):
+                    hi, lo = base.copy(), base.copy()
+                    hi[idx] += 1e-6
+                    lo[idx] -= 1e-6
+                    args = [a, b]
+                    args[i] = strided.tensor(hi)
+                    f_hi = (ours(*args) * strided.tensor(w)).sum().item()
+                    args[i] = strided.tensor(lo)
+                    f_lo = (ours(*args) * strided.tensor(w)).sum().item()
+                    num[idx] = (f_hi - f_lo) / 2e-6
+                np.testing.assert_allclose(s_.grad.numpy(), num, rtol=1e-5, atol=1e-5)
+        return
+    for s_, t_ in ((a, ta), (b, tb)):
+        if isinstance(t_, torch.Tensor):
+            np.testing.assert_allclose(s_.grad.numpy(), t_.grad.numpy(), rtol=1e-10,
+                                       atol=1e-12)

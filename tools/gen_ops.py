@@ -166,6 +166,8 @@ def regions(table):
         lines.append(f"        _predicate_row(<{r.tag}*>NULL, ty, p, s, n)")
     out[("strided/_C/elementwise_rows.pxi", "unary dispatch")] = lines
 
+    out.update(binary_regions(table["BINARY"]))
+
     # ---- names, methods, stubs ----
     public = [r for r in rows if r.forms in ("method", "functional")]
     lines = ["UNARY_OPS = {"]
@@ -189,6 +191,79 @@ def regions(table):
             stub.append(f"def {r.name}_(self) -> Tensor: ...")
     out[("strided/_C/tensor.pyx", "unary methods")] = lines[:-1]
     out[("strided/_C/tensor.pyi", "unary methods")] = stub
+    return out
+
+
+def binary_regions(rows):
+    values = [r for r in rows if r.kind != "bool"]
+    compares = [r for r in rows if r.kind == "bool"]
+    if [r.kind for r in rows] != sorted((r.kind for r in rows), key=("any", "bool").index):
+        raise SystemExit("op_table.BINARY: rows must come as kind 'any', then 'bool'")
+    out = {}
+    lines = ["cdef enum BinaryOp:", "    # result in the promoted dtype"]
+    lines += _wrap([r.code for r in values], "    ")
+    lines[-1] += ","
+    lines.append("    # bool result")
+    lines += _wrap([r.code for r in compares], "    ")
+    lines[-1] += ","
+    lines += ["    NUM_BINARY_OPS", "", "cdef enum:",
+              f"    B_BOOL_FIRST = {compares[0].code}      # the first op with a bool result"]
+    out[("strided/_C/elementwise.pxd", "binary enum")] = lines
+
+    cim = ["from strided._C.elementwise cimport ("]
+    cim += _wrap([r.code for r in rows] + ["B_BOOL_FIRST"], "    ")
+    cim[-1] += ")"
+    out[("strided/_C/ops.pxi", "binary codes")] = cim
+    out[("strided/_C/elementwise_avx2.pyx", "binary codes")] = cim
+
+    lines = []
+    for r in rows:
+        lines += [f"cdef struct {r.tag}:", "    char unused"]
+    lines += ["", "ctypedef fused binop_t:"] + [f"    {r.tag}" for r in values]
+    lines += ["", "ctypedef fused cmpop_t:"] + [f"    {r.tag}" for r in compares]
+    out[("strided/_C/elementwise_rows.pxi", "binary tags")] = lines
+
+    lines = ["cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,",
+             "                             int* err) noexcept nogil:"]
+    for i, r in enumerate(values):
+        lines.append(f"    {'if' if i == 0 else 'elif'} binop_t is {r.tag}:")
+        if r.note:
+            lines += textwrap.wrap(r.note, 92, initial_indent="        # ",
+                                   subsequent_indent="        # ")
+        lines += _branches(r, "        ")
+    lines += ["    return 0", "", "",
+              "cdef inline bint _branch_free(binop_t* op) noexcept nogil:",
+              '    """A formula without branches: a plain strided loop beats gathering."""',
+              *textwrap.wrap("    return (" + " or ".join(f"binop_t is {r.tag}" for r in values
+                                                    if r.branch_free) + ")",
+                             92, subsequent_indent="            "),
+              "", "",
+              "cdef inline uint8_t _compare(cmpop_t* op, scalar_t x, scalar_t y) noexcept nogil:"]
+    for i, r in enumerate(compares):
+        lines.append(f"    {'if' if i == 0 else 'elif'} cmpop_t is {r.tag}:")
+        lines += _branches(r, "        ")
+    lines.append("    return 0")
+    out[("strided/_C/elementwise_rows.pxi", "binary kernels")] = lines
+
+    lines = ["cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, "
+             "int64_t n,", "                                  OpArgs* a) noexcept nogil:",
+             "    cdef int op = a.op"]
+    for i, r in enumerate(values):
+        lines.append(f"    {'if' if i == 0 else 'elif'} op == {r.code}:")
+        lines.append(f"        _binary_row(<{r.tag}*>NULL, ty, p, s, n, a)")
+    for r in compares:
+        lines.append(f"    elif op == {r.code}:")
+        lines.append(f"        _compare_row(<{r.tag}*>NULL, ty, p, s, n)")
+    out[("strided/_C/elementwise_rows.pxi", "binary dispatch")] = lines
+
+    lines = ["BINARY_OPS = {"]
+    lines += _wrap([f'"{r.name}": {r.code}' for r in rows if r.forms == "function"], "    ")
+    lines[-1] += "}"
+    out[("strided/_C/ops.pxi", "binary names")] = lines
+    lines = ["cdef object _BINARY_NAMES = {"]
+    lines += _wrap([f'{r.code}: "{r.message}"' for r in rows], "    ")
+    lines[-1] += "}"
+    out[("strided/_C/ops.pxi", "binary messages")] = lines
     return out
 
 

@@ -13,18 +13,19 @@
 from libc.stdint cimport int64_t
 from strided._C.iterator cimport StridedLoop, inner_loop_fn
 
+# BEGIN GENERATED: binary enum (tools/gen_ops.py from strided/op_table.py)
 cdef enum BinaryOp:
-    # output dtype == input dtype
-    B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW,
-    B_MAXIMUM, B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR,
-    B_LSHIFT, B_RSHIFT,
-    B_ADD_ALPHA,            # a + alpha * b        (alpha in args.f[0] / args.i[0])
-    B_SUB_ALPHA,            # a - alpha * b
-    B_RSUB_ALPHA,           # b - alpha * a
-    B_LERP_SCALAR,          # a + weight * (b - a)   (weight in args.f[0])
-    # bool output (first of the range: B_EQ)
+    # result in the promoted dtype
+    B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
+    B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT, B_RSHIFT,
+    B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR,
+    # bool result
     B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR,
     NUM_BINARY_OPS
+
+cdef enum:
+    B_BOOL_FIRST = B_EQ      # the first op with a bool result
+# END GENERATED: binary enum
 
 # BEGIN GENERATED: unary enum (tools/gen_ops.py from strided/op_table.py)
 cdef enum UnaryOp:

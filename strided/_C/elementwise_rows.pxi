@@ -28,6 +28,7 @@ ctypedef fused scalar_t:
 
 # ---- op tags ------------------------------------------------------------------------------
 
+# BEGIN GENERATED: binary tags (tools/gen_ops.py from strided/op_table.py)
 cdef struct BAdd:
     char unused
 cdef struct BSub:
@@ -50,11 +51,11 @@ cdef struct BMinimum:
     char unused
 cdef struct BAtan2:
     char unused
-cdef struct BAnd:
+cdef struct BBitwiseAnd:
     char unused
-cdef struct BOr:
+cdef struct BBitwiseOr:
     char unused
-cdef struct BXor:
+cdef struct BBitwiseXor:
     char unused
 cdef struct BLshift:
     char unused
@@ -64,33 +65,8 @@ cdef struct BAddAlpha:
     char unused
 cdef struct BSubAlpha:
     char unused
-cdef struct BRsubAlpha:
+cdef struct BLerpScalar:
     char unused
-cdef struct BLerp:
-    char unused
-
-ctypedef fused binop_t:
-    BAdd
-    BSub
-    BMul
-    BDiv
-    BFloorDivide
-    BRemainder
-    BFmod
-    BPow
-    BMaximum
-    BMinimum
-    BAtan2
-    BAnd
-    BOr
-    BXor
-    BLshift
-    BRshift
-    BAddAlpha
-    BSubAlpha
-    BRsubAlpha
-    BLerp
-
 cdef struct CEq:
     char unused
 cdef struct CNe:
@@ -110,6 +86,27 @@ cdef struct CLogicalOr:
 cdef struct CLogicalXor:
     char unused
 
+ctypedef fused binop_t:
+    BAdd
+    BSub
+    BMul
+    BDiv
+    BFloorDivide
+    BRemainder
+    BFmod
+    BPow
+    BMaximum
+    BMinimum
+    BAtan2
+    BBitwiseAnd
+    BBitwiseOr
+    BBitwiseXor
+    BLshift
+    BRshift
+    BAddAlpha
+    BSubAlpha
+    BLerpScalar
+
 ctypedef fused cmpop_t:
     CEq
     CNe
@@ -120,6 +117,7 @@ ctypedef fused cmpop_t:
     CLogicalAnd
     CLogicalOr
     CLogicalXor
+# END GENERATED: binary tags
 
 # BEGIN GENERATED: unary tags (tools/gen_ops.py from strided/op_table.py)
 cdef struct UNeg:
@@ -379,6 +377,7 @@ cdef inline scalar_t _shift(bint left, scalar_t x, scalar_t y) noexcept nogil:
         return <int64_t>(<uint64_t>x << y) if left else x >> y
 
 
+# BEGIN GENERATED: binary kernels (tools/gen_ops.py from strided/op_table.py)
 cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
                              int* err) noexcept nogil:
     if binop_t is BAdd:
@@ -388,6 +387,7 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
     elif binop_t is BMul:
         return x * y
     elif binop_t is BDiv:
+        # integer inputs are promoted to float first
         if scalar_t is float or scalar_t is double:
             return x / y
         else:
@@ -406,19 +406,25 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
         else:
             return _int_pow(x, y)
     elif binop_t is BMaximum:
+        # NaN wins, as in PyTorch
         if scalar_t is float or scalar_t is double:
             if x != x:
                 return x
             if y != y:
                 return y
-        return x if x > y else y
+            return x if x > y else y
+        else:
+            return x if x > y else y
     elif binop_t is BMinimum:
+        # NaN wins, as in PyTorch
         if scalar_t is float or scalar_t is double:
             if x != x:
                 return x
             if y != y:
                 return y
-        return x if x < y else y
+            return x if x < y else y
+        else:
+            return x if x < y else y
     elif binop_t is BAtan2:
         if scalar_t is float:
             return atan2f(x, y)
@@ -426,17 +432,17 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
             return atan2(x, y)
         else:
             return 0
-    elif binop_t is BAnd:
+    elif binop_t is BBitwiseAnd:
         if scalar_t is float or scalar_t is double:
             return 0
         else:
             return x & y
-    elif binop_t is BOr:
+    elif binop_t is BBitwiseOr:
         if scalar_t is float or scalar_t is double:
             return 0
         else:
             return x | y
-    elif binop_t is BXor:
+    elif binop_t is BBitwiseXor:
         if scalar_t is float or scalar_t is double:
             return 0
         else:
@@ -446,16 +452,24 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
     elif binop_t is BRshift:
         return _shift(False, x, y)
     elif binop_t is BAddAlpha:
+        # add(x, y, alpha=p0)
         return x + p0 * y
     elif binop_t is BSubAlpha:
+        # sub(x, y, alpha=p0)
         return x - p0 * y
-    elif binop_t is BRsubAlpha:
-        return y - p0 * x
-    elif binop_t is BLerp:
-        # PyTorch's lerp: exact at both ends
+    elif binop_t is BLerpScalar:
+        # PyTorch's lerp with a scalar weight p0: exact at both ends
         if p0 < 0.5:
             return x + p0 * (y - x)
         return y - (y - x) * (1 - p0)
+    return 0
+
+
+cdef inline bint _branch_free(binop_t* op) noexcept nogil:
+    """A formula without branches: a plain strided loop beats gathering."""
+    return (binop_t is BAdd or binop_t is BSub or binop_t is BMul or binop_t is BBitwiseAnd
+            or binop_t is BBitwiseOr or binop_t is BBitwiseXor or binop_t is BAddAlpha or
+            binop_t is BSubAlpha)
 
 
 cdef inline uint8_t _compare(cmpop_t* op, scalar_t x, scalar_t y) noexcept nogil:
@@ -477,6 +491,8 @@ cdef inline uint8_t _compare(cmpop_t* op, scalar_t x, scalar_t y) noexcept nogil
         return (x != 0) | (y != 0)
     elif cmpop_t is CLogicalXor:
         return (x != 0) ^ (y != 0)
+    return 0
+# END GENERATED: binary kernels
 
 
 cdef inline double _sigmoid_d(double x) noexcept nogil:
@@ -798,9 +814,7 @@ cdef inline void _binary_row(binop_t* op, scalar_t* ty, char** p, const int64_t*
         c = x[0]
         for i in range(n):
             o[i] = _binary(op, c, y[i], p0, &err)
-    elif (binop_t is BAdd or binop_t is BSub or binop_t is BMul or binop_t is BAnd or
-          binop_t is BOr or binop_t is BXor or binop_t is BAddAlpha or binop_t is BSubAlpha or
-          binop_t is BRsubAlpha):
+    elif _branch_free(op):
         # branch-free formulas: a plain strided loop beats gathering into buffers
         for i in range(n):
             (<scalar_t*>(p[0] + i * s[0]))[0] = _binary(
@@ -969,6 +983,7 @@ cdef inline void _where_row(scalar_t* ty, char** p, const int64_t* s, int64_t n)
 
 # ---- dispatch: one switch per row ---------------------------------------------------------
 
+# BEGIN GENERATED: binary dispatch (tools/gen_ops.py from strided/op_table.py)
 cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int64_t n,
                                   OpArgs* a) noexcept nogil:
     cdef int op = a.op
@@ -995,11 +1010,11 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
     elif op == B_ATAN2:
         _binary_row(<BAtan2*>NULL, ty, p, s, n, a)
     elif op == B_BITWISE_AND:
-        _binary_row(<BAnd*>NULL, ty, p, s, n, a)
+        _binary_row(<BBitwiseAnd*>NULL, ty, p, s, n, a)
     elif op == B_BITWISE_OR:
-        _binary_row(<BOr*>NULL, ty, p, s, n, a)
+        _binary_row(<BBitwiseOr*>NULL, ty, p, s, n, a)
     elif op == B_BITWISE_XOR:
-        _binary_row(<BXor*>NULL, ty, p, s, n, a)
+        _binary_row(<BBitwiseXor*>NULL, ty, p, s, n, a)
     elif op == B_LSHIFT:
         _binary_row(<BLshift*>NULL, ty, p, s, n, a)
     elif op == B_RSHIFT:
@@ -1008,10 +1023,8 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
         _binary_row(<BAddAlpha*>NULL, ty, p, s, n, a)
     elif op == B_SUB_ALPHA:
         _binary_row(<BSubAlpha*>NULL, ty, p, s, n, a)
-    elif op == B_RSUB_ALPHA:
-        _binary_row(<BRsubAlpha*>NULL, ty, p, s, n, a)
     elif op == B_LERP_SCALAR:
-        _binary_row(<BLerp*>NULL, ty, p, s, n, a)
+        _binary_row(<BLerpScalar*>NULL, ty, p, s, n, a)
     elif op == B_EQ:
         _compare_row(<CEq*>NULL, ty, p, s, n)
     elif op == B_NE:
@@ -1030,6 +1043,7 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
         _compare_row(<CLogicalOr*>NULL, ty, p, s, n)
     elif op == B_LOGICAL_XOR:
         _compare_row(<CLogicalXor*>NULL, ty, p, s, n)
+# END GENERATED: binary dispatch
 
 
 # BEGIN GENERATED: unary dispatch (tools/gen_ops.py from strided/op_table.py)

@@ -18,11 +18,14 @@ from libc.math cimport isfinite as _c_isfinite
 from strided._C.iterator cimport (StridedLoop, loop_init, loop_set_operand, loop_prepare,
                                   loop_run_range, loop_numel)
 from strided._C.elementwise cimport (
-    OpArgs, run_binary, run_unary, run_where, ARGS_HAS_LO, ARGS_HAS_HI, ERR_ZERO_DIVISION,
+    OpArgs, run_binary, run_unary, run_where, ARGS_HAS_LO, ARGS_HAS_HI, ERR_ZERO_DIVISION)
+# BEGIN GENERATED: binary codes (tools/gen_ops.py from strided/op_table.py)
+from strided._C.elementwise cimport (
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
     B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT, B_RSHIFT,
-    B_ADD_ALPHA, B_SUB_ALPHA, B_RSUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR)
+    B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
+    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR, B_BOOL_FIRST)
+# END GENERATED: binary codes
 # BEGIN GENERATED: unary codes (tools/gen_ops.py from strided/op_table.py)
 from strided._C.elementwise cimport (
     U_NEG, U_ABS, U_SIGN, U_SQUARE, U_RELU, U_FLOOR, U_CEIL, U_ROUND, U_TRUNC, U_FRAC,
@@ -39,14 +42,17 @@ cdef enum:
 cdef const char* _DTYPE_TITLE[6]
 _DTYPE_TITLE[:] = [b"Bool", b"Byte", b"Int", b"Long", b"Float", b"Double"]
 
+# BEGIN GENERATED: binary messages (tools/gen_ops.py from strided/op_table.py)
 cdef object _BINARY_NAMES = {
     B_ADD: "add", B_SUB: "sub", B_MUL: "mul", B_DIV: "div", B_FLOOR_DIVIDE: "floor_divide",
     B_REMAINDER: "remainder", B_FMOD: "fmod", B_POW: "pow", B_MAXIMUM: "maximum",
     B_MINIMUM: "minimum", B_ATAN2: "atan2", B_BITWISE_AND: "bitwise_and",
-    B_BITWISE_OR: "bitwise_or", B_BITWISE_XOR: "bitwise_xor", B_LSHIFT: "bitwise_left_shift",
-    B_RSHIFT: "bitwise_right_shift", B_EQ: "eq", B_NE: "ne", B_LT: "lt", B_LE: "le",
-    B_GT: "gt", B_GE: "ge", B_LOGICAL_AND: "logical_and", B_LOGICAL_OR: "logical_or",
-    B_LOGICAL_XOR: "logical_xor", B_LERP_SCALAR: "lerp"}
+    B_BITWISE_OR: "bitwise_or", B_BITWISE_XOR: "bitwise_xor",
+    B_LSHIFT: "bitwise_left_shift", B_RSHIFT: "bitwise_right_shift", B_ADD_ALPHA: "add",
+    B_SUB_ALPHA: "sub", B_LERP_SCALAR: "lerp", B_EQ: "eq", B_NE: "ne", B_LT: "lt",
+    B_LE: "le", B_GT: "gt", B_GE: "ge", B_LOGICAL_AND: "logical_and",
+    B_LOGICAL_OR: "logical_or", B_LOGICAL_XOR: "logical_xor"}
+# END GENERATED: binary messages
 
 
 cdef inline bint _is_float_type(int t) noexcept:
@@ -308,7 +314,7 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
         bad = x if xo is None else y
         raise TypeError(f"{_BINARY_NAMES.get(op, 'op')}(): expected Tensor or number operands, "
                         f"but got {type(bad).__name__}")
-    if grad_mode_enabled() and op < B_EQ and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
+    if grad_mode_enabled() and op < B_BOOL_FIRST and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
                                        (out is not None and needs_grad(out))):
         return _autograd().binary(op, xo, yo, out, alpha)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
@@ -329,7 +335,7 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
             raise RuntimeError("For integral input tensors, argument alpha must not be a "
                                "floating point number.")
     op, ct = _adjust_binary(op, ct, xo, yo)
-    od = BOOL if op >= B_EQ else ct
+    od = BOOL if op >= B_BOOL_FIRST else ct
     kd = _kernel_type(ct)
     # shapes
     if a is not None and b is not None:
@@ -841,14 +847,16 @@ cdef object _nan_to_num(Tensor a, object nan, object posinf, object neginf):
 
 # ---- entry points for strided.ops (the function forms) ----------------------------------------
 
+# BEGIN GENERATED: binary names (tools/gen_ops.py from strided/op_table.py)
 BINARY_OPS = {
     "add": B_ADD, "sub": B_SUB, "mul": B_MUL, "true_divide": B_DIV,
     "floor_divide": B_FLOOR_DIVIDE, "remainder": B_REMAINDER, "fmod": B_FMOD, "pow": B_POW,
     "maximum": B_MAXIMUM, "minimum": B_MINIMUM, "atan2": B_ATAN2,
     "bitwise_and": B_BITWISE_AND, "bitwise_or": B_BITWISE_OR, "bitwise_xor": B_BITWISE_XOR,
-    "bitwise_left_shift": B_LSHIFT, "bitwise_right_shift": B_RSHIFT,
-    "eq": B_EQ, "ne": B_NE, "lt": B_LT, "le": B_LE, "gt": B_GT, "ge": B_GE,
+    "bitwise_left_shift": B_LSHIFT, "bitwise_right_shift": B_RSHIFT, "eq": B_EQ,
+    "ne": B_NE, "lt": B_LT, "le": B_LE, "gt": B_GT, "ge": B_GE,
     "logical_and": B_LOGICAL_AND, "logical_or": B_LOGICAL_OR, "logical_xor": B_LOGICAL_XOR}
+# END GENERATED: binary names
 
 # BEGIN GENERATED: unary names (tools/gen_ops.py from strided/op_table.py)
 UNARY_OPS = {

@@ -49,15 +49,19 @@ def _is_tensor(x):
 # ---- element-wise binary ops ------------------------------------------------------------------
 
 _BINARY_NAMES = {v: k for k, v in B.items()}
-_ADD, _SUB, _MUL, _DIV = B["add"], B["sub"], B["mul"], B["true_divide"]
+
+
+_BINARY_FORMULAS = _formulas.binary_formulas(_op_table.BINARY)   # NOTE [ Op table ]
 
 
 class BinaryBackward(Node):
-    """Backward of a broadcasting binary op; the formula is picked by op name."""
+    """Backward of a broadcasting binary op: its op-table formulas for d/dx and d/dy, with
+    the operands saved as the formulas of the wanted gradients read them."""
 
     def __init__(self, op, x, y, alpha, out_dtype):
         super().__init__((x if _is_tensor(x) else None, y if _is_tensor(y) else None))
         self.op = _BINARY_NAMES.get(op, "op")
+        self.formulas = _BINARY_FORMULAS.get(self.op)
         self.alpha = 1 if alpha is None else alpha
         self.x_shape = x.shape if _is_tensor(x) else None
         self.y_shape = y.shape if _is_tensor(y) else None
@@ -65,80 +69,28 @@ class BinaryBackward(Node):
         self.y_dtype = y.dtype if _is_tensor(y) else None
         gx = _is_tensor(x) and x.requires_grad
         gy = _is_tensor(y) and y.requires_grad
-        op_ = self.op
-        if op_ == "mul":
-            need_x, need_y = gy, gx
-        elif op_ == "true_divide":
-            need_x, need_y = gy, gx or gy
-        elif op_ in ("pow", "maximum", "minimum", "atan2", "remainder", "fmod"):
-            need_x = need_y = True
-        else:
-            need_x = need_y = False
+        wanted = [f for f, w in zip(self.formulas or (), (gx, gy)) if w]
+        need_x = any(f.needs_x for f in wanted)
+        need_y = any(f.needs_y for f in wanted)
         # an operand not saved is kept as None; numbers are kept as they are
         self.sx = (self.save(x) if need_x else None) if _is_tensor(x) else x
         self.sy = (self.save(y) if need_y else None) if _is_tensor(y) else y
         self.want_x, self.want_y = gx, gy
 
     def name(self):
-        return {"add": "AddBackward0", "sub": "SubBackward0", "mul": "MulBackward0",
-                "true_divide": "DivBackward0", "pow": "PowBackward1"}.get(
-                    self.op, self.op.capitalize() + "Backward0")
+        row = _op_table.BINARY_BY_NAME.get(self.op)
+        return row.node if row is not None else self.op.capitalize() + "Backward0"
 
     def _value(self, s):
         return s.unpack(self) if hasattr(s, "unpack") else s
 
     def backward(self, g):
-        op = self.op
+        if self.formulas is None:
+            raise RuntimeError(f"the derivative for '{self.op}' is not implemented")
         x, y = self._value(self.sx), self._value(self.sy)
-        wx, wy = self.want_x, self.want_y
-        gx = gy = None
-        if op == "add":
-            gx = g if wx else None
-            gy = (g * self.alpha if self.alpha != 1 else g) if wy else None
-        elif op == "sub":
-            gx = g if wx else None
-            gy = (-g * self.alpha if self.alpha != 1 else -g) if wy else None
-        elif op == "mul":
-            gx = g * y if wx else None
-            gy = g * x if wy else None
-        elif op == "true_divide":
-            gx = g / y if wx else None
-            gy = -g * x / (y * y) if wy else None
-        elif op == "pow":
-            if wx:
-                if _is_tensor(y):
-                    gx = _core.where(y == 0, 0.0, g * y * x ** (y - 1))
-                else:
-                    gx = g * 0.0 if y == 0 else g * y * x ** (y - 1)
-            if wy:
-                out = x ** y
-                logx = x.log() if _is_tensor(x) else (math.log(x) if x > 0 else float("nan"))
-                gy = g * out * logx
-                if _is_tensor(x):
-                    gy = _core.where((x == 0) & (y >= 0), 0.0, gy)
-                elif x == 0:
-                    gy = _core.where(y >= 0, 0.0, gy)
-        elif op in ("maximum", "minimum"):
-            pick_x = (x > y) if op == "maximum" else (x < y)
-            tie = x == y
-            half = g * 0.5
-            gx = _core.where(tie, half, _core.where(pick_x, g, 0.0)) if wx else None
-            gy = _core.where(tie, half, _core.where(pick_x, 0.0, g)) if wy else None
-        elif op == "atan2":
-            denom = x * x + y * y
-            gx = g * y / denom if wx else None
-            gy = -g * x / denom if wy else None
-        elif op == "remainder":
-            gx = g if wx else None
-            gy = -g * _core.div(x, y, rounding_mode="floor") if wy else None
-        elif op == "fmod":
-            gx = g if wx else None
-            gy = -g * _core.div(x, y, rounding_mode="trunc") if wy else None
-        elif op == "floor_divide":
-            gx = g * 0.0 if wx else None
-            gy = g * 0.0 if wy else None
-        else:
-            raise RuntimeError(f"the derivative for '{op}' is not implemented")
+        fx, fy = self.formulas
+        gx = fx.fn(g, x, y, self.alpha) if self.want_x else None
+        gy = fy.fn(g, x, y, self.alpha) if self.want_y else None
         return (self._finish(gx, self.x_shape, self.x_dtype),
                 self._finish(gy, self.y_shape, self.y_dtype))
 
