@@ -7,8 +7,9 @@ from cpython.ref cimport Py_INCREF
 from cpython.object cimport PyTypeObject, PyObject_TypeCheck
 
 cdef extern from "numpy/arrayobject.h":
+    ctypedef struct _NpyDescr "PyArray_Descr"
     object _PyArray_NewFromDescr "PyArray_NewFromDescr"(
-        PyTypeObject* subtype, PyObject* descr, int nd, cnp.npy_intp* dims,
+        PyTypeObject* subtype, _NpyDescr* descr, int nd, cnp.npy_intp* dims,
         cnp.npy_intp* strides, void* data, int flags, PyObject* obj)
 
 import math
@@ -278,7 +279,7 @@ cdef object _to_numpy(Tensor t):
     _export_layout(t, dims, strides)
     descr = t._dtype.numpy_dtype
     Py_INCREF(descr)      # PyArray_NewFromDescr steals a reference
-    arr = _PyArray_NewFromDescr(<PyTypeObject*>cnp.ndarray, <PyObject*>descr, t._ndim, dims,
+    arr = _PyArray_NewFromDescr(<PyTypeObject*>cnp.ndarray, <_NpyDescr*>descr, t._ndim, dims,
                                 strides, data_of(t), flags, NULL)
     cnp.set_array_base(arr, t._storage)
     return arr
