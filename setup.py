@@ -3,9 +3,29 @@
 Environment switches:
   STRIDED_DEBUG=1   bounds checks and wraparound on in every kernel, -O0 -g (for tests)
   STRIDED_NATIVE=1  compile for this machine (-march=native); the default build is portable
+
+NOTE [ Incremental builds ]
+A build redoes only what changed, judged by content, not by timestamps: `pip install -e .`
+runs in a fresh isolated environment each time (new Cython, numpy, temporary build dirs),
+so every timestamp-based check would say "changed".
+  - cythonize: each generated .c ends with a key, the hash of the .pyx and everything it
+    cimports or includes (Cython's own dependency scan), the Cython version and the
+    directives (so STRIDED_DEBUG=1 regenerates it).  A module whose key matches is not
+    cythonized again and its .c is not touched.
+  - C compiler: each built extension is kept in build/cache/ under the hash of its .c, the
+    project headers it includes, the compiler, its flags, numpy's and Python's versions.
+    A hit is copied instead of compiled (the three newest builds of each module are kept,
+    so switching STRIDED_DEBUG or STRIDED_NATIVE back and forth costs nothing).
+  - in-place copies: an extension identical to the one already in strided/_C/ is not
+    copied; a changed one replaces it by rename, so running processes keep the old file.
+Modules compile on every core, largest first.  Output is line-buffered, so `pip install -v`
+shows each module as it is cythonized and compiled.
 """
+import filecmp
+import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +35,19 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+# pip reads the build's output through a pipe: flush each line so `pip install -v` shows
+# progress as it happens, not in 4 KiB bursts
+if hasattr(sys.stdout, "reconfigure"):
+    sys.stdout.reconfigure(line_buffering=True)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE_DIR = os.path.join(HERE, "build", "cache")
+CACHE_KEEP = 3                      # builds of each extension kept in CACHE_DIR
+try:
+    CORES = len(os.sched_getaffinity(0))
+except AttributeError:              # not Linux
+    CORES = os.cpu_count() or 1
 
 MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
            "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index",
@@ -50,7 +83,10 @@ def compiler_accepts(flag, src):
 
 
 OPENMP = sys.platform != "win32" and compiler_accepts("-fopenmp", OPENMP_PROGRAM)
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+# -g1 (line tables only) in the default build: Python's CFLAGS ask for -g, whose full debug
+# info costs ~40% of the compile time of the big generated modules; the machine code is the
+# same either way
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-g1"]
 # -fwrapv: integer overflow wraps (PyTorch's semantics); -fno-math-errno and
 # -fno-trapping-math let sqrt/fmin/... and branchy float loops vectorize (strided never
 # reads errno or FP exception flags).  No -ffast-math: NaN and signed-zero rules hold.
@@ -84,34 +120,175 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
     ISA_MODULES["loss_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     ISA_MODULES["optim_kernels_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
+# `x != x` (the NaN test) in the row kernels (clamp in elementwise_rows.pxi; max/min and
+# argmax/argmin in reduce_rows.pxi) is false for the integer instantiations of their fused
+# types, and gcc says so once per integer type.  The float instantiations need the test and
+# gcc drops it from the integer ones; spelling it per type in the source changes the
+# generated machine code of the kernels, this flag changes nothing but the message.
+NAN_TEST_MODULES = ["elementwise", "elementwise_avx2", "reduce", "reduce_avx2"]
+MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
+
 extensions = [
     Extension(
         f"strided._C.{name}",
         [f"strided/_C/{name}.pyx"],
         include_dirs=[numpy.get_include(), "strided/_C"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args + ISA_MODULES.get(name, []),
+        extra_compile_args=compile_args + ISA_MODULES.get(name, []) + MODULE_FLAGS.get(name, []),
         extra_link_args=link_args,
     )
     for name in MODULES + list(ISA_MODULES)
 ]
 
 
+def _sha256(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else repr(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+KEY_PREFIX = b"/* strided build key: "
+
+
+def _c_key(c_file):
+    """The key written at the end of a generated .c (NOTE [ Incremental builds ]), or None."""
+    try:
+        with open(c_file, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 200))
+            tail = f.read()
+    except OSError:
+        return None
+    at = tail.rfind(KEY_PREFIX)
+    return tail[at + len(KEY_PREFIX):].split(b" ", 1)[0].decode() if at >= 0 else None
+
+
+def cythonize_changed(exts):
+    """Cythonize the modules whose sources, dependencies, Cython version or directives
+    changed since their .c was generated (NOTE [ Incremental builds ]); point every
+    extension at its .c."""
+    import Cython
+    from Cython.Build.Dependencies import create_dependency_tree
+
+    tree = create_dependency_tree()
+    stale = {}
+    for ext in exts:
+        pyx = ext.sources[0]
+        deps = []
+        for dep in tree.all_dependencies(pyx):
+            full = os.path.abspath(dep)
+            # files outside the project (Cython's and numpy's .pxd) by name and content:
+            # their directory is a fresh temporary one in each isolated build
+            name = (os.path.relpath(full, HERE) if full.startswith(HERE + os.sep)
+                    else full.rsplit("site-packages" + os.sep, 1)[-1])
+            deps.append((name, _file_digest(dep)))
+        key = _sha256(Cython.__version__, sorted(directives.items()), sorted(deps))
+        c_file = pyx[:-len(".pyx")] + ".c"
+        if _c_key(c_file) != key:
+            stale[ext.name] = key
+        ext.sources = [c_file]
+    if not stale:
+        return exts
+    todo = [ext for ext in exts if ext.name in stale]
+    for ext in todo:
+        ext.sources = [ext.sources[0][:-len(".c")] + ".pyx"]
+    done = {ext.name: ext for ext in cythonize(todo, compiler_directives=directives,
+                                               nthreads=CORES, force=True)}
+    for name, key in stale.items():
+        with open(done[name].sources[0], "ab") as f:
+            f.write(KEY_PREFIX + key.encode() + b" */\n")
+    return [done.get(ext.name, ext) for ext in exts]
+
+
+_INCLUDE = re.compile(rb'^#include "([^"]+)"', re.M)
+
 
 class ParallelBuildExt(build_ext):
-    """Compile the extension modules on every core (pip builds them one at a time)."""
+    """Compile the extension modules on every core, largest first, each only when its
+    inputs changed (NOTE [ Incremental builds ])."""
 
     def finalize_options(self):
         super().finalize_options()
         if not self.parallel:
-            self.parallel = os.cpu_count() or 1
+            self.parallel = CORES
+
+    def build_extensions(self):
+        # longest first, so the biggest modules don't start last on a core of their own
+        self.extensions.sort(key=lambda e: -sum(os.path.getsize(s) for s in e.sources))
+        try:
+            version = subprocess.run(self.compiler.compiler_so[:1] + ["--version"],
+                                     capture_output=True, text=True).stdout
+        except OSError:
+            version = ""
+        self._compiler_id = (self.compiler.compiler_so, self.compiler.linker_so, version,
+                             numpy.__version__, sys.version, self.debug)
+        super().build_extensions()
+
+    def _build_key(self, ext):
+        parts = [self._compiler_id, ext.name, ext.extra_compile_args, ext.extra_link_args,
+                 ext.define_macros, ext.undef_macros, ext.libraries]
+        for source in sorted(ext.sources):
+            with open(source, "rb") as f:
+                text = f.read()
+            parts.append(hashlib.sha256(text).hexdigest())
+            for header in sorted(set(_INCLUDE.findall(text))):
+                for folder in [os.path.dirname(source)] + [d for d in ext.include_dirs
+                                                           if not os.path.isabs(d)]:
+                    path = os.path.join(folder, header.decode())
+                    if os.path.isfile(path):
+                        parts.append((path, _file_digest(path)))
+                        break
+        return _sha256(*parts)[:24]
+
+    def build_extension(self, ext):
+        target = self.get_ext_fullpath(ext.name)
+        suffix = os.path.basename(target).split(".", 1)[1]
+        cached = os.path.join(CACHE_DIR, f"{ext.name}.{self._build_key(ext)}.{suffix}")
+        if not self.force and os.path.isfile(cached):
+            sys.stdout.write(f"reusing {ext.name}: its C source and flags are unchanged\n")
+            os.utime(cached)            # recently used: pruned last
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(cached, target)
+            return
+        if os.path.exists(target):      # compile even if it looks newer than the .c
+            os.remove(target)
+        super().build_extension(ext)
+        os.makedirs(CACHE_DIR, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=CACHE_DIR, suffix=".tmp")
+        os.close(fd)
+        shutil.copy2(target, tmp)
+        os.replace(tmp, cached)
+        mine = [os.path.join(CACHE_DIR, f) for f in os.listdir(CACHE_DIR)
+                if f.startswith(ext.name + ".") and f.endswith("." + suffix)
+                and len(f) == len(os.path.basename(cached))]
+        for old in sorted(mine, key=os.path.getmtime)[:-CACHE_KEEP]:
+            os.remove(old)
+
+    def copy_extensions_to_source(self):
+        if any(getattr(ext, "_needs_stub", False) for ext in self.extensions):
+            return super().copy_extensions_to_source()
+        build_py = self.get_finalized_command("build_py")
+        for ext in self.extensions:
+            inplace, built = self._get_inplace_equivalent(build_py, ext)
+            if os.path.isfile(inplace) and filecmp.cmp(built, inplace, shallow=False):
+                continue
+            # a new file renamed over the old one: a process that loaded the old one keeps
+            # its mapping (overwriting it in place would crash that process)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(inplace) or ".", suffix=".tmp")
+            os.close(fd)
+            shutil.copy2(built, tmp)
+            os.replace(tmp, inplace)
+            sys.stdout.write(f"copied {built} -> {inplace}\n")
 
 
 setup(
-    ext_modules=cythonize(
-        extensions,
-        compiler_directives=directives,
-        nthreads=os.cpu_count() or 1,
-    ),
+    ext_modules=cythonize_changed(extensions),
     cmdclass={"build_ext": ParallelBuildExt},
 )
