@@ -352,20 +352,10 @@ cdef int _forward_image(const ConvGeometry* g, int dtype, const char* x, const c
 # blocks: 256 -> 256 on 8x8 17.7 -> 16.1, 256 -> 512 stride 2 on 8x8 11.3 -> 8.2, 512 ->
 # 512 on 4x4 22.6 -> 16.7, 256 -> 256 on 7x7 16.6 -> 13.3.
 
-cdef bint _image_blocks = True       # False: one image per GEMM (experiments, tests)
-
-
-def _set_image_blocks(bint on):
-    """Turn NOTE [ Forward over image blocks ] and NOTE [ Input gradient over image
-    blocks ] off (False: one image per GEMM) or back on."""
-    global _image_blocks
-    _image_blocks = on
-
-
 cdef inline int64_t _forward_block_images(const ConvGeometry* g) noexcept nogil:
     """Images per GEMM on the packed path: enough for ~1024 columns."""
     cdef int64_t nb = 1024 // (g.OH * g.OW)
-    return 1 if nb < 1 or not _image_blocks else nb
+    return 1 if nb < 1 else nb
 
 
 cdef int _forward_images(const ConvGeometry* g, int dtype, const char* x, const char* w,
@@ -1069,7 +1059,7 @@ cdef void _pack_grads_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int
 cdef inline int64_t _input_grad_block_images(const ConvGeometry* g) noexcept nogil:
     """Images per GEMM for the input gradient: ~512 columns (col stays a few MB)."""
     cdef int64_t nb = 512 // (g.OH * g.OW)
-    return 1 if nb < 1 or not _image_blocks else nb
+    return 1 if nb < 1 else nb
 
 
 cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, const char* go,
@@ -2069,7 +2059,7 @@ cdef void _flip_transpose(const ConvGeometry* g, const floating* w, floating* wt
 cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, Tensor w,
                              char* gxp, int nt, bint by_batch) except -1:
     """grad_input of a stride-1 convolution as the stride-1 convolution of grad_output with
-    the flipped, transposed weight, on the offset path (NOTE [ Stride-1 convolution over the
+    the flipped, transposed weight, on the offset path (NOTE [ Convolution over the
     padded image ]):
         gx[n, c, h, w] = sum over k, r, s of go[n, k, h + pH - r*dH, w + pW - s*dW] w[k, c, r, s]
     is conv(go padded by dH*(R-1) - pH on top, ..., wt) with wt[c, k, R-1-r, S-1-s] =

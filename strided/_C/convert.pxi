@@ -68,6 +68,18 @@ cdef inline int refuse_read_only(Tensor t) except -1:
     return 0
 
 
+cdef void mark_written(Tensor t) noexcept:
+    # NOTE [ Version counter ]
+    # A Storage counts the writes into it (_version).  A tensor saved for backward records
+    # the count when saved (SavedTensor in strided/autograd/graph.py) and backward refuses
+    # one whose storage was written since, as PyTorch does; views share the counter, so a
+    # write through any view of the memory counts.  Every write path calls this once,
+    # after it wrote: copy_into, in-place ops and out= (ops.pxi, reductions), __setitem__
+    # through NumPy, index_add_, linalg's C, the optimizer updates and autograd's
+    # accumulation -- the counterpart of check_writable before the write.
+    t._storage._version += 1
+
+
 cdef str _read_only_message(Storage s):
     source = ("a NumPy array that is not writeable (from_numpy)" if isinstance(s.owner, np.ndarray)
               else "a DLPack producer that marked it read-only (from_dlpack)")
@@ -177,7 +189,7 @@ cdef int copy_into(Tensor dst, Tensor src) except -1:
     if _memory_overlaps(dst, src) and not _same_layout(dst, src):
         src = _clone(src, src._dtype)
     _copy(dst, src)
-    dst._storage._version += 1
+    mark_written(dst)
     return 0
 
 

@@ -90,11 +90,11 @@ cdef enum:
 
 # NOTE [ GEMM block sizes ]
 # MC x KC of packed A stays in L2, a KC x NR sliver of packed B in L1, the KC x NC panel of
-# B in L3 (Zen 3 here: 32 KiB L1d and 512 KiB L2 per core, 32 MiB shared L3).  These are
-# BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080); MC 72..240, KC 192..512 and
-# NC 256..4080 measured here all came within the machine's noise (2-3%) of them, except
-# KC < 256 (slower).  Index 0: float32, 1: float64.  Tests shrink them (_set_block_sizes)
-# to cross every block edge with small matrices.
+# B in L3 (on the AMD Zen 3 they were measured on: 32 KiB L1d and 512 KiB L2 per core,
+# 32 MiB shared L3).  These are BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080);
+# MC 72..240, KC 192..512 and NC 256..4080 measured on that CPU all came within its noise
+# (2-3%) of them, except KC < 256 (slower).  Index 0: float32, 1: float64.  Tests shrink
+# them (_set_block_sizes) to cross every block edge with small matrices.
 cdef int64_t _MC[2]
 cdef int64_t _KC[2]
 cdef int64_t _NC[2]

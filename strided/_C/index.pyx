@@ -17,7 +17,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t, int32_t, uint8_t
 
 from strided._C.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
-from strided._C.tensor cimport (Tensor, new_tensor, data_of, check_writable,
+from strided._C.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
                                 autograd_dispatch)
 from strided._C.iterator cimport MAX_DIMS
@@ -289,5 +289,5 @@ def index_add_(Tensor self, dim, index, source, alpha=1):
         else:
             index_add_kernel(&L, <uint8_t*>dp, dstep, <const uint8_t*>sp, sstep, ip, istride, K,
                              <uint8_t>(ia != 0 if num == BOOL else ia), num == BOOL)
-    self._storage._version += 1
+    mark_written(self)
     return self

@@ -131,5 +131,5 @@ cdef int _setitem(Tensor t, object index, object value) except -1:
     if isinstance(value, Tensor):
         value = _to_numpy(<Tensor>value)
     arr[_numpy_index(index)] = value
-    t._storage._version += 1
+    mark_written(t)
     return 0

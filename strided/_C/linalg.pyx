@@ -14,8 +14,8 @@ from libc.stdlib cimport malloc, free
 import math
 
 from strided._C.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
-from strided._C.tensor cimport (Tensor, make_tensor, new_tensor, copy_into, data_of,
-                                check_writable, _memory_overlaps,
+from strided._C.tensor cimport (Tensor, mark_written, make_tensor, new_tensor, copy_into,
+                                data_of, check_writable, _memory_overlaps,
                                 grad_mode_enabled, needs_grad, autograd_dispatch)
 from strided._C.iterator cimport MAX_DIMS
 from strided._C.gemm cimport gemm_strided, gemm_batched
@@ -657,5 +657,5 @@ cdef int _write_product(Tensor c, Tensor a, Tensor b, double alpha, double beta)
         copy_into(c, tmp)
     else:
         _mm_into(c, a, b, alpha, beta)
-        c._storage._version += 1
+        mark_written(c)
     return 0

@@ -403,7 +403,7 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
     if result is not out:
         copy_into(out, result)
     else:
-        out._storage._version += 1
+        mark_written(out)
     return out
 
 
@@ -512,7 +512,7 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     if result is not out:
         copy_into(out, result)
     else:
-        out._storage._version += 1
+        mark_written(out)
     return out
 
 
@@ -589,7 +589,7 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
     if result is not out:
         copy_into(out, result)
     else:
-        out._storage._version += 1
+        mark_written(out)
     return out
 
 
@@ -672,11 +672,6 @@ cdef inline Tensor _out_arg(object out):
     if out is None or isinstance(out, Tensor):
         return out
     raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
-
-
-cdef inline Tensor _self_out(Tensor t):
-    """t as the output of an in-place op (checked for internal overlap by _check_out)."""
-    return t
 
 
 cdef object _div(Tensor a, object other, object rounding_mode, Tensor out):
@@ -778,7 +773,7 @@ cdef object _binary_scalar_param(int op, Tensor a, Tensor b, Tensor out, object 
     if result is not out:
         copy_into(out, result)
     else:
-        out._storage._version += 1
+        mark_written(out)
     return out
 
 
@@ -942,7 +937,7 @@ def accumulate_into(Tensor dst, Tensor src):
             loop_run_range(&L, ptrs, _accumulate_row_f32, NULL, 0, loop_numel(&L))
         else:
             loop_run_range(&L, ptrs, _accumulate_row_f64, NULL, 0, loop_numel(&L))
-    dst._storage._version += 1
+    mark_written(dst)
     return dst
 
 

@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcmp
 
 from strided._C.dtypes cimport FLOAT32, FLOAT64
-from strided._C.tensor cimport (Tensor, data_of, check_writable, _memory_overlaps,
+from strided._C.tensor cimport (Tensor, mark_written, data_of, check_writable, _memory_overlaps,
                                 grad_mode_enabled, needs_grad)
 from strided._C.optim_kernels cimport SGDHyper, AdamHyper, sgd_update, adam_update
 
@@ -64,7 +64,7 @@ cdef int _check_writes(list written, list names, Tensor grad, str op) except -1:
 cdef void _bump_versions(list written):
     cdef Tensor t
     for t in written:
-        t._storage._version += 1
+        mark_written(t)
 
 
 def sgd_step(Tensor param not None, Tensor grad not None, Tensor momentum_buffer,

@@ -43,6 +43,7 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
 cdef Tensor new_tensor(int ndim, const int64_t* sizes, DType dtype, bint zero)
 cdef int copy_into(Tensor dst, Tensor src) except -1
 cdef int check_writable(Tensor t) except -1   # NOTE [ Read-only storage ], [ Writes into overlapping tensors ]
+cdef void mark_written(Tensor t) noexcept     # NOTE [ Version counter ]
 cdef bint _memory_overlaps(Tensor a, Tensor b) except -1   # byte extents intersect
 cdef int element_extent(int ndim, const int64_t* sizes, const int64_t* strides,
                         int64_t* lo, int64_t* hi) except -1

@@ -466,12 +466,6 @@ cdef bint _view_strides(Tensor t, int ndim, const int64_t* shape, int64_t* out):
     return view_d == -1
 
 
-cdef inline int64_t _normalize_index(int64_t k, int64_t size, int dim, str op) except? -1:
-    if k < -size or k >= size:
-        raise IndexError(f"{op}index {k} is out of bounds for dimension {dim} with size {size}")
-    return k + size if k < 0 else k
-
-
 # --------------------------------------------------------------------------------------
 # Tensor
 # --------------------------------------------------------------------------------------

@@ -38,6 +38,3 @@ class Parameter(metaclass=_ParameterMeta):
         return p
 
 
-def is_parameter(obj):
-    return isinstance(obj, Parameter)
-
