@@ -132,6 +132,12 @@ UNARY = [
                        "double": "_softplus_d(x, p0, p1)"}, "float",
           grad="where(x * p0 > p1, g, g * (x * p0).sigmoid())", forms="internal",
           note="beta in p0, threshold in p1"),
+    Unary("rad2deg", {"float": "x * <float>57.295779513082320876798",
+                      "double": "x * 57.295779513082320876798"}, "float",
+          grad="g * 57.295779513082320876798"),
+    Unary("deg2rad", {"float": "x * <float>0.017453292519943295769237",
+                      "double": "x * 0.017453292519943295769237"}, "float",
+          grad="g * 0.017453292519943295769237"),
     # ---- predicates: bool results ----
     Unary("isnan", {"floating": "x != x", "integer": "0"}, "bool"),
     Unary("isinf", {"floating": "isinf(x) != 0", "integer": "0"}, "bool"),

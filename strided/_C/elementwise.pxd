@@ -35,7 +35,7 @@ cdef enum UnaryOp:
     # floating point only (the Tensor layer promotes integer inputs first)
     U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2, U_LOG10, U_LOG1P, U_SQRT, U_RSQRT, U_SIN, U_COS,
     U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_TANH, U_SIGMOID, U_RECIPROCAL, U_ERF,
-    U_ERFC, U_GELU, U_GELU_TANH, U_SILU, U_SOFTPLUS,
+    U_ERFC, U_GELU, U_GELU_TANH, U_SILU, U_SOFTPLUS, U_RAD2DEG, U_DEG2RAD,
     # bool result
     U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF, U_SIGNBIT, U_LOGICAL_NOT,
     NUM_UNARY_OPS

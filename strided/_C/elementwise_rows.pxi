@@ -200,6 +200,10 @@ cdef struct USilu:
     char unused
 cdef struct USoftplus:
     char unused
+cdef struct URad2deg:
+    char unused
+cdef struct UDeg2rad:
+    char unused
 cdef struct PIsnan:
     char unused
 cdef struct PIsinf:
@@ -256,6 +260,8 @@ ctypedef fused unop_t:
     UGeluTanh
     USilu
     USoftplus
+    URad2deg
+    UDeg2rad
 
 ctypedef fused predop_t:
     PIsnan
@@ -746,6 +752,18 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         elif scalar_t is double:
             return _softplus_d(x, p0, p1)
         return 0             # never called for these dtypes
+    elif unop_t is URad2deg:
+        if scalar_t is float:
+            return x * <float>57.295779513082320876798
+        elif scalar_t is double:
+            return x * 57.295779513082320876798
+        return 0             # never called for these dtypes
+    elif unop_t is UDeg2rad:
+        if scalar_t is float:
+            return x * <float>0.017453292519943295769237
+        elif scalar_t is double:
+            return x * 0.017453292519943295769237
+        return 0             # never called for these dtypes
     return 0
 
 
@@ -1133,6 +1151,10 @@ cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, int64
                 _unary_row(<USilu*>NULL, ty, p, s, n, a)
             elif op == U_SOFTPLUS:
                 _unary_row(<USoftplus*>NULL, ty, p, s, n, a)
+            elif op == U_RAD2DEG:
+                _unary_row(<URad2deg*>NULL, ty, p, s, n, a)
+            elif op == U_DEG2RAD:
+                _unary_row(<UDeg2rad*>NULL, ty, p, s, n, a)
     elif op == U_ISNAN:
         _predicate_row(<PIsnan*>NULL, ty, p, s, n)
     elif op == U_ISINF:

@@ -32,8 +32,8 @@ from strided._C.elementwise cimport (
     U_BITWISE_NOT, U_CLAMP, U_LEAKY_RELU, U_FILL, U_EXP, U_EXP2, U_EXPM1, U_LOG, U_LOG2,
     U_LOG10, U_LOG1P, U_SQRT, U_RSQRT, U_SIN, U_COS, U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH,
     U_COSH, U_TANH, U_SIGMOID, U_RECIPROCAL, U_ERF, U_ERFC, U_GELU, U_GELU_TANH, U_SILU,
-    U_SOFTPLUS, U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF, U_SIGNBIT,
-    U_LOGICAL_NOT, U_FLOAT_FIRST, U_BOOL_FIRST)
+    U_SOFTPLUS, U_RAD2DEG, U_DEG2RAD, U_ISNAN, U_ISINF, U_ISFINITE, U_ISPOSINF, U_ISNEGINF,
+    U_SIGNBIT, U_LOGICAL_NOT, U_FLOAT_FIRST, U_BOOL_FIRST)
 # END GENERATED: unary codes
 
 cdef enum:
@@ -862,9 +862,10 @@ UNARY_OPS = {
     "rsqrt": U_RSQRT, "sin": U_SIN, "cos": U_COS, "tan": U_TAN, "asin": U_ASIN,
     "acos": U_ACOS, "atan": U_ATAN, "sinh": U_SINH, "cosh": U_COSH, "tanh": U_TANH,
     "sigmoid": U_SIGMOID, "reciprocal": U_RECIPROCAL, "erf": U_ERF, "erfc": U_ERFC,
-    "gelu": U_GELU, "gelu_tanh": U_GELU_TANH, "silu": U_SILU, "isnan": U_ISNAN,
-    "isinf": U_ISINF, "isfinite": U_ISFINITE, "isposinf": U_ISPOSINF,
-    "isneginf": U_ISNEGINF, "signbit": U_SIGNBIT, "logical_not": U_LOGICAL_NOT}
+    "gelu": U_GELU, "gelu_tanh": U_GELU_TANH, "silu": U_SILU, "rad2deg": U_RAD2DEG,
+    "deg2rad": U_DEG2RAD, "isnan": U_ISNAN, "isinf": U_ISINF, "isfinite": U_ISFINITE,
+    "isposinf": U_ISPOSINF, "isneginf": U_ISNEGINF, "signbit": U_SIGNBIT,
+    "logical_not": U_LOGICAL_NOT}
 # END GENERATED: unary names
 
 

@@ -1590,6 +1590,22 @@ cdef class Tensor:
         """erfc, in place; returns self."""
         return _unary(U_ERFC, self, self, "erfc_")
 
+    def rad2deg(self):
+        """Rad2deg of each element (a new tensor).  The op table's row 'rad2deg'."""
+        return _unary(U_RAD2DEG, self, None, "rad2deg")
+
+    def rad2deg_(self):
+        """rad2deg, in place; returns self."""
+        return _unary(U_RAD2DEG, self, self, "rad2deg_")
+
+    def deg2rad(self):
+        """Deg2rad of each element (a new tensor).  The op table's row 'deg2rad'."""
+        return _unary(U_DEG2RAD, self, None, "deg2rad")
+
+    def deg2rad_(self):
+        """deg2rad, in place; returns self."""
+        return _unary(U_DEG2RAD, self, self, "deg2rad_")
+
     def isnan(self):
         """Whether each element is nan (a new tensor).  The op table's row 'isnan'."""
         return _unary(U_ISNAN, self, None, "isnan")
