@@ -11,7 +11,7 @@ import numpy as np
 
 from strided._C.tensor import Tensor, from_numpy, tensor
 from strided.random import randperm
-from strided.serialization import _limit_for, _open_regular
+from strided.serialization import _limit_for, _open_regular, _read_chunks
 
 
 class Dataset:
@@ -124,7 +124,6 @@ class DataLoader:
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IDX_NATIVE = {0x08: np.uint8, 0x09: np.int32, 0x0B: np.int32, 0x0C: np.int32,
                0x0D: np.float32, 0x0E: np.float64}      # int8/int16 widen to int32
-_CHUNK = 1 << 20
 
 
 class IDXError(ValueError):
@@ -209,15 +208,10 @@ def _read_idx_array(f, path, size, gz, limit):
         raise IDXError(path, f"header (shape {shape}, {dtype.name}) asks for {out_bytes:,} "
                              f"bytes of memory, more than max_bytes={limit:,} allows (pass a "
                              f"larger max_bytes to read a file you trust)")
-    arr = np.empty(shape, dtype)
-    view = memoryview(arr.reshape(-1).view(np.uint8))
-    pos = 0
-    while pos < nbytes:
-        n = f.readinto(view[pos:pos + _CHUNK])
-        if not n:
-            raise IDXError(path, f"IDX data is truncated ({header + pos} bytes, but its "
-                                 f"header (shape {shape}, {dtype.name}) needs {expected})")
-        pos += n
+    arr, pos = _read_chunks(f, shape, dtype, nbytes)
+    if pos < nbytes:
+        raise IDXError(path, f"IDX data is truncated ({header + pos} bytes, but its "
+                             f"header (shape {shape}, {dtype.name}) needs {expected})")
     if gz and f.read(1):                    # reading on to the end also checks the gzip CRC
         raise IDXError(path, f"IDX file decompresses to more than the {expected} bytes its "
                              f"header (shape {shape}, {dtype.name}) needs")

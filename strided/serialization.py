@@ -133,6 +133,20 @@ class _Budget:
         self.left -= nbytes
 
 
+def _read_chunks(f, shape, dtype, nbytes):
+    """A new array of shape and dtype filled from f in _CHUNK reads (no second copy of the
+    data in memory); returns (array, bytes read), fewer than nbytes when f ends early."""
+    arr = np.empty(shape, dtype)
+    view = memoryview(arr.reshape(-1).view(np.uint8))
+    pos = 0
+    while pos < nbytes:
+        n = f.readinto(view[pos:pos + _CHUNK])
+        if not n:
+            break
+        pos += n
+    return arr, pos
+
+
 def _limit_for(max_bytes, size):
     """An explicit max_bytes, else DEFAULT_MAX_BYTES or the file's size if larger: an
     uncompressed file never holds more than itself, so the default only stops expansion."""
@@ -372,14 +386,9 @@ def _read_array(zf, info, budget, what):
             raise _Refused(f"member {name!r}: its header declares shape {shape} of {dtype} "
                            f"({nbytes:,} bytes) but it holds {info.file_size - header:,}")
         budget.charge(nbytes, f"{what} {shape} {dtype}")
-        arr = np.empty(shape, dtype)
-        view = memoryview(arr.reshape(-1).view(np.uint8))
-        pos = 0
-        while pos < nbytes:
-            n = f.readinto(view[pos:pos + _CHUNK])
-            if not n:
-                raise _Refused(f"member {name!r} is truncated ({pos:,} of {nbytes:,} bytes)")
-            pos += n
+        arr, pos = _read_chunks(f, shape, dtype, nbytes)
+        if pos < nbytes:
+            raise _Refused(f"member {name!r} is truncated ({pos:,} of {nbytes:,} bytes)")
         if f.read(1):                       # also makes zipfile check the CRC
             raise _Refused(f"member {name!r} is longer than its header says")
     if dtype.byteorder not in "=|" and dtype != native:

@@ -61,6 +61,16 @@ LAYOUTS = {"contiguous": lambda t: t, "transposed": lambda t: t.t(),
            else t[::2].flip(1)[:, ::3]}
 
 
+def assert_same(got, want):
+    """A strided result equals PyTorch's: shape, dtype and values (NaN where it has NaN)."""
+    assert got.shape == tuple(want.shape)
+    assert str(got.dtype).replace("strided.", "") == str(want.dtype).replace("torch.", "")
+    rtol = 2e-6 if want.dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(got.numpy().astype(np.float64),
+                               want.numpy().astype(np.float64), rtol=rtol, atol=rtol,
+                               equal_nan=True)
+
+
 def test_generated_regions_are_fresh():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_ops.py"), "--check"],
                           capture_output=True, text=True)
@@ -101,13 +111,7 @@ def test_row_matches_torch(row, dtype, layout):
         with pytest.raises((RuntimeError, TypeError, ValueError)):
             ours(a)
         return
-    got = ours(a)
-    assert got.shape == tuple(want.shape)
-    assert str(got.dtype).replace("strided.", "") == str(want.dtype).replace("torch.", "")
-    rtol = 2e-6 if want.dtype == torch.float32 else 1e-12
-    np.testing.assert_allclose(got.numpy().astype(np.float64),
-                               want.numpy().astype(np.float64), rtol=rtol, atol=rtol,
-                               equal_nan=True)
+    assert_same(ours(a), want)
 
 
 @pytest.mark.parametrize("row", [r for r in UNARY if r.grad is not None], ids=lambda r: r.name)
@@ -201,13 +205,7 @@ def test_binary_row_matches_torch(row, dtype):
         with pytest.raises((RuntimeError, TypeError, ValueError)):
             ours(a, b)
         return
-    got = ours(a, b)
-    assert got.shape == tuple(want.shape)
-    assert str(got.dtype).replace("strided.", "") == str(want.dtype).replace("torch.", "")
-    rtol = 2e-6 if want.dtype == torch.float32 else 1e-12
-    np.testing.assert_allclose(got.numpy().astype(np.float64),
-                               want.numpy().astype(np.float64), rtol=rtol, atol=rtol,
-                               equal_nan=True)
+    assert_same(ours(a, b), want)
 
 
 @pytest.mark.parametrize("number", ["left", "right", None])
