@@ -16,7 +16,7 @@ so every timestamp-based check would say "changed".
     project headers it includes, the compiler, its flags, numpy's and Python's versions.
     A hit is copied instead of compiled (the three newest builds of each module are kept,
     so switching STRIDED_DEBUG or STRIDED_NATIVE back and forth costs nothing).
-  - in-place copies: an extension identical to the one already in strided/_C/ is not
+  - in-place copies: an extension identical to the one already in the source tree is not
     copied; a changed one replaces it by rename, so running processes keep the old file.
 Modules compile on every core, largest first.  Output is line-buffered, so `pip install -v`
 shows each module as it is cythonized and compiled.
@@ -49,9 +49,14 @@ try:
 except AttributeError:              # not Linux
     CORES = os.cpu_count() or 1
 
-MODULES = ["dtypes", "storage", "threads", "iterator", "copy", "elementwise", "reduce", "tensor",
-           "dlpack", "gemm", "linalg", "pool", "pooling", "conv", "norm", "loss", "index",
-           "optim_kernels", "optim_updates"]
+# strided._C's extension modules, by layer (strided/_C/README.md): each is
+# strided/_C/<folder>/<stem>.pyx, built as strided._C.<folder>.<stem>
+MODULES = ["core." + m for m in ("dtypes", "storage", "threads", "iterator", "copy", "tensor",
+                                 "dlpack")]
+MODULES += ["kernels." + m for m in ("elementwise", "reduce", "gemm", "pool", "conv", "norm",
+                                     "loss", "optim")]
+MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]
+HEADERS = os.path.join("strided", "_C", "kernels")     # gemm_kernel.h, conv_kernels.h
 
 # NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are
 # brought up to date first (files are rewritten only when a region changed)
@@ -114,28 +119,27 @@ directives = {
 }
 
 # Kernels also built for AVX2 + FMA, chosen at run time on CPUs that have them
-# (NOTE [ Kernel dispatch ] in strided/_C/elementwise.pyx).
+# (NOTE [ Kernel dispatch ] in strided/_C/kernels/elementwise.pyx).
 ISA_MODULES = {}
 if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx2 -mfma", AVX2_PROGRAM):
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
-    ISA_MODULES["elementwise_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
-    ISA_MODULES["reduce_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
-    ISA_MODULES["loss_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
-    ISA_MODULES["optim_kernels_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    for stem in ("elementwise", "reduce", "loss", "optim"):
+        ISA_MODULES[f"kernels.{stem}_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
 
 # `x != x` (the NaN test) in the row kernels (clamp in elementwise_rows.pxi; max/min and
 # argmax/argmin in reduce_rows.pxi) is false for the integer instantiations of their fused
 # types, and gcc says so once per integer type.  The float instantiations need the test and
 # gcc drops it from the integer ones; spelling it per type in the source changes the
 # generated machine code of the kernels, this flag changes nothing but the message.
-NAN_TEST_MODULES = ["elementwise", "elementwise_avx2", "reduce", "reduce_avx2"]
+NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2", "kernels.reduce",
+                    "kernels.reduce_avx2"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
 
 extensions = [
     Extension(
         f"strided._C.{name}",
-        [f"strided/_C/{name}.pyx"],
-        include_dirs=[numpy.get_include(), "strided/_C"],
+        [f"strided/_C/{name.replace('.', '/')}.pyx"],
+        include_dirs=[numpy.get_include(), HEADERS],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args + ISA_MODULES.get(name, []) + MODULE_FLAGS.get(name, []),
         extra_link_args=link_args,

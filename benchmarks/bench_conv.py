@@ -300,7 +300,7 @@ def main():
     torch_times = median_over(torch_rounds) if torch_rounds else None
 
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
-          f"{strided.__version__} (OpenMP: {strided._C.threads.has_openmp()}), "
+          f"{strided.__version__} (OpenMP: {strided._C.core.threads.has_openmp()}), "
           + (f"torch {torch_info['version']}" if torch_info else "torch: not available")
           + f"; float32, median of {repeat} calls"
           + (f" (then over {args.rounds} alternating rounds)" if args.rounds > 1 else "")

@@ -100,7 +100,7 @@ def worker(lib, threads):
     if lib == "strided":
         sys.path.insert(0, ROOT)
         import strided
-        from strided._C import gemm
+        from strided._C.kernels import gemm
         strided.set_num_threads(threads)
         info = {"version": strided.__version__, "threads": strided.get_num_threads(),
                 "kernel": gemm._kernel_name()}

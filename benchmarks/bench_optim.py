@@ -157,7 +157,7 @@ def main():
 
     sys.path.insert(0, ROOT)
     import numpy as np
-    from strided._C.elementwise import kernel_isa
+    from strided._C.kernels.elementwise import kernel_isa
     check_results()
     torch_times, torch_info = torch_in_subprocess(args)
     times = measure("strided", args, repeat)

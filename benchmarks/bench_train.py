@@ -153,7 +153,7 @@ class Lib:
             strided.set_num_threads(threads)
             self.mod, self.nn, self.optim = strided, strided.nn, strided.optim
             self.info = {"version": strided.__version__, "threads": strided.get_num_threads(),
-                         "openmp": strided._C.threads.has_openmp()}
+                         "openmp": strided._C.core.threads.has_openmp()}
         else:
             import torch
             torch.set_num_threads(threads)

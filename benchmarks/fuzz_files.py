@@ -210,7 +210,7 @@ def random_object(rng, S, depth=0):
 
 def same(a, b):
     import numpy as np
-    from strided._C.tensor import Tensor
+    from strided._C.core.tensor import Tensor
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
             return False
@@ -797,7 +797,7 @@ def load_impl(impl):
 
 
 def tensor_bytes(obj):
-    from strided._C.tensor import Tensor
+    from strided._C.core.tensor import Tensor
     if isinstance(obj, Tensor):
         return obj.numel() * obj.element_size()
     if isinstance(obj, (list, tuple)):

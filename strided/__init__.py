@@ -3,10 +3,10 @@
 One flat Storage holds the data; a Tensor is (sizes, strides, storage_offset) over it, so
 slicing, transposing, expanding, unfolding and reshaping copy nothing.
 """
-from strided._C.dtypes import (DType, bool_ as bool, uint8, int32, int64, float32, float64)
-from strided._C.storage import Storage
-from strided._C.tensor import Tensor, from_numpy, tensor, broadcast_shapes
-from strided._C.threads import set_num_threads, get_num_threads
+from strided._C.core.dtypes import (DType, bool_ as bool, uint8, int32, int64, float32, float64)
+from strided._C.core.storage import Storage
+from strided._C.core.tensor import Tensor, from_numpy, tensor, broadcast_shapes
+from strided._C.core.threads import set_num_threads, get_num_threads
 from strided.creation import (empty, zeros, ones, full, arange, linspace, eye,
                               empty_like, zeros_like, ones_like, full_like)
 from strided.random import (Generator, manual_seed, initial_seed, default_generator,
@@ -15,14 +15,14 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
                                 swapaxes, swapdims, t, permute, movedim, moveaxis, narrow,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
                                 split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
-from strided._C.dlpack import from_dlpack
+from strided._C.core.dlpack import from_dlpack
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all
 from strided import autograd
 from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from strided.serialization import save, load
 from strided import nn, optim, data
-from strided._C.linalg import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
+from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
 
 # PyTorch's dtype aliases
 float = float32

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from strided._C import tensor as _t
-from strided._C.dtypes import float32, int64, bool_, to_dtype
+from strided._C.core import tensor as _t
+from strided._C.core.dtypes import float32, int64, bool_, to_dtype
 
 
 def _shape(size):

@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 
-from strided._C.tensor import Tensor, from_numpy, tensor
+from strided._C.core.tensor import Tensor, from_numpy, tensor
 from strided.random import randperm
 from strided.serialization import _limit_for, _open_regular, _read_chunks
 

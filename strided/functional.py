@@ -1,5 +1,5 @@
 """Function forms of the Tensor view ops (strided.transpose(t, 0, 1) == t.transpose(0, 1))."""
-from strided._C.tensor import Tensor
+from strided._C.core.tensor import Tensor
 
 
 def reshape(input, shape):
@@ -66,7 +66,7 @@ def broadcast_to(input, shape):
 
 def broadcast_tensors(*tensors):
     """Views of all tensors expanded to their common broadcast shape."""
-    from strided._C.tensor import broadcast_shapes
+    from strided._C.core.tensor import broadcast_shapes
     shape = broadcast_shapes(*(x.shape for x in tensors))
     return tuple(x.expand(shape) for x in tensors)
 

@@ -3,8 +3,8 @@
 Each is the Tensor method of the same name (PyTorch's names and arguments); the element-wise
 ones also take `out=`, a tensor of the broadcast shape that receives the result.
 """
-from strided._C import tensor as _core
-from strided._C.tensor import Tensor, where, clamp, div, lerp
+from strided._C.core import tensor as _core
+from strided._C.core.tensor import Tensor, where, clamp, div, lerp
 from strided.op_table import UNARY
 
 _BINARY = _core.BINARY_OPS

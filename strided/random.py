@@ -5,8 +5,8 @@ and platform.  Sampling writes straight into the new tensor's storage.
 """
 import numpy as np
 
-from strided._C import tensor as _t
-from strided._C.dtypes import float32, int64, to_dtype
+from strided._C.core import tensor as _t
+from strided._C.core.dtypes import float32, int64, to_dtype
 from strided.creation import _shape, empty
 
 

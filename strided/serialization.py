@@ -53,7 +53,7 @@ import zlib
 
 import numpy as np
 
-from strided._C.tensor import Tensor, from_numpy
+from strided._C.core.tensor import Tensor, from_numpy
 
 _FORMAT = "strided-checkpoint"
 _VERSION = 1

@@ -144,7 +144,7 @@ def conv_path(request):
     [ Convolution over the padded image ]), for strides > 1 its column taps in small bands
     and chunks (NOTE [ Column taps for strided convolutions ]) and batch-innermost (NOTE
     [ Batch-innermost convolution ]; groups == 1)."""
-    from strided._C import conv as K
+    from strided._C.kernels import conv as K
     batched, offset, taps = {"auto": (-1, -1, -1), "packed": (0, 0, 0),
                              "offset": (0, 1, 0), "taps": (0, 1, 1),
                              "batched": (1, 0, 0)}[request.param]
@@ -405,7 +405,7 @@ def test_dtypes_refused():
 def test_both_thread_splits(mode):
     """Batch split (per-thread weight-gradient partials, summed) and GEMM threading give
     the single-threaded values on inputs too small to choose them by themselves."""
-    from strided._C import conv as K
+    from strided._C.kernels import conv as K
     x = rng.standard_normal((5, 4, 7, 6))
     w = rng.standard_normal((6, 2, 3, 3))
     go = rng.standard_normal((5, 6, 4, 6))
@@ -482,7 +482,7 @@ def test_backward_batched_path_matches_per_image(case, threads):
     """NOTE [ Batch-innermost convolution ]: both gradients through the batched backward
     equal the per-image backward's (itself checked against PyTorch and finite
     differences), on one thread and on chunks split over two."""
-    from strided._C import conv as K
+    from strided._C.kernels import conv as K
     N, C, H, W, Kc, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W))
     w = rng.standard_normal((Kc, C, R, S))
@@ -574,7 +574,7 @@ def test_stride1_paths_forward_and_gradients(case, dtype, path):
     """Forward, grad_input and grad_weight of stride-1 convolutions on the offset path
     (grad_input there is the convolution of grad_output with the flipped, transposed
     weight) and on the packed path, against the tap-loop reference, in every layout."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, pads, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
@@ -606,7 +606,7 @@ def test_offset_path_threads_change_no_bit(split):
     """The offset path on two threads -- whole images per thread (split 1) or every GEMM
     split between them (0) -- gives the one-thread values bit for bit, forward and
     grad_input (its GEMM blocks never depend on the split)."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     x = rng.standard_normal((3, 6, 13, 11)).astype(np.float32)
     w = rng.standard_normal((20, 6, 3, 3)).astype(np.float32)
     go = rng.standard_normal((3, 20, 13, 11)).astype(np.float32)
@@ -639,7 +639,7 @@ def test_weight_gradient_over_the_padded_image_on_threads(split, kind):
     """NOTE [ Weight gradient over the padded image ] on one thread, with whole images
     per thread (per-thread gw^T partials, added and transposed) and with each GEMM split
     between two threads, grouped, against the reference."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     x = rng.standard_normal((5, 6, 13, 11))
     w = rng.standard_normal((8, 3, 3, 3))
     go = rng.standard_normal((5, 8, 13, 11))
@@ -668,7 +668,7 @@ def test_packed_path_over_image_blocks(case, threads, dtype):
     NOTE [ Input gradient over image blocks ]): forward and grad_input alone (the
     weight gradient off, so the input gradient takes its block path) against the
     reference, whole images per thread or GEMMs split between threads."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
@@ -704,7 +704,7 @@ def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threa
     over image blocks ] (C*R*S*K > 16K on a small output) while its input gradient takes
     the offset path or the blocks of the packed one: each path must find the other's
     result already done."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     x = rng.standard_normal((5, 64, 8, 7)).astype(np.float32)
     w = rng.standard_normal((32, 64, 3, 3)).astype(np.float32)
     go = rng.standard_normal((5, 32, 8, 7)).astype(np.float32)
@@ -728,7 +728,7 @@ def test_weight_and_input_gradients_on_both_paths(case, offset):
     """Every geometry of CASES (strides, dilations, groups) with the offset path forced on
     -- the weight gradient over the padded image's phases -- and off, against the
     reference, in four layouts."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W))
     w = rng.standard_normal((K, C // g, R, S))
@@ -765,7 +765,7 @@ def test_column_taps(case, dtype, blocks):
     """The column-tap forward, with the default bands and chunks and with others (one
     output row, one channel, partial last chunk), in every layout, against the reference;
     one thread and two give the same bits (a band's sums never depend on the split)."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
@@ -799,7 +799,7 @@ def test_column_taps_are_chosen_for_resnet_layers(C, K, stride):
     """The automatic choice takes column taps for ResNet's 3x3 stride-2 layers and its wide
     stride-1 ones: same values as forcing them, and not those of the phase layout (the
     sums run in another order)."""
-    from strided._C import conv as Kc
+    from strided._C.kernels import conv as Kc
     x = rng.standard_normal((2, C, 16, 16)).astype(np.float32)
     w = rng.standard_normal((K, C, 3, 3)).astype(np.float32)
     outs = {}
@@ -819,7 +819,8 @@ def test_column_taps_are_chosen_for_resnet_layers(C, K, stride):
 def test_offset_path_on_the_reference_kernels(dtype):
     """The portable micro-kernels (no AVX2) run the offset paths too: row-offset B, its
     half-slivers on two rows, A packed from row offsets, and the column taps."""
-    from strided._C import conv as Kc, gemm
+    from strided._C.kernels import conv as Kc
+    from strided._C.kernels import gemm
     x = rng.standard_normal((3, 5, 9, 8)).astype(dtype)
     w = rng.standard_normal((7, 5, 3, 3)).astype(dtype)
     old = gemm._kernel_name()

@@ -13,7 +13,7 @@ import pytest
 
 import strided
 import strided.nn.functional as F
-from strided._C import gemm as _gemm
+from strided._C.kernels import gemm as _gemm
 
 KERNELS = ["auto", "reference"] if _gemm._cpu_has_avx2_fma() else ["reference"]
 FLOATS = ("float32", "float64")
@@ -345,7 +345,7 @@ def test_int_alpha_beta_truncate_like_torch():
 @pytest.mark.parametrize("m,n,k", [(200, 190, 180), (13, 700, 150), (600, 9, 150),
                                    (257, 255, 64), (1, 3000, 400), (3000, 1, 400)])
 def test_threads_give_identical_results(threads, dtype, m, n, k):
-    if not strided._C.threads.has_openmp():
+    if not strided._C.core.threads.has_openmp():
         pytest.skip("built without OpenMP")
     A = strided.from_numpy(rand((m, k), dtype, 22))
     At = strided.from_numpy(rand((k, m), dtype, 22)).t()        # column-major A
@@ -362,7 +362,7 @@ def test_threads_give_identical_results(threads, dtype, m, n, k):
 
 @pytest.mark.parametrize("dtype", FLOATS + ("int64",))
 def test_threads_batched_identical(threads, dtype):
-    if not strided._C.threads.has_openmp():
+    if not strided._C.core.threads.has_openmp():
         pytest.skip("built without OpenMP")
     A = strided.from_numpy(rand((64, 9, 31), dtype, 24))
     B = strided.from_numpy(rand((64, 31, 17), dtype, 25))
@@ -418,7 +418,7 @@ def test_small_path_matches_packed(dtype, layout_a, layout_b, m, n, k):
 def test_thread_grids_identical(threads, dtype, m, n, k):
     """Whichever way the threads split C (rows, columns), every element gets the same
     arithmetic."""
-    if not strided._C.threads.has_openmp():
+    if not strided._C.core.threads.has_openmp():
         pytest.skip("built without OpenMP")
     A = strided.from_numpy(rand((m, k), dtype, 63))
     B = strided.from_numpy(rand((k, n), dtype, 64))

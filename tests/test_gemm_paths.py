@@ -1,6 +1,6 @@
 """The GEMM kernel's paths, each checked against NumPy and against the others.
 
-gemm_strided picks one path per product (NOTE [ GEMM paths ] in strided/_C/gemm.pyx):
+gemm_strided picks one path per product (NOTE [ GEMM paths ] in strided/_C/kernels/gemm.pyx):
 C = beta * C when k = 0 or alpha = 0, a matrix-vector kernel when m or n is 1, the direct
 path (no packing, one thread) for products of at most SMALL_WORK multiply-adds with an
 operand it can stream, and otherwise the packed five loops on a grid of threads; integer
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import strided
-from strided._C import gemm as _gemm
+from strided._C.kernels import gemm as _gemm
 
 FLOATS = ("float32", "float64")
 INTS = ("uint8", "int32", "int64")
@@ -49,7 +49,7 @@ def forced_rows():
 
 
 def need_openmp():
-    if not strided._C.threads.has_openmp():
+    if not strided._C.core.threads.has_openmp():
         pytest.skip("built without OpenMP")
 
 

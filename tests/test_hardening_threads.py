@@ -1,4 +1,4 @@
-"""Grad mode is per thread (NOTE [ Grad mode is per thread ] in strided/_C/tensor.pyx), and
+"""Grad mode is per thread (NOTE [ Grad mode is per thread ] in strided/_C/core/tensor.pyx), and
 threads training separate models train exactly as alone."""
 import os
 import sys

@@ -1,6 +1,6 @@
 """No import cycles in the package, lazy imports inside functions included, and the core
 (strided._C) never imports the layers above it (NOTE [ Autograd hook ] in
-strided/_C/tensor.pyx).  Edges are Python-level imports: `cimport` is compile-time and
+strided/_C/core/tensor.pyx).  Edges are Python-level imports: `cimport` is compile-time and
 Cython itself refuses cycles there."""
 import ast
 import os

@@ -670,7 +670,7 @@ def test_bad_mask_shape_and_index_types():
 
 
 # --------------------------------------------------------------------------------------
-# index_select / index_add_ (strided/_C/index.pyx) against np.take / np.add.at
+# index_select / index_add_ (strided/_C/ops/index.pyx) against np.take / np.add.at
 # --------------------------------------------------------------------------------------
 
 def _index_values(size, seed):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 import strided
-from strided._C import elementwise
+from strided._C.kernels import elementwise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PROGRAM = r"""
 import json, numpy as np, strided
-from strided._C import elementwise
+from strided._C.kernels import elementwise
 rng = np.random.default_rng(7)
 x = strided.from_numpy((rng.standard_normal((67, 129)) * 30).astype(np.float32))
 y = strided.from_numpy(rng.standard_normal((67, 129)).astype(np.float32))
@@ -29,7 +29,7 @@ out = {
     "logsumexp": x.logsumexp(1).tolist(), "amax": x.amax(0).tolist(),
     "ifloor": (x.to(strided.int32) // 7).tolist(), "cumsum": x.cumsum(1).tolist(),
 }
-from strided._C import optim_kernels
+from strided._C.kernels import optim as optim_kernels
 import strided.optim as optim
 out["optim_isa"] = optim_kernels.kernel_isa()
 for name, make in (("sgd", lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),

@@ -1,10 +1,10 @@
-"""Batch-norm kernels (strided._C.norm) against a NumPy reference over layouts."""
+"""Batch-norm kernels (strided._C.kernels.norm) against a NumPy reference over layouts."""
 import numpy as np
 import pytest
 
 import strided
 import strided.nn.functional as F
-from strided._C import norm as K
+from strided._C.kernels import norm as K
 from strided.autograd import gradcheck
 
 

@@ -85,7 +85,7 @@ def test_rows_are_well_formed():
                                                                    "internal")
         assert (r.grad is None) == (r.kind == "bool" or r.name in ("bitwise_not", "clamp",
                                                                   "fill")), r.name
-    assert set(strided._C.tensor.UNARY_OPS) == {r.name for r in UNARY
+    assert set(strided._C.core.tensor.UNARY_OPS) == {r.name for r in UNARY
                                                 if r.forms in ("method", "functional")}
 
 

@@ -126,9 +126,9 @@ def test_schedulers_closed_forms():
                                1 / (e + 1))
 
 
-# ---- the fused update kernels (strided._C.optim_updates) ----------------------------------
+# ---- the fused update kernels (strided._C.ops.optim) ----------------------------------
 
-from strided._C.optim_updates import sgd_step, adam_step  # noqa: E402
+from strided._C.ops.optim import sgd_step, adam_step  # noqa: E402
 
 DTYPES = {"float32": (S.float32, np.float32, 1e-6), "float64": (S.float64, np.float64, 1e-13)}
 

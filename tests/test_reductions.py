@@ -846,7 +846,7 @@ def test_reduction_thread_counts_identical(name, dtype, restore_threads, request
         np.testing.assert_array_equal(r2[1], np.argmax(ref, 0))
 
 
-@pytest.mark.skipif(not strided._C.threads.has_openmp(), reason="no OpenMP in this build")
+@pytest.mark.skipif(not strided._C.core.threads.has_openmp(), reason="no OpenMP in this build")
 def test_thread_count_reaches_kernels(restore_threads):
     strided.set_num_threads(1)
     assert strided.get_num_threads() == 1

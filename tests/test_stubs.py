@@ -1,4 +1,4 @@
-"""The type stubs of the Cython modules (strided/_C/*.pyi) can't silently fall behind: every
+"""The type stubs of the Cython modules (strided/_C/core/*.pyi) can't silently fall behind: every
 public Tensor attribute and module-level function is declared, with the compiled
 signature's parameter names, kinds and defaults; the stubs are shipped (py.typed,
 package-data)."""
@@ -11,10 +11,10 @@ import sys
 import pytest
 
 import strided
-import strided._C.tensor as tensor_module
+import strided._C.core.tensor as tensor_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STUB = os.path.join(ROOT, "strided", "_C", "tensor.pyi")
+STUB = os.path.join(ROOT, "strided", "_C", "core", "tensor.pyi")
 
 
 def parse_stub(path=STUB):
@@ -82,13 +82,13 @@ def public_tensor_attributes():
 def test_every_public_tensor_attribute_is_in_the_stub():
     declared = class_members(parse_stub(), "Tensor")
     missing = [n for n in public_tensor_attributes() if n not in declared]
-    assert not missing, f"add these Tensor attributes to strided/_C/tensor.pyi: {missing}"
+    assert not missing, f"add these Tensor attributes to strided/_C/core/tensor.pyi: {missing}"
 
 
 def test_stub_declares_nothing_tensor_lacks():
     declared = class_members(parse_stub(), "Tensor")
     extra = [n for n in declared if not hasattr(strided.Tensor, n)]
-    assert not extra, f"strided/_C/tensor.pyi declares what Tensor lacks: {extra}"
+    assert not extra, f"strided/_C/core/tensor.pyi declares what Tensor lacks: {extra}"
 
 
 def test_every_public_module_function_is_in_the_stub():
@@ -97,7 +97,7 @@ def test_every_public_module_function_is_in_the_stub():
               and getattr(v, "__module__", None) == tensor_module.__name__]
     public += [n for n in ("BINARY_OPS", "UNARY_OPS", "values_indices")]
     missing = [n for n in public if n not in declared]
-    assert not missing, f"add these to strided/_C/tensor.pyi: {missing}"
+    assert not missing, f"add these to strided/_C/core/tensor.pyi: {missing}"
 
 
 def test_tensor_method_signatures_match_the_stub():
@@ -153,9 +153,9 @@ def test_stubs_are_shipped():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         package_data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
     assert "py.typed" in package_data["strided"]
-    assert "*.pyi" in package_data["strided._C"]
+    assert "*.pyi" in package_data["strided._C.core"]
     for name in ("tensor", "dtypes", "storage"):
-        assert os.path.exists(os.path.join(ROOT, "strided", "_C", name + ".pyi"))
+        assert os.path.exists(os.path.join(ROOT, "strided", "_C", "core", name + ".pyi"))
 
 
 def test_mypy_stubtest_agrees(tmp_path):
@@ -163,12 +163,13 @@ def test_mypy_stubtest_agrees(tmp_path):
     positional-only slots, missing names); Cython's own module attributes are allowed."""
     pytest.importorskip("mypy.stubtest")
     allow = tmp_path / "allowlist.txt"
-    allow.write_text("strided\\._C\\.\\w+\\.__pyx_capi__\nstrided\\._C\\.\\w+\\.__test__\n")
+    allow.write_text("strided\\._C\\.core\\.\\w+\\.__pyx_capi__\n"
+                     "strided\\._C\\.core\\.\\w+\\.__test__\n")
     config = tmp_path / "mypy.ini"
     config.write_text("[mypy]\nfollow_imports = silent\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "strided._C.tensor", "strided._C.dtypes",
-         "strided._C.storage", "--allowlist", str(allow), "--mypy-config-file", str(config),
+        [sys.executable, "-m", "mypy.stubtest", "strided._C.core.tensor",
+         "strided._C.core.dtypes", "strided._C.core.storage", "--allowlist", str(allow), "--mypy-config-file", str(config),
          "--ignore-disjoint-bases"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
         env=dict(os.environ, PYTHONPATH=ROOT, MYPYPATH=ROOT))

@@ -116,14 +116,14 @@ def regions(table):
     lines += ["    NUM_UNARY_OPS", "", "cdef enum:",
               f"    U_FLOAT_FIRST = {first_float.code}    # the first floating-point-only op",
               f"    U_BOOL_FIRST = {first_bool.code}      # the first op with a bool result"]
-    out[("strided/_C/elementwise.pxd", "unary enum")] = lines
+    out[("strided/_C/kernels/elementwise.pxd", "unary enum")] = lines
 
     # ---- cimports of the codes ----
-    cim = ["from strided._C.elementwise cimport ("]
+    cim = ["from strided._C.kernels.elementwise cimport ("]
     cim += _wrap([r.code for r in rows] + ["U_FLOAT_FIRST", "U_BOOL_FIRST"], "    ")
     cim[-1] += ")"
-    out[("strided/_C/ops.pxi", "unary codes")] = cim
-    out[("strided/_C/elementwise_avx2.pyx", "unary codes")] = cim
+    out[("strided/_C/ops/elementwise.pxi", "unary codes")] = cim
+    out[("strided/_C/kernels/elementwise_avx2.pyx", "unary codes")] = cim
 
     # ---- kernel tags, formulas and dispatch ----
     lines = []
@@ -131,7 +131,7 @@ def regions(table):
         lines += [f"cdef struct {r.tag}:", "    char unused"]
     lines += ["", "ctypedef fused unop_t:"] + [f"    {r.tag}" for r in values]
     lines += ["", "ctypedef fused predop_t:"] + [f"    {r.tag}" for r in preds]
-    out[("strided/_C/elementwise_rows.pxi", "unary tags")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "unary tags")] = lines
 
     lines = ["cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,",
              "                            int flags) noexcept nogil:"]
@@ -147,7 +147,7 @@ def regions(table):
         lines.append(f"    {'if' if i == 0 else 'elif'} predop_t is {r.tag}:")
         lines += _branches(r, "        ")
     lines.append("    return 0")
-    out[("strided/_C/elementwise_rows.pxi", "unary kernels")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "unary kernels")] = lines
 
     lines = ["cdef inline void _unary_dispatch(scalar_t* ty, char** p, const int64_t* s, "
              "int64_t n,", "                                 OpArgs* a) noexcept nogil:",
@@ -164,7 +164,7 @@ def regions(table):
     for r in preds:
         lines.append(f"    elif op == {r.code}:")
         lines.append(f"        _predicate_row(<{r.tag}*>NULL, ty, p, s, n)")
-    out[("strided/_C/elementwise_rows.pxi", "unary dispatch")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "unary dispatch")] = lines
 
     out.update(binary_regions(table["BINARY"]))
 
@@ -173,7 +173,7 @@ def regions(table):
     lines = ["UNARY_OPS = {"]
     lines += _wrap([f'"{r.name}": {r.code}' for r in public], "    ")
     lines[-1] += "}"
-    out[("strided/_C/ops.pxi", "unary names")] = lines
+    out[("strided/_C/ops/elementwise.pxi", "unary names")] = lines
 
     lines, stub = [], []
     for r in (r for r in rows if r.forms == "method"):
@@ -189,8 +189,8 @@ def regions(table):
                       f'    """{r.name}, in place; returns self."""',
                       f'    return _unary({r.code}, self, self, "{r.name}_")', ""]
             stub.append(f"def {r.name}_(self) -> Tensor: ...")
-    out[("strided/_C/tensor.pyx", "unary methods")] = lines[:-1]
-    out[("strided/_C/tensor.pyi", "unary methods")] = stub
+    out[("strided/_C/core/tensor.pyx", "unary methods")] = lines[:-1]
+    out[("strided/_C/core/tensor.pyi", "unary methods")] = stub
     return out
 
 
@@ -208,20 +208,20 @@ def binary_regions(rows):
     lines[-1] += ","
     lines += ["    NUM_BINARY_OPS", "", "cdef enum:",
               f"    B_BOOL_FIRST = {compares[0].code}      # the first op with a bool result"]
-    out[("strided/_C/elementwise.pxd", "binary enum")] = lines
+    out[("strided/_C/kernels/elementwise.pxd", "binary enum")] = lines
 
-    cim = ["from strided._C.elementwise cimport ("]
+    cim = ["from strided._C.kernels.elementwise cimport ("]
     cim += _wrap([r.code for r in rows] + ["B_BOOL_FIRST"], "    ")
     cim[-1] += ")"
-    out[("strided/_C/ops.pxi", "binary codes")] = cim
-    out[("strided/_C/elementwise_avx2.pyx", "binary codes")] = cim
+    out[("strided/_C/ops/elementwise.pxi", "binary codes")] = cim
+    out[("strided/_C/kernels/elementwise_avx2.pyx", "binary codes")] = cim
 
     lines = []
     for r in rows:
         lines += [f"cdef struct {r.tag}:", "    char unused"]
     lines += ["", "ctypedef fused binop_t:"] + [f"    {r.tag}" for r in values]
     lines += ["", "ctypedef fused cmpop_t:"] + [f"    {r.tag}" for r in compares]
-    out[("strided/_C/elementwise_rows.pxi", "binary tags")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "binary tags")] = lines
 
     lines = ["cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,",
              "                             int* err) noexcept nogil:"]
@@ -243,7 +243,7 @@ def binary_regions(rows):
         lines.append(f"    {'if' if i == 0 else 'elif'} cmpop_t is {r.tag}:")
         lines += _branches(r, "        ")
     lines.append("    return 0")
-    out[("strided/_C/elementwise_rows.pxi", "binary kernels")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "binary kernels")] = lines
 
     lines = ["cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, "
              "int64_t n,", "                                  OpArgs* a) noexcept nogil:",
@@ -254,16 +254,16 @@ def binary_regions(rows):
     for r in compares:
         lines.append(f"    elif op == {r.code}:")
         lines.append(f"        _compare_row(<{r.tag}*>NULL, ty, p, s, n)")
-    out[("strided/_C/elementwise_rows.pxi", "binary dispatch")] = lines
+    out[("strided/_C/kernels/elementwise_rows.pxi", "binary dispatch")] = lines
 
     lines = ["BINARY_OPS = {"]
     lines += _wrap([f'"{r.name}": {r.code}' for r in rows if r.forms == "function"], "    ")
     lines[-1] += "}"
-    out[("strided/_C/ops.pxi", "binary names")] = lines
+    out[("strided/_C/ops/elementwise.pxi", "binary names")] = lines
     lines = ["cdef object _BINARY_NAMES = {"]
     lines += _wrap([f'{r.code}: "{r.message}"' for r in rows], "    ")
     lines[-1] += "}"
-    out[("strided/_C/ops.pxi", "binary messages")] = lines
+    out[("strided/_C/ops/elementwise.pxi", "binary messages")] = lines
     return out
 
 

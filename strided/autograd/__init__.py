@@ -10,9 +10,9 @@ from strided.autograd.engine import backward, grad
 from strided.autograd.function import Function, FunctionCtx
 from strided.autograd.gradcheck import gradcheck
 from strided.autograd import dispatch as _dispatch
-from strided._C.tensor import install_autograd as _install_autograd
+from strided._C.core.tensor import install_autograd as _install_autograd
 
-_install_autograd(_dispatch)        # NOTE [ Autograd hook ] in strided/_C/tensor.pyx
+_install_autograd(_dispatch)        # NOTE [ Autograd hook ] in strided/_C/core/tensor.pyx
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "backward", "grad",
            "Function", "FunctionCtx", "gradcheck"]

@@ -1,7 +1,7 @@
 """Recording built-in ops in the backward graph.
 
 The Cython ops call into this module when grad mode is on and an input requires grad
-(the hooks in strided/_C/tensor.pyx, ops.pxi and reductions.pxi).  Each function here runs
+(the hooks in strided/_C/core/tensor.pyx, ops.pxi and reductions.pxi).  Each function here runs
 the op again under no_grad, creates the op's Node (its backward formula), and records it
 as the output's grad_fn.  In-place ops also go through `_rebase`, which handles leaves
 and views (NOTE [ In-place ops on views ]).
@@ -9,8 +9,8 @@ and views (NOTE [ In-place ops on views ]).
 import builtins
 import math
 
-from strided._C import tensor as _core
-from strided._C.tensor import Tensor, _set_grad_enabled
+from strided._C.core import tensor as _core
+from strided._C.core.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import Node, gradient_edge, AccumulateGrad
 from strided.autograd.engine import backward                  # noqa: F401 (the core's hook)
 from strided.autograd.broadcast import sum_to
@@ -814,10 +814,10 @@ def _is_view_index(index):
                                               not isinstance(i, bool)) for i in items)
 
 
-# ---- matrix products (hooked from strided._C.linalg) -----------------------------------------
+# ---- matrix products (hooked from strided._C.ops.gemm) -----------------------------------------
 
 def _linalg():
-    from strided._C import linalg
+    from strided._C.ops import gemm as linalg
     return linalg
 
 

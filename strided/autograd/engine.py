@@ -9,7 +9,7 @@ NOTE [ Backward engine ]
    back to the caller (grad); non-leaf tensors that retain_grad() receive theirs on the way.
 4. Unless retain_graph, each Node frees its saved tensors after running.
 """
-from strided._C.tensor import Tensor, _set_grad_enabled
+from strided._C.core.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import AccumulateGrad, gradient_edge
 
 

@@ -7,7 +7,7 @@ compiled once into a function, and what it reads decides what the Node saves.
 """
 import math
 
-from strided._C import tensor as _core
+from strided._C.core import tensor as _core
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)

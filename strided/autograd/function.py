@@ -2,7 +2,7 @@
 backward(ctx, *grad_outputs), call YourFunction.apply(...) -- as in PyTorch."""
 import weakref
 
-from strided._C.tensor import Tensor, is_grad_enabled
+from strided._C.core.tensor import Tensor, is_grad_enabled
 from strided.autograd.graph import Node
 from strided.autograd.grad_mode import no_grad
 

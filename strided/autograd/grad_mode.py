@@ -1,12 +1,12 @@
 """Grad mode: whether ops record history (strided.no_grad, enable_grad, set_grad_enabled).
 
 The mode belongs to the calling thread, as in PyTorch (NOTE [ Grad mode is per thread ] in
-strided/_C/tensor.pyx): a no_grad in one thread never changes what another records, and a
+strided/_C/core/tensor.pyx): a no_grad in one thread never changes what another records, and a
 new thread starts with recording on.  Every context restores the previous mode on exit,
 exceptions included."""
 import functools
 
-from strided._C.tensor import _set_grad_enabled, is_grad_enabled
+from strided._C.core.tensor import _set_grad_enabled, is_grad_enabled
 
 
 class _GradModeContext:

@@ -1,5 +1,5 @@
 """gradcheck: compare a function's analytic gradients with central finite differences."""
-from strided._C.tensor import Tensor
+from strided._C.core.tensor import Tensor
 from strided.autograd.engine import grad as autograd_grad
 from strided.autograd.grad_mode import no_grad
 

@@ -1,4 +1,4 @@
-"""The backward formulas of view ops (hooked from _view() in strided/_C/tensor.pyx).
+"""The backward formulas of view ops (hooked from _view() in strided/_C/core/tensor.pyx).
 
 NOTE [ View backward ]
 Each view op records its own Node, as PyTorch does (ExpandBackward0, SelectBackward0, ...),
@@ -21,7 +21,7 @@ builds the source's gradient once instead of once per piece.
 """
 import builtins
 
-from strided._C import tensor as _core
+from strided._C.core import tensor as _core
 from strided.autograd.graph import Node
 from strided.autograd.broadcast import sum_to
 

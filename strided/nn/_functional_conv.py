@@ -1,7 +1,7 @@
 """Convolution in strided.nn.functional: conv1d, conv2d and their backward functions.
 
 PyTorch's names, argument forms, output-shape formula and error messages.  Arguments are
-normalised and checked here; the work is done by strided._C.conv (NOTE [ Convolution as
+normalised and checked here; the work is done by strided._C.kernels.conv (NOTE [ Convolution as
 GEMM ]), which reads any strided input.  Results are contiguous (NCHW order).
 
 conv1d is conv2d of an (N, C, 1, L) view with a (K, C/groups, 1, S) weight; unbatched
@@ -10,8 +10,8 @@ the smaller half before and the larger after (PyTorch's asymmetric rule); "valid
 """
 from operator import index as _index
 
-from strided._C import conv as _k
-from strided._C.tensor import Tensor
+from strided._C.kernels import conv as _k
+from strided._C.core.tensor import Tensor
 from strided.autograd.dispatch import record_kernel_op
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
@@ -19,9 +19,9 @@ __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_outpu
 
 _FLOAT = ("float32", "float64")
 _INT64 = 2**63
-# NOTE [ Convolution geometry fits in int64 ] in strided/_C/conv.pyx
+# NOTE [ Convolution geometry fits in int64 ] in strided/_C/kernels/conv.pyx
 _INDEX_MAX = 2**62
-# NOTE [ Integer convolution ] in strided/_C/conv.pyx: PyTorch's CPU conv2d also takes these
+# NOTE [ Integer convolution ] in strided/_C/kernels/conv.pyx: PyTorch's CPU conv2d also takes these
 _FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
 

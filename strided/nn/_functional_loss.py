@@ -1,13 +1,13 @@
 """Loss functions (PyTorch names, arguments and reduction semantics).
 
 cross_entropy (class-index or class-probability targets) and nll_loss are autograd
-Functions over the fused kernels of strided/_C/loss.pyx; the others are compositions of
+Functions over the fused kernels of strided/_C/kernels/loss.pyx; the others are compositions of
 differentiable strided ops.
 """
 import math
 
-from strided._C import loss as _k
-from strided._C.dtypes import int64
+from strided._C.kernels import loss as _k
+from strided._C.core.dtypes import int64
 from strided.autograd.function import Function
 
 
@@ -41,7 +41,7 @@ def _class_last(t, shape):
 def _rows(input, target, op, probs=False):
     """(x3, t2, out_shape): input (N, C, d1..) or (C,) as the (A, B, C) rows view and target
     (N, d1..) or () as the (A, B) int64 targets the kernels take (NOTE [ Loss rows ] in
-    strided/_C/loss.pyx) -- or, for probability targets, target viewed (A, B, C) like the
+    strided/_C/kernels/loss.pyx) -- or, for probability targets, target viewed (A, B, C) like the
     input -- and the shape of the unreduced loss.  Views, no copies, unless the spatial dims
     of a non-contiguous input do not merge."""
     shape = tuple(input.shape)
@@ -68,7 +68,7 @@ def _rows(input, target, op, probs=False):
 
 
 class _CrossEntropy(Function):
-    """Fused log-softmax + NLL over class-index targets: the kernels of strided/_C/loss.pyx
+    """Fused log-softmax + NLL over class-index targets: the kernels of strided/_C/kernels/loss.pyx
     (NOTE [ Cross-entropy formulas ] there); forward keeps each row's (max, log-sum-exp) so
     backward is one pass over the logits."""
 
@@ -94,7 +94,7 @@ class _CrossEntropyProbs(Function):
     """Cross entropy against class probabilities t (same shape as input), smoothed as torch
     does (t' = (1 - eps) t + eps / C):  loss_i = -sum_c w_c t'_c log p_c,
     dloss_i/dx_i = p sum_c(w t') - w t'; 'mean' divides by the number of rows.  The kernels
-    of strided/_C/loss.pyx, over the same rows view as class-index targets."""
+    of strided/_C/kernels/loss.pyx, over the same rows view as class-index targets."""
 
     @staticmethod
     def forward(ctx, input, target, weight, reduction, label_smoothing):
@@ -129,7 +129,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 class _NLL(Function):
     """loss_i = -w[y_i] input[i, y_i] (a gather); the gradient is -w[y_i] at (i, y_i), 0
-    elsewhere (a scatter) -- the kernels of strided/_C/loss.pyx."""
+    elsewhere (a scatter) -- the kernels of strided/_C/kernels/loss.pyx."""
 
     @staticmethod
     def forward(ctx, input, target, weight, ignore_index, reduction):
@@ -182,7 +182,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size "
                          f"({list(input.shape)})")
-    from strided._C.tensor import softplus
+    from strided._C.core.tensor import softplus
     sp = softplus(-input)
     if pos_weight is not None:
         log_weight = (pos_weight - 1) * target + 1

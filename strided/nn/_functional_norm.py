@@ -1,7 +1,7 @@
 """batch_norm (a fused autograd Function), layer_norm, dropout, embedding."""
-from strided._C import norm as _norm
-from strided._C.dtypes import int32, int64
-from strided._C.tensor import where
+from strided._C.kernels import norm as _norm
+from strided._C.core.dtypes import int32, int64
+from strided._C.core.tensor import where
 from strided.creation import zeros
 from strided.autograd.function import Function
 from strided.autograd.grad_mode import no_grad
@@ -10,7 +10,7 @@ from strided.random import rand
 
 class _BatchNorm(Function):
     """y = (x - mean) * invstd * weight + bias per channel (dim 1), with the fused kernels of
-    strided._C.norm (NOTE [ Batch-norm kernels ]).
+    strided._C.kernels.norm (NOTE [ Batch-norm kernels ]).
 
     Training: mean/var are the batch's (biased var), and with n values per channel
         dx = weight * invstd / n * (n dy - sum(dy) - xhat sum(dy xhat))

@@ -2,8 +2,8 @@
 backward functions autograd calls.
 
 PyTorch's names, argument forms, output-shape formulas and error messages.  Arguments are
-normalised and checked here; the work is done by strided._C.pooling (Tensor level) on the
-kernels of strided._C.pool, which read any strided input.  Results are always contiguous
+normalised and checked here; the work is done by strided._C.ops.pool (Tensor level) on the
+kernels of strided._C.kernels.pool, which read any strided input.  Results are always contiguous
 (PyTorch keeps a channels-last input's memory format; strided returns NCHW order).
 
 1-D pooling is 2-D pooling of an (N, C, 1, L) view; unbatched inputs ((C, H, W), (C, L)) are
@@ -11,8 +11,8 @@ pooled as a batch of one.
 """
 from operator import index as _index
 
-from strided._C import pooling as _k
-from strided._C.tensor import Tensor
+from strided._C.ops import pool as _k
+from strided._C.core.tensor import Tensor
 from strided.autograd.dispatch import record_kernel_op
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
@@ -56,7 +56,7 @@ def _ints(value, n, op, what, allow_none=False):
 
 def _check_int64(op, what, items):
     """Arguments reach the kernels as int64: a larger one is an argument error, as in
-    PyTorch (NOTE [ Convolution geometry fits in int64 ] in strided/_C/conv.pyx)."""
+    PyTorch (NOTE [ Convolution geometry fits in int64 ] in strided/_C/kernels/conv.pyx)."""
     for v in items:
         if not -2**63 <= v < 2**63:
             raise RuntimeError(f"{op}(): {what}={v} does not fit in int64")

@@ -7,9 +7,9 @@ from strided.nn._functional_pool import (
     adaptive_avg_pool1d_backward, adaptive_avg_pool2d_backward, pool_output_size)
 from strided.nn._functional_conv import (
     conv1d, conv2d, conv1d_backward, conv2d_backward, conv_output_size)
-from strided._C.linalg import linear
-from strided._C import tensor as _core
-from strided._C.tensor import leaky_relu, softplus
+from strided._C.ops.gemm import linear
+from strided._C.core import tensor as _core
+from strided._C.core.tensor import leaky_relu, softplus
 
 _UNARY = _core.UNARY_OPS
 

@@ -2,7 +2,7 @@
 import math
 
 from strided import creation as _creation, functional as _functional
-from strided._C import dtypes as _dtypes
+from strided._C.core import dtypes as _dtypes
 from strided.autograd.grad_mode import no_grad
 from strided.nn import functional as F
 from strided.nn import init

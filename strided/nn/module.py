@@ -8,7 +8,7 @@ Parameter is recognised.
 from collections import OrderedDict
 import itertools
 
-from strided._C.tensor import Tensor
+from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
 from strided.nn.parameter import Parameter
 
@@ -313,11 +313,11 @@ class Module:
         return self
 
     def double(self):
-        from strided._C.dtypes import float64
+        from strided._C.core.dtypes import float64
         return self.to(float64)
 
     def float(self):
-        from strided._C.dtypes import float32
+        from strided._C.core.dtypes import float32
         return self.to(float32)
 
     def apply(self, fn):

@@ -10,7 +10,7 @@ does with Parameter instances; plain tensors assigned to a module stay plain att
 """
 import weakref
 
-from strided._C.tensor import Tensor
+from strided._C.core.tensor import Tensor
 
 _MARKED = weakref.WeakValueDictionary()     # id(tensor) -> tensor, for Parameter() results
 

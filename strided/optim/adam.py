@@ -3,9 +3,9 @@ import math
 
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
-from strided._C.tensor import tensor
-from strided._C.dtypes import float32
-from strided._C.optim_updates import adam_step
+from strided._C.core.tensor import tensor
+from strided._C.core.dtypes import float32
+from strided._C.ops.optim import adam_step
 from strided.optim.optimizer import Optimizer
 
 
@@ -16,7 +16,7 @@ class Adam(Optimizer):
         vmax = max(vmax, v) if amsgrad
         p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
     in place, under no_grad, one fused kernel per parameter (NOTE [ Fused optimizer
-    updates ] in strided/_C/optim_kernels.pyx)."""
+    updates ] in strided/_C/kernels/optim.pyx)."""
 
     _decoupled = False
 

@@ -1,7 +1,7 @@
 """Optimizer base class (torch.optim.Optimizer's param_groups / state design)."""
 import copy
 
-from strided._C.tensor import Tensor
+from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
 
 

@@ -2,7 +2,7 @@
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import empty
 from strided.optim.optimizer import Optimizer, required
-from strided._C.optim_updates import sgd_step
+from strided._C.ops.optim import sgd_step
 
 
 class SGD(Optimizer):
@@ -12,7 +12,7 @@ class SGD(Optimizer):
         g = g + momentum b if nesterov else b              (when momentum != 0)
         p = p - lr g
     in place, under no_grad, one fused kernel per parameter (NOTE [ Fused optimizer
-    updates ] in strided/_C/optim_kernels.pyx)."""
+    updates ] in strided/_C/kernels/optim.pyx)."""
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):

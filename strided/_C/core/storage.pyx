@@ -1,0 +1,164 @@
+"""Storage: one flat, 64-byte-aligned block of `size` elements of one dtype.
+
+Tensors are metadata over a Storage; every tensor viewing the same memory holds the same
+Storage object, so `untyped_storage().data_ptr()` identifies the memory.
+"""
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE
+from libc.stdint cimport int64_t, uintptr_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
+
+import numpy as np
+
+from strided._C.core.arith cimport index_int64
+from strided._C.core.dtypes cimport DType, as_dtype, BOOL
+
+cdef enum:
+    ALIGNMENT = 64
+    HUGE_PAGE = 2 * 1024 * 1024       # blocks this large get 2 MiB-aligned, hugepage-backed memory
+
+cdef extern from "sys/mman.h":
+    int madvise(void* addr, size_t length, int advice) nogil
+    int MADV_HUGEPAGE
+
+
+cdef class Storage:
+    """Storage(size, dtype=strided.float32): `size` zero-initialised elements of `dtype`."""
+
+    def __init__(self, size, dtype=None):
+        cdef DType dt = as_dtype(dtype) if dtype is not None else as_dtype(np.float32)
+        cdef int64_t n = index_int64(int(size), "Storage(): argument 'size'")
+        if n < 0:
+            raise ValueError(f"Storage size must be non-negative, but got {n}")
+        _allocate(self, n, dt, True)
+
+    def __dealloc__(self):
+        if self._raw != NULL:
+            free(self._raw)
+
+    def size(self):
+        """Number of elements."""
+        return self._size
+
+    def __len__(self):
+        return self._size
+
+    def nbytes(self):
+        return self._size * self.dtype.itemsize
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    def data_ptr(self):
+        return <uintptr_t>self.data
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            raise TypeError("Storage indices must be integers; slice a Tensor instead")
+        cdef int64_t k = _check_index(self, i)
+        return self._numpy()[k].item()
+
+    def __setitem__(self, i, value):
+        if self.read_only:
+            raise ValueError("cannot write into a read-only storage (it wraps the memory of a "
+                             "read-only producer); clone a tensor over it for a writable copy")
+        cdef int64_t k = _check_index(self, i)
+        self._numpy()[k] = value
+        self._version += 1
+
+    def tolist(self):
+        return self._numpy().tolist()
+
+    def _numpy(self):
+        """A 1-D numpy array over the whole storage (shares memory, keeps self alive)."""
+        return np.asarray(memoryview(self))
+
+    def __repr__(self):
+        items = " ".join(str(x) for x in self._numpy()[:20].tolist())
+        more = " ..." if self._size > 20 else ""
+        return f"strided.Storage(size={self._size}, dtype={self.dtype!r}) [{items}{more}]"
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        if flags & PyBUF_WRITABLE and self.read_only:
+            raise BufferError("this storage is read-only (it wraps the memory of a read-only "
+                              "producer), so it cannot be exported writable")
+        buf.buf = self.data
+        buf.obj = self
+        buf.len = self._size * self.dtype.itemsize
+        buf.readonly = self.read_only
+        buf.itemsize = self.dtype.itemsize
+        buf.format = NULL
+        if flags & PyBUF_FORMAT:
+            buf.format = <char*>_FORMATS[self.dtype.num]
+        buf.ndim = 1
+        buf.shape = <Py_ssize_t*>&self._size
+        buf.strides = &buf.itemsize
+        buf.suboffsets = NULL
+        buf.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        pass
+
+    def __reduce__(self):
+        return (_storage_from_bytes, (bytes(memoryview(self)), self.dtype.name, self._size))
+
+
+cdef int64_t _check_index(Storage s, object i) except -1:
+    if isinstance(i, float) or not hasattr(i, "__index__"):
+        raise TypeError(f"storage indices must be integers, not {type(i).__name__}")
+    cdef int64_t k = i.__index__()
+    if k < 0:
+        k += s._size
+    if k < 0 or k >= s._size:
+        raise IndexError(f"storage index {i} is out of range for a storage of size {s._size}")
+    return k
+
+
+cdef const char* _FORMATS[6]
+_FORMATS[:] = [b"?", b"B", b"i", b"q", b"f", b"d"]
+
+
+def _storage_from_bytes(data, dtype, size):
+    cdef Storage s = Storage(size, dtype)
+    memcpy(s.data, <const char*>data, s._size * s.dtype.itemsize)
+    return s
+
+
+cdef int _allocate(Storage s, int64_t size, DType dtype, bint zero) except -1:
+    if size > (<int64_t>1 << 62) // dtype.itemsize:
+        raise MemoryError(f"cannot allocate a storage of {size} {dtype.name} elements: too large")
+    cdef size_t nbytes = <size_t>size * dtype.itemsize
+    # Over-allocate and round up: aligned_alloc has no calloc twin, and calloc lets the OS
+    # hand out pre-zeroed pages lazily for large zeros().  Large blocks are aligned to
+    # 2 MiB and advised to use transparent huge pages, as NumPy does: touching fresh memory
+    # otherwise costs one page fault per 4 KiB, which dominates copies into new tensors.
+    cdef size_t align = HUGE_PAGE if nbytes >= 2 * HUGE_PAGE else ALIGNMENT
+    cdef size_t total = nbytes + align
+    s._raw = calloc(total, 1) if zero else malloc(total)
+    if s._raw == NULL:
+        raise MemoryError(f"cannot allocate a storage of {size} {dtype.name} elements ({nbytes} bytes)")
+    s.data = <char*>((<uintptr_t>s._raw + align - 1) & ~(<uintptr_t>align - 1))
+    if align == HUGE_PAGE:
+        madvise(s.data, nbytes & ~(<size_t>HUGE_PAGE - 1), MADV_HUGEPAGE)
+    s._size = size
+    s.dtype = dtype
+    return 0
+
+
+cdef Storage new_storage(int64_t size, DType dtype, bint zero):
+    cdef Storage s = Storage.__new__(Storage)
+    _allocate(s, size, dtype, zero)
+    return s
+
+
+cdef Storage wrap_memory(char* data, int64_t size, DType dtype, object owner, bint read_only):
+    """A Storage over memory someone else owns; `owner` is kept alive until the Storage dies.
+    read_only: the owner forbids writes (NOTE [ Read-only storage ])."""
+    cdef Storage s = Storage.__new__(Storage)
+    s.data = data
+    s._raw = NULL
+    s._size = size
+    s.dtype = dtype
+    s.owner = owner
+    s.read_only = read_only
+    return s

@@ -1,0 +1,295 @@
+# Layer: ops, mixed: index_select / index_add_ with their slice-walking kernels, which only
+# they use (strided/_C/README.md).
+"""index_select and index_add_: gathers and scatter-adds of whole slices along one dim.
+
+    index_select:  out.select(dim, k)  = src.select(dim, index[k])          for every k
+    index_add_:    self.select(dim, index[k]) += alpha * source.select(dim, k)   in order k
+
+NOTE [ Index slices ]
+Every slice of one call has the same geometry (the tensor's sizes and strides without
+`dim`), so it is coalesced once (dims dropped when of size 1, merged when both operands'
+strides chain) and each slice is one walk of that short loop, innermost dim flat.  Nothing
+is assumed contiguous; strides may be zero or negative on the read side.  Every index is
+checked against the size of `dim` before any slice is touched, so a bad index raises and
+reads or writes nothing.  index_add_ runs on one thread, slices in index order, so duplicate
+indices accumulate in a fixed order (the same bits every run); index_select writes disjoint
+output slices and splits them over threads above a grain size.
+"""
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t, int32_t, uint8_t
+
+from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.core.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
+                                _memory_overlaps, grad_mode_enabled, needs_grad,
+                                autograd_dispatch)
+from strided._C.core.iterator cimport MAX_DIMS
+from strided._C.core.threads cimport num_threads_for
+
+cdef enum:
+    GRAIN = 1 << 15          # elements per thread below which another thread is not worth it
+
+ctypedef fused bits_t:       # index_select copies bit patterns of the element size
+    uint8_t
+    int32_t
+    int64_t
+
+ctypedef fused num_t:
+    uint8_t
+    int32_t
+    int64_t
+    float
+    double
+
+
+cdef struct SliceLoop:
+    # one slice's geometry, coalesced (NOTE [ Index slices ]); nd >= 1, dims outermost first
+    int nd
+    int64_t sizes[MAX_DIMS]
+    int64_t ds[MAX_DIMS]     # written operand's strides, elements
+    int64_t ss[MAX_DIMS]     # read operand's strides, elements
+
+
+cdef void _coalesce(SliceLoop* L, int ndim, const int64_t* sizes, const int64_t* ds,
+                    const int64_t* ss, int skip) noexcept:
+    """L = the dims of (sizes, ds, ss) but `skip`, size-1 dims dropped and chained dims merged."""
+    cdef int d, n = 0
+    for d in range(ndim):
+        if d == skip or sizes[d] == 1:
+            continue
+        if n > 0 and L.ds[n - 1] == sizes[d] * ds[d] and L.ss[n - 1] == sizes[d] * ss[d]:
+            L.sizes[n - 1] *= sizes[d]
+            L.ds[n - 1] = ds[d]
+            L.ss[n - 1] = ss[d]
+            continue
+        L.sizes[n], L.ds[n], L.ss[n] = sizes[d], ds[d], ss[d]
+        n += 1
+    if n == 0:                                  # a single element
+        L.sizes[0], L.ds[0], L.ss[0] = 1, 0, 0
+        n = 1
+    L.nd = n
+
+
+cdef inline void _walk(const SliceLoop* L, num_t* dst, const num_t* src, num_t alpha,
+                       bint add, bint as_bool) noexcept nogil:
+    """dst = src (add false) or dst += alpha * src over one slice (bool: dst |= src & alpha)."""
+    cdef int64_t idx[MAX_DIMS]
+    cdef int64_t n = L.sizes[L.nd - 1], dsi = L.ds[L.nd - 1], ssi = L.ss[L.nd - 1], j
+    cdef int d, outer = L.nd - 1
+    for d in range(outer):
+        idx[d] = 0
+    while True:
+        if not add:
+            if dsi == 1 and ssi == 1:
+                for j in range(n):
+                    dst[j] = src[j]
+            else:
+                for j in range(n):
+                    dst[j * dsi] = src[j * ssi]
+        elif as_bool:
+            for j in range(n):
+                dst[j * dsi] = (dst[j * dsi] != 0) | ((src[j * ssi] != 0) & (alpha != 0))
+        elif dsi == 1 and ssi == 1:
+            for j in range(n):
+                dst[j] = dst[j] + alpha * src[j]
+        else:
+            for j in range(n):
+                dst[j * dsi] = dst[j * dsi] + alpha * src[j * ssi]
+        d = outer - 1
+        while d >= 0:                           # odometer over the outer dims
+            idx[d] += 1
+            dst += L.ds[d]
+            src += L.ss[d]
+            if idx[d] < L.sizes[d]:
+                break
+            dst -= L.ds[d] * L.sizes[d]
+            src -= L.ss[d] * L.sizes[d]
+            idx[d] = 0
+            d -= 1
+        if d < 0:
+            return
+
+
+cdef void index_select_kernel(const SliceLoop* L, bits_t* out, int64_t out_step,
+                              const bits_t* src, int64_t src_step, const int64_t* index,
+                              int64_t index_stride, int64_t K, int nt) noexcept nogil:
+    """out slice k (at out + k*out_step) = src slice index[k] (at src + index[k]*src_step);
+    indices already checked."""
+    cdef int64_t k
+    if nt <= 1:
+        for k in range(K):
+            _walk(L, out + k * out_step, src + index[k * index_stride] * src_step, 0, False, False)
+    else:
+        for k in prange(K, num_threads=nt, schedule="static"):
+            _walk(L, out + k * out_step, src + index[k * index_stride] * src_step, 0, False, False)
+
+
+cdef void index_add_kernel(const SliceLoop* L, num_t* dst, int64_t dst_step, const num_t* src,
+                           int64_t src_step, const int64_t* index, int64_t index_stride,
+                           int64_t K, num_t alpha, bint as_bool) noexcept nogil:
+    """dst slice index[k] += alpha * src slice k, k = 0 .. K-1 in order; indices checked."""
+    cdef int64_t k
+    for k in range(K):
+        _walk(L, dst + index[k * index_stride] * dst_step, src + k * src_step, alpha, True,
+              as_bool)
+
+
+# --------------------------------------------------------------------------------------
+# Tensor entry points
+# --------------------------------------------------------------------------------------
+
+cdef int _wrap(object dim, int ndim) except -1:
+    cdef int64_t d = dim
+    cdef int n = ndim if ndim > 0 else 1
+    if d < -n or d >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return <int>(d + n if d < 0 else d)
+
+
+cdef Tensor _index_arg(object index, str op):
+    """index as a 0-d or 1-d int64 tensor (int32 is widened)."""
+    cdef Tensor ix
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    ix = <Tensor>index
+    if ix._ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    if ix._dtype.num != INT64:
+        if ix._dtype.num != INT32:
+            raise RuntimeError(f"{op}(): Expected dtype int32 or int64 for index")
+        ix = ix.long()
+    return ix
+
+
+cdef int64_t _first_bad(const int64_t* ip, int64_t stride, int64_t K, int64_t size) noexcept nogil:
+    cdef int64_t k
+    for k in range(K):
+        if ip[k * stride] < 0 or ip[k * stride] >= size:
+            return k
+    return -1
+
+
+def index_select(Tensor self, dim, index):
+    """A new contiguous tensor: self's slices along dim picked by index (int64 or int32, 0-d
+    or 1-d; every value in [0, self.size(dim)))."""
+    cdef Tensor ix = _index_arg(index, "index_select"), out, src = self
+    cdef int d = _wrap(dim, self._ndim)
+    cdef int64_t K = ix._numel, size, bad
+    cdef int64_t sizes[MAX_DIMS]
+    cdef SliceLoop L
+    cdef int i, nt
+    if grad_mode_enabled() and needs_grad(self):
+        return autograd_dispatch().index_select(self, d, ix)
+    if self._ndim == 0:
+        if K != 1:
+            raise IndexError(f"index_select(): Index to scalar can have only 1 value, got {K} "
+                             f"value(s)")
+        src = self.reshape(1)
+    size = src._sizes[d]
+    cdef const int64_t* ip = <const int64_t*>data_of(ix)
+    cdef int64_t istride = ix._strides[0] if ix._ndim == 1 else 0
+    with nogil:
+        bad = _first_bad(ip, istride, K, size)
+    if bad >= 0:
+        raise IndexError("index out of range in self")
+    for i in range(src._ndim):
+        sizes[i] = src._sizes[i]
+    sizes[d] = K
+    out = new_tensor(src._ndim, sizes, src._dtype, False)
+    if out._numel == 0:
+        return out.reshape(()) if self._ndim == 0 else out
+    _coalesce(&L, src._ndim, src._sizes, out._strides, src._strides, d)
+    nt = num_threads_for(out._numel, GRAIN)
+    if nt > K:
+        nt = <int>K
+    cdef char* op = data_of(out)
+    cdef char* sp = data_of(src)
+    cdef int64_t ostep = out._strides[d], sstep = src._strides[d]
+    cdef int isz = src._dtype.itemsize
+    with nogil:
+        if isz == 1:
+            index_select_kernel(&L, <uint8_t*>op, ostep, <const uint8_t*>sp, sstep, ip, istride,
+                                K, nt)
+        elif isz == 4:
+            index_select_kernel(&L, <int32_t*>op, ostep, <const int32_t*>sp, sstep, ip, istride,
+                                K, nt)
+        else:
+            index_select_kernel(&L, <int64_t*>op, ostep, <const int64_t*>sp, sstep, ip, istride,
+                                K, nt)
+    return out.reshape(()) if self._ndim == 0 else out
+
+
+def index_add_(Tensor self, dim, index, source, alpha=1):
+    """self.select(dim, index[k]) += alpha * source.select(dim, k) for every k, in place;
+    duplicate indices accumulate (in index order).  source has self's dtype and sizes but
+    size len(index) along dim; alpha is truncated to an integer for integer tensors."""
+    cdef Tensor ix = _index_arg(index, "index_add_"), dst = self, src
+    cdef int d = _wrap(dim, self._ndim), i
+    cdef int64_t K = ix._numel, bad
+    cdef SliceLoop L
+    if not isinstance(source, Tensor):
+        raise TypeError(f"index_add_(): argument 'source' must be Tensor, not "
+                        f"{type(source).__name__}")
+    src = <Tensor>source
+    if grad_mode_enabled() and (needs_grad(self) or needs_grad(src)):
+        return autograd_dispatch().index_add_(self, d, ix, src, alpha)
+    if src._dtype is not self._dtype:
+        raise RuntimeError(f"index_add_(): self ({self._dtype.name}) and source "
+                           f"({src._dtype.name}) must have the same scalar type")
+    if self._ndim == 0:
+        dst = self.reshape(1)
+    if src._ndim == 0:
+        src = src.reshape(1)
+    cdef bint same = src._ndim == dst._ndim
+    if same:
+        for i in range(dst._ndim):
+            same = same and (i == d or src._sizes[i] == dst._sizes[i])
+    if not same:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(self.shape)} "
+                           f"source.shape = {list(source.shape)}")
+    if src._sizes[d] != K:
+        raise RuntimeError(f"index_add_(): Number of indices ({K}) should be equal to "
+                           f"source.size(dim): ({src._sizes[d]}), for dim: {d}")
+    check_writable(dst)
+    cdef const int64_t* ip = <const int64_t*>data_of(ix)
+    cdef int64_t istride = ix._strides[0] if ix._ndim == 1 else 0
+    cdef int64_t size = dst._sizes[d]
+    with nogil:
+        bad = _first_bad(ip, istride, K, size)
+    if bad >= 0:
+        raise IndexError(f"index {ip[bad * istride]} is out of bounds for dimension {d} with "
+                         f"size {size}")
+    if src._numel == 0:
+        return self
+    if _memory_overlaps(dst, src):
+        src = src.clone()                       # read the values from before the write
+    _coalesce(&L, dst._ndim, dst._sizes, dst._strides, src._strides, d)
+    cdef char* dp = data_of(dst)
+    cdef char* sp = data_of(src)
+    cdef int64_t dstep = dst._strides[d], sstep = src._strides[d]
+    cdef int num = dst._dtype.num
+    cdef double fa = 0
+    cdef int64_t ia = 0
+    if dst._dtype.is_floating_point:
+        fa = float(alpha)
+    else:
+        ia = int(alpha)
+    with nogil:
+        if num == FLOAT32:
+            index_add_kernel(&L, <float*>dp, dstep, <const float*>sp, sstep, ip, istride, K,
+                             <float>fa, False)
+        elif num == FLOAT64:
+            index_add_kernel(&L, <double*>dp, dstep, <const double*>sp, sstep, ip, istride, K,
+                             fa, False)
+        elif num == INT64:
+            index_add_kernel(&L, <int64_t*>dp, dstep, <const int64_t*>sp, sstep, ip, istride, K,
+                             ia, False)
+        elif num == INT32:
+            index_add_kernel(&L, <int32_t*>dp, dstep, <const int32_t*>sp, sstep, ip, istride, K,
+                             <int32_t>ia, False)
+        else:
+            index_add_kernel(&L, <uint8_t*>dp, dstep, <const uint8_t*>sp, sstep, ip, istride, K,
+                             <uint8_t>(ia != 0 if num == BOOL else ia), num == BOOL)
+    mark_written(self)
+    return self
