@@ -1,24 +1,21 @@
-"""Recording built-in ops in the backward graph.
+"""The autograd hook's recording functions (NOTE [ Autograd hook ] in strided/_C/core/tensor.pyx).
 
-The Cython ops call into this module when grad mode is on and an input requires grad
-(the hooks in strided/_C/core/tensor.pyx, ops.pxi and reductions.pxi).  Each function here runs
-the op again under no_grad, creates the op's Node (its backward formula), and records it
-as the output's grad_fn.  In-place ops also go through `_rebase`, which handles leaves
-and views (NOTE [ In-place ops on views ]).
+The core calls these when grad mode is on and an input requires grad.  Each runs the op under
+no_grad and records it with one call, record(op, inputs, outputs, saved, **attrs), whose
+backward formula is the op's row of the derivative table (NOTE [ Derivative table ] in
+record.py; the rows are in derivatives.py and views.py).  In-place ops also go through
+`_inplace`, which handles leaves and views (NOTE [ In-place ops on views ]).
 """
-import builtins
 import math
 
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import Tensor, _set_grad_enabled
-from strided.autograd.graph import Node, gradient_edge, AccumulateGrad
-from strided.autograd.engine import backward                  # noqa: F401 (the core's hook)
-from strided.autograd.broadcast import sum_to
-from strided.autograd import formulas as _formulas
-from strided import op_table as _op_table
-
-B = _core.BINARY_OPS
-U = _core.UNARY_OPS
+from strided.autograd.graph import Node, AccumulateGrad                # noqa: F401 (the hook's)
+from strided.autograd.engine import backward                          # noqa: F401 (the hook's)
+from strided.autograd.record import record, node, is_view_node
+from strided.autograd.derivatives import UNARY_FORMULAS, BINARY_FORMULAS
+from strided.autograd.views import (record_view, record_pieces, view_node,  # noqa: F401
+                                    _geometry, _extent)
 
 
 class _NoGrad:
@@ -32,157 +29,71 @@ class _NoGrad:
 _no_grad = _NoGrad
 
 
-def _meta(t):
-    return (t.shape, t.dtype)
-
-
-def _record(node, *outputs):
-    for i, out in enumerate(outputs):
-        out._set_grad_fn(node, i)
-    return outputs[0] if len(outputs) == 1 else outputs
-
-
 def _is_tensor(x):
     return isinstance(x, Tensor)
 
 
-# ---- element-wise binary ops ------------------------------------------------------------------
-
-_BINARY_NAMES = {v: k for k, v in B.items()}
-
-
-_BINARY_FORMULAS = _formulas.binary_formulas(_op_table.BINARY)   # NOTE [ Op table ]
+def _no_out(name, out, x):
+    if out is not None and out is not x:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
 
 
-class BinaryBackward(Node):
-    """Backward of a broadcasting binary op: its op-table formulas for d/dx and d/dy, with
-    the operands saved as the formulas of the wanted gradients read them."""
+# ---- element-wise ops (their rows: the op table's formulas) ---------------------------------
 
-    def __init__(self, op, x, y, alpha, out_dtype):
-        super().__init__((x if _is_tensor(x) else None, y if _is_tensor(y) else None))
-        self.op = _BINARY_NAMES.get(op, "op")
-        self.formulas = _BINARY_FORMULAS.get(self.op)
-        self.alpha = 1 if alpha is None else alpha
-        self.x_shape = x.shape if _is_tensor(x) else None
-        self.y_shape = y.shape if _is_tensor(y) else None
-        self.x_dtype = x.dtype if _is_tensor(x) else None
-        self.y_dtype = y.dtype if _is_tensor(y) else None
-        gx = _is_tensor(x) and x.requires_grad
-        gy = _is_tensor(y) and y.requires_grad
-        wanted = [f for f, w in zip(self.formulas or (), (gx, gy)) if w]
-        need_x = any(f.needs_x for f in wanted)
-        need_y = any(f.needs_y for f in wanted)
-        # an operand not saved is kept as None; numbers are kept as they are
-        self.sx = (self.save(x) if need_x else None) if _is_tensor(x) else x
-        self.sy = (self.save(y) if need_y else None) if _is_tensor(y) else y
-        self.want_x, self.want_y = gx, gy
+_BINARY_NAMES = {v: k for k, v in _core.BINARY_OPS.items()}
+_UNARY_NAMES = {v: k for k, v in _core.UNARY_OPS.items()}
 
-    def name(self):
-        row = _op_table.BINARY_BY_NAME.get(self.op)
-        return row.node if row is not None else self.op.capitalize() + "Backward0"
 
-    def _value(self, s):
-        return s.unpack(self) if hasattr(s, "unpack") else s
-
-    def backward(self, g):
-        if self.formulas is None:
-            raise RuntimeError(f"the derivative for '{self.op}' is not implemented")
-        x, y = self._value(self.sx), self._value(self.sy)
-        fx, fy = self.formulas
-        gx = fx.fn(g, x, y, self.alpha) if self.want_x else None
-        gy = fy.fn(g, x, y, self.alpha) if self.want_y else None
-        return (self._finish(gx, self.x_shape, self.x_dtype),
-                self._finish(gy, self.y_shape, self.y_dtype))
-
-    @staticmethod
-    def _finish(g, shape, dtype):
-        if shape is None or g is None:
-            return None
-        if not _is_tensor(g):
-            g = _core.tensor(g)
-        g = sum_to(g, shape)
-        if tuple(g.shape) != tuple(shape):
-            g = g.expand(shape).contiguous()
-        return g.to(dtype) if g.dtype is not dtype else g
+def _binary_node(name, x, y, alpha, out):
+    """The node of binary op `name`, saving the operands its wanted gradients read."""
+    formulas = BINARY_FORMULAS.get(name) or ()
+    wanted = [f for f, t in zip(formulas, (x, y)) if _is_tensor(t) and t.requires_grad]
+    saved = {}
+    for key, t, need in (("x", x, any(f.needs_x for f in wanted)),
+                         ("y", y, any(f.needs_y for f in wanted))):
+        saved[key] = (t if need else None) if _is_tensor(t) else t
+    return node(name, (x, y), out, saved, alpha=1 if alpha is None else alpha)
 
 
 def binary(op, x, y, out, alpha):
-    if out is not None and out is not x:
-        raise RuntimeError(f"{_BINARY_NAMES.get(op, 'op')}(): functions with out=... arguments "
-                           f"don't support automatic differentiation, but one of the arguments "
-                           f"requires grad.")
+    name = _BINARY_NAMES.get(op, "op")
+    _no_out(name, out, x)
     if out is x:
         return _inplace(lambda: _core.binary_op(op, x, y, x, alpha),
-                        lambda xin: BinaryBackward(op, xin, y, alpha, x.dtype), x)
+                        lambda xin: _binary_node(name, xin, y, alpha, x), x)
     with _no_grad():
         result = _core.binary_op(op, x, y, None, alpha)
     if not result.dtype.is_floating_point:
         return result
-    return _record(BinaryBackward(op, x, y, alpha, result.dtype), result)
+    fn = _binary_node(name, x, y, alpha, result)
+    result._set_grad_fn(fn, 0)
+    return result
 
 
-# ---- element-wise unary ops -------------------------------------------------------------------
-
-_UNARY_NAMES = {v: k for k, v in U.items()}
-# NOTE [ Op table ]: the derivative of each unary op is its row's formula
-_UNARY_FORMULAS = _formulas.unary_formulas(_op_table.UNARY)
-
-
-class UnaryBackward(Node):
-    """Backward of a unary element-wise op: its op-table formula, with the input and/or
-    the output saved as the formula reads them."""
-
-    def __init__(self, op_name, x, out, p0, p1):
-        super().__init__((x,), (_meta(out),))
-        self.op = op_name
-        self.formula = _UNARY_FORMULAS.get(op_name)
-        self.p0, self.p1 = p0, p1
-        self.dtype = x.dtype
-        f = self.formula
-        self.sx = self.save(x) if f is not None and f.needs_x else None
-        self.sout = self.save(out, is_output=True) if f is not None and f.needs_result else None
-
-    def name(self):
-        return "".join(w.capitalize() for w in self.op.split("_")) + "Backward0"
-
-    def backward(self, g):
-        if self.formula is None:
-            raise RuntimeError(f"the derivative for '{self.op}' is not implemented")
-        x = self.sx.unpack(self) if self.sx is not None else None
-        y = self.sout.unpack(self) if self.sout is not None else None
-        r = self.formula.fn(g, x, y, self.p0, self.p1)
-        return r if r.dtype is self.dtype else r.to(self.dtype)
-
-
-_UNARY_BY_CODE = dict(_UNARY_NAMES)
+def _unary_node(name, x, out, p0, p1):
+    f = UNARY_FORMULAS.get(name)
+    saved = {"x": x if f is not None and f.needs_x else None,
+             "result": out if f is not None and f.needs_result else None}
+    return node(name, (x,), out, saved, p0=p0, p1=p1)
 
 
 def unary(op, a, out, name, p0=0.0, p1=0.0):
-    op_name = _UNARY_BY_CODE.get(op)
-    if op_name is None:                                 # leaky_relu / softplus have no entry
-        op_name = {"leaky_relu": "leaky_relu", "softplus": "softplus"}.get(name, name)
-    if out is not None and out is not a:
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           f"differentiation, but one of the arguments requires grad.")
-    run = (lambda target: _core_unary(op, a, target, name, p0, p1))
+    op_name = _UNARY_NAMES.get(op, name)          # leaky_relu / softplus come by name
+    _no_out(name, out, a)
     if out is a:
-        return _inplace(lambda: run(a), lambda xin: _UnaryInplace(op_name, xin, a, p0, p1), a,
-                        node_after=_needs_result(op_name))
+        f = UNARY_FORMULAS.get(op_name)
+        # the formula may read the input (the pre-op clone xin) or the output (a, after)
+        return _inplace(lambda: _core_unary(op, a, a, name, p0, p1),
+                        lambda xin: _unary_node(op_name, xin, a, p0, p1), a,
+                        node_after=f is not None and f.needs_result)
     with _no_grad():
-        result = run(None)
+        result = _core_unary(op, a, None, name, p0, p1)
     if not result.dtype.is_floating_point:
         return result
-    return _record(UnaryBackward(op_name, a, result, p0, p1), result)
-
-
-def _needs_result(op_name):
-    f = _UNARY_FORMULAS.get(op_name)
-    return f is not None and f.needs_result
-
-
-def _UnaryInplace(op_name, xin, a, p0, p1):
-    # the formula may need the input (saved as the pre-op clone xin) or the output (a, after)
-    return UnaryBackward(op_name, xin, a, p0, p1)
+    fn = _unary_node(op_name, a, result, p0, p1)
+    result._set_grad_fn(fn, 0)
+    return result
 
 
 def _core_unary(op, a, out, name, p0, p1):
@@ -193,165 +104,61 @@ def _core_unary(op, a, out, name, p0, p1):
     return _core.unary_op(op, a, out, name)
 
 
-class ClampBackward(Node):
-    def __init__(self, x, lo, hi):
-        super().__init__((x, lo if _is_tensor(lo) else None, hi if _is_tensor(hi) else None))
-        self.sx = self.save(x)
-        self.lo = self.save(lo) if _is_tensor(lo) else lo
-        self.hi = self.save(hi) if _is_tensor(hi) else hi
-        self.dtype = x.dtype
-
-    def backward(self, g):
-        x = self.sx.unpack(self)
-        lo = self.lo.unpack(self) if hasattr(self.lo, "unpack") else self.lo
-        hi = self.hi.unpack(self) if hasattr(self.hi, "unpack") else self.hi
-        keep = None
-        if lo is not None:
-            keep = x >= lo
-        if hi is not None:
-            keep = (x <= hi) if keep is None else keep & (x <= hi)
-        gx = _core.where(keep, g, 0.0)
-        glo = ghi = None
-        if _is_tensor(lo):
-            glo = sum_to(_core.where(x < lo, g, 0.0), lo.shape)
-        if _is_tensor(hi):
-            ghi = sum_to(_core.where(x > hi, g, 0.0), hi.shape)
-        return sum_to(gx, x.shape), glo, ghi
+def _clamp_node(x, lo, hi, name, out):
+    return node("clamp", (x, lo if _is_tensor(lo) else None, hi if _is_tensor(hi) else None),
+                out, {"x": x, "lo": lo, "hi": hi}, name=name,
+                tensor_bounds=_is_tensor(lo) or _is_tensor(hi))
 
 
 def clamp(a, lo, hi, out, name):
-    if out is not None and out is not a:
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           f"differentiation, but one of the arguments requires grad.")
+    _no_out(name, out, a)
     if out is a:
         return _inplace(lambda: _core.clamp(a, lo, hi, out=a),
-                        lambda xin: ClampBackward(xin, lo, hi), a)
+                        lambda xin: _clamp_node(xin, lo, hi, name, a), a)
     with _no_grad():
         result = _core.clamp(a, lo, hi)
-    return _record(ClampBackward(a, lo, hi), result)
-
-
-class WhereBackward(Node):
-    def __init__(self, cond, x, y):
-        super().__init__((x if _is_tensor(x) else None, y if _is_tensor(y) else None))
-        self.cond = self.save(cond)
-        self.shapes = (x.shape if _is_tensor(x) else None, y.shape if _is_tensor(y) else None)
-
-    def backward(self, g):
-        c = self.cond.unpack(self)
-        gx = sum_to(_core.where(c, g, 0.0), self.shapes[0]) if self.shapes[0] is not None else None
-        gy = sum_to(_core.where(c, 0.0, g), self.shapes[1]) if self.shapes[1] is not None else None
-        return gx, gy
+    result._set_grad_fn(_clamp_node(a, lo, hi, name, result), 0)
+    return result
 
 
 def where(cond, x, y):
     with _no_grad():
         result = _core.where(cond, x, y)
-    return _record(WhereBackward(cond, x, y), result)
+    return record("where", (x, y), result, {"condition": cond})
 
 
-class LerpBackward(Node):
-    def __init__(self, start, end, weight):
-        super().__init__((start, end, weight if _is_tensor(weight) else None))
-        self.shapes = (start.shape, end.shape)
-        self.w = self.save(weight) if _is_tensor(weight) else weight
-        self.s = self.save(start) if _is_tensor(weight) else None
-        self.e = self.save(end) if _is_tensor(weight) else None
-        self.w_shape = weight.shape if _is_tensor(weight) else None
-
-    def backward(self, g):
-        w = self.w.unpack(self) if hasattr(self.w, "unpack") else self.w
-        gs = sum_to(g * (1.0 - w), self.shapes[0])
-        ge = sum_to(g * w, self.shapes[1])
-        gw = None
-        if self.w_shape is not None:
-            gw = sum_to(g * (self.e.unpack(self) - self.s.unpack(self)), self.w_shape)
-        return gs, ge, gw
+def _lerp_node(start, end, weight, out):
+    w = _is_tensor(weight)
+    return node("lerp", (start, end, weight if w else None), out,
+                {"weight": weight, "start": start if w else None, "end": end if w else None})
 
 
 def lerp(start, end, weight, out):
     if out is start:
         return _inplace(lambda: _core.lerp(start, end, weight, out=start),
-                        lambda xin: LerpBackward(xin, end, weight), start)
+                        lambda xin: _lerp_node(xin, end, weight, start), start)
     with _no_grad():
         result = _core.lerp(start, end, weight)
-    return _record(LerpBackward(start, end, weight), result)
+    result._set_grad_fn(_lerp_node(start, end, weight, result), 0)
+    return result
 
 
 # ---- reductions -------------------------------------------------------------------------------
-
-def _reduced_dims(ndim, dim):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return list(range(ndim))
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return sorted(d % ndim if ndim else 0 for d in dims)
-
-
-def _unsqueeze_back(g, in_shape, dim, keepdim):
-    """g (a reduction's gradient) with the reduced dims restored as size 1."""
-    if keepdim or len(in_shape) == 0:
-        return g
-    for d in _reduced_dims(len(in_shape), dim):
-        g = g.unsqueeze(d)
-    return g
-
-
-class SumBackward(Node):
-    def __init__(self, x, dim, keepdim, scale=None):
-        super().__init__((x,))
-        self.shape, self.dtype = x.shape, x.dtype
-        self.dim, self.keepdim, self.scale = dim, keepdim, scale
-
-    def name(self):
-        return "MeanBackward0" if self.scale is not None else "SumBackward0"
-
-    def backward(self, g):
-        g = _unsqueeze_back(g, self.shape, self.dim, self.keepdim)
-        if self.scale is not None:
-            g = g * self.scale
-        return g.expand(self.shape).to(self.dtype).contiguous()
-
 
 def sum(t, dim, keepdim, dtype):
     with _no_grad():
         result = t.sum(dim, keepdim, dtype=dtype)
     if not result.dtype.is_floating_point:
         return result
-    return _record(SumBackward(t, dim, keepdim), result)
+    return record("sum", (t,), result, dim=dim, keepdim=keepdim, scale=None)
 
 
 def mean(t, dim, keepdim, dtype):
     with _no_grad():
         result = t.mean(dim, keepdim, dtype=dtype)
-    count = t.numel() // builtins.max(1, result.numel()) if t.numel() else 0
-    return _record(SumBackward(t, dim, keepdim, 1.0 / count if count else float("nan")), result)
-
-
-class ProdBackward(Node):
-    def __init__(self, x, out, dim, keepdim):
-        super().__init__((x,))
-        self.sx = self.save(x)
-        self.sout = self.save(out, is_output=True)
-        self.dim, self.keepdim = dim, keepdim
-
-    def backward(self, g):
-        import numpy as np
-        x = self.sx.unpack(self)
-        out = self.sout.unpack(self)
-        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
-        out = _unsqueeze_back(out, x.shape, self.dim, self.keepdim)
-        if not bool((x == 0).any()):
-            return g * out / x
-        # zeros: the product of the other elements, by exclusive cumulative products
-        xs = x.detach().numpy()
-        axis = None if self.dim is None else self.dim % builtins.max(1, x.ndim)
-        flat = xs.reshape(-1) if axis is None else np.moveaxis(xs, axis, -1)
-        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
-        right = np.flip(np.cumprod(np.concatenate(
-            [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
-        others = left * right
-        others = others.reshape(xs.shape) if axis is None else np.moveaxis(others, -1, axis)
-        return g * _core.from_numpy(np.ascontiguousarray(others))
+    count = t.numel() // max(1, result.numel()) if t.numel() else 0
+    return record("mean", (t,), result, dim=dim, keepdim=keepdim,
+                  scale=1.0 / count if count else float("nan"))
 
 
 def prod(t, dim, keepdim, dtype):
@@ -359,29 +166,7 @@ def prod(t, dim, keepdim, dtype):
         result = t.prod(dim, keepdim, dtype=dtype)
     if not result.dtype.is_floating_point:
         return result
-    return _record(ProdBackward(t, result, dim, keepdim), result)
-
-
-class AmaxBackward(Node):
-    """max/min over dims without indices: the gradient split evenly over tied elements."""
-
-    def __init__(self, x, out, dim, keepdim, name):
-        super().__init__((x,))
-        self.sx = self.save(x)
-        self.sout = self.save(out, is_output=True)
-        self.dim, self.keepdim, self._name = dim, keepdim, name
-
-    def name(self):
-        return self._name.capitalize() + "Backward1"
-
-    def backward(self, g):
-        x = self.sx.unpack(self)
-        dim = None if self.dim == () else self.dim
-        out = _unsqueeze_back(self.sout.unpack(self), x.shape, dim, self.keepdim)
-        g = _unsqueeze_back(g, x.shape, dim, self.keepdim)
-        mask = ((x == out) | (x.isnan() & out.isnan())).to(x.dtype)   # NaN wins, as in torch
-        count = mask.sum(dim, keepdim=True)
-        return mask * (g / count)
+    return record("prod", (t,), result, {"x": t, "result": result}, dim=dim, keepdim=keepdim)
 
 
 def amax(t, dim, keepdim, is_max, name):
@@ -389,80 +174,16 @@ def amax(t, dim, keepdim, is_max, name):
         result = t.amax(dim, keepdim) if is_max else t.amin(dim, keepdim)
     if not result.dtype.is_floating_point:
         return result
-    return _record(AmaxBackward(t, result, dim, keepdim, name), result)
-
-
-class MaxDimBackward(Node):
-    """max/min(dim): the gradient goes to the index each value came from."""
-
-    def __init__(self, x, indices, dim, keepdim, name):
-        super().__init__((x,))
-        self.shape, self.dtype = x.shape, x.dtype
-        self.idx = self.save(indices)
-        self.dim, self.keepdim, self._name = dim, keepdim, name
-
-    def name(self):
-        return self._name.capitalize() + "Backward0"
-
-    def backward(self, g):
-        import numpy as np
-        idx = self.idx.unpack(self)
-        if len(self.shape) == 0:
-            return g.reshape(())
-        d = self.dim % len(self.shape)
-        if not self.keepdim:
-            g, idx = g.unsqueeze(d), idx.unsqueeze(d)
-        out = np.zeros(self.shape, dtype=self.dtype.numpy_dtype)
-        np.put_along_axis(out, idx.numpy(), g.numpy(), axis=d)
-        return _core.from_numpy(out)
+    return record("amax", (t,), result, {"x": t, "result": result}, dim=dim, keepdim=keepdim,
+                  name=name)
 
 
 def max_dim(t, dim, keepdim, is_max, name):
     with _no_grad():
         vals, idx = t.max(dim, keepdim) if is_max else t.min(dim, keepdim)
-    if not vals.dtype.is_floating_point:
-        return type(_core.values_indices(vals, idx))(vals, idx)
-    _record(MaxDimBackward(t, idx, dim, keepdim, name), vals)
+    if vals.dtype.is_floating_point:
+        record("max_dim", (t,), vals, {"indices": idx}, dim=dim, keepdim=keepdim, name=name)
     return _core.values_indices(vals, idx)
-
-
-class CumsumBackward(Node):
-    def __init__(self, x, dim):
-        super().__init__((x,))
-        self.dim, self.dtype = dim, x.dtype
-
-    def backward(self, g):
-        if g.ndim == 0:
-            return g
-        return g.flip(self.dim).cumsum(self.dim).flip(self.dim).to(self.dtype)
-
-
-class CumprodBackward(Node):
-    def __init__(self, x, out, dim):
-        super().__init__((x,))
-        self.sx = self.save(x)
-        self.sout = self.save(out, is_output=True)
-        self.dim = dim
-
-    def backward(self, g):
-        x, out = self.sx.unpack(self), self.sout.unpack(self)
-        if g.ndim == 0:
-            return g
-        d = self.dim
-        if not bool((x == 0).any()):
-            return (g * out).flip(d).cumsum(d).flip(d) / x
-        # zeros: grad_i = sum_{j >= i} g_j * prod_{k <= j, k != i} x_k, lane by lane
-        import numpy as np
-        xs = np.moveaxis(x.detach().numpy(), d, -1)
-        gs = np.moveaxis(g.detach().numpy(), d, -1)
-        res = np.zeros_like(xs)
-        n = xs.shape[-1]
-        for i in range(n):
-            others = xs.copy()
-            others[..., i] = 1
-            prefix = np.cumprod(others, axis=-1)
-            res[..., i] = (gs[..., i:] * prefix[..., i:]).sum(-1)
-        return _core.from_numpy(np.ascontiguousarray(np.moveaxis(res, -1, d)))
 
 
 def cumulative(t, dim, dtype, is_sum, name):
@@ -470,86 +191,23 @@ def cumulative(t, dim, dtype, is_sum, name):
         result = t.cumsum(dim, dtype=dtype) if is_sum else t.cumprod(dim, dtype=dtype)
     if not result.dtype.is_floating_point:
         return result
-    node = CumsumBackward(t, dim) if is_sum else CumprodBackward(t, result, dim)
-    return _record(node, result)
-
-
-class SoftmaxBackward(Node):
-    def __init__(self, x, out, dim, take_log):
-        super().__init__((x,))
-        self.sout = self.save(out, is_output=True)
-        self.dim, self.take_log, self.dtype = dim, take_log, x.dtype
-
-    def name(self):
-        return "LogSoftmaxBackward0" if self.take_log else "SoftmaxBackward0"
-
-    def backward(self, g):
-        y = self.sout.unpack(self)
-        if self.take_log:
-            r = g - y.exp() * g.sum(self.dim, keepdim=True)
-        else:
-            r = y * (g - (g * y).sum(self.dim, keepdim=True))
-        return r.to(self.dtype)
+    if is_sum:
+        return record("cumsum", (t,), result, dim=dim)
+    return record("cumprod", (t,), result, {"x": t, "result": result}, dim=dim)
 
 
 def softmax(t, dim, dtype, take_log):
     with _no_grad():
         result = t.log_softmax(dim, dtype) if take_log else t.softmax(dim, dtype)
-    return _record(SoftmaxBackward(t, result, dim if t.ndim else 0, take_log), result)
-
-
-class LogsumexpBackward(Node):
-    def __init__(self, x, out, dim, keepdim):
-        super().__init__((x,))
-        self.sx = self.save(x)
-        self.sout = self.save(out, is_output=True)
-        self.dim, self.keepdim = dim, keepdim
-
-    def backward(self, g):
-        x = self.sx.unpack(self)
-        out = _unsqueeze_back(self.sout.unpack(self), x.shape, self.dim, self.keepdim)
-        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
-        return g * (x - out).exp()
+    return record("log_softmax" if take_log else "softmax", (t,), result, {"result": result},
+                  dim=dim if t.ndim else 0)
 
 
 def logsumexp(t, dim, keepdim):
     with _no_grad():
         result = t.logsumexp(dim, keepdim)
-    return _record(LogsumexpBackward(t, result, dim, keepdim), result)
-
-
-class NormBackward(Node):
-    """Vector norms: d||x||_p/dx = x |x|^(p-2) / ||x||^(p-1) (0 where the norm is 0, as
-    PyTorch's subgradient); inf-norms send the gradient to the largest |x| (split on ties)."""
-
-    def __init__(self, x, out, p, dim, keepdim):
-        super().__init__((x,))
-        self.sx = self.save(x)
-        self.sout = self.save(out, is_output=True)
-        self.p, self.dim, self.keepdim = p, dim, keepdim
-
-    def name(self):
-        return "LinalgVectorNormBackward0"
-
-    def backward(self, g):
-        x = self.sx.unpack(self)
-        norm = _unsqueeze_back(self.sout.unpack(self), x.shape, self.dim, self.keepdim)
-        g = _unsqueeze_back(g, x.shape, self.dim, self.keepdim)
-        p = self.p
-        if p == 0:
-            return x * 0.0
-        if p == 1:
-            return g * x.sign()
-        if p in (math.inf, -math.inf):
-            a = x.abs()
-            mask = ((a == norm) | (a.isnan() & norm.isnan())).to(x.dtype)
-            count = mask.sum(self.dim, keepdim=True)
-            return x.sign() * mask * (g / count)
-        if p == 2:
-            scale = _core.where(norm == 0, 0.0, g / norm)
-            return x * scale
-        scale = _core.where(norm == 0, 0.0, g / norm ** (p - 1))
-        return x * x.abs() ** (p - 2) * scale
+    return record("logsumexp", (t,), result, {"x": t, "result": result}, dim=dim,
+                  keepdim=keepdim)
 
 
 def norm(t, p, dim, keepdim, dtype):
@@ -557,102 +215,30 @@ def norm(t, p, dim, keepdim, dtype):
         p = 2
     with _no_grad():
         result = t.norm(p, dim, keepdim, dtype)
-    return _record(NormBackward(t if dtype is None else t.to(dtype), result, p, dim, keepdim),
-                   result)
+    x = t if dtype is None else t.to(dtype)
+    return record("norm", (x,), result, {"x": x, "result": result}, p=p, dim=dim,
+                  keepdim=keepdim)
 
 
-# ---- copies, dtype conversions, views -------------------------------------------------------
-
-class ToCopyBackward(Node):
-    def __init__(self, x, out):
-        super().__init__((x,), (_meta(out),))
-        self.dtype = x.dtype
-
-    def name(self):
-        return "ToCopyBackward0"
-
-    def backward(self, g):
-        return g.to(self.dtype) if g.dtype is not self.dtype else g
-
+# ---- copies and indexing ----------------------------------------------------------------------
 
 def record_copy(src, out):
     """out is a fresh copy (clone, contiguous, to(dtype), reshape's copy) of src."""
-    out._set_grad_fn(ToCopyBackward(src, out), 0)
-
-
-# views: NOTE [ View backward ] in views.py
-from strided.autograd.views import (record_view, record_pieces, ViewNode, AsStridedBackward0,
-                                    _geometry, _extent)
-
-
-class IndexBackward(Node):
-    """Advanced indexing (a gather): the gradient is scattered back with accumulation, so
-    an element picked twice receives both contributions."""
-
-    def __init__(self, src, np_index, out):
-        super().__init__((src,), (_meta(out),))
-        import numpy as np
-        self.shape, self.dtype = src.shape, src.dtype
-        # index arrays may view the caller's index tensors: keep copies
-        self.index = tuple(np.array(i) if isinstance(i, np.ndarray) else i for i in np_index)
-
-    def name(self):
-        return "IndexBackward0"
-
-    def backward(self, g):
-        import numpy as np
-        gi = np.zeros(self.shape, dtype=self.dtype.numpy_dtype)
-        np.add.at(gi, self.index, g.detach().numpy())
-        return _core.from_numpy(gi)
+    record("to_copy", (src,), out)
 
 
 def record_index(src, np_index, out):
-    out._set_grad_fn(IndexBackward(src, np_index, out), 0)
-
-
-class IndexSelectBackward(Node):
-    """out = src.index_select(dim, index): the gradient goes back with index_add (duplicate
-    indices accumulate)."""
-
-    def __init__(self, src, dim, index, out):
-        super().__init__((src,), (_meta(out),))
-        self.shape, self.dtype, self.dim = src.shape, src.dtype, dim
-        self.index = index.clone()              # the caller may change its index tensor
-
-    def name(self):
-        return "IndexSelectBackward0"
-
-    def backward(self, g):
-        from strided.creation import zeros
-        g = g if g.dtype == self.dtype else g.to(self.dtype)
-        return zeros(self.shape, dtype=self.dtype).index_add_(self.dim, self.index, g)
+    import numpy as np
+    # index arrays may view the caller's index tensors: keep copies
+    index = tuple(np.array(i) if isinstance(i, np.ndarray) else i for i in np_index)
+    record("index", (src,), out, index=index)
 
 
 def index_select(t, dim, index):
     with _no_grad():
         out = t.index_select(dim, index)
-    return _record(IndexSelectBackward(t, dim, index, out), out)
-
-
-class IndexAddBackward(Node):
-    """x.index_add_(dim, index, source, alpha): x's gradient passes through; source's is
-    alpha * g.index_select(dim, index)."""
-
-    def __init__(self, old, source, dim, index, alpha):
-        super().__init__((old, source))
-        self.dim, self.index, self.alpha = dim, index, alpha
-        self.source_shape = source.shape
-
-    def name(self):
-        return "IndexAddBackward0"
-
-    def backward(self, g):
-        gs = None
-        if self.next_functions[1] is not None:
-            gs = g.index_select(self.dim, self.index).reshape(self.source_shape)
-            if self.alpha != 1:
-                gs = gs * self.alpha
-        return g, gs
+    # the caller may change its index tensor: keep a copy
+    return record("index_select", (t,), out, dim=dim, index=index.clone())
 
 
 def index_add_(x, dim, index, source, alpha):
@@ -661,7 +247,8 @@ def index_add_(x, dim, index, source, alpha):
     def run():
         x.index_add_(dim, index, source, alpha=alpha)
 
-    return _inplace(run, lambda old: IndexAddBackward(old, source, dim, index, alpha), x)
+    return _inplace(run, lambda old: node("index_add_", (old, source), x, dim=dim, index=index,
+                                          alpha=alpha), x)
 
 
 # ---- in-place ops ---------------------------------------------------------------------------
@@ -677,7 +264,7 @@ def index_add_(x, dim, index, source, alpha):
 
 class CopySlicesBackward(Node):
     def __init__(self, base, view_geometry, fn):
-        super().__init__((base,), (_meta(base),))
+        super().__init__((base,), ((base.shape, base.dtype),))
         self.base_geometry = _geometry(base)
         self.view_geometry = view_geometry
         self.fn = fn
@@ -733,7 +320,7 @@ def _inplace(run, make_node, x, node_after=False):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     fn = x.grad_fn
-    if isinstance(fn, ViewNode) and fn.next_functions and fn.next_functions[0] is not None \
+    if is_view_node(fn) and fn.next_functions and fn.next_functions[0] is not None \
             and isinstance(fn.next_functions[0][0], AccumulateGrad):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
@@ -742,19 +329,19 @@ def _inplace(run, make_node, x, node_after=False):
     old_nr = x.output_nr
     if fn is not None:                          # old stands in for x: same history
         old._set_grad_fn(fn, old_nr)
-    node = None if node_after else make_node(old)
+    fn_node = None if node_after else make_node(old)
     with _no_grad():
         run()
-    if node is None:
-        node = make_node(old)
+    if fn_node is None:
+        fn_node = make_node(old)
     if not x.dtype.is_floating_point:
         return x
     if base is not None:
-        copy = CopySlicesBackward(base, _geometry(x), node)
+        copy = CopySlicesBackward(base, _geometry(x), fn_node)
         base._set_grad_fn(copy, 0)
-        new_fn = AsStridedBackward0(base, x)
+        new_fn = view_node(base, x)
     else:
-        new_fn = node
+        new_fn = fn_node
     x._set_grad_fn(new_fn, 0)
     if x.retains_grad:                          # the retained gradient is the new value's
         if fn is not None and fn._retained:
@@ -773,24 +360,7 @@ def copy_(dst, src):
         else:
             dst.copy_(src_t)
 
-    return _inplace(run, lambda xin: CopyBackward(xin, src_t, dst.shape), dst)
-
-
-class CopyBackward(Node):
-    def __init__(self, old, src, shape):
-        super().__init__((old, src))
-        self.old_meta = (old.shape, old.dtype)
-        self.src_meta = (src.shape, src.dtype) if src is not None else None
-
-    def name(self):
-        return "CopyBackwards"
-
-    def backward(self, g):
-        g_old = g * 0.0
-        g_src = None
-        if self.src_meta is not None:
-            g_src = sum_to(g, self.src_meta[0]).to(self.src_meta[1])
-        return g_old, g_src
+    return _inplace(run, lambda xin: node("copy_", (xin, src_t), dst), dst)
 
 
 def setitem(t, index, value):
@@ -810,88 +380,22 @@ def setitem(t, index, value):
 def _is_view_index(index):
     import numbers
     items = index if isinstance(index, tuple) else (index,)
-    return builtins.all(i is None or i is Ellipsis or (isinstance(i, (slice, numbers.Integral)) and
+    return all(i is None or i is Ellipsis or (isinstance(i, (slice, numbers.Integral)) and
                                               not isinstance(i, bool)) for i in items)
 
 
-# ---- matrix products (hooked from strided._C.ops.gemm) -----------------------------------------
+
+
+# ---- matrix products (hooked from strided._C's linalg entry points) --------------------------
 
 def _linalg():
     from strided._C.ops import gemm as linalg
     return linalg
 
 
-class MmBackward(Node):
-    """out = alpha * a @ b (+ beta * addend): 2-D operands."""
-
-    def __init__(self, a, b, alpha=1.0, addend=None, beta=1.0):
-        super().__init__((a, b, addend))
-        self.sa = self.save(a) if b.requires_grad else None
-        self.sb = self.save(b) if a.requires_grad else None
-        self.alpha, self.beta = alpha, beta
-        self.addend_meta = _meta(addend) if addend is not None else None
-
-    def name(self):
-        return "AddmmBackward0" if self.addend_meta is not None else "MmBackward0"
-
-    def backward(self, g):
-        L = _linalg()
-        ga = gb = gc = None
-        if self.sb is not None:
-            ga = L.mm(g, self.sb.unpack(self).T)
-            if self.alpha != 1:
-                ga = ga * self.alpha
-        if self.sa is not None:
-            gb = L.mm(self.sa.unpack(self).T, g)
-            if self.alpha != 1:
-                gb = gb * self.alpha
-        if self.addend_meta is not None:
-            gc = sum_to(g * self.beta if self.beta != 1 else g, self.addend_meta[0])
-        return ga, gb, gc
-
-
-class BmmBackward(Node):
-    def __init__(self, a, b):
-        super().__init__((a, b))
-        self.sa = self.save(a) if b.requires_grad else None
-        self.sb = self.save(b) if a.requires_grad else None
-
-    def name(self):
-        return "BmmBackward0"
-
-    def backward(self, g):
-        L = _linalg()
-        ga = L.bmm(g, self.sb.unpack(self).transpose(1, 2)) if self.sb is not None else None
-        gb = L.bmm(self.sa.unpack(self).transpose(1, 2), g) if self.sa is not None else None
-        return ga, gb
-
-
-class LinearBackward(Node):
-    """y = x @ W.T + b for x of shape (..., in): the gradients as two GEMMs and a sum."""
-
-    def __init__(self, x, w, bias):
-        super().__init__((x, w, bias))
-        self.sx = self.save(x) if w.requires_grad else None
-        self.sw = self.save(w) if x.requires_grad else None
-        self.x_shape = x.shape
-        self.has_bias = bias is not None
-
-    def name(self):
-        return "LinearBackward0"
-
-    def backward(self, g):
-        L = _linalg()
-        out_features = g.shape[-1] if g.ndim else 1
-        g2 = g.reshape(-1, out_features)
-        gx = gw = gb = None
-        if self.sw is not None:
-            gx = L.mm(g2, self.sw.unpack(self)).reshape(self.x_shape)
-        if self.sx is not None:
-            x2 = self.sx.unpack(self).reshape(-1, self.x_shape[-1])
-            gw = L.mm(g2.T, x2)
-        if self.has_bias:
-            gb = g2.sum(0)
-        return gx, gw, gb
+def _mm_saved(a, b):
+    # each operand is saved only when the other one's gradient reads it
+    return {"a": a if b.requires_grad else None, "b": b if a.requires_grad else None}
 
 
 def mm(a, b):
@@ -899,25 +403,27 @@ def mm(a, b):
         out = _linalg().mm(a, b)
     if not out.dtype.is_floating_point:
         return out
-    return _record(MmBackward(a, b), out)
+    return record("mm", (a, b, None), out, _mm_saved(a, b), alpha=1.0, beta=1.0)
 
 
 def addmm(c, a, b, beta, alpha):
     with _no_grad():
         out = _linalg().addmm(c, a, b, beta=beta, alpha=alpha)
-    return _record(MmBackward(a, b, alpha, c if _is_tensor(c) else None, beta), out)
+    return record("addmm", (a, b, c if _is_tensor(c) else None), out, _mm_saved(a, b),
+                  alpha=alpha, beta=beta)
 
 
 def bmm(a, b):
     with _no_grad():
         out = _linalg().bmm(a, b)
-    return _record(BmmBackward(a, b), out)
+    return record("bmm", (a, b), out, _mm_saved(a, b))
 
 
 def linear(x, w, bias):
     with _no_grad():
         out = _linalg().linear(x, w, bias)
-    return _record(LinearBackward(x, w, bias), out)
+    return record("linear", (x, w, bias), out,
+                  {"x": x if w.requires_grad else None, "weight": w if x.requires_grad else None})
 
 
 def matmul(a, b):
@@ -980,45 +486,3 @@ def gemv(A, x, y, trans, alpha, beta):
     if beta != 0:
         r = r + y * beta
     return y.copy_(r)
-
-
-class KernelBackward(Node):
-    """The Node of an op whose backward is a kernel call (pooling, convolution): `backward`
-    maps the output's gradient to a tuple of input gradients and must not hold the output
-    (so the graph has no cycle).
-
-    The tensors the backward reads (by default the inputs; also outputs such as max
-    pooling's indices) are saved as SavedTensors, so an in-place change to one of them
-    after the forward makes backward raise (NOTE [ Version counter ]), and releasing the
-    graph drops the closure that holds them."""
-
-    def __init__(self, name, inputs, out, backward, saved=None, saved_outputs=()):
-        super().__init__(inputs, (_meta(out),))
-        self._name = name
-        self._backward = backward
-        for t in (inputs if saved is None else saved):
-            if _is_tensor(t):
-                self.save(t)
-        for t in saved_outputs:
-            self.save(t, is_output=True)
-
-    def name(self):
-        return self._name
-
-    def backward(self, g):
-        for s in self._saved:
-            s.unpack(self)                      # raises if modified in place since
-        return self._backward(g)
-
-    def release(self):
-        super().release()
-        self._backward = None
-
-
-def record_kernel_op(name, inputs, out, backward, saved=None, saved_outputs=()):
-    """Record out as produced by inputs, differentiated by backward(grad_out) -> grads.
-
-    saved: the tensors backward reads, checked for in-place changes (default: the inputs);
-    saved_outputs: outputs it reads (e.g. max pooling's indices)."""
-    out._set_grad_fn(KernelBackward(name, inputs, out, backward, saved, saved_outputs), 0)
-    return out

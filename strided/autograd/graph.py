@@ -94,8 +94,7 @@ class Node:
     def backward(self, *grad_outputs):
         raise NotImplementedError(f"{self.name()}.backward")
 
-    def apply(self, grad_outputs):
-        """Run backward on the gradients of this node's outputs (None where none flowed)."""
+    def _check_alive(self):
         if self._released and self._saved:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -103,6 +102,10 @@ class Node:
                 "graph are freed when you call .backward() or autograd.grad(). Specify "
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
+
+    def apply(self, grad_outputs):
+        """Run backward on the gradients of this node's outputs (None where none flowed)."""
+        self._check_alive()
         grads = list(grad_outputs)
         for i, g in enumerate(grads):
             if g is None and i < len(self._outputs_meta) and self._outputs_meta[i][1] is not None:

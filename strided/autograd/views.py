@@ -1,4 +1,5 @@
-"""The backward formulas of view ops (hooked from _view() in strided/_C/core/tensor.pyx).
+"""The derivative table's rows for view ops (NOTE [ Derivative table ] in record.py), recorded
+from _view() in strided/_C/core/tensor.pyx.
 
 NOTE [ View backward ]
 Each view op records its own Node, as PyTorch does (ExpandBackward0, SelectBackward0, ...),
@@ -16,14 +17,14 @@ tensor, or a leaf made from one), and each of those elements has its own gradien
 - as_strided is defined on storage, so its formula is too (PyTorch's as_strided_backward,
   _as_strided_scatter).  Views re-recorded from their base after an in-place op
   (NOTE [ In-place ops on views ] in dispatch.py) use it as well, with the base as source.
-split/chunk/unbind record one Node with one output per piece (PiecesBackward), so backward
+split/chunk/unbind record one Node with one output per piece (the "pieces" row), so backward
 builds the source's gradient once instead of once per piece.
 """
 import builtins
 
 from strided._C.core import tensor as _core
-from strided.autograd.graph import Node
 from strided.autograd.broadcast import sum_to
+from strided.autograd.record import DERIVATIVES, derivative, node, record
 
 
 def _geometry(t):
@@ -35,194 +36,130 @@ def _zeros(shape, dtype):
     return zeros(shape, dtype=dtype)
 
 
-class ViewNode(Node):
-    """Base of the view ops' Nodes: one input (the view's source), one output."""
-    _name = "ViewBackward0"
-
-    def __init__(self, src, view, args=None):
-        super().__init__((src,), ((view.shape, view.dtype),))
-        self.src_shape = tuple(src.shape)
-        self.dtype = src.dtype
-        self.args = args
-
-    def name(self):
-        return self._name
-
-    def backward(self, g):
-        if g.dtype is not self.dtype:
-            g = g.to(self.dtype)
-        return self.grad(g)
-
-    def grad(self, g):
-        """The source's gradient given the view's, g (already of the source's dtype)."""
-        raise NotImplementedError
+def _to_src_dtype(ctx, g):
+    return g if g.dtype is ctx.dtypes[0] else g.to(ctx.dtypes[0])
 
 
-class ReshapeBackward(ViewNode):
+def view_row(op, node):
+    """Register the decorated `grad(ctx, g) -> source's gradient` as view op op's row; g
+    arrives in the source's dtype, ctx.args holds the op's arguments."""
+    def register(grad):
+        derivative(op, node, view=True)(lambda ctx, g: grad(ctx, _to_src_dtype(ctx, g)))
+        return grad
+    return register
+
+
+def _reshape_back(ctx, g):
     """view, reshape (as a view), unsqueeze, squeeze: elements keep their row-major order."""
-
-    def grad(self, g):
-        return g.reshape(self.src_shape)
+    return g.reshape(ctx.shapes[0])
 
 
-class ViewBackward0(ReshapeBackward):
-    _name = "ViewBackward0"
+view_row("view", "ViewBackward0")(_reshape_back)
+view_row("unsafe_view", "UnsafeViewBackward0")(_reshape_back)   # reshape that had to copy
+view_row("unsqueeze", "UnsqueezeBackward0")(_reshape_back)
+view_row("squeeze", lambda ctx: "SqueezeBackward0" if ctx.args is None else
+         "SqueezeBackward2" if isinstance(ctx.args, (tuple, list)) else
+         "SqueezeBackward1")(_reshape_back)
 
 
-class UnsafeViewBackward0(ReshapeBackward):
-    _name = "UnsafeViewBackward0"          # reshape that had to copy: a view of the copy
-
-
-class UnsqueezeBackward0(ReshapeBackward):
-    _name = "UnsqueezeBackward0"
-
-
-class SqueezeBackward(ReshapeBackward):
-    def name(self):
-        dim = self.args
-        if dim is None:
-            return "SqueezeBackward0"
-        return "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1"
-
-
-class ExpandBackward0(ViewNode):
+@view_row("expand", "ExpandBackward0")
+def _expand(ctx, g):
     """Every expanded element aliases one source element: sum over the expanded dims."""
-    _name = "ExpandBackward0"
-
-    def grad(self, g):
-        return sum_to(g, self.src_shape)
+    return sum_to(g, ctx.shapes[0])
 
 
-class PermuteBackward0(ViewNode):
-    _name = "PermuteBackward0"
-
-    def grad(self, g):
-        perm = self.args
-        inverse = [0] * len(perm)
-        for i, p in enumerate(perm):
-            inverse[p] = i
-        return g.permute(inverse)
+@view_row("permute", "PermuteBackward0")
+def _permute(ctx, g):
+    inverse = [0] * len(ctx.args)
+    for i, p in enumerate(ctx.args):
+        inverse[p] = i
+    return g.permute(inverse)
 
 
-class TransposeBackward0(ViewNode):
-    _name = "TransposeBackward0"
-
-    def grad(self, g):
-        a, b = self.args
-        return g.transpose(a, b) if g.ndim else g
+@view_row("transpose", "TransposeBackward0")
+def _transpose(ctx, g):
+    a, b = ctx.args
+    return g.transpose(a, b) if g.ndim else g
 
 
-class TBackward0(ViewNode):
-    _name = "TBackward0"
-
-    def grad(self, g):
-        return g.t()
+@view_row("t", "TBackward0")
+def _t(ctx, g):
+    return g.t()
 
 
-class FlipBackward0(ViewNode):
-    _name = "FlipBackward0"
-
-    def grad(self, g):
-        return g.flip(self.args) if self.args else g
+@view_row("flip", "FlipBackward0")
+def _flip(ctx, g):
+    return g.flip(ctx.args) if ctx.args else g
 
 
-class PickBackward(ViewNode):
+def _picked(pick):
     """Ops that pick some of the source's elements, each at most once: their gradient is
     written into the same pick of a zero gradient of the source's shape."""
-
-    def grad(self, g):
-        out = _zeros(self.src_shape, self.dtype)
-        self.pick(out).copy_(g)
+    def grad(ctx, g):
+        out = _zeros(ctx.shapes[0], ctx.dtypes[0])
+        pick(out, ctx.args).copy_(g)
         return out
-
-    def pick(self, t):
-        raise NotImplementedError
+    return grad
 
 
-class SelectBackward0(PickBackward):
-    _name = "SelectBackward0"
-
-    def pick(self, t):
-        d, index = self.args
-        return t.select(d, index)
-
-
-class SliceBackward0(PickBackward):
-    _name = "SliceBackward0"
-
-    def pick(self, t):
-        d, start, length, step = self.args
-        if step == 1 or length == 0:
-            return t.narrow(d, start, length)
-        return t[(slice(None),) * d + (slice(start, start + (length - 1) * step + 1, step),)]
+def _slice_pick(t, args):
+    d, start, length, step = args
+    if step == 1 or length == 0:
+        return t.narrow(d, start, length)
+    return t[(slice(None),) * d + (slice(start, start + (length - 1) * step + 1, step),)]
 
 
-class DiagonalBackward0(PickBackward):
-    _name = "DiagonalBackward0"
-
-    def pick(self, t):
-        offset, a, b = self.args
-        return t.diagonal(offset, a, b)
-
-
-class BasicIndexBackward(PickBackward):
+def _basic_index_name(ctx):
     """t[index] for ints, slices, None and Ellipsis: named, as PyTorch names the chain of
     ops it runs, after the last op that changes anything."""
-
-    def name(self):
-        items = self.args if isinstance(self.args, tuple) else (self.args,)
-        for x in reversed(items):
-            if x is None:
-                return "UnsqueezeBackward0"
-            if isinstance(x, slice):
-                if x != slice(None) or len(items) == 1:
-                    return "SliceBackward0"
-            elif x is not Ellipsis:
-                return "SelectBackward0"
-        return "AliasBackward0"
-
-    def pick(self, t):
-        return t[self.args]
+    items = ctx.args if isinstance(ctx.args, tuple) else (ctx.args,)
+    for x in reversed(items):
+        if x is None:
+            return "UnsqueezeBackward0"
+        if isinstance(x, slice):
+            if x != slice(None) or len(items) == 1:
+                return "SliceBackward0"
+        elif x is not Ellipsis:
+            return "SelectBackward0"
+    return "AliasBackward0"
 
 
-class UnfoldBackward0(ViewNode):
+view_row("select", "SelectBackward0")(_picked(lambda t, a: t.select(a[0], a[1])))
+view_row("slice", "SliceBackward0")(_picked(_slice_pick))
+view_row("diagonal", "DiagonalBackward0")(_picked(lambda t, a: t.diagonal(a[0], a[1], a[2])))
+view_row("basic_index", _basic_index_name)(_picked(lambda t, a: t[a]))
+
+
+@view_row("unfold", "UnfoldBackward0")
+def _unfold(ctx, g):
     """Windows may overlap: replay unfold on a zero gradient of the source's shape and add
     the windows' gradients into it (element by element, so shared elements sum)."""
-    _name = "UnfoldBackward0"
-
-    def grad(self, g):
-        d, size, step = self.args
-        out = _zeros(self.src_shape, self.dtype)
-        _core.accumulate_into(out.unfold(d, size, step), g)
-        return out
+    d, size, step = ctx.args
+    out = _zeros(ctx.shapes[0], ctx.dtypes[0])
+    _core.accumulate_into(out.unfold(d, size, step), g)
+    return out
 
 
-class AsStridedBackward0(ViewNode):
+@view_row("as_strided", "AsStridedBackward0")
+def _as_strided(ctx, g):
     """as_strided (and any view re-recorded from its base): defined on storage."""
-    _name = "AsStridedBackward0"
-
-    def __init__(self, src, view, args=None):
-        super().__init__(src, view)
-        self.src = _geometry(src)
-        self.view = _geometry(view)
-
-    def grad(self, g):
-        return _as_strided_scatter(g, self.src, self.view, self.dtype)
+    return _as_strided_scatter(g, ctx.src, ctx.view, ctx.dtypes[0])
 
 
-_VIEW_NODES = {
-    "view": ViewBackward0, "unsafe_view": UnsafeViewBackward0, "unsqueeze": UnsqueezeBackward0,
-    "squeeze": SqueezeBackward, "expand": ExpandBackward0, "permute": PermuteBackward0,
-    "transpose": TransposeBackward0, "t": TBackward0, "flip": FlipBackward0,
-    "select": SelectBackward0, "slice": SliceBackward0, "diagonal": DiagonalBackward0,
-    "index": BasicIndexBackward, "unfold": UnfoldBackward0, "as_strided": AsStridedBackward0,
-}
+def view_node(src, view, op=None, args=None):
+    """The Node of view (made from src by view op `op` with arguments `args`); op None (or
+    an op without a row) records it as an as_strided of src (NOTE [ View backward ])."""
+    if op == "index":
+        op = "basic_index"
+    row = DERIVATIVES.get(op)
+    if row is None or not row.view or op == "as_strided":
+        return node("as_strided", (src,), view, src=_geometry(src), view=_geometry(view))
+    return node(op, (src,), view, args=args)
 
 
 def record_view(src, view, op=None, args=None):
-    """Record view (made from src by view op `op` with arguments `args`) in the graph; op None
-    records it as an as_strided of src (NOTE [ View backward ])."""
-    view._set_grad_fn(_VIEW_NODES.get(op, AsStridedBackward0)(src, view, args), 0)
+    """Record view (made from src by view op `op` with arguments `args`) in the graph."""
+    view._set_grad_fn(view_node(src, view, op, args), 0)
 
 
 def _extent(geometry):
@@ -256,45 +193,31 @@ def _as_strided_scatter(g, src, view, dtype):
     return gs.contiguous()
 
 
-class PiecesBackward(ViewNode):
+def _pieces_name(ctx):
+    return {"split": "SplitBackward0", "split_with_sizes": "SplitWithSizesBackward0",
+            "unbind": "UnbindBackward0"}[ctx.kind]
+
+
+@derivative("pieces", _pieces_name, view=True, sparse_grads=True)
+def _pieces(ctx, *grads):
     """split/chunk/unbind: one Node, one output per piece.  Pieces no gradient reached are
     left as zeros; the others are written into one zero gradient of the source's shape."""
-
-    def __init__(self, src, pieces, d, op):
-        Node.__init__(self, (src,), [(p.shape, p.dtype) for p in pieces])
-        self.src_shape = tuple(src.shape)
-        self.dtype = src.dtype
-        self.d = d
-        self.op = op
-        if op != "unbind":
-            self.lengths = [p.shape[d] for p in pieces]
-
-    def name(self):
-        return {"split": "SplitBackward0", "split_with_sizes": "SplitWithSizesBackward0",
-                "unbind": "UnbindBackward0"}[self.op]
-
-    def apply(self, grad_outputs):
-        # no zeros materialised for pieces without a gradient (Node.apply would)
-        return (self.backward(*grad_outputs),)
-
-    def backward(self, *grads):
-        out = _zeros(self.src_shape, self.dtype)
-        d = self.d
-        if self.op == "unbind":
-            for i, g in enumerate(grads):
-                if g is not None:
-                    out.select(d, i).copy_(g)
-            return out
-        start = 0
-        for length, g in zip(self.lengths, grads):
+    out = _zeros(ctx.shapes[0], ctx.dtypes[0])
+    d = ctx.dim
+    if ctx.kind == "unbind":
+        for i, g in enumerate(grads):
             if g is not None:
-                out.narrow(d, start, length).copy_(g)
-            start += length
+                out.select(d, i).copy_(g)
         return out
+    start = 0
+    for length, g in zip(ctx.lengths, grads):
+        if g is not None:
+            out.narrow(d, start, length).copy_(g)
+        start += length
+    return out
 
 
 def record_pieces(src, pieces, d, op):
     """Record the pieces of src along dim d (op: split, split_with_sizes or unbind)."""
-    node = PiecesBackward(src, pieces, d, op)
-    for i, p in enumerate(pieces):
-        p._set_grad_fn(node, i)
+    lengths = None if op == "unbind" else [p.shape[d] for p in pieces]
+    record("pieces", (src,), tuple(pieces), dim=d, kind=op, lengths=lengths)

@@ -12,7 +12,7 @@ from operator import index as _index
 
 from strided._C.kernels import conv as _k
 from strided._C.core.tensor import Tensor
-from strided.autograd.dispatch import record_kernel_op
+from strided.autograd.record import derivative, record
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
@@ -245,15 +245,10 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     if _records(input, weight, bias):
         with no_grad():
             out = _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d)
-        mask = (input.requires_grad, weight.requires_grad,
-                bias is not None and bias.requires_grad)
-        back = conv1d_backward if one_d else conv2d_backward
-
-        def backward(g):
-            return back(g, input, weight, stride, padding, dilation, groups, mask)
         # like PyTorch, backward checks input and weight (not bias) for in-place changes
-        return record_kernel_op("ConvolutionBackward0", (input, weight, bias), out, backward,
-                                saved=(input, weight))
+        return record("convolution", (input, weight, bias), out,
+                      {"input": input, "weight": weight}, stride=stride, padding=padding,
+                      dilation=dilation, groups=groups, one_d=one_d)
     x, w, batched, (sH, sW, pH, pW, dH, dW, groups, pHe, pWe) = _resolve_cached(
         op, input, weight, bias, stride, padding, dilation, groups, one_d)
     out = _k.conv2d_forward(x, w.contiguous(), None if bias is None else bias.contiguous(),
@@ -330,3 +325,10 @@ def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     """conv2d_backward for conv1d."""
     return _backward("conv1d_backward", grad_output, input, weight, stride, padding, dilation,
                      groups, output_mask, True)
+
+
+@derivative("convolution", "ConvolutionBackward0")      # NOTE [ Derivative table ]
+def _convolution_grads(ctx, g):
+    back = conv1d_backward if ctx.one_d else conv2d_backward
+    return back(g, ctx.input, ctx.weight, ctx.stride, ctx.padding, ctx.dilation, ctx.groups,
+                ctx.needs)

@@ -1,14 +1,16 @@
 """Loss functions (PyTorch names, arguments and reduction semantics).
 
-cross_entropy (class-index or class-probability targets) and nll_loss are autograd
-Functions over the fused kernels of strided/_C/kernels/loss.pyx; the others are compositions of
+cross_entropy (class-index or class-probability targets) and nll_loss run the fused kernels
+of strided/_C/kernels/loss.pyx, their backward rows registered in the derivative table (NOTE
+[ Derivative table ] in strided/autograd/record.py); the others are compositions of
 differentiable strided ops.
 """
 import math
 
 from strided._C.kernels import loss as _k
 from strided._C.core.dtypes import int64
-from strided.autograd.function import Function
+from strided.autograd.grad_mode import no_grad
+from strided.autograd.record import derivative, record, requires_record
 
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -67,48 +69,25 @@ def _rows(input, target, op, probs=False):
     return x3, t2, out_shape
 
 
-class _CrossEntropy(Function):
-    """Fused log-softmax + NLL over class-index targets: the kernels of strided/_C/kernels/loss.pyx
-    (NOTE [ Cross-entropy formulas ] there); forward keeps each row's (max, log-sum-exp) so
-    backward is one pass over the logits."""
-
-    @staticmethod
-    def forward(ctx, input, target, weight, ignore_index, reduction, label_smoothing):
-        x3, t2, out_shape = _rows(input, target, "cross_entropy")
-        red = _REDUCTION_CODES[reduction]
-        out, stats, denom = _k.cross_entropy_forward(x3, t2, weight, ignore_index,
-                                                     label_smoothing, red)
-        ctx.stash = (x3, t2, weight, ignore_index, label_smoothing, red, stats, denom,
-                     tuple(input.shape))
-        return out.view(out_shape) if red == 0 else out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x3, t2, weight, ignore_index, eps, red, stats, denom, shape_in = ctx.stash
-        gx = _k.cross_entropy_backward(grad, x3, t2, weight, ignore_index, eps, red, stats,
-                                       denom)
-        return gx.view(shape_in), None, None, None, None, None
+@derivative("cross_entropy", "NllLossBackward0")         # NOTE [ Derivative table ]
+def _cross_entropy_grads(ctx, grad):
+    """Fused log-softmax + NLL over class-index targets: the kernels of
+    strided/_C/kernels/loss.pyx (NOTE [ Cross-entropy formulas ] there); forward keeps each
+    row's (max, log-sum-exp) so backward is one pass over the logits."""
+    gx = _k.cross_entropy_backward(grad, ctx.x3, ctx.t2, ctx.weight, ctx.ignore_index,
+                                   ctx.label_smoothing, ctx.red, ctx.stats, ctx.denom)
+    return gx.view(ctx.shapes[0])
 
 
-class _CrossEntropyProbs(Function):
+@derivative("cross_entropy_probs", "CrossEntropyBackward0")
+def _cross_entropy_probs_grads(ctx, grad):
     """Cross entropy against class probabilities t (same shape as input), smoothed as torch
     does (t' = (1 - eps) t + eps / C):  loss_i = -sum_c w_c t'_c log p_c,
     dloss_i/dx_i = p sum_c(w t') - w t'; 'mean' divides by the number of rows.  The kernels
     of strided/_C/kernels/loss.pyx, over the same rows view as class-index targets."""
-
-    @staticmethod
-    def forward(ctx, input, target, weight, reduction, label_smoothing):
-        x3, p3, out_shape = _rows(input, target, "cross_entropy", probs=True)
-        red = _REDUCTION_CODES[reduction]
-        out, stats = _k.cross_entropy_probs_forward(x3, p3, weight, label_smoothing, red)
-        ctx.stash = (x3, p3, weight, label_smoothing, red, stats, tuple(input.shape))
-        return out.view(out_shape) if red == 0 else out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x3, p3, weight, eps, red, stats, shape_in = ctx.stash
-        gx = _k.cross_entropy_probs_backward(grad, x3, p3, weight, eps, red, stats)
-        return gx.view(shape_in), None, None, None, None
+    gx = _k.cross_entropy_probs_backward(grad, ctx.x3, ctx.p3, ctx.weight, ctx.label_smoothing,
+                                         ctx.red, ctx.stats)
+    return gx.view(ctx.shapes[0])
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -122,34 +101,55 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if tuple(target.shape) != tuple(input.shape):
             raise ValueError(f"cross_entropy: probability target of shape "
                              f"{tuple(target.shape)} does not match input {tuple(input.shape)}")
-        return _CrossEntropyProbs.apply(input, target, weight, reduction, label_smoothing)
-    return _CrossEntropy.apply(input, target, weight, ignore_index, reduction,
-                               float(label_smoothing))
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    red = _REDUCTION_CODES[reduction]
+    eps = float(label_smoothing)
+    with no_grad():
+        x3, t2, out_shape = _rows(input, target, "cross_entropy")
+        out, stats, denom = _k.cross_entropy_forward(x3, t2, weight, ignore_index, eps, red)
+        out = out.view(out_shape) if red == 0 else out
+    if not requires_record(input):
+        return out
+    return record("cross_entropy", (input,), out,
+                  {"x3": x3, "t2": t2, "weight": weight, "stats": stats, "denom": denom},
+                  ignore_index=ignore_index, label_smoothing=eps, red=red)
 
 
-class _NLL(Function):
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    red = _REDUCTION_CODES[reduction]
+    with no_grad():
+        x3, p3, out_shape = _rows(input, target, "cross_entropy", probs=True)
+        out, stats = _k.cross_entropy_probs_forward(x3, p3, weight, label_smoothing, red)
+        out = out.view(out_shape) if red == 0 else out
+    if not requires_record(input):
+        return out
+    return record("cross_entropy_probs", (input,), out,
+                  {"x3": x3, "p3": p3, "weight": weight, "stats": stats},
+                  label_smoothing=label_smoothing, red=red)
+
+
+@derivative("nll_loss", "NllLossBackward0")
+def _nll_loss_grads(ctx, grad):
     """loss_i = -w[y_i] input[i, y_i] (a gather); the gradient is -w[y_i] at (i, y_i), 0
     elsewhere (a scatter) -- the kernels of strided/_C/kernels/loss.pyx."""
-
-    @staticmethod
-    def forward(ctx, input, target, weight, ignore_index, reduction):
-        x3, t2, out_shape = _rows(input, target, "nll_loss")
-        red = _REDUCTION_CODES[reduction]
-        out, denom = _k.nll_loss_forward(x3, t2, weight, ignore_index, red)
-        ctx.stash = (x3, t2, weight, ignore_index, red, denom, tuple(input.shape))
-        return out.view(out_shape) if red == 0 else out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x3, t2, weight, ignore_index, red, denom, shape_in = ctx.stash
-        gx = _k.nll_loss_backward(grad, x3, t2, weight, ignore_index, red, denom)
-        return gx.view(shape_in), None, None, None, None
+    gx = _k.nll_loss_backward(grad, ctx.x3, ctx.t2, ctx.weight, ctx.ignore_index, ctx.red,
+                              ctx.denom)
+    return gx.view(ctx.shapes[0])
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     _check_reduction(reduction)
-    return _NLL.apply(input, target, weight, ignore_index, reduction)
+    red = _REDUCTION_CODES[reduction]
+    with no_grad():
+        x3, t2, out_shape = _rows(input, target, "nll_loss")
+        out, denom = _k.nll_loss_forward(x3, t2, weight, ignore_index, red)
+        out = out.view(out_shape) if red == 0 else out
+    if not requires_record(input):
+        return out
+    return record("nll_loss", (input,), out,
+                  {"x3": x3, "t2": t2, "weight": weight, "denom": denom},
+                  ignore_index=ignore_index, red=red)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):

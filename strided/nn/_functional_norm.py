@@ -1,14 +1,15 @@
-"""batch_norm (a fused autograd Function), layer_norm, dropout, embedding."""
+"""batch_norm (fused kernels), layer_norm, dropout, embedding."""
 from strided._C.kernels import norm as _norm
 from strided._C.core.dtypes import int32, int64
 from strided._C.core.tensor import where
 from strided.creation import zeros
-from strided.autograd.function import Function
 from strided.autograd.grad_mode import no_grad
+from strided.autograd.record import derivative, record, requires_record
 from strided.random import rand
 
 
-class _BatchNorm(Function):
+@derivative("batch_norm", "NativeBatchNormBackward0")     # NOTE [ Derivative table ]
+def _batch_norm_grads(ctx, dy):
     """y = (x - mean) * invstd * weight + bias per channel (dim 1), with the fused kernels of
     strided._C.kernels.norm (NOTE [ Batch-norm kernels ]).
 
@@ -17,21 +18,9 @@ class _BatchNorm(Function):
     Evaluation: mean/var are the running estimates, so dx = dy * weight * invstd.
     In both, dweight = sum(dy xhat), dbias = sum(dy) over every dim but 1.
     """
-
-    @staticmethod
-    def forward(ctx, input, weight, bias, mean, invstd, training):
-        ctx.save_for_backward(input, weight, mean, invstd)
-        ctx.training = training
-        return _norm.batch_norm_forward(input, mean, invstd, weight, bias)
-
-    @staticmethod
-    def backward(ctx, dy):
-        input, weight, mean, invstd = ctx.saved_tensors
-        dx, sum_dy, sum_dy_xhat = _norm.batch_norm_backward(
-            dy, input, mean, invstd, weight, ctx.training, ctx.needs_input_grad[0])
-        dw = sum_dy_xhat if ctx.needs_input_grad[1] else None
-        db = sum_dy if ctx.needs_input_grad[2] else None
-        return dx, dw, db, None, None, None
+    dx, sum_dy, sum_dy_xhat = _norm.batch_norm_backward(
+        dy, ctx.input, ctx.mean, ctx.invstd, ctx.weight, ctx.training, ctx.needs[0])
+    return dx, sum_dy_xhat if ctx.needs[1] else None, sum_dy if ctx.needs[2] else None
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -57,7 +46,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         with no_grad():
             mean = running_mean.detach().to(input.dtype)
             invstd = (running_var.detach() + eps).rsqrt().to(input.dtype)
-    return _BatchNorm.apply(input, weight, bias, mean, invstd, bool(training))
+    with no_grad():
+        out = _norm.batch_norm_forward(input, mean, invstd, weight, bias)
+    if not requires_record(input, weight, bias):
+        return out
+    return record("batch_norm", (input, weight, bias), out,
+                  {"input": input, "weight": weight, "mean": mean, "invstd": invstd},
+                  training=bool(training))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -100,26 +95,15 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     return out
 
 
-class _Embedding(Function):
+@derivative("embedding", "EmbeddingBackward0")
+def _embedding_grads(ctx, grad):
     """out[..., :] = weight[index[...], :] (index_select); dweight[i] = sum of the dout rows
     whose index is i (index_add_), none for padding_idx."""
-
-    @staticmethod
-    def forward(ctx, indices, weight, padding_idx):
-        flat = indices.reshape(-1)
-        if flat.dtype not in (int64, int32):
-            flat = flat.long()
-        ctx.stash = (flat, tuple(weight.shape), weight.dtype, padding_idx)
-        out = weight.index_select(0, flat)
-        return out.view(tuple(indices.shape) + (weight.shape[1],))
-
-    @staticmethod
-    def backward(ctx, grad):
-        flat, wshape, dt, padding_idx = ctx.stash
-        gw = zeros(wshape, dtype=dt).index_add_(0, flat, grad.reshape(-1, wshape[1]))
-        if padding_idx is not None:
-            gw[padding_idx].zero_()
-        return None, gw, None
+    wshape = ctx.shapes[1]
+    gw = zeros(wshape, dtype=ctx.dtypes[1]).index_add_(0, ctx.flat, grad.reshape(-1, wshape[1]))
+    if ctx.padding_idx is not None:
+        gw[ctx.padding_idx].zero_()
+    return None, gw
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -129,4 +113,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                                   "not supported")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return _Embedding.apply(input, weight, padding_idx)
+    flat = input.reshape(-1)
+    if flat.dtype not in (int64, int32):
+        flat = flat.long()
+    with no_grad():
+        out = weight.index_select(0, flat).view(tuple(input.shape) + (weight.shape[1],))
+    if not requires_record(weight):
+        return out
+    return record("embedding", (None, weight), out, flat=flat, padding_idx=padding_idx)

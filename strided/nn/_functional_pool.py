@@ -13,7 +13,7 @@ from operator import index as _index
 
 from strided._C.ops import pool as _k
 from strided._C.core.tensor import Tensor
-from strided.autograd.dispatch import record_kernel_op
+from strided.autograd.record import derivative, record
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
@@ -251,10 +251,7 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         with no_grad():
             out, ind = _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode,
                                  True, one_d)
-        shape = tuple(input.shape)
-        back = max_pool1d_backward if one_d else max_pool2d_backward
-        record_kernel_op(f"MaxPool{'1' if one_d else '2'}DWithIndicesBackward0", (input,), out,
-                         lambda g: (back(g, shape, ind),), saved_outputs=(ind,))
+        record("max_pool", (input,), out, {"input": input, "indices": ind}, one_d=one_d)
         return (out, ind) if return_indices else out
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -324,15 +321,10 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
         with no_grad():
             out = _avg_pool(op, input, kernel_size, stride, padding, ceil_mode,
                             count_include_pad, divisor_override, one_d)
-        shape = tuple(input.shape)
-        if one_d:
-            back = lambda g: (avg_pool1d_backward(g, shape, kernel_size, stride, padding,
-                                                  ceil_mode, count_include_pad),)
-        else:
-            back = lambda g: (avg_pool2d_backward(g, shape, kernel_size, stride, padding,
-                                                  ceil_mode, count_include_pad,
-                                                  divisor_override),)
-        return record_kernel_op(f"AvgPool{'1' if one_d else '2'}DBackward0", (input,), out, back)
+        return record("avg_pool", (input,), out, {"input": input}, kernel_size=kernel_size,
+                      stride=stride, padding=padding, ceil_mode=ceil_mode,
+                      count_include_pad=count_include_pad, divisor_override=divisor_override,
+                      one_d=one_d)
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     k, s, p, div, OH, OW, batched = _cached(
@@ -371,17 +363,12 @@ def _adaptive(op, input, output_size, return_indices, is_max, one_d):
     if _records(input):
         with no_grad():
             r = _adaptive(op, input, output_size, True if is_max else False, is_max, one_d)
-        shape = tuple(input.shape)
-        dims = "1" if one_d else "2"
         if is_max:
             out, ind = r
-            back = adaptive_max_pool1d_backward if one_d else adaptive_max_pool2d_backward
-            record_kernel_op(f"AdaptiveMaxPool{dims}DBackward0", (input,), out,
-                             lambda g: (back(g, shape, ind),), saved_outputs=(ind,))
+            record("adaptive_max_pool", (input,), out, {"input": input, "indices": ind},
+                   one_d=one_d)
             return (out, ind) if return_indices else out
-        back = adaptive_avg_pool1d_backward if one_d else adaptive_avg_pool2d_backward
-        return record_kernel_op(f"AdaptiveAvgPool{dims}DBackward0", (input,), r,
-                                lambda g: (back(g, shape),))
+        return record("adaptive_avg_pool", (input,), r, {"input": input}, one_d=one_d)
     x4, batched = _adaptive_input(op, input, one_d)
     OH, OW = _adaptive_size(op, output_size, x4, one_d)
     if is_max:
@@ -547,3 +534,37 @@ def adaptive_avg_pool2d_backward(grad_output, input):
 def adaptive_avg_pool1d_backward(grad_output, input):
     """Gradient of adaptive_avg_pool1d (output size read from grad_output)."""
     return _adaptive_avg_backward("adaptive_avg_pool1d_backward", grad_output, input, True)
+
+
+# ---- the derivative table's rows (NOTE [ Derivative table ] in strided/autograd/record.py) ----
+
+def _dims(ctx):
+    return "1" if ctx.one_d else "2"
+
+
+@derivative("max_pool", lambda ctx: f"MaxPool{_dims(ctx)}DWithIndicesBackward0")
+def _max_pool_grads(ctx, g):
+    back = max_pool1d_backward if ctx.one_d else max_pool2d_backward
+    return back(g, tuple(ctx.shapes[0]), ctx.indices)
+
+
+@derivative("adaptive_max_pool", lambda ctx: f"AdaptiveMaxPool{_dims(ctx)}DBackward0")
+def _adaptive_max_pool_grads(ctx, g):
+    back = adaptive_max_pool1d_backward if ctx.one_d else adaptive_max_pool2d_backward
+    return back(g, tuple(ctx.shapes[0]), ctx.indices)
+
+
+@derivative("avg_pool", lambda ctx: f"AvgPool{_dims(ctx)}DBackward0")
+def _avg_pool_grads(ctx, g):
+    shape = tuple(ctx.shapes[0])
+    if ctx.one_d:
+        return avg_pool1d_backward(g, shape, ctx.kernel_size, ctx.stride, ctx.padding,
+                                   ctx.ceil_mode, ctx.count_include_pad)
+    return avg_pool2d_backward(g, shape, ctx.kernel_size, ctx.stride, ctx.padding,
+                               ctx.ceil_mode, ctx.count_include_pad, ctx.divisor_override)
+
+
+@derivative("adaptive_avg_pool", lambda ctx: f"AdaptiveAvgPool{_dims(ctx)}DBackward0")
+def _adaptive_avg_pool_grads(ctx, g):
+    back = adaptive_avg_pool1d_backward if ctx.one_d else adaptive_avg_pool2d_backward
+    return back(g, tuple(ctx.shapes[0]))
