@@ -30,7 +30,7 @@ keeps no cycle (NOTE [ The backward graph ]).
 from types import SimpleNamespace
 
 from strided._C.core.tensor import Tensor, is_grad_enabled
-from strided.autograd.graph import Node, SavedTensor
+from strided.autograd.graph import Node, SavedTensor, gradient_edge
 
 
 class Derivative:
@@ -62,18 +62,36 @@ class OpBackward(Node):
     """The Node of a recorded op: its row of the table and what it recorded."""
 
     def __init__(self, row, inputs, outputs, saved, attrs):
-        super().__init__(tuple(t if isinstance(t, Tensor) else None for t in inputs),
-                         tuple((o.shape, o.dtype) for o in outputs))
+        # Node.__init__, unrolled: one pass over the inputs (this runs once per recorded op)
+        edges, shapes, dtypes = [], [], []
+        for t in inputs:
+            if isinstance(t, Tensor):
+                edges.append(gradient_edge(t))
+                shapes.append(t.shape)
+                dtypes.append(t.dtype)
+            else:
+                edges.append(None)
+                shapes.append(None)
+                dtypes.append(None)
+        self.next_functions = tuple(edges)
+        self.needs = tuple(e is not None for e in edges)
+        self.shapes, self.dtypes = tuple(shapes), tuple(dtypes)
+        self._saved = []
+        self._released = False
+        self._retained = None
+        self._outputs_meta = [(o.shape, o.dtype) for o in outputs]
         self.row = row
         self.attrs = attrs
-        self.shapes = tuple(t.shape if isinstance(t, Tensor) else None for t in inputs)
-        self.dtypes = tuple(t.dtype if isinstance(t, Tensor) else None for t in inputs)
-        self.values = {}
+        values = {}
         for name, v in saved.items():
             if isinstance(v, Tensor):
-                is_output = any(v is o for o in outputs)
+                is_output = False
+                for o in outputs:
+                    if v is o:
+                        is_output = True
                 v = self.save(v, is_output)
-            self.values[name] = v
+            values[name] = v
+        self.values = values
 
     def name(self):
         node = self.row.node
@@ -81,11 +99,11 @@ class OpBackward(Node):
 
     def _context(self, unpack=False):
         ctx = SimpleNamespace(**self.attrs)
-        ctx.shapes, ctx.dtypes = self.shapes, self.dtypes
-        ctx.needs = tuple(e is not None for e in self.next_functions)
+        ctx.shapes, ctx.dtypes, ctx.needs = self.shapes, self.dtypes, self.needs
         for name, v in self.values.items():
-            setattr(ctx, name, v.unpack(self) if unpack and isinstance(v, SavedTensor) else
-                    None if isinstance(v, SavedTensor) else v)
+            if isinstance(v, SavedTensor):
+                v = v.unpack(self) if unpack else None
+            setattr(ctx, name, v)
         return ctx
 
     def apply(self, grad_outputs):
