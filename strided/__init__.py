@@ -23,6 +23,22 @@ from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, i
 from strided.serialization import save, load
 from strided import nn, optim, data
 from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
+from strided._C.core.device import device, check_device as _check_device
+from strided import cuda, accelerator, backends
+
+
+def set_default_device(device):
+    """Accepts the CPU (or None), the only device strided tensors live on; any other device
+    raises, since factories could not honour it."""
+    _check_device(device, "set_default_device()")
+
+
+def get_default_device():
+    """device(type='cpu')."""
+    return _CPU_DEVICE
+
+
+_CPU_DEVICE = device("cpu")
 
 # PyTorch's dtype aliases
 float = float32

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
 from strided._C.core.dtypes import float32, int64, bool_, to_dtype
 
@@ -20,48 +21,57 @@ def _grad(t, requires_grad):
     return t.requires_grad_() if requires_grad else t
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False):
     """An uninitialised contiguous tensor."""
+    check_device(device, "empty()")
     return _grad(_t._empty(_shape(size), dtype or float32, False), requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    check_device(device, "zeros()")
     return _grad(_t._empty(_shape(size), dtype or float32, True), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    check_device(device, "ones()")
     return _grad(_t._full(_shape(size), 1, dtype or float32), requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, requires_grad=False):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
+    check_device(device, "full()")
     if dtype is None:
         kind = np.asarray(fill_value).dtype.kind
         dtype = bool_ if kind == "b" else int64 if kind in "iu" else float32
     return _grad(_t._full(_shape((size,)), fill_value, dtype), requires_grad)
 
 
-def empty_like(t, *, dtype=None, requires_grad=False):
+def empty_like(t, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "empty_like()")
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def zeros_like(t, *, dtype=None, requires_grad=False):
+def zeros_like(t, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "zeros_like()")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, *, dtype=None, requires_grad=False):
+def ones_like(t, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "ones_like()")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, *, dtype=None, requires_grad=False):
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "full_like()")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values start, start+step, ... below end (above it for a negative step).
 
     int64 when start, end and step are all ints, else float32, as in PyTorch.
     """
+    check_device(device, "arange()")
     if end is None:
         start, end = 0, start
     for name, v in (("start", start), ("end", end), ("step", step)):
@@ -86,16 +96,18 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad=False):
     return _grad(_t.tensor(values, dtype), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """`steps` evenly spaced values from start to end inclusive."""
+    check_device(device, "linspace()")
     steps = int(steps)
     if steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, but got {steps}")
     return _grad(_t.tensor(np.linspace(start, end, steps), dtype or float32), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, requires_grad=False):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The n x m identity matrix (m defaults to n)."""
+    check_device(device, "eye()")
     m = n if m is None else m
     if n < 0 or m < 0:
         raise RuntimeError(f"eye(): n and m must be non-negative, but got n={n}, m={m}")

@@ -5,6 +5,7 @@ and platform.  Sampling writes straight into the new tensor's storage.
 """
 import numpy as np
 
+from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
 from strided._C.core.dtypes import float32, int64, to_dtype
 from strided.creation import _shape, empty
@@ -63,22 +64,25 @@ def _float_dtype(dtype):
     return dtype
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples from [0, 1)."""
+    check_device(device, "rand()")
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).random(out=out.numpy(), dtype=out.numpy().dtype)
     return out.requires_grad_() if requires_grad else out
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
+    check_device(device, "randn()")
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).standard_normal(out=out.numpy(), dtype=out.numpy().dtype)
     return out.requires_grad_() if requires_grad else out
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
     """Integers uniform in [low, high) (randint(high, size) means low = 0)."""
+    check_device(device, "randint()")
     if high is None:
         low, high = 0, low
     elif size is None and not isinstance(high, (int, np.integer)):
@@ -91,18 +95,21 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None):
     return _t.tensor(values, dtype or int64)
 
 
-def randperm(n, *, generator=None, dtype=None):
+def randperm(n, *, generator=None, dtype=None, device=None):
     """A random permutation of 0 .. n-1."""
+    check_device(device, "randperm()")
     if n < 0:
         raise RuntimeError(f"randperm(): n must be non-negative, but got {n}")
     return _t.tensor(_rng(generator).permutation(n).astype(np.int64), dtype or int64)
 
 
-def rand_like(t, *, generator=None, dtype=None, requires_grad=False):
+def rand_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+    check_device(device, "rand_like()")
     return rand(t.shape, generator=generator, dtype=dtype or t.dtype,
                 requires_grad=requires_grad)
 
 
-def randn_like(t, *, generator=None, dtype=None, requires_grad=False):
+def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+    check_device(device, "randn_like()")
     return randn(t.shape, generator=generator, dtype=dtype or t.dtype,
                  requires_grad=requires_grad)

@@ -8,6 +8,7 @@ Parameter is recognised.
 from collections import OrderedDict
 import itertools
 
+from strided._C.core.device import device, check_device
 from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
 from strided.nn.parameter import Parameter
@@ -291,14 +292,22 @@ class Module:
                     p.grad = g
                 g.zero_()
 
+    def cpu(self):
+        """self: parameters and buffers are on the CPU already."""
+        return self
+
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device, "Module.cuda()")
+        return self
+
     def to(self, dtype=None, *args, **kwargs):
         """Cast floating-point parameters and buffers to dtype (device arguments other than
         "cpu" are rejected).  Parameters whose dtype changes are replaced by new Parameters
         (a Tensor's dtype is fixed), so optimizers must be built after the cast."""
-        if isinstance(dtype, str):
-            if dtype != "cpu":
-                raise ValueError(f"strided runs on the CPU only, got device {dtype!r}")
+        if isinstance(dtype, (str, device)):
+            check_device(dtype, "Module.to()")
             dtype = kwargs.get("dtype", args[0] if args else None)
+        check_device(kwargs.get("device"), "Module.to()")
         dtype = kwargs.get("dtype", dtype)
         if dtype is None:
             return self

@@ -452,12 +452,14 @@ def from_numpy(a):
     return _from_numpy(a)
 
 
-def tensor(data, dtype=None, *, requires_grad=False):
+def tensor(data, dtype=None, *, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of data (nested lists, scalars, numpy arrays, tensors).
 
     Python floats give float32, ints int64, bools bool; numpy arrays keep their dtype.
+    device: None or the CPU (strided.device).
     """
     cdef Tensor t
+    check_device(device, "tensor()")
     if isinstance(data, Tensor):
         data = (<Tensor>data).detach()
     t = _tensor_from_data(data, dtype)

@@ -531,7 +531,24 @@ cdef class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """device(type='cpu'): strided tensors live on the CPU."""
+        return _CPU
+
+    @property
+    def is_cpu(self):
+        return True
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def cpu(self, memory_format=None):
+        """self: the tensor is on the CPU already (as PyTorch, no copy)."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        check_device("cuda" if device is None else device, "Tensor.cuda()")
+        return self
 
     @property
     def ndim(self):
@@ -652,12 +669,12 @@ cdef class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = (<Tensor>a)._dtype
-            elif isinstance(a, str) and a.split(":")[0] in _DEVICE_TYPES:
+            elif isinstance(a, _Device) or (isinstance(a, str) and
+                                            a.split(":")[0] in _DEVICE_TYPES):
                 device = a
             else:
                 dtype = a
-        if device is not None and not str(device).startswith("cpu"):
-            raise RuntimeError(f"strided tensors live on the CPU; cannot move to device {device!r}")
+        check_device(device, "Tensor.to()")
         cdef DType dt = self._dtype if dtype is None else as_dtype(dtype)
         if dt is self._dtype and not copy:
             return self
@@ -1910,7 +1927,8 @@ cdef object _index_ops():
     return _index_module
 
 
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "hpu", "ipu", "mtia", "vulkan")
+from strided._C.core.device import (device as _Device, CPU as _CPU, check_device,
+                                    DEVICE_TYPES as _DEVICE_TYPES)
 
 
 def _rebuild_tensor(array, requires_grad=False):
