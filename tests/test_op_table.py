@@ -111,6 +111,12 @@ def test_row_matches_torch(row, dtype, layout):
         with pytest.raises((RuntimeError, TypeError, ValueError)):
             ours(a)
         return
+    if want.dtype == torch.float32:
+        # PyTorch's float32 kernels differ by CPU: its AVX-512 gelu gives NaN at +inf (its
+        # AVX2 one and its float64 one give inf).  Where only float32 says NaN, the float64
+        # answer is the reference.
+        want64 = theirs(b.double()).float()
+        want = torch.where(want.isnan() & ~want64.isnan(), want64, want)
     assert_same(ours(a), want)
 
 

@@ -1,10 +1,12 @@
 """The autograd hook's recording functions (NOTE [ Autograd hook ] in strided/_C/core/tensor.pyx).
 
-The core calls these when grad mode is on and an input requires grad.  Each runs the op under
-no_grad and records it with one call, record(op, inputs, outputs, saved, **attrs), whose
-backward formula is the op's row of the derivative table (NOTE [ Derivative table ] in
-record.py; the rows are in derivatives.py and views.py).  In-place ops also go through
-`_inplace`, which handles leaves and views (NOTE [ In-place ops on views ]).
+The core calls these when grad mode is on and an input requires grad.  The record_*
+functions receive the result the core computed and record it with one call,
+record(op, inputs, outputs, saved, **attrs), whose backward formula is the op's row of the
+derivative table (NOTE [ Derivative table ] in record.py; the rows are in derivatives.py and
+views.py).  In-place and out= forms (binary, unary, clamp, lerp, copy_, setitem, index_add_)
+run the op here, through `_inplace`, which checks leaves and views and saves the inputs the
+write destroys (NOTE [ In-place ops on views ]).
 """
 import math
 
@@ -57,17 +59,16 @@ def _binary_node(name, x, y, alpha, out):
 
 
 def binary(op, x, y, out, alpha):
+    """x (op)= y: out is x (any other out= raises)."""
     name = _BINARY_NAMES.get(op, "op")
     _no_out(name, out, x)
-    if out is x:
-        return _inplace(lambda: _core.binary_op(op, x, y, x, alpha),
-                        lambda xin: _binary_node(name, xin, y, alpha, x), x)
-    with _no_grad():
-        result = _core.binary_op(op, x, y, None, alpha)
-    if not result.dtype.is_floating_point:
-        return result
-    fn = _binary_node(name, x, y, alpha, result)
-    result._set_grad_fn(fn, 0)
+    return _inplace(lambda: _core.binary_op(op, x, y, x, alpha),
+                    lambda xin: _binary_node(name, xin, y, alpha, x), x)
+
+
+def record_binary(op, x, y, alpha, result):
+    if result.dtype.is_floating_point:
+        result._set_grad_fn(_binary_node(_BINARY_NAMES.get(op, "op"), x, y, alpha, result), 0)
     return result
 
 
@@ -79,29 +80,21 @@ def _unary_node(name, x, out, p0, p1):
 
 
 def unary(op, a, out, name, p0=0.0, p1=0.0):
+    """op_(a): out is a (any other out= raises)."""
     op_name = _UNARY_NAMES.get(op, name)          # leaky_relu / softplus come by name
     _no_out(name, out, a)
-    if out is a:
-        f = UNARY_FORMULAS.get(op_name)
-        # the formula may read the input (the pre-op clone xin) or the output (a, after)
-        return _inplace(lambda: _core_unary(op, a, a, name, p0, p1),
-                        lambda xin: _unary_node(op_name, xin, a, p0, p1), a,
-                        node_after=f is not None and f.needs_result)
-    with _no_grad():
-        result = _core_unary(op, a, None, name, p0, p1)
-    if not result.dtype.is_floating_point:
-        return result
-    fn = _unary_node(op_name, a, result, p0, p1)
-    result._set_grad_fn(fn, 0)
+    f = UNARY_FORMULAS.get(op_name)
+    # the formula may read the input (the pre-op clone xin) or the output (a, after)
+    run = ((lambda: _core.leaky_relu(a, p0, True)) if name == "leaky_relu" else
+           (lambda: _core.unary_op(op, a, a, name)))
+    return _inplace(run, lambda xin: _unary_node(op_name, xin, a, p0, p1), a,
+                    node_after=f is not None and f.needs_result)
+
+
+def record_unary(op, a, result, name, p0=0.0, p1=0.0):
+    if result.dtype.is_floating_point:
+        result._set_grad_fn(_unary_node(_UNARY_NAMES.get(op, name), a, result, p0, p1), 0)
     return result
-
-
-def _core_unary(op, a, out, name, p0, p1):
-    if name == "leaky_relu":
-        return _core.leaky_relu(a, p0, out is a)
-    if name == "softplus":
-        return _core.softplus(a, p0, p1)
-    return _core.unary_op(op, a, out, name)
 
 
 def _clamp_node(x, lo, hi, name, out):
@@ -111,20 +104,15 @@ def _clamp_node(x, lo, hi, name, out):
 
 
 def clamp(a, lo, hi, out, name):
+    """clamp_(a, lo, hi): out is a (any other out= raises)."""
     _no_out(name, out, a)
-    if out is a:
-        return _inplace(lambda: _core.clamp(a, lo, hi, out=a),
-                        lambda xin: _clamp_node(xin, lo, hi, name, a), a)
-    with _no_grad():
-        result = _core.clamp(a, lo, hi)
+    return _inplace(lambda: _core.clamp(a, lo, hi, out=a),
+                    lambda xin: _clamp_node(xin, lo, hi, name, a), a)
+
+
+def record_clamp(a, lo, hi, name, result):
     result._set_grad_fn(_clamp_node(a, lo, hi, name, result), 0)
     return result
-
-
-def where(cond, x, y):
-    with _no_grad():
-        result = _core.where(cond, x, y)
-    return record("where", (x, y), result, {"condition": cond})
 
 
 def _lerp_node(start, end, weight, out):
@@ -134,61 +122,53 @@ def _lerp_node(start, end, weight, out):
 
 
 def lerp(start, end, weight, out):
-    if out is start:
-        return _inplace(lambda: _core.lerp(start, end, weight, out=start),
-                        lambda xin: _lerp_node(xin, end, weight, start), start)
-    with _no_grad():
-        result = _core.lerp(start, end, weight)
+    """start.lerp_(end, weight): out is start (any other out= raises)."""
+    _no_out("lerp", out, start)
+    return _inplace(lambda: _core.lerp(start, end, weight, out=start),
+                    lambda xin: _lerp_node(xin, end, weight, start), start)
+
+
+def record_lerp(start, end, weight, result):
     result._set_grad_fn(_lerp_node(start, end, weight, result), 0)
     return result
 
 
-# ---- reductions -------------------------------------------------------------------------------
+# ---- reductions (the core computed `result`; these record it) ---------------------------------
 
-def sum(t, dim, keepdim, dtype):
-    with _no_grad():
-        result = t.sum(dim, keepdim, dtype=dtype)
+def record_sum(t, result, dim, keepdim):
     if not result.dtype.is_floating_point:
         return result
     return record("sum", (t,), result, dim=dim, keepdim=keepdim, scale=None)
 
 
-def mean(t, dim, keepdim, dtype):
-    with _no_grad():
-        result = t.mean(dim, keepdim, dtype=dtype)
+def record_mean(t, result, dim, keepdim):
     count = t.numel() // max(1, result.numel()) if t.numel() else 0
     return record("mean", (t,), result, dim=dim, keepdim=keepdim,
                   scale=1.0 / count if count else float("nan"))
 
 
-def prod(t, dim, keepdim, dtype):
-    with _no_grad():
-        result = t.prod(dim, keepdim, dtype=dtype)
+def record_prod(t, result, dim, keepdim):
     if not result.dtype.is_floating_point:
         return result
     return record("prod", (t,), result, {"x": t, "result": result}, dim=dim, keepdim=keepdim)
 
 
-def amax(t, dim, keepdim, is_max, name):
-    with _no_grad():
-        result = t.amax(dim, keepdim) if is_max else t.amin(dim, keepdim)
+def record_amax(t, result, dim, keepdim, name):
     if not result.dtype.is_floating_point:
         return result
     return record("amax", (t,), result, {"x": t, "result": result}, dim=dim, keepdim=keepdim,
                   name=name)
 
 
-def max_dim(t, dim, keepdim, is_max, name):
-    with _no_grad():
-        vals, idx = t.max(dim, keepdim) if is_max else t.min(dim, keepdim)
+def record_max_dim(t, result, dim, keepdim, name):
+    """result: the (values, indices) pair of max/min along dim."""
+    vals, idx = result
     if vals.dtype.is_floating_point:
         record("max_dim", (t,), vals, {"indices": idx}, dim=dim, keepdim=keepdim, name=name)
-    return _core.values_indices(vals, idx)
+    return result
 
 
-def cumulative(t, dim, dtype, is_sum, name):
-    with _no_grad():
-        result = t.cumsum(dim, dtype=dtype) if is_sum else t.cumprod(dim, dtype=dtype)
+def record_cumulative(t, result, dim, is_sum):
     if not result.dtype.is_floating_point:
         return result
     if is_sum:
@@ -196,25 +176,19 @@ def cumulative(t, dim, dtype, is_sum, name):
     return record("cumprod", (t,), result, {"x": t, "result": result}, dim=dim)
 
 
-def softmax(t, dim, dtype, take_log):
-    with _no_grad():
-        result = t.log_softmax(dim, dtype) if take_log else t.softmax(dim, dtype)
+def record_softmax(t, result, dim, take_log):
     return record("log_softmax" if take_log else "softmax", (t,), result, {"result": result},
                   dim=dim if t.ndim else 0)
 
 
-def logsumexp(t, dim, keepdim):
-    with _no_grad():
-        result = t.logsumexp(dim, keepdim)
+def record_logsumexp(t, result, dim, keepdim):
     return record("logsumexp", (t,), result, {"x": t, "result": result}, dim=dim,
                   keepdim=keepdim)
 
 
-def norm(t, p, dim, keepdim, dtype):
+def record_norm(t, result, p, dim, keepdim, dtype):
     if p == "fro" or p is None:
         p = 2
-    with _no_grad():
-        result = t.norm(p, dim, keepdim, dtype)
     x = t if dtype is None else t.to(dtype)
     return record("norm", (x,), result, {"x": x, "result": result}, p=p, dim=dim,
                   keepdim=keepdim)
@@ -232,13 +206,6 @@ def record_index(src, np_index, out):
     # index arrays may view the caller's index tensors: keep copies
     index = tuple(np.array(i) if isinstance(i, np.ndarray) else i for i in np_index)
     record("index", (src,), out, index=index)
-
-
-def index_select(t, dim, index):
-    with _no_grad():
-        out = t.index_select(dim, index)
-    # the caller may change its index tensor: keep a copy
-    return record("index_select", (t,), out, dim=dim, index=index.clone())
 
 
 def index_add_(x, dim, index, source, alpha):

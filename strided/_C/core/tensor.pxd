@@ -54,3 +54,5 @@ cdef char* data_of(Tensor t) noexcept nogil
 cdef bint grad_mode_enabled() noexcept
 cdef bint needs_grad(Tensor t) noexcept
 cdef object autograd_dispatch()         # the strided.autograd.dispatch module
+cdef void recording_off() noexcept       # around an op's body when it will be recorded
+cdef void recording_on() noexcept

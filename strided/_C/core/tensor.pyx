@@ -170,8 +170,9 @@ cdef inline bint _recording(Tensor t) noexcept:
 
 
 # ---- autograd hooks -----------------------------------------------------------------------
-# Ops check needs_grad() on their inputs; when history must be recorded they hand the call
-# to strided.autograd.dispatch, which runs the op again under no_grad and records a Node.
+# Ops check needs_grad() on their inputs; when history must be recorded they compute the
+# result with recording off (recording_off/recording_on) and hand it to the hook's record_*
+# function (NOTE [ Autograd hook ]).
 
 # NOTE [ Grad mode is per thread ]
 # Whether ops record history is a property of the calling thread, as in PyTorch: two
@@ -195,6 +196,18 @@ cdef object autograd_dispatch():
     return _autograd()
 
 
+cdef void recording_off() noexcept:
+    """Turn this thread's recording off while an op that will be recorded computes its
+    result (its inner ops must not record too); recording_on() turns it back on."""
+    global strided_grad_disabled
+    strided_grad_disabled = 1
+
+
+cdef void recording_on() noexcept:
+    global strided_grad_disabled
+    strided_grad_disabled = 0
+
+
 cdef inline bint needs_grad(Tensor t) noexcept:
     return t._requires_grad or t._grad_fn is not None
 
@@ -209,12 +222,19 @@ cdef inline bint _obj_needs_grad(object x) noexcept:
 # record history calls into what was installed -- the op's recording function, the
 # backward engine (`backward`) and the leaf's gradient sink (`AccumulateGrad`).  Importing
 # strided always installs it; the core alone records nothing and says so.
+#
+# An op computes its own result, once: when an input needs grad it runs its body with
+# recording off and passes inputs and result to a record_* function, which records one
+# node (strided/autograd/dispatch.py).  In-place and out= forms are the exception: the hook
+# must check leaves and views and save the inputs before the write, so they go to the
+# hook's function of the op's name, which runs the op there (NOTE [ In-place ops on views ]).
 
 def install_autograd(module):
     """Install strided.autograd.dispatch as the core's autograd hook (strided.autograd
     does this at import; NOTE [ Autograd hook ])."""
     global _autograd_module
-    for name in ("backward", "AccumulateGrad", "record_view", "unary", "binary"):
+    for name in ("backward", "AccumulateGrad", "record", "record_view", "record_unary",
+                 "record_binary"):
         if not hasattr(module, name):
             raise TypeError(f"install_autograd: {module!r} has no {name!r}")
     _autograd_module = module

@@ -316,7 +316,14 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
                         f"but got {type(bad).__name__}")
     if grad_mode_enabled() and op < B_BOOL_FIRST and (_obj_needs_grad(xo) or _obj_needs_grad(yo) or
                                        (out is not None and needs_grad(out))):
-        return _autograd().binary(op, xo, yo, out, alpha)
+        if out is not None:                         # NOTE [ Autograd hook ]: in-place, out=
+            return _autograd().binary(op, xo, yo, out, alpha)
+        recording_off()
+        try:
+            result = _binary(op, xo, yo, None, alpha, operator)
+        finally:
+            recording_on()
+        return _autograd().record_binary(op, xo, yo, alpha, result)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
     b = <Tensor>yo if isinstance(yo, Tensor) else None
     if a is None and b is None:
@@ -456,7 +463,14 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
     cdef StridedLoop L
     cdef OpArgs args
     if grad_mode_enabled() and op < U_BOOL_FIRST and (needs_grad(a) or (out is not None and needs_grad(out))):
-        return _autograd().unary(op, a, out, name, p0, p1)
+        if out is not None:                         # NOTE [ Autograd hook ]: in-place, out=
+            return _autograd().unary(op, a, out, name, p0, p1)
+        recording_off()
+        try:
+            result = _unary(op, a, None, name, p0, p1)
+        finally:
+            recording_on()
+        return _autograd().record_unary(op, a, result, name, p0, p1)
     ct = dt
     if op >= U_FLOAT_FIRST and op < U_BOOL_FIRST:
         if not _is_float_type(dt):
@@ -529,7 +543,14 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
                            .replace("torch.", ""))
     if grad_mode_enabled() and (needs_grad(a) or _obj_needs_grad(lo) or _obj_needs_grad(hi) or
                          (out is not None and needs_grad(out))):
-        return _autograd().clamp(a, lo, hi, out, name)
+        if out is not None:                         # NOTE [ Autograd hook ]: in-place, out=
+            return _autograd().clamp(a, lo, hi, out, name)
+        recording_off()
+        try:
+            r = _clamp(a, lo, hi, None, name)
+        finally:
+            recording_on()
+        return _autograd().record_clamp(a, lo, hi, name, r)
     lo_o = _operand(lo) if lo is not None else None
     hi_o = _operand(hi) if hi is not None else None
     if (lo is not None and lo_o is None) or (hi is not None and hi_o is None):
@@ -617,7 +638,12 @@ cdef Tensor _where(object condition, object x, object y):
     if xo is None or yo is None:
         raise TypeError("where(): x and y must be Tensors or numbers")
     if grad_mode_enabled() and (_obj_needs_grad(xo) or _obj_needs_grad(yo)):
-        return _autograd().where(c, xo, yo)
+        recording_off()
+        try:
+            r = _where(c, xo, yo)
+        finally:
+            recording_on()
+        return _autograd().record("where", (xo, yo), r, {"condition": c})
     ct = _result_type3(xo, yo, None)
     kd = _kernel_type(ct)
     a = <Tensor>xo if isinstance(xo, Tensor) else None
@@ -707,7 +733,14 @@ cdef object _lerp(Tensor start, object end, object weight, Tensor out):
         raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
     if grad_mode_enabled() and (needs_grad(start) or needs_grad(<Tensor>end) or _obj_needs_grad(weight)
                          or (out is not None and needs_grad(out))):
-        return _autograd().lerp(start, end, weight, out)
+        if out is not None:                         # NOTE [ Autograd hook ]: in-place, out=
+            return _autograd().lerp(start, end, weight, out)
+        recording_off()
+        try:
+            r = _lerp(start, end, weight, None)
+        finally:
+            recording_on()
+        return _autograd().record_lerp(start, end, weight, r)
     if isinstance(weight, Tensor):
         if (<Tensor>weight)._dtype is not start._dtype:
             raise RuntimeError(f"expected dtype {start._dtype.name} for `weight` but got dtype "

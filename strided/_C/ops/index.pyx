@@ -21,7 +21,7 @@ from libc.stdint cimport int64_t, int32_t, uint8_t
 from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
-                                autograd_dispatch)
+                                autograd_dispatch, recording_off, recording_on)
 from strided._C.core.iterator cimport MAX_DIMS
 from strided._C.core.threads cimport num_threads_for
 
@@ -179,7 +179,13 @@ def index_select(Tensor self, dim, index):
     cdef SliceLoop L
     cdef int i, nt
     if grad_mode_enabled() and needs_grad(self):
-        return autograd_dispatch().index_select(self, d, ix)
+        recording_off()
+        try:
+            out = index_select(self, d, ix)
+        finally:
+            recording_on()
+        # the caller may change its index tensor later: the node keeps a copy
+        return autograd_dispatch().record("index_select", (self,), out, dim=d, index=ix.clone())
     if self._ndim == 0:
         if K != 1:
             raise IndexError(f"index_select(): Index to scalar can have only 1 value, got {K} "

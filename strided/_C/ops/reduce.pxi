@@ -139,7 +139,12 @@ cdef int _sum_acc_type(int dt) noexcept:
 
 cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().sum(t, dim, keepdim, dtype)
+        recording_off()
+        try:
+            res = _sum(t, dim, keepdim, dtype)
+        finally:
+            recording_on()
+        return _autograd().record_sum(t, res, dim, keepdim)
     cdef int dt
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -150,7 +155,12 @@ cdef object _sum(Tensor t, object dim, bint keepdim, object dtype):
 
 cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().prod(t, dim, keepdim, dtype)
+        recording_off()
+        try:
+            res = _prod(t, dim, keepdim, dtype)
+        finally:
+            recording_on()
+        return _autograd().record_prod(t, res, dim, keepdim)
     cdef int dt
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -161,7 +171,12 @@ cdef object _prod(Tensor t, object dim, bint keepdim, object dtype):
 
 cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().mean(t, dim, keepdim, dtype)
+        recording_off()
+        try:
+            res = _mean(t, dim, keepdim, dtype)
+        finally:
+            recording_on()
+        return _autograd().record_mean(t, res, dim, keepdim)
     cdef bint reduced[MAX_DIMS]
     cdef int d, dt
     cdef int64_t count = 1
@@ -183,7 +198,12 @@ cdef object _mean(Tensor t, object dim, bint keepdim, object dtype):
 
 cdef object _amax(Tensor t, object dim, bint keepdim, bint is_max, str name):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().amax(t, dim, keepdim, is_max, name)
+        recording_off()
+        try:
+            res = _amax(t, dim, keepdim, is_max, name)
+        finally:
+            recording_on()
+        return _autograd().record_amax(t, res, dim, keepdim, name)
     return _reduce(R_MAX if is_max else R_MIN, t, dim, keepdim, t._dtype.num, name)
 
 
@@ -238,7 +258,12 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
                         str name):
     """(values, indices) of the max/min along dim, or indices only; dim None flattens."""
     if grad_mode_enabled() and with_values and needs_grad(t):
-        return _autograd().max_dim(t, dim, keepdim, is_max, name)
+        recording_off()
+        try:
+            res = _arg_reduce(t, dim, keepdim, is_max, with_values, name)
+        finally:
+            recording_on()
+        return _autograd().record_max_dim(t, res, dim, keepdim, name)
     cdef bint reduced[MAX_DIMS]
     cdef Tensor vals, idx
     cdef int d
@@ -276,7 +301,12 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
 
 cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str name):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().cumulative(t, dim, dtype, is_sum, name)
+        recording_off()
+        try:
+            res = _cumulative(t, dim, dtype, is_sum, name)
+        finally:
+            recording_on()
+        return _autograd().record_cumulative(t, res, dim, is_sum)
     cdef int dt, d
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
@@ -294,7 +324,12 @@ cdef Tensor _cumulative(Tensor t, object dim, object dtype, bint is_sum, str nam
 
 cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().softmax(t, dim, dtype, take_log)
+        recording_off()
+        try:
+            res = _softmax(t, dim, dtype, take_log)
+        finally:
+            recording_on()
+        return _autograd().record_softmax(t, res, dim, take_log)
     cdef int d
     cdef str name = "log_softmax" if take_log else "softmax"
     if dtype is not None:
@@ -326,7 +361,12 @@ cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
 
 cdef Tensor _logsumexp(Tensor t, object dim, bint keepdim):
     if grad_mode_enabled() and needs_grad(t):
-        return _autograd().logsumexp(t, dim, keepdim)
+        recording_off()
+        try:
+            res = _logsumexp(t, dim, keepdim)
+        finally:
+            recording_on()
+        return _autograd().record_logsumexp(t, res, dim, keepdim)
     cdef bint reduced[MAX_DIMS]
     cdef int d
     if not _is_float_type(t._dtype.num):
@@ -385,7 +425,12 @@ cdef object _var(Tensor t, object dim, object unbiased, object correction, bint 
 
 cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
     if grad_mode_enabled() and needs_grad(t) and (p in ("fro", None) or _is_number(p)):
-        return _autograd().norm(t, p, dim, keepdim, dtype)
+        recording_off()
+        try:
+            res = _norm(t, p, dim, keepdim, dtype)
+        finally:
+            recording_on()
+        return _autograd().record_norm(t, res, p, dim, keepdim, dtype)
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
     if not _is_float_type(t._dtype.num):
