@@ -16,6 +16,9 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
                                 split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
 from strided._C.core.dlpack import from_dlpack
+from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack, row_stack,
+                                dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,
+                                atleast_2d, atleast_3d, ravel, meshgrid, tile, roll, tril, triu)
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all
 from strided import autograd

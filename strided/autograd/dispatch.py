@@ -16,6 +16,7 @@ from strided.autograd.graph import Node, AccumulateGrad                # noqa: F
 from strided.autograd.engine import backward                          # noqa: F401 (the hook's)
 from strided.autograd.record import record, node, is_view_node
 from strided.autograd.derivatives import UNARY_FORMULAS, BINARY_FORMULAS
+from strided.autograd import derivatives_index  # noqa: F401 (its rows)
 from strided.autograd.views import (record_view, record_pieces, view_node,  # noqa: F401
                                     _geometry, _extent)
 
@@ -453,3 +454,12 @@ def gemv(A, x, y, trans, alpha, beta):
     if beta != 0:
         r = r + y * beta
     return y.copy_(r)
+
+
+# ---- joining, gathering and sorting (issue 17) ----
+
+def record_inplace(op, run, x, others, saved, **attrs):
+    """x changed in place by run() (which records nothing), recorded as op with x's old
+    value as its first input and `others` after it (NOTE [ In-place ops on views ])."""
+    _inplace(run, lambda old: node(op, (old,) + tuple(others), x, saved, **attrs), x)
+    return x

@@ -1902,6 +1902,55 @@ cdef class Tensor:
         self._requires_grad = False
         return self
 
+    # ---- joining, gathering and sorting (issue 17) ----
+    # Entry points in strided/_C/ops/join.pyx, gather.pyx and sort.pyx.
+
+    def repeat(self, *sizes):
+        """self tiled sizes[k] times along dim k (see strided/_C/ops/join.pyx repeat)."""
+        return _ops17("join").repeat(self, *sizes)
+
+    def tile(self, *dims):
+        """strided.tile(self, dims)."""
+        return _ops17("join").tile(self, dims)
+
+    def roll(self, shifts, dims=None):
+        """strided.roll(self, shifts, dims)."""
+        return _ops17("join").roll(self, shifts, dims)
+
+    def ravel(self):
+        """self flattened to 1-d (a view when possible)."""
+        return self.reshape(-1)
+
+    def tril(self, diagonal=0):
+        """strided.tril(self, diagonal)."""
+        return _ops17("join").tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        """strided.triu(self, diagonal)."""
+        return _ops17("join").triu(self, diagonal)
+
+    def tril_(self, diagonal=0):
+        """tril in place."""
+        return _ops17("join").tril_(self, diagonal)
+
+    def triu_(self, diagonal=0):
+        """triu in place."""
+        return _ops17("join").triu_(self, diagonal)
+
+    def hsplit(self, indices_or_sections):
+        """strided.hsplit(self, indices_or_sections)."""
+        return _ops17("join").hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        """strided.vsplit(self, indices_or_sections)."""
+        return _ops17("join").vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        """strided.dsplit(self, indices_or_sections)."""
+        return _ops17("join").dsplit(self, indices_or_sections)
+
+    # ---- end of joining, gathering and sorting (issue 17) ----
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward)."""
         _autograd().backward(self, gradient, retain_graph, create_graph, inputs)
@@ -1945,6 +1994,19 @@ cdef object _index_ops():
         import strided._C.ops.index
         _index_module = strided._C.ops.index
     return _index_module
+
+
+# ---- joining, gathering and sorting (issue 17): their ops modules, imported on first use ----
+cdef dict _ops17_modules = {}
+
+cdef object _ops17(str stem):
+    """strided._C.ops.<stem> (join, gather, sort), imported on first use (they cimport this
+    module)."""
+    m = _ops17_modules.get(stem)
+    if m is None:
+        import importlib
+        m = _ops17_modules[stem] = importlib.import_module("strided._C.ops." + stem)
+    return m
 
 
 from strided._C.core.device import (device as _Device, CPU as _CPU, check_device,
