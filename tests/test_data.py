@@ -224,3 +224,138 @@ def test_read_idx_corrupt_gzip(tmp_path):
 def test_read_idx_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "nope.idx")
+
+
+# ---- strided.utils.data: the rest of torch.utils.data ----------------------------------------
+
+import collections
+
+import strided.utils.data as sud
+
+
+def test_module_paths_are_one_implementation():
+    import strided.data
+    for name in sud.__all__:
+        assert getattr(strided.data, name) is getattr(sud, name)
+    assert S.utils.data.DataLoader is DataLoader
+    from strided.utils.data import (ConcatDataset, IterableDataset, Subset,  # noqa: F401
+                                    random_split, Sampler, SequentialSampler, RandomSampler,
+                                    BatchSampler, default_collate, get_worker_info)
+
+
+def test_subset_concat_stack_datasets():
+    ds = TensorDataset(S.arange(10) * 2)
+    sub = sud.Subset(ds, [7, 2, 5])
+    assert len(sub) == 3 and sub[1][0].item() == 4
+    assert [b[0].tolist() for b in DataLoader(sub, batch_size=2)] == [[14, 4], [10]]
+    cat = ds + sud.Subset(ds, [0, 1])
+    assert isinstance(cat, sud.ConcatDataset) and len(cat) == 12
+    assert cat.cumulative_sizes == [10, 12] and cat[10][0].item() == 0 and cat[-1][0].item() == 2
+    with pytest.raises(ValueError, match="absolute value of index"):
+        cat[-13]
+    st = sud.StackDataset(a=ds, b=sub.dataset)
+    assert st[3]["a"].__class__ is tuple and len(st) == 10
+    with pytest.raises(ValueError):
+        sud.StackDataset(ds, sub)
+
+
+def test_random_split_lengths_and_fractions():
+    ds = TensorDataset(S.arange(10))
+    a, b = sud.random_split(ds, [7, 3], generator=S.Generator(0))
+    got = sorted(a.indices + b.indices)
+    assert got == list(range(10)) and len(a) == 7 and len(b) == 3
+    a2, _ = sud.random_split(ds, [7, 3], generator=S.Generator(0))
+    assert a2.indices == a.indices
+    parts = sud.random_split(ds, [0.5, 0.3, 0.2], generator=S.Generator(1))
+    assert [len(p) for p in parts] == [5, 3, 2]
+    parts = sud.random_split(TensorDataset(S.arange(11)), [0.34, 0.33, 0.33])
+    assert [len(p) for p in parts] == [4, 4, 3]           # torch deals the remainder in order
+    with pytest.raises(ValueError, match="Sum of input lengths"):
+        sud.random_split(ds, [5, 6])
+
+
+def test_samplers():
+    assert list(sud.SequentialSampler(range(4))) == [0, 1, 2, 3]
+    r = list(sud.RandomSampler(range(6), generator=S.Generator(3)))
+    assert sorted(r) == list(range(6))
+    r2 = list(sud.RandomSampler(range(6), num_samples=14, generator=S.Generator(3)))
+    assert len(r2) == 14 and r2[:6] == r and sorted(r2[:12]) == sorted(list(range(6)) * 2)
+    w = list(sud.RandomSampler(range(3), replacement=True, num_samples=50))
+    assert len(w) == 50 and set(w) <= {0, 1, 2}
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        sud.RandomSampler(range(3), num_samples=0)
+    bs = sud.BatchSampler(sud.SequentialSampler(range(5)), 2, False)
+    assert list(bs) == [[0, 1], [2, 3], [4]] and len(bs) == 3
+    assert len(sud.BatchSampler(range(5), 2, True)) == 2
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        sud.BatchSampler(range(5), 0, False)
+    with pytest.raises(ValueError, match="drop_last should be a boolean"):
+        sud.BatchSampler(range(5), 2, 1)
+    ws = list(sud.WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 40, generator=S.Generator(0)))
+    assert len(ws) == 40 and set(ws) <= {1, 3}
+    subs = list(sud.SubsetRandomSampler([10, 20, 30]))
+    assert sorted(subs) == [10, 20, 30]
+
+
+def test_default_collate_follows_torch():
+    Point = collections.namedtuple("Point", "x y")
+    b = sud.default_collate([(S.zeros(2), 1, 2.5, "a", True), (S.ones(2), 2, 3.5, "b", False)])
+    assert isinstance(b, list)                              # tuples collate to lists
+    assert b[0].tolist() == [[0, 0], [1, 1]] and b[1].dtype == S.int64
+    assert b[2].dtype == S.float64 and tuple(b[3]) == ("a", "b") and b[4].dtype == S.bool
+    p = sud.default_collate([Point(1, np.float32(2)), Point(3, np.float32(4))])
+    assert isinstance(p, Point) and p.x.tolist() == [1, 3] and p.y.dtype == S.float32
+    arr = sud.default_collate([np.zeros((2, 2), np.int32), np.ones((2, 2), np.int32)])
+    assert arr.shape == (2, 2, 2) and arr.dtype == S.int32
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal"):
+        sud.default_collate([[1, 2], [1]])
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+        sud.default_collate([S.zeros(2), S.zeros(3)])
+    with pytest.raises(TypeError, match="default_collate: batch must contain"):
+        sud.default_collate([object(), object()])
+    assert sud.default_convert((np.arange(2), "s"))[0].tolist() == [0, 1]
+
+
+def test_iterable_dataset_and_loader_arguments():
+    class Count(sud.IterableDataset):
+        def __iter__(self):
+            return iter(range(7))
+    assert [b.tolist() for b in DataLoader(Count(), batch_size=3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [b.tolist() for b in DataLoader(Count(), batch_size=3, drop_last=True)] == \
+        [[0, 1, 2], [3, 4, 5]]
+    chained = list(DataLoader(Count() + Count(), batch_size=None))
+    assert chained == list(range(7)) * 2
+    with pytest.raises(ValueError, match="expected unspecified shuffle option"):
+        DataLoader(Count(), shuffle=True)
+    ds = TensorDataset(S.arange(6))
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=[0, 1], shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, batch_sampler=[[0, 1]], batch_size=2)
+    dl = DataLoader(ds, batch_sampler=[[0, 5], [2]])
+    assert [b[0].tolist() for b in dl] == [[0, 5], [2]]
+    dl = DataLoader(ds, batch_size=4, pin_memory=True)
+    with pytest.raises(ValueError, match="batch_size attribute should not be set"):
+        dl.batch_size = 3
+
+
+def test_loader_matches_torch_batches():
+    torch = pytest.importorskip("torch")
+    tud = torch.utils.data
+    x = np.arange(30, dtype=np.float32).reshape(10, 3)
+    y = np.arange(10)
+    for kw in (dict(batch_size=4), dict(batch_size=4, drop_last=True), dict(batch_size=None),
+               dict(batch_size=3, sampler=[9, 0, 4, 4, 1])):
+        ours = list(DataLoader(TensorDataset(S.tensor(x), S.tensor(y)), **kw))
+        theirs = list(tud.DataLoader(tud.TensorDataset(torch.tensor(x), torch.tensor(y)), **kw))
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            assert type(a) is type(b)
+            for u, v in zip(a, b):
+                assert np.array_equal(u.numpy(), v.numpy()) and u.shape == tuple(v.shape)
+    samples = [({"a": 1.5, "b": [1, 2]}, np.float64(2.0), "s") for _ in range(3)]
+    ours, theirs = sud.default_collate(samples), tud.default_collate(samples)
+    assert type(ours) is type(theirs) and type(ours[0]["b"]) is type(theirs[0]["b"])
+    assert ours[0]["a"].dtype.name == str(theirs[0]["a"].dtype).removeprefix("torch.")
+    assert ours[1].dtype.name == str(theirs[1].dtype).removeprefix("torch.")
+    assert ours[2] == theirs[2]
