@@ -107,39 +107,9 @@ cdef int64_t loop_rows(const StridedLoop* L) noexcept nogil:
 
 cdef void loop_run_rows(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
                         int64_t row_begin, int64_t row_end) noexcept nogil:
-    """Call fn on rows [row_begin, row_end) of the prepared loop."""
-    cdef char* ptrs[MAX_OPERANDS]
-    cdef int64_t counter[MAX_DIMS]
-    cdef int64_t row, rem
-    cdef int d, op
-    if L.empty or row_begin >= row_end:
-        return
-    # position the odometer at row_begin
-    rem = row_begin
-    for op in range(L.nops):
-        ptrs[op] = base[op]
-    for d in range(1, L.ndim):
-        counter[d] = rem % L.sizes[d]
-        rem = rem // L.sizes[d]
-        for op in range(L.nops):
-            ptrs[op] += counter[d] * L.strides[d][op]
-    row = row_begin
-    while True:
-        fn(ptrs, &L.strides[0][0], L.sizes[0], ctx)
-        row += 1
-        if row >= row_end:
-            return
-        d = 1
-        while d < L.ndim:
-            counter[d] += 1
-            for op in range(L.nops):
-                ptrs[op] += L.strides[d][op]
-            if counter[d] < L.sizes[d]:
-                break
-            for op in range(L.nops):
-                ptrs[op] -= L.strides[d][op] * L.sizes[d]
-            counter[d] = 0
-            d += 1
+    """Call fn on rows [row_begin, row_end) of the prepared loop: whole rows of
+    loop_run_range, the one odometer."""
+    loop_run_range(L, base, fn, ctx, row_begin * L.sizes[0], row_end * L.sizes[0])
 
 
 cdef int64_t loop_numel(const StridedLoop* L) noexcept nogil:

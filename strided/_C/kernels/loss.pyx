@@ -34,7 +34,7 @@ the forward's reductions.
 
 NOTE [ Deterministic loss reductions ]
 Each row is computed by one thread start to end; per-row losses land in a buffer which one
-thread sums in a fixed order (blocks of 64 by eight lanes, block sums in float64).  The
+thread sums in a fixed order (NOTE [ Blocked float sum ] in blocked_sum.pxd).  The
 result therefore has the same bits for any number of threads.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer
@@ -134,11 +134,11 @@ cdef object _reduce(Tensor loss, Tensor wrow, int reduction):
         return loss, None
     with nogil:
         if loss._dtype.num == FLOAT32:
-            total = _sum(<const float*>lp, M)
-            denom = _sum(<const float*>wp, M)
+            total = blocked_sum(<const float*>lp, 1, M, 64)
+            denom = blocked_sum(<const float*>wp, 1, M, 64)
         else:
-            total = _sum(<const double*>lp, M)
-            denom = _sum(<const double*>wp, M)
+            total = blocked_sum(<const double*>lp, 1, M, 64)
+            denom = blocked_sum(<const double*>wp, 1, M, 64)
     if reduction == REDUCTION_MEAN:
         total = total / denom
     out = new_tensor(0, NULL, loss._dtype, False)
@@ -306,8 +306,8 @@ def nll_loss_backward(grad, Tensor x3, Tensor t2, weight, int64_t ignore_index, 
 cdef double _sum_value(Tensor v, int64_t M):
     """sum of the first M elements of a contiguous float tensor, in _sum's fixed order."""
     if v._dtype.num == FLOAT32:
-        return _sum(<const float*>data_of(v), M)
-    return _sum(<const double*>data_of(v), M)
+        return blocked_sum(<const float*>data_of(v), 1, M, 64)
+    return blocked_sum(<const double*>data_of(v), 1, M, 64)
 
 
 cdef Tensor _probs_of(Rows* L, Tensor x3, Tensor p3, str op):

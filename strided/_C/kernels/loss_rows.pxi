@@ -9,6 +9,7 @@ from libc.stdlib cimport malloc, free
 
 from strided._C.core.dtypes cimport FLOAT32
 from strided._C.core.threads cimport num_threads_for
+from strided._C.kernels.blocked_sum cimport blocked_sum
 from strided._C.kernels.fastmath cimport expf_fast
 
 ctypedef fused real_t:
@@ -61,31 +62,6 @@ cdef inline real_t _row_max(const real_t* x, int64_t n, int64_t xs) noexcept nog
     return m4 if m4 > m0 else m0
 
 
-cdef inline double _sum(const real_t* x, int64_t n) noexcept nogil:
-    """sum of a contiguous buffer in a fixed order: blocks of 64 by eight lanes, block sums
-    in float64."""
-    cdef double total = 0
-    cdef real_t s0, s1, s2, s3, s4, s5, s6, s7
-    cdef int64_t k = 0, j
-    while k + 64 <= n:
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
-        for j in range(k, k + 64, 8):
-            s0 += x[j]
-            s1 += x[j + 1]
-            s2 += x[j + 2]
-            s3 += x[j + 3]
-            s4 += x[j + 4]
-            s5 += x[j + 5]
-            s6 += x[j + 6]
-            s7 += x[j + 7]
-        total += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-        k += 64
-    while k < n:
-        total += x[k]
-        k += 1
-    return total
-
-
 cdef inline double _sum_exp(const real_t* x, int64_t n, int64_t xs, real_t m,
                             real_t* scratch) noexcept nogil:
     """sum_c exp(x_c - m), the exponentials staged in scratch (n elements)."""
@@ -96,7 +72,7 @@ cdef inline double _sum_exp(const real_t* x, int64_t n, int64_t xs, real_t m,
     else:
         for k in range(n):
             scratch[k] = _exp(x[k * xs] - m)
-    return _sum(scratch, n)
+    return blocked_sum(scratch, 1, n, 64)
 
 
 cdef inline double _sum_shift(const real_t* x, int64_t n, int64_t xs, real_t m,
@@ -109,7 +85,7 @@ cdef inline double _sum_shift(const real_t* x, int64_t n, int64_t xs, real_t m,
     else:
         for k in range(n):
             scratch[k] = w[k] * (m - x[k * xs])
-    return _sum(scratch, n)
+    return blocked_sum(scratch, 1, n, 64)
 
 
 # --------------------------------------------------------------------------------------
@@ -304,10 +280,10 @@ cdef inline void _probs_row(const Rows* L, const real_t* x, const real_t* t, con
     else:
         for k in range(C):
             scratch[k] = w[k] * (tr[k * tc] * keep + spread)
-    wt = <real_t>_sum(scratch, C)
+    wt = <real_t>blocked_sum(scratch, 1, C, 64)
     for k in range(C):
         scratch[k] = scratch[k] * (ls - (xr[k * xc] - m))
-    loss[r] = <real_t>_sum(scratch, C)
+    loss[r] = <real_t>blocked_sum(scratch, 1, C, 64)
     stats[3 * r] = m
     stats[3 * r + 1] = ls
     stats[3 * r + 2] = wt

@@ -7,6 +7,7 @@ from libc.stdint cimport int64_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
 
 from strided._C.core.dtypes cimport UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.kernels.blocked_sum cimport blocked_sum
 from strided._C.kernels.fastmath cimport expf_fast
 
 ctypedef fused in_t:
@@ -53,7 +54,7 @@ cdef inline void _sum_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64
     cdef acc_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0
     if in_t is float:
         if s[1] == 0 and s[0] % 4 == 0:
-            o[0] += <acc_t>_sum_float_row(<const float*>x, s[0] // 4, n)
+            o[0] += <acc_t>blocked_sum(<const float*>x, s[0] // 4, n, 128)
             return
     if s[1] == 0:
         if s[0] == k:
@@ -88,45 +89,6 @@ cdef inline void _sum_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64
     else:
         for i in range(n):
             (<acc_t*>(p[1] + i * s[1]))[0] += <acc_t>(<in_t*>(p[0] + i * s[0]))[0]
-
-
-cdef double _sum_float_row(const float* x, int64_t stride, int64_t n) noexcept nogil:
-    """sum(x[i * stride]) for float32: blocks of 128 summed by eight float32 lanes (16 adds
-    each, so the vector units stay busy), block sums added in float64.  The error stays
-    below NumPy's pairwise summation's on long rows."""
-    cdef double total = 0
-    cdef float f0, f1, f2, f3, f4, f5, f6, f7
-    cdef int64_t i = 0, j
-    cdef const float* b
-    while i + 128 <= n:
-        f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = 0
-        b = x + i * stride
-        if stride == 1:
-            for j in range(0, 128, 8):
-                f0 += b[j]
-                f1 += b[j + 1]
-                f2 += b[j + 2]
-                f3 += b[j + 3]
-                f4 += b[j + 4]
-                f5 += b[j + 5]
-                f6 += b[j + 6]
-                f7 += b[j + 7]
-        else:
-            for j in range(0, 128, 8):
-                f0 += b[j * stride]
-                f1 += b[(j + 1) * stride]
-                f2 += b[(j + 2) * stride]
-                f3 += b[(j + 3) * stride]
-                f4 += b[(j + 4) * stride]
-                f5 += b[(j + 5) * stride]
-                f6 += b[(j + 6) * stride]
-                f7 += b[(j + 7) * stride]
-        total += ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7))
-        i += 128
-    while i < n:
-        total += x[i * stride]
-        i += 1
-    return total
 
 
 cdef inline void _prod_row(in_t* ti, acc_t* ta, char** p, const int64_t* s, int64_t n) noexcept nogil:
@@ -312,30 +274,6 @@ cdef inline real_t _exp_r(real_t x) noexcept nogil:
         return exp(x)
 
 
-cdef inline double _lane_sum(const real_t* x, int64_t length) noexcept nogil:
-    """sum of a contiguous lane: blocks of 64 by eight lanes, block sums in float64."""
-    cdef double total = 0
-    cdef real_t s0, s1, s2, s3, s4, s5, s6, s7
-    cdef int64_t k = 0, j
-    while k + 64 <= length:
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
-        for j in range(k, k + 64, 8):
-            s0 += x[j]
-            s1 += x[j + 1]
-            s2 += x[j + 2]
-            s3 += x[j + 3]
-            s4 += x[j + 4]
-            s5 += x[j + 5]
-            s6 += x[j + 6]
-            s7 += x[j + 7]
-        total += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-        k += 64
-    while k < length:
-        total += x[k]
-        k += 1
-    return total
-
-
 cdef inline double _lane_sum_exp(const real_t* x, int64_t xs, int64_t length, real_t m,
                                  real_t* scratch) noexcept nogil:
     """sum(exp(x - m)) over a lane, through `scratch` (length elements, contiguous)."""
@@ -346,7 +284,7 @@ cdef inline double _lane_sum_exp(const real_t* x, int64_t xs, int64_t length, re
     else:
         for k in range(length):
             scratch[k] = _exp_r(x[k * xs] - m)
-    return _lane_sum(scratch, length)
+    return blocked_sum(<const real_t*>scratch, 1, length, 64)
 
 
 cdef inline void _lane_softmax(bint take_log, real_t* tr, const char* xp, int64_t xs_b,

@@ -7,8 +7,9 @@
 
 NOTE [ Index slices ]
 Every slice of one call has the same geometry (the tensor's sizes and strides without
-`dim`), so it is coalesced once (dims dropped when of size 1, merged when both operands'
-strides chain) and each slice is one walk of that short loop, innermost dim flat.  Nothing
+`dim`), so it is prepared once as a two-operand strided loop (NOTE [ Strided iteration ]
+in strided/_C/core/iterator.pxd) and each slice is one run of that loop from its own base
+pointers.  Nothing
 is assumed contiguous; strides may be zero or negative on the read side.  Every index is
 checked against the size of `dim` before any slice is touched, so a bad index raises and
 reads or writes nothing.  index_add_ runs on one thread, slices in index order, so duplicate
@@ -22,16 +23,12 @@ from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, I
 from strided._C.core.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
                                 autograd_dispatch, recording_off, recording_on)
-from strided._C.core.iterator cimport MAX_DIMS
+from strided._C.core.iterator cimport (MAX_DIMS, StridedLoop, loop_init, loop_set_operand,
+                                      loop_prepare, loop_run_range, loop_numel)
 from strided._C.core.threads cimport num_threads_for
 
 cdef enum:
     GRAIN = 1 << 15          # elements per thread below which another thread is not worth it
-
-ctypedef fused bits_t:       # index_select copies bit patterns of the element size
-    uint8_t
-    int32_t
-    int64_t
 
 ctypedef fused num_t:
     uint8_t
@@ -41,96 +38,105 @@ ctypedef fused num_t:
     double
 
 
-cdef struct SliceLoop:
-    # one slice's geometry, coalesced (NOTE [ Index slices ]); nd >= 1, dims outermost first
-    int nd
-    int64_t sizes[MAX_DIMS]
-    int64_t ds[MAX_DIMS]     # written operand's strides, elements
-    int64_t ss[MAX_DIMS]     # read operand's strides, elements
+cdef struct SliceRow:
+    # what a row of a slice does (NOTE [ Index slices ]): copy (add false) or accumulate
+    int kind                 # FLOAT32, FLOAT64, INT64, INT32, UINT8 or BOOL; copies go by
+                             # element size (UINT8, INT32, INT64: bit patterns)
+    bint add
+    double falpha
+    int64_t ialpha
 
 
-cdef void _coalesce(SliceLoop* L, int ndim, const int64_t* sizes, const int64_t* ds,
-                    const int64_t* ss, int skip) noexcept:
-    """L = the dims of (sizes, ds, ss) but `skip`, size-1 dims dropped and chained dims merged."""
+cdef void slice_loop(StridedLoop* L, int ndim, const int64_t* sizes, const int64_t* ds,
+                     const int64_t* ss, int skip, int64_t itemsize) noexcept:
+    """L = the strided loop over one slice: the dims of (sizes, ds, ss) but `skip`; operand
+    0 is the written one."""
+    cdef int64_t sz[MAX_DIMS]
+    cdef int64_t a[MAX_DIMS]
+    cdef int64_t b[MAX_DIMS]
     cdef int d, n = 0
     for d in range(ndim):
-        if d == skip or sizes[d] == 1:
-            continue
-        if n > 0 and L.ds[n - 1] == sizes[d] * ds[d] and L.ss[n - 1] == sizes[d] * ss[d]:
-            L.sizes[n - 1] *= sizes[d]
-            L.ds[n - 1] = ds[d]
-            L.ss[n - 1] = ss[d]
-            continue
-        L.sizes[n], L.ds[n], L.ss[n] = sizes[d], ds[d], ss[d]
-        n += 1
-    if n == 0:                                  # a single element
-        L.sizes[0], L.ds[0], L.ss[0] = 1, 0, 0
-        n = 1
-    L.nd = n
+        if d != skip:
+            sz[n], a[n], b[n] = sizes[d], ds[d], ss[d]
+            n += 1
+    loop_init(L, 2, n, sz)
+    loop_set_operand(L, 0, a, itemsize)
+    loop_set_operand(L, 1, b, itemsize)
+    loop_prepare(L)
 
 
-cdef inline void _walk(const SliceLoop* L, num_t* dst, const num_t* src, num_t alpha,
-                       bint add, bint as_bool) noexcept nogil:
-    """dst = src (add false) or dst += alpha * src over one slice (bool: dst |= src & alpha)."""
-    cdef int64_t idx[MAX_DIMS]
-    cdef int64_t n = L.sizes[L.nd - 1], dsi = L.ds[L.nd - 1], ssi = L.ss[L.nd - 1], j
-    cdef int d, outer = L.nd - 1
-    for d in range(outer):
-        idx[d] = 0
-    while True:
-        if not add:
-            if dsi == 1 and ssi == 1:
-                for j in range(n):
-                    dst[j] = src[j]
-            else:
-                for j in range(n):
-                    dst[j * dsi] = src[j * ssi]
-        elif as_bool:
+cdef inline void _row(num_t* dst, int64_t dsi, const num_t* src, int64_t ssi, int64_t n,
+                      num_t alpha, bint add, bint as_bool) noexcept nogil:
+    """dst = src (add false) or dst += alpha * src over n elements (bool: dst |= src & alpha)."""
+    cdef int64_t j
+    if not add:
+        if dsi == 1 and ssi == 1:
             for j in range(n):
-                dst[j * dsi] = (dst[j * dsi] != 0) | ((src[j * ssi] != 0) & (alpha != 0))
-        elif dsi == 1 and ssi == 1:
-            for j in range(n):
-                dst[j] = dst[j] + alpha * src[j]
+                dst[j] = src[j]
         else:
             for j in range(n):
-                dst[j * dsi] = dst[j * dsi] + alpha * src[j * ssi]
-        d = outer - 1
-        while d >= 0:                           # odometer over the outer dims
-            idx[d] += 1
-            dst += L.ds[d]
-            src += L.ss[d]
-            if idx[d] < L.sizes[d]:
-                break
-            dst -= L.ds[d] * L.sizes[d]
-            src -= L.ss[d] * L.sizes[d]
-            idx[d] = 0
-            d -= 1
-        if d < 0:
-            return
+                dst[j * dsi] = src[j * ssi]
+    elif as_bool:
+        for j in range(n):
+            dst[j * dsi] = (dst[j * dsi] != 0) | ((src[j * ssi] != 0) & (alpha != 0))
+    elif dsi == 1 and ssi == 1:
+        for j in range(n):
+            dst[j] = dst[j] + alpha * src[j]
+    else:
+        for j in range(n):
+            dst[j * dsi] = dst[j * dsi] + alpha * src[j * ssi]
 
 
-cdef void index_select_kernel(const SliceLoop* L, bits_t* out, int64_t out_step,
-                              const bits_t* src, int64_t src_step, const int64_t* index,
-                              int64_t index_stride, int64_t K, int nt) noexcept nogil:
-    """out slice k (at out + k*out_step) = src slice index[k] (at src + index[k]*src_step);
-    indices already checked."""
-    cdef int64_t k
+cdef void _slice_row(char** p, const int64_t* st, int64_t n, void* ctx) noexcept nogil:
+    """The iterator's row callback: st holds the row's byte strides (written, read)."""
+    cdef const SliceRow* r = <const SliceRow*>ctx
+    if r.kind == FLOAT32:
+        _row(<float*>p[0], st[0] // 4, <const float*>p[1], st[1] // 4, n, <float>r.falpha,
+             r.add, False)
+    elif r.kind == FLOAT64:
+        _row(<double*>p[0], st[0] // 8, <const double*>p[1], st[1] // 8, n, r.falpha, r.add,
+             False)
+    elif r.kind == INT64:
+        _row(<int64_t*>p[0], st[0] // 8, <const int64_t*>p[1], st[1] // 8, n, r.ialpha,
+             r.add, False)
+    elif r.kind == INT32:
+        _row(<int32_t*>p[0], st[0] // 4, <const int32_t*>p[1], st[1] // 4, n,
+             <int32_t>r.ialpha, r.add, False)
+    else:
+        _row(<uint8_t*>p[0], st[0], <const uint8_t*>p[1], st[1], n, <uint8_t>r.ialpha, r.add,
+             r.kind == BOOL)
+
+
+cdef inline void _one_slice(const StridedLoop* L, char* dst, const char* src, int64_t n,
+                            SliceRow* r) noexcept nogil:
+    cdef char* ptrs[2]
+    ptrs[0] = dst
+    ptrs[1] = <char*>src
+    loop_run_range(L, ptrs, _slice_row, r, 0, n)
+
+
+cdef void index_select_kernel(const StridedLoop* L, char* out, int64_t out_step,
+                              const char* src, int64_t src_step, const int64_t* index,
+                              int64_t index_stride, int64_t K, SliceRow* r,
+                              int nt) noexcept nogil:
+    """out slice k (at out + k*out_step bytes) = src slice index[k] (at src +
+    index[k]*src_step); indices already checked."""
+    cdef int64_t k, n = loop_numel(L)
     if nt <= 1:
         for k in range(K):
-            _walk(L, out + k * out_step, src + index[k * index_stride] * src_step, 0, False, False)
+            _one_slice(L, out + k * out_step, src + index[k * index_stride] * src_step, n, r)
     else:
         for k in prange(K, num_threads=nt, schedule="static"):
-            _walk(L, out + k * out_step, src + index[k * index_stride] * src_step, 0, False, False)
+            _one_slice(L, out + k * out_step, src + index[k * index_stride] * src_step, n, r)
 
 
-cdef void index_add_kernel(const SliceLoop* L, num_t* dst, int64_t dst_step, const num_t* src,
+cdef void index_add_kernel(const StridedLoop* L, char* dst, int64_t dst_step, const char* src,
                            int64_t src_step, const int64_t* index, int64_t index_stride,
-                           int64_t K, num_t alpha, bint as_bool) noexcept nogil:
+                           int64_t K, SliceRow* r) noexcept nogil:
     """dst slice index[k] += alpha * src slice k, k = 0 .. K-1 in order; indices checked."""
-    cdef int64_t k
+    cdef int64_t k, n = loop_numel(L)
     for k in range(K):
-        _walk(L, dst + index[k * index_stride] * dst_step, src + k * src_step, alpha, True,
-              as_bool)
+        _one_slice(L, dst + index[k * index_stride] * dst_step, src + k * src_step, n, r)
 
 
 # --------------------------------------------------------------------------------------
@@ -176,7 +182,7 @@ def index_select(Tensor self, dim, index):
     cdef int d = _wrap(dim, self._ndim)
     cdef int64_t K = ix._numel, size, bad
     cdef int64_t sizes[MAX_DIMS]
-    cdef SliceLoop L
+    cdef StridedLoop L
     cdef int i, nt
     if grad_mode_enabled() and needs_grad(self):
         recording_off()
@@ -204,24 +210,19 @@ def index_select(Tensor self, dim, index):
     out = new_tensor(src._ndim, sizes, src._dtype, False)
     if out._numel == 0:
         return out.reshape(()) if self._ndim == 0 else out
-    _coalesce(&L, src._ndim, src._sizes, out._strides, src._strides, d)
+    cdef int isz = src._dtype.itemsize
+    slice_loop(&L, src._ndim, src._sizes, out._strides, src._strides, d, isz)
     nt = num_threads_for(out._numel, GRAIN)
     if nt > K:
         nt = <int>K
+    cdef SliceRow r
+    r.kind = UINT8 if isz == 1 else INT32 if isz == 4 else INT64
+    r.add = False
     cdef char* op = data_of(out)
     cdef char* sp = data_of(src)
-    cdef int64_t ostep = out._strides[d], sstep = src._strides[d]
-    cdef int isz = src._dtype.itemsize
     with nogil:
-        if isz == 1:
-            index_select_kernel(&L, <uint8_t*>op, ostep, <const uint8_t*>sp, sstep, ip, istride,
-                                K, nt)
-        elif isz == 4:
-            index_select_kernel(&L, <int32_t*>op, ostep, <const int32_t*>sp, sstep, ip, istride,
-                                K, nt)
-        else:
-            index_select_kernel(&L, <int64_t*>op, ostep, <const int64_t*>sp, sstep, ip, istride,
-                                K, nt)
+        index_select_kernel(&L, op, out._strides[d] * isz, sp, src._strides[d] * isz, ip,
+                            istride, K, &r, nt)
     return out.reshape(()) if self._ndim == 0 else out
 
 
@@ -232,7 +233,7 @@ def index_add_(Tensor self, dim, index, source, alpha=1):
     cdef Tensor ix = _index_arg(index, "index_add_"), dst = self, src
     cdef int d = _wrap(dim, self._ndim), i
     cdef int64_t K = ix._numel, bad
-    cdef SliceLoop L
+    cdef StridedLoop L
     if not isinstance(source, Tensor):
         raise TypeError(f"index_add_(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")
@@ -270,32 +271,21 @@ def index_add_(Tensor self, dim, index, source, alpha=1):
         return self
     if _memory_overlaps(dst, src):
         src = src.clone()                       # read the values from before the write
-    _coalesce(&L, dst._ndim, dst._sizes, dst._strides, src._strides, d)
+    cdef int isz = dst._dtype.itemsize
+    slice_loop(&L, dst._ndim, dst._sizes, dst._strides, src._strides, d, isz)
+    cdef SliceRow r
+    r.kind = dst._dtype.num
+    r.add = True
+    if dst._dtype.is_floating_point:
+        r.falpha = float(alpha)
+    else:
+        r.ialpha = int(alpha)
+        if r.kind == BOOL:
+            r.ialpha = r.ialpha != 0
     cdef char* dp = data_of(dst)
     cdef char* sp = data_of(src)
-    cdef int64_t dstep = dst._strides[d], sstep = src._strides[d]
-    cdef int num = dst._dtype.num
-    cdef double fa = 0
-    cdef int64_t ia = 0
-    if dst._dtype.is_floating_point:
-        fa = float(alpha)
-    else:
-        ia = int(alpha)
     with nogil:
-        if num == FLOAT32:
-            index_add_kernel(&L, <float*>dp, dstep, <const float*>sp, sstep, ip, istride, K,
-                             <float>fa, False)
-        elif num == FLOAT64:
-            index_add_kernel(&L, <double*>dp, dstep, <const double*>sp, sstep, ip, istride, K,
-                             fa, False)
-        elif num == INT64:
-            index_add_kernel(&L, <int64_t*>dp, dstep, <const int64_t*>sp, sstep, ip, istride, K,
-                             ia, False)
-        elif num == INT32:
-            index_add_kernel(&L, <int32_t*>dp, dstep, <const int32_t*>sp, sstep, ip, istride, K,
-                             <int32_t>ia, False)
-        else:
-            index_add_kernel(&L, <uint8_t*>dp, dstep, <const uint8_t*>sp, sstep, ip, istride, K,
-                             <uint8_t>(ia != 0 if num == BOOL else ia), num == BOOL)
+        index_add_kernel(&L, dp, dst._strides[d] * isz, sp, src._strides[d] * isz, ip, istride,
+                         K, &r)
     mark_written(self)
     return self
