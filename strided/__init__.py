@@ -8,13 +8,18 @@ from strided._C.core.storage import Storage
 from strided._C.core.tensor import Tensor, from_numpy, tensor, broadcast_shapes
 from strided._C.core.threads import set_num_threads, get_num_threads
 from strided.creation import (empty, zeros, ones, full, arange, linspace, eye,
-                              empty_like, zeros_like, ones_like, full_like)
+                              empty_like, zeros_like, ones_like, full_like,
+                              BoolTensor, ByteTensor, IntTensor, LongTensor, FloatTensor,
+                              DoubleTensor)
+from strided._C.core.size import Size
+from strided.typeinfo import finfo, iinfo
 from strided.random import (Generator, manual_seed, initial_seed, default_generator,
                             rand, randn, randint, randperm, rand_like, randn_like)
 from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze, transpose,
                                 swapaxes, swapdims, t, permute, movedim, moveaxis, narrow,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
-                                split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor)
+                                split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor,
+                                is_floating_point)
 from strided._C.core.dlpack import from_dlpack
 from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack, row_stack,
                                 dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,
@@ -22,7 +27,8 @@ from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all
 from strided import autograd
-from strided.autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from strided.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                                       inference_mode, is_inference_mode_enabled)
 from strided.serialization import save, load
 from strided import nn, optim, data
 from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm

@@ -8,12 +8,16 @@ import numpy as np
 
 from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
-from strided._C.core.dtypes import float32, int64, bool_, to_dtype
+from strided._C.core.dtypes import float32, float64, int32, int64, uint8, bool_, to_dtype
 
 
 def _shape(size):
-    if len(size) == 1 and not isinstance(size[0], int):
+    """Sizes given as f(2, 3) or f((2, 3)); a one-element integer tensor is an int, as in
+    PyTorch (NOTE [ Tensors as ints ] in tensor.pyx: the core parses what comes back)."""
+    if len(size) == 1 and not isinstance(size[0], (int, _t.Tensor)):
         return tuple(size[0])
+    if len(size) == 1:
+        return size[0]
     return size
 
 
@@ -21,25 +25,39 @@ def _grad(t, requires_grad):
     return t.requires_grad_() if requires_grad else t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    """An uninitialised contiguous tensor."""
+def _sizes(args, size, name):
+    """The sizes of empty/zeros/ones: given as f(2, 3), f((2, 3)) or f(size=(2, 3))."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        return _shape((size,))
+    return _shape(args)
+
+
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
+    """empty(*size, dtype=float32): an uninitialised contiguous tensor (sizes as ints, one
+    sequence, or size=)."""
     check_device(device, "empty()")
-    return _grad(_t._empty(_shape(size), dtype or float32, False), requires_grad)
+    return _grad(_t._empty(_sizes(args, size, "empty"), dtype or float32, False), requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
+    """zeros(*size, dtype=float32): a tensor of zeros (sizes as ints, one sequence, or size=)."""
     check_device(device, "zeros()")
-    return _grad(_t._empty(_shape(size), dtype or float32, True), requires_grad)
+    return _grad(_t._empty(_sizes(args, size, "zeros"), dtype or float32, True), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
+    """ones(*size, dtype=float32): a tensor of ones (sizes as ints, one sequence, or size=)."""
     check_device(device, "ones()")
-    return _grad(_t._full(_shape(size), 1, dtype or float32), requires_grad)
+    return _grad(_t._full(_sizes(args, size, "ones"), 1, dtype or float32), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
     check_device(device, "full()")
+    if isinstance(fill_value, _t.Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         kind = np.asarray(fill_value).dtype.kind
         dtype = bool_ if kind == "b" else int64 if kind in "iu" else float32
@@ -114,3 +132,24 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     out = zeros(n, m, dtype=dtype)
     out.diagonal().fill_(1)
     return _grad(out, requires_grad)
+
+
+def _legacy(name, dtype):
+    def constructor(*args, device=None):
+        check_device(device, name + "()")
+        return _t._legacy_tensor(args, dtype, name)
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = (
+        f"{name}(*sizes) / {name}(data) / {name}(): PyTorch's legacy constructor of "
+        f"{dtype.name} tensors: an uninitialised tensor of these sizes, a copy of data, or an "
+        f"empty tensor.  A function here, not a class: isinstance(x, strided.{name}) does not "
+        f"hold (test x.dtype instead).")
+    return constructor
+
+
+BoolTensor = _legacy("BoolTensor", bool_)
+ByteTensor = _legacy("ByteTensor", uint8)
+IntTensor = _legacy("IntTensor", int32)
+LongTensor = _legacy("LongTensor", int64)
+FloatTensor = _legacy("FloatTensor", float32)
+DoubleTensor = _legacy("DoubleTensor", float64)

@@ -101,3 +101,8 @@ def numel(input):
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    """True when input's dtype is a floating-point type (float32, float64)."""
+    return input.is_floating_point()

@@ -451,9 +451,11 @@ def test_t_on_3d():
         strided.zeros(3).mT
 
 
-def test_tensor_constructor_is_private():
-    with pytest.raises(TypeError, match="create tensors with"):
-        strided.Tensor()
+def test_legacy_tensor_constructor_refuses_what_pytorch_refuses():
+    with pytest.raises(TypeError, match="expected sizes"):
+        strided.Tensor("ab")
+    with pytest.raises(TypeError, match="expected float32"):
+        strided.Tensor(strided.arange(3))
 
 
 def test_item_and_bool_errors():

@@ -5,6 +5,7 @@ strided/_C/core/tensor.pyx): a no_grad in one thread never changes what another 
 new thread starts with recording on.  Every context restores the previous mode on exit,
 exceptions included."""
 import functools
+import threading
 
 from strided._C.core.tensor import _set_grad_enabled, is_grad_enabled
 
@@ -71,3 +72,54 @@ class set_grad_enabled(_GradModeContext):
 
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+_inference = threading.local()
+
+
+def is_inference_mode_enabled():
+    """True inside strided.inference_mode() (in this thread)."""
+    return getattr(_inference, "enabled", False)
+
+
+class inference_mode:
+    """inference_mode(mode=True): as a context manager or decorator (with or without
+    parentheses), like no_grad -- ops record no history -- and is_inference_mode_enabled()
+    is True inside.  inference_mode(False) does nothing.  Unlike PyTorch, tensors made inside
+    are ordinary tensors (PyTorch marks them as inference tensors that autograd refuses later)."""
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            self.__init__()
+            return self(args[0])                      # used as a bare decorator
+        return self
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = (is_inference_mode_enabled(),
+                      _set_grad_enabled(False) if self.mode else None)
+        if self.mode:
+            _inference.enabled = True
+        return None
+
+    def __exit__(self, *exc):
+        enabled, grad = self._prev
+        _inference.enabled = enabled
+        if grad is not None:
+            _set_grad_enabled(grad)
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+__all__ += ["inference_mode", "is_inference_mode_enabled"]

@@ -53,7 +53,9 @@ float64 = _DTYPES[FLOAT64]
 all_dtypes = tuple(_DTYPES)
 
 cdef dict _BY_NUMPY = {d.numpy_dtype: d for d in _DTYPES}
-cdef dict _BY_PYTYPE = {float: float32, int: int64, bool: bool_}
+# Python's own types as dtypes mean what they mean in PyTorch: float is double precision
+# (dtype=float gives float64, not the default float32), int is int64, bool is bool.
+cdef dict _BY_PYTYPE = {float: float64, int: int64, bool: bool_}
 
 
 cdef DType dtype_from_num(int num):

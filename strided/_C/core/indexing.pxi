@@ -1,17 +1,23 @@
 # t[index] and t[index] = value (included into tensor.pyx).
 #
-# Basic indexing -- ints, slices (any nonzero step; negative steps give negative-stride
-# views, as in NumPy), None and Ellipsis -- is parsed here in C and yields a view.
-# Advanced indexing -- lists, integer tensors/arrays, bool masks -- copies, as in PyTorch
-# and NumPy; NumPy computes it on a zero-copy array of this tensor, so its rules (and its
-# out-of-range errors) are exactly NumPy's.
+# Basic indexing -- ints (0-d int32/int64 tensors among them, as in PyTorch), slices (any
+# nonzero step; negative steps give negative-stride views, as in NumPy), None and Ellipsis
+# -- is parsed here in C and yields a view.
+# Advanced indexing -- lists, integer tensors/arrays, bool masks (uint8 tensors and arrays
+# are masks too: PyTorch's deprecated but supported byte masks) -- copies, as in PyTorch
+# and NumPy; NumPy computes it on a zero-copy array of this tensor, after the masks'
+# shapes are checked with PyTorch's error (_numpy_index).
 
 cdef type _NP_INTEGER = np.integer
 
 
 cdef inline bint _is_int_index(object x):
-    return ((PyLong_Check(x) and not isinstance(x, bool)) or
-            PyObject_TypeCheck(x, <PyTypeObject*>_NP_INTEGER))
+    if PyLong_Check(x):
+        return not isinstance(x, bool)
+    if isinstance(x, Tensor):               # a 0-d integer tensor indexes like an int
+        return (<Tensor>x)._ndim == 0 and ((<Tensor>x)._dtype.num == INT64 or
+                                           (<Tensor>x)._dtype.num == INT32)
+    return PyObject_TypeCheck(x, <PyTypeObject*>_NP_INTEGER)
 
 
 cdef Tensor _basic_index(Tensor t, object index):
@@ -38,6 +44,8 @@ cdef Tensor _basic_index(Tensor t, object index):
                                  "byte or bool tensors are valid indices (got float)")
             return None
     if consumed > t._ndim:
+        if t._ndim == 0 and not PyTuple_Check(index):
+            _refuse_0d_index(index)
         raise IndexError(f"too many indices for tensor of dimension {t._ndim}")
     for i in range(n_items):
         x = <object>PyTuple_GET_ITEM(items, i)
@@ -82,10 +90,32 @@ cdef Tensor _basic_index(Tensor t, object index):
     return _view(t, n_out, sizes, strides, offset, "index", index)
 
 
-cdef object _numpy_index(object index):
-    """The index with tensors replaced by numpy arrays, checked for index dtypes."""
+cdef int _refuse_0d_index(object x) except -1:
+    """PyTorch's errors for an int or a slice (not in a tuple) indexing a 0-d tensor."""
+    if PySlice_Check(x):
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    if _is_int_index(x) and not isinstance(x, Tensor):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    return 0
+
+
+cdef object _numpy_index(Tensor t, object index):
+    """The index with tensors replaced by numpy arrays, checked for index dtypes; uint8
+    tensors and arrays become bool masks (PyTorch's byte masks), and every mask's shape is
+    checked against the dims it indexes, with PyTorch's IndexError."""
     items = index if PyTuple_Check(index) else (index,)
     out = []
+    cdef int sd = 0, consumed = 0, j
+    cdef list indexed = []          # the shape after basic indexing, as PyTorch reports it
+    for x in items:
+        if isinstance(x, Tensor):
+            consumed += (<Tensor>x)._ndim if (<Tensor>x)._dtype.num in (BOOL, UINT8) else 1
+        elif isinstance(x, (list, np.ndarray)):
+            a = np.asarray(x)
+            consumed += a.ndim if a.dtype.kind == "b" or a.dtype == np.uint8 else 1
+        elif x is not None and x is not Ellipsis:
+            consumed += 1
     for x in items:
         if isinstance(x, Tensor):
             if (<Tensor>x)._dtype.is_floating_point:
@@ -99,6 +129,36 @@ cdef object _numpy_index(object index):
         elif isinstance(x, float):
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
                              "byte or bool tensors are valid indices (got float)")
+        if isinstance(x, np.ndarray):
+            if x.dtype == np.uint8:
+                x = x != 0
+            if x.dtype.kind == "b":
+                if sd + x.ndim > t._ndim:
+                    raise IndexError(f"too many indices for tensor of dimension {t._ndim}")
+                for j in range(x.ndim):
+                    if x.shape[j] != t._sizes[sd + j]:
+                        shape = indexed + [t._sizes[k] for k in range(sd, t._ndim)]
+                        raise IndexError(
+                            f"The shape of the mask {list(x.shape)} at index {j} does not match "
+                            f"the shape of the indexed tensor {shape} at index {len(indexed) + j}")
+                indexed.extend([t._sizes[sd + j] for j in range(x.ndim)])
+                sd += x.ndim
+            else:
+                if sd < t._ndim:
+                    indexed.append(t._sizes[sd])
+                sd += 1
+        elif x is None:
+            indexed.append(1)
+        elif x is Ellipsis:
+            for j in range(sd, sd + max(t._ndim - consumed, 0)):
+                indexed.append(t._sizes[j])
+            sd += max(t._ndim - consumed, 0)
+        elif PySlice_Check(x):
+            if sd < t._ndim:
+                indexed.append(len(range(*x.indices(t._sizes[sd]))))
+            sd += 1
+        else:
+            sd += 1
         out.append(x)
     return tuple(out)
 
@@ -110,7 +170,7 @@ cdef object _getitem(Tensor t, object index):
     v = _basic_index(t, index)
     if v is not None:
         return v
-    np_index = _numpy_index(index)
+    np_index = _numpy_index(t, index)
     v = _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[np_index]), t._dtype)
     if grad_mode_enabled() and needs_grad(t):
         _autograd().record_index(t, np_index, v)
@@ -130,6 +190,6 @@ cdef int _setitem(Tensor t, object index, object value) except -1:
     arr = _to_numpy(t)
     if isinstance(value, Tensor):
         value = _to_numpy(<Tensor>value)
-    arr[_numpy_index(index)] = value
+    arr[_numpy_index(t, index)] = value
     mark_written(t)
     return 0

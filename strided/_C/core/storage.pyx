@@ -11,7 +11,7 @@ from libc.string cimport memcpy
 import numpy as np
 
 from strided._C.core.arith cimport index_int64
-from strided._C.core.dtypes cimport DType, as_dtype, BOOL
+from strided._C.core.dtypes cimport DType, as_dtype, dtype_from_num, BOOL, UINT8
 
 cdef enum:
     ALIGNMENT = 64
@@ -67,7 +67,22 @@ cdef class Storage:
         self._version += 1
 
     def tolist(self):
+        """The elements as a list of Python numbers."""
         return self._numpy().tolist()
+
+    @property
+    def device(self):
+        """device(type='cpu')."""
+        from strided._C.core.device import CPU
+        return CPU
+
+    def untyped(self):
+        """The same memory as bytes: a uint8 Storage of nbytes() elements sharing it (and
+        keeping this storage alive), as PyTorch's TypedStorage.untyped()."""
+        if self.dtype.num == UINT8:
+            return self
+        return wrap_memory(self.data, self._size * self.dtype.itemsize, dtype_from_num(UINT8),
+                           self, self.read_only)
 
     def _numpy(self):
         """A 1-D numpy array over the whole storage (shares memory, keeps self alive)."""

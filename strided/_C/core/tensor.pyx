@@ -94,8 +94,9 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
         if lo < 0 or hi >= storage._size:
             raise RuntimeError(
                 f"a tensor with size {_shape_str(ndim, sizes)}, stride {_shape_str(ndim, strides)} "
-                f"and storage_offset {offset} would address storage elements [{lo}, {hi}], "
-                f"outside a storage of size {storage._size} (valid: [0, {storage._size - 1}])")
+                f"and storage_offset {offset} is out of bounds: it would address storage "
+                f"elements [{lo}, {hi}], outside a storage of size {storage._size} (valid: "
+                f"[0, {storage._size - 1}])")
         # NOTE [ Contiguity ]: row-major strides, ignoring size-1 dims; empty is contiguous.
         expected = 1
         for d in range(ndim - 1, -1, -1):
@@ -344,8 +345,11 @@ cdef str _shape_str(int ndim, const int64_t* xs):
 # --------------------------------------------------------------------------------------
 
 cdef inline int _wrap_dim(object dim, int ndim) except -1:
-    """Normalise a dim to [0, ndim); 0-d tensors accept -1 and 0 like PyTorch."""
+    """Normalise a dim to [0, ndim); 0-d tensors accept -1 and 0 like PyTorch.  A
+    one-element integer tensor is an int here, as in PyTorch (NOTE [ Tensors as ints ])."""
     if not PyLong_Check(dim):
+        if isinstance(dim, Tensor):
+            return _wrap_dim_c(index_int64(dim, "dim"), ndim)
         raise TypeError(f"dim must be an int, but got {type(dim).__name__}")
     return _wrap_dim_c(index_int64(dim, "dim"), ndim)
 
@@ -374,6 +378,15 @@ cdef int _parse_ints(object seq, int64_t* out, str what) except -1:
     cdef Py_ssize_t n, i
     if PyLong_Check(seq):
         seq = (seq,)
+    elif isinstance(seq, Tensor):
+        # NOTE [ Tensors as ints ]
+        # Where PyTorch takes an int (a size, a dim, an index, narrow's start), a tensor of
+        # one element and an integer (or bool) dtype is that int: ones(tensor(27)),
+        # view(tensor(2), -1), select(tensor(0), tensor(1)).  Others (a float tensor, a
+        # tensor of several sizes) raise TypeError, as PyTorch's argument parser does.
+        if (<Tensor>seq)._numel != 1 or (<Tensor>seq)._dtype.is_floating_point:
+            raise TypeError(f"{what} must be tuple of ints, not Tensor")
+        seq = (index_int64(seq, what),)
     if PyTuple_Check(seq):                  # the common case: read the items directly
         n = PyTuple_GET_SIZE(seq)
         if n <= MAX_DIMS:
@@ -510,19 +523,24 @@ cdef class Tensor:
         self._strides[0] = 1
         self._contiguous = True
 
-    def __init__(self, *args, **kwargs):
-        raise TypeError("create tensors with strided.tensor(data), strided.empty(*size), "
-                        "strided.zeros(*size), strided.from_numpy(array), ...")
+    def __init__(self, *args, device=None):
+        """Tensor() / Tensor(*sizes) / Tensor(data) / Tensor(tensor): PyTorch's legacy
+        constructor, float32 (an empty tensor, an uninitialised one, a copy of data, or an
+        alias of a float32 tensor).  strided.tensor, zeros, empty, ... are the usual way."""
+        check_device(device, "Tensor()")
+        _set_layout(self, _legacy_new(args, dtype_from_num(FLOAT32), "Tensor"))
 
     # ---- metadata ---------------------------------------------------------------------
 
     @property
     def shape(self):
-        return _int_tuple(self._ndim, self._sizes)
+        """The sizes, a strided.Size (a tuple of ints)."""
+        return _tuple_new(_Size, _int_tuple(self._ndim, self._sizes))
 
     def size(self, dim=None):
+        """The sizes (a strided.Size), or the size of dim."""
         if dim is None:
-            return _int_tuple(self._ndim, self._sizes)
+            return _tuple_new(_Size, _int_tuple(self._ndim, self._sizes))
         if self._ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._sizes[_wrap_dim(dim, self._ndim)]
@@ -773,9 +791,12 @@ cdef class Tensor:
     # ---- view ops ---------------------------------------------------------------------
 
     def view(self, shape=(), *rest):
-        """view(*shape): a view with a new shape (one -1 is inferred); raises when no view exists."""
+        """view(*shape): a view with a new shape (one -1 is inferred); raises when no view exists.
+        view(dtype): the same memory read as another dtype (PyTorch's rules)."""
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
+        if not rest and (isinstance(shape, DType) or isinstance(shape, type)):
+            return _view_dtype(self, as_dtype(shape))
         cdef int n = _parse_varargs(shape, rest, sizes, "view(): argument 'size'")
         _infer_size(sizes, n, self._numel)
         if not _view_strides(self, n, sizes, strides):
@@ -950,6 +971,9 @@ cdef class Tensor:
         if self._ndim == 0:
             raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         cdef int64_t size = self._sizes[d]
+        if isinstance(start, Tensor) and ((<Tensor>start)._ndim != 0 or
+                                          (<Tensor>start)._dtype.is_floating_point):
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
         cdef int64_t st = index_int64(start, "narrow(): argument 'start'")
         cdef int64_t ln = index_int64(length, "narrow(): argument 'length'")
         if st < -size or st > size:
@@ -1019,6 +1043,162 @@ cdef class Tensor:
         if self._ndim < 1:
             raise RuntimeError("flipud expects a tensor with at least 1 dimension")
         return self.flip(0)
+
+    # ---- views and conveniences (issue 17) ----
+    # (the helpers are in views.pxi: NOTE [ In-place metadata changes ])
+
+    @property
+    def data(self):
+        """A detached alias: this tensor's storage and layout, without history, so writes
+        through it (p.data.mul_(0.9)) are not recorded by autograd.  Assigning p.data = t
+        makes p view t's storage with t's layout (and dtype), as in PyTorch; p keeps its
+        requires_grad and grad.  Unlike PyTorch, the alias shares p's version counter."""
+        return make_tensor(self._storage, self._ndim, self._sizes, self._strides, self._offset,
+                           None)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        _set_layout(self, <Tensor>value)
+        self._base_tensor = None
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (strided's dtypes are real: t()); 0-d: self."""
+        if self._ndim == 0:
+            return _view(self, 0, self._sizes, self._strides, self._offset, "view")
+        if self._ndim != 2:
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors). Got {self._ndim}-D "
+                f"tensor." + (" For batches of matrices, consider using tensor.mH"
+                              if self._ndim > 2 else ""))
+        return self.t()
+
+    @property
+    def mH(self):
+        """The last two dims swapped (the conjugate transpose of a batch of real matrices)."""
+        if self._ndim < 2:
+            raise RuntimeError(f"tensor.mH is only supported on matrices or batches of "
+                               f"matrices. Got {self._ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def adjoint(self):
+        """The last two dims swapped (the conjugate transpose; strided's dtypes are real)."""
+        if self._ndim < 2:
+            raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches "
+                               f"of matrices. Got {self._ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def storage(self):
+        """The typed storage this tensor views (the whole of it, as PyTorch's
+        TypedStorage): len, indexing, data_ptr, tolist, dtype, size(), element_size(),
+        untyped()."""
+        return self._storage
+
+    def t_(self):
+        """t(), in place: this tensor's own sizes and strides are swapped; returns self."""
+        return _inplace_view(self, lambda x: x.t(), "t_")
+
+    def transpose_(self, dim0, dim1):
+        """transpose(dim0, dim1), in place; returns self."""
+        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "transpose_")
+
+    def swapdims_(self, dim0, dim1):
+        """transpose_(dim0, dim1)."""
+        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "swapdims_")
+
+    def swapaxes_(self, axis0, axis1):
+        """transpose_(axis0, axis1)."""
+        return _inplace_view(self, lambda x: x.transpose(axis0, axis1), "swapaxes_")
+
+    def squeeze_(self, dim=None):
+        """squeeze(dim), in place; returns self."""
+        return _inplace_view(self, lambda x: x.squeeze(dim), "squeeze_")
+
+    def unsqueeze_(self, dim):
+        """unsqueeze(dim), in place; returns self."""
+        return _inplace_view(self, lambda x: x.unsqueeze(dim), "unsqueeze_")
+
+    def as_strided_(self, size, stride, storage_offset=None):
+        """as_strided(size, stride, storage_offset), in place (checked against the
+        storage like every view); returns self."""
+        return _inplace_view(self, lambda x: x.as_strided(size, stride, storage_offset),
+                             "as_strided_")
+
+    def resize_(self, size=(), *rest, memory_format=None):
+        """resize_(*sizes): contiguous with these sizes from the same storage offset; the
+        storage is kept when big enough (elements keep their flat order), else replaced by
+        a larger one holding the old elements first.  Refused for tensors that require grad."""
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int n = _parse_varargs(size, rest, sizes, "resize_(): argument 'size'")
+        return _resize(self, n, sizes)
+
+    def resize_as_(self, Tensor the_template, *, memory_format=None):
+        """resize_(the_template.shape)."""
+        return _resize(self, the_template._ndim, the_template._sizes)
+
+    def set_(self, source=None, storage_offset=None, size=None, stride=None):
+        """set_() / set_(tensor) / set_(storage, storage_offset=0, size=None, stride=None):
+        view another storage (a tensor's with its layout, or a Storage with the layout
+        given; contiguous by default), or a new empty one; returns self."""
+        return _set_(self, source, storage_offset, size, stride)
+
+    def new_empty(self, size=(), *rest, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of these sizes, with self's dtype unless given."""
+        check_device(device, "new_empty()")
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int n = _parse_varargs(size, rest, sizes, "new_empty(): argument 'size'")
+        return _maybe_requires_grad(new_tensor(n, sizes, self._dtype if dtype is None else
+                                               as_dtype(dtype), False), requires_grad)
+
+    def new_zeros(self, size=(), *rest, dtype=None, device=None, requires_grad=False):
+        """A tensor of zeros of these sizes, with self's dtype unless given."""
+        check_device(device, "new_zeros()")
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int n = _parse_varargs(size, rest, sizes, "new_zeros(): argument 'size'")
+        return _maybe_requires_grad(new_tensor(n, sizes, self._dtype if dtype is None else
+                                               as_dtype(dtype), True), requires_grad)
+
+    def new_ones(self, size=(), *rest, dtype=None, device=None, requires_grad=False):
+        """A tensor of ones of these sizes, with self's dtype unless given."""
+        check_device(device, "new_ones()")
+        cdef int64_t sizes[MAX_DIMS]
+        cdef int n = _parse_varargs(size, rest, sizes, "new_ones(): argument 'size'")
+        return _maybe_requires_grad(_full(_int_tuple(n, sizes), 1, self._dtype if dtype is None
+                                          else as_dtype(dtype)), requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        """A tensor of these sizes filled with fill_value, with self's dtype unless given."""
+        check_device(device, "new_full()")
+        return _maybe_requires_grad(_full(size, fill_value, self._dtype if dtype is None
+                                          else as_dtype(dtype)), requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        """A copy of data (as strided.tensor) with self's dtype unless given."""
+        check_device(device, "new_tensor()")
+        if isinstance(data, Tensor):
+            data = (<Tensor>data).detach()
+        return _maybe_requires_grad(_tensor_from_data(data, self._dtype if dtype is None
+                                                      else as_dtype(dtype)), requires_grad)
+
+    def type(self, dtype=None, non_blocking=False):
+        """type(): PyTorch's type name ('strided.FloatTensor', 'strided.LongTensor', ...);
+        type(dtype) / type('strided.FloatTensor') (or 'torch.FloatTensor'): to(dtype)."""
+        if dtype is None:
+            return "strided." + _LEGACY_TYPE_NAMES[self._dtype.num]
+        if isinstance(dtype, str):
+            return self.to(_legacy_type(dtype))
+        return self.to(dtype)
+
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its value (f"{loss:.3f}"); other tensors only with an
+        empty spec (their str), as in PyTorch."""
+        if self._ndim == 0:
+            return format(self.item(), format_spec)
+        if format_spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
     # ---- element-wise ops (ops/elementwise.pxi) ------------------------------------------
     # Operators return NotImplemented for operands they don't know, so Python can try the
@@ -2008,6 +2188,9 @@ cdef object _ops17(str stem):
         m = _ops17_modules[stem] = importlib.import_module("strided._C.ops." + stem)
     return m
 
+
+from strided._C.core.size import Size as _Size
+cdef object _tuple_new = tuple.__new__
 
 from strided._C.core.device import (device as _Device, CPU as _CPU, check_device,
                                     DEVICE_TYPES as _DEVICE_TYPES)

@@ -279,10 +279,23 @@ cdef tuple _split_views(Tensor t, object split_size_or_sections, int d):
 cdef tuple _tensor_split(Tensor t, object indices_or_sections, object dim):
     cdef int d = _wrap_dim(dim, t._ndim)
     cdef int64_t size, n, q, r, i, start, end
+    cdef Tensor idx
     if t._ndim == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
                            "tensor with 0 dims")
     size = t._sizes[d]
+    if isinstance(indices_or_sections, Tensor):
+        # PyTorch's tensor form: a 0-d tensor gives the number of sections, a 1-d one the
+        # indices; either must hold integers
+        idx = <Tensor>indices_or_sections
+        if idx._dtype.num != INT64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
+                               f"of long, but got {_DTYPE_TITLE[idx._dtype.num].decode()}")
+        if idx._ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                               f"zero-dimensional or one-dimensional tensor, but got a tensor "
+                               f"with {idx._ndim} dims")
+        indices_or_sections = idx.item() if idx._ndim == 0 else idx.tolist()
     if PyLong_Check(indices_or_sections):
         n = index_int64(indices_or_sections, "tensor_split(): argument 'sections'")
         if n <= 0:
@@ -332,3 +345,271 @@ cdef Tensor _flip_c(Tensor t, int n, const int64_t* which):
     return _view(t, t._ndim, sizes, strides, offset, "flip",
                  tuple([_wrap_dim_c(which[i], t._ndim) for i in range(n)])
                  if _recording(t) and t._ndim else None)
+
+
+# ---- views and conveniences (issue 17): metadata changed in place, dtype views ------------
+
+cdef int _set_layout(Tensor self, Tensor src) except -1:
+    # NOTE [ In-place metadata changes ]
+    # t_(), transpose_(), squeeze_(), unsqueeze_(), swapdims_(), as_strided_(), resize_(),
+    # set_() and assigning .data change a tensor's own sizes, strides, offset (and for the
+    # last three its storage), as in PyTorch.  They never write metadata themselves: the new
+    # layout is built as a tensor by make_tensor() -- the one constructor, which checks it
+    # against the storage (NOTE [ Bounds ]) and derives numel and contiguity -- and this
+    # function copies that checked layout into self.  So the bounds invariant holds for
+    # self exactly as for any view, and _numel/_contiguous stay derived.
+    self._storage = src._storage
+    self._dtype = src._dtype
+    self._offset = src._offset
+    self._numel = src._numel
+    self._contiguous = src._contiguous
+    if src._ndim > INLINE_DIMS:
+        self._dims_buffer = bytearray(2 * src._ndim * sizeof(int64_t))
+        self._sizes = <int64_t*><char*>self._dims_buffer
+        self._strides = self._sizes + src._ndim
+    else:
+        self._sizes = self._inline
+        self._strides = self._inline + INLINE_DIMS
+        self._dims_buffer = None
+    self._ndim = src._ndim
+    memcpy(self._sizes, src._sizes, src._ndim * sizeof(int64_t))
+    memcpy(self._strides, src._strides, src._ndim * sizeof(int64_t))
+    return 0
+
+
+cdef int _refuse_leaf_in_place(Tensor t) except -1:
+    if grad_mode_enabled() and t._requires_grad and t._grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    return 0
+
+
+cdef object _inplace_view(Tensor self, object op, str name):
+    """self's layout replaced by the view op(self) (NOTE [ In-place metadata changes ]).
+
+    As in PyTorch: a leaf that requires grad refuses (under grad mode); a tensor with
+    history gets the view's node on top of it (op runs on an alias standing for self's old
+    identity); a piece of split/chunk/unbind refuses, since its multi-output node cannot
+    be rewritten; the version counter is bumped."""
+    cdef Tensor alias, v
+    _refuse_leaf_in_place(self)
+    if _recording(self):
+        fn = self.grad_fn
+        row = getattr(fn, "row", None)
+        if row is not None and getattr(row, "op", None) == "pieces":
+            raise RuntimeError(
+                f"Output {self._output_nr} of {fn.name().replace('Backward0', '')} is a view "
+                f"and is being modified inplace. This view is the output of a function that "
+                f"returns multiple views. Such functions do not allow the output views to be "
+                f"modified inplace. You should replace the inplace operation by an out-of-place "
+                f"one.")
+        alias = make_tensor(self._storage, self._ndim, self._sizes, self._strides,
+                            self._offset, self)
+        alias._base_tensor = self._base_tensor
+        alias._grad_fn = fn
+        alias._output_nr = self._output_nr
+        alias._view_version = self._view_version
+        v = op(alias)
+        _set_layout(self, v)
+        self._grad_fn = v._grad_fn
+        self._output_nr = v._output_nr
+    else:
+        prev = _set_grad_enabled(False)
+        try:
+            v = op(self)
+        finally:
+            _set_grad_enabled(prev)
+        _set_layout(self, v)
+    mark_written(self)
+    self._view_version = self._storage._version
+    return self
+
+
+cdef object _resize(Tensor self, int n, int64_t* sizes):
+    """resize_: contiguous strides over self's storage from self's offset; a storage too
+    small is replaced by a larger one holding the old elements first (PyTorch grows its
+    storage in place; here other tensors on the old storage keep it, NOTE [ Lifetime ])."""
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t numel, needed
+    cdef int d
+    cdef Storage s
+    if needs_grad(self):
+        raise RuntimeError("cannot resize variables that require grad")
+    for d in range(n):
+        if sizes[d] < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {sizes[d]}: "
+                               f"{_shape_str(n, sizes)}")
+    numel = _numel_of(n, sizes)
+    if numel == 0:
+        _check_empty_sizes(n, sizes)
+    _contiguous_strides(n, sizes, strides)
+    s = self._storage
+    if numel > 0:
+        if add_overflow(self._offset, numel, &needed):
+            raise RuntimeError(f"resize_: storage_offset {self._offset} plus {numel} elements "
+                               f"overflows int64")
+        if needed > s._size:
+            refuse_read_only(self)
+            s = new_storage(needed, self._dtype, True)
+            memcpy(s.data, self._storage.data, self._storage._size * self._dtype.itemsize)
+    if s is not self._storage:
+        self._base_tensor = None          # a new storage: no longer a view of anything
+    _set_layout(self, make_tensor(s, n, sizes, strides, self._offset, None))
+    mark_written(self)
+    return self
+
+
+cdef object _set_(Tensor self, object source, object storage_offset, object size, object stride):
+    """set_(): self views source's storage (a Tensor's, with its layout unless given, or a
+    Storage) -- or a new empty storage when source is None."""
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int n, m
+    cdef int64_t off
+    cdef Storage s
+    cdef Tensor src
+    if needs_grad(self):
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation." if self._grad_fn is None else
+                           "set_: cannot set the storage of a tensor that requires grad")
+    if source is None:
+        s = new_storage(0, self._dtype, True)
+        sizes[0] = 0
+        strides[0] = 1
+        _set_layout(self, make_tensor(s, 1, sizes, strides, 0, None))
+    elif isinstance(source, Tensor) and size is None and stride is None and storage_offset is None:
+        src = <Tensor>source
+        if src._dtype is not self._dtype:
+            raise RuntimeError(f"set_(): expected the source to have dtype {self._dtype.name}, "
+                               f"but got {src._dtype.name}")
+        _set_layout(self, src)
+    else:
+        if isinstance(source, Tensor):
+            s = (<Tensor>source)._storage
+        elif isinstance(source, Storage):
+            s = <Storage>source
+        else:
+            raise TypeError(f"set_(): expected a Tensor or a Storage as source, but got "
+                            f"{type(source).__name__}")
+        if s.dtype is not self._dtype:
+            raise RuntimeError(f"set_(): expected the source to have dtype {self._dtype.name}, "
+                               f"but got {s.dtype.name}")
+        off = 0 if storage_offset is None else index_int64(storage_offset,
+                                                            "set_(): argument 'storage_offset'")
+        if off < 0:
+            raise RuntimeError(f"set_(): storage_offset must be non-negative, but got {off}")
+        if size is None:
+            sizes[0] = s._size - off if s._size > off else 0
+            n = 1
+        else:
+            n = _parse_ints(size, sizes, "set_(): argument 'size'")
+        if stride is None:
+            _contiguous_strides(n, sizes, strides)
+        else:
+            m = _parse_ints(stride, strides, "set_(): argument 'stride'")
+            if m != n:
+                raise RuntimeError(f"mismatch in length of strides and shape: size has {n} "
+                                   f"entries, stride has {m}")
+        _set_layout(self, make_tensor(s, n, sizes, strides, off, None))
+    self._base_tensor = None
+    mark_written(self)
+    return self
+
+
+cdef Storage _reinterpret(Storage s, DType dt):
+    """The memory of s as elements of dt (a Storage sharing it, keeping s alive)."""
+    if s.dtype is dt:
+        return s
+    return wrap_memory(s.data, s._size * s.dtype.itemsize // dt.itemsize, dt, s, s.read_only)
+
+
+cdef Tensor _view_dtype(Tensor t, DType dt):
+    """view(dtype): t's memory read as dt (PyTorch's rules).  Same element size: any layout,
+    sizes and strides kept.  A different size needs t.stride(-1) == 1; the last size (and,
+    for a larger dt, the other strides and the offset) are scaled by the ratio."""
+    cdef int64_t sizes[MAX_DIMS]
+    cdef int64_t strides[MAX_DIMS]
+    cdef int64_t offset = t._offset, ratio
+    cdef int d, n = t._ndim, old = t._dtype.itemsize, new = dt.itemsize
+    cdef str what
+    if dt is t._dtype:
+        return _view(t, n, t._sizes, t._strides, t._offset, "view")
+    memcpy(sizes, t._sizes, n * sizeof(int64_t))
+    memcpy(strides, t._strides, n * sizeof(int64_t))
+    if old != new:
+        what = (f"to view {_DTYPE_TITLE[t._dtype.num].decode()} as "
+                f"{_DTYPE_TITLE[dt.num].decode()} (different element sizes)")
+        if n == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if strides[n - 1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[n - 1]}")
+        if old > new:
+            ratio = old // new
+            for d in range(n - 1):
+                if mul_overflow(strides[d], ratio, &strides[d]):
+                    raise RuntimeError(f"view(dtype): stride {t._strides[d]} overflows int64")
+            if mul_overflow(sizes[n - 1], ratio, &sizes[n - 1]) or \
+                    mul_overflow(offset, ratio, &offset):
+                raise RuntimeError("view(dtype): the size or offset overflows int64")
+        else:
+            ratio = new // old
+            if sizes[n - 1] % ratio:
+                raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got "
+                                   f"{sizes[n - 1]}")
+            if offset % ratio:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, "
+                                   f"but got {offset}")
+            for d in range(n - 1):
+                if strides[d] % ratio:
+                    raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {what}, "
+                                       f"but got {strides[d]}")
+                strides[d] //= ratio
+            sizes[n - 1] //= ratio
+            offset //= ratio
+    # a different dtype has no gradient (PyTorch's result does not require grad)
+    return make_tensor(_reinterpret(t._storage, dt), n, sizes, strides, offset, t)
+
+
+cdef tuple _LEGACY_TYPE_NAMES = ("BoolTensor", "ByteTensor", "IntTensor", "LongTensor",
+                                 "FloatTensor", "DoubleTensor")
+
+
+cdef DType _legacy_type(str name):
+    """'strided.FloatTensor', 'torch.FloatTensor' or 'FloatTensor' -> float32, ..."""
+    cdef int i
+    base = name.rpartition(".")[2]
+    for i in range(6):
+        if _LEGACY_TYPE_NAMES[i] == base and name in (base, "strided." + base, "torch." + base):
+            return dtype_from_num(i)
+    raise ValueError(f"invalid type: '{name}'")
+
+
+cdef object _legacy_new(tuple args, DType dt, str name):
+    """What PyTorch's legacy constructors build: no args, an empty tensor; sizes (ints), an
+    uninitialised tensor of that shape; data (a sequence or array), a copy in dtype dt; a
+    tensor of dtype dt, that tensor."""
+    if len(args) == 0:
+        return _empty((0,), dt, True)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        if (<Tensor>args[0])._dtype is not dt:
+            raise TypeError(f"expected {dt.name} (got {(<Tensor>args[0])._dtype.name}) for "
+                            f"{name}(tensor)")
+        return args[0]
+    if all([_is_int_index(a) for a in args]):
+        return _empty(args, dt, False)
+    if len(args) == 1 and not isinstance(args[0], (str, bytes)):
+        return _tensor_from_data(args[0], dt)
+    raise TypeError(f"{name}(): expected sizes (ints), a sequence of numbers or a tensor, "
+                    f"but got {tuple([type(a).__name__ for a in args])}")
+
+
+cdef object _maybe_requires_grad(Tensor t, object requires_grad):
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+def _legacy_tensor(tuple args, dtype, str name):
+    """PyTorch's legacy constructors (strided.FloatTensor(...) and friends, in
+    strided.creation): see _legacy_new."""
+    return _legacy_new(args, as_dtype(dtype), name)
