@@ -165,13 +165,20 @@ class Binary:
       node      the backward Node's name, when it is not Name + "Backward0"
       forms     "function": in BINARY_OPS (strided.name(input, other, out=...)); "internal":
                 the op code only (add with alpha, lerp with a scalar weight)
+      methods   which Tensor methods are generated: "both" (Tensor.name(other) and the
+                in-place Tensor.name_(other)), "out-of-place" (PyTorch has no name_), or
+                "manual" (written by hand in core/tensor.pyx: add/sub take alpha)
+      other     the second operand's keyword name in the methods (pow: "exponent")
       branch_free  the formula has no branches: strided rows run it in a plain strided loop
                 rather than gathering blocks (a measured speed choice, not a semantic one)
     """
 
     def __init__(self, name, kernel, kind="any", grad=None, code=None, message=None,
-                 node=None, forms="function", note=None, branch_free=False):
+                 node=None, forms="function", note=None, branch_free=False, methods="both",
+                 other="other"):
         self.name, self.kernel, self.kind, self.grad = name, kernel, kind, grad
+        self.methods = methods if forms == "function" else "manual"
+        self.other = other
         self.branch_free = branch_free
         self.code = "B_" + (code or name.upper())
         self.message = message or name
@@ -191,8 +198,8 @@ _NAN_FIRST = ("if x != x:\n    return x\nif y != y:\n    return y\n")
 _INT_ONLY = {"floating": "0"}
 
 BINARY = [
-    Binary("add", "x + y", branch_free=True, grad=("g", "scale(g, alpha)")),
-    Binary("sub", "x - y", branch_free=True, grad=("g", "scale(-g, alpha)")),
+    Binary("add", "x + y", branch_free=True, grad=("g", "scale(g, alpha)"), methods="manual"),
+    Binary("sub", "x - y", branch_free=True, grad=("g", "scale(-g, alpha)"), methods="manual"),
     Binary("mul", "x * y", branch_free=True, grad=("g * y", "g * x")),
     Binary("true_divide", {"floating": "x / y", "integer": "0"}, code="DIV", message="div",
            node="DivBackward0", grad=("g / y", "-g * x / (y * y)"),
@@ -202,17 +209,18 @@ BINARY = [
            grad=("g", "-g * floor_div(x, y)")),
     Binary("fmod", "_fmod(x, y, err)", grad=("g", "-g * trunc_div(x, y)")),
     Binary("pow", {"float": "powf(x, y)", "double": "pow(x, y)", "integer": "_int_pow(x, y)"},
-           node="PowBackward1", grad=("pow_grad_base(g, x, y)", "pow_grad_exponent(g, x, y)")),
+           node="PowBackward1", grad=("pow_grad_base(g, x, y)", "pow_grad_exponent(g, x, y)"),
+           other="exponent"),
     Binary("maximum", {"floating": _NAN_FIRST + "return x if x > y else y",
                        "integer": "x if x > y else y"},
            grad=("where(x == y, g * 0.5, where(x > y, g, 0.0))",
                  "where(x == y, g * 0.5, where(x > y, 0.0, g))"),
-           note="NaN wins, as in PyTorch"),
+           note="NaN wins, as in PyTorch", methods="out-of-place"),
     Binary("minimum", {"floating": _NAN_FIRST + "return x if x < y else y",
                        "integer": "x if x < y else y"},
            grad=("where(x == y, g * 0.5, where(x < y, g, 0.0))",
                  "where(x == y, g * 0.5, where(x < y, 0.0, g))"),
-           note="NaN wins, as in PyTorch"),
+           note="NaN wins, as in PyTorch", methods="out-of-place"),
     Binary("atan2", {"float": "atan2f(x, y)", "double": "atan2(x, y)", "integer": "0"},
            grad=("g * y / (x * x + y * y)", "-g * x / (x * x + y * y)")),
     Binary("bitwise_and", dict(_INT_ONLY, integer="x & y"), code="BITWISE_AND",

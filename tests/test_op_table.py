@@ -214,6 +214,35 @@ def test_binary_row_matches_torch(row, dtype):
     assert_same(ours(a, b), want)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("row", [r for r in BINARY if r.methods != "manual"],
+                         ids=lambda r: r.name)
+def test_binary_row_methods(row, dtype):
+    """The generated Tensor methods: name(other) and, where the row has it, name_(other)
+    writing into self, as PyTorch's methods of the same names (keyword `row.other`)."""
+    rs = np.random.RandomState(6)
+    x = binary_sample(dtype, rs, (3, 5))
+    y = binary_sample(dtype, rs, (1, 5))
+    if row.name in ("bitwise_left_shift", "bitwise_right_shift") and dtype != "bool":
+        y = np.abs(y) % 5
+    forms = [row.name] + ([row.name + "_"] if row.methods == "both" else [])
+    # a row has an in-place method exactly when PyTorch has one
+    assert hasattr(torch.Tensor, row.name + "_") == (row.methods == "both")
+    assert hasattr(strided.Tensor, row.name + "_") == (row.methods == "both")
+    for name in forms:
+        a, ta = strided.tensor(x), torch.tensor(x)
+        try:
+            want = getattr(ta, name)(**{row.other: torch.tensor(y)})
+        except (RuntimeError, TypeError):
+            with pytest.raises((RuntimeError, TypeError, ValueError)):
+                getattr(a, name)(**{row.other: strided.tensor(y)})
+            continue
+        got = getattr(a, name)(**{row.other: strided.tensor(y)})
+        assert_same(got, want)
+        if name.endswith("_"):
+            assert got is a
+
+
 @pytest.mark.parametrize("number", ["left", "right", None])
 @pytest.mark.parametrize("row", [r for r in BINARY if r.grad is not None],
                          ids=lambda r: r.name)

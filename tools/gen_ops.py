@@ -264,6 +264,23 @@ def binary_regions(rows):
     lines += _wrap([f'{r.code}: "{r.message}"' for r in rows], "    ")
     lines[-1] += "}"
     out[("strided/_C/ops/elementwise.pxi", "binary messages")] = lines
+
+    lines, stub = [], []
+    for r in (r for r in rows if r.methods != "manual"):
+        o = r.other
+        what = "a bool tensor" if r.kind == "bool" else "a new tensor"
+        lines += [f"def {r.name}(self, {o}):",
+                  f'    """Element-wise {r.name}(self, {o}), broadcasting ({what}).  The op '
+                  f'table\'s row {r.name!r}."""',
+                  f"    return _binary({r.code}, self, {o}, None, None, False)", ""]
+        stub.append(f"def {r.name}(self, {o}: _TensorOrScalar) -> Tensor: ...")
+        if r.methods == "both":
+            lines += [f"def {r.name}_(self, {o}):",
+                      f'    """{r.name}, in place; returns self."""',
+                      f"    return _binary({r.code}, self, {o}, self, None, False)", ""]
+            stub.append(f"def {r.name}_(self, {o}: _TensorOrScalar) -> Tensor: ...")
+    out[("strided/_C/core/tensor.pyx", "binary methods")] = lines[:-1]
+    out[("strided/_C/core/tensor.pyi", "binary methods")] = stub
     return out
 
 

@@ -1364,115 +1364,17 @@ cdef class Tensor:
     subtract = sub
     subtract_ = sub_
 
-    def mul(self, other):
-        return _binary(B_MUL, self, other, None, None, False)
-
-    def mul_(self, other):
-        return _binary(B_MUL, self, other, self, None, False)
-
-    multiply = mul
-    multiply_ = mul_
-
     def div(self, other, *, rounding_mode=None):
         return _div(self, other, rounding_mode, None)
 
     def div_(self, other, *, rounding_mode=None):
         return _div(self, other, rounding_mode, self)
 
-    divide = div
-    divide_ = div_
-
-    def true_divide(self, other):
-        return _binary(B_DIV, self, other, None, None, False)
-
-    def true_divide_(self, other):
-        return _binary(B_DIV, self, other, self, None, False)
-
-    def floor_divide(self, other):
-        return _binary(B_FLOOR_DIVIDE, self, other, None, None, False)
-
-    def floor_divide_(self, other):
-        return _binary(B_FLOOR_DIVIDE, self, other, self, None, False)
-
-    def remainder(self, other):
-        return _binary(B_REMAINDER, self, other, None, None, False)
-
-    def remainder_(self, other):
-        return _binary(B_REMAINDER, self, other, self, None, False)
-
-    def fmod(self, other):
-        return _binary(B_FMOD, self, other, None, None, False)
-
-    def fmod_(self, other):
-        return _binary(B_FMOD, self, other, self, None, False)
-
-    def pow(self, exponent):
-        return _binary(B_POW, self, exponent, None, None, False)
-
-    def pow_(self, exponent):
-        return _binary(B_POW, self, exponent, self, None, False)
-
-    def maximum(self, other):
-        return _binary(B_MAXIMUM, self, other, None, None, False)
-
-    def minimum(self, other):
-        return _binary(B_MINIMUM, self, other, None, None, False)
-
-    def atan2(self, other):
-        return _binary(B_ATAN2, self, other, None, None, False)
-
-    def atan2_(self, other):
-        return _binary(B_ATAN2, self, other, self, None, False)
-
-    arctan2 = atan2
-
     def lerp(self, end, weight):
         return _lerp(self, end, weight, None)
 
     def lerp_(self, end, weight):
         return _lerp(self, end, weight, self)
-
-    def eq(self, other):
-        return _binary(B_EQ, self, other, None, None, False)
-
-    def ne(self, other):
-        return _binary(B_NE, self, other, None, None, False)
-
-    def lt(self, other):
-        return _binary(B_LT, self, other, None, None, False)
-
-    def le(self, other):
-        return _binary(B_LE, self, other, None, None, False)
-
-    def gt(self, other):
-        return _binary(B_GT, self, other, None, None, False)
-
-    def ge(self, other):
-        return _binary(B_GE, self, other, None, None, False)
-
-    def eq_(self, other):
-        return _binary(B_EQ, self, other, self, None, False)
-
-    def ne_(self, other):
-        return _binary(B_NE, self, other, self, None, False)
-
-    def lt_(self, other):
-        return _binary(B_LT, self, other, self, None, False)
-
-    def le_(self, other):
-        return _binary(B_LE, self, other, self, None, False)
-
-    def gt_(self, other):
-        return _binary(B_GT, self, other, self, None, False)
-
-    def ge_(self, other):
-        return _binary(B_GE, self, other, self, None, False)
-
-    greater = gt
-    greater_equal = ge
-    less = lt
-    less_equal = le
-    not_equal = ne
 
     def equal(self, other):
         """True when other has self's shape and the same values (a Python bool)."""
@@ -1484,47 +1386,194 @@ cdef class Tensor:
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return _isclose(self, other, rtol, atol, equal_nan)
 
-    def logical_and(self, other):
-        return _binary(B_LOGICAL_AND, self, other, None, None, False)
+    # BEGIN GENERATED: binary methods (tools/gen_ops.py from strided/op_table.py)
+    def mul(self, other):
+        """Element-wise mul(self, other), broadcasting (a new tensor).  The op table's row 'mul'."""
+        return _binary(B_MUL, self, other, None, None, False)
 
-    def logical_or(self, other):
-        return _binary(B_LOGICAL_OR, self, other, None, None, False)
+    def mul_(self, other):
+        """mul, in place; returns self."""
+        return _binary(B_MUL, self, other, self, None, False)
 
-    def logical_xor(self, other):
-        return _binary(B_LOGICAL_XOR, self, other, None, None, False)
+    def true_divide(self, other):
+        """Element-wise true_divide(self, other), broadcasting (a new tensor).  The op table's row 'true_divide'."""
+        return _binary(B_DIV, self, other, None, None, False)
 
-    def logical_and_(self, other):
-        return _binary(B_LOGICAL_AND, self, other, self, None, False)
+    def true_divide_(self, other):
+        """true_divide, in place; returns self."""
+        return _binary(B_DIV, self, other, self, None, False)
 
-    def logical_or_(self, other):
-        return _binary(B_LOGICAL_OR, self, other, self, None, False)
+    def floor_divide(self, other):
+        """Element-wise floor_divide(self, other), broadcasting (a new tensor).  The op table's row 'floor_divide'."""
+        return _binary(B_FLOOR_DIVIDE, self, other, None, None, False)
 
-    def logical_xor_(self, other):
-        return _binary(B_LOGICAL_XOR, self, other, self, None, False)
+    def floor_divide_(self, other):
+        """floor_divide, in place; returns self."""
+        return _binary(B_FLOOR_DIVIDE, self, other, self, None, False)
+
+    def remainder(self, other):
+        """Element-wise remainder(self, other), broadcasting (a new tensor).  The op table's row 'remainder'."""
+        return _binary(B_REMAINDER, self, other, None, None, False)
+
+    def remainder_(self, other):
+        """remainder, in place; returns self."""
+        return _binary(B_REMAINDER, self, other, self, None, False)
+
+    def fmod(self, other):
+        """Element-wise fmod(self, other), broadcasting (a new tensor).  The op table's row 'fmod'."""
+        return _binary(B_FMOD, self, other, None, None, False)
+
+    def fmod_(self, other):
+        """fmod, in place; returns self."""
+        return _binary(B_FMOD, self, other, self, None, False)
+
+    def pow(self, exponent):
+        """Element-wise pow(self, exponent), broadcasting (a new tensor).  The op table's row 'pow'."""
+        return _binary(B_POW, self, exponent, None, None, False)
+
+    def pow_(self, exponent):
+        """pow, in place; returns self."""
+        return _binary(B_POW, self, exponent, self, None, False)
+
+    def maximum(self, other):
+        """Element-wise maximum(self, other), broadcasting (a new tensor).  The op table's row 'maximum'."""
+        return _binary(B_MAXIMUM, self, other, None, None, False)
+
+    def minimum(self, other):
+        """Element-wise minimum(self, other), broadcasting (a new tensor).  The op table's row 'minimum'."""
+        return _binary(B_MINIMUM, self, other, None, None, False)
+
+    def atan2(self, other):
+        """Element-wise atan2(self, other), broadcasting (a new tensor).  The op table's row 'atan2'."""
+        return _binary(B_ATAN2, self, other, None, None, False)
+
+    def atan2_(self, other):
+        """atan2, in place; returns self."""
+        return _binary(B_ATAN2, self, other, self, None, False)
 
     def bitwise_and(self, other):
+        """Element-wise bitwise_and(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_and'."""
         return _binary(B_BITWISE_AND, self, other, None, None, False)
 
-    def bitwise_or(self, other):
-        return _binary(B_BITWISE_OR, self, other, None, None, False)
-
-    def bitwise_xor(self, other):
-        return _binary(B_BITWISE_XOR, self, other, None, None, False)
-
     def bitwise_and_(self, other):
+        """bitwise_and, in place; returns self."""
         return _binary(B_BITWISE_AND, self, other, self, None, False)
 
+    def bitwise_or(self, other):
+        """Element-wise bitwise_or(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_or'."""
+        return _binary(B_BITWISE_OR, self, other, None, None, False)
+
     def bitwise_or_(self, other):
+        """bitwise_or, in place; returns self."""
         return _binary(B_BITWISE_OR, self, other, self, None, False)
 
+    def bitwise_xor(self, other):
+        """Element-wise bitwise_xor(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_xor'."""
+        return _binary(B_BITWISE_XOR, self, other, None, None, False)
+
     def bitwise_xor_(self, other):
+        """bitwise_xor, in place; returns self."""
         return _binary(B_BITWISE_XOR, self, other, self, None, False)
 
     def bitwise_left_shift(self, other):
+        """Element-wise bitwise_left_shift(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_left_shift'."""
         return _binary(B_LSHIFT, self, other, None, None, False)
 
+    def bitwise_left_shift_(self, other):
+        """bitwise_left_shift, in place; returns self."""
+        return _binary(B_LSHIFT, self, other, self, None, False)
+
     def bitwise_right_shift(self, other):
+        """Element-wise bitwise_right_shift(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_right_shift'."""
         return _binary(B_RSHIFT, self, other, None, None, False)
+
+    def bitwise_right_shift_(self, other):
+        """bitwise_right_shift, in place; returns self."""
+        return _binary(B_RSHIFT, self, other, self, None, False)
+
+    def eq(self, other):
+        """Element-wise eq(self, other), broadcasting (a bool tensor).  The op table's row 'eq'."""
+        return _binary(B_EQ, self, other, None, None, False)
+
+    def eq_(self, other):
+        """eq, in place; returns self."""
+        return _binary(B_EQ, self, other, self, None, False)
+
+    def ne(self, other):
+        """Element-wise ne(self, other), broadcasting (a bool tensor).  The op table's row 'ne'."""
+        return _binary(B_NE, self, other, None, None, False)
+
+    def ne_(self, other):
+        """ne, in place; returns self."""
+        return _binary(B_NE, self, other, self, None, False)
+
+    def lt(self, other):
+        """Element-wise lt(self, other), broadcasting (a bool tensor).  The op table's row 'lt'."""
+        return _binary(B_LT, self, other, None, None, False)
+
+    def lt_(self, other):
+        """lt, in place; returns self."""
+        return _binary(B_LT, self, other, self, None, False)
+
+    def le(self, other):
+        """Element-wise le(self, other), broadcasting (a bool tensor).  The op table's row 'le'."""
+        return _binary(B_LE, self, other, None, None, False)
+
+    def le_(self, other):
+        """le, in place; returns self."""
+        return _binary(B_LE, self, other, self, None, False)
+
+    def gt(self, other):
+        """Element-wise gt(self, other), broadcasting (a bool tensor).  The op table's row 'gt'."""
+        return _binary(B_GT, self, other, None, None, False)
+
+    def gt_(self, other):
+        """gt, in place; returns self."""
+        return _binary(B_GT, self, other, self, None, False)
+
+    def ge(self, other):
+        """Element-wise ge(self, other), broadcasting (a bool tensor).  The op table's row 'ge'."""
+        return _binary(B_GE, self, other, None, None, False)
+
+    def ge_(self, other):
+        """ge, in place; returns self."""
+        return _binary(B_GE, self, other, self, None, False)
+
+    def logical_and(self, other):
+        """Element-wise logical_and(self, other), broadcasting (a bool tensor).  The op table's row 'logical_and'."""
+        return _binary(B_LOGICAL_AND, self, other, None, None, False)
+
+    def logical_and_(self, other):
+        """logical_and, in place; returns self."""
+        return _binary(B_LOGICAL_AND, self, other, self, None, False)
+
+    def logical_or(self, other):
+        """Element-wise logical_or(self, other), broadcasting (a bool tensor).  The op table's row 'logical_or'."""
+        return _binary(B_LOGICAL_OR, self, other, None, None, False)
+
+    def logical_or_(self, other):
+        """logical_or, in place; returns self."""
+        return _binary(B_LOGICAL_OR, self, other, self, None, False)
+
+    def logical_xor(self, other):
+        """Element-wise logical_xor(self, other), broadcasting (a bool tensor).  The op table's row 'logical_xor'."""
+        return _binary(B_LOGICAL_XOR, self, other, None, None, False)
+
+    def logical_xor_(self, other):
+        """logical_xor, in place; returns self."""
+        return _binary(B_LOGICAL_XOR, self, other, self, None, False)
+    # END GENERATED: binary methods
+
+    multiply = mul
+    multiply_ = mul_
+    divide = div
+    divide_ = div_
+    arctan2 = atan2
+    greater = gt
+    greater_equal = ge
+    less = lt
+    less_equal = le
+    not_equal = ne
 
     def where(self, condition, other):
         return _where(condition, self, other)
