@@ -56,7 +56,8 @@ MODULES = ["core." + m for m in ("dtypes", "storage", "threads", "iterator", "co
 MODULES += ["kernels." + m for m in ("elementwise", "reduce", "gemm", "pool", "conv", "norm",
                                      "loss", "optim")]
 MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]
-MODULES += ["ops.join"]                                    # issue 17: joining, gathering, sorting
+MODULES += ["ops.join", "kernels.gather", "ops.gather",     # issue 17: joining, gathering,
+            "kernels.sort", "ops.sort"]                       # sorting
 HEADERS = os.path.join("strided", "_C", "kernels")     # gemm_kernel.h, conv_kernels.h
 
 # NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are

@@ -24,6 +24,9 @@ from strided._C.core.dlpack import from_dlpack
 from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack, row_stack,
                                 dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,
                                 atleast_2d, atleast_3d, ravel, meshgrid, tile, roll, tril, triu)
+from strided._C.ops.gather import (gather, scatter, scatter_add, masked_fill, masked_select,
+                                  masked_scatter, nonzero, argwhere, index_put)
+from strided._C.ops.sort import sort, argsort, msort, topk, kthvalue
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all
 from strided import autograd

@@ -1,5 +1,6 @@
 """Rows of the derivative table (NOTE [ Derivative table ]) for joining, gathering and
 sorting: cat, stack, repeat, roll, tril / triu, gather, scatter, masked ops, sort, topk."""
+from strided.autograd.broadcast import sum_to
 from strided.autograd.record import derivative
 
 
@@ -63,3 +64,100 @@ def _tril(ctx, g):
 @derivative("triu", "TriuBackward0")
 def _triu(ctx, g):
     return g.triu(ctx.diagonal)
+
+
+# ---- gathering and scattering --------------------------------------------------------------------
+
+@derivative("gather", "GatherBackward0")
+def _gather(ctx, g):
+    """Each picked element's gradient goes back to where it was read (duplicates add)."""
+    return _zeros(ctx.shapes[0], ctx.dtypes[0]).scatter_add_(ctx.dim, ctx.index, g)
+
+
+def _src_grad(ctx, g):
+    """g read at the indices, in src's shape (src may be larger than index: 0 beyond it)."""
+    picked = g.gather(ctx.dim, ctx.index)
+    shape = tuple(ctx.shapes[1])
+    if tuple(picked.shape) == shape:
+        return picked
+    gs = _zeros(shape, picked.dtype)
+    gs[tuple(slice(0, n) for n in picked.shape)] = picked
+    return gs
+
+
+@derivative("scatter", "ScatterBackward0")
+def _scatter(ctx, g):
+    """Overwritten elements of self get no gradient; src's is g read at the indices."""
+    gx = g.scatter(ctx.dim, ctx.index, 0) if ctx.needs[0] else None
+    gs = _src_grad(ctx, g) if ctx.needs[1] else None
+    return gx, gs
+
+
+@derivative("scatter_value", "ScatterBackward1")
+def _scatter_value(ctx, g):
+    return g.scatter(ctx.dim, ctx.index, 0)
+
+
+@derivative("scatter_add", "ScatterAddBackward0")
+def _scatter_add(ctx, g):
+    return g, (_src_grad(ctx, g) if ctx.needs[1] else None)
+
+
+@derivative("masked_fill",
+            lambda ctx: "MaskedFillBackward1" if ctx.tensor_value else "MaskedFillBackward0")
+def _masked_fill(ctx, g):
+    gx = sum_to(g.masked_fill(ctx.mask, 0), ctx.shapes[0]) if ctx.needs[0] else None
+    gv = None
+    if ctx.needs[1]:
+        gv = _cast(g.masked_fill(ctx.mask.logical_not(), 0).sum(), ctx.dtypes[1])
+    return gx, gv
+
+
+@derivative("masked_select", "MaskedSelectBackward0")
+def _masked_select(ctx, g):
+    from strided._C.core.tensor import broadcast_shapes
+    shape = tuple(broadcast_shapes(tuple(ctx.shapes[0]), tuple(ctx.mask.shape)))
+    return sum_to(_zeros(shape, g.dtype).masked_scatter(ctx.mask, g), ctx.shapes[0])
+
+
+@derivative("masked_scatter", "MaskedScatterBackward0")
+def _masked_scatter(ctx, g):
+    """self's gradient is g off the mask; source's first k elements (k = ones in the
+    mask) get g on the mask in row-major order, the rest 0."""
+    from strided._C.ops.join import cat
+    gx = sum_to(g.masked_fill(ctx.mask, 0), ctx.shapes[0]) if ctx.needs[0] else None
+    gs = None
+    if ctx.needs[1]:
+        picked = g.masked_select(ctx.mask)
+        n = 1
+        for s in ctx.shapes[1]:
+            n *= s
+        rest = _zeros((n - picked.shape[0],), g.dtype)
+        gs = cat([picked, rest]).reshape(ctx.shapes[1])
+    return gx, gs
+
+
+@derivative("index_put", "IndexPutBackward0")
+def _index_put(ctx, g):
+    """self's gradient is g, zero where values were written (unless accumulating); values'
+    is g at the indices, summed over broadcasting."""
+    gx = gv = None
+    if ctx.needs[0]:
+        gx = g
+        if not ctx.accumulate:
+            gx = g.clone()
+            gx[ctx.index] = 0
+    if ctx.needs[1]:
+        gv = sum_to(g[ctx.index], ctx.shapes[1])
+    return gx, gv
+
+
+# ---- sorting -------------------------------------------------------------------------------------
+
+@derivative("sort", lambda ctx: ctx.node_name)
+def _sort(ctx, g):
+    """sort, topk, kthvalue: each value's gradient goes back to the position it came from."""
+    idx = ctx.indices
+    if not ctx.keepdim:
+        idx, g = idx.unsqueeze(ctx.dim), g.unsqueeze(ctx.dim)
+    return _zeros(ctx.shapes[0], ctx.dtypes[0]).scatter(ctx.dim, idx, g)

@@ -2178,6 +2178,82 @@ cdef class Tensor:
         """strided.dsplit(self, indices_or_sections)."""
         return _ops17("join").dsplit(self, indices_or_sections)
 
+    def gather(self, dim, index, *, sparse_grad=False):
+        """strided.gather(self, dim, index)."""
+        return _ops17("gather").gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        """strided.scatter(self, dim, index, src or value, reduce=reduce)."""
+        return _ops17("gather").scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        """scatter in place."""
+        return _ops17("gather").scatter_(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        """strided.scatter_add(self, dim, index, src)."""
+        return _ops17("gather").scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        """scatter_add in place."""
+        return _ops17("gather").scatter_add_(self, dim, index, src)
+
+    def masked_fill(self, mask, value):
+        """strided.masked_fill(self, mask, value)."""
+        return _ops17("gather").masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        """masked_fill in place."""
+        return _ops17("gather").masked_fill_(self, mask, value)
+
+    def masked_select(self, mask):
+        """strided.masked_select(self, mask)."""
+        return _ops17("gather").masked_select(self, mask)
+
+    def masked_scatter(self, mask, source):
+        """strided.masked_scatter(self, mask, source)."""
+        return _ops17("gather").masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        """masked_scatter in place."""
+        return _ops17("gather").masked_scatter_(self, mask, source)
+
+    def nonzero(self, *, as_tuple=False):
+        """strided.nonzero(self, as_tuple=as_tuple)."""
+        return _ops17("gather").nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        """strided.argwhere(self)."""
+        return _ops17("gather").argwhere(self)
+
+    def index_put(self, indices, values, accumulate=False):
+        """strided.index_put(self, indices, values, accumulate)."""
+        return _ops17("gather").index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        """index_put in place."""
+        return _ops17("gather").index_put_(self, indices, values, accumulate)
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """strided.sort(self, dim, descending): (values, indices)."""
+        return _ops17("sort").sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """strided.argsort(self, dim, descending)."""
+        return _ops17("sort").argsort(self, dim, descending, stable)
+
+    def msort(self):
+        """strided.msort(self)."""
+        return _ops17("sort").msort(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """strided.topk(self, k, dim, largest, sorted): (values, indices)."""
+        return _ops17("sort").topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """strided.kthvalue(self, k, dim, keepdim): (values, indices)."""
+        return _ops17("sort").kthvalue(self, k, dim, keepdim)
+
     # ---- end of joining, gathering and sorting (issue 17) ----
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
