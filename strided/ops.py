@@ -5,37 +5,459 @@ ones also take `out=`, a tensor of the broadcast shape that receives the result.
 """
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import Tensor, where, clamp, div, lerp
-from strided.op_table import UNARY
 
 _BINARY = _core.BINARY_OPS
 _UNARY = _core.UNARY_OPS
 
 
-def _binary_function(name):
-    op = _BINARY[name]
+# BEGIN GENERATED: functions (tools/gen_ops.py from strided/op_table.py)
+def neg(input, *, out=None):
+    """Element-wise neg(input), into out when given.
 
-    def fn(input, other, *, out=None):
-        return _core.binary_op(op, input, other, out)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Element-wise {name}(input, other), broadcasting; see Tensor.{name}."
-    return fn
+    Tensor.neg is the method form."""
+    return _core.unary_op(_UNARY["neg"], input, out, "neg")
 
 
-def _unary_function(name):
-    op = _UNARY[name]
+def abs(input, *, out=None):
+    """Element-wise abs(input), into out when given.
 
-    def fn(input, *, out=None):
-        return _core.unary_op(op, input, out, name)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Element-wise {name}(input); see Tensor.{name}."
-    return fn
+    Tensor.abs is the method form."""
+    return _core.unary_op(_UNARY["abs"], input, out, "abs")
 
 
-for _name in _BINARY:
-    globals()[_name] = _binary_function(_name)
-for _row in UNARY:                          # NOTE [ Op table ] in strided/op_table.py
-    if _row.forms == "method":
-        globals()[_row.name] = _unary_function(_row.name)
+def sign(input, *, out=None):
+    """Element-wise sign(input), into out when given.
+
+    Tensor.sign is the method form."""
+    return _core.unary_op(_UNARY["sign"], input, out, "sign")
+
+
+def square(input, *, out=None):
+    """Element-wise square(input), into out when given.
+
+    Tensor.square is the method form."""
+    return _core.unary_op(_UNARY["square"], input, out, "square")
+
+
+def relu(input, *, out=None):
+    """Element-wise relu(input), into out when given.
+
+    Tensor.relu is the method form."""
+    return _core.unary_op(_UNARY["relu"], input, out, "relu")
+
+
+def floor(input, *, out=None):
+    """Element-wise floor(input), into out when given.
+
+    Tensor.floor is the method form."""
+    return _core.unary_op(_UNARY["floor"], input, out, "floor")
+
+
+def ceil(input, *, out=None):
+    """Element-wise ceil(input), into out when given.
+
+    Tensor.ceil is the method form."""
+    return _core.unary_op(_UNARY["ceil"], input, out, "ceil")
+
+
+def trunc(input, *, out=None):
+    """Element-wise trunc(input), into out when given.
+
+    Tensor.trunc is the method form."""
+    return _core.unary_op(_UNARY["trunc"], input, out, "trunc")
+
+
+def frac(input, *, out=None):
+    """Element-wise frac(input), into out when given.
+
+    Tensor.frac is the method form."""
+    return _core.unary_op(_UNARY["frac"], input, out, "frac")
+
+
+def bitwise_not(input, *, out=None):
+    """Element-wise bitwise_not(input), into out when given.
+
+    Tensor.bitwise_not is the method form."""
+    return _core.unary_op(_UNARY["bitwise_not"], input, out, "bitwise_not")
+
+
+def exp(input, *, out=None):
+    """Element-wise exp(input), into out when given.
+
+    Tensor.exp is the method form."""
+    return _core.unary_op(_UNARY["exp"], input, out, "exp")
+
+
+def exp2(input, *, out=None):
+    """Element-wise exp2(input), into out when given.
+
+    Tensor.exp2 is the method form."""
+    return _core.unary_op(_UNARY["exp2"], input, out, "exp2")
+
+
+def expm1(input, *, out=None):
+    """Element-wise expm1(input), into out when given.
+
+    Tensor.expm1 is the method form."""
+    return _core.unary_op(_UNARY["expm1"], input, out, "expm1")
+
+
+def log(input, *, out=None):
+    """Element-wise log(input), into out when given.
+
+    Tensor.log is the method form."""
+    return _core.unary_op(_UNARY["log"], input, out, "log")
+
+
+def log2(input, *, out=None):
+    """Element-wise log2(input), into out when given.
+
+    Tensor.log2 is the method form."""
+    return _core.unary_op(_UNARY["log2"], input, out, "log2")
+
+
+def log10(input, *, out=None):
+    """Element-wise log10(input), into out when given.
+
+    Tensor.log10 is the method form."""
+    return _core.unary_op(_UNARY["log10"], input, out, "log10")
+
+
+def log1p(input, *, out=None):
+    """Element-wise log1p(input), into out when given.
+
+    Tensor.log1p is the method form."""
+    return _core.unary_op(_UNARY["log1p"], input, out, "log1p")
+
+
+def sqrt(input, *, out=None):
+    """Element-wise sqrt(input), into out when given.
+
+    Tensor.sqrt is the method form."""
+    return _core.unary_op(_UNARY["sqrt"], input, out, "sqrt")
+
+
+def rsqrt(input, *, out=None):
+    """Element-wise rsqrt(input), into out when given.
+
+    Tensor.rsqrt is the method form."""
+    return _core.unary_op(_UNARY["rsqrt"], input, out, "rsqrt")
+
+
+def sin(input, *, out=None):
+    """Element-wise sin(input), into out when given.
+
+    Tensor.sin is the method form."""
+    return _core.unary_op(_UNARY["sin"], input, out, "sin")
+
+
+def cos(input, *, out=None):
+    """Element-wise cos(input), into out when given.
+
+    Tensor.cos is the method form."""
+    return _core.unary_op(_UNARY["cos"], input, out, "cos")
+
+
+def tan(input, *, out=None):
+    """Element-wise tan(input), into out when given.
+
+    Tensor.tan is the method form."""
+    return _core.unary_op(_UNARY["tan"], input, out, "tan")
+
+
+def asin(input, *, out=None):
+    """Element-wise asin(input), into out when given.
+
+    Tensor.asin is the method form."""
+    return _core.unary_op(_UNARY["asin"], input, out, "asin")
+
+
+def acos(input, *, out=None):
+    """Element-wise acos(input), into out when given.
+
+    Tensor.acos is the method form."""
+    return _core.unary_op(_UNARY["acos"], input, out, "acos")
+
+
+def atan(input, *, out=None):
+    """Element-wise atan(input), into out when given.
+
+    Tensor.atan is the method form."""
+    return _core.unary_op(_UNARY["atan"], input, out, "atan")
+
+
+def sinh(input, *, out=None):
+    """Element-wise sinh(input), into out when given.
+
+    Tensor.sinh is the method form."""
+    return _core.unary_op(_UNARY["sinh"], input, out, "sinh")
+
+
+def cosh(input, *, out=None):
+    """Element-wise cosh(input), into out when given.
+
+    Tensor.cosh is the method form."""
+    return _core.unary_op(_UNARY["cosh"], input, out, "cosh")
+
+
+def tanh(input, *, out=None):
+    """Element-wise tanh(input), into out when given.
+
+    Tensor.tanh is the method form."""
+    return _core.unary_op(_UNARY["tanh"], input, out, "tanh")
+
+
+def sigmoid(input, *, out=None):
+    """Element-wise sigmoid(input), into out when given.
+
+    Tensor.sigmoid is the method form."""
+    return _core.unary_op(_UNARY["sigmoid"], input, out, "sigmoid")
+
+
+def reciprocal(input, *, out=None):
+    """Element-wise reciprocal(input), into out when given.
+
+    Tensor.reciprocal is the method form."""
+    return _core.unary_op(_UNARY["reciprocal"], input, out, "reciprocal")
+
+
+def erf(input, *, out=None):
+    """Element-wise erf(input), into out when given.
+
+    Tensor.erf is the method form."""
+    return _core.unary_op(_UNARY["erf"], input, out, "erf")
+
+
+def erfc(input, *, out=None):
+    """Element-wise erfc(input), into out when given.
+
+    Tensor.erfc is the method form."""
+    return _core.unary_op(_UNARY["erfc"], input, out, "erfc")
+
+
+def rad2deg(input, *, out=None):
+    """Element-wise rad2deg(input), into out when given.
+
+    Tensor.rad2deg is the method form."""
+    return _core.unary_op(_UNARY["rad2deg"], input, out, "rad2deg")
+
+
+def deg2rad(input, *, out=None):
+    """Element-wise deg2rad(input), into out when given.
+
+    Tensor.deg2rad is the method form."""
+    return _core.unary_op(_UNARY["deg2rad"], input, out, "deg2rad")
+
+
+def isnan(input, *, out=None):
+    """Element-wise isnan(input), into out when given.
+
+    Tensor.isnan is the method form."""
+    return _core.unary_op(_UNARY["isnan"], input, out, "isnan")
+
+
+def isinf(input, *, out=None):
+    """Element-wise isinf(input), into out when given.
+
+    Tensor.isinf is the method form."""
+    return _core.unary_op(_UNARY["isinf"], input, out, "isinf")
+
+
+def isfinite(input, *, out=None):
+    """Element-wise isfinite(input), into out when given.
+
+    Tensor.isfinite is the method form."""
+    return _core.unary_op(_UNARY["isfinite"], input, out, "isfinite")
+
+
+def isposinf(input, *, out=None):
+    """Element-wise isposinf(input), into out when given.
+
+    Tensor.isposinf is the method form."""
+    return _core.unary_op(_UNARY["isposinf"], input, out, "isposinf")
+
+
+def isneginf(input, *, out=None):
+    """Element-wise isneginf(input), into out when given.
+
+    Tensor.isneginf is the method form."""
+    return _core.unary_op(_UNARY["isneginf"], input, out, "isneginf")
+
+
+def signbit(input, *, out=None):
+    """Element-wise signbit(input), into out when given.
+
+    Tensor.signbit is the method form."""
+    return _core.unary_op(_UNARY["signbit"], input, out, "signbit")
+
+
+def logical_not(input, *, out=None):
+    """Element-wise logical_not(input), into out when given.
+
+    Tensor.logical_not is the method form."""
+    return _core.unary_op(_UNARY["logical_not"], input, out, "logical_not")
+
+
+def mul(input, other, *, out=None):
+    """Element-wise mul(input, other), broadcasting, into out when given.
+
+    Tensor.mul is the method form."""
+    return _core.binary_op(_BINARY["mul"], input, other, out)
+
+
+def true_divide(input, other, *, out=None):
+    """Element-wise true_divide(input, other), broadcasting, into out when given.
+
+    Tensor.true_divide is the method form."""
+    return _core.binary_op(_BINARY["true_divide"], input, other, out)
+
+
+def floor_divide(input, other, *, out=None):
+    """Element-wise floor_divide(input, other), broadcasting, into out when given.
+
+    Tensor.floor_divide is the method form."""
+    return _core.binary_op(_BINARY["floor_divide"], input, other, out)
+
+
+def remainder(input, other, *, out=None):
+    """Element-wise remainder(input, other), broadcasting, into out when given.
+
+    Tensor.remainder is the method form."""
+    return _core.binary_op(_BINARY["remainder"], input, other, out)
+
+
+def fmod(input, other, *, out=None):
+    """Element-wise fmod(input, other), broadcasting, into out when given.
+
+    Tensor.fmod is the method form."""
+    return _core.binary_op(_BINARY["fmod"], input, other, out)
+
+
+def pow(input, exponent, *, out=None):
+    """Element-wise pow(input, exponent), broadcasting, into out when given.
+
+    Tensor.pow is the method form."""
+    return _core.binary_op(_BINARY["pow"], input, exponent, out)
+
+
+def maximum(input, other, *, out=None):
+    """Element-wise maximum(input, other), broadcasting, into out when given.
+
+    Tensor.maximum is the method form."""
+    return _core.binary_op(_BINARY["maximum"], input, other, out)
+
+
+def minimum(input, other, *, out=None):
+    """Element-wise minimum(input, other), broadcasting, into out when given.
+
+    Tensor.minimum is the method form."""
+    return _core.binary_op(_BINARY["minimum"], input, other, out)
+
+
+def atan2(input, other, *, out=None):
+    """Element-wise atan2(input, other), broadcasting, into out when given.
+
+    Tensor.atan2 is the method form."""
+    return _core.binary_op(_BINARY["atan2"], input, other, out)
+
+
+def bitwise_and(input, other, *, out=None):
+    """Element-wise bitwise_and(input, other), broadcasting, into out when given.
+
+    Tensor.bitwise_and is the method form."""
+    return _core.binary_op(_BINARY["bitwise_and"], input, other, out)
+
+
+def bitwise_or(input, other, *, out=None):
+    """Element-wise bitwise_or(input, other), broadcasting, into out when given.
+
+    Tensor.bitwise_or is the method form."""
+    return _core.binary_op(_BINARY["bitwise_or"], input, other, out)
+
+
+def bitwise_xor(input, other, *, out=None):
+    """Element-wise bitwise_xor(input, other), broadcasting, into out when given.
+
+    Tensor.bitwise_xor is the method form."""
+    return _core.binary_op(_BINARY["bitwise_xor"], input, other, out)
+
+
+def bitwise_left_shift(input, other, *, out=None):
+    """Element-wise bitwise_left_shift(input, other), broadcasting, into out when given.
+
+    Tensor.bitwise_left_shift is the method form."""
+    return _core.binary_op(_BINARY["bitwise_left_shift"], input, other, out)
+
+
+def bitwise_right_shift(input, other, *, out=None):
+    """Element-wise bitwise_right_shift(input, other), broadcasting, into out when given.
+
+    Tensor.bitwise_right_shift is the method form."""
+    return _core.binary_op(_BINARY["bitwise_right_shift"], input, other, out)
+
+
+def eq(input, other, *, out=None):
+    """Element-wise eq(input, other), broadcasting, into out when given.
+
+    Tensor.eq is the method form."""
+    return _core.binary_op(_BINARY["eq"], input, other, out)
+
+
+def ne(input, other, *, out=None):
+    """Element-wise ne(input, other), broadcasting, into out when given.
+
+    Tensor.ne is the method form."""
+    return _core.binary_op(_BINARY["ne"], input, other, out)
+
+
+def lt(input, other, *, out=None):
+    """Element-wise lt(input, other), broadcasting, into out when given.
+
+    Tensor.lt is the method form."""
+    return _core.binary_op(_BINARY["lt"], input, other, out)
+
+
+def le(input, other, *, out=None):
+    """Element-wise le(input, other), broadcasting, into out when given.
+
+    Tensor.le is the method form."""
+    return _core.binary_op(_BINARY["le"], input, other, out)
+
+
+def gt(input, other, *, out=None):
+    """Element-wise gt(input, other), broadcasting, into out when given.
+
+    Tensor.gt is the method form."""
+    return _core.binary_op(_BINARY["gt"], input, other, out)
+
+
+def ge(input, other, *, out=None):
+    """Element-wise ge(input, other), broadcasting, into out when given.
+
+    Tensor.ge is the method form."""
+    return _core.binary_op(_BINARY["ge"], input, other, out)
+
+
+def logical_and(input, other, *, out=None):
+    """Element-wise logical_and(input, other), broadcasting, into out when given.
+
+    Tensor.logical_and is the method form."""
+    return _core.binary_op(_BINARY["logical_and"], input, other, out)
+
+
+def logical_or(input, other, *, out=None):
+    """Element-wise logical_or(input, other), broadcasting, into out when given.
+
+    Tensor.logical_or is the method form."""
+    return _core.binary_op(_BINARY["logical_or"], input, other, out)
+
+
+def logical_xor(input, other, *, out=None):
+    """Element-wise logical_xor(input, other), broadcasting, into out when given.
+
+    Tensor.logical_xor is the method form."""
+    return _core.binary_op(_BINARY["logical_xor"], input, other, out)
+# END GENERATED: functions
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -49,29 +471,16 @@ def sub(input, other, *, alpha=1, out=None):
 
 
 subtract = sub
-multiply = mul                      # noqa: F821 (defined by the loop above)
+multiply = mul
 divide = div
-true_divide = true_divide           # noqa: F821
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne   # noqa: F821
-absolute, negative, fix, clip = abs, neg, trunc, clamp                      # noqa: F821
-arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2                   # noqa: F821
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+absolute, negative, fix, clip = abs, neg, trunc, clamp
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
 
 
 def round(input, *, decimals=0, out=None):
     r = input.round(decimals=decimals)
     return r if out is None else out.copy_(r)
-
-
-def square(input):
-    return input.square()
-
-
-def relu(input):
-    return input.relu()
-
-
-def sigmoid(input):
-    return input.sigmoid()
 
 
 def equal(input, other):

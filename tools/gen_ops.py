@@ -191,6 +191,21 @@ def regions(table):
             stub.append(f"def {r.name}_(self) -> Tensor: ...")
     out[("strided/_C/core/tensor.pyx", "unary methods")] = lines[:-1]
     out[("strided/_C/core/tensor.pyi", "unary methods")] = stub
+
+    # the function forms strided.exp(input, *, out=None), strided.atan2(input, other, ...)
+    lines = []
+    for r in (r for r in rows if r.forms == "method"):
+        lines += ["", "", f"def {r.name}(input, *, out=None):",
+                  f'    """Element-wise {r.name}(input), into out when given.',
+                  "", f'    Tensor.{r.name} is the method form."""',
+                  f'    return _core.unary_op(_UNARY["{r.name}"], input, out, "{r.name}")']
+    for r in (r for r in table["BINARY"] if r.forms == "function" and r.methods != "manual"):
+        o = "other" if r.other == "other" else r.other
+        lines += ["", "", f"def {r.name}(input, {o}, *, out=None):",
+                  f'    """Element-wise {r.name}(input, {o}), broadcasting, into out when given.',
+                  "", f'    Tensor.{r.name} is the method form."""',
+                  f'    return _core.binary_op(_BINARY["{r.name}"], input, {o}, out)']
+    out[("strided/ops.py", "functions")] = lines[2:]
     return out
 
 
