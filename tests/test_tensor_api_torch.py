@@ -258,3 +258,345 @@ def test_out_of_bounds_views_say_out_of_bounds():
             lib.arange(4).as_strided((10,), (1,))
         with pytest.raises(RuntimeError, match="out of bounds"):
             lib.arange(4).as_strided((2,), (1,), 3)
+
+
+# ---- views: data, view(dtype), H/mH/mT/adjoint, storage() ---------------------------------------
+
+def test_data_is_a_detached_alias_and_assignable():
+    ps, pt = strided.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    for p in (ps, pt):
+        d = p.data
+        assert not d.requires_grad and d.data_ptr() == p.data_ptr()
+        p.data.mul_(2.5)
+    check_same(ps.detach(), pt.detach())
+    assert ps.is_leaf and ps.requires_grad
+    ys, yt = (ps * ps).sum(), (pt * pt).sum()
+    ys.backward()
+    yt.backward()
+    check_same(ps.grad, pt.grad)
+    new_s, new_t = strided.arange(4.).view(2, 2), torch.arange(4.).view(2, 2)
+    ps.data, pt.data = new_s, new_t
+    assert ps.shape == pt.shape and ps.requires_grad and ps.data_ptr() == new_s.data_ptr()
+    check_same(ps.detach(), pt.detach())
+    with pytest.raises(TypeError):
+        ps.data = 3
+
+
+VIEW_DTYPE_CASES = [((4, 6), None), ((4, 6), (slice(1, None), slice(2, 4))), ((3, 4), (slice(None), slice(0, 2))),
+                    ((2, 3, 4), None), ((8,), (slice(2, None),)), ((5,), None), ((4, 2), "t"),
+                    ((3, 3), (slice(None), slice(0, 2))), ((), None), ((6,), (slice(1, None),))]
+
+
+@pytest.mark.parametrize("shape,index", VIEW_DTYPE_CASES)
+@pytest.mark.parametrize("src", ["float32", "float64", "int32", "int64", "uint8"])
+@pytest.mark.parametrize("dst", ["float32", "float64", "int32", "int64", "uint8", "bool"])
+def test_view_dtype_matches_pytorch(shape, index, src, dst):
+    base = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape) % 7
+    s = strided.tensor(base, dtype=getattr(strided, src))
+    t = torch.tensor(base, dtype=getattr(torch, src))
+    if index == "t":
+        s, t = s.t(), t.t()
+    elif index is not None:
+        s, t = s[index], t[index]
+    if dst == "bool" and src != "uint8":
+        return                      # PyTorch reads arbitrary bytes as bool: undefined values
+    try:
+        vt = t.view(getattr(torch, dst))
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError) as got:
+            s.view(getattr(strided, dst))
+        assert str(got.value) == str(e).split("\n")[0]
+        return
+    vs = s.view(getattr(strided, dst))
+    assert vs.shape == vt.shape and vs.stride() == vt.stride()
+    assert vs.storage_offset() == vt.storage_offset()
+    assert vs.data_ptr() == s.data_ptr()
+    check_same(vs, vt)
+    vs.zero_() if vs.numel() else None        # writes go to the shared memory
+    if vs.numel():
+        assert (s == 0).all().item()
+
+
+def test_view_dtype_and_autograd():
+    x = strided.ones(3, requires_grad=True)
+    assert not x.view(strided.int32).requires_grad
+    y = (x * 2).view(strided.float32)
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (4, 2, 3), (2, 1, 3, 5)])
+def test_H_mH_mT_adjoint(shape):
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    for attr in ["H", "mH", "mT", "adjoint"]:
+        for s, t in zip(layouts(strided, a), layouts(torch, a)):
+            try:
+                want = getattr(t, attr)
+                want = want() if callable(want) else want
+            except RuntimeError as e:
+                with pytest.raises(RuntimeError) as got:
+                    r = getattr(s, attr)
+                    r() if callable(r) else r
+                assert str(got.value) == str(e)
+                continue
+            got = getattr(s, attr)
+            got = got() if callable(got) else got
+            check_same(got, want)
+            assert got.stride() == want.stride() and got.data_ptr() == s.data_ptr()
+    if len(shape) >= 2:
+        xs = strided.tensor(a, requires_grad=True)
+        xt = torch.tensor(a, requires_grad=True)
+        w = np.arange(int(np.prod(shape))).reshape(shape[:-2] + shape[-1:] + shape[-2:-1])
+        (xs.mH * strided.tensor(w)).sum().backward()
+        (xt.mH * torch.tensor(w)).sum().backward()
+        check_same(xs.grad, xt.grad)
+
+
+def test_storage_is_typed():
+    for dtype in ["float32", "int64", "uint8"]:
+        s = strided.arange(6).to(getattr(strided, dtype)).view(2, 3)[1:].storage()
+        t = torch.arange(6).to(getattr(torch, dtype)).view(2, 3)[1:].untyped_storage()
+        ts = torch.arange(6).to(getattr(torch, dtype)).view(2, 3)[1:].storage()
+        assert len(s) == len(ts) and s.size() == ts.size()
+        assert s.tolist() == ts.tolist() and s[0] == ts[0] and s[-1] == ts[-1]
+        assert s.element_size() == ts.element_size() and same_dtype(s.dtype, ts.dtype)
+        assert len(s.untyped()) == t.nbytes() == s.nbytes()
+        assert s.untyped().data_ptr() == s.data_ptr()
+
+
+# ---- in-place view ops -------------------------------------------------------------------------
+
+INPLACE_VIEWS = [("t_", ()), ("transpose_", (0, 1)), ("swapdims_", (1, 0)), ("swapaxes_", (-1, 0)),
+                 ("squeeze_", ()), ("squeeze_", (0,)), ("unsqueeze_", (1,)), ("unsqueeze_", (-1,)),
+                 ("as_strided_", ((2, 2), (1, 2), 0)), ("as_strided_", ((3,), (1,)))]
+
+
+@pytest.mark.parametrize("name,args", INPLACE_VIEWS)
+def test_inplace_view_ops_match_pytorch(name, args):
+    a = np.arange(6.).reshape(1, 6)[:, :4].reshape(2, 2) if name != "squeeze_" else \
+        np.arange(6.).reshape(1, 6)
+    for make in (lambda L: L.tensor(a), lambda L: L.tensor(a).t() if a.ndim == 2 else L.tensor(a)):
+        s, t = make(strided), make(torch)
+        v0s, v0t = s._version, t._version
+        rs, rt = getattr(s, name)(*args), getattr(t, name)(*args)
+        assert rs is s and rt is t
+        assert s.shape == t.shape and s.stride() == t.stride()
+        assert s.storage_offset() == t.storage_offset() and s.is_contiguous() == t.is_contiguous()
+        assert s._version - v0s == t._version - v0t
+        check_same(s, t)
+
+
+def test_inplace_view_ops_and_autograd():
+    for lib in (strided, torch):
+        leaf = lib.ones(2, 3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            leaf.t_()
+        with lib.no_grad():
+            pass
+    results = []
+    for lib in (strided, torch):
+        leaf = lib.arange(6., requires_grad=True)
+        b = (leaf * 2).view(2, 3)
+        b.t_()
+        b.unsqueeze_(0)
+        assert tuple(b.shape) == (1, 3, 2)
+        (b * lib.arange(6.).view(1, 3, 2)).sum().backward()
+        results.append(leaf.grad.tolist())
+        c = (leaf * 2).view(2, 3)
+        d = c[0]
+        d.unsqueeze_(0)
+        (d * 3).sum().backward()
+        results.append(leaf.grad.tolist())
+        pieces = (leaf * 1).view(2, 3).unbind(0)
+        with pytest.raises(RuntimeError, match="returns multiple views"):
+            pieces[0].unsqueeze_(0)
+    assert results[:2] == results[2:]
+
+
+def test_inplace_view_ops_keep_the_bounds_invariant():
+    x = strided.arange(4.)
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        x.as_strided_((20,), (2,), 1)
+    assert x.shape == (4,) and x.stride() == (1,) and x.tolist() == [0., 1., 2., 3.]
+    y = strided.zeros(*([1] * 12))            # more dims than fit inline, then fewer
+    y.squeeze_()
+    assert y.shape == () and y.item() == 0.0
+    y.unsqueeze_(0)
+    assert y.shape == (1,)
+
+
+# ---- resize_, resize_as_, set_ ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("new", [(2, 2), (6,), (3, 3), (0,), (2, 0, 3), (10,), ()])
+def test_resize_matches_pytorch(new):
+    for start in [lambda L: L.arange(6.), lambda L: L.arange(8.)[2:]]:
+        s, t = start(strided), start(torch)
+        ptr = s.data_ptr()
+        rs, rt = s.resize_(new), t.resize_(new)
+        assert rs is s and s.shape == t.shape and s.stride() == t.stride()
+        assert s.storage_offset() == t.storage_offset()
+        n = min(s.numel(), 6)
+        keep = min(n, 6)
+        assert s.reshape(-1)[:keep].tolist() == t.reshape(-1)[:keep].tolist()
+        if s.numel() + s.storage_offset() <= 8:
+            assert s.data_ptr() == ptr or s.numel() == 0
+    a_s, a_t = strided.zeros(3), torch.zeros(3)
+    a_s.resize_as_(strided.ones(2, 2))
+    a_t.resize_as_(torch.ones(2, 2))
+    assert a_s.shape == a_t.shape
+    for lib in (strided, torch):
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            lib.ones(2, requires_grad=True).resize_(3)
+
+
+def test_set_matches_pytorch():
+    for args in [lambda L, src: (src,), lambda L, src: (src.storage(), 1, (2, 2), (1, 2)),
+                 lambda L, src: (src.storage(), 2, (4,)), lambda L, src: (src.storage(),),
+                 lambda L, src: ()]:
+        src_s, src_t = strided.arange(6.), torch.arange(6.)
+        s, t = strided.zeros(3), torch.zeros(3)
+        s.set_(*args(strided, src_s))
+        t.set_(*args(torch, src_t))
+        assert s.shape == t.shape and s.stride() == t.stride()
+        assert s.storage_offset() == t.storage_offset()
+        check_same(s, t)
+        if s.numel():
+            s.fill_(-1.0)
+            assert src_s.min().item() == -1.0          # shares the source's memory
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        strided.zeros(3).set_(strided.arange(6.).storage(), 4, (3,), (1,))
+    with pytest.raises(RuntimeError):
+        strided.zeros(3).set_(strided.arange(6))       # another dtype
+    for lib in (strided, torch):
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            lib.ones(2, requires_grad=True).set_(lib.ones(3))
+
+
+# ---- conveniences ----------------------------------------------------------------------------------
+
+def test_new_factories_match_pytorch():
+    for dtype in ["float32", "int64", "float64"]:
+        s, t = strided.ones(2, dtype=getattr(strided, dtype)), torch.ones(2, dtype=getattr(torch, dtype))
+        check_same(s.new_zeros(2, 3), t.new_zeros(2, 3))
+        check_same(s.new_zeros((2, 3)), t.new_zeros((2, 3)))
+        check_same(s.new_ones(4), t.new_ones(4))
+        check_same(s.new_full((2,), 3), t.new_full((2,), 3))
+        check_same(s.new_tensor([1, 2]), t.new_tensor([1, 2]))
+        check_same(s.new_tensor([[1.5]], dtype=strided.float64),
+                   t.new_tensor([[1.5]], dtype=torch.float64))
+        assert s.new_empty(3, 1).shape == t.new_empty(3, 1).shape
+        assert same_dtype(s.new_empty(2, dtype=strided.int32).dtype,
+                          t.new_empty(2, dtype=torch.int32).dtype)
+    r = strided.ones(1).new_zeros(2, requires_grad=True)
+    assert r.requires_grad and r.is_leaf
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64", "float32", "float64"])
+def test_type_names_and_conversion(dtype):
+    s, t = strided.ones(2, dtype=getattr(strided, dtype)), torch.ones(2, dtype=getattr(torch, dtype))
+    assert s.type() == t.type().replace("torch.", "strided.")
+    for target in ["torch.FloatTensor", "torch.LongTensor", "torch.DoubleTensor"]:
+        check_same(s.type(target), t.type(target))
+        check_same(s.type(target.replace("torch.", "strided.")), t.type(target))
+    check_same(s.type(strided.int32), t.type(torch.int32))
+    with pytest.raises(ValueError):
+        s.type("torch.HalfTensor")
+
+
+LEGACY = ["BoolTensor", "ByteTensor", "IntTensor", "LongTensor", "FloatTensor", "DoubleTensor"]
+
+
+@pytest.mark.parametrize("name", LEGACY + ["Tensor"])
+def test_legacy_constructors(name):
+    S, T = getattr(strided, name), getattr(torch, name)
+    check_same(S([1, 0, 2]), T([1, 0, 2]))
+    check_same(S([[1.0, 2.0]]), T([[1.0, 2.0]]))
+    assert S(2, 3).shape == T(2, 3).shape and same_dtype(S(2, 3).dtype, T(2, 3).dtype)
+    assert S().shape == T().shape == (0,)
+    assert S(np.array([1, 2])).tolist() == T(np.array([1, 2])).tolist()
+
+
+def test_tensor_of_a_float_tensor_is_an_alias():
+    x = strided.arange(3.)
+    y = strided.Tensor(x)
+    assert isinstance(y, strided.Tensor) and y.data_ptr() == x.data_ptr() and y.shape == x.shape
+
+
+def test_finfo_iinfo_match_pytorch():
+    for dt in ["float32", "float64"]:
+        s, t = strided.finfo(getattr(strided, dt)), torch.finfo(getattr(torch, dt))
+        for attr in ["bits", "min", "max", "eps", "tiny", "smallest_normal", "resolution"]:
+            assert getattr(s, attr) == getattr(t, attr), (dt, attr)
+        assert s.dtype == str(t.dtype).replace("torch.", "")
+    assert strided.finfo().eps == torch.finfo().eps
+    for dt in ["uint8", "int32", "int64"]:
+        s, t = strided.iinfo(getattr(strided, dt)), torch.iinfo(getattr(torch, dt))
+        assert (s.bits, s.min, s.max) == (t.bits, t.min, t.max)
+        assert s.dtype == str(t.dtype).replace("torch.", "")
+    for lib in (strided, torch):
+        with pytest.raises(TypeError):
+            lib.finfo(lib.int32)
+        with pytest.raises(TypeError):
+            lib.iinfo(lib.float32)
+        with pytest.raises(TypeError):
+            lib.iinfo(lib.bool)
+
+
+def test_size_is_a_tuple_with_numel():
+    for shape in [(), (2, 3), (4, 0, 2), (5,)]:
+        s, t = strided.zeros(shape), torch.zeros(shape)
+        assert isinstance(s.shape, strided.Size) and isinstance(s.size(), strided.Size)
+        assert isinstance(s.shape, tuple) and s.shape == shape == t.shape
+        assert repr(s.shape) == repr(t.shape).replace("torch.", "strided.")
+        assert s.shape.numel() == t.shape.numel()
+        assert type(s.shape[1:]) is strided.Size and s.shape[1:] == t.shape[1:]
+        assert type(s.shape + (1,)) is strided.Size and s.shape + (1,) == t.shape + (1,)
+        assert type((1,) + s.shape) is strided.Size
+        back = pickle.loads(pickle.dumps(s.shape))
+        assert type(back) is strided.Size and back == shape
+        assert hash(s.shape) == hash(shape)
+    assert s.stride() == t.stride() and type(s.stride()) is tuple
+
+
+def test_format_matches_pytorch():
+    for lib in (strided, torch):
+        assert f"{lib.tensor(3.14159):.3f}" == "3.142"
+        assert f"{lib.tensor(7):4d}" == "   7"
+        assert f"{lib.tensor(2.5, requires_grad=True):.1f}" == "2.5"
+        with pytest.raises(TypeError, match="unsupported format string"):
+            f"{lib.tensor([2.5]):.2f}"
+        with pytest.raises(TypeError, match="unsupported format string"):
+            f"{lib.ones(2):.2f}"
+    assert format(strided.ones(2), "") == str(strided.ones(2))
+
+
+def test_inference_mode():
+    assert not strided.is_inference_mode_enabled()
+    x = strided.ones(2, requires_grad=True)
+    with strided.inference_mode():
+        assert strided.is_inference_mode_enabled() and not strided.is_grad_enabled()
+        assert not (x * 2).requires_grad
+        with strided.inference_mode(False):
+            assert not strided.is_inference_mode_enabled() and strided.is_grad_enabled()
+    assert strided.is_grad_enabled() and not strided.is_inference_mode_enabled()
+
+    @strided.inference_mode()
+    def f(t):
+        return t * 2
+
+    @strided.inference_mode
+    def g(t):
+        return t * 2
+    assert not f(x).requires_grad and not g(x).requires_grad and (x * 2).requires_grad
+
+
+def test_size_keyword_and_function_forms():
+    for name in ["zeros", "ones", "empty"]:
+        s, t = getattr(strided, name)(size=(2, 3)), getattr(torch, name)(size=(2, 3))
+        assert s.shape == t.shape
+        with pytest.raises(TypeError):
+            getattr(strided, name)(2, size=(2, 3))
+    check_same(strided.full(size=(2,), fill_value=1.5), torch.full(size=(2,), fill_value=1.5))
+    assert strided.is_floating_point(strided.ones(1)) and not strided.is_floating_point(
+        strided.ones(1, dtype=strided.int64))
+    assert strided.is_tensor(strided.ones(1)) and strided.numel(strided.ones(2, 3)) == 6

@@ -85,7 +85,7 @@ def is_inference_mode_enabled():
 class inference_mode:
     """inference_mode(mode=True): as a context manager or decorator (with or without
     parentheses), like no_grad -- ops record no history -- and is_inference_mode_enabled()
-    is True inside.  inference_mode(False) does nothing.  Unlike PyTorch, tensors made inside
+    is True inside; inference_mode(False) turns both back on.  Unlike PyTorch, tensors made inside
     are ordinary tensors (PyTorch marks them as inference tensors that autograd refuses later)."""
 
     def __new__(cls, *args, **kwargs):
@@ -99,17 +99,16 @@ class inference_mode:
         self.mode = bool(mode)
 
     def __enter__(self):
-        self._prev = (is_inference_mode_enabled(),
-                      _set_grad_enabled(False) if self.mode else None)
-        if self.mode:
-            _inference.enabled = True
+        # as PyTorch's InferenceMode guard: grad mode off inside inference_mode(True), on
+        # inside inference_mode(False)
+        self._prev = (is_inference_mode_enabled(), _set_grad_enabled(not self.mode))
+        _inference.enabled = self.mode
         return None
 
     def __exit__(self, *exc):
         enabled, grad = self._prev
         _inference.enabled = enabled
-        if grad is not None:
-            _set_grad_enabled(grad)
+        _set_grad_enabled(grad)
         return False
 
     def __call__(self, fn):

@@ -900,7 +900,9 @@ cdef class Tensor:
 
     @property
     def mT(self):
-        """The last two dims swapped (a batch of matrices transposed)."""
+        """The last two dims swapped (a batch of matrices transposed); 0-d: self."""
+        if self._ndim == 0:
+            return _view(self, 0, self._sizes, self._strides, self._offset, "view")
         if self._ndim < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self._ndim}-D tensor.")
@@ -1077,14 +1079,20 @@ cdef class Tensor:
 
     @property
     def mH(self):
-        """The last two dims swapped (the conjugate transpose of a batch of real matrices)."""
+        """The last two dims swapped (the conjugate transpose of a batch of real matrices);
+        0-d: self."""
+        if self._ndim == 0:
+            return _view(self, 0, self._sizes, self._strides, self._offset, "view")
         if self._ndim < 2:
             raise RuntimeError(f"tensor.mH is only supported on matrices or batches of "
                                f"matrices. Got {self._ndim}-D tensor.")
         return self.transpose(-2, -1)
 
     def adjoint(self):
-        """The last two dims swapped (the conjugate transpose; strided's dtypes are real)."""
+        """The last two dims swapped (the conjugate transpose; strided's dtypes are real);
+        0-d: self."""
+        if self._ndim == 0:
+            return _view(self, 0, self._sizes, self._strides, self._offset, "view")
         if self._ndim < 2:
             raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches "
                                f"of matrices. Got {self._ndim}-D tensor.")

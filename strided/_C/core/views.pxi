@@ -541,10 +541,10 @@ cdef Tensor _view_dtype(Tensor t, DType dt):
                 f"{_DTYPE_TITLE[dt.num].decode()} (different element sizes)")
         if n == 0:
             raise RuntimeError(f"self.dim() cannot be 0 {what}")
-        if strides[n - 1] != 1:
-            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[n - 1]}")
         if old > new:
             ratio = old // new
+            if strides[n - 1] != 1:
+                raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[n - 1]}")
             for d in range(n - 1):
                 if mul_overflow(strides[d], ratio, &strides[d]):
                     raise RuntimeError(f"view(dtype): stride {t._strides[d]} overflows int64")
@@ -559,6 +559,8 @@ cdef Tensor _view_dtype(Tensor t, DType dt):
             if offset % ratio:
                 raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, "
                                    f"but got {offset}")
+            if strides[n - 1] != 1:
+                raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[n - 1]}")
             for d in range(n - 1):
                 if strides[d] % ratio:
                     raise RuntimeError(f"self.stride({d}) must be divisible by {ratio} {what}, "
