@@ -6,7 +6,13 @@ from strided.nn.module import Module
 from strided.nn.container import Sequential, ModuleList, ModuleDict
 from strided.nn.layers import (
     Identity, Linear, Conv1d, Conv2d, ReLU, LeakyReLU, GELU, SiLU, Sigmoid, Tanh, Softmax,
-    LogSoftmax, Flatten, Unflatten, Dropout, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d,
-    AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Embedding)
+    LogSoftmax, Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, MaxPool1d,
+    MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Embedding)
 from strided.nn.loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss,
-                             BCEWithLogitsLoss)
+                             BCEWithLogitsLoss, SmoothL1Loss, HuberLoss, KLDivLoss)
+from strided.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from strided.nn.resampling import (
+    Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, ZeroPad1d, ZeroPad2d, ConstantPad1d,
+    ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+    ReplicationPad2d, CircularPad1d, CircularPad2d)
+from strided.nn import utils

@@ -15,7 +15,8 @@ from strided._C.core.tensor import Tensor
 from strided.autograd.record import derivative, record
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
 
-__all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size"]
+__all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size",
+           "conv_transpose1d", "conv_transpose2d"]
 
 _FLOAT = ("float32", "float64")
 _INT64 = 2**63
@@ -332,3 +333,184 @@ def _convolution_grads(ctx, g):
     back = conv1d_backward if ctx.one_d else conv2d_backward
     return back(g, ctx.input, ctx.weight, ctx.stride, ctx.padding, ctx.dilation, ctx.groups,
                 ctx.needs)
+
+
+# ---- transposed convolution ----------------------------------------------------------------
+#
+# NOTE [ Transposed convolution ]
+# conv_transpose2d(x, w) with w of shape (Cin, Cout/groups, R, S) is the gradient of a
+# convolution with respect to its input: take conv2d(y, w) for y of shape (N, Cout, OH, OW)
+# -- w read as a convolution weight with K = Cin output channels -- whose output has x's
+# shape (N, Cin, H, W); then conv_transpose2d(x, w) = d<conv2d(y, w), x>/dy, which is what
+# strided's conv2d_backward computes for grad_output = x.  Hence, with the same stride,
+# padding, dilation and groups:
+#     forward      out = conv2d_backward(grad_output=x, input shape (N, Cout, OH, OW), w)[0]
+#     d/dx         conv2d(dout, w)                      (the forward convolution)
+#     d/dw         conv2d_backward(grad_output=x, input=dout, w)[1]   (roles swapped)
+#     d/dbias      dout summed over N, OH, OW
+# OH = (H - 1) sH - 2 pH + dH (R - 1) + output_padding + 1.  The convolution of an OH-row
+# input has floor(((H - 1) sH + output_padding) / sH) + 1 rows: H, or more when
+# output_padding >= stride (allowed when dilation > stride); x is then padded with zero rows
+# at the end to that count (they add nothing) and d/dx is cropped back to H.
+
+def _conv_transpose_args(input, weight, bias, stride, padding, output_padding, groups,
+                         dilation, one_d, op):
+    n = 1 if one_d else 2
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}(): input and weight must be Tensors")
+    s = _ints(stride, n, "stride")
+    p = _ints(padding, n, "padding")
+    op_ = _ints(output_padding, n, "output_padding")
+    d = _ints(dilation, n, "dilation")
+    groups = _index(groups)
+    dim = n + 2
+    if weight.ndim != dim:
+        raise RuntimeError(f"{op}(): expected {dim}-D weight (in_channels, out_channels/groups, "
+                           f"kernel...), got shape {list(weight.shape)}")
+    if input.ndim not in (dim - 1, dim):
+        kind = "2D (unbatched) or 3D (batched)" if one_d else "3D (unbatched) or 4D (batched)"
+        raise RuntimeError(f"Expected {kind} input to {op}, but got input of size: "
+                           f"{list(input.shape)}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(v < 0 for v in p):
+        raise RuntimeError("negative padding is not supported")
+    if any(v < 0 for v in op_):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(v <= 0 for v in d):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(o >= st and o >= dl for o, st, dl in zip(op_, s, d)):
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
+                           f"but got output_padding={list(op_)} stride={list(s)} "
+                           f"dilation={list(d)}")
+    if input.dtype.name not in _FLOAT or weight.dtype != input.dtype:
+        raise TypeError(f"{op}(): input and weight must both be float32 or float64, got "
+                        f"{input.dtype.name} and {weight.dtype.name}")
+    batched = input.ndim == dim
+    x = input if batched else input.unsqueeze(0)
+    w = weight
+    if one_d:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+        s, p, op_, d = (1,) + s, (0,) + p, (0,) + op_, (1,) + d
+    Cin = x.shape[1]
+    if w.shape[0] != Cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(input.shape)} to have {w.shape[0]} channels, but got "
+                           f"{Cin} channels instead")
+    if Cin % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+    Cout = w.shape[1] * groups
+    if bias is not None:
+        if not isinstance(bias, Tensor) or bias.ndim != 1 or bias.shape[0] != Cout:
+            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, "
+                               f"expected bias to be 1-dimensional with {Cout} elements, but "
+                               f"got bias of size {list(getattr(bias, 'shape', ()))} instead")
+        if bias.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {_torch_name(input.dtype.name)} but found "
+                               f"{_torch_name(bias.dtype.name)}")
+    H, W = x.shape[2:]
+    R, Sk = w.shape[2:]
+    out_hw = tuple((i - 1) * st - 2 * pd + dl * (k - 1) + o + 1
+                   for i, st, pd, dl, k, o in zip((H, W), s, p, d, (R, Sk), op_))
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"Given input size per channel: ({H} x {W}). Calculated output "
+                           f"size per channel: ({out_hw[0]} x {out_hw[1]}). Output size is "
+                           f"too small")
+    conv_hw = tuple(conv_output_size(o, k, st, pd, pd, dl)
+                    for o, k, st, pd, dl in zip(out_hw, (R, Sk), s, p, d))
+    geometry = (s[0], s[1], p[0], p[1], d[0], d[1], groups)
+    return x, w, batched, (x.shape[0], Cout) + out_hw, conv_hw, geometry
+
+
+def _pad_rows(x, conv_hw):
+    """x (N, C, H, W) zero-padded at the end to conv_hw rows/columns, contiguous."""
+    H, W = x.shape[2:]
+    if (H, W) == tuple(conv_hw):
+        return x.contiguous()
+    from strided.creation import zeros
+    out = zeros(x.shape[0], x.shape[1], conv_hw[0], conv_hw[1], dtype=x.dtype)
+    out[:, :, :H, :W] = x
+    return out
+
+
+def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation, one_d):
+    x, w, batched, out_shape, conv_hw, (sH, sW, pH, pW, dH, dW, g) = _conv_transpose_args(
+        input, weight, bias, stride, padding, output_padding, groups, dilation, one_d, op)
+    if _records(input, weight, bias):
+        with no_grad():
+            out = _conv_transpose(op, input, weight, bias, stride, padding, output_padding,
+                                  groups, dilation, one_d)
+        return record("conv_transpose", (input, weight, bias), out,
+                      {"input": input, "weight": weight}, stride=stride, padding=padding,
+                      output_padding=output_padding, groups=groups, dilation=dilation,
+                      one_d=one_d, name=op)
+    from strided.creation import empty
+    shape_only = empty(*out_shape, dtype=x.dtype)      # the convolution's input: its shape
+    gx = _pad_rows(x, conv_hw)
+    out, _, _ = _k.conv2d_backward(gx, shape_only, w.contiguous(), sH, sW, pH, pW, dH, dW, g,
+                                   True, False, False)
+    if bias is not None:
+        out.add_(bias.view(1, -1, 1, 1))
+    if one_d:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+@derivative("conv_transpose", "ConvolutionBackward0")      # NOTE [ Transposed convolution ]
+def _conv_transpose_grads(ctx, grad):
+    x, w, batched, out_shape, conv_hw, (sH, sW, pH, pW, dH, dW, g) = _conv_transpose_args(
+        ctx.input, ctx.weight, None, ctx.stride, ctx.padding, ctx.output_padding, ctx.groups,
+        ctx.dilation, ctx.one_d, ctx.name)
+    gy = grad if batched else grad.unsqueeze(0)
+    if ctx.one_d:
+        gy = gy.unsqueeze(2)
+    gy = gy.contiguous()
+    gi = gw = gb = None
+    if ctx.needs[0]:
+        gi = _k.conv2d_forward(gy, w.contiguous(), None, sH, sW, pH, pW, dH, dW, g, -1, -1)
+        H, W = x.shape[2:]
+        if tuple(gi.shape[2:]) != (H, W):
+            gi = gi[:, :, :H, :W].contiguous()
+        if ctx.one_d:
+            gi = gi.squeeze(2)
+        if not batched:
+            gi = gi.squeeze(0)
+    if ctx.needs[1]:
+        _, gw, _ = _k.conv2d_backward(_pad_rows(x, conv_hw), gy, w.contiguous(), sH, sW, pH, pW,
+                                      dH, dW, g, False, True, False)
+        if ctx.one_d:
+            gw = gw.squeeze(2)
+    if ctx.needs[2]:
+        gb = gy.sum((0, 2, 3))
+    return gi, gw, gb
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """2-D transposed convolution ("deconvolution"), as torch.nn.functional.conv_transpose2d.
+
+    input (N, Cin, H, W) or (Cin, H, W); weight (Cin, Cout/groups, R, S); bias (Cout,) or
+    None.  Each input element scatters weight-scaled copies into the output:
+        out[n, g*Cout/groups + k, h*sH - pH + r*dH, w*sW - pW + s*dW] +=
+            input[n, c, h, w] * weight[c, k, r, s]        (c in group g)
+    OH = (H - 1) sH - 2 pH + dH (R - 1) + output_padding_h + 1 (likewise OW); output_padding
+    must be smaller than the stride or the dilation.  It is the input gradient of conv2d
+    with the same arguments (NOTE [ Transposed convolution ]); float32 and float64, with
+    gradients for input, weight and bias.
+    """
+    return _conv_transpose("conv_transpose2d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation, False)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-D transposed convolution of input (N, Cin, L) or (Cin, L) with weight
+    (Cin, Cout/groups, S), as torch.nn.functional.conv_transpose1d (conv_transpose2d with
+    H = 1)."""
+    return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding,
+                           output_padding, groups, dilation, True)

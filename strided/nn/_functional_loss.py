@@ -192,3 +192,60 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+def _check_beta(name, value, what):
+    if value < 0:
+        raise RuntimeError(f"{name} does not support negative values for {what}.")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Smooth L1: with z = |input - target|, 0.5 z^2 / beta where z < beta, z - 0.5 beta
+    elsewhere (beta = 0: plain L1).  reduction "mean", "sum" or "none"; broadcasts."""
+    _check_reduction(reduction)
+    _check_beta("smooth_l1_loss", beta, "beta")
+    d = input - target
+    z = d.abs()
+    if beta == 0:
+        return _reduce(z, reduction)
+    from strided._C.core.tensor import where
+    loss = where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Huber: with z = |input - target|, 0.5 z^2 where z < delta, delta (z - 0.5 delta)
+    elsewhere (= delta * smooth_l1 with beta = delta).  weight (broadcastable) scales each
+    element's loss before the reduction."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    from strided._C.core.tensor import where
+    d = input - target
+    z = d.abs()
+    loss = where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence with input given as log-probabilities:
+        loss = target (log target - input)              (0 where target = 0)
+        loss = exp(target) (target - input)            (log_target=True)
+    reduction "mean" (over all elements, as torch), "batchmean" (sum / input.size(0): the
+    mathematical KL divergence), "sum" or "none".  Where target is 0 its gradient with
+    respect to target is -input (the 0 log 0 term contributes 0), where torch's is nan."""
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        from strided._C.core.tensor import where
+        safe = where(target > 0, target, 1.0)           # xlogy: 0 log 0 = 0, no nan gradient
+        loss = target * safe.log() - target * input
+    if reduction == "batchmean":
+        if input.ndim == 0:
+            return loss.sum()
+        return loss.sum() / input.shape[0]
+    return _reduce(loss, reduction)

@@ -121,3 +121,72 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if not requires_record(weight):
         return out
     return record("embedding", (None, weight), out, flat=flat, padding_idx=padding_idx)
+
+
+def _feature_dropout(input, p, training, inplace, generator, channel_dims):
+    """Zero whole channels -- every element of input[n, c] (channel_dims = 2) or of
+    input[c] (channel_dims = 1) -- with probability p, scaling the kept ones by 1 / (1 - p)
+    (torch's feature_dropout)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    nd = input.ndim
+    mask_shape = tuple(input.shape[:channel_dims]) + (1,) * (nd - channel_dims)
+    if p == 1.0:
+        noise = zeros(mask_shape, dtype=input.dtype)
+    else:
+        keep = rand(*mask_shape, generator=generator, dtype=input.dtype) >= p
+        noise = keep.to(input.dtype) * (1.0 / (1.0 - p))
+    if inplace:
+        return input.mul_(noise)
+    return input * noise
+
+
+def _channel_dims(input, name, batched_ndim):
+    nd = input.ndim
+    if nd not in (batched_ndim - 1, batched_ndim):
+        raise RuntimeError(f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, "
+                           f"but received a {nd}D input. Note that {name} exists to provide "
+                           f"channel-wise dropout on inputs with {batched_ndim - 2} spatial "
+                           f"dimension{'s' if batched_ndim > 3 else ''}, a channel dimension, "
+                           f"and an optional batch dimension (i.e. {batched_ndim - 1}D or "
+                           f"{batched_ndim}D inputs).")
+    return 2 if nd == batched_ndim else 1
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False, generator=None):
+    """Channel-wise dropout of (N, C, L) or (C, L) inputs (torch.nn.functional.dropout1d):
+    each channel is zeroed with probability p, the others scaled by 1 / (1 - p)."""
+    return _feature_dropout(input, p, training, inplace, generator,
+                            _channel_dims(input, "dropout1d", 3))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
+    """Channel-wise dropout of (N, C, H, W) inputs: each channel input[n, c] is zeroed with
+    probability p, the rest scaled by 1 / (1 - p) (torch.nn.functional.dropout2d).  As in
+    torch, dims 0 and 1 are always read as (N, C): a 3-D input gets 1-D channel-wise
+    dropout (with a warning), other sizes a deprecation warning."""
+    import warnings
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. "
+                      f"Note that dropout2d exists to provide channel-wise dropout on inputs "
+                      f"with 2 spatial dimensions, a channel dimension, and an optional batch "
+                      f"dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+                      "dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, generator, min(2, input.ndim))
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False, generator=None):
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    return _feature_dropout(input, p, training, inplace, generator,
+                            _channel_dims(input, "dropout3d", 5))

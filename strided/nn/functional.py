@@ -6,7 +6,12 @@ from strided.nn._functional_pool import (
     adaptive_max_pool1d_backward, adaptive_max_pool2d_backward,
     adaptive_avg_pool1d_backward, adaptive_avg_pool2d_backward, pool_output_size)
 from strided.nn._functional_conv import (
-    conv1d, conv2d, conv1d_backward, conv2d_backward, conv_output_size)
+    conv1d, conv2d, conv1d_backward, conv2d_backward, conv_output_size, conv_transpose1d,
+    conv_transpose2d)
+from strided.nn._functional_pad import pad
+from strided.nn._functional_encoding import one_hot
+from strided.nn._functional_sample import (interpolate, upsample, upsample_nearest,
+                                           upsample_bilinear)
 from strided._C.ops.gemm import linear
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import leaky_relu, softplus
@@ -51,7 +56,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     return _dropout(input, p, training, inplace, generator)
 
 
-from strided.nn._functional_norm import batch_norm, layer_norm, embedding  # noqa: E402
+from strided.nn._functional_norm import (  # noqa: E402
+    batch_norm, layer_norm, embedding, dropout1d, dropout2d, dropout3d)
 from strided.nn._functional_loss import (  # noqa: E402
     cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,
-    binary_cross_entropy_with_logits)
+    binary_cross_entropy_with_logits, smooth_l1_loss, huber_loss, kl_div)

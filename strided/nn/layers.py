@@ -249,6 +249,30 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class _DropoutNd(Dropout):
+    _fn = "dropout2d"
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) or (C, L) inputs with probability p in training
+    (F.dropout1d)."""
+    _fn = "dropout1d"
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels of (N, C, H, W) inputs with probability p in training, scaling
+    the rest by 1 / (1 - p) (F.dropout2d)."""
+    _fn = "dropout2d"
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs (F.dropout3d)."""
+    _fn = "dropout3d"
+
+
 # ---- pooling -----------------------------------------------------------------------------
 
 class _MaxPoolNd(Module):

@@ -1,0 +1,42 @@
+"""parameters_to_vector and vector_to_parameters (torch.nn.utils.convert_parameters)."""
+from strided._C.core.tensor import Tensor
+from strided.creation import empty
+
+__all__ = ["parameters_to_vector", "vector_to_parameters"]
+
+
+def parameters_to_vector(parameters):
+    """One 1-D tensor holding every parameter's elements, flattened and concatenated in
+    order (differentiable with respect to the parameters)."""
+    params = list(parameters)
+    if not params:
+        raise RuntimeError("parameters_to_vector: expected a non-empty list of parameters")
+    dtype = params[0].dtype
+    total = sum(p.numel() for p in params)
+    out = empty(total, dtype=dtype)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        out.narrow(0, offset, n).copy_(p.reshape(-1))
+        offset += n
+    return out
+
+
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of the 1-D tensor `vec` into the parameters (their .data, as
+    torch does: no autograd history is recorded)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise RuntimeError(f"vector_to_parameters: expected a 1-D vector, got shape "
+                           f"{tuple(vec.shape)}")
+    from strided.autograd.grad_mode import no_grad
+    offset = 0
+    with no_grad():
+        for p in parameters:
+            n = p.numel()
+            if offset + n > vec.shape[0]:
+                raise RuntimeError(f"vector_to_parameters: the vector has {vec.shape[0]} "
+                                   f"elements, fewer than the parameters need")
+            p.copy_(vec.narrow(0, offset, n).view(tuple(p.shape)))
+            offset += n
