@@ -35,24 +35,42 @@ def _segments_mapped():
         return f.read().count("memfd:strided-dataloader")
 
 
+def _open_fds(kind):
+    """This process's descriptors whose target starts with `kind` ("socket:", "/memfd:")."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(kind):
+                out.append(int(fd))
+        except OSError:
+            pass
+    return set(out)
+
+
 @pytest.fixture(autouse=True)
 def bounded_and_clean():
-    """Fail (not hang) after LIMIT seconds; afterwards no worker is left running or
-    unreaped and no shared-memory name is left behind."""
+    """Fail (not hang) after LIMIT seconds; afterwards none of the test's workers is left
+    running or unreaped, no shared memory of a batch is still mapped or open, no socket is
+    left open and no shared-memory name is left behind."""
     def on_alarm(signum, frame):
         raise TimeoutError(f"test took more than {LIMIT} s")
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(LIMIT)
-    before = _shm_names()
+    shm_before = {n for n in _shm_names() if n.startswith(("strided", "psm_"))}
+    children_before = set(multiprocessing.active_children())
+    zombies_before = set(_zombies())
+    sockets_before = _open_fds("socket:")
     try:
         yield
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     gc.collect()
-    assert multiprocessing.active_children() == []
-    assert _shm_names() - before == set()
-    assert _zombies() == []
+    assert set(multiprocessing.active_children()) - children_before == set()
+    assert set(_zombies()) - zombies_before == set()
+    assert _segments_mapped() == 0 and _open_fds("/memfd:strided") == set()
+    assert _open_fds("socket:") - sockets_before == set()
+    assert {n for n in _shm_names() if n.startswith(("strided", "psm_"))} - shm_before == set()
 
 
 def _zombies():

@@ -158,8 +158,10 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(input, size, scale_factor, mode="nearest")."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: interpolate(..., mode="bilinear", align_corners=True)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -78,6 +78,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input, target):
+        """The loss of input against target (reduced as self.reduction says)."""
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
@@ -89,6 +90,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input, target):
+        """The loss of input against target (reduced as self.reduction says)."""
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
@@ -103,4 +105,5 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input, target):
+        """The loss of input against target (reduced as self.reduction says)."""
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -22,11 +22,13 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
+        """F.interpolate(input, ...) with this layer's arguments."""
         return F.interpolate(input, self.size, self.scale_factor, self.mode,
                              self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
+        """torch's repr arguments: scale_factor or size, and mode."""
         if self.scale_factor is not None:
             info = f"scale_factor={self.scale_factor!r}"
         else:

@@ -30,6 +30,8 @@ class Adadelta(Optimizer):
                                       foreach=foreach, differentiable=differentiable))
 
     def step(self, closure=None):
+        """One update of every parameter with a gradient; closure (re-evaluating the loss)
+        is called first under enable_grad and its result returned."""
         loss = None
         if closure is not None:
             with enable_grad():

@@ -47,6 +47,7 @@ class Adagrad(Optimizer):
         return state
 
     def add_param_group(self, param_group):
+        """Add a group (a dict with "params"), creating its parameters' state as torch does."""
         super().add_param_group(param_group)
         if hasattr(self, "state") and len(self.param_groups) > 1:
             group = self.param_groups[-1]
@@ -54,6 +55,8 @@ class Adagrad(Optimizer):
                 self._init_state(p, group)
 
     def step(self, closure=None):
+        """One update of every parameter with a gradient; closure (re-evaluating the loss)
+        is called first under enable_grad and its result returned."""
         loss = None
         if closure is not None:
             with enable_grad():

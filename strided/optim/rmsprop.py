@@ -35,6 +35,8 @@ class RMSprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def step(self, closure=None):
+        """One update of every parameter with a gradient; closure (re-evaluating the loss)
+        is called first under enable_grad and its result returned."""
         loss = None
         if closure is not None:
             with enable_grad():

@@ -90,6 +90,7 @@ class ConcatDataset(Dataset):
 
     @staticmethod
     def cumsum(sequence):
+        """Running totals of the lengths of `sequence`'s datasets."""
         out, total = [], 0
         for e in sequence:
             total += len(e)
