@@ -19,7 +19,7 @@ from strided.functional import (reshape, flatten, unflatten, squeeze, unsqueeze,
                                 swapaxes, swapdims, t, permute, movedim, moveaxis, narrow,
                                 select, diagonal, as_strided, broadcast_to, broadcast_tensors,
                                 split, chunk, unbind, tensor_split, flip, clone, numel, is_tensor,
-                                is_floating_point)
+                                is_floating_point, count_nonzero, nansum)
 from strided._C.core.dlpack import from_dlpack
 from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack, row_stack,
                                 dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,

@@ -103,6 +103,16 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+def count_nonzero(input, dim=None):
+    """The number of nonzero elements of input over dim (an int, a tuple, or all), int64."""
+    return input.count_nonzero(dim)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """input.sum(dim, keepdim) with NaN counted as zero."""
+    return input.nansum(dim, keepdim, dtype=dtype)
+
+
 def is_floating_point(input):
     """True when input's dtype is a floating-point type (float32, float64)."""
     return input.is_floating_point()

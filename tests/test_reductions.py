@@ -529,7 +529,8 @@ def test_any_all(shape, layout, dtype):
     out = "uint8" if dtype == "uint8" else "bool"
     for dim in dim_specs(len(shape)):
         for keepdim in (False, True):
-            ax = np_axis(a, dim)
+            # PyTorch's any/all over dim=() reduce over no dim (sum and mean: over all of them)
+            ax = np_axis(a, dim) if dim != () or a.ndim == 0 else ()
             if isinstance(dim, tuple) and len(dim) > 1:
                 continue
             for name, ref in (("any", np.any), ("all", np.all)):

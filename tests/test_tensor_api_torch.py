@@ -600,3 +600,66 @@ def test_size_keyword_and_function_forms():
     assert strided.is_floating_point(strided.ones(1)) and not strided.is_floating_point(
         strided.ones(1, dtype=strided.int64))
     assert strided.is_tensor(strided.ones(1)) and strided.numel(strided.ones(2, 3)) == 6
+
+
+# ---- reductions over a tuple of dims ---------------------------------------------------------
+
+TUPLE_REDUCTIONS = ["sum", "mean", "amax", "amin", "var", "std", "norm", "logsumexp", "nansum",
+                    "count_nonzero", "all", "any"]
+
+
+def _reduce(lib, name, x, dims, keepdim):
+    if name in ("all", "any"):
+        x = x > 0.5
+    f = getattr(lib, name)
+    if name == "norm":
+        return f(x, dim=dims, keepdim=keepdim)
+    if name == "count_nonzero":
+        return f(x, dims)
+    return f(x, dims, keepdim=keepdim)
+
+
+@pytest.mark.parametrize("name", TUPLE_REDUCTIONS)
+@pytest.mark.parametrize("dims", [(0, 2), [1], (-1, 0), (2, 1, 0), ()])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_reductions_over_a_tuple_of_dims(name, dims, keepdim):
+    a = np.linspace(0.05, 2.0, 24).reshape(2, 3, 4)
+    a[0, 1, 2] = 0.0
+    if name == "nansum":
+        a[1, 0, 3] = np.nan
+    for s, t in zip(layouts(strided, a), layouts(torch, a)):
+        xs = s.detach().requires_grad_()
+        xt = t.detach().requires_grad_()
+        try:
+            rt = _reduce(torch, name, xt, dims, keepdim)
+        except RuntimeError:
+            # PyTorch's norm takes at most 2 dims, its logsumexp over dim=() fails without
+            # keepdim: strided reduces there as over any other dims
+            assert name in ("norm", "logsumexp")
+            rs = _reduce(strided, name, xs, dims, keepdim)
+            want = (torch.linalg.vector_norm(xt.detach(), dim=dims) if name == "norm" else
+                    torch.logsumexp(xt.detach(), (0, 1, 2)))
+            np.testing.assert_allclose(np.asarray(rs.reshape(-1).tolist()),
+                                       np.asarray(want.reshape(-1).tolist()), rtol=1e-12)
+            continue
+        rs = _reduce(strided, name, xs, dims, keepdim)
+        assert tuple(rs.shape) == tuple(rt.shape) and same_dtype(rs.dtype, rt.dtype)
+        np.testing.assert_allclose(np.asarray(rs.tolist(), dtype=float),
+                                   np.asarray(rt.tolist(), dtype=float), rtol=1e-12)
+        # PyTorch's var/std/logsumexp gradients over dim=() are inf/raise (a PyTorch bug)
+        if rt.requires_grad and not (dims == () and name in ("var", "std", "logsumexp")):
+            w = np.arange(1, rt.numel() + 1, dtype=float).reshape(tuple(rt.shape))
+            (rs * strided.tensor(w)).sum().backward()
+            (rt * torch.tensor(w)).sum().backward()
+            np.testing.assert_allclose(np.asarray(xs.grad.tolist()),
+                                       np.asarray(xt.grad.tolist()), rtol=1e-10, atol=1e-12)
+
+
+def test_prod_takes_one_dim_as_pytorch():
+    for lib in (strided, torch):
+        with pytest.raises(TypeError):
+            lib.ones(2, 3).prod((0, 1))
+        with pytest.raises(TypeError):
+            lib.prod(lib.ones(2, 3), (0, 1))
+    check_same(strided.arange(1., 7.).view(2, 3).prod(strided.tensor(1)),
+               torch.arange(1., 7.).view(2, 3).prod(torch.tensor(1)))

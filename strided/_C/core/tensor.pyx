@@ -1199,6 +1199,16 @@ cdef class Tensor:
             return self.to(_legacy_type(dtype))
         return self.to(dtype)
 
+    def count_nonzero(self, dim=None):
+        """The number of nonzero elements over dim (an int, a tuple of ints, or all), int64."""
+        return _sum(_binary(B_NE, self, 0, None, None, False), dim, False, None)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        """sum() with NaN counted as zero (its gradient is 0 there)."""
+        if not self._dtype.is_floating_point:
+            return _sum(self, dim, keepdim, dtype)
+        return _sum(_where(_unary(U_ISNAN, self, None, "isnan"), 0.0, self), dim, keepdim, dtype)
+
     def __format__(self, format_spec):
         """A 0-d tensor formats as its value (f"{loss:.3f}"); other tensors only with an
         empty spec (their str), as in PyTorch."""

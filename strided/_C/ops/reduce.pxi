@@ -470,6 +470,10 @@ cdef object _norm(Tensor t, object p, object dim, bint keepdim, object dtype):
 
 cdef object _any_all(Tensor t, object dim, bint keepdim, bint is_any):
     cdef int dt = t._dtype.num
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        # PyTorch's any/all over dim=() reduce over no dim (sum and mean: over all of them)
+        r = _binary(B_NE, t, 0, None, None, False) if dt != BOOL else _clone(t, t._dtype)
+        return _cast(r, UINT8) if dt == UINT8 else r
     if dt != BOOL:
         t = _binary(B_NE, t, 0, None, None, False)
     r = _reduce(R_MAX if is_any else R_MIN, t, dim, keepdim, BOOL, "any" if is_any else "all")
