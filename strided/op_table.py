@@ -27,6 +27,9 @@ A unary row:
             in UNARY_OPS, for strided.nn.functional.name (which has its own signature);
             "internal": the op code only (its callers have their own API)
   note      a comment for the generated kernel code
+  no_ints   the name of PyTorch's kernel when, like PyTorch's nn.functional activations,
+            the op refuses integer and bool inputs (NotImplementedError naming that kernel)
+            rather than computing them in float32
 
 Adding a unary element-wise op is one row here (and, when its derivative needs a helper,
 one function in autograd/formulas.py); then rebuild (`pip install -e .` regenerates).
@@ -35,9 +38,10 @@ Binary rows (class Binary below) work the same way; CONTRIBUTING.md has the reci
 
 
 class Unary:
-    def __init__(self, name, kernel, kind="any", grad=None, forms="method", note=None):
+    def __init__(self, name, kernel, kind="any", grad=None, forms="method", note=None,
+                 no_ints=None):
         self.name, self.kernel, self.kind, self.grad = name, kernel, kind, grad
-        self.forms, self.note = forms, note
+        self.forms, self.note, self.no_ints = forms, note, no_ints
 
     @property
     def code(self):
@@ -81,7 +85,7 @@ UNARY = [
           forms="internal", note="bounds in p0/p1, flags say which apply; a NaN bound gives "
                                  "NaN, as in PyTorch (p != p is false for integers)"),
     Unary("leaky_relu", "x if x > 0 else x * p0", grad="where(x > 0, g, g * p0)",
-          forms="internal", note="the slope in p0"),
+          forms="internal", note="the slope in p0", no_ints="leaky_relu_cpu"),
     Unary("fill", "p0", forms="internal", note="out = p0; the input is ignored"),
     # ---- floating point: integer inputs compute in float32 ----
     Unary("exp", {"float": "_expf(x)", "double": "exp(x)"}, "float", grad="g * result"),
@@ -123,15 +127,16 @@ UNARY = [
           grad="g * (x * x).neg().exp() * -TWO_OVER_SQRT_PI"),
     Unary("gelu", {"float": "<float>0.5 * x * (<float>1.0 + erff(x * <float>0.70710678118654752))",
                    "double": "0.5 * x * (1.0 + erf(x * 0.70710678118654752))"}, "float",
-          grad="gelu_backward(g, x)", forms="functional"),
+          grad="gelu_backward(g, x)", forms="functional", no_ints="GeluKernelImpl"),
     Unary("gelu_tanh", {"float": "<float>_gelu_tanh_d(x)", "double": "_gelu_tanh_d(x)"},
-          "float", grad="gelu_tanh_backward(g, x)", forms="functional"),
+          "float", grad="gelu_tanh_backward(g, x)", forms="functional",
+          no_ints="GeluKernelImpl"),
     Unary("silu", {"float": "x * _sigmoid_f(x)", "double": "x * _sigmoid_d(x)"}, "float",
-          grad="silu_backward(g, x)", forms="functional"),
+          grad="silu_backward(g, x)", forms="functional", no_ints="silu_cpu"),
     Unary("softplus", {"float": "<float>_softplus_d(x, p0, p1)",
                        "double": "_softplus_d(x, p0, p1)"}, "float",
           grad="where(x * p0 > p1, g, g * (x * p0).sigmoid())", forms="internal",
-          note="beta in p0, threshold in p1"),
+          note="beta in p0, threshold in p1", no_ints="softplus_cpu"),
     Unary("rad2deg", {"float": "x * <float>57.295779513082320876798",
                       "double": "x * 57.295779513082320876798"}, "float",
           grad="g * 57.295779513082320876798"),

@@ -174,6 +174,10 @@ def regions(table):
     lines += _wrap([f'"{r.name}": {r.code}' for r in public], "    ")
     lines[-1] += "}"
     out[("strided/_C/ops/elementwise.pxi", "unary names")] = lines
+    lines = ["cdef dict _NO_INTEGER_KERNEL = {   # ops that refuse integer and bool inputs"]
+    lines += _wrap([f'{r.code}: "{r.no_ints}"' for r in rows if r.no_ints], "    ")
+    lines[-1] += "}"
+    out[("strided/_C/ops/elementwise.pxi", "unary integer refusals")] = lines
 
     lines, stub = [], []
     for r in (r for r in rows if r.forms == "method"):

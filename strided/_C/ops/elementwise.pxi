@@ -432,7 +432,7 @@ cdef tuple _adjust_binary(int op, int ct, object x, object y):
             op == B_LSHIFT or op == B_RSHIFT:
         if _is_float_type(ct) or (ct == BOOL and (op == B_LSHIFT or op == B_RSHIFT)):
             name = {B_LSHIFT: "lshift", B_RSHIFT: "rshift"}.get(op, _BINARY_NAMES[op])
-            raise RuntimeError(f'"{name}_cpu" not implemented for '
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                f"'{_DTYPE_TITLE[ct].decode()}'")
     elif (op == B_SUB or op == B_SUB_ALPHA) and (_is_bool_operand(x) or _is_bool_operand(y)):
         if _is_bool_operand(x) and _is_bool_operand(y):
@@ -449,7 +449,7 @@ cdef tuple _adjust_binary(int op, int ct, object x, object y):
         elif op == B_MUL:
             op = B_BITWISE_AND
         elif op == B_FLOOR_DIVIDE or op == B_REMAINDER or op == B_FMOD:
-            raise RuntimeError(f'"{_BINARY_NAMES[op]}_cpu" not implemented for \'Bool\'')
+            raise NotImplementedError(f'"{_BINARY_NAMES[op]}_cpu" not implemented for \'Bool\'')
     if op == B_POW and not _is_float_type(ct) and not isinstance(y, Tensor) and y < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return op, ct
@@ -472,14 +472,17 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
             recording_on()
         return _autograd().record_unary(op, a, result, name, p0, p1)
     ct = dt
+    if not _is_float_type(dt) and op in _NO_INTEGER_KERNEL:
+        raise NotImplementedError(f'"{_NO_INTEGER_KERNEL[op]}" not implemented for '
+                                  f"'{_DTYPE_TITLE[dt].decode()}'")
     if op >= U_FLOAT_FIRST and op < U_BOOL_FIRST:
         if not _is_float_type(dt):
             ct = FLOAT32                            # int -> the default float, like PyTorch
     elif dt == BOOL and (op == U_ABS or op == U_RELU or op == U_FLOOR or op == U_CEIL or
                          op == U_ROUND or op == U_TRUNC or op == U_FRAC):
-        raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     elif op == U_FRAC and not _is_float_type(dt):
-        raise RuntimeError(f'"frac_cpu" not implemented for \'{_DTYPE_TITLE[dt].decode()}\'')
+        raise NotImplementedError(f'"frac_cpu" not implemented for \'{_DTYPE_TITLE[dt].decode()}\'')
     elif dt == BOOL:
         if op == U_NEG:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
@@ -490,7 +493,7 @@ cdef object _unary(int op, Tensor a, Tensor out, str name, double p0=0, double p
         elif op == U_SQUARE:
             ct = INT64                              # PyTorch: square(bool) is pow(bool, 2) -> int64
     elif op == U_BITWISE_NOT and _is_float_type(dt):
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_DTYPE_TITLE[dt].decode()}'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{_DTYPE_TITLE[dt].decode()}'")
     od = BOOL if op >= U_BOOL_FIRST else ct
     kd = _kernel_type(ct)
     if dt != ct:
@@ -758,9 +761,12 @@ cdef object _lerp(Tensor start, object end, object weight, Tensor out):
         _check_out(out, (<Tensor>r)._ndim, (<Tensor>r)._sizes, (<Tensor>r)._dtype.num, "lerp")
         copy_into(out, r)
         return out
-    if not _is_float_type(start._dtype.num) or start._dtype is not (<Tensor>end)._dtype:
-        raise RuntimeError(f"lerp(): expected start and end to be floating tensors of the same "
-                           f"dtype, but got {start._dtype.name} and {(<Tensor>end)._dtype.name}")
+    if start._dtype is not (<Tensor>end)._dtype:
+        raise RuntimeError(f"lerp(): expected dtype {start._dtype.name} for `end` but got dtype "
+                           f"{(<Tensor>end)._dtype.name}")
+    if not _is_float_type(start._dtype.num):
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for '
+                                  f"'{_DTYPE_TITLE[start._dtype.num].decode()}'")
     return _binary_scalar_param(B_LERP_SCALAR, start, end, out, weight)
 
 
@@ -900,6 +906,12 @@ UNARY_OPS = {
     "isposinf": U_ISPOSINF, "isneginf": U_ISNEGINF, "signbit": U_SIGNBIT,
     "logical_not": U_LOGICAL_NOT}
 # END GENERATED: unary names
+
+# BEGIN GENERATED: unary integer refusals (tools/gen_ops.py from strided/op_table.py)
+cdef dict _NO_INTEGER_KERNEL = {   # ops that refuse integer and bool inputs
+    U_LEAKY_RELU: "leaky_relu_cpu", U_GELU: "GeluKernelImpl",
+    U_GELU_TANH: "GeluKernelImpl", U_SILU: "silu_cpu", U_SOFTPLUS: "softplus_cpu"}
+# END GENERATED: unary integer refusals
 
 
 def binary_op(int op, input, other, out=None, alpha=None):

@@ -268,7 +268,7 @@ cdef object _arg_reduce(Tensor t, object dim, bint keepdim, bint is_max, bint wi
     cdef Tensor vals, idx
     cdef int d
     if t._dtype.num == BOOL and not with_values:
-        raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     if dim is None:
         if t._numel == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
@@ -335,7 +335,7 @@ cdef Tensor _softmax(Tensor t, object dim, object dtype, bint take_log):
     if dtype is not None:
         t = _cast(t, as_dtype(dtype).num)
     if not _is_float_type(t._dtype.num):
-        raise RuntimeError(f'"{name}_lastdim_kernel_impl" not implemented for '
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
                            f"'{_DTYPE_TITLE[t._dtype.num].decode()}'")
     if t._ndim == 0:
         _wrap_dim(dim, 0)
