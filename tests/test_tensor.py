@@ -265,6 +265,18 @@ def test_pickle_roundtrip():
         assert u.untyped_storage() is not t.untyped_storage()
 
 
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_dtypes_pickle_to_the_same_instance(protocol):
+    import copy
+    import pickle
+    for d in (strided.bool, strided.uint8, strided.int32, strided.int64, strided.float32,
+              strided.float64):
+        assert pickle.loads(pickle.dumps(d, protocol)) is d
+        assert copy.deepcopy(d) is d and copy.copy(d) is d
+    # a dtype inside other objects, as a checkpoint or a DataLoader worker sends it
+    assert pickle.loads(pickle.dumps({"dtype": strided.float64}))["dtype"] is strided.float64
+
+
 def test_pickles_naming_the_old_module_paths_load():
     # NOTE [ Old module paths ] in strided/_C/__init__.py: pickles written before the
     # core/kernels/ops split name strided._C.tensor and strided._C.storage

@@ -15,7 +15,7 @@ cdef class DType:
         return "strided." + self.name
 
     def __reduce__(self):
-        return (dtype_from_num, (self.num,))
+        return (_dtype_by_num, (self.num,))         # unpickles to the one instance
 
     @property
     def is_complex(self):
@@ -60,6 +60,13 @@ cdef dict _BY_PYTYPE = {float: float64, int: int64, bool: bool_}
 
 cdef DType dtype_from_num(int num):
     return <DType>_DTYPES[num]
+
+
+def _dtype_by_num(int num):
+    """The dtype of code num (what a pickled dtype stores)."""
+    if not 0 <= num < len(_DTYPES):
+        raise ValueError(f"no strided dtype has code {num}")
+    return _DTYPES[num]
 
 
 cdef DType as_dtype(object obj):
