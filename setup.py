@@ -57,7 +57,8 @@ MODULES += ["kernels." + m for m in ("elementwise", "reduce", "gemm", "pool", "c
                                      "loss", "optim")]
 MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]
 MODULES += ["ops.join", "kernels.gather", "ops.gather",     # issue 17: joining, gathering,
-            "kernels.sort", "ops.sort"]                       # sorting
+            "kernels.sort", "ops.sort", "ops.compose",        # sorting
+            "ops.einsum"]
 HEADERS = os.path.join("strided", "_C", "kernels")     # gemm_kernel.h, conv_kernels.h
 
 # NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are

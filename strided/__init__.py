@@ -25,7 +25,11 @@ from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack
                                 dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,
                                 atleast_2d, atleast_3d, ravel, meshgrid, tile, roll, tril, triu)
 from strided._C.ops.gather import (gather, scatter, scatter_add, masked_fill, masked_select,
-                                  masked_scatter, nonzero, argwhere, index_put)
+                                  masked_scatter, nonzero, argwhere, index_put, scatter_reduce)
+from strided._C.ops.compose import (repeat_interleave, unique, bincount, searchsorted,
+                                   unravel_index)
+from strided._C.ops.einsum import einsum
+from strided.random import multinomial
 from strided._C.ops.sort import sort, argsort, msort, topk, kthvalue
 from strided.ops import *  # noqa: F401,F403  (element-wise ops and reductions, PyTorch names)
 from strided.ops import __all__ as _ops_all

@@ -113,3 +113,56 @@ def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=Fals
     check_device(device, "randn_like()")
     return randn(t.shape, generator=generator, dtype=dtype or t.dtype,
                  requires_grad=requires_grad)
+
+
+# ---- joining, gathering and sorting (issue 17) ----
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor
+
+    Category indices (int64) sampled from the non-negative weights `input` (1-d, or 2-d:
+    one distribution per row): with replacement by inverse CDF, without by the
+    exponential-keys method (each key exponential / weight, the smallest num_samples
+    taken), so zero-weight categories come only after every positive one.  Shape
+    (num_samples,) or (rows, num_samples).
+
+    >>> strided.manual_seed(0)
+    >>> strided.multinomial(strided.tensor([0.0, 1.0, 0.0]), 2, replacement=True).tolist()
+    [1, 1]
+    """
+    if not isinstance(input, _t.Tensor):
+        raise TypeError(f"multinomial(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not input.dtype.is_floating_point:
+        names = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long"}
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{names[input.dtype.name]}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    p = np.array(input.detach().numpy(), dtype=np.float64, ndmin=2)
+    n = p.shape[1]
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    total = p.sum(axis=1)
+    if (total <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = _rng(generator)
+    if replacement:
+        cdf = np.cumsum(p, axis=1) / total[:, None]
+        u = rng.random((p.shape[0], num_samples))
+        idx = np.stack([np.searchsorted(cdf[r], u[r], side="right")
+                        for r in range(p.shape[0])])
+        idx = np.minimum(idx, n - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = rng.exponential(size=p.shape) / p
+        idx = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(np.int64)
+    r = _t.tensor(idx if input.ndim == 2 else idx[0], int64)
+    return r if out is None else out.copy_(r)

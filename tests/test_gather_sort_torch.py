@@ -386,3 +386,160 @@ def test_sort_gradients():
     x = strided.tensor([3.0, 1.0]).requires_grad_()
     r = x.sort()
     assert not r.indices.requires_grad and r.values.requires_grad
+
+
+# ---- scatter_reduce, unique, bincount, searchsorted, unravel_index, multinomial -------------
+
+@pytest.mark.parametrize("layout", WRITABLE)
+@pytest.mark.parametrize("dtype", ("float32", "float64", "int32", "int64"))
+def test_scatter_reduce(layout, dtype):
+    x, tx = pair((4, 5), dtype, layout, 30)
+    src, tsrc = pair((3, 6), dtype, "negative", 31)
+    i, ti = index_pair((3, 5), 4, "transposed", 32)
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            same(x.scatter_reduce(0, i, src, reduce, include_self=include_self),
+                 tx.scatter_reduce(0, ti, tsrc, reduce, include_self=include_self))
+            same(strided.scatter_reduce(x, 1, i[:, :4], src, reduce, include_self=include_self),
+                 torch.scatter_reduce(tx, 1, ti[:, :4], tsrc, reduce,
+                                      include_self=include_self))
+    y, ty = pair((4, 5), dtype, layout, 33)
+    assert y.scatter_reduce_(0, i, src, "amax") is y
+    ty.scatter_reduce_(0, ti, tsrc, "amax")
+    same(y, ty)
+    errors_alike(lambda: x.scatter_reduce(0, i, src, "foo"),
+                 lambda: tx.scatter_reduce(0, ti, tsrc, "foo"))
+
+
+def test_scatter_reduce_gradients():
+    i = np.array([[0, 2, 1, 0], [2, 2, 0, 1], [0, 0, 0, 0]])
+    si, ti = strided.tensor(i), torch.tensor(i)
+    for reduce in ("sum", "mean", "prod", "amax", "amin"):
+        for include_self in (True, False):
+            grads_alike(lambda x, s: x.scatter_reduce(0, si, s, reduce, include_self=include_self),
+                        lambda x, s: x.scatter_reduce(0, ti, s, reduce, include_self=include_self),
+                        [(3, 4), (3, 4)])
+    # ties in amax share the gradient
+    x = strided.tensor([1.0, 1.0]).requires_grad_()
+    s = strided.tensor([1.0, 0.0]).requires_grad_()
+    tx, ts = torch.tensor([1.0, 1.0], requires_grad=True), torch.tensor([1.0, 0.0], requires_grad=True)
+    x.scatter_reduce(0, strided.tensor([0, 0]), s, "amax").sum().backward()
+    tx.scatter_reduce(0, torch.tensor([0, 0]), ts, "amax").sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_allclose(s.grad.numpy(), ts.grad.numpy())
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_unique(layout, dtype):
+    vals = np.random.default_rng(40).integers(0, 4, size=(5, 6)).astype(dtype)
+    x, tx = pair((5, 6), dtype, layout, vals=vals)
+    for inv in (False, True):
+        for cnt in (False, True):
+            got = strided.unique(x, return_inverse=inv, return_counts=cnt)
+            want = torch.unique(tx, return_inverse=inv, return_counts=cnt)
+            got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+            for g, w in zip(got, want):
+                same(g, w)
+            for dim in (0, 1):
+                got = x.unique(return_inverse=inv, return_counts=cnt, dim=dim)
+                want = tx.unique(return_inverse=inv, return_counts=cnt, dim=dim)
+                got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+                for g, w in zip(got, want):
+                    same(g, w)
+    f, tf = pair((4,), "float32", "contiguous", vals=[1.0, np.nan, np.nan, 1.0])
+    same(strided.unique(f), torch.unique(tf))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_bincount(layout):
+    for dtype in ("uint8", "int32", "int64"):
+        vals = np.random.default_rng(41).integers(0, 7, size=20).astype(dtype)
+        x, tx = pair((20,), dtype, layout, vals=vals)
+        w, tw = pair((20,), "float32", layout, 42)
+        w64, tw64 = pair((20,), "float64", "negative", 43)
+        wi, twi = pair((20,), "int32", "stepped", 44)
+        same(strided.bincount(x), torch.bincount(tx))
+        same(x.bincount(minlength=10), tx.bincount(minlength=10))
+        np.testing.assert_allclose(x.bincount(w).numpy(), tx.bincount(tw).numpy(), rtol=1e-6)
+        assert x.bincount(w).dtype.name == "float32"
+        same(x.bincount(w64), tx.bincount(tw64))
+        same(x.bincount(wi), tx.bincount(twi))
+    e, te = pair((0,), "int64", "contiguous")
+    same(strided.bincount(e), torch.bincount(te))
+    same(strided.bincount(e, minlength=3), torch.bincount(te, minlength=3))
+    n, tn = pair((2,), "int64", "contiguous", vals=[1, -1])
+    f, tf = pair((2,), "float32", "contiguous")
+    m, tm = pair((2, 2), "int64", "contiguous", vals=[[0, 1], [1, 2]])
+    for fs, ft in ((lambda: strided.bincount(n), lambda: torch.bincount(tn)),
+                   (lambda: strided.bincount(f), lambda: torch.bincount(tf)),
+                   (lambda: strided.bincount(m), lambda: torch.bincount(tm)),
+                   (lambda: strided.bincount(n.abs(), minlength=-1),
+                    lambda: torch.bincount(tn.abs(), minlength=-1)),
+                   (lambda: strided.bincount(n.abs(), f[:1]),
+                    lambda: torch.bincount(tn.abs(), tf[:1]))):
+        errors_alike(fs, ft)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ("float32", "float64", "int32", "int64", "uint8"))
+def test_searchsorted(layout, dtype):
+    rng = np.random.default_rng(50)
+    seq = np.sort(rng.integers(0, 20, size=(3, 8)), axis=1).astype(dtype)
+    s, ts = pair((3, 8), dtype, "contiguous" if layout == "expanded" else layout, vals=seq)
+    v, tv = pair((3, 5), dtype, layout, vals=rng.integers(0, 22, size=(3, 5)).astype(dtype))
+    for kw in ({}, {"right": True}, {"side": "right"}, {"side": "left"}, {"out_int32": True}):
+        same(strided.searchsorted(s, v, **kw), torch.searchsorted(ts, tv, **kw))
+        same(strided.searchsorted(s[0], v, **kw), torch.searchsorted(ts[0], tv, **kw))
+        same(strided.searchsorted(s[1], 7, **kw), torch.searchsorted(ts[1], 7, **kw))
+    order = np.argsort(rng.random((3, 8)), axis=1)
+    unsorted = np.take_along_axis(seq, np.argsort(order, axis=1), 1)
+    u, tu = pair((3, 8), dtype, "contiguous", vals=unsorted)
+    o, to = pair((3, 8), "int64", "contiguous", vals=order)
+    same(strided.searchsorted(u, v, sorter=o), torch.searchsorted(tu, tv, sorter=to))
+    errors_alike(lambda: strided.searchsorted(s, v[:2]), lambda: torch.searchsorted(ts, tv[:2]))
+    errors_alike(lambda: strided.searchsorted(s, v, side="left", right=True),
+                 lambda: torch.searchsorted(ts, tv, side="left", right=True))
+
+
+def test_unravel_index():
+    for shape in ((2, 3), (4,), (2, 1, 5), 7):
+        size = int(np.prod(shape))
+        for idx in (np.arange(size), np.array([[0, size - 1], [1, 2 % size]]), np.array(3 % size),
+                    np.array([-1, size, size + 3])):
+            i, ti = pair(idx.shape, "int64", "contiguous", vals=idx)
+            got, want = strided.unravel_index(i, shape), torch.unravel_index(ti, shape)
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                same(g, w)
+    errors_alike(lambda: strided.unravel_index(strided.tensor([1.5]), (2, 3)),
+                 lambda: torch.unravel_index(torch.tensor([1.5]), (2, 3)))
+    errors_alike(lambda: strided.unravel_index(strided.tensor([1]), (2, -3)),
+                 lambda: torch.unravel_index(torch.tensor([1]), (2, -3)))
+
+
+def test_multinomial():
+    strided.manual_seed(3)
+    p = strided.tensor([[0.1, 0.0, 0.6, 0.3], [0.0, 0.0, 1.0, 0.0]])
+    draws = strided.multinomial(p, 20000, replacement=True)
+    assert draws.shape == (2, 20000) and draws.dtype.name == "int64"
+    freq = np.bincount(draws[0].numpy(), minlength=4) / 20000
+    np.testing.assert_allclose(freq, [0.1, 0.0, 0.6, 0.3], atol=0.02)
+    assert (draws[1].numpy() == 2).all()
+    no_rep = strided.multinomial(p[0], 3)
+    assert sorted(no_rep.tolist()) == [0, 2, 3]
+    strided.manual_seed(5)
+    a = strided.multinomial(p, 4, replacement=True)
+    strided.manual_seed(5)
+    assert strided.multinomial(p, 4, replacement=True).tolist() == a.tolist()
+    g = strided.Generator(7)
+    b = strided.multinomial(p[0], 2, generator=g)
+    assert strided.multinomial(p[0], 2, generator=strided.Generator(7)).tolist() == b.tolist()
+    tp = torch.tensor(p.numpy())
+    for fs, ft in ((lambda: strided.multinomial(p, 5), lambda: torch.multinomial(tp, 5)),
+                   (lambda: strided.multinomial(-p, 1), lambda: torch.multinomial(-tp, 1)),
+                   (lambda: strided.multinomial(p * 0, 1), lambda: torch.multinomial(tp * 0, 1)),
+                   (lambda: strided.multinomial(p.long(), 1), lambda: torch.multinomial(tp.long(), 1)),
+                   (lambda: strided.multinomial(p, 0), lambda: torch.multinomial(tp, 0)),
+                   (lambda: strided.multinomial(p[None], 1), lambda: torch.multinomial(tp[None], 1))):
+        errors_alike(fs, ft)

@@ -16,10 +16,11 @@ TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "int32": tor
                 "int64": torch.int64, "uint8": torch.uint8, "bool": torch.bool}
 
 
-def pair(shape, dtype, layout, seed=0):
+def pair(shape, dtype, layout, seed=0, vals=None):
     """(strided tensor in layout, torch tensor with the same values)."""
-    vals = rand(shape, dtype, np.random.default_rng(seed))
-    t, expected = operand(vals, layout)
+    if vals is None:
+        vals = rand(shape, dtype, np.random.default_rng(seed))
+    t, expected = operand(np.asarray(vals, dtype=dtype), layout)
     return t, torch.from_numpy(np.array(expected, order="C"))
 
 
@@ -262,3 +263,64 @@ def test_cat_out():
     r = strided.cat([a, a], out=out)
     assert r is out
     same(out, torch.cat([ta, ta]))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_repeat_interleave(layout, dtype):
+    x, tx = pair((3, 4), dtype, layout, 30)
+    for dim in (None, 0, 1, -1):
+        same(x.repeat_interleave(2, dim), tx.repeat_interleave(2, dim))
+        same(strided.repeat_interleave(x, 0, dim=dim), torch.repeat_interleave(tx, 0, dim=dim))
+        same(strided.repeat_interleave(x, strided.tensor(3), dim=dim),
+             torch.repeat_interleave(tx, torch.tensor(3), dim=dim))
+    r, tr = pair((3,), "int64", "negative", vals=[2, 0, 1])
+    same(x.repeat_interleave(r, 0), tx.repeat_interleave(tr, 0))
+    r4, tr4 = pair((4,), "int64", "stepped", vals=[1, 3, 0, 2])
+    same(x.repeat_interleave(r4, dim=1), tx.repeat_interleave(tr4, dim=1))
+    same(strided.repeat_interleave(r4), torch.repeat_interleave(tr4))
+    errors_alike(lambda: x.repeat_interleave(r4, 0), lambda: tx.repeat_interleave(tr4, 0))
+    errors_alike(lambda: x.repeat_interleave(-1), lambda: tx.repeat_interleave(-1))
+    errors_alike(lambda: x.repeat_interleave(2, 2), lambda: tx.repeat_interleave(2, 2))
+
+
+EQUATIONS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->", [(2, 3)]), ("ij->ji", [(2, 3)]),
+    ("ijk->kji", [(2, 3, 4)]), ("i,i->", [(5,), (5,)]), ("i,j->ij", [(3,), (4,)]),
+    ("ij,ij->ij", [(2, 3), (2, 3)]), ("ij,j->i", [(2, 3), (3,)]), ("bij,bkj->bik", [(2, 3, 4), (2, 5, 4)]),
+    ("...ij,...jk", [(2, 3, 4), (2, 4, 5)]), ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("...ij->ij", [(2, 3, 4)]), ("i...->...", [(3, 2, 2)]), ("ij,kl->ijkl", [(2, 3), (1, 2)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("iij->j", [(3, 3, 2)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("i,i,i->i", [(4,), (4,), (4,)]),
+    ("ab,ab", [(2, 3), (2, 3)]), ("ij, jk -> ik", [(2, 3), (3, 4)]),
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EQUATIONS)
+def test_einsum_values_and_gradients(equation, shapes):
+    rng = np.random.default_rng(60)
+    vals = [rng.standard_normal(s) for s in shapes]
+    ts = [operand(v, "negative" if k % 2 else "transposed")[0] for k, v in enumerate(vals)]
+    got = strided.einsum(equation, *ts)
+    want = torch.einsum(equation, *[torch.tensor(v) for v in vals])
+    assert got.shape == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(strided.einsum(equation, ts).numpy(), want.numpy(),
+                               rtol=1e-10, atol=1e-12)
+    grads_alike(lambda *xs: strided.einsum(equation, *xs) * 1.0,
+                lambda *xs: torch.einsum(equation, *xs) * 1.0, shapes)
+
+
+def test_einsum_errors():
+    a, ta = pair((2, 3), "float64", "contiguous")
+    cases = [
+        (lambda: strided.einsum("ijk->i", a), lambda: torch.einsum("ijk->i", ta)),
+        (lambda: strided.einsum("ij,jk->ik", a), lambda: torch.einsum("ij,jk->ik", ta)),
+        (lambda: strided.einsum("ij->ii", a), lambda: torch.einsum("ij->ii", ta)),
+        (lambda: strided.einsum("ij->k", a), lambda: torch.einsum("ij->k", ta)),
+        (lambda: strided.einsum("ij,ij->i", a, a.T), lambda: torch.einsum("ij,ij->i", ta, ta.T)),
+        (lambda: strided.einsum("i1", a), lambda: torch.einsum("i1", ta)),
+    ]
+    for k, (fs, ft) in enumerate(cases):
+        errors_alike(fs, ft, k)

@@ -161,3 +161,57 @@ def _sort(ctx, g):
     if not ctx.keepdim:
         idx, g = idx.unsqueeze(ctx.dim), g.unsqueeze(ctx.dim)
     return _zeros(ctx.shapes[0], ctx.dtypes[0]).scatter(ctx.dim, idx, g)
+
+
+def _pad_to(t, shape):
+    """t in the top-left corner of zeros of `shape` (t's shape fits inside)."""
+    shape = tuple(shape)
+    if tuple(t.shape) == shape:
+        return t
+    out = _zeros(shape, t.dtype)
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
+
+
+@derivative("scatter_reduce", "ScatterReduceBackward0")
+def _scatter_reduce(ctx, g):
+    """PyTorch's scatter_reduce_backward: sum and mean pass g (divided by the counts for
+    mean); prod multiplies by the product of the others (result / x); amax and amin share g
+    evenly among the elements equal to the result."""
+    dim, index, reduce = ctx.dim, ctx.index, ctx.reduce
+    x, src, result = ctx.self, ctx.src, ctx.result
+    src_part = src[tuple(slice(0, n) for n in index.shape)]
+    written = _zeros(tuple(ctx.shapes[0]), g.dtype).scatter(dim, index, 1.0) != 0
+    gx = gs = None
+    if reduce == "sum":
+        gx = g if ctx.include_self else g.masked_fill(written, 0)
+        gs = g.gather(dim, index)
+    elif reduce == "mean":
+        n = _zeros(tuple(ctx.shapes[0]), g.dtype) + (1.0 if ctx.include_self else 0.0)
+        n = n.scatter_add(dim, index, _zeros(tuple(index.shape), g.dtype) + 1.0)
+        n = n.masked_fill(n == 0, 1.0)
+        gx = g / n
+        if not ctx.include_self:
+            gx = gx.masked_fill(written, 0)
+        gs = (g / n).gather(dim, index)
+    elif reduce == "prod":
+        if bool((x == 0).any()) or bool((src_part == 0).any()):
+            raise RuntimeError("the derivative of scatter_reduce(reduce='prod') with zeros in "
+                               "self or src is not implemented in strided")
+        gr = g * result
+        gx = gr / x
+        if not ctx.include_self:
+            gx = gx.masked_fill(written, 0)
+        gs = gr.gather(dim, index) / src_part
+    else:
+        value = result.gather(dim, index)
+        self_is = x == result
+        if not ctx.include_self:
+            self_is = self_is.logical_and(written.logical_not())
+        src_is = src_part == value
+        count = self_is.to(g.dtype).scatter_add(dim, index, src_is.to(g.dtype))
+        share = g / count.masked_fill(count == 0, 1.0)
+        gx = share.masked_fill(self_is.logical_not(), 0)
+        gs = share.gather(dim, index).masked_fill(src_is.logical_not(), 0)
+    return (gx if ctx.needs[0] else None,
+            _pad_to(gs, ctx.shapes[1]) if ctx.needs[1] else None)

@@ -2272,6 +2272,28 @@ cdef class Tensor:
         """strided.kthvalue(self, k, dim, keepdim): (values, indices)."""
         return _ops17("sort").kthvalue(self, k, dim, keepdim)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """strided.scatter_reduce(self, dim, index, src, reduce, include_self=...)."""
+        return _ops17("gather").scatter_reduce(self, dim, index, src, reduce,
+                                               include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        """scatter_reduce in place."""
+        return _ops17("gather").scatter_reduce_(self, dim, index, src, reduce,
+                                                include_self=include_self)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """strided.repeat_interleave(self, repeats, dim)."""
+        return _ops17("compose").repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """strided.unique(self, ...)."""
+        return _ops17("compose").unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        """strided.bincount(self, weights, minlength)."""
+        return _ops17("compose").bincount(self, weights, minlength)
+
     # ---- end of joining, gathering and sorting (issue 17) ----
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

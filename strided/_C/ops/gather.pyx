@@ -533,7 +533,8 @@ cdef Tensor _nonzero(Tensor input):
     cdef Geometry M
     _geom(&M, m)
     cdef const uint8_t* mp = <const uint8_t*>data_of(m)
-    cdef int64_t count, sizes[2]
+    cdef int64_t count
+    cdef int64_t sizes[2]
     with nogil:
         count = count_nonzero(M.ndim, M.sizes, mp, M.strides)
     sizes[0], sizes[1] = count, input._ndim
@@ -662,4 +663,97 @@ def index_put_(Tensor self, indices, values, accumulate=False):
         return autograd_dispatch().record_inplace("index_put", run, self, (v,), None,
                                                   index=np_idx, accumulate=bool(accumulate))
     run()
+    return self
+
+
+# ---- scatter_reduce ---------------------------------------------------------------------------
+
+_REDUCE_MODES = {"sum": SCATTER_ADD, "prod": SCATTER_MUL, "mean": SCATTER_ADD,
+                 "amax": SCATTER_AMAX, "amin": SCATTER_AMIN}
+
+
+cdef object _identity(DType dt, str reduce):
+    """The value a scattered-to position starts from when include_self=False."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dt.is_floating_point:
+        return float("-inf") if reduce == "amax" else float("inf")
+    info = np.iinfo(dt.numpy_dtype) if dt.num != BOOL else None
+    if info is None:
+        return reduce == "amin"
+    return info.min if reduce == "amax" else info.max
+
+
+cdef int _scatter_reduce_into(Tensor self, int d, Tensor ix, Tensor src, str reduce,
+                              bint include_self) except -1:
+    """self (reduce)= src at the indices, no history (the checks included)."""
+    cdef Tensor counts
+    if not include_self:
+        _scatter_into(self, d, ix, None, _identity(self._dtype, reduce), SCATTER_SET,
+                      "scatter_reduce_")
+    _scatter_into(self, d, ix, src, None, _REDUCE_MODES[reduce], "scatter_reduce_")
+    if reduce == "mean" and ix._numel:
+        counts = _tensor(1 if include_self else 0, dtype=self.dtype).expand(self.shape).clone()
+        _scatter_into(counts, d, ix, None, 1, SCATTER_ADD, "scatter_reduce_")
+        counts = counts.masked_fill(counts == 0, 1)
+        if self._dtype.is_floating_point:
+            r = self.div(counts)
+        else:
+            r = self.div(counts, rounding_mode="floor")
+        self.copy_(r)
+    return 0
+
+
+def scatter_reduce(Tensor input, dim, index, src, reduce, *, include_self=True):
+    """scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tensor
+
+    A copy of input with the src values at index[i][j] (dim=0; likewise for other dims)
+    reduced into each position: reduce is "sum", "prod", "mean", "amax" or "amin";
+    include_self=False leaves input's own value out of the positions written to.  Integer
+    means round down.
+
+    >>> strided.zeros(3).scatter_reduce(0, strided.tensor([0, 0, 2]),
+    ...                                 strided.tensor([1.0, 3.0, 5.0]), "amax").tolist()
+    [3.0, 0.0, 5.0]
+    """
+    d, ix, st, reduce = _scatter_reduce_args(input, dim, index, src, reduce, "scatter_reduce")
+    cdef Tensor r = input.detach().clone()
+    _scatter_reduce_into(r, d, ix, st.detach(), reduce, include_self)
+    if grad_mode_enabled() and (needs_grad(input) or needs_grad(st)):
+        autograd_dispatch().record("scatter_reduce", (input, st), r,
+                                   {"index": ix, "self": input, "src": st, "result": r},
+                                   dim=d, reduce=reduce, include_self=bool(include_self))
+    return r
+
+
+cdef tuple _scatter_reduce_args(Tensor self, object dim, object index, object src,
+                                object reduce, str op):
+    cdef Tensor ix = _index_arg(index, op)
+    cdef Tensor st = _as_tensor_arg(src, op, "src")
+    if reduce not in _REDUCE_MODES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if st._dtype is not self._dtype:
+        raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
+    return _wrap(dim, self._ndim), ix, st, reduce
+
+
+def scatter_reduce_(Tensor self, dim, index, src, reduce, *, include_self=True):
+    """self.scatter_reduce_(dim, index, src, reduce, *, include_self=True): in place."""
+    d, ix, st, reduce = _scatter_reduce_args(self, dim, index, src, reduce, "scatter_reduce_")
+    if grad_mode_enabled() and (needs_grad(self) or needs_grad(st)):
+        _check_index_shape(self, d, ix, st, "scatter_reduce_")
+        old = self.detach().clone()
+        r = scatter_reduce(old, d, ix, st.detach(), reduce, include_self=include_self)
+
+        def run():
+            self.copy_(r)
+
+        return autograd_dispatch().record_inplace(
+            "scatter_reduce", run, self, (st,),
+            {"index": ix.clone(), "self": old, "src": st, "result": r}, dim=d, reduce=reduce,
+            include_self=bool(include_self))
+    _scatter_reduce_into(self, d, ix, st, reduce, include_self)
     return self
