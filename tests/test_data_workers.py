@@ -461,3 +461,19 @@ def test_argument_checks():
         DataLoader(ds, timeout=-1)
     with pytest.raises(ValueError, match="multiprocessing_context option should specify"):
         DataLoader(ds, num_workers=1, multiprocessing_context="nope")
+
+
+def test_bench_dataloader_quick(tmp_path):
+    """benchmarks/bench_dataloader.py runs (a smoke run) and reports every case."""
+    import json
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "dl.json"
+    proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks",
+                                                        "bench_dataloader.py"),
+                           "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=root, timeout=LIMIT)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["case"] for r in rows} == {f"{d} workers={w}" for d in ("decode", "tensor")
+                                         for w in (0, 1, 2)}
+    assert all(r["strided_ms"] > 0 for r in rows)
