@@ -258,6 +258,12 @@ def test_iterable_dataset_sharded_by_worker_info():
                 assert len(items) == sum(p // 4 * 4 for p in per)
             else:
                 assert sorted(items) == list(range(22))
+    loader = DataLoader(Shards(10), batch_size=3, num_workers=2, persistent_workers=True)
+    for _ in range(2):
+        assert sorted(v for b in loader for v in b.tolist()) == list(range(10))
+    it = iter(loader)
+    next(it)                                   # abandoned: the next epoch starts afresh
+    assert sorted(v for b in loader for v in b.tolist()) == list(range(10))
 
 
 # ---- shared memory -------------------------------------------------------------------------
