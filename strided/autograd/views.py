@@ -87,6 +87,16 @@ def _t(ctx, g):
     return g.t()
 
 
+# In-place view ops (t_, transpose_, ...; NOTE [ In-place metadata changes ] in views.pxi):
+# the out-of-place op's formula under PyTorch's name for the in-place form.
+view_row("t_", "TBackward1")(_t)
+view_row("transpose_", "TransposeBackward1")(_transpose)
+view_row("unsqueeze_", "UnsqueezeBackward1")(_reshape_back)
+view_row("squeeze_", lambda ctx: "SqueezeBackward3" if ctx.args is None else
+         "SqueezeBackward5" if isinstance(ctx.args, (tuple, list)) else
+         "SqueezeBackward4")(_reshape_back)
+
+
 @view_row("flip", "FlipBackward0")
 def _flip(ctx, g):
     return g.flip(ctx.args) if ctx.args else g
@@ -146,14 +156,18 @@ def _as_strided(ctx, g):
     return _as_strided_scatter(g, ctx.src, ctx.view, ctx.dtypes[0])
 
 
+view_row("as_strided_", "AsStridedBackward1")(_as_strided)
+
+
 def view_node(src, view, op=None, args=None):
     """The Node of view (made from src by view op `op` with arguments `args`); op None (or
     an op without a row) records it as an as_strided of src (NOTE [ View backward ])."""
     if op == "index":
         op = "basic_index"
     row = DERIVATIVES.get(op)
-    if row is None or not row.view or op == "as_strided":
-        return node("as_strided", (src,), view, src=_geometry(src), view=_geometry(view))
+    if row is None or not row.view or op == "as_strided" or op == "as_strided_":
+        return node("as_strided_" if op == "as_strided_" else "as_strided", (src,), view,
+                    src=_geometry(src), view=_geometry(view))
     return node(op, (src,), view, args=args)
 
 

@@ -535,12 +535,12 @@ cdef class Tensor:
     @property
     def shape(self):
         """The sizes, a strided.Size (a tuple of ints)."""
-        return _tuple_new(_Size, _int_tuple(self._ndim, self._sizes))
+        return _size_of(self._ndim, self._sizes)
 
     def size(self, dim=None):
         """The sizes (a strided.Size), or the size of dim."""
         if dim is None:
-            return _tuple_new(_Size, _int_tuple(self._ndim, self._sizes))
+            return _size_of(self._ndim, self._sizes)
         if self._ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._sizes[_wrap_dim(dim, self._ndim)]
@@ -1106,33 +1106,36 @@ cdef class Tensor:
 
     def t_(self):
         """t(), in place: this tensor's own sizes and strides are swapped; returns self."""
-        return _inplace_view(self, lambda x: x.t(), "t_")
+        return _inplace_view(self, lambda x: x.t(), "t_", None)
 
     def transpose_(self, dim0, dim1):
         """transpose(dim0, dim1), in place; returns self."""
-        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "transpose_")
+        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "transpose_",
+                             (_wrap_dim(dim0, self._ndim), _wrap_dim(dim1, self._ndim)))
 
     def swapdims_(self, dim0, dim1):
         """transpose_(dim0, dim1)."""
-        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "swapdims_")
+        return _inplace_view(self, lambda x: x.transpose(dim0, dim1), "transpose_",
+                             (_wrap_dim(dim0, self._ndim), _wrap_dim(dim1, self._ndim)))
 
     def swapaxes_(self, axis0, axis1):
         """transpose_(axis0, axis1)."""
-        return _inplace_view(self, lambda x: x.transpose(axis0, axis1), "swapaxes_")
+        return _inplace_view(self, lambda x: x.transpose(axis0, axis1), "transpose_",
+                             (_wrap_dim(axis0, self._ndim), _wrap_dim(axis1, self._ndim)))
 
     def squeeze_(self, dim=None):
         """squeeze(dim), in place; returns self."""
-        return _inplace_view(self, lambda x: x.squeeze(dim), "squeeze_")
+        return _inplace_view(self, lambda x: x.squeeze(dim), "squeeze_", dim)
 
     def unsqueeze_(self, dim):
         """unsqueeze(dim), in place; returns self."""
-        return _inplace_view(self, lambda x: x.unsqueeze(dim), "unsqueeze_")
+        return _inplace_view(self, lambda x: x.unsqueeze(dim), "unsqueeze_", None)
 
     def as_strided_(self, size, stride, storage_offset=None):
         """as_strided(size, stride, storage_offset), in place (checked against the
         storage like every view); returns self."""
         return _inplace_view(self, lambda x: x.as_strided(size, stride, storage_offset),
-                             "as_strided_")
+                             "as_strided_", None)
 
     def resize_(self, size=(), *rest, memory_format=None):
         """resize_(*sizes): contiguous with these sizes from the same storage offset; the
@@ -2355,7 +2358,6 @@ cdef object _ops17(str stem):
 
 
 from strided._C.core.size import Size as _Size
-cdef object _tuple_new = tuple.__new__
 
 from strided._C.core.device import (device as _Device, CPU as _CPU, check_device,
                                     DEVICE_TYPES as _DEVICE_TYPES)

@@ -384,13 +384,13 @@ cdef int _refuse_leaf_in_place(Tensor t) except -1:
     return 0
 
 
-cdef object _inplace_view(Tensor self, object op, str name):
+cdef object _inplace_view(Tensor self, object op, str name, object args):
     """self's layout replaced by the view op(self) (NOTE [ In-place metadata changes ]).
 
     As in PyTorch: a leaf that requires grad refuses (under grad mode); a tensor with
-    history gets the view's node on top of it (op runs on an alias standing for self's old
-    identity); a piece of split/chunk/unbind refuses, since its multi-output node cannot
-    be rewritten; the version counter is bumped."""
+    history gets the view row `name` (with `args`) on top of it, recorded from an alias
+    standing for self's old identity; a piece of split/chunk/unbind refuses, since its
+    multi-output node cannot be rewritten; the version counter is bumped."""
     cdef Tensor alias, v
     _refuse_leaf_in_place(self)
     if _recording(self):
@@ -409,7 +409,12 @@ cdef object _inplace_view(Tensor self, object op, str name):
         alias._grad_fn = fn
         alias._output_nr = self._output_nr
         alias._view_version = self._view_version
-        v = op(alias)
+        prev = _set_grad_enabled(False)
+        try:
+            v = op(alias)
+        finally:
+            _set_grad_enabled(prev)
+        _autograd().record_view(alias, v, name, args)
         _set_layout(self, v)
         self._grad_fn = v._grad_fn
         self._output_nr = v._output_nr
@@ -532,8 +537,8 @@ cdef Tensor _view_dtype(Tensor t, DType dt):
     cdef int64_t offset = t._offset, ratio
     cdef int d, n = t._ndim, old = t._dtype.itemsize, new = dt.itemsize
     cdef str what
-    if dt is t._dtype:
-        return _view(t, n, t._sizes, t._strides, t._offset, "view")
+    if dt is t._dtype:      # no gradient either (PyTorch's view(dtype) is not differentiable)
+        return make_tensor(t._storage, n, t._sizes, t._strides, t._offset, t)
     memcpy(sizes, t._sizes, n * sizeof(int64_t))
     memcpy(strides, t._strides, n * sizeof(int64_t))
     if old != new:
@@ -568,7 +573,6 @@ cdef Tensor _view_dtype(Tensor t, DType dt):
                 strides[d] //= ratio
             sizes[n - 1] //= ratio
             offset //= ratio
-    # a different dtype has no gradient (PyTorch's result does not require grad)
     return make_tensor(_reinterpret(t._storage, dt), n, sizes, strides, offset, t)
 
 
@@ -615,3 +619,24 @@ def _legacy_tensor(tuple args, dtype, str name):
     """PyTorch's legacy constructors (strided.FloatTensor(...) and friends, in
     strided.creation): see _legacy_new."""
     return _legacy_new(args, as_dtype(dtype), name)
+
+
+cdef extern from *:
+    """
+    static PyObject* strided_alloc_var(PyObject* type, Py_ssize_t n) {
+        return ((PyTypeObject*)type)->tp_alloc((PyTypeObject*)type, n);
+    }
+    """
+    object strided_alloc_var(PyObject* type, Py_ssize_t n)
+
+
+cdef object _size_of(int ndim, const int64_t* sizes):
+    """A strided.Size of sizes[:ndim], built as tuple's own constructor builds a subclass
+    instance (tp_alloc, then the items), without the Python-level call tuple.__new__ costs."""
+    cdef object out = strided_alloc_var(<PyObject*>_Size, ndim)
+    cdef int d
+    for d in range(ndim):
+        v = PyLong_FromLongLong(sizes[d])
+        Py_INCREF(v)                        # PyTuple_SET_ITEM steals a reference
+        PyTuple_SET_ITEM(out, d, v)
+    return out
