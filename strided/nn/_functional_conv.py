@@ -449,8 +449,10 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
                       {"input": input, "weight": weight}, stride=stride, padding=padding,
                       output_padding=output_padding, groups=groups, dilation=dilation,
                       one_d=one_d, name=op)
-    from strided.creation import empty
-    shape_only = empty(*out_shape, dtype=x.dtype)      # the convolution's input: its shape
+    from strided.creation import zeros
+    # the convolution's input, for its shape only (the input-gradient kernels never read
+    # it; zeros, lazily mapped, keep that harmless even if a path did)
+    shape_only = zeros(*out_shape, dtype=x.dtype)
     gx = _pad_rows(x, conv_hw)
     out, _, _ = _k.conv2d_backward(gx, shape_only, w.contiguous(), sH, sW, pH, pW, dH, dW, g,
                                    True, False, False)
