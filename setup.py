@@ -52,7 +52,7 @@ except AttributeError:              # not Linux
 # strided._C's extension modules, by layer (strided/_C/README.md): each is
 # strided/_C/<folder>/<stem>.pyx, built as strided._C.<folder>.<stem>
 MODULES = ["core." + m for m in ("dtypes", "storage", "threads", "iterator", "copy", "tensor",
-                                 "dlpack")]
+                                 "dlpack", "cpu")]
 MODULES += ["kernels." + m for m in ("elementwise", "reduce", "gemm", "pool", "conv", "norm",
                                      "loss", "optim")]
 MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]

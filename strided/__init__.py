@@ -41,6 +41,7 @@ from strided import nn, optim, data
 from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
 from strided._C.core.device import device, check_device as _check_device
 from strided import cuda, accelerator, backends
+from strided._config import show_config
 
 
 def set_default_device(device):

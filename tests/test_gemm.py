@@ -5,6 +5,11 @@ Every product is compared with NumPy over shapes that hit each path of the kerne
 operand layouts the kernel must read without copying (transposed, stepped, negative and
 zero strides, offsets), for both micro-kernels (the AVX2+FMA one and the plain-C
 reference), with 1 and 2 threads.
+
+Every test runs once per GEMM kernel table this CPU can run (the `kernel_table` fixture,
+NOTE [ GEMM kernel tables ]): reference (plain C), avx2, avx512 and avx512_on_avx2 (the
+AVX-512 tile and code built on AVX2 registers, so any AVX2 machine tests the 512-bit
+logic).
 """
 import itertools
 
@@ -15,18 +20,24 @@ import strided
 import strided.nn.functional as F
 from strided._C.kernels import gemm as _gemm
 
-KERNELS = ["auto", "reference"] if _gemm._cpu_has_avx2_fma() else ["reference"]
+TABLES = _gemm._kernel_tables()
 FLOATS = ("float32", "float64")
 INTS = ("uint8", "int32", "int64")
 EPS = {"float32": np.finfo(np.float32).eps, "float64": np.finfo(np.float64).eps}
 
 
-@pytest.fixture(params=KERNELS)
-def kernel(request):
+@pytest.fixture(autouse=True, params=TABLES)
+def kernel_table(request):
+    """Every test of this module on every kernel table."""
     old = _gemm._kernel_name()
     _gemm._set_kernel(request.param)
     yield request.param
-    _gemm._set_kernel("auto" if old != "reference" else "reference")
+    _gemm._set_kernel(old)
+
+
+@pytest.fixture
+def kernel(kernel_table):
+    return kernel_table
 
 
 @pytest.fixture
@@ -39,12 +50,11 @@ def threads():
 @pytest.fixture
 def small_blocks():
     """Tiny MC/KC/NC so that small matrices cross every block edge of the five loops."""
-    old = {dt: _gemm._block_sizes(dt) for dt in FLOATS}
-    _gemm._set_block_sizes("float32", 12, 5, 32)
-    _gemm._set_block_sizes("float64", 12, 7, 16)
+    old = {"float32": _gemm._set_block_sizes("float32", (12, 5, 32)),
+           "float64": _gemm._set_block_sizes("float64", (12, 7, 16))}
     yield
     for dt, sizes in old.items():
-        _gemm._set_block_sizes(dt, *sizes)
+        _gemm._set_block_sizes(dt, sizes)
 
 
 def rand(shape, dtype, seed):
@@ -373,20 +383,41 @@ def test_threads_batched_identical(threads, dtype):
     np.testing.assert_array_equal(out[0], out[1])
 
 
-@pytest.mark.skipif(len(KERNELS) < 2, reason="no AVX2+FMA on this CPU")
-@pytest.mark.parametrize("dtype", FLOATS)
-def test_reference_and_simd_kernels_agree(dtype):
-    a, b = rand((67, 83), dtype, 26), rand((83, 71), dtype, 27)
-    A, B = strided.from_numpy(a), strided.from_numpy(b)
+def table_products(a, b, c0, alpha, beta, tables):
+    """{table: alpha * a @ b + beta * c0} on each kernel table (the packed path: a
+    transposed A and B are never read in place)."""
+    out = {}
+    old = _gemm._kernel_name()
     try:
-        assert _gemm._set_kernel("reference") == "reference"
-        ref = strided.mm(A, B).numpy()
-        assert _gemm._set_kernel("auto") == "avx2_fma"
-        fast = strided.mm(A, B).numpy()
+        for name in tables:
+            _gemm._set_kernel(name)
+            A = strided.from_numpy(np.ascontiguousarray(a.T)).t()
+            B = strided.from_numpy(np.ascontiguousarray(b.T)).t()
+            C = strided.from_numpy(c0.copy())
+            strided.gemm(A, B, C, alpha=alpha, beta=beta)
+            out[name] = C.numpy()
     finally:
-        _gemm._set_kernel("auto")
-    check(fast, ref.astype(np.float64), dtype, 83)
-    check(fast, a.astype(np.float64) @ b, dtype, 83)
+        _gemm._set_kernel(old)
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m,n,k", [(67, 71, 83), (13, 100, 300), (150, 33, 7), (1, 2, 3)])
+def test_kernel_tables_agree(kernel_table, dtype, m, n, k):
+    """Every table against NumPy and against the portable one to rounding (FMA contraction
+    and K blocks may differ); the avx512 code built on AVX2 registers gives the avx512
+    table's bits (the same FMAs in the same order), and for k <= KC (one K block) so does
+    the avx2 table (NOTE [ Wide micro-kernels ])."""
+    a, b, c0 = rand((m, k), dtype, 26), rand((k, n), dtype, 27), rand((m, n), dtype, 28)
+    got = table_products(a, b, c0, 0.5, -2.0, TABLES)
+    want = 0.5 * (a.astype(np.float64) @ b) - 2.0 * c0
+    for name, c in got.items():
+        check(c, want, dtype, k, 4)
+        check(c, got["reference"].astype(np.float64), dtype, k, 8)
+    if "avx512_on_avx2" in got and "avx512" in got:
+        np.testing.assert_array_equal(got["avx512"], got["avx512_on_avx2"])
+    if "avx512_on_avx2" in got and "avx2" in got:
+        np.testing.assert_array_equal(got["avx2"], got["avx512_on_avx2"])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -703,9 +734,10 @@ def test_non_tensor_arguments_raise_type_error():
 
 def test_kernel_switch():
     assert _gemm._set_kernel("reference") == "reference"
-    assert _gemm._set_kernel("auto") in ("avx2_fma", "reference")
-    with pytest.raises(ValueError):
-        _gemm._set_kernel("avx512")
+    assert _gemm._set_kernel("auto") == _gemm._default_table()
+    assert _gemm._kernel_name() == _gemm._table_info()["name"]
+    with pytest.raises(ValueError, match="kernel table"):
+        _gemm._set_kernel("avx1024")
     _gemm._trim_buffers()           # buffers come back on demand
     check(strided.mm(strided.ones(30, 40), strided.ones(40, 50)).numpy(),
           np.full((30, 50), 40.0), "float32", 40)

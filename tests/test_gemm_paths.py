@@ -12,6 +12,8 @@ gemm._force_thread_rows, strided.set_num_threads), and require that
     in the same order; beyond KC the packed path sums K blocks separately);
   - every thread grid agrees bit for bit with one thread: the K blocks depend on k alone and
     M / N are cut on micro-tile edges, so each element of C sees the same operations.
+Every test runs once per GEMM kernel table this CPU can run (the `kernel_table` fixture;
+their tiles differ, so do the micro-tile edges and thread grids).
 """
 import itertools
 
@@ -24,8 +26,26 @@ from strided._C.kernels import gemm as _gemm
 FLOATS = ("float32", "float64")
 INTS = ("uint8", "int32", "int64")
 SMALL_WORK = 100 * 100 * 100        # gemm.pyx's default threshold for the direct path
-HAVE_SIMD = _gemm._cpu_has_avx2_fma() and _gemm._kernel_name() == "avx2_fma"
 TRANS = list(itertools.product((False, True), repeat=2))
+
+
+@pytest.fixture(autouse=True, params=_gemm._kernel_tables())
+def kernel_table(request):
+    """Every test of this module on every kernel table."""
+    old = _gemm._kernel_name()
+    _gemm._set_kernel(request.param)
+    yield request.param
+    _gemm._set_kernel(old)
+
+
+def have_direct():
+    """The table in use has direct (unpacked) kernels: all but the reference one."""
+    return _gemm._kernel_name() != "reference"
+
+
+def tile(dtype):
+    info = _gemm._table_info()[dtype]
+    return info["mr"], info["nr"]
 
 
 @pytest.fixture
@@ -163,7 +183,7 @@ def expected_path(m, n, k, trans_a, trans_b, c_kind, work_limit):
         m, n, col_a, col_b = n, m, not col_b, not col_a
     if m == 1 or n == 1:
         return "gemv_n" if n == 1 else "gemv_m"
-    if m * n * k <= work_limit and HAVE_SIMD:
+    if m * n * k <= work_limit and have_direct():
         if not col_b:
             return "direct"
         if col_a:
@@ -218,7 +238,6 @@ def test_threshold_picks_path_and_paths_agree(small_work, threads, dtype, m, n, 
         np.testing.assert_array_equal(got, packed)
 
 
-@pytest.mark.skipif(not HAVE_SIMD, reason="the direct path needs the AVX2+FMA kernels")
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("layout", ["row", "col", "neg", "neg_col", "stepped"])
 @pytest.mark.parametrize("c_kind", C_KINDS)
@@ -227,6 +246,8 @@ def test_threshold_picks_path_and_paths_agree(small_work, threads, dtype, m, n, 
 def test_direct_matches_packed_bitwise(small_work, dtype, layout, c_kind, m, n, k):
     """Every trans combination, operand layout (negative strides included) and C view,
     over micro-tile edges: the direct path's bits are the packed path's (k <= KC)."""
+    if not have_direct():
+        pytest.skip("the reference kernel table has no direct path")
     a, b, c0 = rand((m, k), dtype, 4), rand((k, n), dtype, 5), rand((m, n), dtype, 6)
     want = reference(a, b, c0, 2.0, 0.25, dtype)
     for trans_a, trans_b in TRANS:
@@ -284,7 +305,7 @@ def test_every_thread_grid_matches_one_thread(threads, forced_rows, dtype, m, n,
     need_openmp()
     a, b, c0 = rand((m, k), dtype, 12), rand((k, n), dtype, 13), rand((m, n), dtype, 14)
     want = reference(a, b, c0, 0.75, -0.5, dtype)
-    mr, nr = (6, 16) if dtype == "float32" else (6, 8)
+    mr, nr = tile(dtype)
     um, un = -(-m // mr), -(-n // nr)
     for trans_a, trans_b in TRANS:
         for layout in ("row", "neg"):
@@ -330,13 +351,14 @@ def test_thread_grid_choice():
     assert _gemm._thread_grid_for("float32", 64, 4096, 2) == (1, 2)
     assert _gemm._thread_grid_for("float32", 2000, 30, 2) == (2, 1)
     assert _gemm._thread_grid_for("float32", 5, 5, 2) == (1, 1)
-    assert _gemm._thread_grid_for("float64", 6, 17, 4) == (1, 3)     # 1 x 3 tiles
+    mr, nr = tile("float64")
+    assert _gemm._thread_grid_for("float64", mr, 2 * nr + 1, 4) == (1, 3)     # 1 x 3 tiles
 
 
 def test_small_products_run_direct_on_any_thread_count(threads):
     """The direct path is single-threaded: 2 threads change nothing below SMALL_WORK."""
-    if not HAVE_SIMD:
-        pytest.skip("the direct path needs the AVX2+FMA kernels")
+    if not have_direct():
+        pytest.skip("the reference kernel table has no direct path")
     a, b, c0 = rand((90, 100), "float32", 18), rand((100, 110), "float32", 19), \
         rand((90, 110), "float32", 20)
     assert _gemm._path("float32", 90, 110, 100) == "direct"

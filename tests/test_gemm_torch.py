@@ -3,7 +3,7 @@
 Every call runs on the same data in strided and in torch; results must agree in shape,
 dtype and value (exactly for integers), and a call must raise in strided exactly when it
 raises in torch, with the same exception type -- and, for the messages strided copies,
-the same text.
+the same text.  Every test runs once per GEMM kernel table this CPU can run.
 """
 import itertools
 
@@ -14,6 +14,18 @@ torch = pytest.importorskip("torch")
 
 import strided                                   # noqa: E402
 import strided.nn.functional as F                # noqa: E402
+from strided._C.kernels import gemm as _gemm     # noqa: E402
+
+
+
+@pytest.fixture(autouse=True, params=_gemm._kernel_tables())
+def kernel_table(request):
+    """Every test of this module on every kernel table."""
+    old = _gemm._kernel_name()
+    _gemm._set_kernel(request.param)
+    yield request.param
+    _gemm._set_kernel(old)
+
 
 DTYPES = ("bool", "uint8", "int32", "int64", "float32", "float64")
 TORCH = {"bool": torch.bool, "uint8": torch.uint8, "int32": torch.int32, "int64": torch.int64,

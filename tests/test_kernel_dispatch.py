@@ -48,7 +48,7 @@ print(json.dumps(out))
 
 
 def run(kernels):
-    env = dict(os.environ, STRIDED_KERNELS=kernels)
+    env = dict(os.environ, STRIDED_ISA=kernels)
     proc = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -11,30 +11,18 @@ once per row, never per element.
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t
 import importlib
-import os
 
 from strided._C.core.iterator cimport StridedLoop, inner_loop_fn, loop_run_parallel
+from strided._C.core.cpu cimport isa_level, ISA_AVX2
 
 include "elementwise_rows.pxi"
 
-cdef extern from *:
-    """
-    static int strided_cpu_has_avx2_fma(void) {
-    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    #else
-        return 0;
-    #endif
-    }
-    """
-    int cpu_has_avx2_fma "strided_cpu_has_avx2_fma"() noexcept nogil
-
 # NOTE [ Kernel dispatch ]
 # The row kernels are built twice: here for the baseline ISA, and in elementwise_avx2 with
-# -mavx2 -mfma (on x86-64 builds).  At import, when the CPU has AVX2 and FMA, the AVX2
-# module is imported -- only then, so its code never runs on a CPU without them -- and its
-# row functions replace these.  STRIDED_KERNELS=baseline keeps the portable ones.
+# -mavx2 -mfma (on x86-64 builds).  At import, when the instruction-set level is avx2 or
+# above (NOTE [ Instruction sets ] in core/cpu.pyx), the AVX2 module is imported -- only
+# then, so its code never runs on a CPU without AVX2 and FMA -- and its row functions
+# replace these.  STRIDED_ISA=baseline keeps the portable ones.
 cdef RowKernels _kernels
 _kernels.binary = _binary_rows
 _kernels.unary = _unary_rows
@@ -44,7 +32,7 @@ _isa = "baseline"
 
 def _select_kernels():
     global _kernels, _isa
-    if os.environ.get("STRIDED_KERNELS", "") == "baseline" or not cpu_has_avx2_fma():
+    if isa_level() < ISA_AVX2:
         return
     try:
         from strided._C.kernels import elementwise_avx2

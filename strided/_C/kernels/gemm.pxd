@@ -52,6 +52,7 @@ cdef struct StridedOperand:
     int64_t rs              # row stride, elements
     int64_t cs              # column stride, elements
     int dtype_num
+    const void* kt          # the kernel table (strided_gemm_kernels) whose packer to use
 
 # pack_b_fn for a StridedOperand (FLOAT32 or FLOAT64)
 cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
@@ -109,5 +110,9 @@ cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
                               const char* a_pk, const char* b, const int64_t* b_off,
                               double beta, char* C, int64_t rsC) noexcept nogil
 
+# MR and NR of the tile the entry points above that take a packer or offsets (gemm_packed_b,
+# gemm_offset_a / _b, gemm_pack_a, gemm_packed_a_elems, gemm_offset_b_block) work in: 6 x 16
+# (float32) / 6 x 8 (float64), the reference and avx2 kernel tables' tile, whichever table
+# gemm_strided uses (NOTE [ GEMM kernel tables ] in gemm_kernel.h).
 cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil

@@ -4,53 +4,26 @@ Float32/float64 products follow BLIS's five loops (NOTE [ GEMM loops ]) on up to
 num_threads_for() threads, each owning a block of C; products of at most SMALL_WORK
 multiply-adds skip packing and run on one thread (_gemm_direct) when B is row-major or A
 column-major (NOTE [ GEMM paths ]); matrix-vector shapes stream (_gemv).  The
-micro-kernels, the packing routines, their run-time CPU dispatch and the packing-buffer
-pool are C, in gemm_kernel.h.  Integer dtypes take a simpler exact path with wrap-around.
+micro-kernels, the packing routines, their tables per instruction set (NOTE [ GEMM kernel
+tables ], one picked at import from core/cpu's level) and the packing-buffer pool are C, in
+gemm_kernel.h and gemm_kernel_wide.h.  Integer dtypes take a simpler exact path with wrap-around.
 Every entry point runs with the GIL released.
 """
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uint64_t, int32_t, uint8_t
 
-import os
 
 from strided._C.core.dtypes cimport UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.core.threads cimport num_threads_for
+from strided._C.core.cpu cimport isa_level
 
 cdef extern from "gemm_kernel.h" nogil:
-    enum:
-        STRIDED_SGEMM_MR
-        STRIDED_SGEMM_NR
-        STRIDED_DGEMM_MR
-        STRIDED_DGEMM_NR
     ctypedef void (*strided_sgemm_ukr_t)(int64_t k, const float* a, const float* b, float* c,
                                          int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                          float alpha, float beta) noexcept nogil
     ctypedef void (*strided_dgemm_ukr_t)(int64_t k, const double* a, const double* b, double* c,
                                          int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
                                          double alpha, double beta) noexcept nogil
-    ctypedef struct strided_gemm_bufs:
-        char* a
-        char* b
-    strided_sgemm_ukr_t strided_sgemm_ukr()
-    void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
-                                   const float* b, int64_t rs_b, float* c, int64_t rs_c,
-                                   int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
-    void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
-                                   const double* b, int64_t rs_b, double* c, int64_t rs_c,
-                                   int64_t cs_c, int64_t mr, int64_t nr, double alpha, double beta)
-    int strided_sgemv_avx2(const float* M, int64_t rsM, int64_t csM, const float* x, int64_t incx,
-                           float* y, int64_t incy, int64_t k, float alpha, float beta,
-                           int64_t i0, int64_t i1)
-    int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const double* x, int64_t incx,
-                           double* y, int64_t incy, int64_t k, double alpha, double beta,
-                           int64_t i0, int64_t i1)
-    void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
-    void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs, int64_t mc, int64_t kc)
-    void strided_spack_a_off(float* dst, const float* src, const int64_t* aoff, int64_t mc, int64_t kc)
-    void strided_dpack_a_off(double* dst, const double* src, const int64_t* aoff, int64_t mc, int64_t kc)
-    void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
-    void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs, int64_t kc, int64_t nc)
-    strided_dgemm_ukr_t strided_dgemm_ukr()
     ctypedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
                                               const int64_t* boff, int64_t d1, float* c, int64_t rs_c,
                                               int64_t cs_c, int64_t mr, int64_t nr,
@@ -59,11 +32,60 @@ cdef extern from "gemm_kernel.h" nogil:
                                               const int64_t* boff, int64_t d1, double* c, int64_t rs_c,
                                               int64_t cs_c, int64_t mr, int64_t nr,
                                               double alpha, double beta) noexcept nogil
-    strided_sgemm_offb_ukr_t strided_sgemm_offb_ukr()
-    strided_dgemm_offb_ukr_t strided_dgemm_offb_ukr()
-    int strided_gemm_select_kernel(int want_simd)
-    int strided_gemm_kernel_current()
-    int strided_cpu_has_avx2_fma()
+    ctypedef void (*strided_sgemm_direct_t)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                                            const float* b, int64_t rs_b, float* c, int64_t rs_c,
+                                            int64_t cs_c, int64_t mr, int64_t nr, float alpha,
+                                            float beta) noexcept nogil
+    ctypedef void (*strided_dgemm_direct_t)(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
+                                            const double* b, int64_t rs_b, double* c, int64_t rs_c,
+                                            int64_t cs_c, int64_t mr, int64_t nr, double alpha,
+                                            double beta) noexcept nogil
+    ctypedef int (*strided_sgemv_t)(const float* M, int64_t rsM, int64_t csM, const float* x,
+                                    int64_t incx, float* y, int64_t incy, int64_t k, float alpha,
+                                    float beta, int64_t i0, int64_t i1) noexcept nogil
+    ctypedef int (*strided_dgemv_t)(const double* M, int64_t rsM, int64_t csM, const double* x,
+                                    int64_t incx, double* y, int64_t incy, int64_t k, double alpha,
+                                    double beta, int64_t i0, int64_t i1) noexcept nogil
+    ctypedef void (*strided_spack_a_t)(float* dst, const float* src, int64_t rs, int64_t cs,
+                                       int64_t mc, int64_t kc) noexcept nogil
+    ctypedef void (*strided_dpack_a_t)(double* dst, const double* src, int64_t rs, int64_t cs,
+                                       int64_t mc, int64_t kc) noexcept nogil
+    ctypedef void (*strided_spack_a_off_t)(float* dst, const float* src, const int64_t* aoff,
+                                           int64_t mc, int64_t kc) noexcept nogil
+    ctypedef void (*strided_dpack_a_off_t)(double* dst, const double* src, const int64_t* aoff,
+                                           int64_t mc, int64_t kc) noexcept nogil
+    ctypedef void (*strided_spack_b_t)(float* dst, const float* src, int64_t rs, int64_t cs,
+                                       int64_t kc, int64_t nc) noexcept nogil
+    ctypedef void (*strided_dpack_b_t)(double* dst, const double* src, int64_t rs, int64_t cs,
+                                       int64_t kc, int64_t nc) noexcept nogil
+    ctypedef struct strided_gemm_kernels:
+        const char* name
+        int isa
+        int64_t mr[2]
+        int64_t nr[2]
+        int64_t mc[2]
+        int64_t kc[2]
+        int64_t nc[2]
+        strided_sgemm_ukr_t sukr
+        strided_dgemm_ukr_t dukr
+        strided_sgemm_offb_ukr_t soffb
+        strided_dgemm_offb_ukr_t doffb
+        strided_sgemm_direct_t sdirect
+        strided_dgemm_direct_t ddirect
+        strided_spack_a_t spack_a
+        strided_dpack_a_t dpack_a
+        strided_spack_a_off_t spack_a_off
+        strided_dpack_a_off_t dpack_a_off
+        strided_spack_b_t spack_b
+        strided_dpack_b_t dpack_b
+        strided_sgemv_t sgemv
+        strided_dgemv_t dgemv
+    enum:
+        STRIDED_GEMM_TABLES
+    const strided_gemm_kernels strided_gemm_tables[]
+    ctypedef struct strided_gemm_bufs:
+        char* a
+        char* b
     strided_gemm_bufs* strided_gemm_bufs_acquire(size_t a_bytes, size_t b_bytes)
     void strided_gemm_bufs_release(strided_gemm_bufs* s)
     void strided_gemm_bufs_trim()
@@ -90,22 +112,48 @@ cdef enum:
 
 # NOTE [ GEMM block sizes ]
 # MC x KC of packed A stays in L2, a KC x NR sliver of packed B in L1, the KC x NC panel of
-# B in L3 (on the AMD Zen 3 they were measured on: 32 KiB L1d and 512 KiB L2 per core,
-# 32 MiB shared L3).  These are BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080);
-# MC 72..240, KC 192..512 and NC 256..4080 measured on that CPU all came within its noise
-# (2-3%) of them, except KC < 256 (slower).  Index 0: float32, 1: float64.  Tests shrink
-# them (_set_block_sizes) to cross every block edge with small matrices.
-cdef int64_t _MC[2]
-cdef int64_t _KC[2]
-cdef int64_t _NC[2]
-_MC[0], _KC[0], _NC[0] = 144, 256, 4080
-_MC[1], _KC[1], _NC[1] = 72, 256, 4080
+# B in L3.  Each kernel table (NOTE [ GEMM kernel tables ] in gemm_kernel.h) has its own:
+#   reference, avx2: BLIS's zen3 values (sgemm 144/256/4080, dgemm 72/256/4080), measured on
+#     an AMD Zen 3 (32 KiB L1d and 512 KiB L2 per core, 32 MiB shared L3): MC 72..240,
+#     KC 192..512 and NC 256..4080 all came within its noise (2-3%) of them, except
+#     KC < 256 (slower);
+#   avx512, avx512_on_avx2: in gemm_kernel_wide.h (STRIDED_WIDE_*MC ...), measured with
+#     benchmarks/bench_gemm.py --blocks on an Intel Xeon with AVX-512 (48 KiB L1d and 2 MiB
+#     L2 per core).
+# Tests shrink them (_set_block_sizes) to cross every block edge with small matrices: an
+# override per dtype applying to every table (0: the table's own).
+cdef int64_t _MC_set[2]
+cdef int64_t _KC_set[2]
+cdef int64_t _NC_set[2]
+_MC_set[:] = [0, 0]
+_KC_set[:] = [0, 0]
+_NC_set[:] = [0, 0]
 cdef int64_t _small_work = SMALL_WORK   # private switches (tests, tuning): see the end
 cdef int _forced_tm = 0
+
+# The table of gemm_strided and gemm_batched, and the one of the entry points whose caller
+# packs B or hands row offsets (gemm_packed_b, gemm_offset_a/b, gemm_pack_a, ...): those
+# callers (the convolution) are built for NR = 16 / 8, the reference and avx2 tables'
+# tile, so on an avx512 machine they keep the avx2 table (NOTE [ GEMM kernel tables ]).
+cdef const strided_gemm_kernels* _kt = &strided_gemm_tables[0]
+cdef const strided_gemm_kernels* _kt_panel = &strided_gemm_tables[0]
+
+
+cdef inline int64_t _mc(const strided_gemm_kernels* kt, int t) noexcept nogil:
+    return _MC_set[t] if _MC_set[t] > 0 else kt.mc[t]
+
+
+cdef inline int64_t _kc(const strided_gemm_kernels* kt, int t) noexcept nogil:
+    return _KC_set[t] if _KC_set[t] > 0 else kt.kc[t]
+
+
+cdef inline int64_t _nc(const strided_gemm_kernels* kt, int t) noexcept nogil:
+    return _NC_set[t] if _NC_set[t] > 0 else kt.nc[t]
 
 
 cdef struct GemmArgs:
     int dtype_num
+    const strided_gemm_kernels* kt    # the kernel table running this product
     int64_t m, n, k
     double alpha, beta
     const char* A
@@ -129,34 +177,39 @@ cdef inline int64_t _round_up(int64_t a, int64_t b) noexcept nogil:
     return _cdiv(a, b) * b
 
 
+cdef inline int _t(int dtype_num) noexcept nogil:
+    return 0 if dtype_num == FLOAT32 else 1
+
+
 cdef int gemm_mr(int dtype_num) noexcept nogil:
-    return STRIDED_SGEMM_MR if dtype_num == FLOAT32 else STRIDED_DGEMM_MR
+    return <int>_kt_panel.mr[_t(dtype_num)]
 
 
 cdef int gemm_nr(int dtype_num) noexcept nogil:
-    return STRIDED_SGEMM_NR if dtype_num == FLOAT32 else STRIDED_DGEMM_NR
+    return <int>_kt_panel.nr[_t(dtype_num)]
 
 
 # --------------------------------------------------------------------------------------
 # Packing (NOTE [ Packing A ], NOTE [ Packing B ] in gemm_kernel.h)
 # --------------------------------------------------------------------------------------
 
-cdef inline void _pack_a(real* dst, const real* A, int64_t rsA, int64_t csA, int64_t mc,
-                         int64_t kc) noexcept nogil:
+cdef inline void _pack_a(const strided_gemm_kernels* kt, real* dst, const real* A, int64_t rsA,
+                         int64_t csA, int64_t mc, int64_t kc) noexcept nogil:
     if real is float:
-        strided_spack_a(dst, A, rsA, csA, mc, kc)
+        kt.spack_a(dst, A, rsA, csA, mc, kc)
     else:
-        strided_dpack_a(dst, A, rsA, csA, mc, kc)
+        kt.dpack_a(dst, A, rsA, csA, mc, kc)
 
 
 cdef void pack_b_strided(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                          char* dst) noexcept nogil:
     cdef const StridedOperand* b = <const StridedOperand*>src
+    cdef const strided_gemm_kernels* kt = <const strided_gemm_kernels*>b.kt
     # NOTE [ Packing B ] (gemm_kernel.h): loop orders for row- and column-major B
     if b.dtype_num == FLOAT32:
-        strided_spack_b(<float*>dst, <const float*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
+        kt.spack_b(<float*>dst, <const float*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
     else:
-        strided_dpack_b(<double*>dst, <const double*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
+        kt.dpack_b(<double*>dst, <const double*>b.data + p0 * b.rs + j0 * b.cs, b.rs, b.cs, kc, nc)
 
 
 # --------------------------------------------------------------------------------------
@@ -172,16 +225,13 @@ cdef void _macro_kernel_offb(int64_t mc, int64_t nc, int64_t kc, real alpha,
     read in place from b_src + (j // b_row_len) * b_row_pitch + j % b_row_len.  A tile's
     second half starts where its first ends, so C's columns stay contiguous: a first half
     cut short by a row's end is a tile of its own."""
+    cdef int t = 0 if real is float else 1
     cdef int64_t jr = 0, ir, j, nr, d1, len0, len1, start0, start1
-    cdef int64_t H = (STRIDED_SGEMM_NR if real is float else STRIDED_DGEMM_NR) // 2
-    cdef int64_t MR = STRIDED_SGEMM_MR if real is float else STRIDED_DGEMM_MR
+    cdef int64_t H = g.kt.nr[t] // 2
+    cdef int64_t MR = g.kt.mr[t]
     cdef const real* b
-    cdef strided_sgemm_offb_ukr_t sok
-    cdef strided_dgemm_offb_ukr_t dok
-    if real is float:
-        sok = strided_sgemm_offb_ukr()
-    else:
-        dok = strided_dgemm_offb_ukr()
+    cdef strided_sgemm_offb_ukr_t sok = g.kt.soffb
+    cdef strided_dgemm_offb_ukr_t dok = g.kt.doffb
     while jr < nc:
         j = jc + jr
         len0 = _run_in_row(g, j, nc - jr, H, &start0)
@@ -213,34 +263,27 @@ cdef inline int64_t _run_in_row(const GemmArgs* g, int64_t j, int64_t left, int6
     return min(H, min(left, g.b_row_len - col))
 
 
-cdef void _macro_kernel(int64_t mc, int64_t nc, int64_t kc, real alpha, const real* a_pk,
-                        const real* b_pk, real beta, real* C, int64_t rsC,
-                        int64_t csC) noexcept nogil:
+cdef void _macro_kernel(const strided_gemm_kernels* kt, int64_t mc, int64_t nc, int64_t kc,
+                        real alpha, const real* a_pk, const real* b_pk, real beta, real* C,
+                        int64_t rsC, int64_t csC) noexcept nogil:
     """Loops 4 and 5 (over NR slivers of packed B, then MR slivers of packed A) around
     the micro-kernel: the B sliver stays in L1 while A's slivers stream from L2."""
+    cdef int t = 0 if real is float else 1
+    cdef int64_t MR = kt.mr[t], NR = kt.nr[t]
     cdef int64_t jr = 0, ir
-    cdef strided_sgemm_ukr_t sk
-    cdef strided_dgemm_ukr_t dk
-    if real is float:
-        sk = strided_sgemm_ukr()
-        while jr < nc:
-            ir = 0
-            while ir < mc:
+    cdef strided_sgemm_ukr_t sk = kt.sukr
+    cdef strided_dgemm_ukr_t dk = kt.dukr
+    while jr < nc:
+        ir = 0
+        while ir < mc:
+            if real is float:
                 sk(kc, a_pk + ir * kc, b_pk + jr * kc, C + ir * rsC + jr * csC, rsC, csC,
-                   min(<int64_t>STRIDED_SGEMM_MR, mc - ir), min(<int64_t>STRIDED_SGEMM_NR, nc - jr),
-                   alpha, beta)
-                ir += STRIDED_SGEMM_MR
-            jr += STRIDED_SGEMM_NR
-    else:
-        dk = strided_dgemm_ukr()
-        while jr < nc:
-            ir = 0
-            while ir < mc:
+                   min(MR, mc - ir), min(NR, nc - jr), alpha, beta)
+            else:
                 dk(kc, a_pk + ir * kc, b_pk + jr * kc, C + ir * rsC + jr * csC, rsC, csC,
-                   min(<int64_t>STRIDED_DGEMM_MR, mc - ir), min(<int64_t>STRIDED_DGEMM_NR, nc - jr),
-                   alpha, beta)
-                ir += STRIDED_DGEMM_MR
-            jr += STRIDED_DGEMM_NR
+                   min(MR, mc - ir), min(NR, nc - jr), alpha, beta)
+            ir += MR
+        jr += NR
 
 
 cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64_t i1,
@@ -261,12 +304,13 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
     is the same whatever the thread split.
     """
     cdef int t = 0 if real is float else 1
-    cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
+    cdef const strided_gemm_kernels* kt = g.kt
+    cdef int64_t MR = kt.mr[t], NR = kt.nr[t]
     cdef int64_t m = i1 - i0, n = j1 - j0, k = g.k
-    cdef int64_t KC = _KC[t] if g.kc_max <= 0 or g.kc_max > _KC[t] else g.kc_max
+    cdef int64_t KC = _kc(kt, t) if g.kc_max <= 0 or g.kc_max > _kc(kt, t) else g.kc_max
     cdef int64_t kc_blk = _cdiv(k, _cdiv(k, KC))
-    cdef int64_t mc_blk = _round_up(_cdiv(m, _cdiv(m, _MC[t])), MR)
-    cdef int64_t nc_blk = _round_up(_cdiv(n, _cdiv(n, _NC[t])), NR)
+    cdef int64_t mc_blk = _round_up(_cdiv(m, _cdiv(m, _mc(kt, t))), MR)
+    cdef int64_t nc_blk = _round_up(_cdiv(n, _cdiv(n, _nc(kt, t))), NR)
     cdef int64_t jc, pc, ic, nc, kc, mc
     cdef real alpha = <real>g.alpha, beta = <real>g.beta, beta_k
     cdef strided_gemm_bufs* bufs
@@ -293,13 +337,13 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
             while ic < i1:
                 mc = min(mc_blk, i1 - ic)
                 if g.a_off == NULL:
-                    _pack_a(a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
+                    _pack_a(kt, a_pk, A + ic * g.rsA + pc * g.csA, g.rsA, g.csA, mc, kc)   # NOTE [ Packing A ]
                 elif real is float:        # NOTE [ Packing A from row offsets ]
-                    strided_spack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
+                    kt.spack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
                 else:
-                    strided_dpack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
+                    kt.dpack_a_off(a_pk, A + pc, g.a_off + ic, mc, kc)
                 if g.b_off == NULL:
-                    _macro_kernel(mc, nc, kc, alpha, a_pk, b_pk, beta_k,
+                    _macro_kernel(kt, mc, nc, kc, alpha, a_pk, b_pk, beta_k,
                                   C + ic * g.rsC + jc * g.csC, g.rsC, g.csC)
                 else:
                     _macro_kernel_offb(mc, nc, kc, alpha, a_pk, g, jc, g.b_off + pc, beta_k,
@@ -314,7 +358,7 @@ cdef int _gemm_part(const real* A, real* C, const GemmArgs* g, int64_t i0, int64
 cdef int _gemm_thread(const GemmArgs* g, int t, int tm, int tn) noexcept nogil:
     """Thread t's share of the product: block (t % tm, t // tm) of a tm x tn grid over C,
     cut on MR / NR multiples so the shares differ by at most one tile row / column."""
-    cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
+    cdef int64_t MR = g.kt.mr[_t(g.dtype_num)], NR = g.kt.nr[_t(g.dtype_num)]
     cdef int64_t um = _cdiv(g.m, MR), un = _cdiv(g.n, NR)
     cdef int r = t % tm, s = t // tm
     cdef int64_t i0 = min(g.m, um * r // tm * MR), i1 = min(g.m, um * (r + 1) // tm * MR)
@@ -335,7 +379,7 @@ cdef int _thread_grid(const GemmArgs* g, int nthreads, int* tm_out, int* tn_out)
     cuts the tiles more evenly.  Grids with more threads than tile rows / columns are never
     chosen (fewer threads are used instead); _force_thread_rows overrides the choice among
     the others."""
-    cdef int64_t MR = gemm_mr(g.dtype_num), NR = gemm_nr(g.dtype_num)
+    cdef int64_t MR = g.kt.mr[_t(g.dtype_num)], NR = g.kt.nr[_t(g.dtype_num)]
     cdef int64_t um = _cdiv(g.m, MR), un = _cdiv(g.n, NR)
     cdef int tm = 1, tn = 1, a, b
     cdef int64_t cost, best = -1, tiles_m, tiles_n
@@ -402,41 +446,35 @@ cdef void _scale(real* C, int64_t m, int64_t n, int64_t rsC, int64_t csC, real b
                 C[i * rsC + j * csC] = beta * C[i * rsC + j * csC]
 
 
-cdef void _gemm_direct(const real* A, int64_t rsA, int64_t csA, const real* B, int64_t rsB,
-                       real* C, int64_t rsC, int64_t csC, int64_t m, int64_t n, int64_t k,
-                       real alpha, real beta) noexcept nogil:
-    """The small-product path: no packing, one thread.  The AVX2 kernels read A in place
-    through any strides and a row-major B (csB == 1) in place, tile by tile.  For k up to
-    KC the FMAs are the packed path's, in the same order, so the results are identical
-    (beyond KC the packed path adds up K blocks separately).
+cdef void _gemm_direct(const strided_gemm_kernels* kt, const real* A, int64_t rsA,
+                       int64_t csA, const real* B, int64_t rsB, real* C, int64_t rsC,
+                       int64_t csC, int64_t m, int64_t n, int64_t k, real alpha,
+                       real beta) noexcept nogil:
+    """The small-product path: no packing, one thread.  The table's direct kernels read A in
+    place through any strides and a row-major B (csB == 1) in place, tile by tile.  For k
+    up to KC the FMAs are the packed path's, in the same order, so the results are
+    identical (beyond KC the packed path adds up K blocks separately).
 
     For products this small, packing is not what costs (it is a few percent), but each
     packed call also claims buffers and sizes blocks, which a batch of thousands of 8 x 8
     products pays thousands of times."""
+    cdef int t = 0 if real is float else 1
+    cdef int64_t MR = kt.mr[t], NR = kt.nr[t]
     cdef int64_t ir, jr = 0
-    cdef int64_t MR, NR
-    if real is float:
-        MR = STRIDED_SGEMM_MR
-        NR = STRIDED_SGEMM_NR
-    else:
-        MR = STRIDED_DGEMM_MR
-        NR = STRIDED_DGEMM_NR
     while jr < n:           # the B sliver stays in L1 while the rows of A go by
         ir = 0
         while ir < m:
             if real is float:
-                strided_sgemm_direct_avx2(k, A + ir * rsA, rsA, csA, B + jr, rsB,
-                                          C + ir * rsC + jr * csC, rsC, csC,
-                                          min(MR, m - ir), min(NR, n - jr), alpha, beta)
+                kt.sdirect(k, A + ir * rsA, rsA, csA, B + jr, rsB, C + ir * rsC + jr * csC,
+                           rsC, csC, min(MR, m - ir), min(NR, n - jr), alpha, beta)
             else:
-                strided_dgemm_direct_avx2(k, A + ir * rsA, rsA, csA, B + jr, rsB,
-                                          C + ir * rsC + jr * csC, rsC, csC,
-                                          min(MR, m - ir), min(NR, n - jr), alpha, beta)
+                kt.ddirect(k, A + ir * rsA, rsA, csA, B + jr, rsB, C + ir * rsC + jr * csC,
+                           rsC, csC, min(MR, m - ir), min(NR, n - jr), alpha, beta)
             ir += MR
         jr += NR
 
 
-cdef void _gemv_rows(const real* M, int64_t rsM, int64_t csM, const real* x, int64_t incx,
+cdef void _gemv_rows(const strided_gemm_kernels* kt, const real* M, int64_t rsM, int64_t csM, const real* x, int64_t incx,
                      real* y, int64_t incy, int64_t k, real alpha, real beta,
                      int64_t i0, int64_t i1) noexcept nogil:
     """y[i] = alpha * sum_p M[i, p] x[p] + beta * y[i] for i in [i0, i1): a streaming
@@ -448,13 +486,12 @@ cdef void _gemv_rows(const real* M, int64_t rsM, int64_t csM, const real* x, int
     cdef const real* row
     cdef const real* col
     cdef real* yp
-    if strided_gemm_kernel_current() == 1:
-        if real is float:
-            if strided_sgemv_avx2(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
-                return
-        else:
-            if strided_dgemv_avx2(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
-                return
+    if real is float:
+        if kt.sgemv != NULL and kt.sgemv(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
+            return
+    else:
+        if kt.dgemv != NULL and kt.dgemv(M, rsM, csM, x, incx, y, incy, k, alpha, beta, i0, i1):
+            return
     if rsM == 1 and csM != 1:
         # column-major M: axpy down each column into a block of accumulators
         ib = i0
@@ -495,7 +532,7 @@ cdef void _gemv_rows(const real* M, int64_t rsM, int64_t csM, const real* x, int
         yp[0] = alpha * s if beta == 0 else alpha * s + beta * yp[0]
 
 
-cdef void _gemv(const real* M, int64_t rsM, int64_t csM, const real* x, int64_t incx,
+cdef void _gemv(const strided_gemm_kernels* kt, const real* M, int64_t rsM, int64_t csM, const real* x, int64_t incx,
                 real* y, int64_t incy, int64_t m, int64_t k, real alpha, real beta,
                 int nthreads) noexcept nogil:
     cdef int64_t chunk
@@ -505,11 +542,11 @@ cdef void _gemv(const real* M, int64_t rsM, int64_t csM, const real* x, int64_t 
     if nt > m:
         nt = <int>m
     if nt <= 1:
-        _gemv_rows(M, rsM, csM, x, incx, y, incy, k, alpha, beta, 0, m)
+        _gemv_rows(kt, M, rsM, csM, x, incx, y, incy, k, alpha, beta, 0, m)
         return
     chunk = _cdiv(m, nt)
     for t in prange(nt, num_threads=nt, schedule="static"):
-        _gemv_rows(M, rsM, csM, x, incx, y, incy, k, alpha, beta, t * chunk,
+        _gemv_rows(kt, M, rsM, csM, x, incx, y, incy, k, alpha, beta, t * chunk,
                    min(m, (t + 1) * chunk))
 
 
@@ -525,7 +562,8 @@ cdef int _float_path(const GemmArgs* g, const StridedOperand* b) noexcept nogil:
     """Which path a float product takes (b: B's layout, or NULL for a custom packer).
 
     NOTE [ GEMM paths ]
-    The direct (unpacked) path needs the AVX2 kernels, m*n*k <= _small_work (SMALL_WORK),
+    The direct (unpacked) path needs a table with direct kernels (avx2, avx512), m*n*k <=
+    _small_work (SMALL_WORK),
     and one operand it can stream in place: a row-major B (csB == 1), or else a column-major
     A (rsA == 1), as the row-major B^T of C^T = B^T A^T.  Anything else -- A @ B^T with
     both row-major, both strides non-unit, the reference kernels, an implicit GEMM's
@@ -539,7 +577,7 @@ cdef int _float_path(const GemmArgs* g, const StridedOperand* b) noexcept nogil:
         return PATH_GEMV_N
     if g.m == 1:
         return PATH_GEMV_M
-    if g.m * g.n * g.k <= _small_work and strided_gemm_kernel_current() == 1:
+    if g.m * g.n * g.k <= _small_work and g.kt.sdirect != NULL:
         if b.cs == 1:
             return PATH_DIRECT
         if g.rsA == 1:
@@ -554,16 +592,16 @@ cdef int _gemm_float(real* C, const GemmArgs* g, const StridedOperand* b, int nt
     if path == PATH_SCALE:
         _scale(C, g.m, g.n, g.rsC, g.csC, beta)
     elif path == PATH_GEMV_N:
-        _gemv(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs, C, g.rsC,
+        _gemv(g.kt, <const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs, C, g.rsC,
               g.m, g.k, alpha, beta, nthreads)
     elif path == PATH_GEMV_M:
-        _gemv(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA, C, g.csC,
+        _gemv(g.kt, <const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA, C, g.csC,
               g.n, g.k, alpha, beta, nthreads)
     elif path == PATH_DIRECT:
-        _gemm_direct(<const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs,
+        _gemm_direct(g.kt, <const real*>g.A, g.rsA, g.csA, <const real*>b.data, b.rs,
                      C, g.rsC, g.csC, g.m, g.n, g.k, alpha, beta)
     elif path == PATH_DIRECT_T:
-        _gemm_direct(<const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA,
+        _gemm_direct(g.kt, <const real*>b.data, b.cs, b.rs, <const real*>g.A, g.csA,
                      C, g.csC, g.rsC, g.n, g.m, g.k, alpha, beta)
     else:
         return _gemm_packed(g, nthreads)
@@ -649,6 +687,7 @@ cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m
         rsA, csA, rsB, csB = csB, rsB, csA, rsA
         rsC, csC = csC, rsC
     g.dtype_num = dtype_num
+    g.kt = _kt
     g.m = m
     g.n = n
     g.k = k
@@ -665,6 +704,7 @@ cdef void _strided_args(GemmArgs* g, StridedOperand* b, int dtype_num, int64_t m
     b.rs = rsB
     b.cs = csB
     b.dtype_num = dtype_num
+    b.kt = _kt
     g.pack_b = pack_b_strided
     g.b_src = b
     g.b_off = NULL
@@ -726,7 +766,7 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        pack_b_fn pack_b, const void* b_src,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
                                b_src, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
@@ -736,8 +776,8 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* B, int64_t rsB, int64_t csB,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num)
-    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, 0, 1, a_off,
+    cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num, _kt_panel)
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, 0, 1, a_off,
                                pack_b_strided, &b, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
@@ -747,28 +787,28 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* b, const int64_t* b_off, int64_t b_row_len,
                        int64_t b_row_pitch, int64_t kc_max, double beta, char* C,
                        int64_t rsC, int64_t csC, int nthreads) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
                                b_off, b_row_len if b_row_len > 0 else n,
                                b_row_pitch if b_row_len > 0 else n, C, rsC, csC, kc_max)
     return _gemm_custom(&g, nthreads)
 
 
 cdef int64_t gemm_packed_a_elems(int dtype_num, int64_t m, int64_t k) noexcept nogil:
-    return _round_up(m, gemm_mr(dtype_num)) * k
+    return _round_up(m, _kt_panel.mr[_t(dtype_num)]) * k
 
 
 cdef void gemm_pack_a(int dtype_num, const char* A, int64_t rsA, int64_t csA, int64_t m,
                       int64_t k, char* a_pk) noexcept nogil:
     if dtype_num == FLOAT32:
-        _pack_a(<float*>a_pk, <const float*>A, rsA, csA, m, k)
+        _pack_a(_kt_panel, <float*>a_pk, <const float*>A, rsA, csA, m, k)
     else:
-        _pack_a(<double*>a_pk, <const double*>A, rsA, csA, m, k)
+        _pack_a(_kt_panel, <double*>a_pk, <const double*>A, rsA, csA, m, k)
 
 
 cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
                               const char* a_pk, const char* b, const int64_t* b_off,
                               double beta, char* C, int64_t rsC) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, m, n, k, 1.0, beta, NULL, 0, 0, NULL, NULL, b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, 1.0, beta, NULL, 0, 0, NULL, NULL, b,
                                b_off, n, n, C, rsC, 1, k)
     if m <= 0 or n <= 0:
         return
@@ -826,41 +866,88 @@ cdef int gemm_batched(int dtype_num, int64_t batch, const int64_t* offsets,
 # Private switches for tests and benchmarks
 # --------------------------------------------------------------------------------------
 
+cdef const strided_gemm_kernels* _table(name) except NULL:
+    cdef int i
+    for i in range(STRIDED_GEMM_TABLES):
+        if strided_gemm_tables[i].name != NULL and strided_gemm_tables[i].name.decode() == name:
+            if strided_gemm_tables[i].isa > isa_level():
+                break
+            return &strided_gemm_tables[i]
+    raise ValueError(f"GEMM kernel table must be 'auto' or one of {_kernel_tables()}, "
+                     f"not {name!r}")
+
+
+def _kernel_tables():
+    """Names of the kernel tables this CPU (under STRIDED_ISA's cap) can run, the portable
+    one first (NOTE [ GEMM kernel tables ] in gemm_kernel.h)."""
+    return [strided_gemm_tables[i].name.decode() for i in range(STRIDED_GEMM_TABLES)
+            if strided_gemm_tables[i].name != NULL and strided_gemm_tables[i].isa <= isa_level()]
+
+
+def _default_table():
+    """The table "auto" picks: the widest this CPU (under STRIDED_ISA's cap) runs; the
+    avx512_on_avx2 one is for tests only."""
+    names = [n for n in _kernel_tables() if n != "avx512_on_avx2"]
+    return names[len(names) - 1]
+
+
 def _set_kernel(name):
-    """Select the micro-kernels: "auto" (AVX2+FMA when the CPU has them) or "reference"
-    (plain C).  Returns the name of the kernels now in use."""
-    if name not in ("auto", "reference"):
-        raise ValueError(f"kernel must be 'auto' or 'reference', not {name!r}")
-    strided_gemm_select_kernel(name == "auto")
+    """Run gemm_strided and gemm_batched on the kernel table `name` ("auto": the one chosen
+    at import); the entry points taking a packer or offsets follow it when its tile is
+    6 x 16 / 6 x 8, and use the avx2 table otherwise.  Returns the name now in use."""
+    global _kt, _kt_panel
+    cdef const strided_gemm_kernels* kt = _table(_default_table() if name == "auto" else name)
+    _kt = kt
+    if kt.mr[0] == strided_gemm_tables[0].mr[0] and kt.nr[0] == strided_gemm_tables[0].nr[0] \
+            and kt.mr[1] == strided_gemm_tables[0].mr[1] and kt.nr[1] == strided_gemm_tables[0].nr[1]:
+        _kt_panel = kt
+    else:
+        _kt_panel = _table("avx2")
     return _kernel_name()
 
 
 def _kernel_name():
-    return "avx2_fma" if strided_gemm_kernel_current() == 1 else "reference"
+    """The kernel table gemm_strided uses."""
+    return _kt.name.decode()
 
 
-def _cpu_has_avx2_fma():
-    return bool(strided_cpu_has_avx2_fma())
+def _panel_kernel_name():
+    """The kernel table of the entry points taking a packer or offsets (the convolution)."""
+    return _kt_panel.name.decode()
 
 
-def _set_block_sizes(dtype_name, mc, kc, nc):
-    """Override MC, KC, NC for "float32" or "float64" (tests use small ones to cross every
-    block edge with small matrices); returns the previous values."""
+def _table_info(name=None):
+    """{"name", "isa", "float32": {"mr", "nr", "mc", "kc", "nc"}, "float64": {...}} of a
+    table (default: the one in use), block sizes as they apply now."""
+    cdef const strided_gemm_kernels* kt = _kt if name is None else _table(name)
+    info = {"name": kt.name.decode(), "isa": ("baseline", "avx2", "avx512")[kt.isa]}
+    for t, dt in enumerate(("float32", "float64")):
+        info[dt] = {"mr": kt.mr[t], "nr": kt.nr[t], "mc": _mc(kt, t), "kc": _kc(kt, t),
+                    "nc": _nc(kt, t)}
+    return info
+
+
+def _set_block_sizes(dtype_name, sizes):
+    """Override MC, KC, NC for "float32" or "float64" in every table: sizes = (mc, kc, nc),
+    or None for the tables' own (tests use small ones to cross every block edge with small
+    matrices; MC and NC are rounded up to MR and NR where used).  Returns the previous
+    override, or None."""
     cdef int t = 0 if dtype_name == "float32" else 1
-    cdef int64_t mr = STRIDED_SGEMM_MR if t == 0 else STRIDED_DGEMM_MR
-    cdef int64_t nr = STRIDED_SGEMM_NR if t == 0 else STRIDED_DGEMM_NR
+    old = None if _MC_set[t] == 0 else (_MC_set[t], _KC_set[t], _NC_set[t])
+    if sizes is None:
+        _MC_set[t] = _KC_set[t] = _NC_set[t] = 0
+        return old
+    mc, kc, nc = sizes
     if mc < 1 or kc < 1 or nc < 1:
         raise ValueError("block sizes must be positive")
-    old = (_MC[t], _KC[t], _NC[t])
-    _MC[t] = _round_up(mc, mr)
-    _KC[t] = kc
-    _NC[t] = _round_up(nc, nr)
+    _MC_set[t], _KC_set[t], _NC_set[t] = mc, kc, nc
     return old
 
 
 def _block_sizes(dtype_name):
+    """(MC, KC, NC) of the table in use, as they apply now."""
     cdef int t = 0 if dtype_name == "float32" else 1
-    return (_MC[t], _KC[t], _NC[t])
+    return (_mc(_kt, t), _kc(_kt, t), _nc(_kt, t))
 
 
 def _set_small_work(n):
@@ -902,6 +989,7 @@ def _thread_grid_for(dtype_name, m, n, nthreads):
     cdef GemmArgs g
     cdef int tm, tn
     g.dtype_num = FLOAT32 if dtype_name == "float32" else FLOAT64
+    g.kt = _kt
     g.m = m
     g.n = n
     _thread_grid(&g, nthreads, &tm, &tn)
@@ -913,5 +1001,5 @@ def _trim_buffers():
     strided_gemm_bufs_trim()
 
 
-# STRIDED_GEMM_KERNEL=reference forces the plain-C kernels from the start
-strided_gemm_select_kernel(os.environ.get("STRIDED_GEMM_KERNEL", "auto") != "reference")
+# the widest table the instruction-set level allows (NOTE [ Instruction sets ])
+_set_kernel("auto")

@@ -1,4 +1,5 @@
-/* GEMM micro-kernels, their run-time selection, and the packing-buffer pool.
+/* GEMM micro-kernels, packers, their tables per instruction set, and the packing-buffer
+ * pool.
  *
  * Used by strided/_C/kernels/gemm.pyx, which owns the loops around these kernels (BLIS's five
  * loops, the packing routines and the threading).  Only what needs C lives here:
@@ -19,8 +20,10 @@
  *   - rs_c and cs_c are any element strides (negative too); the vector store path is taken
  *     for full tiles with cs_c == 1, everything else goes through a tile on the stack.
  * The reference kernels are plain C; the AVX2+FMA kernels compute the same thing with 12
- * ymm accumulators (6 rows x 2 vectors) and are picked at run time when the CPU has them,
- * so the default portable build (no -march) runs the fast path.
+ * ymm accumulators (6 rows x 2 vectors), the AVX-512 ones (gemm_kernel_wide.h) with 24 zmm
+ * accumulators (12 rows x 2 vectors).  The SIMD kernels are compiled by function attribute
+ * (target("avx2,fma"), target("avx512f,...")), so the default portable build (no -march)
+ * has them all; kernels/gemm.pyx picks a table (NOTE [ GEMM kernel tables ]) at import.
  */
 #ifndef STRIDED_GEMM_KERNEL_H
 #define STRIDED_GEMM_KERNEL_H
@@ -357,15 +360,8 @@ static void strided_dgemm_direct_avx2(int64_t k, const double* a, int64_t rs_a, 
     else { STRIDED_DISPATCH_ROWS(strided_dgemm_avx2_body, 1, 1) }
 }
 
-static int strided_cpu_has_avx2_fma(void)
-{
-    __builtin_cpu_init();
-    /* libgcc also checks that the OS saves the ymm state (XGETBV) before reporting AVX */
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #else
 #define STRIDED_HAVE_X86_KERNELS 0
-static int strided_cpu_has_avx2_fma(void) { return 0; }
 static void strided_sgemm_direct_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
                                       const float* b, int64_t rs_b, float* c, int64_t rs_c,
                                       int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta)
@@ -513,51 +509,6 @@ static int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const d
 { (void)M; (void)rsM; (void)csM; (void)x; (void)incx; (void)y; (void)incy; (void)k;
   (void)alpha; (void)beta; (void)i0; (void)i1; return 0; }
 #endif
-
-/* ---- kernel selection ------------------------------------------------------------- */
-
-/* 0: reference kernels, 1: AVX2+FMA (only when the CPU has them). */
-static int strided_gemm_kernel_kind = -1;
-
-static int strided_gemm_select_kernel(int want_simd)
-{
-    strided_gemm_kernel_kind = (want_simd && strided_cpu_has_avx2_fma()) ? 1 : 0;
-    return strided_gemm_kernel_kind;
-}
-
-static int strided_gemm_kernel_current(void) { return strided_gemm_kernel_kind; }
-
-static strided_sgemm_ukr_t strided_sgemm_ukr(void)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) return strided_sgemm_ukr_avx2;
-#endif
-    return strided_sgemm_ukr_ref;
-}
-
-static strided_dgemm_ukr_t strided_dgemm_ukr(void)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) return strided_dgemm_ukr_avx2;
-#endif
-    return strided_dgemm_ukr_ref;
-}
-
-static strided_sgemm_offb_ukr_t strided_sgemm_offb_ukr(void)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) return strided_sgemm_offb_avx2;
-#endif
-    return strided_sgemm_offb_ref;
-}
-
-static strided_dgemm_offb_ukr_t strided_dgemm_offb_ukr(void)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) return strided_dgemm_offb_avx2;
-#endif
-    return strided_dgemm_offb_ref;
-}
 
 /* ---- packing A ---------------------------------------------------------------------
  *
@@ -776,63 +727,59 @@ static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int
 
 #endif
 
-static void strided_spack_a(float* dst, const float* src, int64_t rs, int64_t cs,
-                            int64_t mc, int64_t kc)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) { strided_spack_a_avx2(dst, src, rs, cs, mc, kc); return; }
-#endif
-    strided_spack_a_ref(dst, src, rs, cs, mc, kc);
-}
-
-static void strided_dpack_a(double* dst, const double* src, int64_t rs, int64_t cs,
-                            int64_t mc, int64_t kc)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) { strided_dpack_a_avx2(dst, src, rs, cs, mc, kc); return; }
-#endif
-    strided_dpack_a_ref(dst, src, rs, cs, mc, kc);
-}
-
 /* NOTE [ Packing A from row offsets ]
  * dst receives A[0:mc, 0:kc] as in NOTE [ Packing A ], where row i of A is a contiguous run
  * starting at src + aoff[i] -- the row offsets of an implicit GEMM's A (the weight gradient
  * of a convolution: row (c, r, s) of col over the padded image, NOTE [ Convolution over
  * the padded image ] in conv.pyx).  Full slivers go through the row-major transpose
  * above. */
-#if STRIDED_HAVE_X86_KERNELS
-#define STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc)                                       \
-    if (strided_gemm_kernel_kind == 1) { strided_##SUF##pack_a_sliver_avx2(d, ptr, kc); continue; }
-#else
-#define STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc)
-#endif
-#define STRIDED_PACK_A_OFF(T, SUF)                                                      \
+/* SLIVER(d, rows, kc): packs one full sliver and is 1, or is 0 (not done) */
+#define STRIDED_NO_SLIVER(d, rows, kc) 0
+#define STRIDED_PACK_A_OFF(T, MR_, SLIVER)                                              \
     do {                                                                                 \
         int64_t i0, p, r;                                                                \
-        for (i0 = 0; i0 < mc; i0 += 6) {                                                 \
-            const int64_t rows = mc - i0 < 6 ? mc - i0 : 6;                              \
-            const T* ptr[6];                                                             \
+        for (i0 = 0; i0 < mc; i0 += MR_) {                                               \
+            const int64_t rows = mc - i0 < MR_ ? mc - i0 : MR_;                          \
+            const T* ptr[MR_];                                                           \
             T* d = dst + i0 * kc;                                                        \
             for (r = 0; r < rows; r++) ptr[r] = src + aoff[i0 + r];                      \
-            if (rows == 6) { STRIDED_PACK_A_OFF_SLIVER(SUF, d, ptr, kc) }                \
+            if (rows == MR_ && SLIVER(d, ptr, kc)) continue;                             \
             for (p = 0; p < kc; p++) {                                                   \
-                for (r = 0; r < rows; r++) d[p * 6 + r] = ptr[r][p];                     \
-                for (; r < 6; r++) d[p * 6 + r] = 0;                                     \
+                for (r = 0; r < rows; r++) d[p * MR_ + r] = ptr[r][p];                   \
+                for (; r < MR_; r++) d[p * MR_ + r] = 0;                                 \
             }                                                                            \
         }                                                                                \
     } while (0)
 
-static void strided_spack_a_off(float* dst, const float* src, const int64_t* aoff,
-                                int64_t mc, int64_t kc)
+static void strided_spack_a_off_ref(float* dst, const float* src, const int64_t* aoff,
+                                    int64_t mc, int64_t kc)
 {
-    STRIDED_PACK_A_OFF(float, s);
+    STRIDED_PACK_A_OFF(float, STRIDED_SGEMM_MR, STRIDED_NO_SLIVER);
 }
 
-static void strided_dpack_a_off(double* dst, const double* src, const int64_t* aoff,
-                                int64_t mc, int64_t kc)
+static void strided_dpack_a_off_ref(double* dst, const double* src, const int64_t* aoff,
+                                    int64_t mc, int64_t kc)
 {
-    STRIDED_PACK_A_OFF(double, d);
+    STRIDED_PACK_A_OFF(double, STRIDED_DGEMM_MR, STRIDED_NO_SLIVER);
 }
+
+#if STRIDED_HAVE_X86_KERNELS
+STRIDED_AVX2
+static void strided_spack_a_off_avx2(float* dst, const float* src, const int64_t* aoff,
+                                     int64_t mc, int64_t kc)
+{
+    #define STRIDED_S_SLIVER(d, rows, kc) (strided_spack_a_sliver_avx2(d, rows, kc), 1)
+    STRIDED_PACK_A_OFF(float, STRIDED_SGEMM_MR, STRIDED_S_SLIVER);
+}
+
+STRIDED_AVX2
+static void strided_dpack_a_off_avx2(double* dst, const double* src, const int64_t* aoff,
+                                     int64_t mc, int64_t kc)
+{
+    #define STRIDED_D_SLIVER(d, rows, kc) (strided_dpack_a_sliver_avx2(d, rows, kc), 1)
+    STRIDED_PACK_A_OFF(double, STRIDED_DGEMM_MR, STRIDED_D_SLIVER);
+}
+#endif
 
 /* ---- packing B ---------------------------------------------------------------------
  *
@@ -902,9 +849,9 @@ static void strided_dpack_b_ref(double* dst, const double* src, int64_t rs, int6
 
 #if STRIDED_HAVE_X86_KERNELS
 /* 8 columns x 8 rows of a column-major float B (column j at b + j*cs) -> rows of dst
-   (row p at d + p*16), transposed in registers */
+   (row p at d + p*ds, 32-byte aligned), transposed in registers */
 STRIDED_AVX2
-static inline void strided_s_transpose8(float* d, const float* b, int64_t cs)
+static inline void strided_s_transpose8(float* d, const float* b, int64_t cs, int64_t ds)
 {
     __m256 r0 = _mm256_loadu_ps(b), r1 = _mm256_loadu_ps(b + cs);
     __m256 r2 = _mm256_loadu_ps(b + 2 * cs), r3 = _mm256_loadu_ps(b + 3 * cs);
@@ -918,14 +865,14 @@ static inline void strided_s_transpose8(float* d, const float* b, int64_t cs)
     __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
     __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
     __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_store_ps(d + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_store_ps(d + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_store_ps(d + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_store_ps(d + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_store_ps(d + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_store_ps(d + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_store_ps(d + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_store_ps(d + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+    _mm256_store_ps(d + 0 * ds, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_store_ps(d + 1 * ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_store_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_store_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_store_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_store_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_store_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_store_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
 /* Row-major B (cs == 1): 8 rows at a time are dealt out to the slivers with 32-byte moves
@@ -993,8 +940,8 @@ static void strided_spack_b_avx2(float* dst, const float* src, int64_t rs, int64
         const float* b = src + s * 16 * cs;
         float* d = dst + s * 16 * kc;
         for (p = 0; p + 8 <= kc; p += 8) {
-            strided_s_transpose8(d + p * 16, b + p, cs);
-            strided_s_transpose8(d + p * 16 + 8, b + 8 * cs + p, cs);
+            strided_s_transpose8(d + p * 16, b + p, cs, 16);
+            strided_s_transpose8(d + p * 16 + 8, b + 8 * cs + p, cs, 16);
         }
         for (; p < kc; p++)
             for (j = 0; j < 16; j++) d[p * 16 + j] = b[j * cs + p];
@@ -1003,18 +950,18 @@ static void strided_spack_b_avx2(float* dst, const float* src, int64_t rs, int64
         strided_spack_b_ref(dst + nfull * 16 * kc, src + nfull * 16 * cs, rs, cs, kc, nc % 16);
 }
 
-/* 4 columns x 4 rows of a column-major double B -> rows of dst (row p at d + p*8) */
+/* 4 columns x 4 rows of a column-major double B -> rows of dst (row p at d + p*ds) */
 STRIDED_AVX2
-static inline void strided_d_transpose4(double* d, const double* b, int64_t cs)
+static inline void strided_d_transpose4(double* d, const double* b, int64_t cs, int64_t ds)
 {
     __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + cs);
     __m256d r2 = _mm256_loadu_pd(b + 2 * cs), r3 = _mm256_loadu_pd(b + 3 * cs);
     __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
     __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-    _mm256_store_pd(d + 0 * 8, _mm256_permute2f128_pd(t0, t2, 0x20));
-    _mm256_store_pd(d + 1 * 8, _mm256_permute2f128_pd(t1, t3, 0x20));
-    _mm256_store_pd(d + 2 * 8, _mm256_permute2f128_pd(t0, t2, 0x31));
-    _mm256_store_pd(d + 3 * 8, _mm256_permute2f128_pd(t1, t3, 0x31));
+    _mm256_store_pd(d + 0 * ds, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_store_pd(d + 1 * ds, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_store_pd(d + 2 * ds, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_store_pd(d + 3 * ds, _mm256_permute2f128_pd(t1, t3, 0x31));
 }
 
 STRIDED_AVX2
@@ -1034,8 +981,8 @@ static void strided_dpack_b_avx2(double* dst, const double* src, int64_t rs, int
         const double* b = src + s * 8 * cs;
         double* d = dst + s * 8 * kc;
         for (p = 0; p + 4 <= kc; p += 4) {
-            strided_d_transpose4(d + p * 8, b + p, cs);
-            strided_d_transpose4(d + p * 8 + 4, b + 4 * cs + p, cs);
+            strided_d_transpose4(d + p * 8, b + p, cs, 8);
+            strided_d_transpose4(d + p * 8 + 4, b + 4 * cs + p, cs, 8);
         }
         for (; p < kc; p++)
             for (j = 0; j < 8; j++) d[p * 8 + j] = b[j * cs + p];
@@ -1045,23 +992,112 @@ static void strided_dpack_b_avx2(double* dst, const double* src, int64_t rs, int
 }
 #endif
 
-static void strided_spack_b(float* dst, const float* src, int64_t rs, int64_t cs,
-                            int64_t kc, int64_t nc)
-{
-#if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) { strided_spack_b_avx2(dst, src, rs, cs, kc, nc); return; }
-#endif
-    strided_spack_b_ref(dst, src, rs, cs, kc, nc);
-}
+#include "gemm_kernel_wide.h"
 
-static void strided_dpack_b(double* dst, const double* src, int64_t rs, int64_t cs,
-                            int64_t kc, int64_t nc)
-{
+/* ---- kernel tables -----------------------------------------------------------------
+ *
+ * NOTE [ GEMM kernel tables ]
+ * Everything the five loops need from an instruction set, in one struct per set (BLIS's
+ * context): the register tile MR x NR, the block sizes MC / KC / NC, the micro-kernels
+ * (packed, offset-B, direct), the packers (A, A from row offsets, B) and the gemv kernels,
+ * per dtype.  The kernels know nothing of dispatch; kernels/gemm.pyx picks one table at
+ * import from the CPU's instruction-set level (NOTE [ Instruction sets ] in core/cpu.pyx)
+ * and reads every size and kernel through it.  A NULL direct kernel means the table has
+ * no unpacked path; a NULL gemv, the portable loops.
+ *   reference        plain C, 6 x 16 / 6 x 8                          any CPU
+ *   avx2             AVX2 + FMA, 6 x 16 / 6 x 8 (12 ymm accumulators)  level avx2
+ *   avx512           AVX-512, 12 x 32 / 12 x 16 (NOTE [ Wide micro-kernels ])  level avx512
+ *   avx512_on_avx2   avx512's tile and code on ymm pairs               level avx2 (tests)
+ * Block sizes (NOTE [ GEMM block sizes ] in gemm.pyx) are the table's defaults. */
+typedef void (*strided_spack_a_t)(float* dst, const float* src, int64_t rs, int64_t cs,
+                                  int64_t mc, int64_t kc);
+typedef void (*strided_dpack_a_t)(double* dst, const double* src, int64_t rs, int64_t cs,
+                                  int64_t mc, int64_t kc);
+typedef void (*strided_spack_a_off_t)(float* dst, const float* src, const int64_t* aoff,
+                                      int64_t mc, int64_t kc);
+typedef void (*strided_dpack_a_off_t)(double* dst, const double* src, const int64_t* aoff,
+                                      int64_t mc, int64_t kc);
+typedef void (*strided_spack_b_t)(float* dst, const float* src, int64_t rs, int64_t cs,
+                                  int64_t kc, int64_t nc);
+typedef void (*strided_dpack_b_t)(double* dst, const double* src, int64_t rs, int64_t cs,
+                                  int64_t kc, int64_t nc);
+typedef void (*strided_sgemm_direct_t)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                                       const float* b, int64_t rs_b, float* c, int64_t rs_c,
+                                       int64_t cs_c, int64_t mr, int64_t nr, float alpha,
+                                       float beta);
+typedef void (*strided_dgemm_direct_t)(int64_t k, const double* a, int64_t rs_a, int64_t cs_a,
+                                       const double* b, int64_t rs_b, double* c, int64_t rs_c,
+                                       int64_t cs_c, int64_t mr, int64_t nr, double alpha,
+                                       double beta);
+typedef int (*strided_sgemv_t)(const float* M, int64_t rsM, int64_t csM, const float* x,
+                               int64_t incx, float* y, int64_t incy, int64_t k, float alpha,
+                               float beta, int64_t i0, int64_t i1);
+typedef int (*strided_dgemv_t)(const double* M, int64_t rsM, int64_t csM, const double* x,
+                               int64_t incx, double* y, int64_t incy, int64_t k, double alpha,
+                               double beta, int64_t i0, int64_t i1);
+
+typedef struct {
+    const char* name;
+    int isa;                                /* instruction-set level it needs (cpu.pxd) */
+    int64_t mr[2], nr[2];                   /* [0]: float32, [1]: float64 */
+    int64_t mc[2], kc[2], nc[2];
+    strided_sgemm_ukr_t sukr;
+    strided_dgemm_ukr_t dukr;
+    strided_sgemm_offb_ukr_t soffb;
+    strided_dgemm_offb_ukr_t doffb;
+    strided_sgemm_direct_t sdirect;
+    strided_dgemm_direct_t ddirect;
+    strided_spack_a_t spack_a;
+    strided_dpack_a_t dpack_a;
+    strided_spack_a_off_t spack_a_off;
+    strided_dpack_a_off_t dpack_a_off;
+    strided_spack_b_t spack_b;
+    strided_dpack_b_t dpack_b;
+    strided_sgemv_t sgemv;
+    strided_dgemv_t dgemv;
+} strided_gemm_kernels;
+
+#define STRIDED_GEMM_TABLES 4
+
+static const strided_gemm_kernels strided_gemm_tables[STRIDED_GEMM_TABLES] = {
+    {"reference", 0, {STRIDED_SGEMM_MR, STRIDED_DGEMM_MR}, {STRIDED_SGEMM_NR, STRIDED_DGEMM_NR},
+     {144, 72}, {256, 256}, {4080, 4080},
+     strided_sgemm_ukr_ref, strided_dgemm_ukr_ref, strided_sgemm_offb_ref, strided_dgemm_offb_ref,
+     NULL, NULL, strided_spack_a_ref, strided_dpack_a_ref, strided_spack_a_off_ref,
+     strided_dpack_a_off_ref, strided_spack_b_ref, strided_dpack_b_ref, NULL, NULL},
 #if STRIDED_HAVE_X86_KERNELS
-    if (strided_gemm_kernel_kind == 1) { strided_dpack_b_avx2(dst, src, rs, cs, kc, nc); return; }
+    {"avx2", 1, {STRIDED_SGEMM_MR, STRIDED_DGEMM_MR}, {STRIDED_SGEMM_NR, STRIDED_DGEMM_NR},
+     {144, 72}, {256, 256}, {4080, 4080},
+     strided_sgemm_ukr_avx2, strided_dgemm_ukr_avx2, strided_sgemm_offb_avx2,
+     strided_dgemm_offb_avx2, strided_sgemm_direct_avx2, strided_dgemm_direct_avx2,
+     strided_spack_a_avx2, strided_dpack_a_avx2, strided_spack_a_off_avx2,
+     strided_dpack_a_off_avx2, strided_spack_b_avx2, strided_dpack_b_avx2,
+     strided_sgemv_avx2, strided_dgemv_avx2},
+#else
+    {NULL},
 #endif
-    strided_dpack_b_ref(dst, src, rs, cs, kc, nc);
-}
+#if STRIDED_HAVE_WIDE_KERNELS
+    {"avx512", 2, {STRIDED_WIDE_SMR, STRIDED_WIDE_DMR}, {STRIDED_WIDE_SNR, STRIDED_WIDE_DNR},
+     {STRIDED_WIDE_SMC, STRIDED_WIDE_DMC}, {STRIDED_WIDE_SKC, STRIDED_WIDE_DKC},
+     {STRIDED_WIDE_SNC, STRIDED_WIDE_DNC},
+     strided_sgemm_ukr_avx512, strided_dgemm_ukr_avx512, strided_sgemm_offb_avx512,
+     strided_dgemm_offb_avx512, strided_sgemm_direct_avx512, strided_dgemm_direct_avx512,
+     strided_spack_a_wide, strided_dpack_a_wide, strided_spack_a_off_wide,
+     strided_dpack_a_off_wide, strided_spack_b_wide, strided_dpack_b_wide,
+     strided_sgemv_avx2, strided_dgemv_avx2},
+    {"avx512_on_avx2", 1, {STRIDED_WIDE_SMR, STRIDED_WIDE_DMR},
+     {STRIDED_WIDE_SNR, STRIDED_WIDE_DNR},
+     {STRIDED_WIDE_SMC, STRIDED_WIDE_DMC}, {STRIDED_WIDE_SKC, STRIDED_WIDE_DKC},
+     {STRIDED_WIDE_SNC, STRIDED_WIDE_DNC},
+     strided_sgemm_ukr_avx512p, strided_dgemm_ukr_avx512p, strided_sgemm_offb_avx512p,
+     strided_dgemm_offb_avx512p, strided_sgemm_direct_avx512p, strided_dgemm_direct_avx512p,
+     strided_spack_a_wide, strided_dpack_a_wide, strided_spack_a_off_wide,
+     strided_dpack_a_off_wide, strided_spack_b_wide, strided_dpack_b_wide,
+     strided_sgemv_avx2, strided_dgemv_avx2},
+#else
+    {NULL}, {NULL},
+#endif
+};
 
 /* ---- packing buffers ---------------------------------------------------------------
  *

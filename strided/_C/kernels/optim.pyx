@@ -21,7 +21,7 @@ and gcc unswitches the flag tests out of the vectorized loop.
 
 The row kernels (optim_rows.pxi) are also built for AVX2 + FMA in optim_avx2 and
 used whenever the element-wise kernels use their AVX2 build (NOTE [ Kernel dispatch ] in
-elementwise.pyx; STRIDED_KERNELS=baseline keeps the portable ones): twice as wide a
+elementwise.pyx; STRIDED_ISA=baseline keeps the portable ones): twice as wide a
 square root and division.  That build keeps FP contraction off, so both round alike.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer

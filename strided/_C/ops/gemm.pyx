@@ -361,7 +361,7 @@ cdef Tensor _batched(Tensor a, Tensor b, object addend, double alpha, double bet
     """torch.matmul for operands with >= 3 dims (or one of them): batch dims broadcast;
     a 1-D a gets a row dim prepended, a 1-D b a column dim appended, removed afterwards."""
     cdef int da = a._ndim, db = b._ndim
-    cdef tuple sa = a.shape, sb = b.shape
+    cdef tuple sa = tuple(a.shape), sb = tuple(b.shape)
     cdef tuple ba = sa[:da - 2] if da >= 2 else ()
     cdef tuple bb = sb[:db - 2] if db >= 2 else ()
     cdef int64_t m = a._sizes[da - 2] if da >= 2 else 1, k = a._sizes[da - 1]

@@ -1,0 +1,436 @@
+/* The 16-lane (float) / 8-lane (double) GEMM micro-kernels: written once over a small
+ * vector layer, built twice.
+ *
+ * NOTE [ Wide micro-kernels ]
+ * The register tile is MR rows x 2 vectors: float 12 x 32, double 12 x 16 (24 accumulators,
+ * two B vectors and one broadcast of A: 27 of AVX-512's 32 zmm registers).  This is
+ * BLIS's skx tile (sgemm 32 x 12, dgemm 16 x 12 with its broadcast of B) transposed: strided
+ * packs A in MR-tall slivers and B in NR-wide ones, and vectorizes along C's rows.  One
+ * body, STRIDED_WIDE_BODY, is written against a vector layer (a type and seven operations
+ * named <L>_VEC, <L>_ZERO, ...) and instantiated with two layers:
+ *   - Z: AVX-512 zmm registers (__m512 / __m512d, masked loads with k registers), the
+ *        kernels of the avx512 table, compiled for avx512f/dq/bw/vl by function attribute;
+ *   - P: the same 16 / 8 lanes as a pair of AVX2 ymm registers, compiled for avx2 + fma: the
+ *        avx512_on_avx2 table, so that the 512-bit logic (tile shape, row dispatch, masks,
+ *        offsets, the stack tile) is tested on any AVX2 machine.  It spills (48 ymm
+ *        accumulators in 16 registers) and is for tests only.
+ * Both layers do the same FMAs in the same order, so their results are bit for bit the
+ * same; and as the AVX2 kernels (NOTE [ GEMM micro-kernel contract ]), every C element is
+ * acc = fma(a_p, b_p, acc) over p from 0, then alpha * acc, then fma(beta, c, acc) -- the
+ * same arithmetic per element whatever the tile, so within one K block the avx2 and avx512
+ * tables give the same bits too (across K blocks they differ where KC differs).
+ * The body's modes D = 0 (packed), 1 (direct: A in place through any strides, row-major B
+ * with its ragged last columns loaded under a mask), 2 (offset B, NOTE [ Offset-B micro-
+ * kernels ]) are those of the AVX2 body in gemm_kernel.h.
+ */
+#ifndef STRIDED_GEMM_KERNEL_WIDE_H
+#define STRIDED_GEMM_KERNEL_WIDE_H
+
+#define STRIDED_WIDE_SMR 12
+#define STRIDED_WIDE_SNR 32
+#define STRIDED_WIDE_DMR 12
+#define STRIDED_WIDE_DNR 16
+/* block sizes: NOTE [ GEMM block sizes ] in gemm.pyx */
+#define STRIDED_WIDE_SMC 144
+#define STRIDED_WIDE_SKC 256
+#define STRIDED_WIDE_SNC 4080
+#define STRIDED_WIDE_DMC 72
+#define STRIDED_WIDE_DKC 256
+#define STRIDED_WIDE_DNC 4080
+
+#if STRIDED_HAVE_X86_KERNELS && (defined(__clang__) || __GNUC__ >= 8)
+#define STRIDED_HAVE_WIDE_KERNELS 1
+
+#define STRIDED_UNROLL16 _Pragma("GCC unroll 16")
+#define STRIDED_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+/* ---- layer Z: AVX-512 ---- */
+#define ZS_VEC __m512
+#define ZS_MASK __mmask16
+#define ZS_ZERO() _mm512_setzero_ps()
+#define ZS_LOAD(p) _mm512_loadu_ps(p)
+#define ZS_BCAST(p) _mm512_set1_ps(*(p))
+#define ZS_SET1(x) _mm512_set1_ps(x)
+#define ZS_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define ZS_MUL(a, b) _mm512_mul_ps(a, b)
+#define ZS_STORE(p, v) _mm512_storeu_ps(p, v)
+#define ZS_MASKN(n) ((__mmask16)((n) >= 16 ? 0xFFFFu : (n) <= 0 ? 0u : (1u << (n)) - 1u))
+#define ZS_MASKLOAD(p, m) _mm512_maskz_loadu_ps(m, p)
+
+#define ZD_VEC __m512d
+#define ZD_MASK __mmask8
+#define ZD_ZERO() _mm512_setzero_pd()
+#define ZD_LOAD(p) _mm512_loadu_pd(p)
+#define ZD_BCAST(p) _mm512_set1_pd(*(p))
+#define ZD_SET1(x) _mm512_set1_pd(x)
+#define ZD_FMA(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define ZD_MUL(a, b) _mm512_mul_pd(a, b)
+#define ZD_STORE(p, v) _mm512_storeu_pd(p, v)
+#define ZD_MASKN(n) ((__mmask8)((n) >= 8 ? 0xFFu : (n) <= 0 ? 0u : (1u << (n)) - 1u))
+#define ZD_MASKLOAD(p, m) _mm512_maskz_loadu_pd(m, p)
+
+/* ---- layer P: the same lanes as two AVX2 registers ---- */
+typedef struct { __m256 lo, hi; } strided_p16f;
+typedef struct { __m256d lo, hi; } strided_p8d;
+typedef struct { __m256i lo, hi; } strided_pmask;
+
+#define STRIDED_P_OPS(V, E, SUF, H, BC)                                                  \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_zero(void) { V r; r.lo = r.hi = _mm256_setzero_##SUF(); return r; } \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_load(const E* p)                                                    \
+    { V r; r.lo = _mm256_loadu_##SUF(p); r.hi = _mm256_loadu_##SUF(p + H); return r; }   \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_set1(E x) { V r; r.lo = r.hi = _mm256_set1_##SUF(x); return r; }    \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_bcast(const E* p) { V r; r.lo = r.hi = BC(p); return r; }           \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_fma(V a, V b, V c)                                                  \
+    {                                                                                    \
+        V r;                                                                             \
+        r.lo = _mm256_fmadd_##SUF(a.lo, b.lo, c.lo);                                     \
+        r.hi = _mm256_fmadd_##SUF(a.hi, b.hi, c.hi);                                     \
+        return r;                                                                        \
+    }                                                                                    \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_mul(V a, V b)                                                       \
+    { V r; r.lo = _mm256_mul_##SUF(a.lo, b.lo); r.hi = _mm256_mul_##SUF(a.hi, b.hi); return r; } \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline void                       \
+    strided_p##SUF##_store(E* p, V v) { _mm256_storeu_##SUF(p, v.lo); _mm256_storeu_##SUF(p + H, v.hi); } \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline strided_pmask              \
+    strided_p##SUF##_maskn(int64_t n)                                                    \
+    { strided_pmask m; m.lo = STRIDED_MASK_##SUF(n); m.hi = STRIDED_MASK_##SUF(n - H); return m; } \
+    STRIDED_AVX2 __attribute__((always_inline)) static inline V                          \
+    strided_p##SUF##_maskload(const E* p, strided_pmask m)                               \
+    {                                                                                    \
+        V r;                                                                             \
+        r.lo = _mm256_maskload_##SUF(p, m.lo);                                           \
+        r.hi = _mm256_maskload_##SUF(p + H, m.hi);                                       \
+        return r;                                                                        \
+    }
+
+STRIDED_P_OPS(strided_p16f, float, ps, 8, _mm256_broadcast_ss)
+STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
+
+#define PS_VEC strided_p16f
+#define PS_MASK strided_pmask
+#define PS_ZERO() strided_pps_zero()
+#define PS_LOAD(p) strided_pps_load(p)
+#define PS_BCAST(p) strided_pps_bcast(p)
+#define PS_SET1(x) strided_pps_set1(x)
+#define PS_FMA(a, b, c) strided_pps_fma(a, b, c)
+#define PS_MUL(a, b) strided_pps_mul(a, b)
+#define PS_STORE(p, v) strided_pps_store(p, v)
+#define PS_MASKN(n) strided_pps_maskn(n)
+#define PS_MASKLOAD(p, m) strided_pps_maskload(p, m)
+
+#define PD_VEC strided_p8d
+#define PD_MASK strided_pmask
+#define PD_ZERO() strided_ppd_zero()
+#define PD_LOAD(p) strided_ppd_load(p)
+#define PD_BCAST(p) strided_ppd_bcast(p)
+#define PD_SET1(x) strided_ppd_set1(x)
+#define PD_FMA(a, b, c) strided_ppd_fma(a, b, c)
+#define PD_MUL(a, b) strided_ppd_mul(a, b)
+#define PD_STORE(p, v) strided_ppd_store(p, v)
+#define PD_MASKN(n) strided_ppd_maskn(n)
+#define PD_MASKLOAD(p, m) strided_ppd_maskload(p, m)
+
+/* ---- the body ------------------------------------------------------------------------
+ * R (1..MR) rows and V (1, 2) vectors per row are compile-time constants (the kernel
+ * switches on mr and nr, so edge tiles run fewer accumulators); MRP is the packed sliver
+ * height (A column stride in modes 0 and 2); L the layer prefix; LANES its width. */
+#define STRIDED_WIDE_BODY(T, L, LANES, MRP)                                              \
+    L##_VEC acc[MRP][2];                                                                 \
+    int64_t p;                                                                           \
+    int i, v;                                                                            \
+    STRIDED_UNROLL16 for (i = 0; i < R; i++)                                               \
+        STRIDED_UNROLL16 for (v = 0; v < V; v++) acc[i][v] = L##_ZERO();                   \
+    if (D == 2) {                                                                        \
+        for (p = 0; p < k; p++) {                                                        \
+            const T* bp = b + boff[p];                                                   \
+            L##_VEC b0 = L##_LOAD(bp), b1 = b0;                                          \
+            if (V > 1) b1 = L##_LOAD(bp + rs_b);                                         \
+            STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                     \
+                L##_VEC ai = L##_BCAST(a + i);                                           \
+                acc[i][0] = L##_FMA(ai, b0, acc[i][0]);                                  \
+                if (V > 1) acc[i][1] = L##_FMA(ai, b1, acc[i][1]);                       \
+            }                                                                            \
+            a += MRP;                                                                    \
+        }                                                                                \
+    } else if (!D) {                                                                     \
+        for (p = 0; p < k; p++) {                                                        \
+            L##_VEC b0 = L##_LOAD(b), b1 = b0;                                           \
+            if (V > 1) b1 = L##_LOAD(b + LANES);                                         \
+            STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                     \
+                L##_VEC ai = L##_BCAST(a + i);                                           \
+                acc[i][0] = L##_FMA(ai, b0, acc[i][0]);                                  \
+                if (V > 1) acc[i][1] = L##_FMA(ai, b1, acc[i][1]);                       \
+            }                                                                            \
+            a += MRP;                                                                    \
+            b += 2 * LANES;                                                              \
+        }                                                                                \
+    } else {                                                                             \
+        const T* ar[MRP];                                                                \
+        const int full = nr >= V * LANES;                                                \
+        const L##_MASK mask = L##_MASKN(nr - (V - 1) * LANES);                           \
+        STRIDED_UNROLL16 for (i = 0; i < R; i++) ar[i] = a + i * rs_a;                     \
+        for (p = 0; p < k; p++) {                                                        \
+            L##_VEC b0, b1;                                                              \
+            if (V == 1) {                                                                \
+                b0 = full ? L##_LOAD(b) : L##_MASKLOAD(b, mask);                         \
+                b1 = b0;                                                                 \
+            } else {                                                                     \
+                b0 = L##_LOAD(b);                                                        \
+                b1 = full ? L##_LOAD(b + LANES) : L##_MASKLOAD(b + LANES, mask);         \
+            }                                                                            \
+            STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                     \
+                L##_VEC ai = L##_BCAST(ar[i]);                                           \
+                acc[i][0] = L##_FMA(ai, b0, acc[i][0]);                                  \
+                if (V > 1) acc[i][1] = L##_FMA(ai, b1, acc[i][1]);                       \
+                ar[i] += cs_a;                                                           \
+            }                                                                            \
+            b += rs_b;                                                                   \
+        }                                                                                \
+    }                                                                                    \
+    {                                                                                    \
+        const L##_VEC va = L##_SET1(alpha);                                              \
+        STRIDED_UNROLL16 for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL16 for (v = 0; v < V; v++) acc[i][v] = L##_MUL(va, acc[i][v]);   \
+    }                                                                                    \
+    if (cs_c == 1 && nr == V * LANES) {                                                  \
+        if (beta != 0) {                                                                 \
+            const L##_VEC vb = L##_SET1(beta);                                           \
+            STRIDED_UNROLL16 for (i = 0; i < R; i++)                                       \
+                STRIDED_UNROLL16 for (v = 0; v < V; v++)                                   \
+                    acc[i][v] = L##_FMA(vb, L##_LOAD(c + i * rs_c + v * LANES), acc[i][v]); \
+        }                                                                                \
+        STRIDED_UNROLL16 for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL16 for (v = 0; v < V; v++) L##_STORE(c + i * rs_c + v * LANES, acc[i][v]); \
+    } else {                                                                             \
+        /* ragged columns or strided C: alpha * AB to the stack, then element-wise */    \
+        T tile[MRP * 2 * LANES] __attribute__((aligned(64)));                            \
+        int64_t j;                                                                       \
+        STRIDED_UNROLL16 for (i = 0; i < R; i++)                                           \
+            STRIDED_UNROLL16 for (v = 0; v < V; v++)                                       \
+                L##_STORE(tile + i * 2 * LANES + v * LANES, acc[i][v]);                  \
+        for (i = 0; i < R; i++) {                                                        \
+            T* crow = c + i * rs_c;                                                      \
+            const T* trow = tile + i * 2 * LANES;                                        \
+            if (beta == 0)                                                               \
+                for (j = 0; j < nr; j++) crow[j * cs_c] = trow[j];                       \
+            else                                                                         \
+                for (j = 0; j < nr; j++) crow[j * cs_c] = trow[j] + beta * crow[j * cs_c]; \
+        }                                                                                \
+    }
+
+#define STRIDED_WIDE_ARGS int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,   \
+    int64_t rs_b, const int64_t* boff, T* c, int64_t rs_c, int64_t cs_c, int64_t nr,      \
+    T alpha, T beta
+#define STRIDED_WIDE_PASS k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta
+
+#define STRIDED_WIDE_ROWS(body, V, D)                                                    \
+    switch (mr) {                                                                        \
+    case 12: body(12, V, D, STRIDED_WIDE_PASS); break;                                   \
+    case 11: body(11, V, D, STRIDED_WIDE_PASS); break;                                   \
+    case 10: body(10, V, D, STRIDED_WIDE_PASS); break;                                   \
+    case 9: body(9, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 8: body(8, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 7: body(7, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 6: body(6, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 5: body(5, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 4: body(4, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 3: body(3, V, D, STRIDED_WIDE_PASS); break;                                     \
+    case 2: body(2, V, D, STRIDED_WIDE_PASS); break;                                     \
+    default: body(1, V, D, STRIDED_WIDE_PASS); break;                                    \
+    }
+
+/* The kernels of one layer: packed, offset-B and direct, float and double. */
+#define STRIDED_WIDE_KERNELS(NAME, ATTR, LS, LD)                                         \
+    ATTR __attribute__((always_inline)) static inline void                               \
+    strided_sgemm_##NAME##_body(const int R, const int V, const int D, STRIDED_WIDE_ARGS_S) \
+    { STRIDED_WIDE_BODY(float, LS, 16, STRIDED_WIDE_SMR) }              \
+    ATTR __attribute__((always_inline)) static inline void                               \
+    strided_dgemm_##NAME##_body(const int R, const int V, const int D, STRIDED_WIDE_ARGS_D) \
+    { STRIDED_WIDE_BODY(double, LD, 8, STRIDED_WIDE_DMR) }             \
+    ATTR static void strided_sgemm_ukr_##NAME(int64_t k, const float* a, const float* b, \
+        float* c, int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta) \
+    {                                                                                    \
+        const int64_t rs_a = 1, cs_a = STRIDED_WIDE_SMR, rs_b = STRIDED_WIDE_SNR;        \
+        const int64_t* boff = NULL;                                                      \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 0) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 0) }                    \
+    }                                                                                    \
+    ATTR static void strided_dgemm_ukr_##NAME(int64_t k, const double* a, const double* b, \
+        double* c, int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr, double alpha,     \
+        double beta)                                                                     \
+    {                                                                                    \
+        const int64_t rs_a = 1, cs_a = STRIDED_WIDE_DMR, rs_b = STRIDED_WIDE_DNR;        \
+        const int64_t* boff = NULL;                                                      \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 0) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 0) }                    \
+    }                                                                                    \
+    ATTR static void strided_sgemm_offb_##NAME(int64_t k, const float* a, const float* b, \
+        const int64_t* boff, int64_t d1, float* c, int64_t rs_c, int64_t cs_c, int64_t mr, \
+        int64_t nr, float alpha, float beta)                                             \
+    {                                                                                    \
+        const int64_t rs_a = 1, cs_a = STRIDED_WIDE_SMR, rs_b = d1;                      \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 2) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 2) }                    \
+    }                                                                                    \
+    ATTR static void strided_dgemm_offb_##NAME(int64_t k, const double* a, const double* b, \
+        const int64_t* boff, int64_t d1, double* c, int64_t rs_c, int64_t cs_c, int64_t mr, \
+        int64_t nr, double alpha, double beta)                                           \
+    {                                                                                    \
+        const int64_t rs_a = 1, cs_a = STRIDED_WIDE_DMR, rs_b = d1;                      \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 2) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 2) }                    \
+    }                                                                                    \
+    ATTR static void strided_sgemm_direct_##NAME(int64_t k, const float* a, int64_t rs_a, \
+        int64_t cs_a, const float* b, int64_t rs_b, float* c, int64_t rs_c, int64_t cs_c, \
+        int64_t mr, int64_t nr, float alpha, float beta)                                 \
+    {                                                                                    \
+        const int64_t* boff = NULL;                                                      \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 1) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 1) }                    \
+    }                                                                                    \
+    ATTR static void strided_dgemm_direct_##NAME(int64_t k, const double* a, int64_t rs_a, \
+        int64_t cs_a, const double* b, int64_t rs_b, double* c, int64_t rs_c, int64_t cs_c, \
+        int64_t mr, int64_t nr, double alpha, double beta)                               \
+    {                                                                                    \
+        const int64_t* boff = NULL;                                                      \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 1) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 1) }                    \
+    }
+
+#define STRIDED_WIDE_ARGS_S int64_t k, const float* a, int64_t rs_a, int64_t cs_a,         \
+    const float* b, int64_t rs_b, const int64_t* boff, float* c, int64_t rs_c,           \
+    int64_t cs_c, int64_t nr, float alpha, float beta
+#define STRIDED_WIDE_ARGS_D int64_t k, const double* a, int64_t rs_a, int64_t cs_a,        \
+    const double* b, int64_t rs_b, const int64_t* boff, double* c, int64_t rs_c,         \
+    int64_t cs_c, int64_t nr, double alpha, double beta
+
+STRIDED_WIDE_KERNELS(avx512, STRIDED_AVX512, ZS, ZD)
+STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2, PS, PD)
+
+/* ---- packing for the wide tables ----------------------------------------------------
+ * NOTE [ Packing A ] and NOTE [ Packing B ] with MR = 12 and NR = 32 / 16.  Row-major B
+ * (cs == 1) is dealt out 8 rows at a time as in the AVX2 packer; column-major B is
+ * transposed 8 x 8 (float) / 4 x 4 (double) in registers; A through the generic loops
+ * (row-major A: 12 rows read side by side, a column of the sliver written at a time). */
+#define STRIDED_WIDE_PACK_B_ROWS(T, NR_)                                                 \
+    const int64_t nfull = nc / NR_, rem = nc % NR_;                                      \
+    int64_t p0, p, s, j;                                                                 \
+    for (p0 = 0; p0 < kc; p0 += STRIDED_PACK_B_ROWS_PB) {                                \
+        const int64_t p1 = p0 + STRIDED_PACK_B_ROWS_PB < kc ? p0 + STRIDED_PACK_B_ROWS_PB : kc; \
+        for (s = 0; s < nfull; s++) {                                                    \
+            const T* row = src + p0 * rs + s * NR_;                                      \
+            T* d = dst + s * NR_ * kc + p0 * NR_;                                        \
+            for (p = p0; p < p1; p++, row += rs, d += NR_) memcpy(d, row, NR_ * sizeof(T)); \
+        }                                                                                \
+        if (rem) {                                                                       \
+            const T* row = src + p0 * rs + nfull * NR_;                                  \
+            T* d = dst + nfull * NR_ * kc + p0 * NR_;                                    \
+            for (p = p0; p < p1; p++, row += rs, d += NR_) {                             \
+                for (j = 0; j < rem; j++) d[j] = row[j];                                 \
+                for (; j < NR_; j++) d[j] = 0;                                           \
+            }                                                                            \
+        }                                                                                \
+    }
+
+static void strided_spack_a_wide(float* dst, const float* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
+}
+
+static void strided_dpack_a_wide(double* dst, const double* src, int64_t rs, int64_t cs,
+                                 int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
+}
+
+static void strided_spack_a_off_wide(float* dst, const float* src, const int64_t* aoff,
+                                     int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_OFF(float, STRIDED_WIDE_SMR, STRIDED_NO_SLIVER);
+}
+
+static void strided_dpack_a_off_wide(double* dst, const double* src, const int64_t* aoff,
+                                     int64_t mc, int64_t kc)
+{
+    STRIDED_PACK_A_OFF(double, STRIDED_WIDE_DMR, STRIDED_NO_SLIVER);
+}
+
+static void strided_spack_b_wide_ref(float* dst, const float* src, int64_t rs, int64_t cs,
+                                     int64_t kc, int64_t nc)
+{
+    STRIDED_PACK_B_GENERIC(float, STRIDED_WIDE_SNR);
+}
+
+static void strided_dpack_b_wide_ref(double* dst, const double* src, int64_t rs, int64_t cs,
+                                     int64_t kc, int64_t nc)
+{
+    STRIDED_PACK_B_GENERIC(double, STRIDED_WIDE_DNR);
+}
+
+STRIDED_AVX2
+static void strided_spack_b_wide(float* dst, const float* src, int64_t rs, int64_t cs,
+                                 int64_t kc, int64_t nc)
+{
+    const int64_t NR = STRIDED_WIDE_SNR;
+    int64_t s, p, j, q, nfull = nc / NR;
+    if (cs == 1) {
+        STRIDED_WIDE_PACK_B_ROWS(float, STRIDED_WIDE_SNR)
+        return;
+    }
+    if (rs != 1 || nfull == 0) {
+        strided_spack_b_wide_ref(dst, src, rs, cs, kc, nc);
+        return;
+    }
+    for (s = 0; s < nfull; s++) {
+        const float* b = src + s * NR * cs;
+        float* d = dst + s * NR * kc;
+        for (p = 0; p + 8 <= kc; p += 8)
+            for (q = 0; q < NR; q += 8)
+                strided_s_transpose8(d + p * NR + q, b + q * cs + p, cs, NR);
+        for (; p < kc; p++)
+            for (j = 0; j < NR; j++) d[p * NR + j] = b[j * cs + p];
+    }
+    if (nc % NR)
+        strided_spack_b_wide_ref(dst + nfull * NR * kc, src + nfull * NR * cs, rs, cs, kc,
+                                 nc % NR);
+}
+
+STRIDED_AVX2
+static void strided_dpack_b_wide(double* dst, const double* src, int64_t rs, int64_t cs,
+                                 int64_t kc, int64_t nc)
+{
+    const int64_t NR = STRIDED_WIDE_DNR;
+    int64_t s, p, j, q, nfull = nc / NR;
+    if (cs == 1) {
+        STRIDED_WIDE_PACK_B_ROWS(double, STRIDED_WIDE_DNR)
+        return;
+    }
+    if (rs != 1 || nfull == 0) {
+        strided_dpack_b_wide_ref(dst, src, rs, cs, kc, nc);
+        return;
+    }
+    for (s = 0; s < nfull; s++) {
+        const double* b = src + s * NR * cs;
+        double* d = dst + s * NR * kc;
+        for (p = 0; p + 4 <= kc; p += 4)
+            for (q = 0; q < NR; q += 4)
+                strided_d_transpose4(d + p * NR + q, b + q * cs + p, cs, NR);
+        for (; p < kc; p++)
+            for (j = 0; j < NR; j++) d[p * NR + j] = b[j * cs + p];
+    }
+    if (nc % NR)
+        strided_dpack_b_wide_ref(dst + nfull * NR * kc, src + nfull * NR * cs, rs, cs, kc,
+                                 nc % NR);
+}
+#else
+#define STRIDED_HAVE_WIDE_KERNELS 0
+#endif
+
+#endif /* STRIDED_GEMM_KERNEL_WIDE_H */
