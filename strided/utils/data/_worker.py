@@ -1,6 +1,7 @@
 """The DataLoader's worker processes: their loop, get_worker_info, and the wrapper that
 carries an exception with its traceback back to the main process."""
 import os
+import pickle
 import random
 import sys
 import traceback
@@ -70,7 +71,7 @@ class ExceptionWrapper:
 
     def __reduce__(self):
         try:                        # a class defined in a function cannot be pickled
-            _shared.pickle.dumps(self.exc_type)
+            pickle.dumps(self.exc_type)
             exc_type = self.exc_type
         except Exception:
             exc_type = RuntimeError
