@@ -1156,12 +1156,18 @@ XFAIL_INDEXING = {
     "test_index_copy_scalars": "missing: Tensor.index_copy_",
     "test_index_copy_deterministic": "missing: strided.use_deterministic_algorithms "
                                      "(and strided.index_copy)",
-    "test_index_add_deterministic": "missing: strided.use_deterministic_algorithms",
-    "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms",
-    "test_index": "missing: the legacy Tensor.new(*sizes) constructor",
+    "test_index_add_deterministic": "missing: strided.use_deterministic_algorithms (the results "
+                                    "are reproducible)",
+    "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms "
+                                                   "(the last write wins, as PyTorch's)",
+    "test_index": "missing: the legacy Tensor.new(*sizes) constructor; then two differences: a "
+                  "negative slice step (t[1:9:-1]) is allowed, as NumPy does (PyTorch: "
+                  "ValueError), and del t[0] raises NotImplementedError (PyTorch: TypeError)",
     "test_index_fill": "missing: Tensor.index_fill_ / index_fill",
-    "test_index_ind_dtype": "missing: strided.index_put_ (the function form of Tensor.index_put_)",
-    "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_",
+    "test_index_ind_dtype": "missing: strided.index_put_ (the function form of Tensor.index_put_; "
+                            "the values agree)",
+    "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_ (the accumulation "
+                                                   "itself agrees)",
     "test_index_reduce_reduce_amax": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_amin": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_mean": "missing: Tensor.index_reduce_",

@@ -1014,14 +1014,18 @@ device_cpu = "cpu"
 
 # name (or name_cpu_<dtype>) -> why it fails: a deliberate difference or what is missing.
 XFAIL_VIEW = {
-    "test_as_strided_gradients": "missing: strided.autograd.gradgradcheck (second derivatives)",
+    "test_as_strided_gradients": "missing: strided.autograd.gradgradcheck (second derivatives; "
+                                 "gradcheck passes)",
     "test_view_copy": "missing: strided.view_copy (the *_copy functional variants of view ops)",
     "test_view_copy_out": "missing: strided.diagonal_copy / split_copy (the *_copy variants)",
 }
 XFAIL_OLD = {
-    "test_atleast_gradient": "missing: strided.autograd.gradgradcheck (second derivatives)",
+    "test_atleast_gradient": "missing: strided.autograd.gradgradcheck (second derivatives; "
+                             "gradcheck passes)",
     "test_broadcast_shapes": "broadcast_shapes accepts negative sizes (returns them) where PyTorch "
-                             "raises ValueError 'Attempting to broadcast a dimension with negative length!'",
+                             "raises ValueError 'Attempting to broadcast a dimension with negative "
+                             "length!'; and its mismatch message lacks PyTorch's 'expected shape "
+                             "should be broadcastable to'",
     "test_expand": "difference: expand gives new leading size-1 dims stride 0; PyTorch gives them "
                    "the stride unsqueeze would (size*stride of the next dim), so expand(1, 1, 5) "
                    "and unsqueeze(0).unsqueeze(1) differ in stride()",
