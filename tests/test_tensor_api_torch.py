@@ -522,6 +522,16 @@ def test_legacy_constructors(name):
     assert S(2, 3).shape == T(2, 3).shape and same_dtype(S(2, 3).dtype, T(2, 3).dtype)
     assert S().shape == T().shape == (0,)
     assert S(np.array([1, 2])).tolist() == T(np.array([1, 2])).tolist()
+    assert S(strided.Size([2, 3])).shape == T(torch.Size([2, 3])).shape == (2, 3)
+    check_same(S((2, 3)), T((2, 3)))
+    check_same(S([]), T([]))
+    for bad in [(2.5,), (True,), (2, 3.0)]:
+        with pytest.raises(TypeError):
+            T(*bad)
+        with pytest.raises(TypeError):
+            S(*bad)
+    if name != "Tensor":
+        check_same(strided.ones(2).type(S), torch.ones(2).type(T))
 
 
 def test_tensor_of_a_float_tensor_is_an_alias():

@@ -554,9 +554,13 @@ cdef class Tensor:
         return self._strides[_wrap_dim(dim, self._ndim)]
 
     def storage_offset(self):
+        """The index (in elements, not bytes) of this tensor's first element in its Storage."""
         return self._offset
 
     def data_ptr(self):
+        """The address of this tensor's first element, an int (the storage's address plus
+        storage_offset() * element_size()).
+        """
         return <uintptr_t>data_of(self)
 
     def untyped_storage(self):
@@ -565,6 +569,7 @@ cdef class Tensor:
 
     @property
     def dtype(self):
+        """The element type, a strided.dtype (strided.float32, strided.int64, ...)."""
         return self._dtype
 
     @property
@@ -574,10 +579,12 @@ cdef class Tensor:
 
     @property
     def is_cpu(self):
+        """True: strided tensors always live on the CPU."""
         return True
 
     @property
     def is_cuda(self):
+        """False: strided has no CUDA device."""
         return False
 
     def cpu(self, memory_format=None):
@@ -585,40 +592,58 @@ cdef class Tensor:
         return self
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """Raises: strided has no CUDA device (the error says what is available: the CPU).
+
+        Programs written for both can test strided.cuda.is_available() first.
+        """
         check_device("cuda" if device is None else device, "Tensor.cuda()")
         return self
 
     @property
     def ndim(self):
+        """The number of dims (0 for a scalar tensor); the same as dim()."""
         return self._ndim
 
     def dim(self):
+        """The number of dims (0 for a scalar tensor)."""
         return self._ndim
 
     def ndimension(self):
+        """The number of dims; the same as dim()."""
         return self._ndim
 
     def numel(self):
+        """The number of elements, the product of the sizes (1 for a 0-d tensor)."""
         return self._numel
 
     def nelement(self):
+        """The number of elements; the same as numel()."""
         return self._numel
 
     def element_size(self):
+        """The size of one element in bytes (4 for float32, 8 for int64, ...)."""
         return self._dtype.itemsize
 
     @property
     def itemsize(self):
+        """The size of one element in bytes; the same as element_size()."""
         return self._dtype.itemsize
 
     @property
     def nbytes(self):
+        """numel() * element_size(): the bytes this tensor's elements would take if contiguous
+        (not the size of the storage it views).
+        """
         return self._numel * self._dtype.itemsize
 
     def is_contiguous(self):
+        """True when the elements are laid out in row-major order with no gaps (strides
+        are those of a fresh tensor of this shape; size-1 dims' strides do not matter).
+        """
         return self._contiguous
 
     def is_floating_point(self):
+        """True when the dtype is a floating-point type (float32, float64)."""
         return self._dtype.is_floating_point
 
     @property
@@ -648,11 +673,22 @@ cdef class Tensor:
     # ---- scalars and Python values ----------------------------------------------------
 
     def item(self):
+        """The value of a one-element tensor (of any shape) as a Python number (bool, int or
+        float); raises for any other number of elements.
+
+        >>> strided.tensor([[2.5]]).item()
+        2.5
+        """
         if self._numel != 1:
             raise RuntimeError(f"a Tensor with {self._numel} elements cannot be converted to Scalar")
         return _read_scalar(data_of(self), self._dtype.num)
 
     def tolist(self):
+        """The elements as nested Python lists of numbers (a number for a 0-d tensor).
+
+        >>> strided.arange(4).reshape(2, 2).tolist()
+        [[0, 1], [2, 3]]
+        """
         return _to_numpy(self).tolist()
 
     def __bool__(self):
@@ -694,12 +730,14 @@ cdef class Tensor:
         return self
 
     def fill_(self, value):
+        """Set every element to value (cast to self's dtype), in place; returns self."""
         if grad_mode_enabled() and (needs_grad(self) or _obj_needs_grad(value)):
             return _autograd().copy_(self, value)
         copy_into(self, _scalar_tensor(value, self._dtype))
         return self
 
     def zero_(self):
+        """Set every element to zero, in place; returns self."""
         return self.fill_(0)
 
     def to(self, *args, dtype=None, copy=False, device=None, non_blocking=False):
@@ -719,24 +757,31 @@ cdef class Tensor:
         return _clone(self, dt)
 
     def type_as(self, Tensor other):
+        """self converted to other's dtype: self when it has it already, else a copy."""
         return self.to(other._dtype)
 
     def float(self):
+        """self as float32: self when it is float32 already, else a copy (to(strided.float32))."""
         return self.to(dtype_from_num(FLOAT32))
 
     def double(self):
+        """self as float64: self when it is float64 already, else a copy."""
         return self.to(dtype_from_num(FLOAT64))
 
     def long(self):
+        """self as int64: self when it is int64 already, else a copy (floats truncated)."""
         return self.to(dtype_from_num(INT64))
 
     def int(self):
+        """self as int32: self when it is int32 already, else a copy (floats truncated)."""
         return self.to(dtype_from_num(INT32))
 
     def bool(self):
+        """self as bool (nonzero is True): self when it is bool already, else a copy."""
         return self.to(dtype_from_num(BOOL))
 
     def byte(self):
+        """self as uint8: self when it is uint8 already, else a copy."""
         return self.to(dtype_from_num(UINT8))
 
     # ---- interop ----------------------------------------------------------------------
@@ -806,6 +851,7 @@ cdef class Tensor:
         return _view(self, n, sizes, strides, self._offset, "view")
 
     def view_as(self, Tensor other):
+        """self.view(other.shape): a view with other's shape; raises when no view exists."""
         return self.view(other.shape)
 
     def reshape(self, shape=(), *rest):
@@ -824,6 +870,7 @@ cdef class Tensor:
         return r
 
     def reshape_as(self, Tensor other):
+        """self.reshape(other.shape): a view when one exists, else a contiguous copy."""
         return self.reshape(other.shape)
 
     def as_strided(self, size, stride, storage_offset=None):
@@ -849,12 +896,23 @@ cdef class Tensor:
         return _expand_c(self, n, sizes)
 
     def expand_as(self, Tensor other):
+        """self.expand(other.shape): a view broadcast to other's shape (stride 0 along
+        expanded dims; write to it with care, its elements alias).
+        """
         return _expand_c(self, other._ndim, other._sizes)
 
     def broadcast_to(self, shape):
+        """A view of self broadcast to shape (size-1 and missing leading dims get stride 0);
+        the same as expand(shape).
+        """
         return _expand(self, shape)
 
     def transpose(self, dim0, dim1):
+        """A view with dims dim0 and dim1 swapped (sizes and strides exchanged, no copy).
+
+        >>> strided.zeros(2, 3, 4).transpose(0, 2).shape
+        strided.Size([4, 3, 2])
+        """
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
         cdef int a = _wrap_dim(dim0, self._ndim), b = _wrap_dim(dim1, self._ndim)
@@ -869,9 +927,11 @@ cdef class Tensor:
                      (a, b) if _recording(self) else None)
 
     def swapaxes(self, axis0, axis1):
+        """The same as transpose(axis0, axis1): a view with the two dims swapped."""
         return self.transpose(axis0, axis1)
 
     def swapdims(self, dim0, dim1):
+        """The same as transpose(dim0, dim1): a view with the two dims swapped."""
         return self.transpose(dim0, dim1)
 
     def t(self):
@@ -915,9 +975,16 @@ cdef class Tensor:
         return _permute_c(self, n, perm)
 
     def movedim(self, source, destination):
+        """A view with the dims in source (an int or a sequence) moved to the positions in
+        destination; the other dims keep their order.
+
+        >>> strided.zeros(2, 3, 4).movedim(0, -1).shape
+        strided.Size([3, 4, 2])
+        """
         return _movedim(self, source, destination)
 
     def moveaxis(self, source, destination):
+        """The same as movedim(source, destination)."""
         return _movedim(self, source, destination)
 
     def squeeze(self, dim=None):
@@ -925,6 +992,11 @@ cdef class Tensor:
         return _squeeze(self, dim)
 
     def unsqueeze(self, dim):
+        """A view with a dim of size 1 inserted at position dim (-ndim-1 <= dim <= ndim).
+
+        >>> strided.zeros(2, 3).unsqueeze(1).shape
+        strided.Size([2, 1, 3])
+        """
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
         cdef int d = _wrap_dim(dim, self._ndim + 1), i, j = 0
@@ -1000,12 +1072,27 @@ cdef class Tensor:
                        index_int64(step, "unfold(): argument 'step'"))
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
+        """A view of the diagonal of the (dim1, dim2) planes, as a new last dim; offset > 0
+        takes a diagonal above the main one, offset < 0 one below.
+
+        >>> strided.arange(9).reshape(3, 3).diagonal(1)
+        tensor([1, 5])
+        """
         return _diagonal(self, index_int64(offset, "diagonal(): argument 'offset'"), dim1, dim2)
 
     def split(self, split_size_or_sections, dim=0):
+        """Views of consecutive pieces along dim: of split_size elements each (the last may be
+        smaller) for an int, of the given sizes for a list (which must add up to the size).
+
+        >>> [p.shape[0] for p in strided.arange(5).split(2)]
+        [2, 2, 1]
+        """
         return _split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks, dim=0):
+        """At most `chunks` views along dim, each ceil(size / chunks) long (the last may be
+        smaller, and there may be fewer than chunks, as PyTorch's).
+        """
         cdef int d = _wrap_dim(dim, self._ndim)
         cdef int64_t n = index_int64(chunks, "chunk(): argument 'chunks'")
         if n <= 0:
@@ -1017,6 +1104,7 @@ cdef class Tensor:
         return _split(self, (self._sizes[d] + n - 1) // n, d)
 
     def unbind(self, dim=0):
+        """A tuple of views, one per index along dim, each with that dim removed."""
         if self._ndim == 0:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         cdef int d = _wrap_dim(dim, self._ndim)
@@ -1025,6 +1113,12 @@ cdef class Tensor:
         return tuple([_select(self, d, i) for i in range(self._sizes[d])])
 
     def tensor_split(self, indices_or_sections, dim=0):
+        """Views along dim, as NumPy's array_split: an int n gives n pieces whose sizes differ
+        by at most one (the first ones larger); a sequence gives the split indices.
+
+        >>> [p.tolist() for p in strided.arange(5).tensor_split(2)]
+        [[0, 1, 2], [3, 4]]
+        """
         return _tensor_split(self, indices_or_sections, dim)
 
     def flip(self, dims, *rest):
@@ -1037,11 +1131,13 @@ cdef class Tensor:
         return _flip_c(self, n, which)
 
     def fliplr(self):
+        """flip(1): the columns reversed (at least 2 dims); a view, as flip."""
         if self._ndim < 2:
             raise RuntimeError("fliplr expects a tensor with at least 2 dimensions")
         return self.flip(1)
 
     def flipud(self):
+        """flip(0): the rows reversed (at least 1 dim); a view, as flip."""
         if self._ndim < 1:
             raise RuntimeError("flipud expects a tensor with at least 1 dimension")
         return self.flip(0)
@@ -1200,6 +1296,8 @@ cdef class Tensor:
             return "strided." + _LEGACY_TYPE_NAMES[self._dtype.num]
         if isinstance(dtype, str):
             return self.to(_legacy_type(dtype))
+        if callable(dtype) and getattr(dtype, "__name__", None) in _LEGACY_TYPE_NAMES:
+            return self.to(_legacy_type(dtype.__name__))        # type(strided.LongTensor)
         return self.to(dtype)
 
     def count_nonzero(self, dim=None):
@@ -1371,30 +1469,59 @@ cdef class Tensor:
         return _unary(U_BITWISE_NOT, self, None, "bitwise_not")
 
     def add(self, other, *, alpha=None):
+        """self + alpha * other, broadcasting, in a new tensor (other a tensor or a number;
+        the result dtype follows PyTorch's promotion rules).  Also self.__add__.
+
+        >>> strided.tensor([1, 2, 3]).add(strided.tensor([1, 1, 1]), alpha=10)
+        tensor([11, 12, 13])
+        """
         return _binary(B_ADD, self, other, None, alpha, False)
 
     def add_(self, other, *, alpha=None):
+        """self += alpha * other, in place (other broadcast to self's shape); returns self.
+        Raises when the promoted result dtype cannot be cast to self's (an int tensor plus a float).
+        """
         return _binary(B_ADD, self, other, self, alpha, False)
 
     def sub(self, other, *, alpha=None):
+        """self - alpha * other, broadcasting, in a new tensor (PyTorch's promotion rules)."""
         return _binary(B_SUB, self, other, None, alpha, False)
 
     def sub_(self, other, *, alpha=None):
+        """self -= alpha * other, in place; returns self."""
         return _binary(B_SUB, self, other, self, alpha, False)
 
     subtract = sub
     subtract_ = sub_
 
     def div(self, other, *, rounding_mode=None):
+        """self / other, broadcasting.  rounding_mode None is true division (integer inputs give
+        float32); "trunc" rounds the quotient toward zero and "floor" toward -inf, keeping
+        integer dtypes.
+
+        >>> strided.tensor([7, -7]).div(2, rounding_mode="floor")
+        tensor([ 3, -4])
+        """
         return _div(self, other, rounding_mode, None)
 
     def div_(self, other, *, rounding_mode=None):
+        """self /= other in place (rounding_mode as div); returns self.  True division into an
+        integer tensor raises: its float result cannot be cast back.
+        """
         return _div(self, other, rounding_mode, self)
 
     def lerp(self, end, weight):
+        """Linear interpolation self + weight * (end - self) (computed from end when weight >= 0.5,
+        exact at both ends).  end is a tensor of self's dtype; weight a number or a tensor
+        of that dtype; all broadcast.  Floating-point dtypes only.
+
+        >>> strided.tensor([1., 2.]).lerp(strided.tensor([3., 6.]), 0.5)
+        tensor([2., 4.])
+        """
         return _lerp(self, end, weight, None)
 
     def lerp_(self, end, weight):
+        """lerp in place: self = self + weight * (end - self); returns self."""
         return _lerp(self, end, weight, self)
 
     def equal(self, other):
@@ -1402,9 +1529,16 @@ cdef class Tensor:
         return _equal(self, other)
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True (a Python bool) when isclose(other, rtol, atol, equal_nan) holds for every
+        element (after broadcasting).
+        """
         return bool(self.isclose(other, rtol, atol, equal_nan).all())
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """A bool tensor: |self - other| <= atol + rtol * |other| element-wise (broadcasting);
+        infinities are close only to themselves, NaN to nothing unless equal_nan.  Integer
+        operands compare exactly.
+        """
         return _isclose(self, other, rtol, atol, equal_nan)
 
     # BEGIN GENERATED: binary methods (tools/gen_ops.py from strided/op_table.py)
@@ -1597,27 +1731,41 @@ cdef class Tensor:
     not_equal = ne
 
     def where(self, condition, other):
+        """strided.where(condition, self, other): self's elements where the bool tensor
+        condition is true, other's elsewhere (all three broadcast; other may be a number).
+        """
         return _where(condition, self, other)
 
     def clamp(self, min=None, max=None):
+        """Each element limited to [min, max] (either may be None, not both; numbers or
+        broadcasting tensors), in a new tensor.  NaN stays NaN.  Also clip.
+
+        >>> strided.arange(6.).clamp(1, 4)
+        tensor([1., 1., 2., 3., 4., 4.])
+        """
         return _clamp(self, min, max, None, "clamp")
 
     def clamp_(self, min=None, max=None):
+        """clamp in place; returns self.  Also clip_."""
         return _clamp(self, min, max, self, "clamp_")
 
     clip = clamp
     clip_ = clamp_
 
     def clamp_min(self, min):
+        """clamp(min=min): each element at least min."""
         return _clamp(self, min, None, None, "clamp_min")
 
     def clamp_min_(self, min):
+        """clamp_min in place; returns self."""
         return _clamp(self, min, None, self, "clamp_min_")
 
     def clamp_max(self, max):
+        """clamp(max=max): each element at most max."""
         return _clamp(self, None, max, None, "clamp_max")
 
     def clamp_max_(self, max):
+        """clamp_max in place; returns self."""
         return _clamp(self, None, max, self, "clamp_max_")
 
     # BEGIN GENERATED: unary methods (tools/gen_ops.py from strided/op_table.py)
@@ -1930,25 +2078,49 @@ cdef class Tensor:
     fix, fix_, arcsin, arccos, arctan = trunc, trunc_, asin, acos, atan
 
     def round(self, *, decimals=0):
+        """Each element rounded to the nearest integer, halves to even (as PyTorch and NumPy),
+        or to `decimals` decimal places (floating-point dtypes only; negative decimals round
+        to tens, hundreds, ...).
+
+        >>> strided.tensor([0.5, 1.5, 2.5]).round()
+        tensor([0., 2., 2.])
+        """
         return _round(self, decimals, None)
 
     def round_(self, *, decimals=0):
+        """round in place; returns self."""
         return _round(self, decimals, self)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """A copy with NaN replaced by nan, +inf by posinf and -inf by neginf (by default the
+        greatest and the lowest finite value of the dtype).  Integer tensors: a plain copy.
+        """
         return _nan_to_num(self, nan, posinf, neginf)
 
     # ---- reductions (ops/reduce.pxi) -----------------------------------------------------
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum over dim (an int, a tuple of ints, or None / () for all dims); keepdim keeps
+        the reduced dims with size 1.  Floating-point input keeps its dtype (accumulated in
+        float64); integer and bool input gives int64, as PyTorch; dtype= casts the input first.
+
+        >>> strided.arange(6.).reshape(2, 3).sum(0)
+        tensor([3., 5., 7.])
+        """
         return _sum(self, dim, keepdim, dtype)
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product of all elements, or over one dim (an int; a tuple is a TypeError, as in
+        PyTorch).  dtype rules as sum: integer and bool input gives int64.
+        """
         if isinstance(dim, (tuple, list)):
             raise TypeError("prod(): argument 'dim' must be int, not tuple")
         return _prod(self, dim, keepdim, dtype)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean over dim (an int, a tuple, or None for all dims).  Floating-point input (or
+        dtype=) only, as PyTorch: an integer tensor raises.  The mean of no elements is NaN.
+        """
         return _mean(self, dim, keepdim, dtype)
 
     def max(self, dim=None, keepdim=False):
@@ -1968,49 +2140,99 @@ cdef class Tensor:
         return _arg_reduce(self, dim, keepdim, False, True, "min")
 
     def amax(self, dim=(), keepdim=False):
+        """The maximum over dim (an int, a tuple, or () for all dims), in self's dtype; NaN
+        propagates.  Unlike max(dim) it returns no indices; its gradient is shared evenly
+        among equal maxima.
+        """
         return _amax(self, dim, keepdim, True, "amax")
 
     def amin(self, dim=(), keepdim=False):
+        """The minimum over dim (an int, a tuple, or () for all dims); see amax."""
         return _amax(self, dim, keepdim, False, "amin")
 
     def argmax(self, dim=None, keepdim=False):
+        """int64 indices of the maximum along dim (the first one on ties); dim None gives the
+        index into the flattened tensor.
+
+        >>> strided.tensor([[1, 5], [7, 2]]).argmax(1)
+        tensor([1, 0])
+        """
         return _arg_reduce(self, dim, keepdim, True, False, "argmax")
 
     def argmin(self, dim=None, keepdim=False):
+        """int64 indices of the minimum along dim (the first one on ties); dim None gives the
+        index into the flattened tensor.
+        """
         return _arg_reduce(self, dim, keepdim, False, False, "argmin")
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance over dim (an int, a tuple, or None for all dims): sum((x - mean)**2) /
+        (N - correction), correction 1 by default (Bessel's), 0 for unbiased=False.
+        Floating-point dtypes only.
+        """
         if isinstance(dim, bool):           # var(unbiased) positional form
             dim, unbiased = None, dim
         return _var(self, dim, unbiased, correction, keepdim, False)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The standard deviation, sqrt(var(...)) with the same arguments (correction 1 by
+        default).  Floating-point dtypes only.
+        """
         if isinstance(dim, bool):
             dim, unbiased = None, dim
         return _var(self, dim, unbiased, correction, keepdim, True)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector p-norm over dim (all dims by default): p "fro" or 2 is sqrt(sum(x**2)),
+        1 sum(|x|), inf max(|x|), -inf min(|x|), 0 the count of nonzeros, other numbers
+        sum(|x|**p)**(1/p).  Floating-point dtypes only (or dtype=).
+
+        >>> strided.tensor([3., 4.]).norm()
+        tensor(5.)
+        """
         return _norm(self, p, dim, keepdim, dtype)
 
     def any(self, dim=None, keepdim=False):
+        """True where any element over dim is nonzero: a bool tensor (uint8 for uint8 input,
+        as PyTorch).  dim is an int, a tuple, or None for all dims; dim=() reduces nothing.
+        """
         return _any_all(self, dim, keepdim, True)
 
     def all(self, dim=None, keepdim=False):
+        """True where every element over dim is nonzero: a bool tensor (uint8 for uint8 input,
+        as PyTorch).  dim is an int, a tuple, or None for all dims; dim=() reduces nothing.
+        """
         return _any_all(self, dim, keepdim, False)
 
     def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self), dim)) computed stably (the maximum is subtracted first); dim is an
+        int or a tuple.  Integer input is computed in float32.
+        """
         return _logsumexp(self, dim, keepdim)
 
     def cumsum(self, dim, *, dtype=None):
+        """The running sum along dim, same shape as self.  Integer and bool input gives int64
+        (as PyTorch); dtype= casts the input first.
+
+        >>> strided.tensor([1, 2, 3]).cumsum(0)
+        tensor([1, 3, 6])
+        """
         return _cumulative(self, dim, dtype, True, "cumsum")
 
     def cumprod(self, dim, *, dtype=None):
+        """The running product along dim, same shape as self (integer and bool input gives
+        int64, as cumsum).
+        """
         return _cumulative(self, dim, dtype, False, "cumprod")
 
     def softmax(self, dim, dtype=None):
+        """exp(x) / sum(exp(x)) along dim, computed stably; same shape and dtype as self.
+        Floating-point dtypes only (dtype= casts the input first).
+        """
         return _softmax(self, dim, dtype, False)
 
     def log_softmax(self, dim, dtype=None):
+        """log(softmax(x)) along dim, computed stably (x - logsumexp(x)); floating-point only."""
         return _softmax(self, dim, dtype, True)
 
     # ---- matrix products (implemented in strided._C.ops.gemm) ---------------------------
@@ -2022,35 +2244,63 @@ cdef class Tensor:
         return _gemm_ops().matmul(other, self)
 
     def matmul(self, other):
+        """self @ other with PyTorch's rules (strided.matmul): 1-D @ 1-D is a dot product, 2-D
+        operands multiply as matrices, more dims are batches of matrices whose batch dims
+        broadcast.
+
+        >>> (strided.ones(5, 2, 3) @ strided.ones(3, 4)).shape
+        strided.Size([5, 2, 4])
+        """
         return _gemm_ops().matmul(self, other)
 
     def mm(self, mat2):
+        """The matrix product of self (n x m) and mat2 (m x p), (n x p); no broadcasting."""
         return _gemm_ops().mm(self, mat2)
 
     def bmm(self, mat2):
+        """Batched matrix products self[i] @ mat2[i] for (b x n x m) and (b x m x p) tensors;
+        no broadcasting.
+        """
         return _gemm_ops().bmm(self, mat2)
 
     def mv(self, vec):
+        """The product of the matrix self (n x m) and the vector vec (m), a vector (n)."""
         return _gemm_ops().mv(self, vec)
 
     def dot(self, other):
+        """The dot product of two 1-D tensors of the same size and dtype, a 0-d tensor."""
         return _gemm_ops().dot(self, other)
 
     def outer(self, vec2):
+        """The outer product out[i, j] = self[i] * vec2[j] of two 1-D tensors."""
         return _gemm_ops().outer(self, vec2)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape; beta=0
+        ignores self (NaN in it does not propagate).
+        """
         return _gemm_ops().addmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
     # ---- indexing ---------------------------------------------------------------------
 
     def index_select(self, dim, index):
+        """A new tensor of the entries at the positions in the 1-D integer tensor index along
+        dim (a copy; index may repeat).
+
+        >>> strided.arange(6).reshape(2, 3).index_select(1, strided.tensor([2, 0]))
+        tensor([[2, 0],
+                [5, 3]])
+        """
         return _index_ops().index_select(self, dim, index)
 
     def index_add_(self, dim, index, source, *, alpha=1):
+        """For each i, add alpha * source's i-th slice along dim to self's index[i]-th slice, in
+        place (repeated indices accumulate); returns self.
+        """
         return _index_ops().index_add_(self, dim, index, source, alpha)
 
     def index_add(self, dim, index, source, *, alpha=1):
+        """index_add_ on a copy of self."""
         return _index_ops().index_add_(self.clone(), dim, index, source, alpha)
 
     def __getitem__(self, index):
@@ -2066,6 +2316,9 @@ cdef class Tensor:
 
     @property
     def requires_grad(self):
+        """Whether autograd records operations on this tensor: set on leaves by the user (only
+        floating-point tensors may require gradients), True for results computed from one.
+        """
         return self._requires_grad or self._grad_fn is not None
 
     @requires_grad.setter
@@ -2082,6 +2335,7 @@ cdef class Tensor:
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad (leaves only; floating-point dtypes only) in place; returns self."""
         self.requires_grad = requires_grad
         return self
 
@@ -2122,14 +2376,19 @@ cdef class Tensor:
 
     @property
     def is_leaf(self):
+        """True when the tensor was not produced by a recorded operation (grad_fn is None):
+        tensors the user made, and every tensor that does not require grad.
+        """
         return self._grad_fn is None
 
     @property
     def output_nr(self):
+        """Which output of its grad_fn this tensor is (0 for ops with one output)."""
         return self._output_nr
 
     @property
     def retains_grad(self):
+        """True after retain_grad() on a non-leaf tensor: backward() then fills its .grad."""
         return self._retains_grad
 
     def retain_grad(self):
@@ -2148,6 +2407,9 @@ cdef class Tensor:
                            None)
 
     def detach_(self):
+        """Cut self off from the autograd graph in place (grad_fn None, requires_grad False);
+        returns self.
+        """
         self._grad_fn = None
         self._requires_grad = False
         return self

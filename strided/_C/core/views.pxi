@@ -601,8 +601,12 @@ cdef object _legacy_new(tuple args, DType dt, str name):
             raise TypeError(f"expected {dt.name} (got {(<Tensor>args[0])._dtype.name}) for "
                             f"{name}(tensor)")
         return args[0]
+    if len(args) == 1 and isinstance(args[0], _Size):
+        args = tuple(args[0])                           # a Size gives sizes, as in PyTorch
     if all([_is_int_index(a) for a in args]):
         return _empty(args, dt, False)
+    if len(args) == 1 and isinstance(args[0], (bool, int, float, np.generic)):
+        raise TypeError(f"{name}(): data must be a sequence (got {type(args[0]).__name__})")
     if len(args) == 1 and not isinstance(args[0], (str, bytes)):
         return _tensor_from_data(args[0], dt)
     raise TypeError(f"{name}(): expected sizes (ints), a sequence of numbers or a tensor, "
