@@ -129,6 +129,7 @@ _rng = np.random.default_rng(0)
 def _seed(seed=0):
     global _rng
     _rng = np.random.default_rng(seed)
+    np.random.seed(seed)
     random.seed(seed)
     strided.manual_seed(seed)
 
