@@ -65,21 +65,33 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def empty_like(t, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialised contiguous tensor of t's shape, with t's dtype unless dtype is given
+    (the layout is always contiguous, whatever t's strides).
+    """
     check_device(device, "empty_like()")
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def zeros_like(t, *, dtype=None, device=None, requires_grad=False):
+    """A contiguous tensor of zeros with t's shape, and t's dtype unless dtype is given.
+
+    >>> strided.zeros_like(strided.arange(3))
+    tensor([0, 0, 0])
+    """
     check_device(device, "zeros_like()")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def ones_like(t, *, dtype=None, device=None, requires_grad=False):
+    """A contiguous tensor of ones with t's shape, and t's dtype unless dtype is given."""
     check_device(device, "ones_like()")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """A contiguous tensor of t's shape filled with fill_value, in t's dtype unless dtype is
+    given (the value is cast to it: full_like of an int tensor with 2.7 holds 2).
+    """
     check_device(device, "full_like()")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 

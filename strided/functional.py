@@ -3,26 +3,45 @@ from strided._C.core.tensor import Tensor
 
 
 def reshape(input, shape):
+    """input with a new shape (one -1 inferred): a view when the strides allow one, else a
+    contiguous copy; Tensor.reshape is the method form.
+
+    >>> strided.reshape(strided.arange(6), (2, -1)).shape
+    strided.Size([2, 3])
+    """
     return input.reshape(shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """Dims start_dim..end_dim merged into one (a view when possible, else a copy, as
+    reshape); a 0-d input gives a 1-d tensor.  Tensor.flatten is the method form.
+    """
     return input.flatten(start_dim, end_dim)
 
 
 def unflatten(input, dim, sizes):
+    """Dim dim split into `sizes` (one -1 inferred), a view; Tensor.unflatten is the method
+    form.
+    """
     return input.unflatten(dim, sizes)
 
 
 def squeeze(input, dim=None):
+    """A view without the size-1 dims (all of them, or those among dim: an int or a tuple; a
+    listed dim whose size is not 1 stays).  Tensor.squeeze is the method form.
+    """
     return input.squeeze(dim)
 
 
 def unsqueeze(input, dim):
+    """A view with a size-1 dim inserted at position dim; Tensor.unsqueeze is the method form."""
     return input.unsqueeze(dim)
 
 
 def transpose(input, dim0, dim1):
+    """A view with dims dim0 and dim1 swapped (no copy); also strided.swapaxes and
+    strided.swapdims.  Tensor.transpose is the method form.
+    """
     return input.transpose(dim0, dim1)
 
 
@@ -30,14 +49,25 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
+    """The transpose of a tensor with at most 2 dims, a view (0-d and 1-d inputs come back
+    unchanged); Tensor.t is the method form.
+    """
     return input.t()
 
 
 def permute(input, dims):
+    """A view with the dims reordered: dim i of the result is dim dims[i] of input.
+
+    >>> strided.permute(strided.zeros(2, 3, 4), (2, 0, 1)).shape
+    strided.Size([4, 2, 3])
+    """
     return input.permute(dims)
 
 
 def movedim(input, source, destination):
+    """A view with the dims in source (an int or a sequence) moved to the positions in
+    destination, the others keeping their order; also strided.moveaxis.
+    """
     return input.movedim(source, destination)
 
 
@@ -45,22 +75,37 @@ moveaxis = movedim
 
 
 def narrow(input, dim, start, length):
+    """A view of elements start .. start+length-1 along dim (start may be negative)."""
     return input.narrow(dim, start, length)
 
 
 def select(input, dim, index):
+    """A view of the slice at index along dim, that dim removed (input.select(0, i) is
+    input[i]).
+    """
     return input.select(dim, index)
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
+    """A view of the diagonal of the (dim1, dim2) planes as a new last dim (offset > 0:
+    above the main diagonal, < 0: below); Tensor.diagonal is the method form.
+    """
     return input.diagonal(offset, dim1, dim2)
 
 
 def as_strided(input, size, stride, storage_offset=None):
+    """A view of input's storage with explicit size, stride (in elements) and storage_offset
+    (default: input's own offset).  The view is checked against the storage's bounds;
+    negative strides are allowed.  Elements may overlap: write through such a view with care.
+
+    >>> strided.as_strided(strided.arange(6), (2, 2), (1, 2)).tolist()
+    [[0, 2], [1, 3]]
+    """
     return input.as_strided(size, stride, storage_offset)
 
 
 def broadcast_to(input, shape):
+    """A view of input broadcast to shape (size-1 and missing leading dims get stride 0)."""
     return input.broadcast_to(shape)
 
 
@@ -72,34 +117,52 @@ def broadcast_tensors(*tensors):
 
 
 def split(tensor, split_size_or_sections, dim=0):
+    """Views of consecutive pieces along dim: split_size elements each (the last may be
+    smaller) for an int, the given sizes for a list; Tensor.split is the method form.
+    """
     return tensor.split(split_size_or_sections, dim)
 
 
 def chunk(input, chunks, dim=0):
+    """At most `chunks` views along dim, each ceil(size / chunks) long (the last may be
+    smaller); Tensor.chunk is the method form.
+    """
     return input.chunk(chunks, dim)
 
 
 def unbind(input, dim=0):
+    """A tuple of views, one per index along dim, that dim removed."""
     return input.unbind(dim)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
+    """Views along dim, as NumPy's array_split: an int n gives n pieces of sizes differing by
+    at most one; a sequence (or 1-D tensor) gives split indices.
+    """
     return input.tensor_split(indices_or_sections, dim)
 
 
 def flip(input, dims):
+    """input with the order of elements reversed along dims.  Unlike PyTorch, which copies,
+    this is a view with negative strides (as NumPy's flip): writes reach input.
+    """
     return input.flip(dims)
 
 
 def clone(input):
+    """A contiguous copy of input in fresh storage (differentiable: gradients flow back to
+    input).
+    """
     return input.clone()
 
 
 def numel(input):
+    """The number of elements of input (an int)."""
     return input.numel()
 
 
 def is_tensor(obj):
+    """True when obj is a strided.Tensor (a Parameter included)."""
     return isinstance(obj, Tensor)
 
 

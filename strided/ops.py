@@ -479,109 +479,183 @@ arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
 
 
 def round(input, *, decimals=0, out=None):
+    """Each element rounded to the nearest integer, halves to even, or to `decimals` decimal
+    places (floating-point only); into out when given.  Tensor.round is the method form.
+
+    >>> strided.round(strided.tensor([0.5, 1.5, 1.25]))
+    tensor([0., 2., 1.])
+    """
     r = input.round(decimals=decimals)
     return r if out is None else out.copy_(r)
 
 
 def equal(input, other):
+    """True (a Python bool) when other has input's shape and equal values."""
     return input.equal(other)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True (a Python bool) when |input - other| <= atol + rtol * |other| for every element
+    (broadcasting; NaN equal to NaN only with equal_nan).
+    """
     return input.allclose(other, rtol, atol, equal_nan)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """A bool tensor: |input - other| <= atol + rtol * |other| element-wise (broadcasting);
+    infinities are close only to themselves, NaN to nothing unless equal_nan.
+    """
     return input.isclose(other, rtol, atol, equal_nan)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """A copy with NaN replaced by nan, +inf by posinf and -inf by neginf (by default the
+    greatest and the lowest finite value of input's dtype).
+    """
     return input.nan_to_num(nan, posinf, neginf)
 
 
 # ---- reductions -------------------------------------------------------------------------------
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over dim (an int, a tuple, or None for all dims), keepdim keeping reduced dims
+    as size 1.  Floating-point input keeps its dtype (accumulated in float64); integer and
+    bool input gives int64; dtype= casts the input first.
+
+    >>> strided.sum(strided.tensor([[1, 2], [3, 4]]), 1)
+    tensor([3, 7])
+    """
     return input.sum(dim, keepdim, dtype=dtype)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """The product of all elements, or over one dim (an int); dtype rules as sum."""
     return input.prod(dim, keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over dim (an int, a tuple, or None for all dims); floating-point input (or
+    dtype=) only, as PyTorch.
+    """
     return input.mean(dim, keepdim, dtype=dtype)
 
 
 def max(input, dim=None, keepdim=False):
+    """max(input): the largest element (a 0-d tensor); max(input, dim, keepdim=False): a
+    named tuple (values, indices) along dim; max(input, other): strided.maximum.
+
+    >>> strided.max(strided.tensor([[1, 5], [7, 2]]), 1).indices
+    tensor([1, 0])
+    """
     return input.max(dim, keepdim)
 
 
 def min(input, dim=None, keepdim=False):
+    """min(input): the smallest element (a 0-d tensor); min(input, dim, keepdim=False): a
+    named tuple (values, indices) along dim; min(input, other): strided.minimum.
+    """
     return input.min(dim, keepdim)
 
 
 def amax(input, dim=(), keepdim=False):
+    """The maximum over dim (an int, a tuple, or () for all dims), without indices; the
+    gradient is shared evenly among equal maxima.
+    """
     return input.amax(dim, keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
+    """The minimum over dim (an int, a tuple, or () for all dims), without indices."""
     return input.amin(dim, keepdim)
 
 
 def argmax(input, dim=None, keepdim=False):
+    """int64 indices of the maximum along dim (the first on ties); dim None: the index into
+    the flattened input.
+    """
     return input.argmax(dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
+    """int64 indices of the minimum along dim (the first on ties); dim None: the index into
+    the flattened input.
+    """
     return input.argmin(dim, keepdim)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The variance over dim: sum((x - mean)**2) / (N - correction), correction 1 by default
+    (unbiased=False: 0).  Floating-point only.
+    """
     return input.var(dim, unbiased, keepdim, correction=correction)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The standard deviation over dim, sqrt(var(...)) with the same arguments."""
     return input.std(dim, unbiased, keepdim, correction=correction)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over dim (all dims by default): p "fro" or 2, 1, inf, -inf, 0 (the
+    count of nonzeros) or any number.  Floating-point only.
+    """
     return input.norm(p, dim, keepdim, dtype)
 
 
 def any(input, dim=None, keepdim=False):
+    """Whether any element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
     return input.any(dim, keepdim)
 
 
 def all(input, dim=None, keepdim=False):
+    """Whether every element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
     return input.all(dim, keepdim)
 
 
 def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input), dim)), computed stably; dim an int or a tuple."""
     return input.logsumexp(dim, keepdim)
 
 
 def cumsum(input, dim, *, dtype=None):
+    """The running sum along dim (integer and bool input gives int64).
+
+    >>> strided.cumsum(strided.tensor([1, 2, 3]), 0)
+    tensor([1, 3, 6])
+    """
     return input.cumsum(dim, dtype=dtype)
 
 
 def cumprod(input, dim, *, dtype=None):
+    """The running product along dim (integer and bool input gives int64)."""
     return input.cumprod(dim, dtype=dtype)
 
 
 def softmax(input, dim, dtype=None):
+    """exp(x) / sum(exp(x)) along dim, computed stably (floating-point only).
+
+    >>> strided.softmax(strided.tensor([0., 0.]), 0)
+    tensor([0.5000, 0.5000])
+    """
     return input.softmax(dim, dtype)
 
 
 def log_softmax(input, dim, dtype=None):
+    """log(softmax(x)) along dim, computed stably (floating-point only)."""
     return input.log_softmax(dim, dtype)
 
 
 def index_select(input, dim, index):
+    """A copy of the entries of input at the positions in the 1-D integer tensor index along
+    dim.
+    """
     return input.index_select(dim, index)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of input with alpha * source's i-th slice along dim added to its index[i]-th
+    slice (repeated indices accumulate); Tensor.index_add_ works in place.
+    """
     return input.index_add(dim, index, source, alpha=alpha)
 
 

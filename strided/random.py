@@ -18,6 +18,9 @@ class Generator:
         self.manual_seed(np.random.SeedSequence().entropy if seed is None else seed)
 
     def manual_seed(self, seed):
+        """Reseed with a non-negative int (the same seed gives the same numbers on every run and
+        platform); returns self.
+        """
         seed = int(seed)
         if seed < 0:
             raise RuntimeError(f"seed must be non-negative, but got {seed}")
@@ -26,6 +29,7 @@ class Generator:
         return self
 
     def initial_seed(self):
+        """The seed this generator was last seeded with."""
         return self._seed
 
     def seed(self):
@@ -34,9 +38,11 @@ class Generator:
         return self._seed
 
     def get_state(self):
+        """The generator's state (the PCG64 bit generator's state dict); set_state restores it."""
         return self._rng.bit_generator.state
 
     def set_state(self, state):
+        """Restore a state returned by get_state(); returns self."""
         self._rng.bit_generator.state = state
         return self
 
@@ -50,6 +56,7 @@ def manual_seed(seed):
 
 
 def initial_seed():
+    """The seed of the default generator (0 until manual_seed is called)."""
     return default_generator.initial_seed()
 
 
@@ -104,12 +111,18 @@ def randperm(n, *, generator=None, dtype=None, device=None):
 
 
 def rand_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples from [0, 1) with t's shape, and t's dtype unless dtype is given (it must be
+    a floating-point dtype: an integer t needs dtype=).
+    """
     check_device(device, "rand_like()")
     return rand(t.shape, generator=generator, dtype=dtype or t.dtype,
                 requires_grad=requires_grad)
 
 
 def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples with t's shape, and t's dtype unless dtype is given (it must be
+    a floating-point dtype: an integer t needs dtype=).
+    """
     check_device(device, "randn_like()")
     return randn(t.shape, generator=generator, dtype=dtype or t.dtype,
                  requires_grad=requires_grad)

@@ -8,6 +8,17 @@ import numpy as np
 
 
 cdef class DType:
+    """An element type: one of the six instances strided.bool, uint8, int32, int64, float32
+    (strided.float) and float64 (strided.double); compare them with `is` or ==.
+
+    Attributes (read-only): name ("float32"), itemsize (bytes per element), num (the
+    promotion order, bool < uint8 < int32 < int64 < float32 < float64), is_floating_point,
+    is_signed, numpy_dtype (the numpy.dtype with the same layout) and format (the PEP 3118
+    buffer format character).
+
+    >>> strided.float32.itemsize, strided.int64.is_floating_point
+    (4, False)
+    """
     def __init__(self, *args, **kwargs):
         raise TypeError("strided dtypes are fixed; use strided.float32, strided.int64, ...")
 
@@ -19,6 +30,7 @@ cdef class DType:
 
     @property
     def is_complex(self):
+        """False: strided has no complex dtypes."""
         return False
 
 

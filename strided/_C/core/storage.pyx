@@ -23,7 +23,12 @@ cdef extern from "sys/mman.h":
 
 
 cdef class Storage:
-    """Storage(size, dtype=strided.float32): `size` zero-initialised elements of `dtype`."""
+    """Storage(size, dtype=strided.float32): `size` zero-initialised elements of `dtype`.
+
+    Attributes (read-only): dtype; owner (the object whose memory a wrapping storage
+    uses, kept alive with it, or None); read_only (True for memory from a read-only
+    producer: every write is refused).
+    """
 
     def __init__(self, size, dtype=None):
         cdef DType dt = as_dtype(dtype) if dtype is not None else as_dtype(np.float32)
@@ -44,12 +49,15 @@ cdef class Storage:
         return self._size
 
     def nbytes(self):
+        """The size of the storage in bytes (size() * element_size())."""
         return self._size * self.dtype.itemsize
 
     def element_size(self):
+        """The size of one element in bytes."""
         return self.dtype.itemsize
 
     def data_ptr(self):
+        """The address of the first element, an int."""
         return <uintptr_t>self.data
 
     def __getitem__(self, i):

@@ -930,10 +930,23 @@ def where(condition, input, other):
 
 
 def clamp(Tensor input, min=None, max=None, *, out=None):
+    """Each element of input limited to [min, max] (either may be None, not both; numbers or
+    broadcasting tensors); NaN stays NaN.  Also strided.clip; Tensor.clamp is the method form.
+
+    >>> strided.clamp(strided.tensor([-2, 0, 5]), min=-1, max=3)
+    tensor([-1,  0,  3])
+    """
     return _clamp(input, min, max, _out_arg(out), "clamp")
 
 
 def div(input, other, *, rounding_mode=None, out=None):
+    """input / other, broadcasting.  rounding_mode None: true division (integers give
+    float32); "trunc": rounded toward zero; "floor": rounded toward -inf (both keep integer
+    dtypes).  Also strided.divide.
+
+    >>> strided.div(strided.tensor([7, -7]), 2, rounding_mode="trunc")
+    tensor([ 3, -3])
+    """
     if not isinstance(input, Tensor):
         if _operand(input) is None:
             raise TypeError(f"div(): expected Tensor or number operands, but got "
@@ -953,6 +966,9 @@ def softplus(Tensor input, double beta=1.0, double threshold=20.0):
 
 
 def lerp(Tensor input, end, weight, *, out=None):
+    """input + weight * (end - input), broadcasting: end a tensor of input's dtype, weight a
+    number or a tensor of that dtype; floating-point only.  Tensor.lerp is the method form.
+    """
     return _lerp(input, end, weight, _out_arg(out))
 
 
