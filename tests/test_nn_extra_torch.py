@@ -105,6 +105,7 @@ def test_parameters_to_vector_and_back():
     vs = nn.utils.parameters_to_vector([sa, sb.t() if sb.ndim == 2 else sb])
     vt = torch.nn.utils.parameters_to_vector([ta, tb])
     _close(vs, vt, np.float64)
+    assert vs.grad_fn.name() == type(vt.grad_fn).__name__ == "CatBackward0"
     w = np.arange(10.0)
     (vs * S.tensor(w)).sum().backward()
     (vt * torch.tensor(w)).sum().backward()

@@ -1,25 +1,17 @@
 """parameters_to_vector and vector_to_parameters (torch.nn.utils.convert_parameters)."""
 from strided._C.core.tensor import Tensor
-from strided.creation import empty
+from strided._C.ops.join import cat
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 
 def parameters_to_vector(parameters):
     """One 1-D tensor holding every parameter's elements, flattened and concatenated in
-    order (differentiable with respect to the parameters)."""
+    order: cat([p.reshape(-1) for p in parameters]), differentiable (CatBackward0)."""
     params = list(parameters)
     if not params:
         raise RuntimeError("parameters_to_vector: expected a non-empty list of parameters")
-    dtype = params[0].dtype
-    total = sum(p.numel() for p in params)
-    out = empty(total, dtype=dtype)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        out.narrow(0, offset, n).copy_(p.reshape(-1))
-        offset += n
-    return out
+    return cat([p.reshape(-1) for p in params])
 
 
 def vector_to_parameters(vec, parameters):
