@@ -45,7 +45,14 @@ def transpose(input, dim0, dim1):
     return input.transpose(dim0, dim1)
 
 
-swapaxes = swapdims = transpose
+def swapaxes(input, axis0, axis1):
+    """transpose(input, axis0, axis1) under NumPy's names."""
+    return input.transpose(axis0, axis1)
+
+
+def swapdims(input, dim0, dim1):
+    """transpose(input, dim0, dim1)."""
+    return input.transpose(dim0, dim1)
 
 
 def t(input):

@@ -681,3 +681,79 @@ def test_prod_takes_one_dim_as_pytorch():
             lib.prod(lib.ones(2, 3), (0, 1))
     check_same(strided.arange(1., 7.).view(2, 3).prod(strided.tensor(1)),
                torch.arange(1., 7.).view(2, 3).prod(torch.tensor(1)))
+
+
+# ---- more of PyTorch's behaviours (found by the ported suites) -----------------------------------
+
+def test_byte_mask_warns_once_as_pytorch():
+    import warnings
+    for lib in (strided, torch):
+        x = lib.arange(5.)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x[lib.tensor([1, 0, 1, 0, 1], dtype=lib.uint8)]
+        assert len(w) == 1 and "uint8 is now deprecated" in str(w[0].message)
+
+
+def test_setitem_value_shapes_as_pytorch():
+    for shape in [(), (2, 3)]:
+        a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+        results = []
+        for lib in (strided, torch):
+            x = lib.tensor(a)
+            big = (x * -1).unsqueeze(0).unsqueeze(0)            # leading 1s are dropped
+            x[True] = big
+            x[lib.tensor(True)] = big * 2
+            results.append(x.tolist())
+            with pytest.raises(RuntimeError):
+                x[True] = x.expand((5, 1) + tuple(x.shape))
+        assert results[0] == results[1]
+    for lib in (strided, torch):
+        x = lib.arange(4)
+        for v in ([], [1, 2, 3]):
+            with pytest.raises(RuntimeError, match="shape mismatch: value tensor of shape"):
+                x[x > -1] = lib.tensor(v)
+
+
+def test_index_out_of_range_message():
+    for case in [lambda L: L.arange(4)[[5]], lambda L: L.zeros(10, 0)[:, [0, 1]],
+                 lambda L: L.zeros(3, 4)[[-7]]]:
+        with pytest.raises(IndexError) as want:
+            case(torch)
+        with pytest.raises(IndexError) as got:
+            case(strided)
+        assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("shape,target", [((5,), (1, 1, 5)), ((5,), (3, 1, 5)), ((2, 1), (4, 1, 2, 3)),
+                                          ((), (1,)), ((), (2, 1)), ((3, 1), (1, 3, 4)),
+                                          ((1,), (1, 1, 0))])
+def test_expand_strides_match_pytorch(shape, target):
+    s, t = strided.ones(shape).expand(target), torch.ones(shape).expand(target)
+    assert s.shape == t.shape and s.stride() == t.stride()
+    assert s.is_contiguous() == t.is_contiguous()
+
+
+def test_resize_same_size_and_overflow_as_pytorch():
+    for lib in (strided, torch):
+        x = lib.arange(6.).view(2, 3).t()
+        x.resize_as_(lib.ones(3, 2))
+        assert x.stride() == (1, 3)
+        y = lib.empty((), dtype=lib.float64)
+        with pytest.raises(RuntimeError, match="Storage size calculation overflowed"):
+            y.resize_([2, 4, 2 ** 29, 2 ** 29])
+        with pytest.raises(RuntimeError, match="overflow"):
+            y.resize_([8, 8, 2 ** 29, 2 ** 29])
+
+
+def test_legacy_new_and_swapaxes_keywords():
+    for dtype in ["int64", "float32"]:
+        s, t = strided.ones(2, dtype=getattr(strided, dtype)), torch.ones(2, dtype=getattr(torch, dtype))
+        assert s.new(2, 3).shape == t.new(2, 3).shape and same_dtype(s.new(2, 3).dtype, t.new(2, 3).dtype)
+        check_same(s.new([1, 2]), t.new([1, 2]))
+        assert s.new().shape == t.new().shape
+    x = np.arange(6.).reshape(2, 3)
+    check_same(strided.swapaxes(strided.tensor(x), axis0=0, axis1=1),
+               torch.swapaxes(torch.tensor(x), axis0=0, axis1=1))
+    check_same(strided.swapdims(strided.tensor(x), dim0=1, dim1=0),
+               torch.swapdims(torch.tensor(x), dim0=1, dim1=0))

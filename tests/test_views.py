@@ -474,7 +474,10 @@ def test_expand(shape, layout, dtype):
             assert_view_of(v, t)
             lead = len(target) - t.ndim
             for d in range(len(target)):
-                if d < lead or (t.shape[d - lead] == 1 and target[d] != 1):
+                if d < lead and target[d] == 1 and t.ndim:
+                    # PyTorch's stride for a new size-1 dim: the one unsqueeze would give it
+                    assert v.stride(d) == v.shape[d + 1] * v.stride(d + 1)
+                elif d < lead or (t.shape[d - lead] == 1 and target[d] != 1):
                     assert v.stride(d) == 0
                 else:
                     assert v.stride(d) == t.stride(d - lead)

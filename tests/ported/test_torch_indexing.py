@@ -1140,17 +1140,10 @@ class NumpyTests(TestCase):
 
 
 # name (or name_cpu_<dtype>) -> why it fails: a deliberate difference or what is missing.
-_UINT8_WARNING = ("no warning for a uint8 (byte) mask index: PyTorch warns 'indexing with "
-                  "dtype torch.uint8 is now deprecated' once per uint8 index; values agree")
 XFAIL_INDEXING = {
-    "test_bool_indices": _UINT8_WARNING,
-    "test_byte_mask": _UINT8_WARNING,
-    "test_byte_mask_accumulate": _UINT8_WARNING,
-    "test_byte_tensor_assignment": _UINT8_WARNING,
-    "test_multiple_byte_mask": _UINT8_WARNING,
-    "test_empty_ndim_index": "message: an index into a size-0 dim says NumPy's 'index 0 is out of "
-                             "bounds for axis 1 with size 0', PyTorch's says "
-                             "'index is out of bounds for dimension with size 0'",
+    "test_byte_mask_accumulate": "no warning for a uint8 (byte) mask given to index_put_: "
+                                 "PyTorch warns 'indexing with dtype torch.uint8 is now "
+                                 "deprecated' (indexing with one warns); values agree",
     "test_errors_index_copy": "missing: Tensor.index_copy_",
     "test_index_copy": "missing: Tensor.index_copy_",
     "test_index_copy_scalars": "missing: Tensor.index_copy_",
@@ -1160,9 +1153,9 @@ XFAIL_INDEXING = {
                                     "are reproducible)",
     "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms "
                                                    "(the last write wins, as PyTorch's)",
-    "test_index": "missing: the legacy Tensor.new(*sizes) constructor; then two differences: a "
-                  "negative slice step (t[1:9:-1]) is allowed, as NumPy does (PyTorch: "
-                  "ValueError), and del t[0] raises NotImplementedError (PyTorch: TypeError)",
+    "test_index": "two differences: a negative slice step (t[1:9:-1]) is allowed, as NumPy "
+                  "does (PyTorch: ValueError), and del t[0] raises NotImplementedError "
+                  "(PyTorch: TypeError)",
     "test_index_fill": "missing: Tensor.index_fill_ / index_fill",
     "test_index_ind_dtype": "missing: strided.index_put_ (the function form of Tensor.index_put_; "
                             "the values agree)",
@@ -1172,14 +1165,9 @@ XFAIL_INDEXING = {
     "test_index_reduce_reduce_amin": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_mean": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_prod": "missing: Tensor.index_reduce_",
-    "test_index_setitem_bools_slices": "a[True] = v (and a[uint8 0-d true] = v) on a 0-d tensor "
-                                       "refuses a value with leading size-1 dims (TypeError, "
-                                       "NumPy's message); PyTorch drops the leading 1s",
     "test_list_indices": "difference: a list of fewer than 32 sequences indexes as one array "
                          "(NumPy >= 1.23); PyTorch still reads it as a tuple of indices (with a "
                          "deprecation warning), so t[windows[:31]] raises 'too many indices' there",
-    "test_setitem_expansion_error": "a value that cannot broadcast to a[True] raises ValueError; "
-                                    "PyTorch raises RuntimeError",
     "test_take_along_dim": "missing: strided.take_along_dim",
     "test_take_along_dim_invalid": "missing: strided.take_along_dim",
     "test_unravel_index_errors": "unravel_index accepts a tensor or floats as shape (PyTorch: "
@@ -1187,10 +1175,6 @@ XFAIL_INDEXING = {
                                  "ValueError)",
 }
 XFAIL_NUMPY = {
-    "test_boolean_assignment_value_mismatch": "a mask assignment whose values do not broadcast "
-                                              "raises ValueError with NumPy's wording; PyTorch "
-                                              "raises RuntimeError 'shape mismatch: value tensor "
-                                              "of shape [0] cannot be broadcast...'",
 }
 
 instantiate_device_type_tests(TestIndexing, globals(), xfails=XFAIL_INDEXING)

@@ -1026,21 +1026,12 @@ XFAIL_OLD = {
                              "raises ValueError 'Attempting to broadcast a dimension with negative "
                              "length!'; and its mismatch message lacks PyTorch's 'expected shape "
                              "should be broadcastable to'",
-    "test_expand": "difference: expand gives new leading size-1 dims stride 0; PyTorch gives them "
-                   "the stride unsqueeze would (size*stride of the next dim), so expand(1, 1, 5) "
-                   "and unsqueeze(0).unsqueeze(1) differ in stride()",
     "test_memory_format_resize_": "missing: memory formats (strided.channels_last, "
                                   "resize_(memory_format=), is_contiguous(memory_format=))",
     "test_memory_format_resize_as": "missing: memory formats (strided.channels_last, "
                                     "contiguous(memory_format=), resize_as_(memory_format=))",
     "test_ravel": "ravel of a non-contiguous 1-d tensor (ones(10)[::2]) returns a strided view; "
                   "PyTorch's ravel always returns a contiguous tensor (copying if needed)",
-    "test_resize_as_preserves_strides": "resize_as_ to the same size resets a transposed tensor's "
-                                        "strides to row-major; PyTorch keeps them",
-    "test_resize_overflow": "resize_ to a size whose byte count overflows raises MemoryError; "
-                            "PyTorch raises RuntimeError 'Storage size calculation overflowed'",
-    "test_transpose_vs_numpy": "missing: swapaxes(axis0=, axis1=) keywords (strided.swapaxes is "
-                               "transpose, whose keywords are dim0/dim1)",
 }
 
 instantiate_device_type_tests(TestViewOps, globals(), xfails=XFAIL_VIEW)

@@ -9,6 +9,8 @@
 # shapes are checked with PyTorch's error (_numpy_index).
 
 cdef type _NP_INTEGER = np.integer
+import re
+import warnings
 
 
 cdef inline bint _is_int_index(object x):
@@ -90,6 +92,17 @@ cdef Tensor _basic_index(Tensor t, object index):
     return _view(t, n_out, sizes, strides, offset, "index", index)
 
 
+cdef str _torch_index_message(str numpy_message):
+    """NumPy's out-of-range message for an index array in PyTorch's words ("dimension" for
+    "axis"; an index into a size-0 dim names no index or dim, as PyTorch's)."""
+    m = re.match(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)$", numpy_message)
+    if m is None:
+        return numpy_message
+    if m.group(3) == "0":
+        return "index is out of bounds for dimension with size 0"
+    return f"index {m.group(1)} is out of bounds for dimension {m.group(2)} with size {m.group(3)}"
+
+
 cdef int _refuse_0d_index(object x) except -1:
     """PyTorch's errors for an int or a slice (not in a tuple) indexing a 0-d tensor."""
     if PySlice_Check(x):
@@ -120,6 +133,9 @@ cdef object _numpy_index(Tensor t, object index):
         if isinstance(x, Tensor):
             if (<Tensor>x)._dtype.is_floating_point:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if (<Tensor>x)._dtype.num == UINT8:
+                warnings.warn("indexing with dtype strided.uint8 is now deprecated, please use a "
+                              "dtype strided.bool instead.", UserWarning, stacklevel=3)
             x = _to_numpy(<Tensor>x)
         elif isinstance(x, (list, np.ndarray)):
             a = np.asarray(x) if not isinstance(x, list) or len(x) else np.asarray(x, dtype=np.int64)
@@ -171,7 +187,11 @@ cdef object _getitem(Tensor t, object index):
     if v is not None:
         return v
     np_index = _numpy_index(t, index)
-    v = _tensor_from_numpy_copy(np.asarray(_to_numpy(t)[np_index]), t._dtype)
+    try:
+        picked = _to_numpy(t)[np_index]
+    except IndexError as e:
+        raise IndexError(_torch_index_message(str(e))) from None
+    v = _tensor_from_numpy_copy(np.asarray(picked), t._dtype)
     if grad_mode_enabled() and needs_grad(t):
         _autograd().record_index(t, np_index, v)
     return v
@@ -190,6 +210,25 @@ cdef int _setitem(Tensor t, object index, object value) except -1:
     arr = _to_numpy(t)
     if isinstance(value, Tensor):
         value = _to_numpy(<Tensor>value)
-    arr[_numpy_index(t, index)] = value
+    np_index = _numpy_index(t, index)
+    try:
+        arr[np_index] = value
+    except IndexError as e:
+        raise IndexError(_torch_index_message(str(e))) from None
+    except (ValueError, TypeError):
+        # as PyTorch: the value's leading size-1 dims are dropped, and a value that still
+        # does not broadcast to the indexing result is a RuntimeError with PyTorch's words
+        val = np.asarray(value)
+        while val.ndim and val.shape[0] == 1:
+            val = val[0]
+            try:
+                arr[np_index] = val
+                break
+            except (ValueError, TypeError):
+                pass
+        else:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(value))} "
+                               f"cannot be broadcast to indexing result of shape "
+                               f"{list(arr[np_index].shape)}") from None
     mark_written(t)
     return 0

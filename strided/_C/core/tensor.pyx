@@ -1251,6 +1251,12 @@ cdef class Tensor:
         given; contiguous by default), or a new empty one; returns self."""
         return _set_(self, source, storage_offset, size, stride)
 
+    def new(self, *args, device=None):
+        """PyTorch's legacy x.new(...): x.new(*sizes) an uninitialised tensor, x.new(data) a
+        copy of data, x.new() an empty tensor -- all of x's dtype."""
+        check_device(device, "Tensor.new()")
+        return _legacy_new(args, self._dtype, "new")
+
     def new_empty(self, size=(), *rest, dtype=None, device=None, requires_grad=False):
         """An uninitialised tensor of these sizes, with self's dtype unless given."""
         check_device(device, "new_empty()")

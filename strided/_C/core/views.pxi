@@ -53,13 +53,14 @@ cdef Tensor _expand_c(Tensor t, int n, int64_t* sizes):
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes provided ({n}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({t._ndim})")
-    for i in range(n):
+    for i in range(n - 1, -1, -1):          # right to left: a new dim's stride reads the next's
         d = i - lead
         if d < 0:
             if sizes[i] < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({sizes[i]}) isn't allowed in "
                                    f"a leading, non-existing dimension {i}")
-            strides[i] = 0
+            # PyTorch's stride for a new size-1 dim: what unsqueeze would give it
+            strides[i] = 0 if sizes[i] != 1 or t._ndim == 0 else sizes[i + 1] * strides[i + 1]
         elif sizes[i] == -1 or sizes[i] == t._sizes[d]:
             sizes[i] = t._sizes[d]
             strides[i] = t._strides[d]
@@ -435,7 +436,7 @@ cdef object _resize(Tensor self, int n, int64_t* sizes):
     small is replaced by a larger one holding the old elements first (PyTorch grows its
     storage in place; here other tensors on the old storage keep it, NOTE [ Lifetime ])."""
     cdef int64_t strides[MAX_DIMS]
-    cdef int64_t numel, needed
+    cdef int64_t numel = 1, needed, nbytes
     cdef int d
     cdef Storage s
     if needs_grad(self):
@@ -444,15 +445,23 @@ cdef object _resize(Tensor self, int n, int64_t* sizes):
         if sizes[d] < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {sizes[d]}: "
                                f"{_shape_str(n, sizes)}")
-    numel = _numel_of(n, sizes)
+    if n == self._ndim and memcmp(sizes, self._sizes, n * sizeof(int64_t)) == 0:
+        return self                         # the same sizes: nothing changes (strides kept)
+    for d in range(n):
+        if mul_overflow(numel, sizes[d], &numel) and not _has_zero(n, sizes):
+            raise RuntimeError(f"Storage size calculation overflowed with sizes="
+                               f"{_shape_str(n, sizes)}")
+    if _has_zero(n, sizes):
+        numel = 0
+    if numel and (add_overflow(self._offset, numel, &needed) or
+                  mul_overflow(needed, self._dtype.itemsize, &nbytes)):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes="
+                           f"{_shape_str(n, sizes)}")
     if numel == 0:
         _check_empty_sizes(n, sizes)
     _contiguous_strides(n, sizes, strides)
     s = self._storage
     if numel > 0:
-        if add_overflow(self._offset, numel, &needed):
-            raise RuntimeError(f"resize_: storage_offset {self._offset} plus {numel} elements "
-                               f"overflows int64")
         if needed > s._size:
             refuse_read_only(self)
             s = new_storage(needed, self._dtype, True)
