@@ -3,6 +3,9 @@
     python benchmarks/bench_gemm.py             # full run, 1 and 2 threads, float32 and float64
     python benchmarks/bench_gemm.py --quick     # CI smoke run (small shapes, short repeats)
     python benchmarks/bench_gemm.py --json out/gemm.json --threads 1,2 --settle 120
+    python benchmarks/bench_gemm.py --isa avx2,avx512   # a strided column per instruction set
+    python benchmarks/bench_gemm.py --blocks 480/384/4096,240/384/4096 --dtypes float32
+                                                # block sizes MC/KC/NC of strided's GEMM table
 
 Cases (M x K x N, 2*M*N*K flops each):
   square n     A @ B for n = 64 ... 2048
@@ -26,6 +29,12 @@ Ratios are strided's GFLOP/s over the peer's: above 1 means strided is faster.  
 marked "!" had a repeat over 1.5x slower than its fastest for some library (the JSON keeps
 each library's slowest/fastest ratio and calls per repeat): on a shared machine, mostly a
 2-thread call waiting for a core.  The strided worker first checks each case against NumPy.
+
+--isa runs one strided worker per instruction set (STRIDED_ISA=isa in its environment, NOTE
+[ Instruction sets ]), side by side with the peers; ratios are given for each.  --blocks
+tunes the block sizes of strided's GEMM kernel table (NOTE [ GEMM block sizes ]): strided
+alone, one thread, each MC/KC/NC on the square, fc and conv shapes, the best of 5 repeats
+of CPU time (so other processes' load, which preempts the process, weighs less).
 """
 import argparse
 import json
@@ -103,7 +112,8 @@ def worker(lib, threads):
         from strided._C.kernels import gemm
         strided.set_num_threads(threads)
         info = {"version": strided.__version__, "threads": strided.get_num_threads(),
-                "kernel": gemm._kernel_name()}
+                "kernel": gemm._kernel_name(), "isa": strided.show_config("dicts")["cpu"]["isa"],
+                "cpu": strided.show_config("dicts")["cpu"]["name"]}
     elif lib == "torch":
         import torch
         torch.set_num_threads(threads)
@@ -151,13 +161,17 @@ def worker(lib, threads):
 
 
 def start_workers(libs, threads):
+    """{label: Worker}; a label "strided:<isa>" is a strided worker under STRIDED_ISA=<isa>."""
     workers = {}
-    for lib in libs:
+    for label in libs:
+        lib, _, isa = label.partition(":")
         env = dict(os.environ)
         n = str(threads if lib != "strided" else 1)      # strided's worker: OpenBLAS unused
         env.update(OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=n)
+        if isa:
+            env["STRIDED_ISA"] = isa
         try:
-            workers[lib] = Worker(__file__, lib, threads, env)
+            workers[label] = Worker(__file__, lib, threads, env)
         except RuntimeError as e:
             if lib != "torch":
                 raise
@@ -284,6 +298,40 @@ def geomean(xs):
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
 
 
+def tune_blocks(combos, dtypes, quick):
+    """Print strided's GFLOP/s per block-size combination (--blocks): one thread, CPU time,
+    best of 5 repeats of >= 0.15 s, on the kernel table STRIDED_ISA leaves."""
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    import strided
+    from strided._C.kernels import gemm
+    strided.set_num_threads(1)
+    shapes = [c for c in cases(quick) if c[1] in ("nn", "nt", "linear") and
+              (c[0].startswith(("square", "A@BT")) and c[2] >= 512 or c[0] in ("fc", "conv"))]
+    print(f"strided GEMM table {gemm._kernel_name()} on {strided.show_config('dicts')['cpu']['name']}, "
+          f"1 thread, GFLOP/s (best of 5, CPU time)")
+    for dtype in dtypes:
+        print(f"{'case':<12} {'dtype':>8} " + " ".join(f"{c:>14}" for c in combos))
+        for case in shapes:
+            name, op, M, K, N = case
+            fn, a, b = operands("strided", op, M, K, N, dtype)
+            del a, b
+            row = []
+            for combo in combos:
+                gemm._set_block_sizes(dtype, tuple(int(x) for x in combo.split("/")))
+                fn()
+                best = float("inf")
+                for _ in range(5):
+                    t0, calls = time.process_time(), 0
+                    while time.process_time() - t0 < (0.03 if quick else 0.15):
+                        fn()
+                        calls += 1
+                    best = min(best, (time.process_time() - t0) / calls)
+                row.append(2.0 * M * N * K / best / 1e9)
+            gemm._set_block_sizes(dtype, None)
+            print(f"{name:<12} {dtype:>8} " + " ".join(f"{g:>14.1f}" for g in row), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small shapes, short repeats (CI smoke)")
@@ -292,6 +340,10 @@ def main():
     p.add_argument("--repeat", type=int, default=None, help="repeats per cell (default 3 quick, 7)")
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--no-torch", action="store_true", help="skip the torch column")
+    p.add_argument("--isa", metavar="LIST",
+                   help="one strided column per instruction set, e.g. avx2,avx512 (STRIDED_ISA)")
+    p.add_argument("--blocks", metavar="MC/KC/NC,...",
+                   help="tune block sizes instead: strided alone, one thread, per combination")
     p.add_argument("--settle", type=float, default=0, metavar="SECONDS",
                    help="before each case wait up to SECONDS for the machine to go idle")
     p.add_argument("--worker", choices=LIBS, help=argparse.SUPPRESS)     # internal
@@ -301,10 +353,15 @@ def main():
         return
 
     dtypes = args.dtypes.split(",")
+    if args.blocks:
+        tune_blocks(args.blocks.split(","), dtypes, args.quick)
+        return
     repeat = args.repeat or (3 if args.quick else 7)
     target = 0.01 if args.quick else 0.1
     thread_counts = [int(t) for t in args.threads.split(",")]
-    libs = [lib for lib in LIBS if not (lib == "torch" and args.no_torch)]
+    mine = [f"strided:{isa}" for isa in args.isa.split(",")] if args.isa else ["strided"]
+    peers = [lib for lib in LIBS[1:] if not (lib == "torch" and args.no_torch)]
+    libs = mine + peers
     results, spreads, infos = {}, {}, {}
     for threads in thread_counts:
         times, spread, info = measure(libs, threads, dtypes, args.quick, repeat, target,
@@ -315,16 +372,23 @@ def main():
             spreads[(lib, threads)] = spread[lib]
 
     import numpy as np
+    first = infos[mine[0]]
+    kernels = ", ".join(f"{label}: {infos[label]['kernel']}" for label in mine)
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, strided "
-          f"{infos['strided']['version']} (kernel {infos['strided']['kernel']}), "
+          f"{first['version']} (GEMM kernel table {kernels}), "
           + (f"torch {infos['torch']['version']}" if "torch" in infos else "torch: not available")
-          + f"; {platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} interleaved "
-          f"repeats of ~{target * 1e3:.0f} ms"
+          + f"; {first['cpu']} ({platform.machine()}), {os.cpu_count()} CPUs; median of "
+          f"{repeat} interleaved repeats of ~{target * 1e3:.0f} ms"
           + (f", waiting up to {args.settle:.0f} s for an idle machine before each case"
              if args.settle else ""))
-    header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} {'strided':>8} "
-              f"{'numpy':>8} {'torch':>8} {'s/numpy':>8} {'s/torch':>8}")
-    print("GFLOP/s" + " " * (len(header) - 7))
+    short = {label: label.partition(":")[2] or label for label in mine}
+    cols = [short[m] for m in mine] + peers
+    ratio_cols = [f"{short[m]}/{peer[:5]}" for m in mine for peer in peers]
+    width = max(8, max(len(c) for c in cols + ratio_cols) + 1)
+    header = (f"{'case':<12} {'M x K x N':>17} {'dtype':>8} {'thr':>3} "
+              + " ".join(f"{c:>{width}}" for c in cols) + " "
+              + " ".join(f"{c:>{width}}" for c in ratio_cols))
+    print("GFLOP/s; ratios strided / peer (above 1: strided faster)")
     print(header)
     print("-" * len(header))
     rows = []
@@ -335,11 +399,15 @@ def main():
                 flops = 2.0 * M * N * K
                 gf = {lib: (flops / results[(lib, threads)][key] / 1e9
                             if (lib, threads) in results else None) for lib in libs}
+                ratios = {f"{m}/{peer}": (gf[m] / gf[peer] if gf.get(peer) else None)
+                          for m in mine for peer in peers}
                 row = {"case": name, "op": op, "M": M, "K": K, "N": N, "dtype": dtype,
-                       "threads": threads, "strided_gflops": gf["strided"],
+                       "threads": threads, "gflops": gf, "ratios": ratios,
+                       # the first strided column, under the names of a single-column run
+                       "strided_gflops": gf[mine[0]],
                        "numpy_gflops": gf["numpy"], "torch_gflops": gf.get("torch"),
-                       "strided_over_numpy": gf["strided"] / gf["numpy"],
-                       "strided_over_torch": (gf["strided"] / gf["torch"]
+                       "strided_over_numpy": gf[mine[0]] / gf["numpy"],
+                       "strided_over_torch": (gf[mine[0]] / gf["torch"]
                                               if gf.get("torch") else None),
                        "repeats": {lib: spreads[(lib, threads)][key] for lib in libs
                                    if (lib, threads) in spreads}}
@@ -348,22 +416,28 @@ def main():
                 # machine was busy; the cell's ratios are not to be trusted
                 noisy = max(r["slowest_over_fastest"] for r in row["repeats"].values()) > 1.5
                 print(f"{name:<12} {f'{M}x{K}x{N}':>17} {dtype:>8} {threads:>3} "
-                      f"{gf['strided']:>8.1f} {gf['numpy']:>8.1f} {fmt(gf.get('torch'), '>8.1f')} "
-                      f"{row['strided_over_numpy']:>8.2f} {fmt(row['strided_over_torch'], '>8.2f')}"
+                      + " ".join(fmt(gf.get(lib), f">{width}.1f") for lib in mine + peers) + " "
+                      + " ".join(fmt(ratios[f"{m}/{peer}"], f">{width}.2f")
+                                 for m in mine for peer in peers)
                       + (" !" if noisy else ""))
         print()
-    g_np = geomean([r["strided_over_numpy"] for r in rows])
-    g_torch = geomean([r["strided_over_torch"] for r in rows])
     if any(max(r["slowest_over_fastest"] for r in row["repeats"].values()) > 1.5
            for row in rows):
         print("! a library's slowest repeat of the cell took over 1.5x its fastest (busy machine)")
-    print(f"geomean over {len(rows)} rows: strided/numpy {g_np:.2f}x, strided/torch "
-          + (f"{g_torch:.2f}x" if g_torch is not None else "- (torch not available)"))
+    geo = {}
+    for m in mine:
+        for peer in peers:
+            geo[f"{m}/{peer}"] = geomean([r["ratios"][f"{m}/{peer}"] for r in rows])
+            print(f"geomean over {len(rows)} rows: {m}/{peer} "
+                  + (f"{geo[f'{m}/{peer}']:.2f}x" if geo[f"{m}/{peer}"] is not None
+                     else "- (not available)"))
+    g_np = geo[f"{mine[0]}/numpy"]
+    g_torch = geo.get(f"{mine[0]}/torch")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"quick": args.quick, "repeat": repeat, "target_seconds": target,
-                       "info": infos, "rows": rows,
+                       "info": infos, "rows": rows, "geomean": geo,
                        "geomean_strided_over_numpy": g_np,
                        "geomean_strided_over_torch": g_torch}, f, indent=2)
 

@@ -30,13 +30,18 @@
 #define STRIDED_WIDE_SNR 32
 #define STRIDED_WIDE_DMR 12
 #define STRIDED_WIDE_DNR 16
-/* block sizes: NOTE [ GEMM block sizes ] in gemm.pyx */
-#define STRIDED_WIDE_SMC 144
-#define STRIDED_WIDE_SKC 256
-#define STRIDED_WIDE_SNC 4080
-#define STRIDED_WIDE_DMC 72
-#define STRIDED_WIDE_DKC 256
-#define STRIDED_WIDE_DNC 4080
+/* Block sizes (NOTE [ GEMM block sizes ] in gemm.pyx), measured on an Intel Xeon with
+ * AVX-512 (48 KiB L1d, 2 MiB L2 per core) with benchmarks/bench_gemm.py --blocks, one thread,
+ * CPU time: float32 MC 144..960 x KC 256..512 within 2% at n = 512 and 1024; MC >= 480 was
+ * 5-15% faster at n = 2048, KC >= 384 7% faster on the fc shape (64 x 9408 x 4096).
+ * float64 likewise: 240 / 384 best or within noise everywhere.  A 14-row tile (28 zmm
+ * accumulators) measured the same as 12 rows, or slower. */
+#define STRIDED_WIDE_SMC 480
+#define STRIDED_WIDE_SKC 384
+#define STRIDED_WIDE_SNC 4096
+#define STRIDED_WIDE_DMC 240
+#define STRIDED_WIDE_DKC 384
+#define STRIDED_WIDE_DNC 4096
 
 #if STRIDED_HAVE_X86_KERNELS && (defined(__clang__) || __GNUC__ >= 8)
 #define STRIDED_HAVE_WIDE_KERNELS 1
@@ -139,9 +144,10 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
 /* ---- the body ------------------------------------------------------------------------
  * R (1..MR) rows and V (1, 2) vectors per row are compile-time constants (the kernel
  * switches on mr and nr, so edge tiles run fewer accumulators); MRP is the packed sliver
- * height (A column stride in modes 0 and 2); L the layer prefix; LANES its width. */
+ * height (A column stride in modes 0 and 2), at most 14; L the layer prefix; LANES its
+ * width. */
 #define STRIDED_WIDE_BODY(T, L, LANES, MRP)                                              \
-    L##_VEC acc[MRP][2];                                                                 \
+    L##_VEC acc[14][2];                                                                  \
     int64_t p;                                                                           \
     int i, v;                                                                            \
     STRIDED_UNROLL16 for (i = 0; i < R; i++)                                               \
@@ -171,7 +177,7 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
             b += 2 * LANES;                                                              \
         }                                                                                \
     } else {                                                                             \
-        const T* ar[MRP];                                                                \
+        const T* ar[14];                                                                 \
         const int full = nr >= V * LANES;                                                \
         const L##_MASK mask = L##_MASKN(nr - (V - 1) * LANES);                           \
         STRIDED_UNROLL16 for (i = 0; i < R; i++) ar[i] = a + i * rs_a;                     \
@@ -209,7 +215,7 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
             STRIDED_UNROLL16 for (v = 0; v < V; v++) L##_STORE(c + i * rs_c + v * LANES, acc[i][v]); \
     } else {                                                                             \
         /* ragged columns or strided C: alpha * AB to the stack, then element-wise */    \
-        T tile[MRP * 2 * LANES] __attribute__((aligned(64)));                            \
+        T tile[14 * 2 * LANES] __attribute__((aligned(64)));                             \
         int64_t j;                                                                       \
         STRIDED_UNROLL16 for (i = 0; i < R; i++)                                           \
             STRIDED_UNROLL16 for (v = 0; v < V; v++)                                       \
@@ -229,8 +235,10 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
     T alpha, T beta
 #define STRIDED_WIDE_PASS k, a, rs_a, cs_a, b, rs_b, boff, c, rs_c, cs_c, nr, alpha, beta
 
-#define STRIDED_WIDE_ROWS(body, V, D)                                                    \
+#define STRIDED_WIDE_ROWS(body, V, D, MRMAX_)                                                  \
     switch (mr) {                                                                        \
+    case 14: if (MRMAX_ >= 14) { body(14, V, D, STRIDED_WIDE_PASS); break; } /* fall through */ \
+    case 13: if (MRMAX_ >= 13) { body(13, V, D, STRIDED_WIDE_PASS); break; } /* fall through */ \
     case 12: body(12, V, D, STRIDED_WIDE_PASS); break;                                   \
     case 11: body(11, V, D, STRIDED_WIDE_PASS); break;                                   \
     case 10: body(10, V, D, STRIDED_WIDE_PASS); break;                                   \
@@ -258,8 +266,8 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
     {                                                                                    \
         const int64_t rs_a = 1, cs_a = STRIDED_WIDE_SMR, rs_b = STRIDED_WIDE_SNR;        \
         const int64_t* boff = NULL;                                                      \
-        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 0) }            \
-        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 0) }                    \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 0, STRIDED_WIDE_SMR) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 0, STRIDED_WIDE_SMR) }                    \
     }                                                                                    \
     ATTR static void strided_dgemm_ukr_##NAME(int64_t k, const double* a, const double* b, \
         double* c, int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr, double alpha,     \
@@ -267,40 +275,40 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
     {                                                                                    \
         const int64_t rs_a = 1, cs_a = STRIDED_WIDE_DMR, rs_b = STRIDED_WIDE_DNR;        \
         const int64_t* boff = NULL;                                                      \
-        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 0) }             \
-        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 0) }                    \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 0, STRIDED_WIDE_DMR) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 0, STRIDED_WIDE_DMR) }                    \
     }                                                                                    \
     ATTR static void strided_sgemm_offb_##NAME(int64_t k, const float* a, const float* b, \
         const int64_t* boff, int64_t d1, float* c, int64_t rs_c, int64_t cs_c, int64_t mr, \
         int64_t nr, float alpha, float beta)                                             \
     {                                                                                    \
         const int64_t rs_a = 1, cs_a = STRIDED_WIDE_SMR, rs_b = d1;                      \
-        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 2) }            \
-        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 2) }                    \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 2, STRIDED_WIDE_SMR) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 2, STRIDED_WIDE_SMR) }                    \
     }                                                                                    \
     ATTR static void strided_dgemm_offb_##NAME(int64_t k, const double* a, const double* b, \
         const int64_t* boff, int64_t d1, double* c, int64_t rs_c, int64_t cs_c, int64_t mr, \
         int64_t nr, double alpha, double beta)                                           \
     {                                                                                    \
         const int64_t rs_a = 1, cs_a = STRIDED_WIDE_DMR, rs_b = d1;                      \
-        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 2) }             \
-        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 2) }                    \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 2, STRIDED_WIDE_DMR) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 2, STRIDED_WIDE_DMR) }                    \
     }                                                                                    \
     ATTR static void strided_sgemm_direct_##NAME(int64_t k, const float* a, int64_t rs_a, \
         int64_t cs_a, const float* b, int64_t rs_b, float* c, int64_t rs_c, int64_t cs_c, \
         int64_t mr, int64_t nr, float alpha, float beta)                                 \
     {                                                                                    \
         const int64_t* boff = NULL;                                                      \
-        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 1) }            \
-        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 1) }                    \
+        if (nr > 16) { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 2, 1, STRIDED_WIDE_SMR) }            \
+        else { STRIDED_WIDE_ROWS(strided_sgemm_##NAME##_body, 1, 1, STRIDED_WIDE_SMR) }                    \
     }                                                                                    \
     ATTR static void strided_dgemm_direct_##NAME(int64_t k, const double* a, int64_t rs_a, \
         int64_t cs_a, const double* b, int64_t rs_b, double* c, int64_t rs_c, int64_t cs_c, \
         int64_t mr, int64_t nr, double alpha, double beta)                               \
     {                                                                                    \
         const int64_t* boff = NULL;                                                      \
-        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 1) }             \
-        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 1) }                    \
+        if (nr > 8) { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 2, 1, STRIDED_WIDE_DMR) }             \
+        else { STRIDED_WIDE_ROWS(strided_dgemm_##NAME##_body, 1, 1, STRIDED_WIDE_DMR) }                    \
     }
 
 #define STRIDED_WIDE_ARGS_S int64_t k, const float* a, int64_t rs_a, int64_t cs_a,         \
