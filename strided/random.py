@@ -139,7 +139,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     taken), so zero-weight categories come only after every positive one.  Shape
     (num_samples,) or (rows, num_samples).
 
-    >>> strided.manual_seed(0)
+    >>> g = strided.manual_seed(0)
     >>> strided.multinomial(strided.tensor([0.0, 1.0, 0.0]), 2, replacement=True).tolist()
     [1, 1]
     """

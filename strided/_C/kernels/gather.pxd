@@ -44,17 +44,19 @@ cdef void masked_fill_kernel(int ndim, const int64_t* sizes, char* self,
 cdef int64_t count_nonzero(int ndim, const int64_t* sizes, const uint8_t* mask,
                            const int64_t* mask_strides) noexcept nogil
 
-# Row-major walks (the order is part of the result):
+# Row-major walks (the order is part of the result), for k < limit only (the count taken
+# before: a mask another thread changes in between cannot make them write or read more):
 #   masked_select:  out[k] = src[i]  for the k-th i (row-major) with mask[i]
 #   masked_scatter: self[i] = src[k] for the k-th i with mask[i] (src contiguous)
-#   nonzero:        out[k, :] = i    for the k-th i with mask[i] (out (count, ndim) int64)
+#   nonzero:        out[k, :] = i    for the k-th i with mask[i] (out (limit, ndim) int64)
 cdef void masked_select_kernel(int ndim, const int64_t* sizes, const char* src,
                                const int64_t* src_strides, const uint8_t* mask,
-                               const int64_t* mask_strides, char* out,
+                               const int64_t* mask_strides, char* out, int64_t limit,
                                int itemsize) noexcept nogil
 cdef void masked_scatter_kernel(int ndim, const int64_t* sizes, char* self,
                                 const int64_t* self_strides, const uint8_t* mask,
                                 const int64_t* mask_strides, const char* src,
-                                int itemsize) noexcept nogil
+                                int64_t limit, int itemsize) noexcept nogil
 cdef void nonzero_kernel(int ndim, const int64_t* sizes, const uint8_t* mask,
-                         const int64_t* mask_strides, int64_t* out) noexcept nogil
+                         const int64_t* mask_strides, int64_t* out,
+                         int64_t limit) noexcept nogil

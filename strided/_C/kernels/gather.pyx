@@ -294,7 +294,7 @@ cdef void scatter_kernel(int ndim, const int64_t* sizes, char* self,
 
 cdef void masked_select_kernel(int ndim, const int64_t* sizes, const char* src,
                                const int64_t* src_strides, const uint8_t* mask,
-                               const int64_t* mask_strides, char* out,
+                               const int64_t* mask_strides, char* out, int64_t limit,
                                int itemsize) noexcept nogil:
     cdef Walk W
     cdef char* ptrs[2]
@@ -310,8 +310,11 @@ cdef void masked_select_kernel(int ndim, const int64_t* sizes, const char* src,
     while True:
         for j in range(n):
             if (<const uint8_t*>(W.p[1] + j * s1))[0]:
+                if limit == 0:
+                    return
                 memcpy(out, W.p[0] + j * s0, itemsize)
                 out += itemsize
+                limit -= 1
         if not _walk_next_row(&W, 2):
             return
 
@@ -319,7 +322,7 @@ cdef void masked_select_kernel(int ndim, const int64_t* sizes, const char* src,
 cdef void masked_scatter_kernel(int ndim, const int64_t* sizes, char* self,
                                 const int64_t* self_strides, const uint8_t* mask,
                                 const int64_t* mask_strides, const char* src,
-                                int itemsize) noexcept nogil:
+                                int64_t limit, int itemsize) noexcept nogil:
     cdef Walk W
     cdef char* ptrs[2]
     cdef const int64_t* strides[2]
@@ -334,14 +337,18 @@ cdef void masked_scatter_kernel(int ndim, const int64_t* sizes, char* self,
     while True:
         for j in range(n):
             if (<const uint8_t*>(W.p[1] + j * s1))[0]:
+                if limit == 0:
+                    return
                 memcpy(W.p[0] + j * s0, src, itemsize)
                 src += itemsize
+                limit -= 1
         if not _walk_next_row(&W, 2):
             return
 
 
 cdef void nonzero_kernel(int ndim, const int64_t* sizes, const uint8_t* mask,
-                         const int64_t* mask_strides, int64_t* out) noexcept nogil:
+                         const int64_t* mask_strides, int64_t* out,
+                         int64_t limit) noexcept nogil:
     cdef Walk W
     cdef char* ptrs[1]
     cdef const int64_t* strides[1]
@@ -356,6 +363,9 @@ cdef void nonzero_kernel(int ndim, const int64_t* sizes, const uint8_t* mask,
     while True:
         for j in range(n):
             if (<const uint8_t*>(W.p[0] + j * s0))[0]:
+                if limit == 0:
+                    return
+                limit -= 1
                 for d in range(ndim - 1):
                     out[d] = W.idx[d]
                 if ndim > 0:

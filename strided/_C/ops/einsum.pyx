@@ -127,7 +127,7 @@ def einsum(equation, *operands):
     Operands may also be given as one list.
 
     >>> a = strided.ones(2, 3); b = strided.ones(3, 4)
-    >>> strided.einsum("ij,jk->ik", a, b).shape
+    >>> tuple(strided.einsum("ij,jk->ik", a, b).shape)
     (2, 4)
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

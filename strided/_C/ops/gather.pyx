@@ -444,7 +444,7 @@ def masked_select(Tensor input, mask, *, out=None):
     cdef int isz = input._dtype.itemsize
     if count:
         with nogil:
-            masked_select_kernel(A.ndim, A.sizes, ap, A.strides, mp, M.strides, rp, isz)
+            masked_select_kernel(A.ndim, A.sizes, ap, A.strides, mp, M.strides, rp, count, isz)
     if out is not None:
         return out.copy_(r)
     if grad_mode_enabled() and needs_grad(input):
@@ -477,7 +477,7 @@ cdef int _masked_scatter_into(Tensor self, Tensor m, Tensor source) except -1:
     cdef const char* rp = data_of(src)
     cdef int isz = self._dtype.itemsize
     with nogil:
-        masked_scatter_kernel(S.ndim, S.sizes, sp, S.strides, mp, M.strides, rp, isz)
+        masked_scatter_kernel(S.ndim, S.sizes, sp, S.strides, mp, M.strides, rp, count, isz)
     mark_written(self)
     return 0
 
@@ -543,7 +543,7 @@ cdef Tensor _nonzero(Tensor input):
     cdef int nd = input._ndim
     if count and nd:
         with nogil:
-            nonzero_kernel(nd, M.sizes, mp, M.strides, rp)
+            nonzero_kernel(nd, M.sizes, mp, M.strides, rp, count)
     return r
 
 

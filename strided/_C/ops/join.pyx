@@ -143,7 +143,7 @@ def cat(tensors, dim=0, *, out=None):
     PyTorch); the result has the promoted dtype of all inputs.  Also strided.concat and
     strided.concatenate.
 
-    >>> strided.cat([strided.zeros(2, 3), strided.ones(1, 3)]).shape
+    >>> tuple(strided.cat([strided.zeros(2, 3), strided.ones(1, 3)]).shape)
     (3, 3)
     """
     cdef list ts = _tensor_list(tensors, "cat")
@@ -189,7 +189,7 @@ def concat(tensors, dim=0, *, out=None):
 def concatenate(tensors, axis=0, out=None):
     """concatenate(tensors, axis=0, out=None) -> Tensor: strided.cat with NumPy's `axis`.
 
-    >>> strided.concatenate([strided.zeros(1, 2), strided.ones(1, 2)], axis=1).shape
+    >>> tuple(strided.concatenate([strided.zeros(1, 2), strided.ones(1, 2)], axis=1).shape)
     (1, 4)
     """
     return cat(tensors, axis, out=out)
@@ -201,7 +201,7 @@ def stack(tensors, dim=0, *, out=None):
     The tensors (all of one shape) joined along a new dim inserted at `dim`, in
     [-(ndim + 1), ndim]; the result has the promoted dtype.
 
-    >>> strided.stack([strided.zeros(2, 3), strided.ones(2, 3)], dim=1).shape
+    >>> tuple(strided.stack([strided.zeros(2, 3), strided.ones(2, 3)], dim=1).shape)
     (2, 2, 3)
     """
     cdef list ts = _tensor_list(tensors, "stack")
@@ -277,7 +277,7 @@ def atleast_1d(*tensors):
     """atleast_1d(*tensors): each tensor as a view with at least 1 dim (0-d become (1,)).
     One tensor gives a tensor; several (or one sequence) give a tuple.
 
-    >>> strided.atleast_1d(strided.tensor(3.0)).shape
+    >>> tuple(strided.atleast_1d(strided.tensor(3.0)).shape)
     (1,)
     """
     r = _atleast(tensors, 1, "atleast_1d")
@@ -287,7 +287,7 @@ def atleast_1d(*tensors):
 def atleast_2d(*tensors):
     """atleast_2d(*tensors): each tensor with at least 2 dims (0-d -> (1, 1), (n,) -> (1, n)).
 
-    >>> strided.atleast_2d(strided.zeros(3)).shape
+    >>> tuple(strided.atleast_2d(strided.zeros(3)).shape)
     (1, 3)
     """
     r = _atleast(tensors, 2, "atleast_2d")
@@ -298,7 +298,7 @@ def atleast_3d(*tensors):
     """atleast_3d(*tensors): each tensor with at least 3 dims (0-d -> (1, 1, 1), (n,) ->
     (1, n, 1), (m, n) -> (m, n, 1)).
 
-    >>> strided.atleast_3d(strided.zeros(2, 3)).shape
+    >>> tuple(strided.atleast_3d(strided.zeros(2, 3)).shape)
     (2, 3, 1)
     """
     r = _atleast(tensors, 3, "atleast_3d")
@@ -308,7 +308,7 @@ def atleast_3d(*tensors):
 def hstack(tensors, *, out=None):
     """hstack(tensors, *, out=None): cat along dim 1, or dim 0 when all are 1-d (0-d count as 1-d).
 
-    >>> strided.hstack([strided.zeros(2), strided.ones(3)]).shape
+    >>> tuple(strided.hstack([strided.zeros(2), strided.ones(3)]).shape)
     (5,)
     """
     ts = _atleast(tuple(_tensor_list(tensors, "hstack")), 1, "hstack")
@@ -320,7 +320,7 @@ def hstack(tensors, *, out=None):
 def vstack(tensors, *, out=None):
     """vstack(tensors, *, out=None): cat along dim 0 after atleast_2d (also row_stack).
 
-    >>> strided.vstack([strided.zeros(3), strided.ones(3)]).shape
+    >>> tuple(strided.vstack([strided.zeros(3), strided.ones(3)]).shape)
     (2, 3)
     """
     ts = _atleast(tuple(_tensor_list(tensors, "vstack")), 2, "vstack")
@@ -332,7 +332,7 @@ def vstack(tensors, *, out=None):
 def row_stack(tensors, *, out=None):
     """row_stack(tensors, *, out=None): strided.vstack's other name.
 
-    >>> strided.row_stack([strided.zeros(3), strided.ones(3)]).shape
+    >>> tuple(strided.row_stack([strided.zeros(3), strided.ones(3)]).shape)
     (2, 3)
     """
     return vstack(tensors, out=out)
@@ -341,7 +341,7 @@ def row_stack(tensors, *, out=None):
 def dstack(tensors, *, out=None):
     """dstack(tensors, *, out=None): cat along dim 2 after atleast_3d.
 
-    >>> strided.dstack([strided.zeros(2, 3), strided.ones(2, 3)]).shape
+    >>> tuple(strided.dstack([strided.zeros(2, 3), strided.ones(2, 3)]).shape)
     (2, 3, 2)
     """
     ts = _atleast(tuple(_tensor_list(tensors, "dstack")), 3, "dstack")
@@ -354,7 +354,7 @@ def column_stack(tensors, *, out=None):
     """column_stack(tensors, *, out=None): 0-d and 1-d tensors as columns (n, 1), then cat
     along dim 1.
 
-    >>> strided.column_stack([strided.zeros(3), strided.ones(3)]).shape
+    >>> tuple(strided.column_stack([strided.zeros(3), strided.ones(3)]).shape)
     (3, 2)
     """
     ts = _tensor_list(tensors, "column_stack")
@@ -382,7 +382,7 @@ def hsplit(input, indices_or_sections):
     """hsplit(input, indices_or_sections): tensor_split along dim 1 (dim 0 for 1-d); an int
     must divide that dim's size.
 
-    >>> [p.shape for p in strided.hsplit(strided.zeros(2, 4), 2)]
+    >>> [tuple(p.shape) for p in strided.hsplit(strided.zeros(2, 4), 2)]
     [(2, 2), (2, 2)]
     """
     return _split_nd(input, indices_or_sections, 0 if input.ndim == 1 else 1, 1, "hsplit")
@@ -391,7 +391,7 @@ def hsplit(input, indices_or_sections):
 def vsplit(input, indices_or_sections):
     """vsplit(input, indices_or_sections): tensor_split along dim 0 of a tensor of >= 2 dims.
 
-    >>> [p.shape for p in strided.vsplit(strided.zeros(4, 2), [1])]
+    >>> [tuple(p.shape) for p in strided.vsplit(strided.zeros(4, 2), [1])]
     [(1, 2), (3, 2)]
     """
     return _split_nd(input, indices_or_sections, 0, 2, "vsplit")
@@ -400,7 +400,7 @@ def vsplit(input, indices_or_sections):
 def dsplit(input, indices_or_sections):
     """dsplit(input, indices_or_sections): tensor_split along dim 2 of a tensor of >= 3 dims.
 
-    >>> [p.shape for p in strided.dsplit(strided.zeros(1, 2, 4), 2)]
+    >>> [tuple(p.shape) for p in strided.dsplit(strided.zeros(1, 2, 4), 2)]
     [(1, 2, 2), (1, 2, 2)]
     """
     return _split_nd(input, indices_or_sections, 2, 3, "dsplit")
@@ -409,7 +409,7 @@ def dsplit(input, indices_or_sections):
 def ravel(input):
     """ravel(input): input flattened to 1-d, a view when the layout allows, else a copy.
 
-    >>> strided.ravel(strided.zeros(2, 3)).shape
+    >>> tuple(strided.ravel(strided.zeros(2, 3)).shape)
     (6,)
     """
     return input.reshape(-1)
@@ -421,7 +421,7 @@ def meshgrid(*tensors, indexing=None):
     'xy' swaps the first two dims (NumPy's default).
 
     >>> gx, gy = strided.meshgrid(strided.arange(3), strided.arange(2), indexing="ij")
-    >>> gx.shape
+    >>> tuple(gx.shape)
     (3, 2)
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
