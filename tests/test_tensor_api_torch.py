@@ -757,3 +757,39 @@ def test_legacy_new_and_swapaxes_keywords():
                torch.swapaxes(torch.tensor(x), axis0=0, axis1=1))
     check_same(strided.swapdims(strided.tensor(x), dim0=1, dim1=0),
                torch.swapdims(torch.tensor(x), dim0=1, dim1=0))
+
+
+def test_list_of_sequences_indexes_as_a_tuple_as_pytorch():
+    import warnings
+    a = np.arange(12.).reshape(3, 4)
+    for idx in [[[0, 1], [1, 2]], [0, slice(None)], [[0, 1]], [slice(1, None), [0, 3]],
+                [0, None], [Ellipsis, 1], [0, 1, 2], [[True, False, True]]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for s, t in zip(layouts(strided, a), layouts(torch, a)):
+                check_same(s[idx], t[idx])
+                s2, t2 = s.clone(), t.clone()
+                s2[idx] = -1.0
+                t2[idx] = -1.0
+                check_same(s2, t2)
+
+
+def test_del_item_and_broadcast_shapes_errors_as_pytorch():
+    for lib in (strided, torch):
+        x = lib.ones(3)
+        with pytest.raises(TypeError, match="does not support deleting items"):
+            del x[0]
+        for bad in [((2, -1), (2,)), ((-1,),)]:
+            with pytest.raises(ValueError, match="negative length"):
+                lib.broadcast_shapes(*bad)
+        with pytest.raises(RuntimeError, match="should be of type ints"):
+            lib.broadcast_shapes(1.5)
+    for shapes in [((3, 1), (1, 4), (2, 1, 1)), (1, (5,)), ((2, 3), (3,)), ((3, 5),)]:
+        s = strided.broadcast_shapes(*shapes)
+        assert s == torch.broadcast_shapes(*shapes) and isinstance(s, strided.Size)
+    for bad in [((3,), (5,)), ((2, 3), (5,))]:
+        with pytest.raises(RuntimeError) as want:
+            torch.broadcast_shapes(*bad)
+        with pytest.raises(RuntimeError) as got:
+            strided.broadcast_shapes(*bad)
+        assert str(got.value) == str(want.value)

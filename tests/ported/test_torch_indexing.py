@@ -1153,9 +1153,8 @@ XFAIL_INDEXING = {
                                     "are reproducible)",
     "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms "
                                                    "(the last write wins, as PyTorch's)",
-    "test_index": "two differences: a negative slice step (t[1:9:-1]) is allowed, as NumPy "
-                  "does (PyTorch: ValueError), and del t[0] raises NotImplementedError "
-                  "(PyTorch: TypeError)",
+    "test_index": "difference: a negative slice step (t[1:9:-1]) is allowed, as NumPy does "
+                  "(PyTorch: ValueError)",
     "test_index_fill": "missing: Tensor.index_fill_ / index_fill",
     "test_index_ind_dtype": "missing: strided.index_put_ (the function form of Tensor.index_put_; "
                             "the values agree)",
@@ -1165,9 +1164,6 @@ XFAIL_INDEXING = {
     "test_index_reduce_reduce_amin": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_mean": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_prod": "missing: Tensor.index_reduce_",
-    "test_list_indices": "difference: a list of fewer than 32 sequences indexes as one array "
-                         "(NumPy >= 1.23); PyTorch still reads it as a tuple of indices (with a "
-                         "deprecation warning), so t[windows[:31]] raises 'too many indices' there",
     "test_take_along_dim": "missing: strided.take_along_dim",
     "test_take_along_dim_invalid": "missing: strided.take_along_dim",
     "test_unravel_index_errors": "unravel_index accepts a tensor or floats as shape (PyTorch: "

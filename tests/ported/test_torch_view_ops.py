@@ -1022,10 +1022,6 @@ XFAIL_VIEW = {
 XFAIL_OLD = {
     "test_atleast_gradient": "missing: strided.autograd.gradgradcheck (second derivatives; "
                              "gradcheck passes)",
-    "test_broadcast_shapes": "broadcast_shapes accepts negative sizes (returns them) where PyTorch "
-                             "raises ValueError 'Attempting to broadcast a dimension with negative "
-                             "length!'; and its mismatch message lacks PyTorch's 'expected shape "
-                             "should be broadcastable to'",
     "test_memory_format_resize_": "missing: memory formats (strided.channels_last, "
                                   "resize_(memory_format=), is_contiguous(memory_format=))",
     "test_memory_format_resize_as": "missing: memory formats (strided.channels_last, "

@@ -485,12 +485,20 @@ def _full(shape, fill_value, dtype):
 
 
 def broadcast_shapes(*shapes):
-    """The shape that all `shapes` broadcast to (NumPy/PyTorch rules)."""
+    """The shape (a strided.Size) that all `shapes` broadcast to (NumPy/PyTorch rules); an
+    int is the shape (int,).  PyTorch's errors: ValueError for a negative size,
+    RuntimeError for shapes that do not broadcast or are not ints."""
     cdef int64_t out[MAX_DIMS]
     cdef int64_t cur[MAX_DIMS]
-    cdef int n = 0, m, i, j
-    for shape in shapes:
+    cdef int n = 0, m, i, j, k
+    for k, shape in enumerate(shapes):
+        if not (PyLong_Check(shape) or isinstance(shape, (tuple, list))):
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list "
+                               f"of ints, got {shape}")
         m = _parse_ints(shape, cur, "broadcast_shapes(): shape")
+        for i in range(m):
+            if cur[i] < 0:
+                raise ValueError("Attempting to broadcast a dimension with negative length!")
         if m > n:
             for i in range(m - 1, -1, -1):
                 out[i] = out[i - (m - n)] if i - (m - n) >= 0 else 1
@@ -500,7 +508,8 @@ def broadcast_shapes(*shapes):
             if out[j] == 1:
                 out[j] = cur[i]
             elif cur[i] != 1 and cur[i] != out[j]:
-                raise RuntimeError(f"shape mismatch: the shapes {[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]} "
-                                   f"cannot be broadcast together (size {out[j]} vs {cur[i]} at "
-                                   f"dimension {j - n})")
-    return tuple([out[i] for i in range(n)])
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {cur[i]} at {j - n}! "
+                    f"Mismatching argument at index {k} had {tuple(shape) if not PyLong_Check(shape) else (shape,)}; "
+                    f"but expected shape should be broadcastable to {_shape_str(n, out)}")
+    return _size_of(n, out)

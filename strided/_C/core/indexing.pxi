@@ -179,10 +179,27 @@ cdef object _numpy_index(Tensor t, object index):
     return tuple(out)
 
 
+cdef object _sequence_as_tuple(object index):
+    """PyTorch's reading of a list index: fewer than 32 items of which one is a sequence, a
+    tensor, a slice, None or Ellipsis index as the tuple of them (x[[[0, 1], [1, 2]]] is
+    x[[0, 1], [1, 2]]), with PyTorch's deprecation warning; other lists are one index array."""
+    if type(index) is not list or len(index) >= 32:
+        return index
+    for x in index:
+        if (x is None or x is Ellipsis or PySlice_Check(x) or
+                isinstance(x, (Tensor, list, tuple, range, np.ndarray))):
+            warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated; "
+                          "use x[tuple(seq)] instead of x[seq] (PyTorch reads it as a tuple, and "
+                          "so does strided)", UserWarning, stacklevel=3)
+            return tuple(index)
+    return index
+
+
 cdef object _getitem(Tensor t, object index):
     cdef Tensor v
     if PyLong_Check(index) and not isinstance(index, bool):
         return _select(t, 0, index_int64(index, "index")) if t._ndim else _basic_index(t, index)
+    index = _sequence_as_tuple(index)
     v = _basic_index(t, index)
     if v is not None:
         return v
@@ -198,6 +215,7 @@ cdef object _getitem(Tensor t, object index):
 
 
 cdef int _setitem(Tensor t, object index, object value) except -1:
+    index = _sequence_as_tuple(index)
     cdef Tensor v = _basic_index(t, index)
     cdef Tensor src
     if v is not None:

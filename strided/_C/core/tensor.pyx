@@ -1251,6 +1251,10 @@ cdef class Tensor:
         given; contiguous by default), or a new empty one; returns self."""
         return _set_(self, source, storage_offset, size, stride)
 
+    def __delitem__(self, index):
+        """Raises TypeError: elements of a tensor cannot be deleted (as in PyTorch)."""
+        raise TypeError("Tensor does not support deleting items")
+
     def new(self, *args, device=None):
         """PyTorch's legacy x.new(...): x.new(*sizes) an uninitialised tensor, x.new(data) a
         copy of data, x.new() an empty tensor -- all of x's dtype."""
