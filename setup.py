@@ -75,6 +75,10 @@ NATIVE = os.environ.get("STRIDED_NATIVE") == "1"
 OPENMP_PROGRAM = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n"
 AVX2_PROGRAM = ("#include <immintrin.h>\nint main(void){__m256 x = _mm256_set1_ps(1.0f);\n"
                 "x = _mm256_fmadd_ps(x, x, x); return (int)_mm256_cvtss_f32(x) != 2;}\n")
+AVX512_FLAGS = ["-mavx2", "-mfma", "-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl",
+                "-mprefer-vector-width=512"]
+AVX512_PROGRAM = ("#include <immintrin.h>\nint main(void){__m512 x = _mm512_set1_ps(1.0f);\n"
+                  "x = _mm512_fmadd_ps(x, x, x); return (int)_mm512_reduce_add_ps(x);}\n")
 
 
 def compiler_accepts(flag, src):
@@ -128,14 +132,24 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
     for stem in ("elementwise", "reduce", "loss", "optim"):
         ISA_MODULES[f"kernels.{stem}_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
+    if compiler_accepts(" ".join(AVX512_FLAGS), AVX512_PROGRAM):
+        # the same sources with 512-bit vectors (kernels/<stem>_avx512.pyx includes the AVX2
+        # module's source); still no FP contraction, so every build rounds alike
+        for stem in ("elementwise", "reduce", "loss", "optim"):
+            ISA_MODULES[f"kernels.{stem}_avx512"] = AVX512_FLAGS + ["-ffp-contract=off"]
+        # the reductions' eight-accumulator blocked sums (NOTE [ Blocked float sum ]) run
+        # ~6x slower as gcc vectorizes them for zmm: keep them 256 bits wide
+        # (benchmarks/bench_elementwise.py, sum dim 1, on an AVX-512 Xeon)
+        ISA_MODULES["kernels.reduce_avx512"] += ["-mprefer-vector-width=256"]
 
 # `x != x` (the NaN test) in the row kernels (clamp in elementwise_rows.pxi; max/min and
 # argmax/argmin in reduce_rows.pxi) is false for the integer instantiations of their fused
 # types, and gcc says so once per integer type.  The float instantiations need the test and
 # gcc drops it from the integer ones; spelling it per type in the source changes the
 # generated machine code of the kernels, this flag changes nothing but the message.
-NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2", "kernels.reduce",
-                    "kernels.reduce_avx2"]
+NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2",
+                    "kernels.elementwise_avx512", "kernels.reduce", "kernels.reduce_avx2",
+                    "kernels.reduce_avx512"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
 
 extensions = [

@@ -1,5 +1,6 @@
-"""The element-wise, reduction and optimizer kernels are built twice (baseline and AVX2+FMA, NOTE
-[ Kernel dispatch ]); both builds must give the same answers."""
+"""The element-wise, reduction, loss and optimizer kernels are built for several instruction
+sets (baseline, AVX2+FMA, AVX-512: NOTE [ Kernel dispatch ]); every build this CPU runs must
+give the baseline's answers."""
 import json
 import os
 import subprocess
@@ -59,10 +60,23 @@ def test_baseline_kernels_can_be_forced():
     assert run("baseline")["isa"] == "baseline"
 
 
-@pytest.mark.skipif(elementwise.kernel_isa() != "avx2", reason="this CPU/build has no AVX2 kernels")
-def test_avx2_and_baseline_kernels_agree():
-    fast, base = run(""), run("baseline")
-    assert fast["isa"] == fast["optim_isa"] == "avx2"
+def _builds():
+    """The ISA builds this CPU can run and this install has."""
+    from importlib.util import find_spec
+    from strided._C.core import cpu
+    levels = ("avx2", "avx512")
+    top = cpu.detected_isa()
+    return [isa for isa in levels
+            if top in levels and levels.index(isa) <= levels.index(top)
+            and find_spec(f"strided._C.kernels.elementwise_{isa}") is not None]
+
+
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+def test_isa_and_baseline_kernels_agree(isa):
+    if isa not in _builds():
+        pytest.skip(f"this CPU or build has no {isa} kernels")
+    fast, base = run(isa), run("baseline")
+    assert fast["isa"] == fast["optim_isa"] == isa
     assert base["optim_isa"] == "baseline"
     for key in base:
         if key.endswith("isa"):

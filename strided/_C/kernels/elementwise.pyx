@@ -13,52 +13,60 @@ from libc.stdint cimport int64_t
 import importlib
 
 from strided._C.core.iterator cimport StridedLoop, inner_loop_fn, loop_run_parallel
-from strided._C.core.cpu cimport isa_level, ISA_AVX2
+from strided._C.core.cpu cimport isa_level, ISA_AVX2, ISA_AVX512
 
 include "elementwise_rows.pxi"
 
 # NOTE [ Kernel dispatch ]
-# The row kernels are built twice: here for the baseline ISA, and in elementwise_avx2 with
-# -mavx2 -mfma (on x86-64 builds).  At import, when the instruction-set level is avx2 or
-# above (NOTE [ Instruction sets ] in core/cpu.pyx), the AVX2 module is imported -- only
-# then, so its code never runs on a CPU without AVX2 and FMA -- and its row functions
-# replace these.  STRIDED_ISA=baseline keeps the portable ones.
+# The row kernels are built three times: here for the baseline ISA, in elementwise_avx2
+# with -mavx2 -mfma and in elementwise_avx512 with AVX-512 F/DQ/BW/VL and 512-bit vectors
+# (on x86-64 builds; the AVX-512 module compiles the AVX2 module's source).  At import the
+# best build the instruction-set level allows (NOTE [ Instruction sets ] in core/cpu.pyx)
+# is imported -- only then, so its code never runs on a CPU without its instructions -- and
+# its row functions replace these.  reduce, loss and optim take the build of the same
+# level through isa_row_kernels.  STRIDED_ISA=avx2 or baseline caps the choice.  No build
+# contracts a*b+c into an FMA, so all round alike: the same bits on every ISA.
 cdef RowKernels _kernels
 _kernels.binary = _binary_rows
 _kernels.unary = _unary_rows
 _kernels.where = _where_rows
 _isa = "baseline"
 
+_BUILDS = ((ISA_AVX512, "avx512"), (ISA_AVX2, "avx2"))     # best first
+
 
 def _select_kernels():
     global _kernels, _isa
-    if isa_level() < ISA_AVX2:
+    for level, name in _BUILDS:
+        if isa_level() < level:
+            continue
+        try:
+            built = importlib.import_module("strided._C.kernels.elementwise_" + name)
+        except ImportError:             # built without it (not x86-64, or an old compiler)
+            continue
+        _kernels = (<RowKernels*>PyCapsule_GetPointer(built.row_kernels(),
+                                                      b"strided.RowKernels"))[0]
+        _isa = name
         return
-    try:
-        from strided._C.kernels import elementwise_avx2
-    except ImportError:                 # built without it (not x86-64, or an old compiler)
-        return
-    _kernels = (<RowKernels*>PyCapsule_GetPointer(elementwise_avx2.row_kernels(),
-                                                  b"strided.RowKernels"))[0]
-    _isa = "avx2"
 
 
 _select_kernels()
 
 
 def kernel_isa():
-    """Which build of the element-wise kernels runs: "avx2" or "baseline"."""
+    """Which build of the element-wise kernels runs: "avx512", "avx2" or "baseline"."""
     return _isa
 
 
-def isa_row_kernels(str module):
-    """The row_kernels() capsule of strided._C.kernels.<module>, the AVX2 build of some module's row
-    kernels, when the AVX2 element-wise kernels run; else None (NOTE [ Kernel dispatch ]).
-    reduce, loss and optim follow this module's choice through it."""
-    if _isa != "avx2":
+def isa_row_kernels(str stem):
+    """The row_kernels() capsule of strided._C.kernels.<stem>_<isa>, the build of some
+    module's row kernels for the ISA the element-wise kernels run (NOTE [ Kernel
+    dispatch ]); None for the baseline or when that build is missing.  reduce, loss and
+    optim follow this module's choice through it."""
+    if _isa == "baseline":
         return None
     try:
-        built = importlib.import_module("strided._C.kernels." + module)
+        built = importlib.import_module(f"strided._C.kernels.{stem}_{_isa}")
     except ImportError:                 # built without it
         return None
     return built.row_kernels()

@@ -49,11 +49,11 @@ cdef LossKernels _kernels = _table
 
 
 def _select_kernels():
-    """Take loss_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
-    dispatch ])."""
+    """Take the loss_avx2 or loss_avx512 row kernels when elementwise runs that
+    build (NOTE [ Kernel dispatch ])."""
     global _kernels
     from strided._C.kernels.elementwise import isa_row_kernels
-    capsule = isa_row_kernels("loss_avx2")
+    capsule = isa_row_kernels("loss")
     if capsule is None:
         return
     _kernels = (<LossKernels*>PyCapsule_GetPointer(capsule, b"strided.LossKernels"))[0]

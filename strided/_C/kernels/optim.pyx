@@ -46,22 +46,22 @@ _isa = "baseline"
 
 
 def _select_kernels():
-    """Take optim_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
-    dispatch ])."""
+    """Take the optim_avx2 or optim_avx512 row kernels when elementwise runs that
+    build (NOTE [ Kernel dispatch ])."""
     global _kernels, _isa
-    from strided._C.kernels.elementwise import isa_row_kernels
-    capsule = isa_row_kernels("optim_avx2")
+    from strided._C.kernels.elementwise import isa_row_kernels, kernel_isa as elementwise_isa
+    capsule = isa_row_kernels("optim")
     if capsule is None:
         return
     _kernels = (<OptimRowKernels*>PyCapsule_GetPointer(capsule, b"strided.OptimRowKernels"))[0]
-    _isa = "avx2"
+    _isa = elementwise_isa()
 
 
 _select_kernels()
 
 
 def kernel_isa():
-    """Which build of the optimizer row kernels runs: "avx2" or "baseline"."""
+    """Which build of the optimizer row kernels runs: "avx512", "avx2" or "baseline"."""
     return _isa
 
 

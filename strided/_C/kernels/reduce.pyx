@@ -24,11 +24,11 @@ _kernels.lanes = _lane_rows
 
 
 def _select_kernels():
-    """Take reduce_avx2's row kernels when elementwise runs its AVX2 build (NOTE [ Kernel
-    dispatch ])."""
+    """Take the reduce_avx2 or reduce_avx512 row kernels when elementwise runs that
+    build (NOTE [ Kernel dispatch ])."""
     global _kernels
     from strided._C.kernels.elementwise import isa_row_kernels
-    capsule = isa_row_kernels("reduce_avx2")
+    capsule = isa_row_kernels("reduce")
     if capsule is None:
         return
     _kernels = (<ReduceKernels*>PyCapsule_GetPointer(capsule, b"strided.ReduceKernels"))[0]
