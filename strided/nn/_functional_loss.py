@@ -139,6 +139,11 @@ def _nll_loss_grads(ctx, grad):
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
+    """Negative log-likelihood: -weight[t] * input[n, t] for t = target[n], given
+    log-probabilities input (N, C), (C) or (N, C, d1, ...) and class indices target (N),
+    () or (N, d1, ...); targets equal to ignore_index are skipped.  reduction "mean"
+    divides by the summed weights of the counted targets, as PyTorch.
+    """
     _check_reduction(reduction)
     red = _REDUCTION_CODES[reduction]
     with no_grad():
@@ -153,11 +158,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)**2, reduced by reduction ("mean", "sum" or "none")."""
     d = input - target
     return _reduce(d * d, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """|input - target|, reduced by reduction ("mean", "sum" or "none")."""
     return _reduce((input - target).abs(), reduction)
 
 

@@ -108,6 +108,10 @@ def _embedding_grads(ctx, grad):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
+    """Rows of weight (num_embeddings, embedding_dim) picked by the integer tensor input: the
+    result has shape input.shape + (embedding_dim,).  padding_idx's row gets no gradient;
+    max_norm, scale_grad_by_freq and sparse are not supported.
+    """
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are "
                                   "not supported")

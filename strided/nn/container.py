@@ -54,10 +54,16 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
+        """Add module at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def forward(self, input):
+        """Each module applied in turn to the previous one's output.
+
+        >>> nn.Sequential(nn.Linear(4, 3), nn.ReLU())(strided.zeros(2, 4)).shape
+        strided.Size([2, 3])
+        """
         for module in self:
             input = module(input)
         return input
@@ -106,15 +112,18 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module):
+        """Add module at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules):
+        """Append every module of the iterable modules; returns self (also +=)."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index, module):
+        """Insert module before index (the later ones renumbered), as list.insert."""
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._modules.clear()
@@ -149,23 +158,29 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self):
+        """The submodules' names, in insertion order."""
         return self._modules.keys()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def values(self):
+        """The submodules, in insertion order."""
         return self._modules.values()
 
     def pop(self, key):
+        """Remove the submodule named key and return it."""
         m = self[key]
         del self[key]
         return m
 
     def clear(self):
+        """Remove every submodule."""
         self._modules.clear()
 
     def update(self, modules):
+        """Add (or replace) the submodules of a mapping or an iterable of (name, module) pairs."""
         items = modules.items() if hasattr(modules, "items") else modules
         for key, module in items:
             self[key] = module

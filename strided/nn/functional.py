@@ -20,14 +20,17 @@ _UNARY = _core.UNARY_OPS
 
 
 def relu(input, inplace=False):
+    """max(input, 0) element-wise; inplace=True overwrites input and returns it."""
     return input.relu_() if inplace else input.relu()
 
 
 def sigmoid(input):
+    """1 / (1 + exp(-input)) element-wise."""
     return input.sigmoid()
 
 
 def tanh(input):
+    """tanh(input) element-wise."""
     return input.tanh()
 
 
@@ -40,18 +43,30 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
+    """input * sigmoid(input) element-wise (floating-point only); inplace=True overwrites input."""
     return _core.unary_op(_UNARY["silu"], input, input if inplace else None, "silu")
 
 
 def softmax(input, dim, dtype=None):
+    """exp(x) / sum(exp(x)) along dim, computed stably (floating-point only; dtype= casts
+    the input first).
+
+    >>> F.softmax(strided.tensor([[1., 1.], [0., 0.]]), dim=1)
+    tensor([[0.5000, 0.5000],
+            [0.5000, 0.5000]])
+    """
     return input.softmax(dim, dtype)
 
 
 def log_softmax(input, dim, dtype=None):
+    """log(softmax(x)) along dim, computed stably as x - logsumexp(x) (floating-point only)."""
     return input.log_softmax(dim, dtype)
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """In training, zero each element with probability p and scale the others by 1 / (1 - p)
+    (the mask drawn from strided's generator); input unchanged when not training.
+    """
     from strided.nn._functional_norm import dropout as _dropout
     return _dropout(input, p, training, inplace, generator)
 

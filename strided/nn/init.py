@@ -10,6 +10,13 @@ from strided.random import rand, randn
 
 
 def calculate_gain(nonlinearity, param=None):
+    """PyTorch's recommended gain for a nonlinearity: 1 for linear/conv/sigmoid, 5/3 for
+    tanh, sqrt(2) for relu, sqrt(2 / (1 + slope**2)) for leaky_relu (param = slope,
+    default 0.01), 3/4 for selu.
+
+    >>> nn.init.calculate_gain("relu")
+    1.4142135623730951
+    """
     linear_fns = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                   "conv_transpose2d", "conv_transpose3d")
     if nonlinearity in linear_fns or nonlinearity == "sigmoid":
@@ -52,32 +59,40 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill tensor with samples from U(a, b) in place; returns it."""
     with no_grad():
         u = rand(*tensor.shape, generator=generator, dtype=tensor.dtype)
         return tensor.copy_(u.mul_(b - a).add_(a))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill tensor with samples from N(mean, std**2) in place; returns it."""
     with no_grad():
         n = randn(*tensor.shape, generator=generator, dtype=tensor.dtype)
         return tensor.copy_(n.mul_(std).add_(mean))
 
 
 def constant_(tensor, val):
+    """Fill tensor with val in place; returns it."""
     with no_grad():
         return tensor.fill_(val)
 
 
 def zeros_(tensor):
+    """Fill tensor with zeros in place; returns it."""
     with no_grad():
         return tensor.zero_()
 
 
 def ones_(tensor):
+    """Fill tensor with ones in place; returns it."""
     return constant_(tensor, 1.0)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), in place
+    (fan_in = size(1) * receptive field, fan_out = size(0) * receptive field).
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
@@ -85,12 +100,17 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), fan the fan_in or
+    fan_out (mode) and gain = calculate_gain(nonlinearity, a); in place.  A tensor with
+    a zero-size dim is returned untouched.
+    """
     if 0 in tensor.shape:
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
@@ -100,6 +120,9 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He normal: N(0, std**2) with std = calculate_gain(nonlinearity, a) / sqrt(fan), fan
+    the fan_in or fan_out (mode); in place.
+    """
     if 0 in tensor.shape:
         return tensor
     fan = _calculate_correct_fan(tensor, mode)

@@ -15,6 +15,7 @@ def _tuple(v, n):
 
 
 class Identity(Module):
+    """Returns its input unchanged (constructor arguments are accepted and ignored)."""
     def __init__(self, *args, **kwargs):
         super().__init__()
 
@@ -39,6 +40,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Redraw weight and bias with the default initialisation above (in place)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1]
@@ -93,6 +95,9 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Redraw weight ~ kaiming_uniform(a=sqrt(5)) and bias ~ U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)) in place, as PyTorch's convolutions.
+        """
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
@@ -123,16 +128,32 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over (N, C_in, L) or unbatched (C_in, L) input,
+    giving (N, C_out, L_out): Conv1d(in_channels, out_channels, kernel_size, stride=1,
+    padding=0 (an int, "same" or "valid"), dilation=1, groups=1, bias=True).
+    weight is (C_out, C_in / groups, kernel_size); PyTorch's default initialisation.
+    padding_mode "zeros" only.
+    """
     _n = 1
 
 
 class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C_in, H, W) or unbatched (C_in, H, W)
+    input, giving (N, C_out, H_out, W_out): Conv2d(in_channels, out_channels, kernel_size,
+    stride=1, padding=0 (ints, "same" or "valid"), dilation=1, groups=1, bias=True).
+    weight is (C_out, C_in / groups, kH, kW); PyTorch's default initialisation.
+    padding_mode "zeros" only.
+
+    >>> nn.Conv2d(3, 8, 3, padding=1)(strided.zeros(2, 3, 16, 16)).shape
+    strided.Size([2, 8, 16, 16])
+    """
     _n = 2
 
 
 # ---- activations -----------------------------------------------------------------------
 
 class ReLU(Module):
+    """max(x, 0) element-wise (F.relu); inplace=True overwrites the input."""
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -145,6 +166,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
+    """x for x >= 0, negative_slope * x below (F.leaky_relu); floating-point input only."""
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
@@ -159,6 +181,9 @@ class LeakyReLU(Module):
 
 
 class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (F.gelu); approximate="tanh" uses the tanh
+    formula.
+    """
     def __init__(self, approximate="none"):
         super().__init__()
         self.approximate = approximate
@@ -171,6 +196,7 @@ class GELU(Module):
 
 
 class SiLU(Module):
+    """x * sigmoid(x) element-wise (F.silu)."""
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -180,16 +206,21 @@ class SiLU(Module):
 
 
 class Sigmoid(Module):
+    """1 / (1 + exp(-x)) element-wise."""
     def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
+    """tanh(x) element-wise."""
     def forward(self, input):
         return F.tanh(input)
 
 
 class Softmax(Module):
+    """softmax along dim (F.softmax): each slice along dim sums to 1.  dim must be given
+    (PyTorch's implicit-dim guess is not made).
+    """
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
@@ -202,11 +233,17 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """log(softmax(x)) along dim, computed stably (F.log_softmax); dim must be given."""
     def forward(self, input):
         return F.log_softmax(input, self.dim)
 
 
 class Flatten(Module):
+    """Merge dims start_dim..end_dim (by default all but the batch dim): (N, *) -> (N, prod(*)).
+
+    >>> nn.Flatten()(strided.zeros(2, 3, 4)).shape
+    strided.Size([2, 12])
+    """
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim = start_dim
@@ -220,6 +257,7 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
+    """Split dim into unflattened_size: the inverse of Flatten."""
     def __init__(self, dim, unflattened_size):
         super().__init__()
         self.dim = dim
@@ -292,18 +330,33 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
+    """Max over windows of kernel_size along the last dim of (N, C, L) or (C, L) input
+    (F.max_pool1d); stride defaults to kernel_size; return_indices also returns the
+    flat argmax positions.
+    """
     def forward(self, input):
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class MaxPool2d(_MaxPoolNd):
+    """Max over kernel_size windows of the last two dims of (N, C, H, W) or (C, H, W) input
+    (F.max_pool2d); stride defaults to kernel_size; padding pads with -inf; return_indices
+    also returns the flat argmax positions.
+
+    >>> nn.MaxPool2d(2)(strided.zeros(1, 3, 8, 8)).shape
+    strided.Size([1, 3, 4, 4])
+    """
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool1d(Module):
+    """Mean over windows of kernel_size along the last dim of (N, C, L) or (C, L) input
+    (F.avg_pool1d); stride defaults to kernel_size; count_include_pad counts padding
+    zeros in the divisor.
+    """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
@@ -323,6 +376,9 @@ class AvgPool1d(Module):
 
 
 class AvgPool2d(Module):
+    """Mean over kernel_size windows of the last two dims of (N, C, H, W) or (C, H, W) input
+    (F.avg_pool2d); stride defaults to kernel_size; divisor_override replaces the divisor.
+    """
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
@@ -343,6 +399,9 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Mean pooling to a fixed output_size (an int or (H_out, W_out); None keeps that size),
+    windows chosen as PyTorch's (F.adaptive_avg_pool2d).
+    """
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
@@ -355,6 +414,7 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Mean pooling of the last dim to output_size (F.adaptive_avg_pool1d)."""
     def forward(self, input):
         return F.adaptive_avg_pool1d(input, self.output_size)
 
@@ -393,12 +453,14 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self):
+        """Running mean to 0, running variance to 1 and the batch count to 0 (in place)."""
         if self.track_running_stats:
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
 
     def reset_parameters(self):
+        """reset_running_stats(), and weight to 1 and bias to 0 when affine."""
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
@@ -429,14 +491,28 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) input: per channel, (x - mean) /
+    sqrt(var + eps) * weight + bias, with the batch's statistics in training (biased
+    variance) and the running ones in eval mode (updated in training with `momentum`
+    from the unbiased batch variance; momentum=None: a cumulative average).
+    """
     _dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, C, H, W) input, per channel (see BatchNorm1d).
+
+    >>> nn.BatchNorm2d(3)(strided.randn(4, 3, 5, 5)).shape
+    strided.Size([4, 3, 5, 5])
+    """
     _dims = (4,)
 
 
 class LayerNorm(Module):
+    """Layer normalisation over the last len(normalized_shape) dims: (x - mean) /
+    sqrt(var + eps) * weight + bias (biased variance), weight and bias of shape
+    normalized_shape (ones and zeros) when elementwise_affine.
+    """
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  dtype=None):
         super().__init__()
@@ -493,6 +569,7 @@ class Embedding(Module):
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self):
+        """Redraw weight ~ N(0, 1) in place, the padding_idx row zeroed."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
@@ -500,6 +577,9 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding whose weight shares the memory of the 2-D tensor embeddings (no
+        copy); frozen (requires_grad False) unless freeze=False.
+        """
         rows, cols = embeddings.shape
         return cls(rows, cols, _weight=embeddings, _freeze=freeze, padding_idx=padding_idx)
 

@@ -18,6 +18,15 @@ class _WeightedLoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
+    """Cross entropy of logits: log_softmax over the class dim then NLL (F.cross_entropy).
+    input (N, C), (C) or (N, C, d1, ...); target class indices (N) / () / (N, d1, ...) or
+    class probabilities of input's shape.  weight (C) rescales classes, ignore_index
+    skips targets, label_smoothing mixes in the uniform distribution; reduction "mean"
+    (weighted mean over non-ignored targets), "sum" or "none".
+
+    >>> nn.CrossEntropyLoss()(strided.zeros(2, 3), strided.tensor([0, 2]))
+    tensor(1.0986)
+    """
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean", label_smoothing=0.0):
         super().__init__(weight, size_average, reduce, reduction)
@@ -31,6 +40,10 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood (F.nll_loss): -input[n, target[n]] for log-probabilities input
+    (N, C), (C) or (N, C, d1, ...) and class indices target; weight, ignore_index and
+    reduction as CrossEntropyLoss.
+    """
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
                  reduction="mean"):
         super().__init__(weight, size_average, reduce, reduction)
@@ -42,22 +55,32 @@ class NLLLoss(_WeightedLoss):
 
 
 class MSELoss(_Loss):
+    """Mean squared error (input - target)**2, reduced by reduction ("mean", "sum", "none")."""
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
+    """Mean absolute error |input - target|, reduced by reduction ("mean", "sum", "none")."""
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
+    """Binary cross entropy -(t log x + (1 - t) log(1 - x)) of probabilities input and
+    targets of the same shape (the logs clamped at -100, as PyTorch); weight rescales
+    elements.
+    """
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of logits, sigmoid folded in and stable for any logit
+    (F.binary_cross_entropy_with_logits); pos_weight (broadcast along the last dim)
+    weights the positive term.
+    """
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
         super().__init__(size_average, reduce, reduction)

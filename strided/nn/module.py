@@ -75,6 +75,9 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
+        """The computation of the layer; every subclass defines it.  Call the module (module(x))
+        rather than forward, so that forward hooks run.
+        """
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   f'"forward" function')
 
@@ -85,6 +88,9 @@ class Module:
             raise AttributeError(f"cannot assign {what} before Module.__init__() call")
 
     def register_parameter(self, name, param):
+        """Add param (a Parameter, or None for an absent one) under name; assigning a Parameter
+        as an attribute does the same.
+        """
         self._check_init("parameter")
         if not isinstance(name, str):
             raise TypeError(f"parameter name should be a string. Got {type(name).__name__}")
@@ -100,6 +106,9 @@ class Module:
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        """Add a tensor (or None) that is module state but not a parameter (running statistics,
+        ...): converted by to(), and in state_dict() unless persistent=False.
+        """
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         if not isinstance(name, str):
@@ -120,6 +129,9 @@ class Module:
             self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name, module):
+        """Add a submodule (or None) under name; assigning a Module as an attribute does the same.
+        Also register_module.
+        """
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if not isinstance(name, str):
@@ -195,6 +207,9 @@ class Module:
     # ---- traversal ----------------------------------------------------------------------
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module (name prefix, "" by default) and every submodule,
+        depth first, with dotted names; a module reachable twice is given once.
+        """
         if memo is None:
             memo = set()
         if self in memo:
@@ -209,10 +224,12 @@ class Module:
             yield from module.named_modules(memo, sub, remove_duplicate)
 
     def modules(self):
+        """This module and every submodule, depth first (each once)."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        """(name, module) for the direct submodules (each once)."""
         seen = set()
         for name, module in self._modules.items():
             if module is not None and module not in seen:
@@ -220,6 +237,7 @@ class Module:
                 yield name, module
 
     def children(self):
+        """The direct submodules (each once)."""
         for _, m in self.named_children():
             yield m
 
@@ -236,22 +254,38 @@ class Module:
                 yield mod_prefix + ("." if mod_prefix else "") + k, v
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) for the parameters of this module and, with recurse, of its
+        submodules; a shared parameter is given once.
+
+        >>> [n for n, _ in nn.Linear(2, 3).named_parameters()]
+        ['weight', 'bias']
+        """
         yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
                                        remove_duplicate)
 
     def parameters(self, recurse=True):
+        """The parameters of this module and (recurse) its submodules, each once: what an
+        optimizer takes.
+        """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, tensor) for the buffers of this module and (recurse) its submodules."""
         yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                        remove_duplicate)
 
     def buffers(self, recurse=True):
+        """The buffers of this module and (recurse) its submodules."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def get_submodule(self, target):
+        """The submodule at the dotted path target ("" is self); AttributeError if absent.
+
+        >>> nn.Sequential(nn.Linear(2, 2), nn.ReLU()).get_submodule("1")
+        ReLU()
+        """
         mod = self
         if target == "":
             return mod
@@ -264,6 +298,9 @@ class Module:
     # ---- modes and bulk operations ------------------------------------------------------
 
     def train(self, mode=True):
+        """Set training mode (mode=True) or evaluation mode on this module and every submodule
+        (dropout and batch norm behave differently); returns self.
+        """
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         self.training = mode
@@ -272,14 +309,19 @@ class Module:
         return self
 
     def eval(self):
+        """train(False): evaluation mode for this module and its submodules; returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Reset the gradients of every parameter: to None (the default, as PyTorch 2), or to
+        zeros in place with set_to_none=False.
+        """
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -297,6 +339,7 @@ class Module:
         return self
 
     def cuda(self, device=None):
+        """Raises: strided has no CUDA device (the error says what is available: the CPU)."""
         check_device("cuda" if device is None else device, "Module.cuda()")
         return self
 
@@ -322,14 +365,19 @@ class Module:
         return self
 
     def double(self):
+        """to(strided.float64): floating-point parameters and buffers cast; returns self."""
         from strided._C.core.dtypes import float64
         return self.to(float64)
 
     def float(self):
+        """to(strided.float32): floating-point parameters and buffers cast; returns self."""
         from strided._C.core.dtypes import float32
         return self.to(float32)
 
     def apply(self, fn):
+        """Call fn(m) on every submodule (children first) and then on self; returns self.
+        Used for custom initialisation.
+        """
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -466,6 +514,9 @@ class Module:
     # ---- repr ---------------------------------------------------------------------------
 
     def extra_repr(self):
+        """The layer-specific part of repr(module) ("in_features=2, ..."); subclasses override
+        it, the default is "".
+        """
         return ""
 
     def _get_name(self):

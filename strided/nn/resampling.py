@@ -37,11 +37,15 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
+    """Upsample(size, scale_factor, mode="nearest") for (N, C, H, W) input."""
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
+    """Upsample(size, scale_factor, mode="bilinear", align_corners=True) for (N, C, H, W)
+    input, as PyTorch's.
+    """
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 

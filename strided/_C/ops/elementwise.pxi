@@ -957,11 +957,17 @@ def div(input, other, *, rounding_mode=None, out=None):
 
 
 def leaky_relu(Tensor input, double negative_slope=0.01, bint inplace=False):
+    """input where input >= 0, negative_slope * input below (floating-point only);
+    inplace=True overwrites input.
+    """
     return _unary(U_LEAKY_RELU, input, input if inplace else None, "leaky_relu",
                   negative_slope)
 
 
 def softplus(Tensor input, double beta=1.0, double threshold=20.0):
+    """log(1 + exp(beta * x)) / beta element-wise, and x itself where beta * x > threshold
+    (floating-point only).
+    """
     return _unary(U_SOFTPLUS, input, None, "softplus", beta, threshold)
 
 
