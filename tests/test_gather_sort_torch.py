@@ -396,7 +396,7 @@ def test_scatter_reduce(layout, dtype):
     x, tx = pair((4, 5), dtype, layout, 30)
     src, tsrc = pair((3, 6), dtype, "negative", 31)
     i, ti = index_pair((3, 5), 4, "transposed", 32)
-    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+    for reduce in ("sum", "prod", "mean", "amax", "amin", "max", "min"):
         for include_self in (True, False):
             same(x.scatter_reduce(0, i, src, reduce, include_self=include_self),
                  tx.scatter_reduce(0, ti, tsrc, reduce, include_self=include_self))
@@ -543,3 +543,23 @@ def test_multinomial():
                    (lambda: strided.multinomial(p, 0), lambda: torch.multinomial(tp, 0)),
                    (lambda: strided.multinomial(p[None], 1), lambda: torch.multinomial(tp[None], 1))):
         errors_alike(fs, ft)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_topk_select_and_sort_paths_agree(layout):
+    """Small k selects in one pass, larger k sorts: both give the stable order's first k
+    (ties, NaN included), values equal to torch's."""
+    rng = np.random.default_rng(70)
+    for dtype in ("float32", "int64", "uint8"):
+        vals = rng.integers(0, 4, size=(6, 200)).astype(dtype)
+        if dtype == "float32":
+            vals[0, ::17] = np.nan
+        x, tx = pair((6, 200), dtype, layout, vals=vals)
+        for largest in (True, False):
+            full = x.sort(1, descending=largest, stable=True)
+            for k in (1, 3, 24, 25, 64, 65, 200):
+                got = x.topk(k, 1, largest)
+                same(got.indices, torch.from_numpy(full.indices.numpy()[:, :k].copy()))
+                same(got.values, tx.topk(k, 1, largest).values)
+        for k in (1, 5, 30, 200):
+            same(x.kthvalue(k, 1).values, tx.kthvalue(k, 1).values)

@@ -20,6 +20,10 @@ class FunctionCtx:
         self._dirty = set()
 
     def save_for_backward(self, *tensors):
+        """Keep tensors (inputs or outputs of forward, or None) for backward, which reads them
+        from ctx.saved_tensors; call it at most once, in forward.  Saved tensors are checked
+        for in-place changes before backward uses them.
+        """
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save tensors, but got "
@@ -28,18 +32,28 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
+        """The tensors given to save_for_backward, in order (() before forward has finished)."""
         if self._saved is None:
             return ()
         node = self._node()
         return tuple(s.unpack(node) if s is not None else None for s in self._saved)
 
     def mark_non_differentiable(self, *tensors):
+        """Declare outputs of forward that get no gradient (indices, masks): they are returned
+        without a grad_fn and backward receives no gradient for them.
+        """
         self._non_differentiable.update(id(t) for t in tensors)
 
     def mark_dirty(self, *tensors):
+        """Declare inputs that forward modified in place (and returns); they become outputs of
+        this op in the graph.  A leaf that requires grad cannot be dirtied.
+        """
         self._dirty.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value):
+        """True (the default): outputs that received no gradient reach backward as zero
+        tensors of their shape; False: as None (backward must handle them).
+        """
         self.materialize_grads = bool(value)
 
 
@@ -89,16 +103,40 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """Compute the op's output(s) from args (a staticmethod, run under no_grad); save what
+        backward needs with ctx.save_for_backward.  Subclasses define it.
+        """
         raise NotImplementedError("You must implement the forward function for custom "
                                   "autograd.Function.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """Given one gradient per output of forward, return one gradient (or None) per argument
+        of forward (a staticmethod; ctx.needs_input_grad says which are wanted).  Subclasses
+        define it.
+        """
         raise NotImplementedError("You must implement the backward function for custom "
                                   "autograd.Function.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run forward(ctx, *args) and, when a tensor argument requires grad, record the call so
+        that backward() reaches backward(ctx, *grads).
+
+        >>> class Square(strided.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         x, = ctx.saved_tensors
+        ...         return 2 * x * g
+        >>> x = strided.tensor([3.], requires_grad=True)
+        >>> Square.apply(x).sum().backward()
+        >>> x.grad
+        tensor([6.])
+        """
         tensor_args = [a if isinstance(a, Tensor) else None for a in args]
         record = is_grad_enabled() and any(a is not None and a.requires_grad for a in tensor_args)
         node = BackwardCFunction(cls, tensor_args if record else (), ())

@@ -54,6 +54,9 @@ class _ConvTransposeNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Redraw weight ~ kaiming_uniform(a=sqrt(5)) and bias ~ U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)) in place, as PyTorch's transposed convolutions.
+        """
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)

@@ -37,6 +37,10 @@ class Adam(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
+        """One Adam update of every parameter that has a gradient (bias-corrected moments,
+        amsgrad, maximize as PyTorch); closure is called first under enable_grad and its loss
+        returned.
+        """
         loss = None
         if closure is not None:
             with enable_grad():

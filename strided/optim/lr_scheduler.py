@@ -6,6 +6,19 @@ from bisect import bisect_right
 
 
 class LRScheduler:
+    """Base class of the learning-rate schedulers: sets each param group's "lr" from
+    get_lr() at construction and at every step() (call it once per epoch, after
+    optimizer.step()).  base_lrs are the groups' initial learning rates.
+
+    >>> model = nn.Linear(2, 1)
+    >>> opt = strided.optim.SGD(model.parameters(), lr=0.1)
+    >>> sched = strided.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> for epoch in range(3):
+    ...     opt.step()
+    ...     sched.step()
+    >>> sched.get_last_lr()
+    [0.05]
+    """
     def __init__(self, optimizer, last_epoch=-1):
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -22,12 +35,17 @@ class LRScheduler:
         self.step()
 
     def get_lr(self):
+        """The learning rates for the current epoch (self.last_epoch), one per param group;
+        each scheduler defines it.
+        """
         raise NotImplementedError
 
     def get_last_lr(self):
+        """The learning rates the last step() set, one per param group."""
         return self._last_lr
 
     def step(self):
+        """Advance one epoch and set each param group's "lr" to get_lr()."""
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
@@ -35,9 +53,11 @@ class LRScheduler:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
+        """The scheduler's state (every attribute but the optimizer), for load_state_dict."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Restore a state returned by state_dict()."""
         self.__dict__.update(state_dict)
 
 
@@ -53,6 +73,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The group lrs times gamma when last_epoch is a multiple of step_size, else unchanged."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [g["lr"] for g in self.optimizer.param_groups]
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
@@ -67,6 +88,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The group lrs times gamma**(count of last_epoch among the milestones)."""
         if self.last_epoch not in self.milestones:
             return [g["lr"] for g in self.optimizer.param_groups]
         return [g["lr"] * self.gamma ** self.milestones[self.last_epoch]
@@ -82,6 +104,9 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The cosine-annealed lrs for last_epoch, by PyTorch's recursive formula (the same
+        values to the last bit).
+        """
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [g["lr"] for g in groups]
@@ -111,9 +136,13 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """base_lr * lr_lambda(last_epoch) for each group."""
         return [base * lmbda(self.last_epoch)
                 for lmbda, base in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
+        """The scheduler's state without the optimizer and the lr_lambda functions (as PyTorch,
+        which saves only callable objects' __dict__).
+        """
         return {k: v for k, v in self.__dict__.items()
                 if k not in ("optimizer", "lr_lambdas")}

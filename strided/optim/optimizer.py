@@ -33,6 +33,9 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, param_group):
+        """Add a dict {"params": tensors, <hyper-parameter>: value, ...}; hyper-parameters it
+        leaves out take the optimizer's defaults.  A parameter may be in one group only.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
@@ -57,6 +60,9 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
+        """Reset the gradients of every parameter: to None (the default, as PyTorch 2), or to
+        zeros in place with set_to_none=False.
+        """
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -71,6 +77,10 @@ class Optimizer:
                     g.zero_()
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient; closure (which re-evaluates the
+        model and returns the loss) is called first, under enable_grad, and its loss returned.
+        Subclasses define it.
+        """
         raise NotImplementedError
 
     def _params_with_grad(self, group):
@@ -99,6 +109,10 @@ class Optimizer:
                     yield p, self.state[p]
 
     def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and per-parameter state from state_dict() of an optimizer
+        built over parameters of the same shapes in the same order (state tensors are
+        copied, floating ones cast to the parameter's dtype).
+        """
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")

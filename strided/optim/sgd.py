@@ -29,6 +29,10 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def step(self, closure=None):
+        """One SGD update of every parameter that has a gradient (weight decay, momentum,
+        dampening and Nesterov as PyTorch); closure is called first under enable_grad and
+        its loss returned.
+        """
         loss = None
         if closure is not None:
             with enable_grad():

@@ -13,7 +13,8 @@ class device:
     """A device name, as torch.device: device("cpu"), device("cuda:1"), device("cuda", 0).
 
     Any of PyTorch's device types can be named (programs build them before checking
-    availability); only the CPU can hold a tensor."""
+    availability); only the CPU can hold a tensor.  Attributes (read-only): type ("cpu",
+    "cuda", ...) and index (an int, or None when not given)."""
     __slots__ = ("type", "index")
 
     def __init__(self, type, index=None):

@@ -6,7 +6,9 @@ Each row is read once (through its stride) into a contiguous key buffer; an inde
 which is stable: equal keys keep their order, ascending or descending, so the indices
 agree with PyTorch's stable sort.  NaN orders after every number (ascending) and before
 (descending), as in PyTorch.  The first k positions are then written out as values and
-indices through their strides.  One thread; scratch is allocated once per call.
+indices through their strides.  For a small k (topk, kthvalue) the first k are selected
+in one pass instead (_select_first), with the same order and ties.  One thread; scratch is
+allocated once per call.
 """
 from libc.stdint cimport int64_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
@@ -16,6 +18,7 @@ from strided._C.core.iterator cimport MAX_DIMS
 
 cdef enum:
     RUN = 16
+    SELECT_MAX_K = 64    # topk / kthvalue with k up to this (and k < n / 8) select, not sort
 
 ctypedef fused num_t:
     uint8_t
@@ -85,6 +88,31 @@ cdef void _sort_index(const num_t* key, int64_t* idx, int64_t* tmp, int64_t n,
             idx[i] = src[i]
 
 
+cdef void _select_first(const num_t* src, int64_t ss, int64_t n, int64_t k, num_t* key,
+                        int64_t* idx, bint desc) noexcept nogil:
+    """key[0..k), idx[0..k) = the first k of the stable order of src's row, by keeping the
+    best k seen so far in order (an element enters only when strictly before the current
+    k-th, and goes after the equal ones: the stable sort's tie order).  O(n) when most
+    elements are rejected, O(n k) at worst; used for small k."""
+    cdef int64_t i, j, m = 0
+    cdef num_t v
+    for i in range(n):
+        v = src[i * ss]
+        if m == k:
+            if not _before(v, key[k - 1], desc):
+                continue
+            j = k - 1
+        else:
+            j = m
+            m += 1
+        while j > 0 and _before(v, key[j - 1], desc):
+            key[j] = key[j - 1]
+            idx[j] = idx[j - 1]
+            j -= 1
+        key[j] = v
+        idx[j] = i
+
+
 cdef int _sort_rows(num_t* tag, int nb, const int64_t* bsizes, const int64_t* sbs,
                     const int64_t* vbs, const int64_t* ibs, int64_t n, int64_t k,
                     const num_t* src, int64_t ss, num_t* values, int64_t vs,
@@ -102,13 +130,20 @@ cdef int _sort_rows(num_t* tag, int nb, const int64_t* bsizes, const int64_t* sb
         return -1
     for d in range(nb):
         pos[d] = 0
+    cdef bint select = k <= SELECT_MAX_K and k * 8 < n
     while True:
-        for j in range(n):
-            key[j] = src[j * ss]
-        _sort_index(key, idx, tmp, n, desc)
-        if values != NULL:
-            for j in range(k):
-                values[j * vs] = key[idx[j]]
+        if select:
+            _select_first(src, ss, n, k, key, idx, desc)
+            if values != NULL:
+                for j in range(k):
+                    values[j * vs] = key[j]
+        else:
+            for j in range(n):
+                key[j] = src[j * ss]
+            _sort_index(key, idx, tmp, n, desc)
+            if values != NULL:
+                for j in range(k):
+                    values[j * vs] = key[idx[j]]
         if indices != NULL:
             for j in range(k):
                 indices[j * is_] = idx[j]

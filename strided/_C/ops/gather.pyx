@@ -732,6 +732,7 @@ cdef tuple _scatter_reduce_args(Tensor self, object dim, object index, object sr
                                 object reduce, str op):
     cdef Tensor ix = _index_arg(index, op)
     cdef Tensor st = _as_tensor_arg(src, op, "src")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)   # PyTorch's aliases
     if reduce not in _REDUCE_MODES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
