@@ -179,3 +179,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     idx = idx.astype(np.int64)
     r = _t.tensor(idx if input.ndim == 2 else idx[0], int64)
     return r if out is None else out.copy_(r)
+
+
+def _install_sampler():
+    from strided._C.ops import compose
+    compose._install_sampler(multinomial)      # Tensor.multinomial (NOTE [ Sampler hook ])
+
+
+_install_sampler()

@@ -532,8 +532,11 @@ def test_multinomial():
     a = strided.multinomial(p, 4, replacement=True)
     strided.manual_seed(5)
     assert strided.multinomial(p, 4, replacement=True).tolist() == a.tolist()
+    strided.manual_seed(5)
+    assert p.multinomial(4, True).tolist() == a.tolist()
     g = strided.Generator(7)
     b = strided.multinomial(p[0], 2, generator=g)
+    assert p[0].multinomial(2, generator=strided.Generator(7)).tolist() == b.tolist()
     assert strided.multinomial(p[0], 2, generator=strided.Generator(7)).tolist() == b.tolist()
     tp = torch.tensor(p.numpy())
     for fs, ft in ((lambda: strided.multinomial(p, 5), lambda: torch.multinomial(tp, 5)),

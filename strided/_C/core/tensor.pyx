@@ -2569,6 +2569,11 @@ cdef class Tensor:
         """strided.bincount(self, weights, minlength)."""
         return _ops17("compose").bincount(self, weights, minlength)
 
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """strided.multinomial(self, num_samples, replacement, generator=generator)."""
+        return _ops17("compose").multinomial(self, num_samples, replacement,
+                                             generator=generator)
+
     # ---- end of joining, gathering and sorting (issue 17) ----
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

@@ -262,3 +262,26 @@ def unravel_index(indices, shape):
         coords.append(np.mod(rest, s))
         rest = np.floor_divide(rest, s)
     return tuple(_long(c) for c in reversed(coords))
+
+
+# NOTE [ Sampler hook ]
+# Tensor.multinomial draws from strided's generators, which live in strided.random, a layer
+# above the core; like the autograd hook, strided.random installs its sampler here at import.
+_sampler = None
+
+
+def _install_sampler(fn):
+    global _sampler
+    _sampler = fn
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """input.multinomial(num_samples, replacement=False, *, generator=None): strided.multinomial.
+
+    >>> w = strided.tensor([0.0, 1.0])
+    >>> w.multinomial(2, replacement=True).tolist()
+    [1, 1]
+    """
+    if _sampler is None:
+        raise RuntimeError("multinomial needs strided.random, which is not imported")
+    return _sampler(input, num_samples, replacement, generator=generator)
