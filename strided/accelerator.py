@@ -15,6 +15,7 @@ def current_accelerator(check_available=False):
 
 
 def device_count():
+    """0: there is no accelerator."""
     return 0
 
 

@@ -8,6 +8,7 @@ def is_available():
 
 
 def device_count():
+    """0: strided sees no CUDA devices."""
     return 0
 
 

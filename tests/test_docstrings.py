@@ -3,10 +3,10 @@ help(strided.zeros) and an editor's hover are useful (issue 17, "Docs where a us
 
 The namespaces checked are those a user imports: strided, strided.nn (with functional, init
 and utils), strided.optim (with lr_scheduler), strided.data / strided.utils.data,
-strided.autograd and strided.viz; for each public class, every public method and property
-it has (inherited ones included, so methods of private bases count too).  A Cython docstring
-that is only the signature line Cython embeds (`Tensor.sum(self, dim=None, ...)`) counts as
-missing.  A method overriding a documented one (Linear.forward over Module.forward) inherits
+strided.autograd, strided.viz and the device modules (cuda, accelerator, backends); for
+each public class, every public method and property it has (inherited ones included, so
+methods of private bases count too).  A Cython docstring that is only the signature line
+Cython embeds (`Tensor.sum(self, dim=None, ...)`) counts as missing.  A method overriding a documented one (Linear.forward over Module.forward) inherits
 its docstring, as help() shows it.  Attributes without a docstring of their own (Cython
 `cdef readonly` fields) count as documented when the class docstring names them.
 
@@ -24,7 +24,8 @@ import strided
 
 NAMESPACES = ["strided", "strided.nn", "strided.nn.functional", "strided.nn.init",
               "strided.nn.utils", "strided.optim", "strided.optim.lr_scheduler",
-              "strided.data", "strided.utils.data", "strided.autograd", "strided.viz"]
+              "strided.data", "strided.utils.data", "strided.autograd", "strided.viz",
+              "strided.cuda", "strided.accelerator", "strided.backends"]
 
 # "qualified name": why it has no docstring yet
 ALLOWED = {

@@ -69,6 +69,7 @@ class Node:
         self._outputs_meta = list(outputs_meta)     # (shape, dtype) of each output
 
     def name(self):
+        """The node's name, as PyTorch's grad_fn.name() ("MulBackward0", ...)."""
         return type(self).__name__
 
     def __repr__(self):
@@ -92,6 +93,9 @@ class Node:
         self._retained[output_nr] = weakref.ref(tensor)
 
     def backward(self, *grad_outputs):
+        """Gradients of the inputs (one per entry of next_functions, or None) from those of
+        the outputs; each node type defines it.
+        """
         raise NotImplementedError(f"{self.name()}.backward")
 
     def _check_alive(self):
