@@ -11,8 +11,10 @@ its docstring, as help() shows it.  Attributes without a docstring of their own 
 `cdef readonly` fields) count as documented when the class docstring names them.
 
 A new public name must come with a docstring; ALLOWED lists the few that may not, each
-with its reason.
+with its reason.  Every ">>>" example in these docstrings must run and print what it shows
+(EXAMPLES_NOT_RUN lists the illustrations that are not meant to run).
 """
+import doctest
 import importlib
 import inspect
 import re
@@ -141,6 +143,56 @@ def test_allow_list_is_current():
     """An allowed name that has a docstring now (or is gone) leaves ALLOWED."""
     stale = sorted(set(ALLOWED) - set(undocumented()))
     assert not stale, f"documented now, remove from ALLOWED: {stale}"
+
+
+# ">>>" examples that are illustrations, not runnable: "qualified name": why
+EXAMPLES_NOT_RUN = {
+    "strided.nn.functional.interpolate": "illustrative: uses an x it does not define",
+    "strided.nn.utils.clip_grad_norm_": "illustrative: uses a model it does not define",
+    "strided.data.random_split": "illustrative: uses a dataset ds it does not define",
+    "strided.data.DataLoader": "illustrative: uses tensors x, y it does not define",
+}
+
+
+def _examples():
+    """(qualified name, docstring, module) of every public docstring holding ">>>"."""
+    seen = set()
+    for mod in _modules():
+        for name in _public_names(mod):
+            obj = getattr(mod, name, None)
+            if obj is None or isinstance(obj, types.ModuleType) or not callable(obj):
+                continue
+            if not _own(obj) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            items = [(f"{mod.__name__}.{name}", obj)]
+            if inspect.isclass(obj):
+                items += [(f"{mod.__name__}.{name}.{m}", raw)
+                          for m, raw, klass in _class_members(obj) if klass is obj]
+            for qual, o in items:
+                if isinstance(o, (staticmethod, classmethod)):
+                    o = o.__func__
+                doc = getattr(o, "__doc__", None)
+                if isinstance(doc, str) and ">>>" in doc:
+                    yield qual, doc, mod
+
+
+def test_docstring_examples_run():
+    """Every ">>>" example gives the output it shows, run with strided, nn, F and its
+    module's names in scope."""
+    import strided.nn.functional as F
+    failed = []
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE |
+                                   doctest.ELLIPSIS)
+    for qual, doc, mod in _examples():
+        if qual in EXAMPLES_NOT_RUN:
+            continue
+        scope = dict(vars(mod), strided=strided, nn=strided.nn, F=F)
+        test = doctest.DocTestParser().get_doctest(doc, scope, qual, None, 0)
+        report = []
+        if runner.run(test, out=report.append).failed:
+            failed.append("".join(report))
+    assert not failed, "docstring examples that fail:\n" + "\n".join(failed)
 
 
 @pytest.mark.parametrize("doc, ok", [
