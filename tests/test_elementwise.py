@@ -1214,6 +1214,36 @@ def test_exp_float32_accuracy_wide_range():
     assert np.mean(err <= 1.0) > 0.99
 
 
+def test_tanh_float32_accuracy_wide_range():
+    """tanh (a polynomial below |x| = 0.625, expf above): within 3 ulp of the float64 truth,
+    odd, and exactly +-1 where float32 rounds to it."""
+    x = np.concatenate([np.linspace(-12.0, 12.0, 400_001), np.geomspace(1e-30, 0.7, 20_001)])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    got = strided.tensor(x).tanh().numpy()
+    truth = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(truth).astype(np.float32)).astype(np.float64)
+    err = np.abs(got.astype(np.float64) - truth) / ulp
+    assert err.max() <= 3.0, (x[err.argmax()], err.max())
+    assert np.mean(err <= 1.0) > 0.99
+    np.testing.assert_array_equal(got[: len(x) // 2], -got[len(x) // 2:])
+
+
+def test_log_float32_accuracy_wide_range():
+    """log over every binade (subnormals included) and across 1: within 2 ulp of the float64
+    truth; the special inputs as NumPy's."""
+    x = np.concatenate([np.geomspace(1e-45, 3.4e38, 400_001), np.linspace(0.5, 2.0, 100_001)])
+    x = x.astype(np.float32)
+    x = x[x > 0]
+    got = strided.tensor(x).log().numpy().astype(np.float64)
+    truth = np.log(x.astype(np.float64))
+    ulp = np.spacing(np.abs(truth).astype(np.float32)).astype(np.float64)
+    err = np.abs(got - truth) / ulp
+    assert err.max() <= 2.0, (x[err.argmax()], err.max())
+    special = np.array([0.0, -0.0, -1.0, -np.inf, np.inf, np.nan, 1.0], np.float32)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(strided.tensor(special).log().numpy(), np.log(special))
+
+
 def test_sigmoid_tanh_saturate_without_nan():
     x = np.array([-1e4, -200.0, -90.0, -50.0, 50.0, 90.0, 200.0, 1e4, np.inf, -np.inf],
                  np.float32)

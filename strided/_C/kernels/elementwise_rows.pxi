@@ -12,7 +12,7 @@ from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
-from strided._C.kernels.fastmath cimport expf_fast as _expf
+from strided._C.kernels.fastmath cimport expf_fast as _expf, logf_fast as _logf, tanhf_fast as _tanhf
 
 cdef enum:
     GRAIN = 32768           # elements per thread below which a loop stays on one thread
@@ -615,7 +615,7 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         return 0             # never called for these dtypes
     elif unop_t is ULog:
         if scalar_t is float:
-            return logf(x)
+            return _logf(x)
         elif scalar_t is double:
             return log(x)
         return 0             # never called for these dtypes
@@ -699,7 +699,7 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         return 0             # never called for these dtypes
     elif unop_t is UTanh:
         if scalar_t is float:
-            return tanhf(x)
+            return _tanhf(x)
         elif scalar_t is double:
             return tanh(x)
         return 0             # never called for these dtypes
