@@ -741,3 +741,51 @@ def test_kernel_switch():
     _gemm._trim_buffers()           # buffers come back on demand
     check(strided.mm(strided.ones(30, 40), strided.ones(40, 50)).numpy(),
           np.full((30, 50), 40.0), "float32", 40)
+
+
+# --------------------------------------------------------------------------------------
+# Offset operands (the convolution's): every table's offset-B micro-kernels and offset-A
+# packer, though the convolution itself runs on the 6 x 16 / 6 x 8 tables
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m,n,k,row_len,row_pitch,kc_max", [
+    (13, 37, 9, 0, 0, 0), (30, 64, 50, 64, 64, 0), (25, 50, 40, 10, 13, 0),
+    (7, 45, 300, 9, 11, 0), (40, 70, 600, 35, 40, 100), (1, 3, 1, 3, 3, 0)])
+@pytest.mark.parametrize("nt", [1, 2])
+def test_offset_b_product(kernel_table, dtype, m, n, k, row_len, row_pitch, kc_max, nt):
+    """B's rows at offsets into one buffer, cut into rows of row_len columns row_pitch
+    apart (NOTE [ Offset-B GEMM ]); the kernel may read NR/2 - 1 elements past each row's
+    end, so the buffer has that slack (NaN: never used) and nothing else around."""
+    rng = np.random.default_rng(70)
+    nr = _gemm._table_info(kernel_table)[dtype]["nr"]
+    rl, rp = (row_len, row_pitch) if row_len else (n, n)
+    span = (n - 1) // rl * rp + (n - 1) % rl + 1          # elements one B row covers
+    size = span + 5 * k + nr
+    buf = np.full(size, np.nan, dtype)
+    b_off = rng.integers(0, 5 * k + 1, size=k).astype(np.int64)
+    B = np.empty((k, n))
+    cols = np.arange(n)
+    where = cols // rl * rp + cols % rl
+    for p in range(k):
+        buf[b_off[p] + where] = rng.uniform(-1, 1, n)
+    for p in range(k):
+        B[p] = buf[b_off[p] + where]
+    A = rand((m, k), dtype, 71)
+    got = _gemm._offset_b_product(kernel_table, A, buf, b_off, n, row_len, row_pitch,
+                                  kc_max, nt)
+    check(got, A.astype(np.float64) @ B, dtype, k)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m,n,k", [(13, 37, 9), (30, 40, 300), (1, 5, 3), (50, 17, 64)])
+@pytest.mark.parametrize("nt", [1, 2])
+def test_offset_a_product(kernel_table, dtype, m, n, k, nt):
+    """A's rows at offsets into one buffer (NOTE [ Offset-A GEMM ]), read exactly."""
+    rng = np.random.default_rng(72)
+    buf = rand((3 * k + 2 * m,), dtype, 73)
+    a_off = rng.integers(0, 2 * k + 2 * m + 1, size=m).astype(np.int64)
+    A = np.stack([buf[o:o + k] for o in a_off]).astype(np.float64)
+    B = rand((k, n), dtype, 74)
+    got = _gemm._offset_a_product(kernel_table, buf, a_off, B, nt)
+    check(got, A @ B, dtype, k)

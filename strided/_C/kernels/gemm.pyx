@@ -996,6 +996,56 @@ def _thread_grid_for(dtype_name, m, n, nthreads):
     return (tm, tn)
 
 
+def _offset_b_product(table, A, buf, b_off, n, row_len, row_pitch, kc_max=0, nthreads=1):
+    """Test hook: A @ B on kernel table `table` through gemm_offset_b (NOTE [ Offset-B
+    GEMM ]), B[p, j] = buf[b_off[p] + (j // row_len) * row_pitch + j % row_len]; A a
+    C-contiguous float32/float64 NumPy matrix, buf of its dtype (readable NR/2 - 1 elements
+    past every row's end), b_off int64.  Returns C as a new NumPy array."""
+    import numpy as np
+    global _kt_panel
+    cdef const strided_gemm_kernels* old = _kt_panel
+    cdef int dt = FLOAT32 if A.dtype == np.float32 else FLOAT64
+    cdef int64_t m = A.shape[0], k = A.shape[1]
+    C = np.full((m, n), np.nan, A.dtype)
+    cdef size_t pa = A.ctypes.data, pb = buf.ctypes.data, po = b_off.ctypes.data, pc = C.ctypes.data
+    cdef int64_t nc = n, rl = row_len, rp = row_pitch, kcm = kc_max
+    cdef int nt = nthreads, err
+    _kt_panel = _table(table)
+    try:
+        with nogil:
+            err = gemm_offset_b(dt, m, nc, k, 1.0, <const char*>pa, k, 1, <const char*>pb,
+                                <const int64_t*>po, rl, rp, kcm, 0.0, <char*>pc, nc, 1, nt)
+    finally:
+        _kt_panel = old
+    if err:
+        raise MemoryError()
+    return C
+
+
+def _offset_a_product(table, buf, a_off, B, nthreads=1):
+    """Test hook: A @ B on kernel table `table` through gemm_offset_a (NOTE [ Offset-A
+    GEMM ]), A[i, p] = buf[a_off[i] + p] for p < B.shape[0]; B a C-contiguous NumPy matrix
+    of buf's dtype, a_off int64.  Returns C as a new NumPy array."""
+    import numpy as np
+    global _kt_panel
+    cdef const strided_gemm_kernels* old = _kt_panel
+    cdef int dt = FLOAT32 if B.dtype == np.float32 else FLOAT64
+    cdef int64_t m = a_off.shape[0], k = B.shape[0], n = B.shape[1]
+    C = np.full((m, n), np.nan, B.dtype)
+    cdef size_t pa = buf.ctypes.data, po = a_off.ctypes.data, pb = B.ctypes.data, pc = C.ctypes.data
+    cdef int nt = nthreads, err
+    _kt_panel = _table(table)
+    try:
+        with nogil:
+            err = gemm_offset_a(dt, m, n, k, 1.0, <const char*>pa, <const int64_t*>po,
+                                <const char*>pb, n, 1, 0.0, <char*>pc, n, 1, nt)
+    finally:
+        _kt_panel = old
+    if err:
+        raise MemoryError()
+    return C
+
+
 def _trim_buffers():
     """Free the idle packing buffers (they are re-allocated on the next product)."""
     strided_gemm_bufs_trim()
