@@ -36,25 +36,54 @@ def _sizes(args, size, name):
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
     """empty(*size, dtype=float32): an uninitialised contiguous tensor (sizes as ints, one
-    sequence, or size=)."""
+    sequence, or size=).
+
+    Its values are whatever the memory held: fill it before reading.  dtype=float gives
+    float64 and dtype=int int64, as PyTorch; requires_grad=True makes it a leaf that
+    records operations; device must be None or the CPU.
+    """
     check_device(device, "empty()")
     return _grad(_t._empty(_sizes(args, size, "empty"), dtype or float32, False), requires_grad)
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
-    """zeros(*size, dtype=float32): a tensor of zeros (sizes as ints, one sequence, or size=)."""
+    """zeros(*size, dtype=float32): a tensor of zeros (sizes as ints, one sequence, or size=).
+
+    A fresh contiguous tensor.  dtype=float gives float64 and dtype=int int64, as PyTorch;
+    requires_grad=True makes it a leaf that records operations; device must be None or the
+    CPU.
+
+    >>> strided.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+    >>> strided.zeros((2,), dtype=strided.int64)
+    tensor([0, 0])
+    """
     check_device(device, "zeros()")
     return _grad(_t._empty(_sizes(args, size, "zeros"), dtype or float32, True), requires_grad)
 
 
 def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
-    """ones(*size, dtype=float32): a tensor of ones (sizes as ints, one sequence, or size=)."""
+    """ones(*size, dtype=float32): a tensor of ones (sizes as ints, one sequence, or size=).
+
+    A fresh contiguous tensor; dtype, requires_grad and device as zeros.
+
+    >>> strided.ones(2, dtype=strided.bool)
+    tensor([ True,  True])
+    """
     check_device(device, "ones()")
     return _grad(_t._full(_sizes(args, size, "ones"), 1, dtype or float32), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    """A tensor filled with fill_value; the dtype follows the value (bool, int64 or float32)."""
+    """A tensor of shape size (a sequence of ints) filled with fill_value; without dtype,
+    the dtype follows the value (bool, int64 or float32), as PyTorch.
+
+    >>> strided.full((2,), 7)
+    tensor([7, 7])
+    >>> strided.full((2,), 1.5)
+    tensor([1.5000, 1.5000])
+    """
     check_device(device, "full()")
     if isinstance(fill_value, _t.Tensor):
         fill_value = fill_value.item()
@@ -97,9 +126,17 @@ def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Values start, start+step, ... below end (above it for a negative step).
+    """Values start, start+step, ... below end (above it for a negative step); arange(n)
+    is 0 .. n-1.
 
-    int64 when start, end and step are all ints, else float32, as in PyTorch.
+    int64 when start, end and step are all ints, else float32, as in PyTorch (dtype=
+    overrides).  Computed in float64 and rounded once, so float32 values are correctly
+    rounded.
+
+    >>> strided.arange(5)
+    tensor([0, 1, 2, 3, 4])
+    >>> strided.arange(1, 2, 0.25)
+    tensor([1.0000, 1.2500, 1.5000, 1.7500])
     """
     check_device(device, "arange()")
     if end is None:
@@ -127,7 +164,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    """`steps` evenly spaced values from start to end inclusive."""
+    """`steps` evenly spaced values from start to end inclusive (float32 unless dtype is
+    given).
+
+    >>> strided.linspace(0, 1, 5)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     check_device(device, "linspace()")
     steps = int(steps)
     if steps < 0:
@@ -136,7 +178,12 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    """The n x m identity matrix (m defaults to n)."""
+    """The n x m identity matrix (m defaults to n), float32 unless dtype is given.
+
+    >>> strided.eye(2, 3)
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
     check_device(device, "eye()")
     m = n if m is None else m
     if n < 0 or m < 0:

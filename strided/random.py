@@ -72,7 +72,13 @@ def _float_dtype(dtype):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Uniform samples from [0, 1)."""
+    """Uniform samples from [0, 1) in a tensor of the given size (ints, one sequence, or
+    size=), float32 unless dtype (a floating-point one) is given; drawn from generator, or
+    the default one (strided.manual_seed).
+
+    >>> strided.rand(2, 3).shape
+    strided.Size([2, 3])
+    """
     check_device(device, "rand()")
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).random(out=out.numpy(), dtype=out.numpy().dtype)
@@ -80,7 +86,15 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples."""
+    """Standard normal samples N(0, 1) in a tensor of the given size, float32 unless dtype
+    (a floating-point one) is given; drawn from generator, or the default one.
+
+    >>> _ = strided.manual_seed(0)
+    >>> a = strided.randn(3)
+    >>> _ = strided.manual_seed(0)
+    >>> strided.equal(a, strided.randn(3))
+    True
+    """
     check_device(device, "randn()")
     out = empty(*size, dtype=_float_dtype(dtype))
     _rng(generator).standard_normal(out=out.numpy(), dtype=out.numpy().dtype)
@@ -88,7 +102,12 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
-    """Integers uniform in [low, high) (randint(high, size) means low = 0)."""
+    """Integers uniform in [low, high) (randint(high, size) means low = 0), in a tensor of
+    shape size, int64 unless dtype is given.
+
+    >>> strided.randint(0, 10, (3,)).dtype
+    strided.int64
+    """
     check_device(device, "randint()")
     if high is None:
         low, high = 0, low
@@ -103,7 +122,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 def randperm(n, *, generator=None, dtype=None, device=None):
-    """A random permutation of 0 .. n-1."""
+    """A random permutation of 0 .. n-1, int64 unless dtype is given."""
     check_device(device, "randperm()")
     if n < 0:
         raise RuntimeError(f"randperm(): n must be non-negative, but got {n}")
