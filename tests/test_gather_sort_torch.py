@@ -566,3 +566,18 @@ def test_topk_select_and_sort_paths_agree(layout):
                 same(got.values, tx.topk(k, 1, largest).values)
         for k in (1, 5, 30, 200):
             same(x.kthvalue(k, 1).values, tx.kthvalue(k, 1).values)
+
+
+def test_numbers_written_into_uint8_wrap_as_in_pytorch():
+    m, tm = strided.tensor([True, False]), torch.tensor([True, False])
+    i, ti = strided.tensor([0]), torch.tensor([0])
+    for v in (-1, -128, -255, 255):
+        same(strided.zeros(2, dtype=strided.uint8).masked_fill(m, v),
+             torch.zeros(2, dtype=torch.uint8).masked_fill(tm, v))
+        same(strided.zeros(2, dtype=strided.uint8).scatter(0, i, v),
+             torch.zeros(2, dtype=torch.uint8).scatter(0, ti, v))
+    for v in (-256, 256):
+        errors_alike(lambda: strided.zeros(2, dtype=strided.uint8).masked_fill(m, v),
+                     lambda: torch.zeros(2, dtype=torch.uint8).masked_fill(tm, v))
+        errors_alike(lambda: strided.zeros(2, dtype=strided.uint8).scatter(0, i, v),
+                     lambda: torch.zeros(2, dtype=torch.uint8).scatter(0, ti, v))

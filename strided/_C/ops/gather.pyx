@@ -46,6 +46,15 @@ cdef Tensor _as_tensor_arg(object x, str op, str what):
     return <Tensor>x
 
 
+cdef Tensor _value_tensor(object value, Tensor like):
+    """A number as a 0-d tensor of like's dtype.  As in PyTorch, a negative int down to -255
+    wraps into uint8 (two's complement); other out-of-range values raise."""
+    if like._dtype.num == UINT8 and isinstance(value, int) and not isinstance(value, bool) \
+            and -255 <= value < 0:
+        value += 256
+    return _tensor(value, dtype=like.dtype)
+
+
 cdef Tensor _index_arg(object index, str op):
     cdef Tensor ix = _as_tensor_arg(index, op, "index")
     if ix._dtype.num == INT32:
@@ -175,7 +184,7 @@ cdef int _scatter_into(Tensor self, int d, Tensor ix, Tensor src, object value, 
     _geom(&I, ix)
     _check_range(ix, d, S.sizes[d])
     if src is None:
-        vt = _tensor(value, dtype=self.dtype)
+        vt = _value_tensor(value, self)
         if vt._ndim != 0:
             raise RuntimeError(f"{op}(): Expected a scalar value")
         R.ndim = I.ndim
@@ -337,7 +346,7 @@ cdef Tensor _expand_to(Tensor t, tuple shape, str op, str what):
 
 cdef int _fill(Tensor self, Tensor mask, object value, str op) except -1:
     cdef Tensor m = _expand_to(mask, tuple(self.shape), op, "the mask")
-    cdef Tensor vt = _tensor(value, dtype=self.dtype)
+    cdef Tensor vt = _value_tensor(value, self)
     cdef Geometry S, M
     check_writable(self)
     if self._numel == 0:
