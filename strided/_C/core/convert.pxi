@@ -448,7 +448,15 @@ cdef int _check_int_range(object arr, DType dt) except -1:
 def from_numpy(a):
     """A tensor sharing memory with numpy array a: any strides, negative ones too.  A
     non-writeable array (a read-only memmap, np.broadcast_to's result) gives a read-only
-    tensor: writes raise ValueError; strided.tensor(a) copies instead."""
+    tensor: writes raise ValueError; strided.tensor(a) copies instead.
+
+    >>> import numpy as np
+    >>> a = np.arange(3.0)
+    >>> t = strided.from_numpy(a)
+    >>> a[0] = 7
+    >>> t
+    tensor([7., 1., 2.], dtype=strided.float64)
+    """
     return _from_numpy(a)
 
 
@@ -456,7 +464,14 @@ def tensor(data, dtype=None, *, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor holding a copy of data (nested lists, scalars, numpy arrays, tensors).
 
     Python floats give float32, ints int64, bools bool; numpy arrays keep their dtype.
-    device: None or the CPU (strided.device).
+    device: None or the CPU (strided.device).  requires_grad=True makes the result a leaf
+    that records operations; a tensor given as data is copied and detached.
+
+    >>> strided.tensor([[1, 2], [3, 4]])
+    tensor([[1, 2],
+            [3, 4]])
+    >>> strided.tensor([1, 2.5])
+    tensor([1.0000, 2.5000])
     """
     cdef Tensor t
     check_device(device, "tensor()")
