@@ -53,6 +53,7 @@ import zlib
 
 import numpy as np
 
+from strided._C.core.device import check_device as _check_device
 from strided._C.core.tensor import Tensor, from_numpy
 
 _FORMAT = "strided-checkpoint"
@@ -464,12 +465,22 @@ def _decode(node, tensors):
     raise _Refused(f"malformed metadata node (kind {kind!r}, keys {sorted(node)[:5]})")
 
 
-def load(f, max_bytes=None):
+def load(f, max_bytes=None, *, map_location=None, weights_only=None):
     """Read a checkpoint written by save().  Never unpickles and trusts no size in the file:
     anything but the documented format, or a file needing more than max_bytes of memory
     (default: DEFAULT_MAX_BYTES = 4 GiB, or the file's size if larger), raises CheckpointError
     (a RuntimeError) naming the file and saying what was wrong.  See NOTE [ Checkpoint
-    format ] for the checks and how memory is counted."""
+    format ] for the checks and how memory is counted.
+
+    torch.load's keywords are accepted: map_location may name the CPU (None, "cpu",
+    strided.device("cpu")), the only device, and any other device raises RuntimeError;
+    weights_only (True, False or None) changes nothing, since load only ever reads tensors,
+    Python scalars and containers of them, as torch.load(weights_only=True) does."""
+    if map_location is not None:
+        _check_device(map_location, "strided.load(map_location=...)")
+    if weights_only not in (None, True, False):
+        raise TypeError(f"strided.load: weights_only must be a bool or None, got "
+                        f"{type(weights_only).__name__}")
     path = os.fspath(f)
     fh, size = _open_regular(path, CheckpointError)
     budget = _Budget(_limit_for(max_bytes, size))
