@@ -146,3 +146,25 @@ def test_profile_train_runs(tmp_path):
     assert set(result["phases"]) >= {"forward", "loss", "backward", "step", "total"}
     assert any(k.startswith("ConvolutionBackward0") for k in result["nodes"])
     assert "engine (backward - nodes)" in result["nodes"]
+
+
+def test_bench_ported_quick(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "ported.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_ported.py"),
+                           "--quick", "--threads", "1", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "strided/torch" in proc.stdout and "load average" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {row["program"] for row in rows} == {"mnist_main", "cifar10_tutorial",
+                                                "quickstart_tutorial", "regression_main"}
+    for row in rows:
+        assert row["threads"] == 1 and row["strided_time"] > 0
+        if row["program"] == "regression_main":
+            assert row["unit"] == "ms/batch" and row["strided_test_loss"] < 1e-3
+        else:
+            assert row["unit"] == "s/epoch" and 0 <= row["strided_accuracy"] <= 100
+        if row["torch_time"] is not None:
+            assert abs(row["ratio"] - row["strided_time"] / row["torch_time"]) < 1e-9
