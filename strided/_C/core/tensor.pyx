@@ -509,7 +509,16 @@ cdef class Tensor:
 
     Build tensors with strided.tensor, zeros, empty, arange, from_numpy, ...; every view
     op (slicing, view, transpose, expand, unfold, flip, ...) returns a Tensor over the same
-    Storage without copying.
+    Storage without copying, so writes through a view reach its base.
+
+    >>> base = strided.arange(6).view(2, 3)
+    >>> column = base[:, 1]
+    >>> column[0] = 9
+    >>> base
+    tensor([[0, 9, 2],
+            [3, 4, 5]])
+    >>> base.stride(), base.t().stride()
+    ((3, 1), (1, 3))
     """
 
     def __cinit__(self):
@@ -837,7 +846,17 @@ cdef class Tensor:
 
     def view(self, shape=(), *rest):
         """view(*shape): a view with a new shape (one -1 is inferred); raises when no view exists.
-        view(dtype): the same memory read as another dtype (PyTorch's rules)."""
+        view(dtype): the same memory read as another dtype (PyTorch's rules).
+
+        A view exists when each group of merged or split dims is contiguous within itself
+        (PyTorch's rule); reshape copies instead when it does not.
+
+        >>> strided.arange(6).view(2, -1)
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+        >>> strided.tensor([1.0]).view(strided.int32)
+        tensor([1065353216], dtype=strided.int32)
+        """
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
         if not rest and (isinstance(shape, DType) or isinstance(shape, type)):
@@ -855,7 +874,12 @@ cdef class Tensor:
         return self.view(other.shape)
 
     def reshape(self, shape=(), *rest):
-        """reshape(*shape): a view when one exists (see view), else a contiguous copy."""
+        """reshape(*shape): a view when one exists (see view), else a contiguous copy.
+
+        >>> t = strided.arange(6).view(2, 3).t()                # not contiguous
+        >>> t.reshape(6).untyped_storage() is t.untyped_storage()   # so a copy
+        False
+        """
         cdef int64_t sizes[MAX_DIMS]
         cdef int64_t strides[MAX_DIMS]
         cdef int n = _parse_varargs(shape, rest, sizes, "reshape(): argument 'shape'")
@@ -890,7 +914,17 @@ cdef class Tensor:
         return _view(self, n, sizes, strides, off, "as_strided")
 
     def expand(self, size=(), *rest):
-        """expand(*sizes): size-1 dims broadcast to larger sizes with stride 0 (-1 keeps a size)."""
+        """expand(*sizes): size-1 dims broadcast to larger sizes with stride 0 (-1 keeps a size).
+
+        A view: no memory is copied, and the expanded elements alias each other.
+
+        >>> e = strided.tensor([[1], [2]]).expand(-1, 3)
+        >>> e
+        tensor([[1, 1, 1],
+                [2, 2, 2]])
+        >>> e.stride()
+        (1, 0)
+        """
         cdef int64_t sizes[MAX_DIMS]
         cdef int n = _parse_varargs(size, rest, sizes, "expand(): argument 'size'")
         return _expand_c(self, n, sizes)
@@ -969,7 +1003,12 @@ cdef class Tensor:
         return self.transpose(-2, -1)
 
     def permute(self, dims=(), *rest):
-        """permute(*dims): the dims reordered."""
+        """permute(*dims): a view with the dims reordered (dim i of the result is dim
+        dims[i] of self).
+
+        >>> strided.zeros(2, 3, 4).permute(2, 0, 1).shape
+        strided.Size([4, 2, 3])
+        """
         cdef int64_t perm[MAX_DIMS]
         cdef int n = _parse_varargs(dims, rest, perm, "permute(): argument 'dims'")
         return _permute_c(self, n, perm)
@@ -1067,7 +1106,15 @@ cdef class Tensor:
                        index_int64(index, "select(): argument 'index'"))
 
     def unfold(self, dimension, size, step):
-        """All windows of `size` elements, `step` apart, along dimension, as a new last dim."""
+        """All windows of `size` elements, `step` apart, along dimension, as a new last dim
+        (a view: windows that overlap share memory).
+
+        >>> strided.arange(5).unfold(0, 2, 1)
+        tensor([[0, 1],
+                [1, 2],
+                [2, 3],
+                [3, 4]])
+        """
         return _unfold(self, dimension, index_int64(size, "unfold(): argument 'size'"),
                        index_int64(step, "unfold(): argument 'step'"))
 
@@ -2577,7 +2624,16 @@ cdef class Tensor:
     # ---- end of joining, gathering and sorting (issue 17) ----
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward)."""
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward).
+
+        self must be a single element unless gradient (d(loss)/d(self), self's shape) is
+        given; the graph is freed unless retain_graph=True.
+
+        >>> x = strided.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([2., 4.])
+        """
         _autograd().backward(self, gradient, retain_graph, create_graph, inputs)
 
     def _requires_grad_flag(self):
