@@ -37,7 +37,15 @@ class _GradModeContext:
 
 
 class no_grad(_GradModeContext):
-    """Ops inside record no history: results don't require grad."""
+    """Ops inside record no history: results don't require grad.  A context manager and
+    a decorator, as PyTorch's; use it for evaluation and for updating parameters by hand.
+
+    >>> w = strided.ones(2, requires_grad=True)
+    >>> with strided.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
     mode = False
 
 

@@ -25,7 +25,14 @@ class Identity(Module):
 
 class Linear(Module):
     """y = x W^T + b, W (out_features, in_features) ~ kaiming_uniform(a=sqrt(5)),
-    b ~ U(-1/sqrt(in), 1/sqrt(in)), as in torch."""
+    b ~ U(-1/sqrt(in), 1/sqrt(in)), as in torch.
+
+    Input (*, in_features), any number of leading dims; output (*, out_features).
+    bias=False leaves b out; dtype sets the parameters' dtype (float32 by default).
+
+    >>> nn.Linear(4, 2)(strided.zeros(5, 7, 4)).shape
+    strided.Size([5, 7, 2])
+    """
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
@@ -271,7 +278,9 @@ class Unflatten(Module):
 
 
 class Dropout(Module):
-    """Zeroes elements with probability p in training (strided's default generator)."""
+    """Zeroes elements with probability p in training and scales the others by 1 / (1 - p)
+    (the mask drawn from strided's default generator); in eval mode it returns its input
+    unchanged.  inplace=True writes into the input."""
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -542,7 +551,16 @@ class LayerNorm(Module):
 
 
 class Embedding(Module):
-    """weight (num_embeddings, embedding_dim) ~ N(0, 1), the padding_idx row zeroed."""
+    """A lookup table: integer indices of any shape -> rows of weight, the result of shape
+    indices.shape + (embedding_dim,).
+
+    weight (num_embeddings, embedding_dim) ~ N(0, 1), the padding_idx row zeroed (and
+    never updated: it gets no gradient).  max_norm, scale_grad_by_freq and sparse are not
+    supported.
+
+    >>> nn.Embedding(10, 3, padding_idx=0)(strided.tensor([[0, 5]])).shape
+    strided.Size([1, 2, 3])
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,

@@ -61,7 +61,23 @@ def _addindent(s, n):
 
 class Module:
     """Base class of all layers: subclass, assign parameters/submodules in __init__ (after
-    super().__init__()), and define forward()."""
+    super().__init__()), and define forward().
+
+    Assigned Parameters, submodules and buffers are registered by name, so parameters(),
+    state_dict(), train()/eval() and to() reach them; call the module, not forward.
+
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = nn.Linear(4, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(x).relu()
+    >>> net = Net()
+    >>> net(strided.zeros(3, 4)).shape
+    strided.Size([3, 2])
+    >>> [name for name, _ in net.named_parameters()]
+    ['fc.weight', 'fc.bias']
+    """
 
     training: bool
 
