@@ -22,7 +22,7 @@ class CrossEntropyLoss(_WeightedLoss):
     input (N, C), (C) or (N, C, d1, ...); target class indices (N) / () / (N, d1, ...) or
     class probabilities of input's shape.  weight (C) rescales classes, ignore_index
     skips targets, label_smoothing mixes in the uniform distribution; reduction "mean"
-    (weighted mean over non-ignored targets), "sum" or "none".
+    (for class indices, the weighted mean over non-ignored targets), "sum" or "none".
 
     >>> nn.CrossEntropyLoss()(strided.zeros(2, 3), strided.tensor([0, 2]))
     tensor(1.0986)
