@@ -65,7 +65,7 @@ def test_tensor_storage_aligned():
     (np.int32, strided.int32),
     (np.dtype("uint8"), strided.uint8),
     ("int64", strided.int64),
-    (float, strided.float32),
+    (float, strided.float64),        # Python's float is double precision, as in PyTorch
     (int, strided.int64),
     (bool, strided.bool),
 ])

@@ -12,7 +12,9 @@ cdef class Tensor:
     # INVARIANT: every element the tensor can address lies in [0, storage size) -- checked
     #            in make_tensor(), the only place tensors are built (NOTE [ Bounds ]).
     # INVARIANT: _numel and _contiguous are derived from sizes/strides; make_tensor()
-    #            computes them, and no code changes metadata after construction.
+    #            computes them.  Metadata changes after construction (t_(), resize_(),
+    #            set_(), .data = ...) copy a layout make_tensor() built (_set_layout,
+    #            NOTE [ In-place metadata changes ] in views.pxi); nothing else writes it.
     cdef Storage _storage
     cdef DType _dtype
     cdef int64_t* _sizes

@@ -94,9 +94,9 @@ cdef Tensor make_tensor(Storage storage, int ndim, const int64_t* sizes, const i
         if lo < 0 or hi >= storage._size:
             raise RuntimeError(
                 f"a tensor with size {_shape_str(ndim, sizes)}, stride {_shape_str(ndim, strides)} "
-                f"and storage_offset {offset} is out of bounds: it would address storage "
-                f"elements [{lo}, {hi}], outside a storage of size {storage._size} (valid: "
-                f"[0, {storage._size - 1}])")
+                f"and storage_offset {offset} would address storage elements [{lo}, {hi}], "
+                f"outside a storage of size {storage._size} (valid: [0, {storage._size - 1}]): "
+                f"out of bounds")
         # NOTE [ Contiguity ]: row-major strides, ignoring size-1 dims; empty is contiguous.
         expected = 1
         for d in range(ndim - 1, -1, -1):
