@@ -10,10 +10,11 @@ same seed value and thread count.  The two libraries' random generators differ, 
 initial weights (and regression_main's random target polynomial) differ too: accuracies
 agree as two seeds of one program do, not digit for digit.
 
-Printed per program and thread count: the training time per epoch (the median over the
-epochs of a run, then the median over repeats; regression_main, which has no epochs, in ms
-per batch), strided/torch (below 1: strided is faster), and the final test accuracy (test
-loss for regression_main) of each library's first repeat.  The load average is printed
+Repeat r runs with seed --seed + r in both libraries.  Printed per program and thread
+count: the training time per epoch (the median over the epochs of a run, then the median
+over repeats; regression_main, which has no epochs, in ms per batch), strided/torch (below
+1: strided is faster), and the final test accuracy (test loss for regression_main), the
+mean over the repeats' seeds; --json keeps each repeat's.  The load average is printed
 before and after: numbers taken on a busy machine are noisy.
 """
 import argparse
@@ -83,13 +84,20 @@ def time_of(report):
     return 1000.0 * report["seconds"] / max(1, len(report["losses"])), "ms/batch"
 
 
+def mean_of(values):
+    """The mean of the numbers among values, or None if there are none."""
+    numbers = [v for v in values if v is not None]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few batches, one repeat")
     parser.add_argument("--repeats", type=int, default=None, help="default 3 (quick: 1)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--programs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="repeat r runs with seed + r (default 0)")
     parser.add_argument("--json", default=None)
     opts = parser.parse_args()
     mode = "quick" if opts.quick else "full"
@@ -110,16 +118,17 @@ def main():
         for threads in opts.threads:
             row = {"program": program, "threads": threads}
             for lib in libs:
-                reports = [run_once(program, lib, threads, mode, opts.seed)
-                           for _ in range(repeats)]
+                reports = [run_once(program, lib, threads, mode, opts.seed + r)
+                           for r in range(repeats)]
                 times = [time_of(r) for r in reports]
                 row[f"{lib}_time"] = statistics.median(t for t, _ in times)
                 row["unit"] = times[0][1]
-                first = reports[0]
-                row[f"{lib}_accuracy"] = first["accuracy"]
-                row[f"{lib}_test_loss"] = first["test_loss"]
-                row[f"{lib}_losses"] = [first["losses"][0], first["losses"][-1]]
-                row[f"{lib}_train_batches"] = first["train_batches"]
+                row[f"{lib}_accuracies"] = [r["accuracy"] for r in reports]
+                row[f"{lib}_test_losses"] = [r["test_loss"] for r in reports]
+                row[f"{lib}_accuracy"] = mean_of(row[f"{lib}_accuracies"])
+                row[f"{lib}_test_loss"] = mean_of(row[f"{lib}_test_losses"])
+                row[f"{lib}_losses"] = [[r["losses"][0], r["losses"][-1]] for r in reports]
+                row[f"{lib}_train_batches"] = reports[0]["train_batches"]
             row.setdefault("torch_time", None)
             row["ratio"] = (row["strided_time"] / row["torch_time"]
                             if row["torch_time"] else None)
