@@ -149,7 +149,7 @@ if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx
 # generated machine code of the kernels, this flag changes nothing but the message.
 NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2",
                     "kernels.elementwise_avx512", "kernels.reduce", "kernels.reduce_avx2",
-                    "kernels.reduce_avx512"]
+                    "kernels.reduce_avx512", "kernels.gather", "kernels.sort"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
 
 extensions = [

@@ -174,16 +174,21 @@ class Binary:
                 in-place Tensor.name_(other)), "out-of-place" (PyTorch has no name_), or
                 "manual" (written by hand in core/tensor.pyx: add/sub take alpha)
       other     the second operand's keyword name in the methods (pow: "exponent")
+      ints      "compute": integer and bool operands compute in their promoted type;
+                "float": they compute in float32, PyTorch's default float (true_divide)
+      no_kernel (kernel name, dtype classes): the classes ("float", "int", "bool") PyTorch
+                has no kernel for, refused with NotImplementedError naming the kernel, as
+                PyTorch does (bitwise ops on floats, hypot on integers)
       branch_free  the formula has no branches: strided rows run it in a plain strided loop
                 rather than gathering blocks (a measured speed choice, not a semantic one)
     """
 
     def __init__(self, name, kernel, kind="any", grad=None, code=None, message=None,
                  node=None, forms="function", note=None, branch_free=False, methods="both",
-                 other="other"):
+                 other="other", ints="compute", no_kernel=None):
         self.name, self.kernel, self.kind, self.grad = name, kernel, kind, grad
         self.methods = methods if forms == "function" else "manual"
-        self.other = other
+        self.other, self.ints, self.no_kernel = other, ints, no_kernel
         self.branch_free = branch_free
         self.code = "B_" + (code or name.upper())
         self.message = message or name
@@ -207,7 +212,7 @@ BINARY = [
     Binary("sub", "x - y", branch_free=True, grad=("g", "scale(-g, alpha)"), methods="manual"),
     Binary("mul", "x * y", branch_free=True, grad=("g * y", "g * x")),
     Binary("true_divide", {"floating": "x / y", "integer": "0"}, code="DIV", message="div",
-           node="DivBackward0", grad=("g / y", "-g * x / (y * y)"),
+           node="DivBackward0", grad=("g / y", "-g * x / (y * y)"), ints="float",
            note="integer inputs are promoted to float first"),
     Binary("floor_divide", "_floor_divide(x, y, err)", grad=("g * 0.0", "g * 0.0")),
     Binary("remainder", "_remainder(x, y, err)",
@@ -227,14 +232,20 @@ BINARY = [
                  "where(x == y, g * 0.5, where(x < y, 0.0, g))"),
            note="NaN wins, as in PyTorch", methods="out-of-place"),
     Binary("atan2", {"float": "atan2f(x, y)", "double": "atan2(x, y)", "integer": "0"},
-           grad=("g * y / (x * x + y * y)", "-g * x / (x * x + y * y)")),
+           grad=("g * y / (x * x + y * y)", "-g * x / (x * x + y * y)"), ints="float"),
+    Binary("hypot", {"float": "hypotf(x, y)", "double": "hypot(x, y)", "integer": "0"},
+           grad=("g * x / hypot(x, y)", "g * y / hypot(x, y)"),
+           no_kernel=("hypot_cpu", ("int", "bool"))),
     Binary("bitwise_and", dict(_INT_ONLY, integer="x & y"), code="BITWISE_AND",
-           branch_free=True),
-    Binary("bitwise_or", dict(_INT_ONLY, integer="x | y"), code="BITWISE_OR", branch_free=True),
+           branch_free=True, no_kernel=("bitwise_and_cpu", ("float",))),
+    Binary("bitwise_or", dict(_INT_ONLY, integer="x | y"), code="BITWISE_OR", branch_free=True,
+           no_kernel=("bitwise_or_cpu", ("float",))),
     Binary("bitwise_xor", dict(_INT_ONLY, integer="x ^ y"), code="BITWISE_XOR",
-           branch_free=True),
-    Binary("bitwise_left_shift", "_shift(True, x, y)", code="LSHIFT"),
-    Binary("bitwise_right_shift", "_shift(False, x, y)", code="RSHIFT"),
+           branch_free=True, no_kernel=("bitwise_xor_cpu", ("float",))),
+    Binary("bitwise_left_shift", "_shift(True, x, y)", code="LSHIFT",
+           no_kernel=("lshift_cpu", ("float", "bool"))),
+    Binary("bitwise_right_shift", "_shift(False, x, y)", code="RSHIFT",
+           no_kernel=("rshift_cpu", ("float", "bool"))),
     Binary("add_alpha", "x + p0 * y", forms="internal", branch_free=True, message="add",
            note="add(x, y, alpha=p0)"),
     Binary("sub_alpha", "x - p0 * y", forms="internal", branch_free=True, message="sub",

@@ -361,6 +361,13 @@ def atan2(input, other, *, out=None):
     return _core.binary_op(_BINARY["atan2"], input, other, out)
 
 
+def hypot(input, other, *, out=None):
+    """Element-wise hypot(input, other), broadcasting, into out when given.
+
+    Tensor.hypot is the method form."""
+    return _core.binary_op(_BINARY["hypot"], input, other, out)
+
+
 def bitwise_and(input, other, *, out=None):
     """Element-wise bitwise_and(input, other), broadcasting, into out when given.
 

@@ -279,6 +279,17 @@ def binary_regions(rows):
     lines += _wrap([f'"{r.name}": {r.code}' for r in rows if r.forms == "function"], "    ")
     lines[-1] += "}"
     out[("strided/_C/ops/elementwise.pxi", "binary names")] = lines
+    lines = ["cdef frozenset _FLOAT_RESULT = frozenset({   # integer operands compute in float32"]
+    lines += _wrap([r.code for r in rows if r.ints == "float"], "    ")
+    lines[-1] += "})"
+    classes = {"float": 1, "int": 2, "bool": 4}
+    lines += ["cdef dict _NO_KERNEL = {   # op: (PyTorch's kernel name, refused classes: "
+              "1 float, 2 int, 4 bool)"]
+    lines += _wrap([f'{r.code}: ("{r.no_kernel[0]}", '
+                    f'{sum(classes[c] for c in r.no_kernel[1])})'
+                    for r in rows if r.no_kernel], "    ")
+    lines[-1] += "}"
+    out[("strided/_C/ops/elementwise.pxi", "binary dtype rules")] = lines
     lines = ["cdef object _BINARY_NAMES = {"]
     lines += _wrap([f'{r.code}: "{r.message}"' for r in rows], "    ")
     lines[-1] += "}"

@@ -15,6 +15,11 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 where = _core.where
 
 
+def hypot(x, y):
+    """hypot of two operands, either a number (the binary op's function form)."""
+    return _core.binary_op(_core.BINARY_OPS["hypot"], x, y)
+
+
 def gelu_backward(g, x):
     """d/dx of x * Phi(x): Phi(x) + x * phi(x)."""
     cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5

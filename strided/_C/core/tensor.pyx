@@ -1663,6 +1663,14 @@ cdef class Tensor:
         """atan2, in place; returns self."""
         return _binary(B_ATAN2, self, other, self, None, False)
 
+    def hypot(self, other):
+        """Element-wise hypot(self, other), broadcasting (a new tensor).  The op table's row 'hypot'."""
+        return _binary(B_HYPOT, self, other, None, None, False)
+
+    def hypot_(self, other):
+        """hypot, in place; returns self."""
+        return _binary(B_HYPOT, self, other, self, None, False)
+
     def bitwise_and(self, other):
         """Element-wise bitwise_and(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_and'."""
         return _binary(B_BITWISE_AND, self, other, None, None, False)

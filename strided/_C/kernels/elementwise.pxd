@@ -17,8 +17,8 @@ from strided._C.core.iterator cimport StridedLoop, inner_loop_fn
 cdef enum BinaryOp:
     # result in the promoted dtype
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
-    B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT, B_RSHIFT,
-    B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR,
+    B_MINIMUM, B_ATAN2, B_HYPOT, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT,
+    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR,
     # bool result
     B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR,
     NUM_BINARY_OPS

@@ -1,13 +1,9 @@
 # The element-wise row kernels (NOTE [ Element-wise kernels ] in elementwise.pyx).  Included
-# twice: by elementwise.pyx (the portable build) and by elementwise_avx2.pyx (the same code
-# compiled for AVX2 + FMA), which elementwise.pyx selects at import when the CPU has them.
+# by elementwise.pyx (the portable build) and by elementwise_avx2.pyx (the same code compiled
+# for AVX2 + FMA, and again for AVX-512 by elementwise_avx512.pyx), which elementwise.pyx
+# selects at import (NOTE [ Kernel dispatch ]).
 cimport cython
-from libc.math cimport (exp, exp2, expm1, log, log2, log10, log1p, sqrt, sin, cos, tan,
-                        asin, acos, atan, sinh, cosh, tanh, floor, ceil, trunc, rint,
-                        fmod, pow, atan2, erf, erfc, fabs, isnan, isinf, isfinite, signbit,
-                        expf, exp2f, expm1f, logf, log2f, log10f, log1pf, sqrtf, sinf, cosf,
-                        tanf, asinf, acosf, atanf, sinhf, coshf, tanhf, floorf, ceilf,
-                        truncf, rintf, fmodf, powf, atan2f, erff, erfcf, fabsf, INFINITY, NAN)
+from libc.math cimport *          # any C math function can appear in an op-table formula
 from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -50,6 +46,8 @@ cdef struct BMaximum:
 cdef struct BMinimum:
     char unused
 cdef struct BAtan2:
+    char unused
+cdef struct BHypot:
     char unused
 cdef struct BBitwiseAnd:
     char unused
@@ -98,6 +96,7 @@ ctypedef fused binop_t:
     BMaximum
     BMinimum
     BAtan2
+    BHypot
     BBitwiseAnd
     BBitwiseOr
     BBitwiseXor
@@ -436,6 +435,13 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
             return atan2f(x, y)
         elif scalar_t is double:
             return atan2(x, y)
+        else:
+            return 0
+    elif binop_t is BHypot:
+        if scalar_t is float:
+            return hypotf(x, y)
+        elif scalar_t is double:
+            return hypot(x, y)
         else:
             return 0
     elif binop_t is BBitwiseAnd:
@@ -1027,6 +1033,8 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
         _binary_row(<BMinimum*>NULL, ty, p, s, n, a)
     elif op == B_ATAN2:
         _binary_row(<BAtan2*>NULL, ty, p, s, n, a)
+    elif op == B_HYPOT:
+        _binary_row(<BHypot*>NULL, ty, p, s, n, a)
     elif op == B_BITWISE_AND:
         _binary_row(<BBitwiseAnd*>NULL, ty, p, s, n, a)
     elif op == B_BITWISE_OR:

@@ -22,8 +22,8 @@ from strided._C.kernels.elementwise cimport (
 # BEGIN GENERATED: binary codes (tools/gen_ops.py from strided/op_table.py)
 from strided._C.kernels.elementwise cimport (
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
-    B_MINIMUM, B_ATAN2, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT, B_RSHIFT,
-    B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
+    B_MINIMUM, B_ATAN2, B_HYPOT, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT,
+    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
     B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR, B_BOOL_FIRST)
 # END GENERATED: binary codes
 # BEGIN GENERATED: unary codes (tools/gen_ops.py from strided/op_table.py)
@@ -42,11 +42,20 @@ cdef enum:
 cdef const char* _DTYPE_TITLE[6]
 _DTYPE_TITLE[:] = [b"Bool", b"Byte", b"Int", b"Long", b"Float", b"Double"]
 
+# BEGIN GENERATED: binary dtype rules (tools/gen_ops.py from strided/op_table.py)
+cdef frozenset _FLOAT_RESULT = frozenset({   # integer operands compute in float32
+    B_DIV, B_ATAN2})
+cdef dict _NO_KERNEL = {   # op: (PyTorch's kernel name, refused classes: 1 float, 2 int, 4 bool)
+    B_HYPOT: ("hypot_cpu", 6), B_BITWISE_AND: ("bitwise_and_cpu", 1),
+    B_BITWISE_OR: ("bitwise_or_cpu", 1), B_BITWISE_XOR: ("bitwise_xor_cpu", 1),
+    B_LSHIFT: ("lshift_cpu", 5), B_RSHIFT: ("rshift_cpu", 5)}
+# END GENERATED: binary dtype rules
+
 # BEGIN GENERATED: binary messages (tools/gen_ops.py from strided/op_table.py)
 cdef object _BINARY_NAMES = {
     B_ADD: "add", B_SUB: "sub", B_MUL: "mul", B_DIV: "div", B_FLOOR_DIVIDE: "floor_divide",
     B_REMAINDER: "remainder", B_FMOD: "fmod", B_POW: "pow", B_MAXIMUM: "maximum",
-    B_MINIMUM: "minimum", B_ATAN2: "atan2", B_BITWISE_AND: "bitwise_and",
+    B_MINIMUM: "minimum", B_ATAN2: "atan2", B_HYPOT: "hypot", B_BITWISE_AND: "bitwise_and",
     B_BITWISE_OR: "bitwise_or", B_BITWISE_XOR: "bitwise_xor",
     B_LSHIFT: "bitwise_left_shift", B_RSHIFT: "bitwise_right_shift", B_ADD_ALPHA: "add",
     B_SUB_ALPHA: "sub", B_LERP_SCALAR: "lerp", B_EQ: "eq", B_NE: "ne", B_LT: "lt",
@@ -278,10 +287,12 @@ cdef list _int_list(int n, const int64_t* xs):
 
 cdef Tensor _unalias(Tensor t, Tensor out, const int64_t* bstrides):
     """t, or a copy of it when it shares memory with out other than element for element
-    (a[1:] += a[:-1] must read the old values: NumPy's answer, not an order-dependent one)."""
-    if t._storage is not out._storage or t._numel == 0:
+    (a[1:] += a[:-1] must read the old values: NumPy's answer, not an order-dependent one).
+    Compared by address, not by Storage: two Storages can share memory (view(dtype) with
+    another element size, from_numpy of one array twice)."""
+    if t._numel == 0:
         return t
-    if (data_of(t) == data_of(out) and
+    if (data_of(t) == data_of(out) and t._dtype.itemsize == out._dtype.itemsize and
             memcmp(bstrides, out._strides, out._ndim * sizeof(int64_t)) == 0):
         return t
     if _memory_overlaps(out, t):
@@ -423,17 +434,16 @@ cdef inline bint _is_bool_operand(object x):
 
 
 cdef tuple _adjust_binary(int op, int ct, object x, object y):
-    """Per-op dtype rules on top of promotion: returns (kernel op, computation dtype)."""
-    cdef str name
-    if op == B_DIV or op == B_ATAN2:
+    """Per-op dtype rules on top of promotion (the op table's ints and no_kernel columns,
+    then the bool rules): returns (kernel op, computation dtype)."""
+    rule = _NO_KERNEL.get(op)
+    if op in _FLOAT_RESULT:
         if not _is_float_type(ct):
             ct = FLOAT32
-    elif op == B_BITWISE_AND or op == B_BITWISE_OR or op == B_BITWISE_XOR or \
-            op == B_LSHIFT or op == B_RSHIFT:
-        if _is_float_type(ct) or (ct == BOOL and (op == B_LSHIFT or op == B_RSHIFT)):
-            name = {B_LSHIFT: "lshift", B_RSHIFT: "rshift"}.get(op, _BINARY_NAMES[op])
-            raise NotImplementedError(f'"{name}_cpu" not implemented for '
-                               f"'{_DTYPE_TITLE[ct].decode()}'")
+    elif rule is not None:
+        if rule[1] & (1 if _is_float_type(ct) else 4 if ct == BOOL else 2):
+            raise NotImplementedError(f'"{rule[0]}" not implemented for '
+                                      f"'{_DTYPE_TITLE[ct].decode()}'")
     elif (op == B_SUB or op == B_SUB_ALPHA) and (_is_bool_operand(x) or _is_bool_operand(y)):
         if _is_bool_operand(x) and _is_bool_operand(y):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
@@ -885,7 +895,7 @@ cdef object _nan_to_num(Tensor a, object nan, object posinf, object neginf):
 BINARY_OPS = {
     "add": B_ADD, "sub": B_SUB, "mul": B_MUL, "true_divide": B_DIV,
     "floor_divide": B_FLOOR_DIVIDE, "remainder": B_REMAINDER, "fmod": B_FMOD, "pow": B_POW,
-    "maximum": B_MAXIMUM, "minimum": B_MINIMUM, "atan2": B_ATAN2,
+    "maximum": B_MAXIMUM, "minimum": B_MINIMUM, "atan2": B_ATAN2, "hypot": B_HYPOT,
     "bitwise_and": B_BITWISE_AND, "bitwise_or": B_BITWISE_OR, "bitwise_xor": B_BITWISE_XOR,
     "bitwise_left_shift": B_LSHIFT, "bitwise_right_shift": B_RSHIFT, "eq": B_EQ,
     "ne": B_NE, "lt": B_LT, "le": B_LE, "gt": B_GT, "ge": B_GE,
