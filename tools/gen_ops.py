@@ -300,8 +300,8 @@ def binary_regions(rows):
         o = r.other
         what = "a bool tensor" if r.kind == "bool" else "a new tensor"
         lines += [f"def {r.name}(self, {o}):",
-                  f'    """Element-wise {r.name}(self, {o}), broadcasting ({what}).  The op '
-                  f'table\'s row {r.name!r}."""',
+                  f'    """Element-wise {r.name}(self, {o}), broadcasting ({what}).',
+                  "", f'    The op table\'s row {r.name!r}."""',
                   f"    return _binary({r.code}, self, {o}, None, None, False)", ""]
         stub.append(f"def {r.name}(self, {o}: _TensorOrScalar) -> Tensor: ...")
         if r.methods == "both":

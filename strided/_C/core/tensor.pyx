@@ -1600,7 +1600,9 @@ cdef class Tensor:
 
     # BEGIN GENERATED: binary methods (tools/gen_ops.py from strided/op_table.py)
     def mul(self, other):
-        """Element-wise mul(self, other), broadcasting (a new tensor).  The op table's row 'mul'."""
+        """Element-wise mul(self, other), broadcasting (a new tensor).
+
+        The op table's row 'mul'."""
         return _binary(B_MUL, self, other, None, None, False)
 
     def mul_(self, other):
@@ -1608,7 +1610,9 @@ cdef class Tensor:
         return _binary(B_MUL, self, other, self, None, False)
 
     def true_divide(self, other):
-        """Element-wise true_divide(self, other), broadcasting (a new tensor).  The op table's row 'true_divide'."""
+        """Element-wise true_divide(self, other), broadcasting (a new tensor).
+
+        The op table's row 'true_divide'."""
         return _binary(B_DIV, self, other, None, None, False)
 
     def true_divide_(self, other):
@@ -1616,7 +1620,9 @@ cdef class Tensor:
         return _binary(B_DIV, self, other, self, None, False)
 
     def floor_divide(self, other):
-        """Element-wise floor_divide(self, other), broadcasting (a new tensor).  The op table's row 'floor_divide'."""
+        """Element-wise floor_divide(self, other), broadcasting (a new tensor).
+
+        The op table's row 'floor_divide'."""
         return _binary(B_FLOOR_DIVIDE, self, other, None, None, False)
 
     def floor_divide_(self, other):
@@ -1624,7 +1630,9 @@ cdef class Tensor:
         return _binary(B_FLOOR_DIVIDE, self, other, self, None, False)
 
     def remainder(self, other):
-        """Element-wise remainder(self, other), broadcasting (a new tensor).  The op table's row 'remainder'."""
+        """Element-wise remainder(self, other), broadcasting (a new tensor).
+
+        The op table's row 'remainder'."""
         return _binary(B_REMAINDER, self, other, None, None, False)
 
     def remainder_(self, other):
@@ -1632,7 +1640,9 @@ cdef class Tensor:
         return _binary(B_REMAINDER, self, other, self, None, False)
 
     def fmod(self, other):
-        """Element-wise fmod(self, other), broadcasting (a new tensor).  The op table's row 'fmod'."""
+        """Element-wise fmod(self, other), broadcasting (a new tensor).
+
+        The op table's row 'fmod'."""
         return _binary(B_FMOD, self, other, None, None, False)
 
     def fmod_(self, other):
@@ -1640,7 +1650,9 @@ cdef class Tensor:
         return _binary(B_FMOD, self, other, self, None, False)
 
     def pow(self, exponent):
-        """Element-wise pow(self, exponent), broadcasting (a new tensor).  The op table's row 'pow'."""
+        """Element-wise pow(self, exponent), broadcasting (a new tensor).
+
+        The op table's row 'pow'."""
         return _binary(B_POW, self, exponent, None, None, False)
 
     def pow_(self, exponent):
@@ -1648,15 +1660,21 @@ cdef class Tensor:
         return _binary(B_POW, self, exponent, self, None, False)
 
     def maximum(self, other):
-        """Element-wise maximum(self, other), broadcasting (a new tensor).  The op table's row 'maximum'."""
+        """Element-wise maximum(self, other), broadcasting (a new tensor).
+
+        The op table's row 'maximum'."""
         return _binary(B_MAXIMUM, self, other, None, None, False)
 
     def minimum(self, other):
-        """Element-wise minimum(self, other), broadcasting (a new tensor).  The op table's row 'minimum'."""
+        """Element-wise minimum(self, other), broadcasting (a new tensor).
+
+        The op table's row 'minimum'."""
         return _binary(B_MINIMUM, self, other, None, None, False)
 
     def atan2(self, other):
-        """Element-wise atan2(self, other), broadcasting (a new tensor).  The op table's row 'atan2'."""
+        """Element-wise atan2(self, other), broadcasting (a new tensor).
+
+        The op table's row 'atan2'."""
         return _binary(B_ATAN2, self, other, None, None, False)
 
     def atan2_(self, other):
@@ -1664,7 +1682,9 @@ cdef class Tensor:
         return _binary(B_ATAN2, self, other, self, None, False)
 
     def hypot(self, other):
-        """Element-wise hypot(self, other), broadcasting (a new tensor).  The op table's row 'hypot'."""
+        """Element-wise hypot(self, other), broadcasting (a new tensor).
+
+        The op table's row 'hypot'."""
         return _binary(B_HYPOT, self, other, None, None, False)
 
     def hypot_(self, other):
@@ -1672,7 +1692,9 @@ cdef class Tensor:
         return _binary(B_HYPOT, self, other, self, None, False)
 
     def bitwise_and(self, other):
-        """Element-wise bitwise_and(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_and'."""
+        """Element-wise bitwise_and(self, other), broadcasting (a new tensor).
+
+        The op table's row 'bitwise_and'."""
         return _binary(B_BITWISE_AND, self, other, None, None, False)
 
     def bitwise_and_(self, other):
@@ -1680,7 +1702,9 @@ cdef class Tensor:
         return _binary(B_BITWISE_AND, self, other, self, None, False)
 
     def bitwise_or(self, other):
-        """Element-wise bitwise_or(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_or'."""
+        """Element-wise bitwise_or(self, other), broadcasting (a new tensor).
+
+        The op table's row 'bitwise_or'."""
         return _binary(B_BITWISE_OR, self, other, None, None, False)
 
     def bitwise_or_(self, other):
@@ -1688,7 +1712,9 @@ cdef class Tensor:
         return _binary(B_BITWISE_OR, self, other, self, None, False)
 
     def bitwise_xor(self, other):
-        """Element-wise bitwise_xor(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_xor'."""
+        """Element-wise bitwise_xor(self, other), broadcasting (a new tensor).
+
+        The op table's row 'bitwise_xor'."""
         return _binary(B_BITWISE_XOR, self, other, None, None, False)
 
     def bitwise_xor_(self, other):
@@ -1696,7 +1722,9 @@ cdef class Tensor:
         return _binary(B_BITWISE_XOR, self, other, self, None, False)
 
     def bitwise_left_shift(self, other):
-        """Element-wise bitwise_left_shift(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_left_shift'."""
+        """Element-wise bitwise_left_shift(self, other), broadcasting (a new tensor).
+
+        The op table's row 'bitwise_left_shift'."""
         return _binary(B_LSHIFT, self, other, None, None, False)
 
     def bitwise_left_shift_(self, other):
@@ -1704,7 +1732,9 @@ cdef class Tensor:
         return _binary(B_LSHIFT, self, other, self, None, False)
 
     def bitwise_right_shift(self, other):
-        """Element-wise bitwise_right_shift(self, other), broadcasting (a new tensor).  The op table's row 'bitwise_right_shift'."""
+        """Element-wise bitwise_right_shift(self, other), broadcasting (a new tensor).
+
+        The op table's row 'bitwise_right_shift'."""
         return _binary(B_RSHIFT, self, other, None, None, False)
 
     def bitwise_right_shift_(self, other):
@@ -1712,7 +1742,9 @@ cdef class Tensor:
         return _binary(B_RSHIFT, self, other, self, None, False)
 
     def eq(self, other):
-        """Element-wise eq(self, other), broadcasting (a bool tensor).  The op table's row 'eq'."""
+        """Element-wise eq(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'eq'."""
         return _binary(B_EQ, self, other, None, None, False)
 
     def eq_(self, other):
@@ -1720,7 +1752,9 @@ cdef class Tensor:
         return _binary(B_EQ, self, other, self, None, False)
 
     def ne(self, other):
-        """Element-wise ne(self, other), broadcasting (a bool tensor).  The op table's row 'ne'."""
+        """Element-wise ne(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'ne'."""
         return _binary(B_NE, self, other, None, None, False)
 
     def ne_(self, other):
@@ -1728,7 +1762,9 @@ cdef class Tensor:
         return _binary(B_NE, self, other, self, None, False)
 
     def lt(self, other):
-        """Element-wise lt(self, other), broadcasting (a bool tensor).  The op table's row 'lt'."""
+        """Element-wise lt(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'lt'."""
         return _binary(B_LT, self, other, None, None, False)
 
     def lt_(self, other):
@@ -1736,7 +1772,9 @@ cdef class Tensor:
         return _binary(B_LT, self, other, self, None, False)
 
     def le(self, other):
-        """Element-wise le(self, other), broadcasting (a bool tensor).  The op table's row 'le'."""
+        """Element-wise le(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'le'."""
         return _binary(B_LE, self, other, None, None, False)
 
     def le_(self, other):
@@ -1744,7 +1782,9 @@ cdef class Tensor:
         return _binary(B_LE, self, other, self, None, False)
 
     def gt(self, other):
-        """Element-wise gt(self, other), broadcasting (a bool tensor).  The op table's row 'gt'."""
+        """Element-wise gt(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'gt'."""
         return _binary(B_GT, self, other, None, None, False)
 
     def gt_(self, other):
@@ -1752,7 +1792,9 @@ cdef class Tensor:
         return _binary(B_GT, self, other, self, None, False)
 
     def ge(self, other):
-        """Element-wise ge(self, other), broadcasting (a bool tensor).  The op table's row 'ge'."""
+        """Element-wise ge(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'ge'."""
         return _binary(B_GE, self, other, None, None, False)
 
     def ge_(self, other):
@@ -1760,7 +1802,9 @@ cdef class Tensor:
         return _binary(B_GE, self, other, self, None, False)
 
     def logical_and(self, other):
-        """Element-wise logical_and(self, other), broadcasting (a bool tensor).  The op table's row 'logical_and'."""
+        """Element-wise logical_and(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'logical_and'."""
         return _binary(B_LOGICAL_AND, self, other, None, None, False)
 
     def logical_and_(self, other):
@@ -1768,7 +1812,9 @@ cdef class Tensor:
         return _binary(B_LOGICAL_AND, self, other, self, None, False)
 
     def logical_or(self, other):
-        """Element-wise logical_or(self, other), broadcasting (a bool tensor).  The op table's row 'logical_or'."""
+        """Element-wise logical_or(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'logical_or'."""
         return _binary(B_LOGICAL_OR, self, other, None, None, False)
 
     def logical_or_(self, other):
@@ -1776,7 +1822,9 @@ cdef class Tensor:
         return _binary(B_LOGICAL_OR, self, other, self, None, False)
 
     def logical_xor(self, other):
-        """Element-wise logical_xor(self, other), broadcasting (a bool tensor).  The op table's row 'logical_xor'."""
+        """Element-wise logical_xor(self, other), broadcasting (a bool tensor).
+
+        The op table's row 'logical_xor'."""
         return _binary(B_LOGICAL_XOR, self, other, None, None, False)
 
     def logical_xor_(self, other):
