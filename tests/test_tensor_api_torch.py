@@ -793,3 +793,22 @@ def test_del_item_and_broadcast_shapes_errors_as_pytorch():
         with pytest.raises(RuntimeError) as got:
             strided.broadcast_shapes(*bad)
         assert str(got.value) == str(want.value)
+
+
+def test_inplace_ops_between_dtype_views_of_one_memory_read_old_values():
+    """view(dtype) reads memory through a second Storage: in-place ops that read and write
+    overlapping views of it must still see the old values (NumPy's answer)."""
+    base = np.arange(8, dtype=np.float32)
+    for dt, npdt in [("int32", np.int32), ("uint8", np.uint8)]:
+        b = strided.tensor(base)
+        u, v = b.view(getattr(strided, dt)), b.view(getattr(strided, dt))
+        want = base.copy().view(npdt)
+        want[1:] += want[:-1].copy()
+        u[1:].add_(v[:-1])
+        np.testing.assert_array_equal(np.asarray(b.view(getattr(strided, dt)).tolist()), want)
+    a = np.arange(6.)
+    x, y = strided.from_numpy(a), strided.from_numpy(a)
+    x[1:].mul_(y[:-1])
+    want = np.arange(6.)
+    want[1:] *= np.arange(6.)[:-1]
+    np.testing.assert_array_equal(a, want)
