@@ -31,10 +31,11 @@ from _peers import fmt
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, "examples", "ported", "run_ported.py")
 
-# program: (runner options, program arguments) for a full and a quick run
+# program: (runner options, program arguments) for a full and a quick run, and the
+# program's own seed flag if it has one (it seeds itself after the runner does)
 CONFIGS = {
     "mnist_main": {"full": ([], ["--epochs", "2"]),
-                   "quick": (["--max-batches", "3"], ["--epochs", "1"])},
+                   "quick": (["--max-batches", "3"], ["--epochs", "1"]), "seed": "--seed"},
     "cifar10_tutorial": {"full": ([], []), "quick": (["--max-batches", "20"], [])},
     "quickstart_tutorial": {"full": ([], []), "quick": (["--max-batches", "3"], [])},
     "regression_main": {"full": ([], []), "quick": ([], [])},
@@ -60,6 +61,8 @@ def have_torch():
 def run_once(program, lib, threads, mode, seed):
     """One run of run_ported.py; its JSON report."""
     opts, args = CONFIGS[program][mode]
+    if "seed" in CONFIGS[program]:
+        args = [*args, CONFIGS[program]["seed"], str(seed)]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory(prefix="bench-ported-") as work:
