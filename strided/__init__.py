@@ -25,7 +25,8 @@ from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack
                                 dstack, column_stack, hsplit, vsplit, dsplit, atleast_1d,
                                 atleast_2d, atleast_3d, ravel, meshgrid, tile, roll, tril, triu)
 from strided._C.ops.gather import (gather, scatter, scatter_add, masked_fill, masked_select,
-                                  masked_scatter, nonzero, argwhere, index_put, scatter_reduce)
+                                  masked_scatter, nonzero, argwhere, index_put, index_put_,
+                                  scatter_reduce, take_along_dim)
 from strided._C.ops.compose import (repeat_interleave, unique, bincount, searchsorted,
                                    unravel_index)
 from strided._C.ops.einsum import einsum

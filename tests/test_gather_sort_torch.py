@@ -581,3 +581,31 @@ def test_numbers_written_into_uint8_wrap_as_in_pytorch():
                      lambda: torch.zeros(2, dtype=torch.uint8).masked_fill(tm, v))
         errors_alike(lambda: strided.zeros(2, dtype=strided.uint8).scatter(0, i, v),
                      lambda: torch.zeros(2, dtype=torch.uint8).scatter(0, ti, v))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", ("float32", "int64", "bool"))
+def test_take_along_dim(layout, dtype):
+    x, tx = pair((3, 4, 5), dtype, layout, 80)
+    for dim in (0, 1, 2, -1, None):
+        ishape = (60,) if dim is None else tuple(2 if k == dim % 3 else 1 if k == 0 else s
+                                                 for k, s in enumerate((3, 4, 5)))
+        i, ti = index_pair(ishape, 60 if dim is None else x.shape[dim], "negative", 81)
+        same(strided.take_along_dim(x, i, dim), torch.take_along_dim(tx, ti, dim))
+    i, ti = index_pair((3, 4, 5), 3, "contiguous", 82)
+    errors_alike(lambda: strided.take_along_dim(x, i.int(), 0),
+                 lambda: torch.take_along_dim(tx, ti.int(), 0))
+    errors_alike(lambda: strided.take_along_dim(x, i[0], 0),
+                 lambda: torch.take_along_dim(tx, ti[0], 0))
+    errors_alike(lambda: strided.take_along_dim(x, i, 3), lambda: torch.take_along_dim(tx, ti, 3))
+    grads_alike(lambda a: strided.take_along_dim(a, strided.tensor([[0], [2]]), 1),
+                lambda a: torch.take_along_dim(a, torch.tensor([[0], [2]]), 1), [(2, 4)])
+
+
+def test_index_put_function_form():
+    x, tx = pair((4, 4), "float32", "contiguous", 83)
+    i, ti = pair((3,), "int64", "contiguous", vals=[0, 2, 0])
+    v, tv = pair((3,), "float32", "contiguous", 84)
+    assert strided.index_put_(x, (i, i), v, True) is x
+    torch.index_put_(tx, (ti, ti), tv, True)
+    same(x, tx)

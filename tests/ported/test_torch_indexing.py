@@ -1156,16 +1156,12 @@ XFAIL_INDEXING = {
     "test_index": "difference: a negative slice step (t[1:9:-1]) is allowed, as NumPy does "
                   "(PyTorch: ValueError)",
     "test_index_fill": "missing: Tensor.index_fill_ / index_fill",
-    "test_index_ind_dtype": "missing: strided.index_put_ (the function form of Tensor.index_put_; "
-                            "the values agree)",
     "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_ (the accumulation "
                                                    "itself agrees)",
     "test_index_reduce_reduce_amax": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_amin": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_mean": "missing: Tensor.index_reduce_",
     "test_index_reduce_reduce_prod": "missing: Tensor.index_reduce_",
-    "test_take_along_dim": "missing: strided.take_along_dim",
-    "test_take_along_dim_invalid": "missing: strided.take_along_dim",
     "test_unravel_index_errors": "unravel_index accepts a tensor or floats as shape (PyTorch: "
                                  "TypeError) and raises RuntimeError for negative sizes (PyTorch: "
                                  "ValueError)",

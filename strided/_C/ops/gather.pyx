@@ -767,3 +767,39 @@ def scatter_reduce_(Tensor self, dim, index, src, reduce, *, include_self=True):
             include_self=bool(include_self))
     _scatter_reduce_into(self, d, ix, st, reduce, include_self)
     return self
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """take_along_dim(input, indices, dim=None, *, out=None) -> Tensor
+
+    NumPy's take_along_axis: gather(input, dim, indices) after broadcasting input and
+    indices (int64) against each other in every dim but dim; without dim, the flattened
+    input gathered at the flattened indices.
+
+    >>> x = strided.tensor([[10, 30, 20], [60, 40, 50]])
+    >>> strided.take_along_dim(x, x.argsort(1), 1).tolist()
+    [[10, 20, 30], [40, 50, 60]]
+    """
+    cdef Tensor x = _as_tensor_arg(input, "take_along_dim", "input")
+    cdef Tensor ix = _as_tensor_arg(indices, "take_along_dim", "indices")
+    if ix._dtype.num != INT64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_torch_name(ix._dtype)}")
+    if dim is None:
+        r = gather(x.reshape(-1), 0, ix.reshape(-1))
+    else:
+        d = _wrap(dim, x._ndim)
+        if x._ndim != ix._ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                               f"number of dimensions, but got {x._ndim} dimensions for input, "
+                               f"and {ix._ndim} dimensions for indices")
+        xs, ixs = list(x.shape), list(ix.shape)
+        for k in range(x._ndim):
+            if k == d:
+                continue
+            if xs[k] != ixs[k] and xs[k] != 1 and ixs[k] != 1:
+                raise RuntimeError(f"The size of tensor a ({xs[k]}) must match the size of "
+                                   f"tensor b ({ixs[k]}) at non-singleton dimension {k}")
+            xs[k] = ixs[k] = xs[k] if ixs[k] == 1 else ixs[k]
+        r = gather(x.expand(xs), d, ix.expand(ixs))
+    return r if out is None else out.copy_(r)
