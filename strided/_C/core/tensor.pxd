@@ -56,5 +56,8 @@ cdef char* data_of(Tensor t) noexcept nogil
 cdef bint grad_mode_enabled() noexcept
 cdef bint needs_grad(Tensor t) noexcept
 cdef object autograd_dispatch()         # the strided.autograd.dispatch module
+# A dim argument wrapped into [0, ndim) (a 0-d tensor takes -1 and 0), PyTorch's IndexError when
+# out of range; a one-element integer tensor counts as an int.
+cdef int wrap_dim(object dim, int ndim) except -1
 cdef void recording_off() noexcept       # around an op's body when it will be recorded
 cdef void recording_on() noexcept

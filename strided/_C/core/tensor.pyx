@@ -362,6 +362,11 @@ cdef inline int _wrap_dim_c(int64_t d, int ndim) except -1:
     return <int>(d + n if d < 0 else d)
 
 
+cdef int wrap_dim(object dim, int ndim) except -1:
+    """_wrap_dim for the ops modules (tensor.pxd)."""
+    return _wrap_dim(dim, ndim)
+
+
 cdef inline int64_t _int64_element(object x, str what, Py_ssize_t pos) except? -1:
     """Element `pos` of an int-sequence argument (a Python int) as int64; TypeError when out
     of range, as PyTorch's int-list arguments (NOTE [ Integer arguments beyond int64 ])."""

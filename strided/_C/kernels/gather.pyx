@@ -15,6 +15,7 @@ from libc.stdint cimport int64_t, int32_t, uint8_t
 from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.kernels.types cimport num_t
 from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
                                        loop_prepare, loop_run_range, loop_run_parallel,
                                        loop_numel)
@@ -217,12 +218,6 @@ cdef bint _walk_next_row(Walk* W, int nops) noexcept nogil:
     return False
 
 
-ctypedef fused num_t:
-    uint8_t
-    int32_t
-    int64_t
-    float
-    double
 
 
 cdef inline void _scatter_rows(Walk* W, num_t* tag, int64_t ds, int mode,

@@ -14,18 +14,13 @@ from libc.stdint cimport int64_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.kernels.types cimport num_t
 from strided._C.core.iterator cimport MAX_DIMS
 
 cdef enum:
     RUN = 16
     SELECT_MAX_K = 64    # topk / kthvalue with k up to this (and k < n / 8) select, not sort
 
-ctypedef fused num_t:
-    uint8_t
-    int32_t
-    int64_t
-    float
-    double
 
 
 cdef inline bint _before(num_t a, num_t b, bint desc) noexcept nogil:

@@ -10,6 +10,7 @@ from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, check_writable, mark_written,
                                      _memory_overlaps, grad_mode_enabled, needs_grad,
                                      autograd_dispatch)
@@ -29,15 +30,6 @@ cdef str _TORCH_NAMES = "Bool Byte Int Long Float Double"
 
 cdef str _torch_name(DType dt):
     return _TORCH_NAMES.split()[dt.num]
-
-
-cdef int _wrap(object dim, int ndim) except -1:
-    cdef int64_t d = index_int64(dim, "dim")
-    cdef int n = ndim if ndim > 0 else 1
-    if d < -n or d >= n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {d})")
-    return <int>(d + n if d < 0 else d)
 
 
 cdef Tensor _as_tensor_arg(object x, str op, str what):

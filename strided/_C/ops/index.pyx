@@ -20,22 +20,18 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t, int32_t, uint8_t
 
 from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
+from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
                                 autograd_dispatch, recording_off, recording_on)
 from strided._C.core.iterator cimport (MAX_DIMS, StridedLoop, loop_init, loop_set_operand,
                                       loop_prepare, loop_run_range, loop_numel)
 from strided._C.core.threads cimport num_threads_for
+from strided._C.kernels.types cimport num_t
 
 cdef enum:
     GRAIN = 1 << 15          # elements per thread below which another thread is not worth it
 
-ctypedef fused num_t:
-    uint8_t
-    int32_t
-    int64_t
-    float
-    double
 
 
 cdef struct SliceRow:
@@ -142,14 +138,6 @@ cdef void index_add_kernel(const StridedLoop* L, char* dst, int64_t dst_step, co
 # --------------------------------------------------------------------------------------
 # Tensor entry points
 # --------------------------------------------------------------------------------------
-
-cdef int _wrap(object dim, int ndim) except -1:
-    cdef int64_t d = dim
-    cdef int n = ndim if ndim > 0 else 1
-    if d < -n or d >= n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {d})")
-    return <int>(d + n if d < 0 else d)
 
 
 cdef Tensor _index_arg(object index, str op):

@@ -17,6 +17,7 @@ from libc.stdint cimport int64_t, int32_t, uint8_t
 
 from strided._C.core.arith cimport mul_overflow, index_int64
 from strided._C.core.dtypes cimport DType, dtype_from_num
+from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, check_writable, mark_written,
                                      grad_mode_enabled, needs_grad, autograd_dispatch)
 from strided._C.core.iterator cimport MAX_DIMS
@@ -26,16 +27,6 @@ from strided._C.core.tensor import Tensor as _Tensor
 
 cdef enum:
     NOGIL_MIN_ELEMENTS = 16384   # below this, releasing the GIL costs more than the copy
-
-
-cdef int _wrap(object dim, int ndim) except -1:
-    """dim wrapped into [0, ndim) (PyTorch's IndexError when out of range; 0-d counts as 1-d)."""
-    cdef int64_t d = index_int64(dim, "dim")
-    cdef int n = ndim if ndim > 0 else 1
-    if d < -n or d >= n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {d})")
-    return <int>(d + n if d < 0 else d)
 
 
 cdef list _tensor_list(object tensors, str op):

@@ -4,6 +4,7 @@ records nothing; the op is recorded once afterwards (NOTE [ Derivative table ]).
 from libc.stdint cimport int64_t
 
 from strided._C.core.dtypes cimport DType, dtype_from_num, INT64
+from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, grad_mode_enabled, needs_grad,
                                      autograd_dispatch)
 from strided._C.core.iterator cimport MAX_DIMS
@@ -11,15 +12,6 @@ from strided._C.core.arith cimport index_int64
 from strided._C.kernels.sort cimport sort_kernel
 
 from strided._C.core.tensor import values_indices
-
-
-cdef int _wrap(object dim, int ndim) except -1:
-    cdef int64_t d = index_int64(dim, "dim")
-    cdef int n = ndim if ndim > 0 else 1
-    if d < -n or d >= n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {d})")
-    return <int>(d + n if d < 0 else d)
 
 
 cdef tuple _sorted_rows(Tensor input, int d, int64_t k, bint descending, bint want_values,
