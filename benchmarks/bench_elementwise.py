@@ -4,7 +4,8 @@
     python benchmarks/bench_elementwise.py --quick    # CI smoke run (small tensors, few repeats)
     python benchmarks/bench_elementwise.py --json out/elementwise.json
 
-Ops: add, mul, exp, relu, sum, sum over dim 0 and dim 1, softmax over the last dim, on a
+Ops: add, mul, exp, log (of |a|), tanh, sigmoid (NumPy: 1 / (1 + exp(-a))), relu, sum, sum over
+dim 0 and dim 1, softmax over the last dim, on a
 2000 x 5000 float32 tensor in three layouts -- contiguous, transposed (a view of a
 5000 x 2000 tensor) and a stepped slice (every other column of 2000 x 10000) -- plus the
 per-call time of `a + b` on 10-element tensors.  Binary ops take two tensors of the same
@@ -35,6 +36,9 @@ OPS = [
     ("add", "a + b", "a + b"),
     ("mul", "a * b", "a * b"),
     ("exp", "a.exp()", "np.exp(a)"),
+    ("log", "a.abs().log()", "np.log(np.abs(a))"),
+    ("tanh", "a.tanh()", "np.tanh(a)"),
+    ("sigmoid", "a.sigmoid()", "1 / (1 + np.exp(-a))"),
     ("relu", "a.relu()", "np.maximum(a, 0)"),
     ("sum", "a.sum()", "a.sum()"),
     ("sum dim 0", "a.sum(0)", "a.sum(0)"),
