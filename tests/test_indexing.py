@@ -803,3 +803,61 @@ def test_index_select_and_add_gradients():
                                               b.t().t().reshape(4, 2).t().t().expand(4, 2)
                                               .index_select(1, strided.tensor([0, 1, 1]))),
                      (x, s))
+
+
+def test_ints_apply_before_advanced_indices_as_in_torch():
+    """PyTorch applies ints (and 0-d integer tensors) as selects before advanced indexing: in
+    x[0, :, [0, 1]] the list's dim stays after the slice's (NumPy would move it to the front
+    because the int and the list are separated by a slice).  Reads and writes, against torch,
+    over random mixes of ints, 0-d tensors, lists, masks, slices, None and Ellipsis."""
+    torch = pytest.importorskip("torch")
+    rng = random.Random(5)
+    base = np.arange(3 * 4 * 5 * 2).reshape(3, 4, 5, 2)
+
+    def entry(size, lib):
+        k = rng.randrange(6)
+        if k == 0:
+            return rng.randrange(-size, size)
+        if k == 1:
+            return lib.tensor(rng.randrange(size))
+        if k == 2:
+            return [rng.randrange(-size, size) for _ in range(2)]
+        if k == 3:
+            return slice(rng.choice([None, 1]), None, rng.choice([None, 2]))
+        if k == 4:
+            return lib.tensor([rng.random() < 0.5 for _ in range(size)])
+        return None
+
+    checked = 0
+    for trial in range(400):
+        state = rng.getstate()
+        idx = {}
+        for name, lib in (("s", strided), ("t", torch)):
+            rng.setstate(state)
+            items = []
+            dim = 0
+            for _ in range(rng.randrange(2, 5)):
+                if dim >= 4:
+                    break
+                e = entry(base.shape[dim], lib)
+                items.append(e)
+                dim += 0 if e is None else 1
+            if rng.random() < 0.3:
+                items.insert(rng.randrange(len(items) + 1), Ellipsis)
+            idx[name] = tuple(items)
+        try:
+            want = torch.tensor(base)[idx["t"]]
+        except (IndexError, RuntimeError):
+            continue
+        got = strided.tensor(base)[idx["s"]]
+        assert tuple(got.shape) == tuple(want.shape), idx["t"]
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=str(idx["t"]))
+        # the same positions written
+        a, b = strided.tensor(base), torch.tensor(base)
+        a[idx["s"]] = -1
+        b[idx["t"]] = -1
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=str(idx["t"]))
+        checked += 1
+    assert checked > 150
+    x = strided.tensor([[[0, 1], [2, 3]]])
+    assert x[0, :, [0, 1]].tolist() == [[0, 1], [2, 3]]

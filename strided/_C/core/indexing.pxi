@@ -120,6 +120,8 @@ cdef object _numpy_index(Tensor t, object index):
     items = index if PyTuple_Check(index) else (index,)
     out = []
     cdef int sd = 0, consumed = 0, j
+    if sum(1 for x in items if x is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
     cdef list indexed = []          # the shape after basic indexing, as PyTorch reports it
     for x in items:
         if isinstance(x, Tensor):
@@ -169,6 +171,10 @@ cdef object _numpy_index(Tensor t, object index):
             for j in range(sd, sd + max(t._ndim - consumed, 0)):
                 indexed.append(t._sizes[j])
             sd += max(t._ndim - consumed, 0)
+            # spelled out as slices: NumPy counts an Ellipsis between two advanced indices
+            # as separating them even when it covers no dim; PyTorch does not
+            out.extend([slice(None)] * max(t._ndim - consumed, 0))
+            continue
         elif PySlice_Check(x):
             if sd < t._ndim:
                 indexed.append(len(range(*x.indices(t._sizes[sd]))))
@@ -195,6 +201,50 @@ cdef object _sequence_as_tuple(object index):
     return index
 
 
+cdef object _split_ints(object index):
+    """PyTorch applies ints (and 0-d integer tensors) as selects before advanced indexing,
+    so they never take part in NumPy's rule that moves the advanced dims to the front when
+    advanced indices are not adjacent: x[0, :, [0, 1]] is x[0][:, [0, 1]], whose dims keep
+    their order.  Returns (the ints as a basic index, the rest of the index), or None when
+    the index has no int or no advanced entry."""
+    cdef bint has_int = False, has_adv = False
+    cdef int n
+    if not PyTuple_Check(index):
+        return None
+    for x in index:
+        if isinstance(x, bool) or (isinstance(x, Tensor) and (<Tensor>x)._ndim == 0 and
+                                   not _is_int_index(x)):
+            return None                     # True/False and 0-d masks: NumPy's reading
+        if _is_int_index(x):
+            has_int = True
+        elif not (x is None or x is Ellipsis or PySlice_Check(x)):
+            has_adv = True
+    if not (has_int and has_adv):
+        return None
+    first, rest = [], []
+    for x in index:
+        if _is_int_index(x):
+            first.append(x)
+        elif x is None:
+            first.append(None)
+            rest.append(slice(None))        # the dim first inserted
+        elif x is Ellipsis:
+            first.append(Ellipsis)
+            rest.append(Ellipsis)
+        elif PySlice_Check(x):
+            first.append(slice(None))
+            rest.append(x)
+        else:                               # advanced: a mask covers as many dims as it has
+            if isinstance(x, Tensor):
+                n = (<Tensor>x)._ndim if (<Tensor>x)._dtype.num in (BOOL, UINT8) else 1
+            else:
+                a = np.asarray(x)
+                n = a.ndim if a.dtype.kind == "b" or a.dtype == np.uint8 else 1
+            first.extend([slice(None)] * n)
+            rest.append(x)
+    return tuple(first), tuple(rest)
+
+
 cdef object _getitem(Tensor t, object index):
     cdef Tensor v
     if PyLong_Check(index) and not isinstance(index, bool):
@@ -203,6 +253,9 @@ cdef object _getitem(Tensor t, object index):
     v = _basic_index(t, index)
     if v is not None:
         return v
+    split = _split_ints(index)
+    if split is not None:
+        return _getitem(_basic_index(t, split[0]), split[1])
     np_index = _numpy_index(t, index)
     try:
         picked = _to_numpy(t)[np_index]
@@ -218,6 +271,10 @@ cdef int _setitem(Tensor t, object index, object value) except -1:
     index = _sequence_as_tuple(index)
     cdef Tensor v = _basic_index(t, index)
     cdef Tensor src
+    if v is None:
+        split = _split_ints(index)          # the ints first, as PyTorch (_split_ints)
+        if split is not None:
+            return _setitem(_basic_index(t, split[0]), split[1], value)
     if v is not None:
         src = _as_tensor(value, t._dtype)
         while src._ndim > v._ndim and src._sizes[0] == 1:
