@@ -324,3 +324,17 @@ def test_einsum_errors():
     ]
     for k, (fs, ft) in enumerate(cases):
         errors_alike(fs, ft, k)
+
+
+def test_ravel_is_contiguous_like_torch():
+    """ravel: a view of a contiguous tensor, a contiguous copy of any other (a 1-d stepped
+    view included), as PyTorch's."""
+    import numpy as np
+    for make in (lambda m: m.ones(10)[::2], lambda m: m.arange(12.).reshape(3, 4).t(),
+                 lambda m: m.arange(12.).reshape(3, 4), lambda m: m.arange(6.)):
+        s, t = make(strided), make(torch)
+        rs, rt = s.ravel(), t.ravel()
+        assert rs.is_contiguous() and rs.ndim == 1
+        assert (rs.data_ptr() == s.data_ptr()) == (rt.data_ptr() == t.data_ptr())
+        np.testing.assert_array_equal(rs.numpy(), rt.numpy())
+        np.testing.assert_array_equal(strided.ravel(s).numpy(), rt.numpy())

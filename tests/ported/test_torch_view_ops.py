@@ -1026,8 +1026,6 @@ XFAIL_OLD = {
                                   "resize_(memory_format=), is_contiguous(memory_format=))",
     "test_memory_format_resize_as": "missing: memory formats (strided.channels_last, "
                                     "contiguous(memory_format=), resize_as_(memory_format=))",
-    "test_ravel": "ravel of a non-contiguous 1-d tensor (ones(10)[::2]) returns a strided view; "
-                  "PyTorch's ravel always returns a contiguous tensor (copying if needed)",
 }
 
 instantiate_device_type_tests(TestViewOps, globals(), xfails=XFAIL_VIEW)

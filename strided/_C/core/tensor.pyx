@@ -2548,8 +2548,9 @@ cdef class Tensor:
         return _ops17("join").roll(self, shifts, dims)
 
     def ravel(self):
-        """self flattened to 1-d (a view when possible)."""
-        return self.reshape(-1)
+        """self flattened to a contiguous 1-d tensor: a view when self is contiguous, else a
+        contiguous copy (as PyTorch's)."""
+        return self.contiguous().view(-1)
 
     def tril(self, diagonal=0):
         """strided.tril(self, diagonal)."""

@@ -398,12 +398,13 @@ def dsplit(input, indices_or_sections):
 
 
 def ravel(input):
-    """ravel(input): input flattened to 1-d, a view when the layout allows, else a copy.
+    """ravel(input): input flattened to a contiguous 1-d tensor: a view of a contiguous
+    input, else a contiguous copy (as PyTorch's; reshape(-1) would keep a 1-d stepped view).
 
     >>> tuple(strided.ravel(strided.zeros(2, 3)).shape)
     (6,)
     """
-    return input.reshape(-1)
+    return input.contiguous().view(-1)
 
 
 def meshgrid(*tensors, indexing=None):
