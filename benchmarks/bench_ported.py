@@ -1,11 +1,13 @@
-"""Ported PyTorch programs (examples/ported/) on strided against their originals on torch.
+"""Unchanged PyTorch programs on strided (imports ported by examples/ported/run_ported.py)
+against the same programs on torch.  The programs come from your checkouts of
+pytorch/examples and pytorch/tutorials (PYTORCH_EXAMPLES, PYTORCH_TUTORIALS).
 
     python benchmarks/bench_ported.py                  # every program, 1 and 2 threads
     python benchmarks/bench_ported.py --quick          # a few batches each, one repeat
     python benchmarks/bench_ported.py --programs mnist_main --repeats 5 --json out.json
 
-Each run is its own process (examples/ported/run_ported.py): the ported file under strided,
-the original (import lines put back) under torch, both on the same localvision data, the
+Each run is its own process (examples/ported/run_ported.py): the program with its imports
+ported under strided, the program itself under torch, both on the same localvision data, the
 same seed value and thread count.  The two libraries' random generators differ, so the
 initial weights (and regression_main's random target polynomial) differ too: accuracies
 agree as two seeds of one program do, not digit for digit.
@@ -103,6 +105,13 @@ def main():
                         help="repeat r runs with seed + r (default 0)")
     parser.add_argument("--json", default=None)
     opts = parser.parse_args()
+    sys.path.insert(0, os.path.dirname(RUNNER))
+    import run_ported
+    missing = [p for p in opts.programs if not run_ported.available(p)]
+    if missing:
+        sys.exit("bench_ported: the programs come from your checkouts of pytorch/examples and "
+                 "pytorch/tutorials: set PYTORCH_EXAMPLES and PYTORCH_TUTORIALS (missing: "
+                 + ", ".join(missing) + ")")
     mode = "quick" if opts.quick else "full"
     repeats = opts.repeats or (1 if opts.quick else 3)
     libs = ["strided"] + (["torch"] if have_torch() else [])

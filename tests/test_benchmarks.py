@@ -151,6 +151,10 @@ def test_profile_train_runs(tmp_path):
 def test_bench_ported_quick(tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
+    sys.path.insert(0, os.path.join(ROOT, "examples", "ported"))
+    import run_ported
+    if not all(run_ported.available(p) for p in run_ported.PROGRAMS):
+        pytest.skip("the programs' checkouts are not given (PYTORCH_EXAMPLES, PYTORCH_TUTORIALS)")
     out = tmp_path / "ported.json"
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_ported.py"),
                            "--quick", "--threads", "1", "--json", str(out)],

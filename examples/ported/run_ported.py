@@ -1,14 +1,17 @@
-"""Run a ported PyTorch program under strided, or its original under torch, and measure it.
+"""Run an unchanged PyTorch program on strided (its imports ported), or on torch, and measure it.
 
     python examples/ported/run_ported.py mnist_main -- --epochs 1
     python examples/ported/run_ported.py mnist_main --lib torch -- --epochs 1
-    python examples/ported/run_ported.py cifar10_tutorial --threads 2 --json out.json
-    python examples/ported/run_ported.py quickstart_tutorial --max-batches 5 --quiet
+    python examples/ported/run_ported.py path/to/some_program.py --threads 2 --json out.json
 
-The programs in this folder are the originals with their import lines changed; each file's
-header lists those lines ("Changed lines, original -> here").  `--lib torch` runs the
-original: the same file with every changed line that names strided put back as it was
-(localvision stays in place of torchvision, so both libraries get the same data).
+strided does not ship the programs: they are read from your own checkouts of
+pytorch/examples (environment variable PYTORCH_EXAMPLES) and pytorch/tutorials
+(PYTORCH_TUTORIALS), or from any path.  PROGRAMS names the four measured in the README.
+Under strided the runner changes the program's import lines and nothing else (port()):
+`import torch` -> `import strided as torch`, `from torch.X import Y` -> `from strided.X
+import Y`, `import torch.X as Y` -> `import strided.X as Y`; under both libraries
+torchvision -> localvision (this folder: local data, nothing downloaded), so both get the
+same data.
 
 Outside the program, and the same for both libraries, the runner
 - seeds the library (`manual_seed(--seed)`) and sets its thread count before the program
@@ -22,6 +25,7 @@ With --json it writes all of that to a file (benchmarks/bench_ported.py and
 tests/test_ported_programs.py read it).
 """
 import argparse
+import ast
 import io
 import json
 import os
@@ -31,40 +35,89 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROGRAMS = ("mnist_main", "cifar10_tutorial", "quickstart_tutorial", "regression_main")
-_CHANGE = re.compile(r"^#   (\S.*?) +-> (\S.*)$")
+# name: (the checkout's environment variable, the program's path in it)
+PROGRAMS = {
+    "mnist_main": ("PYTORCH_EXAMPLES", "mnist/main.py"),
+    "regression_main": ("PYTORCH_EXAMPLES", "regression/main.py"),
+    "cifar10_tutorial": ("PYTORCH_TUTORIALS", "beginner_source/blitz/cifar10_tutorial.py"),
+    "quickstart_tutorial": ("PYTORCH_TUTORIALS",
+                            "beginner_source/basics/quickstart_tutorial.py"),
+}
 
 
-def changed_lines(source):
-    """The header's (original, here) pairs of changed lines."""
-    pairs, inside = [], False
-    for line in source.splitlines():
-        if line.startswith("# Changed lines, original -> here"):
-            inside = True
-            continue
-        if inside:
-            m = _CHANGE.match(line)
-            if not m:
-                break
-            pairs.append((m.group(1), m.group(2)))
-    if not pairs:
-        raise ValueError("no 'Changed lines, original -> here' list in the header")
-    return pairs
+def find_program(name):
+    """The path of a program: a file path as given, or a PROGRAMS name in its checkout."""
+    if name.endswith(".py"):
+        return name
+    if name not in PROGRAMS:
+        raise ValueError(f"unknown program {name!r}: one of {', '.join(PROGRAMS)} or a path")
+    var, rel = PROGRAMS[name]
+    root = os.environ.get(var)
+    if not root or not os.path.isfile(os.path.join(root, rel)):
+        raise FileNotFoundError(f"{name}: set {var} to a checkout of "
+                                f"{'pytorch/examples' if var == 'PYTORCH_EXAMPLES' else 'pytorch/tutorials'}"
+                                f" holding {rel}")
+    return os.path.join(root, rel)
+
+
+def available(name):
+    try:
+        find_program(name)
+        return True
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def _port_import(line, lib):
+    """An import line for lib: torch -> strided (lib 'strided'), torchvision -> localvision."""
+    body = line.strip()
+    indent = line[:len(line) - len(line.lstrip())]
+    m = re.fullmatch(r"from (torchvision)(\.\S+)? import (.+)", body)
+    if m:
+        return f"{indent}from localvision{m.group(2) or ''} import {m.group(3)}"
+    m = re.fullmatch(r"import torchvision(\.\S+)?(?: as (\w+))?", body)
+    if m:
+        return f"{indent}import localvision{m.group(1) or ''} as {m.group(2) or 'torchvision'}"
+    if lib != "strided":
+        return line
+    m = re.fullmatch(r"from torch(\.\S+)? import (.+)", body)
+    if m:
+        return f"{indent}from strided{m.group(1) or ''} import {m.group(2)}"
+    m = re.fullmatch(r"import torch(\.\S+)? as (\w+)", body)
+    if m:
+        return f"{indent}import strided{m.group(1) or ''} as {m.group(2)}"
+    m = re.fullmatch(r"import torch(\.\S+)?", body)
+    if m:
+        return f"{indent}import strided as torch" + (f", strided{m.group(1)}" if m.group(1) else "")
+    return line
+
+
+def _is_import(line):
+    try:
+        tree = ast.parse(line.strip())
+    except SyntaxError:
+        return False
+    return len(tree.body) == 1 and isinstance(tree.body[0], (ast.Import, ast.ImportFrom))
+
+
+def port(source, lib="strided"):
+    """(the program with its torch / torchvision import lines ported to lib, the list of
+    (original, ported) lines changed); no other line changes."""
+    lines, changed = source.split("\n"), []
+    for i, line in enumerate(lines):
+        if ("torch" in line) and _is_import(line):
+            new = _port_import(line, lib)
+            if new != line:
+                changed.append((line.strip(), new.strip()))
+                lines[i] = new
+    return "\n".join(lines), changed
 
 
 def program_source(name, lib):
-    """(path, source) of a ported program; for lib='torch', the original's import lines put
-    back wherever the ported line names strided."""
-    path = name if name.endswith(".py") else os.path.join(HERE, name + ".py")
+    """(path, the program's source ported to lib)."""
+    path = find_program(name)
     with open(path, encoding="utf-8") as f:
-        source = f.read()
-    if lib == "strided":
-        return path, source
-    back = {here: orig for orig, here in changed_lines(source) if "strided" in here}
-    header_end = source.index("\n# " + "-" * 20)       # the header's closing rule
-    body = source[header_end:].split("\n")
-    body = [back.get(line, line) for line in body]
-    return path, source[:header_end] + "\n".join(body)
+        return path, port(f.read(), lib)[0]
 
 
 class _Tee(io.TextIOBase):
@@ -146,6 +199,10 @@ def results(name, stdout, workdir):
                 os.chdir(old)
             correct = sum(round(float(a) * n / 100.0) for a, n in zip(per_class, counts))
             acc = 100.0 * correct / counts.sum()
+    elif name not in PROGRAMS:            # any other program: the quickstart's line format
+        found = re.findall(r"Accuracy: ([\d.]+)%, Avg loss: ([\d.]+)", stdout)
+        if found:
+            acc, loss = float(found[-1][0]), float(found[-1][1])
     elif name == "regression_main":
         found = re.findall(r"Loss: ([\d.]+) after (\d+) batches", stdout)
         if found:
@@ -168,7 +225,11 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     opts, prog_args = parser.parse_args(argv[:cut]), argv[cut + 1:]
-    name = os.path.basename(opts.program)[:-3] if opts.program.endswith(".py") else opts.program
+    name = opts.program
+    if name.endswith(".py"):
+        stem = os.path.basename(name)[:-3]
+        parent = os.path.basename(os.path.dirname(os.path.abspath(name)))
+        name = f"{parent}_{stem}" if stem == "main" else stem
 
     os.environ["LOCALVISION_BACKEND"] = opts.lib          # DataLoader workers inherit it
     os.environ.setdefault("MPLBACKEND", "Agg")            # plt.show() must not block
