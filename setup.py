@@ -128,15 +128,18 @@ directives = {
 # Kernels also built for AVX2 + FMA, chosen at run time on CPUs that have them
 # (NOTE [ Kernel dispatch ] in strided/_C/kernels/elementwise.pyx).
 ISA_MODULES = {}
+ISA_COPIES = {}                     # module -> the module whose generated C it builds, renamed
 if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx2 -mfma", AVX2_PROGRAM):
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
     for stem in ("elementwise", "reduce", "loss", "optim"):
         ISA_MODULES[f"kernels.{stem}_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     if compiler_accepts(" ".join(AVX512_FLAGS), AVX512_PROGRAM):
-        # the same sources with 512-bit vectors (kernels/<stem>_avx512.pyx includes the AVX2
-        # module's source); still no FP contraction, so every build rounds alike
+        # the same sources with 512-bit vectors: kernels/<stem>_avx512.c is the AVX2 module's
+        # generated C under the other name (ISA_COPIES), so Cython runs once for both; still
+        # no FP contraction, so every build rounds alike
         for stem in ("elementwise", "reduce", "loss", "optim"):
             ISA_MODULES[f"kernels.{stem}_avx512"] = AVX512_FLAGS + ["-ffp-contract=off"]
+            ISA_COPIES[f"kernels.{stem}_avx512"] = f"kernels.{stem}_avx2"
         # the reductions' eight-accumulator blocked sums (NOTE [ Blocked float sum ]) run
         # ~6x slower as gcc vectorizes them for zmm: keep them 256 bits wide
         # (benchmarks/bench_elementwise.py, sum dim 1, on an AVX-512 Xeon)
@@ -151,11 +154,19 @@ NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2",
                     "kernels.elementwise_avx512", "kernels.reduce", "kernels.reduce_avx2",
                     "kernels.reduce_avx512", "kernels.gather", "kernels.sort"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
+# Python-facing glue with no loops of its own (argument checks, metadata, calls into the
+# kernels) compiles at -O2: -O3 costs core/tensor.c alone 11 s more and runs no faster
+# (benchmarks/bench_overhead.py); kernels and modules with loops keep -O3
+if not DEBUG:
+    for name in ("core.tensor", "core.dtypes", "core.storage", "core.dlpack", "core.cpu",
+                 "core.threads", "ops.gemm", "ops.pool", "ops.optim", "ops.sort",
+                 "ops.compose", "ops.einsum"):
+        MODULE_FLAGS.setdefault(name, []).append("-O2")
 
 extensions = [
     Extension(
         f"strided._C.{name}",
-        [f"strided/_C/{name.replace('.', '/')}.pyx"],
+        [f"strided/_C/{ISA_COPIES.get(name, name).replace('.', '/')}.pyx"],
         include_dirs=[numpy.get_include(), HEADERS],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args + ISA_MODULES.get(name, []) + MODULE_FLAGS.get(name, []),
@@ -203,6 +214,8 @@ def cythonize_changed(exts):
 
     tree = create_dependency_tree()
     stale = {}
+    copies = [ext for ext in exts if ext.name[len("strided._C."):] in ISA_COPIES]
+    exts = [ext for ext in exts if ext not in copies]
     for ext in exts:
         pyx = ext.sources[0]
         deps = []
@@ -218,17 +231,38 @@ def cythonize_changed(exts):
         if _c_key(c_file) != key:
             stale[ext.name] = key
         ext.sources = [c_file]
-    if not stale:
-        return exts
-    todo = [ext for ext in exts if ext.name in stale]
-    for ext in todo:
-        ext.sources = [ext.sources[0][:-len(".c")] + ".pyx"]
-    done = {ext.name: ext for ext in cythonize(todo, compiler_directives=directives,
-                                               nthreads=CORES, force=True)}
-    for name, key in stale.items():
-        with open(done[name].sources[0], "ab") as f:
-            f.write(KEY_PREFIX + key.encode() + b" */\n")
-    return [done.get(ext.name, ext) for ext in exts]
+    if stale:
+        todo = [ext for ext in exts if ext.name in stale]
+        for ext in todo:
+            ext.sources = [ext.sources[0][:-len(".c")] + ".pyx"]
+        done = {ext.name: ext for ext in cythonize(todo, compiler_directives=directives,
+                                                   nthreads=CORES, force=True)}
+        for name, key in stale.items():
+            with open(done[name].sources[0], "ab") as f:
+                f.write(KEY_PREFIX + key.encode() + b" */\n")
+        exts = [done.get(ext.name, ext) for ext in exts]
+    for ext in copies:
+        ext.sources = [_renamed_copy(ext.sources[0][:-len(".pyx")] + ".c", ext.name)]
+    return exts + copies
+
+
+def _renamed_copy(c_file, name):
+    """The generated C of module `c_file` rewritten as module `name` (ISA_COPIES): every
+    occurrence of the module's name (its init function, its qualified name, Cython's
+    mangled identifiers) is replaced, except the .pyx path tracebacks point to.  Written
+    only when the source C changed (its key, NOTE [ Incremental builds ])."""
+    old = os.path.basename(c_file)[:-len(".c")].encode()
+    new = name.rsplit(".", 1)[1].encode()
+    target = os.path.join(os.path.dirname(c_file), new.decode() + ".c")
+    if _c_key(target) == _c_key(c_file) is not None:
+        return target
+    with open(c_file, "rb") as f:
+        text = f.read()
+    text = text.replace(old, new).replace(new + b".pyx", old + b".pyx")
+    with open(target + ".tmp", "wb") as f:
+        f.write(text)
+    os.replace(target + ".tmp", target)
+    return target
 
 
 _INCLUDE = re.compile(rb'^#include "([^"]+)"', re.M)

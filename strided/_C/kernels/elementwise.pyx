@@ -20,7 +20,8 @@ include "elementwise_rows.pxi"
 # NOTE [ Kernel dispatch ]
 # The row kernels are built three times: here for the baseline ISA, in elementwise_avx2
 # with -mavx2 -mfma and in elementwise_avx512 with AVX-512 F/DQ/BW/VL and 512-bit vectors
-# (on x86-64 builds; the AVX-512 module compiles the AVX2 module's source).  At import the
+# (on x86-64 builds; the AVX-512 module is the AVX2 module's generated C under its own name,
+# compiled with the other flags: setup.py's ISA_COPIES).  At import the
 # best build the instruction-set level allows (NOTE [ Instruction sets ] in core/cpu.pyx)
 # is imported -- only then, so its code never runs on a CPU without its instructions -- and
 # its row functions replace these.  reduce, loss and optim take the build of the same

@@ -1,5 +1,7 @@
-"""The element-wise row kernels compiled for AVX2 + FMA (see NOTE [ Kernel dispatch ] in
-elementwise.pyx, which imports this module only on CPUs that have both)."""
+"""The element-wise row kernels of the vector builds: compiled as elementwise_avx2 with
+AVX2 + FMA and, from the same generated C under another name, as elementwise_avx512 with
+AVX-512 F/DQ/BW/VL (setup.py's ISA_COPIES).  elementwise.pyx imports the one the instruction-set
+level allows (NOTE [ Kernel dispatch ] in elementwise.pyx)."""
 from cpython.pycapsule cimport PyCapsule_New
 
 from strided._C.kernels.elementwise cimport (

@@ -1,5 +1,7 @@
-"""The fused optimizer row kernels compiled for AVX2 + FMA (see optim.pyx, which
-imports this module only when the element-wise kernels run their AVX2 build)."""
+"""The fused optimizer row kernels of the vector builds: compiled as optim_avx2 with
+AVX2 + FMA and, from the same generated C under another name, as optim_avx512 with
+AVX-512 F/DQ/BW/VL (setup.py's ISA_COPIES).  optim.pyx imports the one the instruction-set
+level allows (NOTE [ Kernel dispatch ] in elementwise.pyx)."""
 from cpython.pycapsule cimport PyCapsule_New
 
 from strided._C.kernels.optim cimport SGDHyper, AdamHyper, SGDCtx, OptimRowKernels

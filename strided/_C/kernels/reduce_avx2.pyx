@@ -1,5 +1,7 @@
-"""The reduction row kernels compiled for AVX2 + FMA (NOTE [ Kernel dispatch ] in
-elementwise.pyx; reduce.pyx imports this module only when elementwise chose AVX2)."""
+"""The reduction row kernels of the vector builds: compiled as reduce_avx2 with
+AVX2 + FMA and, from the same generated C under another name, as reduce_avx512 with
+AVX-512 F/DQ/BW/VL (setup.py's ISA_COPIES).  reduce.pyx imports the one the instruction-set
+level allows (NOTE [ Kernel dispatch ] in elementwise.pyx)."""
 from cpython.pycapsule cimport PyCapsule_New
 
 from strided._C.kernels.reduce cimport (ReduceCtx, LaneCtx, ReduceKernels, R_SUM, R_PROD, R_MAX, R_MIN,

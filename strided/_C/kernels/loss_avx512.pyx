@@ -1,4 +1,0 @@
-"""The loss row kernels compiled for AVX-512 (F, DQ, BW, VL) with 512-bit vectors: the
-source of loss_avx2.pyx, built with other flags (NOTE [ Kernel dispatch ] in
-elementwise.pyx; imported only when the instruction-set level is avx512)."""
-include "loss_avx2.pyx"
