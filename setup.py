@@ -155,8 +155,8 @@ NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2",
                     "kernels.reduce_avx512", "kernels.gather", "kernels.sort"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
 # Python-facing glue with no loops of its own (argument checks, metadata, calls into the
-# kernels) compiles at -O2: -O3 costs core/tensor.c alone 11 s more and runs no faster
-# (benchmarks/bench_overhead.py); kernels and modules with loops keep -O3
+# kernels) compiles at -O2: -O3 costs core/tensor.c alone 11 s more and is no faster per
+# call (benchmarks/bench_views.py); kernels and modules with loops keep -O3
 if not DEBUG:
     for name in ("core.tensor", "core.dtypes", "core.storage", "core.dlpack", "core.cpu",
                  "core.threads", "ops.gemm", "ops.pool", "ops.optim", "ops.sort",
