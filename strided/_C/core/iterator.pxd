@@ -30,6 +30,9 @@ ctypedef void (*inner_loop_fn)(char** ptrs, const int64_t* strides, int64_t n, v
 cdef void loop_init(StridedLoop* L, int nops, int ndim, const int64_t* sizes) noexcept nogil
 cdef void loop_set_operand(StridedLoop* L, int op, const int64_t* strides, int64_t itemsize) noexcept nogil
 cdef void loop_prepare(StridedLoop* L) noexcept nogil
+# Steps 1 and 3 only: the loop visits the elements in row-major order of the tensor (for
+# kernels whose result depends on the order: scatter, masked_select, nonzero, ...).
+cdef void loop_prepare_ordered(StridedLoop* L) noexcept nogil
 cdef int64_t loop_rows(const StridedLoop* L) noexcept nogil
 cdef void loop_run_rows(const StridedLoop* L, char** base, inner_loop_fn fn, void* ctx,
                         int64_t row_begin, int64_t row_end) noexcept nogil

@@ -52,10 +52,10 @@ cdef void _swap_dims(StridedLoop* L, int a, int b) noexcept nogil:
         L.strides[b][op] = tmp
 
 
-cdef void loop_prepare(StridedLoop* L) noexcept nogil:
-    cdef int d, k, op, n = 0
-    cdef bint chain
-    # 1. drop size-1 dims
+cdef bint _drop_unit_dims(StridedLoop* L) noexcept nogil:
+    """Drop size-1 dims (they never move a pointer); False when none is left (one element:
+    the loop becomes a single row of one)."""
+    cdef int d, op, n = 0
     for d in range(L.ndim):
         if L.sizes[d] != 1:
             if n != d:
@@ -64,21 +64,20 @@ cdef void loop_prepare(StridedLoop* L) noexcept nogil:
                     L.strides[n][op] = L.strides[d][op]
             n += 1
     L.ndim = n
-    if n == 0:                  # a single element
+    if n == 0:
         L.ndim = 1
         L.sizes[0] = 1
         for op in range(L.nops):
             L.strides[0][op] = 0
-        return
-    # 2. insertion sort, innermost = smallest stride (stable: keeps row-major order on ties)
-    for d in range(1, n):
-        k = d
-        while k > 0 and _outer_first(L, k - 1, k):
-            _swap_dims(L, k - 1, k)
-            k -= 1
-    # 3. coalesce neighbours whose strides chain for every operand
-    k = 0
-    for d in range(1, n):
+        return False
+    return True
+
+
+cdef void _coalesce(StridedLoop* L) noexcept nogil:
+    """Merge neighbours whose strides chain for every operand."""
+    cdef int d, op, k = 0
+    cdef bint chain
+    for d in range(1, L.ndim):
         chain = True
         for op in range(L.nops):
             if L.strides[k][op] * L.sizes[k] != L.strides[d][op]:
@@ -92,6 +91,24 @@ cdef void loop_prepare(StridedLoop* L) noexcept nogil:
             for op in range(L.nops):
                 L.strides[k][op] = L.strides[d][op]
     L.ndim = k + 1
+
+
+cdef void loop_prepare(StridedLoop* L) noexcept nogil:
+    cdef int d, k
+    if not _drop_unit_dims(L):
+        return
+    # insertion sort, innermost = smallest stride (stable: keeps row-major order on ties)
+    for d in range(1, L.ndim):
+        k = d
+        while k > 0 and _outer_first(L, k - 1, k):
+            _swap_dims(L, k - 1, k)
+            k -= 1
+    _coalesce(L)
+
+
+cdef void loop_prepare_ordered(StridedLoop* L) noexcept nogil:
+    if _drop_unit_dims(L):
+        _coalesce(L)
 
 
 cdef int64_t loop_rows(const StridedLoop* L) noexcept nogil:

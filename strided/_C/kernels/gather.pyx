@@ -7,8 +7,9 @@ above a grain size for gather and masked_fill.  The coordinate along `dim` comes
 index, so the indexed operand's stride along dim is set to 0 in the loop and added per
 element as index * dim_stride.  Kernels whose result depends on order -- scatter (the last
 of duplicate indices wins; sums and products combine in one fixed order), masked_select,
-masked_scatter and nonzero (row-major numbering) -- walk the shape row-major with an
-odometer over the outer dims and a flat innermost loop, on one thread.  Nothing is assumed
+masked_scatter and nonzero (row-major numbering) -- run on the same iterator prepared to keep
+the tensor's row-major order (loop_prepare_ordered: unit dims dropped, chained dims merged,
+none reordered), on one thread.  Nothing is assumed
 contiguous; read operands may have zero or negative strides.
 """
 from libc.stdint cimport int64_t, int32_t, uint8_t
@@ -16,9 +17,9 @@ from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.types cimport num_t
-from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
-                                       loop_prepare, loop_run_range, loop_run_parallel,
-                                       loop_numel)
+from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, inner_loop_fn, loop_init,
+                                       loop_set_operand, loop_prepare, loop_prepare_ordered,
+                                       loop_run_range, loop_run_parallel, loop_numel)
 
 cdef enum:
     GRAIN = 1 << 15
@@ -64,27 +65,32 @@ cdef bint index_out_of_range(int ndim, const int64_t* sizes, const int64_t* inde
 cdef struct DimCtx:
     int64_t dim_stride          # bytes
     const char* value           # masked_fill's value
+    int itemsize
 
 
-cdef void _gather_row1(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef int64_t ds = (<DimCtx*>ctx).dim_stride, j, k
+ctypedef fused word_t:          # elements are moved as words of their size
+    uint8_t
+    int32_t
+    int64_t
+
+
+cdef inline void _gather_span(word_t* tag, char** p, const int64_t* s, int64_t n,
+                              int64_t ds) noexcept nogil:
+    """Operands: 0 out, 1 index, 2 src (stride 0 along dim, `ds` bytes per index step)."""
+    cdef int64_t j, k
     for j in range(n):
         k = (<const int64_t*>(p[1] + j * s[1]))[0]
-        (<uint8_t*>(p[0] + j * s[0]))[0] = (<const uint8_t*>(p[2] + j * s[2] + k * ds))[0]
+        (<word_t*>(p[0] + j * s[0]))[0] = (<const word_t*>(p[2] + j * s[2] + k * ds))[0]
 
 
-cdef void _gather_row4(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef int64_t ds = (<DimCtx*>ctx).dim_stride, j, k
-    for j in range(n):
-        k = (<const int64_t*>(p[1] + j * s[1]))[0]
-        (<int32_t*>(p[0] + j * s[0]))[0] = (<const int32_t*>(p[2] + j * s[2] + k * ds))[0]
-
-
-cdef void _gather_row8(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef int64_t ds = (<DimCtx*>ctx).dim_stride, j, k
-    for j in range(n):
-        k = (<const int64_t*>(p[1] + j * s[1]))[0]
-        (<int64_t*>(p[0] + j * s[0]))[0] = (<const int64_t*>(p[2] + j * s[2] + k * ds))[0]
+cdef void _gather_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef const DimCtx* c = <const DimCtx*>ctx
+    if c.itemsize == 1:
+        _gather_span(<uint8_t*>NULL, p, s, n, c.dim_stride)
+    elif c.itemsize == 4:
+        _gather_span(<int32_t*>NULL, p, s, n, c.dim_stride)
+    else:
+        _gather_span(<int64_t*>NULL, p, s, n, c.dim_stride)
 
 
 cdef void gather_kernel(int ndim, const int64_t* sizes, char* out, const int64_t* out_strides,
@@ -94,43 +100,34 @@ cdef void gather_kernel(int ndim, const int64_t* sizes, char* out, const int64_t
     cdef StridedLoop L
     cdef DimCtx c
     cdef char* base[3]
-    c.dim_stride = src_dim_stride * itemsize
+    c.dim_stride, c.itemsize = src_dim_stride * itemsize, itemsize
     loop_init(&L, 3, ndim, sizes)
     loop_set_operand(&L, 0, out_strides, itemsize)
     loop_set_operand(&L, 1, index_strides, 8)
     loop_set_operand(&L, 2, src_strides, itemsize)
     loop_prepare(&L)
     base[0], base[1], base[2] = out, <char*>index, <char*>src
-    if itemsize == 1:
-        loop_run_parallel(&L, base, _gather_row1, &c, GRAIN)
-    elif itemsize == 4:
-        loop_run_parallel(&L, base, _gather_row4, &c, GRAIN)
+    loop_run_parallel(&L, base, _gather_row, &c, GRAIN)
+
+
+cdef inline void _fill_span(word_t* tag, char** p, const int64_t* s, int64_t n,
+                            const char* value) noexcept nogil:
+    """Operands: 0 self, 1 mask."""
+    cdef word_t v = (<const word_t*>value)[0]
+    cdef int64_t j
+    for j in range(n):
+        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
+            (<word_t*>(p[0] + j * s[0]))[0] = v
+
+
+cdef void _fill_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef const DimCtx* c = <const DimCtx*>ctx
+    if c.itemsize == 1:
+        _fill_span(<uint8_t*>NULL, p, s, n, c.value)
+    elif c.itemsize == 4:
+        _fill_span(<int32_t*>NULL, p, s, n, c.value)
     else:
-        loop_run_parallel(&L, base, _gather_row8, &c, GRAIN)
-
-
-cdef void _fill_row1(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef uint8_t v = (<const uint8_t*>(<DimCtx*>ctx).value)[0]
-    cdef int64_t j
-    for j in range(n):
-        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
-            (<uint8_t*>(p[0] + j * s[0]))[0] = v
-
-
-cdef void _fill_row4(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef int32_t v = (<const int32_t*>(<DimCtx*>ctx).value)[0]
-    cdef int64_t j
-    for j in range(n):
-        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
-            (<int32_t*>(p[0] + j * s[0]))[0] = v
-
-
-cdef void _fill_row8(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
-    cdef int64_t v = (<const int64_t*>(<DimCtx*>ctx).value)[0]
-    cdef int64_t j
-    for j in range(n):
-        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
-            (<int64_t*>(p[0] + j * s[0]))[0] = v
+        _fill_span(<int64_t*>NULL, p, s, n, c.value)
 
 
 cdef void masked_fill_kernel(int ndim, const int64_t* sizes, char* self,
@@ -140,18 +137,13 @@ cdef void masked_fill_kernel(int ndim, const int64_t* sizes, char* self,
     cdef StridedLoop L
     cdef DimCtx c
     cdef char* base[2]
-    c.value = value
+    c.value, c.itemsize = value, itemsize
     loop_init(&L, 2, ndim, sizes)
     loop_set_operand(&L, 0, self_strides, itemsize)
     loop_set_operand(&L, 1, mask_strides, 1)
     loop_prepare(&L)
     base[0], base[1] = self, <char*>mask
-    if itemsize == 1:
-        loop_run_parallel(&L, base, _fill_row1, &c, GRAIN)
-    elif itemsize == 4:
-        loop_run_parallel(&L, base, _fill_row4, &c, GRAIN)
-    else:
-        loop_run_parallel(&L, base, _fill_row8, &c, GRAIN)
+    loop_run_parallel(&L, base, _fill_row, &c, GRAIN)
 
 
 cdef void _count_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
@@ -174,85 +166,67 @@ cdef int64_t count_nonzero(int ndim, const int64_t* sizes, const uint8_t* mask,
     return count
 
 
-# ---- row-major walks -------------------------------------------------------------------------
+# ---- row-major kernels: the iterator in the tensor's order -----------------------------------
 
-cdef struct Walk:
-    # a row-major odometer over ndim dims (>= 1) for up to three operands
-    int ndim
-    int64_t sizes[MAX_DIMS]
-    int64_t idx[MAX_DIMS]
-    int64_t strides[3][MAX_DIMS]   # bytes
-    char* p[3]
-
-
-cdef bint _walk_init(Walk* W, int ndim, const int64_t* sizes, int nops,
-                     char** ptrs, const int64_t** strides, const int* itemsizes) noexcept nogil:
-    """False when the shape is empty.  A 0-d shape walks one element."""
-    cdef int d, op
-    W.ndim = ndim if ndim > 0 else 1
-    for d in range(W.ndim):
-        W.sizes[d] = sizes[d] if ndim > 0 else 1
-        W.idx[d] = 0
-        if W.sizes[d] == 0:
-            return False
-        for op in range(nops):
-            W.strides[op][d] = (strides[op][d] if ndim > 0 else 0) * itemsizes[op]
+cdef void _ordered_loop(StridedLoop* L, int ndim, const int64_t* sizes, int nops,
+                        const int64_t** strides, const int* itemsizes) noexcept nogil:
+    """A loop over `sizes` that keeps row-major order (loop_prepare_ordered)."""
+    cdef int op
+    loop_init(L, nops, ndim, sizes)
     for op in range(nops):
-        W.p[op] = ptrs[op]
-    return True
+        loop_set_operand(L, op, strides[op], itemsizes[op])
+    loop_prepare_ordered(L)
 
 
-cdef bint _walk_next_row(Walk* W, int nops) noexcept nogil:
-    """Advance the outer dims (all but the last) by one; False when done."""
-    cdef int d = W.ndim - 2, op
-    while d >= 0:
-        W.idx[d] += 1
-        for op in range(nops):
-            W.p[op] += W.strides[op][d]
-        if W.idx[d] < W.sizes[d]:
-            return True
-        for op in range(nops):
-            W.p[op] -= W.strides[op][d] * W.sizes[d]
-        W.idx[d] = 0
-        d -= 1
-    return False
+cdef struct ScatterCtx:
+    int64_t dim_stride          # self's stride along dim, bytes
+    int mode
+    int dtype
 
 
-
-
-cdef inline void _scatter_rows(Walk* W, num_t* tag, int64_t ds, int mode,
-                               bint as_bool) noexcept nogil:
-    """W's operands: 0 self (dim stride 0), 1 index, 2 src."""
-    cdef int64_t n = W.sizes[W.ndim - 1], j, k
-    cdef int64_t s0 = W.strides[0][W.ndim - 1], s1 = W.strides[1][W.ndim - 1]
-    cdef int64_t s2 = W.strides[2][W.ndim - 1]
+cdef inline void _scatter_span(num_t* tag, char** p, const int64_t* s, int64_t n,
+                               const ScatterCtx* c, bint as_bool) noexcept nogil:
+    """Operands: 0 self (stride 0 along dim), 1 index, 2 src."""
+    cdef int64_t j, k
     cdef num_t* d
     cdef num_t v
-    while True:
-        for j in range(n):
-            k = (<const int64_t*>(W.p[1] + j * s1))[0]
-            d = <num_t*>(W.p[0] + j * s0 + k * ds)
-            v = (<const num_t*>(W.p[2] + j * s2))[0]
-            if mode == SCATTER_SET:
-                d[0] = v
-            elif mode == SCATTER_ADD:
-                if as_bool:
-                    d[0] = (d[0] != 0) | (v != 0)
-                else:
-                    d[0] = d[0] + v
-            elif mode == SCATTER_MUL:
-                if as_bool:
-                    d[0] = (d[0] != 0) & (v != 0)
-                else:
-                    d[0] = d[0] * v
-            elif mode == SCATTER_AMAX:
-                if v > d[0] or v != v:
-                    d[0] = v
+    cdef int mode = c.mode
+    for j in range(n):
+        k = (<const int64_t*>(p[1] + j * s[1]))[0]
+        d = <num_t*>(p[0] + j * s[0] + k * c.dim_stride)
+        v = (<const num_t*>(p[2] + j * s[2]))[0]
+        if mode == SCATTER_SET:
+            d[0] = v
+        elif mode == SCATTER_ADD:
+            if as_bool:
+                d[0] = (d[0] != 0) | (v != 0)
             else:
-                if v < d[0] or v != v:
-                    d[0] = v
-        if not _walk_next_row(W, 3):
-            return
+                d[0] = d[0] + v
+        elif mode == SCATTER_MUL:
+            if as_bool:
+                d[0] = (d[0] != 0) & (v != 0)
+            else:
+                d[0] = d[0] * v
+        elif mode == SCATTER_AMAX:
+            if v > d[0] or v != v:
+                d[0] = v
+        else:
+            if v < d[0] or v != v:
+                d[0] = v
+
+
+cdef void _scatter_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef const ScatterCtx* c = <const ScatterCtx*>ctx
+    if c.dtype == FLOAT32:
+        _scatter_span(<float*>NULL, p, s, n, c, False)
+    elif c.dtype == FLOAT64:
+        _scatter_span(<double*>NULL, p, s, n, c, False)
+    elif c.dtype == INT64:
+        _scatter_span(<int64_t*>NULL, p, s, n, c, False)
+    elif c.dtype == INT32:
+        _scatter_span(<int32_t*>NULL, p, s, n, c, False)
+    else:
+        _scatter_span(<uint8_t*>NULL, p, s, n, c, c.dtype == BOOL)
 
 
 cdef void scatter_kernel(int ndim, const int64_t* sizes, char* self,
@@ -260,8 +234,9 @@ cdef void scatter_kernel(int ndim, const int64_t* sizes, char* self,
                          const int64_t* index, const int64_t* index_strides,
                          const char* src, const int64_t* src_strides, int dtype,
                          int mode) noexcept nogil:
-    cdef Walk W
-    cdef char* ptrs[3]
+    cdef StridedLoop L
+    cdef ScatterCtx c
+    cdef char* base[3]
     cdef const int64_t* strides[3]
     cdef int isz[3]
     cdef int itemsize = 1
@@ -269,102 +244,137 @@ cdef void scatter_kernel(int ndim, const int64_t* sizes, char* self,
         itemsize = 4
     elif dtype == INT64 or dtype == FLOAT64:
         itemsize = 8
-    ptrs[0], ptrs[1], ptrs[2] = self, <char*>index, <char*>src
+    base[0], base[1], base[2] = self, <char*>index, <char*>src
     strides[0], strides[1], strides[2] = self_strides, index_strides, src_strides
     isz[0], isz[1], isz[2] = itemsize, 8, itemsize
-    if not _walk_init(&W, ndim, sizes, 3, ptrs, strides, isz):
-        return
-    cdef int64_t ds = self_dim_stride * itemsize
-    if dtype == FLOAT32:
-        _scatter_rows(&W, <float*>NULL, ds, mode, False)
-    elif dtype == FLOAT64:
-        _scatter_rows(&W, <double*>NULL, ds, mode, False)
-    elif dtype == INT64:
-        _scatter_rows(&W, <int64_t*>NULL, ds, mode, False)
-    elif dtype == INT32:
-        _scatter_rows(&W, <int32_t*>NULL, ds, mode, False)
-    else:
-        _scatter_rows(&W, <uint8_t*>NULL, ds, mode, dtype == BOOL)
+    _ordered_loop(&L, ndim, sizes, 3, strides, isz)
+    c.dim_stride, c.mode, c.dtype = self_dim_stride * itemsize, mode, dtype
+    loop_run_range(&L, base, _scatter_row, &c, 0, loop_numel(&L))
+
+
+cdef struct MaskedCtx:
+    char* flat                  # masked_select's out / masked_scatter's src, advancing
+    int64_t limit               # elements left to move
+    int itemsize
+
+
+cdef void _masked_select_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    """Operands: 0 src, 1 mask."""
+    cdef MaskedCtx* c = <MaskedCtx*>ctx
+    cdef int64_t j
+    for j in range(n):
+        if c.limit == 0:
+            return
+        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
+            memcpy(c.flat, p[0] + j * s[0], c.itemsize)
+            c.flat += c.itemsize
+            c.limit -= 1
+
+
+cdef void _masked_scatter_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    """Operands: 0 self, 1 mask."""
+    cdef MaskedCtx* c = <MaskedCtx*>ctx
+    cdef int64_t j
+    for j in range(n):
+        if c.limit == 0:
+            return
+        if (<const uint8_t*>(p[1] + j * s[1]))[0]:
+            memcpy(p[0] + j * s[0], c.flat, c.itemsize)
+            c.flat += c.itemsize
+            c.limit -= 1
+
+
+cdef void _masked_walk(int ndim, const int64_t* sizes, char* data, const int64_t* data_strides,
+                       const uint8_t* mask, const int64_t* mask_strides, char* flat,
+                       int64_t limit, int itemsize, inner_loop_fn row) noexcept nogil:
+    cdef StridedLoop L
+    cdef MaskedCtx c
+    cdef char* base[2]
+    cdef const int64_t* strides[2]
+    cdef int isz[2]
+    base[0], base[1] = data, <char*>mask
+    strides[0], strides[1] = data_strides, mask_strides
+    isz[0], isz[1] = itemsize, 1
+    _ordered_loop(&L, ndim, sizes, 2, strides, isz)
+    c.flat, c.limit, c.itemsize = flat, limit, itemsize
+    loop_run_range(&L, base, row, &c, 0, loop_numel(&L))
 
 
 cdef void masked_select_kernel(int ndim, const int64_t* sizes, const char* src,
                                const int64_t* src_strides, const uint8_t* mask,
                                const int64_t* mask_strides, char* out, int64_t limit,
                                int itemsize) noexcept nogil:
-    cdef Walk W
-    cdef char* ptrs[2]
-    cdef const int64_t* strides[2]
-    cdef int isz[2]
-    ptrs[0], ptrs[1] = <char*>src, <char*>mask
-    strides[0], strides[1] = src_strides, mask_strides
-    isz[0], isz[1] = itemsize, 1
-    if not _walk_init(&W, ndim, sizes, 2, ptrs, strides, isz):
-        return
-    cdef int64_t n = W.sizes[W.ndim - 1], j
-    cdef int64_t s0 = W.strides[0][W.ndim - 1], s1 = W.strides[1][W.ndim - 1]
-    while True:
-        for j in range(n):
-            if (<const uint8_t*>(W.p[1] + j * s1))[0]:
-                if limit == 0:
-                    return
-                memcpy(out, W.p[0] + j * s0, itemsize)
-                out += itemsize
-                limit -= 1
-        if not _walk_next_row(&W, 2):
-            return
+    _masked_walk(ndim, sizes, <char*>src, src_strides, mask, mask_strides, out, limit,
+                 itemsize, _masked_select_row)
 
 
 cdef void masked_scatter_kernel(int ndim, const int64_t* sizes, char* self,
                                 const int64_t* self_strides, const uint8_t* mask,
                                 const int64_t* mask_strides, const char* src,
                                 int64_t limit, int itemsize) noexcept nogil:
-    cdef Walk W
-    cdef char* ptrs[2]
-    cdef const int64_t* strides[2]
-    cdef int isz[2]
-    ptrs[0], ptrs[1] = self, <char*>mask
-    strides[0], strides[1] = self_strides, mask_strides
-    isz[0], isz[1] = itemsize, 1
-    if not _walk_init(&W, ndim, sizes, 2, ptrs, strides, isz):
+    _masked_walk(ndim, sizes, self, self_strides, mask, mask_strides, <char*>src, limit,
+                 itemsize, _masked_scatter_row)
+
+
+cdef struct NonzeroCtx:
+    int64_t* out                # the next (ndim,) row of coordinates
+    int64_t limit
+    int ndim
+    const int64_t* sizes
+    int64_t idx[MAX_DIMS]       # coordinates of the element the row starts at
+
+
+cdef void _nonzero_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    """Operand 0: the mask.  The rows arrive in row-major order, so each element's
+    coordinates are the previous element's plus one in the last dim, carried into the
+    others when it wraps (a row may span several dims)."""
+    cdef NonzeroCtx* c = <NonzeroCtx*>ctx
+    cdef int64_t j, limit = c.limit
+    cdef int64_t* out = c.out
+    cdef int d, nd = c.ndim, last = c.ndim - 1
+    if nd == 0:                     # one element, no coordinates
+        if limit > 0 and (<const uint8_t*>p[0])[0]:
+            c.limit -= 1
         return
-    cdef int64_t n = W.sizes[W.ndim - 1], j
-    cdef int64_t s0 = W.strides[0][W.ndim - 1], s1 = W.strides[1][W.ndim - 1]
-    while True:
-        for j in range(n):
-            if (<const uint8_t*>(W.p[1] + j * s1))[0]:
-                if limit == 0:
-                    return
-                memcpy(W.p[0] + j * s0, src, itemsize)
-                src += itemsize
-                limit -= 1
-        if not _walk_next_row(&W, 2):
-            return
+    cdef int64_t i = c.idx[last], size = c.sizes[last]
+    for j in range(n):
+        if (<const uint8_t*>(p[0] + j * s[0]))[0]:
+            if limit == 0:
+                break
+            for d in range(last):
+                out[d] = c.idx[d]
+            out[last] = i
+            out += nd
+            limit -= 1
+        i += 1
+        if i == size:
+            i = 0
+            d = last - 1
+            while d >= 0:
+                c.idx[d] += 1
+                if c.idx[d] < c.sizes[d]:
+                    break
+                c.idx[d] = 0
+                d -= 1
+    c.idx[last] = i
+    c.out = out
+    c.limit = limit
 
 
 cdef void nonzero_kernel(int ndim, const int64_t* sizes, const uint8_t* mask,
                          const int64_t* mask_strides, int64_t* out,
                          int64_t limit) noexcept nogil:
-    cdef Walk W
-    cdef char* ptrs[1]
+    cdef StridedLoop L
+    cdef NonzeroCtx c
+    cdef char* base[1]
     cdef const int64_t* strides[1]
     cdef int isz[1]
-    ptrs[0] = <char*>mask
+    cdef int d
+    base[0] = <char*>mask
     strides[0] = mask_strides
     isz[0] = 1
-    if not _walk_init(&W, ndim, sizes, 1, ptrs, strides, isz):
-        return
-    cdef int64_t n = W.sizes[W.ndim - 1], j, s0 = W.strides[0][W.ndim - 1]
-    cdef int d
-    while True:
-        for j in range(n):
-            if (<const uint8_t*>(W.p[0] + j * s0))[0]:
-                if limit == 0:
-                    return
-                limit -= 1
-                for d in range(ndim - 1):
-                    out[d] = W.idx[d]
-                if ndim > 0:
-                    out[ndim - 1] = j
-                out += ndim
-        if not _walk_next_row(&W, 1):
-            return
+    _ordered_loop(&L, ndim, sizes, 1, strides, isz)
+    c.out, c.limit, c.ndim, c.sizes = out, limit, ndim, sizes
+    for d in range(ndim):
+        c.idx[d] = 0
+    loop_run_range(&L, base, _nonzero_row, &c, 0, loop_numel(&L))
