@@ -7,15 +7,17 @@ which is stable: equal keys keep their order, ascending or descending, so the in
 agree with PyTorch's stable sort.  NaN orders after every number (ascending) and before
 (descending), as in PyTorch.  The first k positions are then written out as values and
 indices through their strides.  For a small k (topk, kthvalue) the first k are selected
-in one pass instead (_select_first), with the same order and ties.  One thread; scratch is
-allocated once per call.
+in one pass instead (_select_first), with the same order and ties.  The rows are the
+elements of the strided iterator over the other dims (NOTE [ Strided iteration ]).  One
+thread; scratch is allocated once per call.
 """
 from libc.stdint cimport int64_t, int32_t, uint8_t
 from libc.stdlib cimport malloc, free
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.types cimport num_t
-from strided._C.core.iterator cimport MAX_DIMS
+from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
+                                       loop_prepare, loop_run_range, loop_numel)
 
 cdef enum:
     RUN = 16
@@ -108,63 +110,56 @@ cdef void _select_first(const num_t* src, int64_t ss, int64_t n, int64_t k, num_
         idx[j] = i
 
 
-cdef int _sort_rows(num_t* tag, int nb, const int64_t* bsizes, const int64_t* sbs,
-                    const int64_t* vbs, const int64_t* ibs, int64_t n, int64_t k,
-                    const num_t* src, int64_t ss, num_t* values, int64_t vs,
-                    int64_t* indices, int64_t is_, bint desc) noexcept nogil:
-    cdef num_t* key = <num_t*>malloc((n if n else 1) * sizeof(num_t))
-    cdef int64_t* idx = <int64_t*>malloc((n if n else 1) * sizeof(int64_t))
-    cdef int64_t* tmp = <int64_t*>malloc((n if n else 1) * sizeof(int64_t))
-    cdef int64_t pos[MAX_DIMS]
-    cdef int64_t j
-    cdef int d
-    if key == NULL or idx == NULL or tmp == NULL:
-        free(key)
-        free(idx)
-        free(tmp)
-        return -1
-    for d in range(nb):
-        pos[d] = 0
-    cdef bint select = k <= SELECT_MAX_K and k * 8 < n
-    while True:
-        if select:
-            _select_first(src, ss, n, k, key, idx, desc)
-            if values != NULL:
-                for j in range(k):
-                    values[j * vs] = key[j]
-        else:
-            for j in range(n):
-                key[j] = src[j * ss]
-            _sort_index(key, idx, tmp, n, desc)
-            if values != NULL:
-                for j in range(k):
-                    values[j * vs] = key[idx[j]]
-        if indices != NULL:
+cdef struct SortCtx:
+    void* key                   # scratch: n values, n positions, n positions
+    int64_t* idx
+    int64_t* tmp
+    int64_t n, k
+    int64_t ss, vs, is_         # strides along the sorted dim, elements
+    bint desc, select, has_values, has_indices
+    int dtype
+
+
+cdef inline void _sort_lane(const num_t* src, num_t* values, int64_t* indices,
+                            const SortCtx* c) noexcept nogil:
+    cdef num_t* key = <num_t*>c.key
+    cdef int64_t* idx = c.idx
+    cdef int64_t j, n = c.n, k = c.k
+    if c.select:
+        _select_first(src, c.ss, n, k, key, idx, c.desc)
+        if c.has_values:
             for j in range(k):
-                indices[j * is_] = idx[j]
-        d = nb - 1
-        while d >= 0:                               # odometer over the batch dims
-            pos[d] += 1
-            src += sbs[d]
-            if values != NULL:
-                values += vbs[d]
-            if indices != NULL:
-                indices += ibs[d]
-            if pos[d] < bsizes[d]:
-                break
-            src -= sbs[d] * bsizes[d]
-            if values != NULL:
-                values -= vbs[d] * bsizes[d]
-            if indices != NULL:
-                indices -= ibs[d] * bsizes[d]
-            pos[d] = 0
-            d -= 1
-        if d < 0:
-            break
-    free(key)
-    free(idx)
-    free(tmp)
-    return 0
+                values[j * c.vs] = key[j]
+    else:
+        for j in range(n):
+            key[j] = src[j * c.ss]
+        _sort_index(key, idx, c.tmp, n, c.desc)
+        if c.has_values:
+            for j in range(k):
+                values[j * c.vs] = key[idx[j]]
+    if c.has_indices:
+        for j in range(k):
+            indices[j * c.is_] = idx[j]
+
+
+cdef void _sort_row(char** p, const int64_t* s, int64_t count, void* ctx) noexcept nogil:
+    """`count` lanes of the iterator over the batch dims; operands 0 src, 1 values,
+    2 indices (the last two at stride 0 when not wanted)."""
+    cdef const SortCtx* c = <const SortCtx*>ctx
+    cdef int64_t j
+    cdef int64_t* ip
+    for j in range(count):
+        ip = <int64_t*>(p[2] + j * s[2])
+        if c.dtype == FLOAT32:
+            _sort_lane(<const float*>(p[0] + j * s[0]), <float*>(p[1] + j * s[1]), ip, c)
+        elif c.dtype == FLOAT64:
+            _sort_lane(<const double*>(p[0] + j * s[0]), <double*>(p[1] + j * s[1]), ip, c)
+        elif c.dtype == INT64:
+            _sort_lane(<const int64_t*>(p[0] + j * s[0]), <int64_t*>(p[1] + j * s[1]), ip, c)
+        elif c.dtype == INT32:
+            _sort_lane(<const int32_t*>(p[0] + j * s[0]), <int32_t*>(p[1] + j * s[1]), ip, c)
+        else:
+            _sort_lane(<const uint8_t*>(p[0] + j * s[0]), <uint8_t*>(p[1] + j * s[1]), ip, c)
 
 
 cdef int sort_kernel(int nb, const int64_t* bsizes, const int64_t* src_bstrides,
@@ -172,26 +167,39 @@ cdef int sort_kernel(int nb, const int64_t* bsizes, const int64_t* src_bstrides,
                      int64_t n, int64_t k, const char* src, int64_t src_stride,
                      char* values, int64_t val_stride, int64_t* indices, int64_t idx_stride,
                      int dtype, bint descending) noexcept nogil:
-    cdef int d
+    cdef StridedLoop L
+    cdef SortCtx c
+    cdef char* base[3]
+    cdef int64_t unused[MAX_DIMS]
+    cdef int d, itemsize = 1
+    if dtype == INT32 or dtype == FLOAT32:
+        itemsize = 4
+    elif dtype == INT64 or dtype == FLOAT64:
+        itemsize = 8
     for d in range(nb):
-        if bsizes[d] == 0:
-            return 0
-    if dtype == FLOAT32:
-        return _sort_rows(<float*>NULL, nb, bsizes, src_bstrides, val_bstrides, idx_bstrides,
-                          n, k, <const float*>src, src_stride, <float*>values, val_stride,
-                          indices, idx_stride, descending)
-    if dtype == FLOAT64:
-        return _sort_rows(<double*>NULL, nb, bsizes, src_bstrides, val_bstrides, idx_bstrides,
-                          n, k, <const double*>src, src_stride, <double*>values, val_stride,
-                          indices, idx_stride, descending)
-    if dtype == INT64:
-        return _sort_rows(<int64_t*>NULL, nb, bsizes, src_bstrides, val_bstrides,
-                          idx_bstrides, n, k, <const int64_t*>src, src_stride,
-                          <int64_t*>values, val_stride, indices, idx_stride, descending)
-    if dtype == INT32:
-        return _sort_rows(<int32_t*>NULL, nb, bsizes, src_bstrides, val_bstrides,
-                          idx_bstrides, n, k, <const int32_t*>src, src_stride,
-                          <int32_t*>values, val_stride, indices, idx_stride, descending)
-    return _sort_rows(<uint8_t*>NULL, nb, bsizes, src_bstrides, val_bstrides, idx_bstrides,
-                      n, k, <const uint8_t*>src, src_stride, <uint8_t*>values, val_stride,
-                      indices, idx_stride, descending)
+        unused[d] = 0
+    loop_init(&L, 3, nb, bsizes)
+    loop_set_operand(&L, 0, src_bstrides, itemsize)
+    loop_set_operand(&L, 1, val_bstrides if values != NULL else unused, itemsize)
+    loop_set_operand(&L, 2, idx_bstrides if indices != NULL else unused, 8)
+    loop_prepare(&L)                # the lanes are independent: any order
+    if L.empty:
+        return 0
+    c.n, c.k, c.desc, c.dtype = n, k, descending, dtype
+    c.ss, c.vs, c.is_ = src_stride, val_stride, idx_stride
+    c.has_values, c.has_indices = values != NULL, indices != NULL
+    c.select = k <= SELECT_MAX_K and k * 8 < n
+    c.key = malloc((n if n else 1) * itemsize)
+    c.idx = <int64_t*>malloc((n if n else 1) * sizeof(int64_t))
+    c.tmp = <int64_t*>malloc((n if n else 1) * sizeof(int64_t))
+    if c.key == NULL or c.idx == NULL or c.tmp == NULL:
+        free(c.key)
+        free(c.idx)
+        free(c.tmp)
+        return -1
+    base[0], base[1], base[2] = <char*>src, values, <char*>indices
+    loop_run_range(&L, base, _sort_row, &c, 0, loop_numel(&L))
+    free(c.key)
+    free(c.idx)
+    free(c.tmp)
+    return 0

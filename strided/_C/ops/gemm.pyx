@@ -17,7 +17,8 @@ from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, I
 from strided._C.core.tensor cimport (Tensor, mark_written, make_tensor, new_tensor, copy_into,
                                 data_of, check_writable, _memory_overlaps,
                                 grad_mode_enabled, needs_grad, autograd_dispatch)
-from strided._C.core.iterator cimport MAX_DIMS
+from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
+                                       loop_prepare, loop_run_range, loop_numel)
 from strided._C.kernels.gemm cimport gemm_strided, gemm_batched
 
 cdef enum:
@@ -210,6 +211,38 @@ cdef bint _fold_rows(Tensor t, int mdim, int64_t* rs):
     return True
 
 
+cdef struct OffsetsCtx:
+    char* base[3]
+    int64_t itemsize
+    int64_t* out                # the next (a, b, c) triple
+
+
+cdef void _offsets_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    cdef OffsetsCtx* c = <OffsetsCtx*>ctx
+    cdef int64_t j
+    cdef int op
+    for j in range(n):
+        for op in range(3):
+            c.out[op] = (p[op] + j * s[op] - c.base[op]) // c.itemsize
+        c.out += 3
+
+
+cdef void _batch_offsets(Tensor a, Tensor b, Tensor out, int nbd, int64_t* offsets):
+    """offsets[3 i .. 3 i + 2] = the element offsets of a's, b's and out's matrix i, for
+    every index i of the batch dims 0..nbd-1 (the strided iterator over them; the
+    products are independent, so their order is free)."""
+    cdef StridedLoop L
+    cdef OffsetsCtx c
+    loop_init(&L, 3, nbd, out._sizes)
+    loop_set_operand(&L, 0, a._strides, a._dtype.itemsize)
+    loop_set_operand(&L, 1, b._strides, a._dtype.itemsize)
+    loop_set_operand(&L, 2, out._strides, a._dtype.itemsize)
+    loop_prepare(&L)
+    c.base[0], c.base[1], c.base[2] = data_of(a), data_of(b), data_of(out)
+    c.itemsize, c.out = a._dtype.itemsize, offsets
+    loop_run_range(&L, c.base, _offsets_row, &c, 0, loop_numel(&L))
+
+
 cdef int _matmul_nd(Tensor a, Tensor b, Tensor out, double alpha, double beta) except -1:
     """out[i] = alpha * a[i] @ b[i] + beta * out[i] for every batch index i: a, b and out
     have the same number of dims and batch shape (a and b may be expanded, stride 0).
@@ -219,8 +252,7 @@ cdef int _matmul_nd(Tensor a, Tensor b, Tensor out, double alpha, double beta) e
     else runs as a batch of products, in parallel over the batch when they are small."""
     cdef int nd = out._ndim, nbd = nd - 2, d
     cdef int64_t m = out._sizes[nd - 2], n = out._sizes[nd - 1], k = a._sizes[nd - 1]
-    cdef int64_t nb = 1, i, rsA, rsC, offA = 0, offB = 0, offC = 0
-    cdef int64_t idx[MAX_DIMS]
+    cdef int64_t nb = 1, rsA, rsC
     cdef int64_t* offsets
     cdef bint b_shared = True
     cdef int rc, dt = a._dtype.num
@@ -237,25 +269,7 @@ cdef int _matmul_nd(Tensor a, Tensor b, Tensor out, double alpha, double beta) e
     offsets = <int64_t*>malloc(3 * nb * sizeof(int64_t))
     if offsets == NULL:
         raise MemoryError()
-    for d in range(nbd):
-        idx[d] = 0
-    for i in range(nb):             # odometer over the batch dims
-        offsets[3 * i] = offA
-        offsets[3 * i + 1] = offB
-        offsets[3 * i + 2] = offC
-        d = nbd - 1
-        while d >= 0:
-            idx[d] += 1
-            offA += a._strides[d]
-            offB += b._strides[d]
-            offC += out._strides[d]
-            if idx[d] < out._sizes[d]:
-                break
-            offA -= a._strides[d] * out._sizes[d]
-            offB -= b._strides[d] * out._sizes[d]
-            offC -= out._strides[d] * out._sizes[d]
-            idx[d] = 0
-            d -= 1
+    _batch_offsets(a, b, out, nbd, offsets)
     with nogil:
         rc = gemm_batched(dt, nb, offsets, m, n, k, alpha,
                           data_of(a), a._strides[nd - 2], a._strides[nd - 1],
