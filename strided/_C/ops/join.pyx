@@ -20,7 +20,8 @@ from strided._C.core.dtypes cimport DType, dtype_from_num
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, check_writable, mark_written,
                                      grad_mode_enabled, needs_grad, autograd_dispatch)
-from strided._C.core.iterator cimport MAX_DIMS
+from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
+                                       loop_prepare, loop_run_range, loop_numel)
 from strided._C.core.copy cimport copy_strided
 
 from strided._C.core.tensor import Tensor as _Tensor
@@ -614,57 +615,58 @@ ctypedef fused bits_t:
     int64_t
 
 
-cdef void zero_triangle(bits_t* p, int nb, const int64_t* bsizes, const int64_t* bstrides,
-                        int64_t R, int64_t C, int64_t rs, int64_t cs, int64_t k,
-                        bint upper) noexcept nogil:
-    """In every matrix of the batch (batch dims bsizes / bstrides, outermost first), zero
-    the elements outside the kept triangle:
+cdef struct TriCtx:
+    int64_t R, C, rs, cs, k     # matrix shape, strides (elements) and diagonal
+    bint upper
+    int itemsize
+
+
+cdef inline void _zero_outside(bits_t* p, const TriCtx* c) noexcept nogil:
+    """Zero the elements of one matrix outside the kept triangle:
         lower (tril): zero m[i, j] for j > i + k;   upper (triu): zero m[i, j] for j < i + k.
     Zero is the all-zero bit pattern for every dtype."""
-    cdef int64_t idx[MAX_DIMS]
     cdef int64_t i, j, lo, hi
-    cdef int d
-    for d in range(nb):
-        idx[d] = 0
-    while True:
-        for i in range(R):
-            if upper:
-                lo, hi = 0, i + k
-            else:
-                lo, hi = i + k + 1, C
-            if lo < 0:
-                lo = 0
-            if hi > C:
-                hi = C
-            for j in range(lo, hi):
-                p[i * rs + j * cs] = 0
-        d = nb - 1
-        while d >= 0:
-            idx[d] += 1
-            p += bstrides[d]
-            if idx[d] < bsizes[d]:
-                break
-            p -= bstrides[d] * bsizes[d]
-            idx[d] = 0
-            d -= 1
-        if d < 0:
-            return
+    for i in range(c.R):
+        if c.upper:
+            lo, hi = 0, i + c.k
+        else:
+            lo, hi = i + c.k + 1, c.C
+        if lo < 0:
+            lo = 0
+        if hi > c.C:
+            hi = c.C
+        for j in range(lo, hi):
+            p[i * c.rs + j * c.cs] = 0
+
+
+cdef void _zero_triangle_row(char** p, const int64_t* s, int64_t n, void* ctx) noexcept nogil:
+    """n matrices of the batch, one per element of the iterator over the batch dims."""
+    cdef const TriCtx* c = <const TriCtx*>ctx
+    cdef int64_t j
+    for j in range(n):
+        if c.itemsize == 1:
+            _zero_outside(<uint8_t*>(p[0] + j * s[0]), c)
+        elif c.itemsize == 4:
+            _zero_outside(<int32_t*>(p[0] + j * s[0]), c)
+        else:
+            _zero_outside(<int64_t*>(p[0] + j * s[0]), c)
 
 
 cdef void _zero_triangle(Tensor t, int64_t k, bint upper) noexcept:
-    cdef int nb = t._ndim - 2, isz = t._dtype.itemsize
-    cdef int64_t R = t._sizes[nb], C = t._sizes[nb + 1]
-    cdef int64_t rs = t._strides[nb], cs = t._strides[nb + 1]
-    cdef char* p = data_of(t)
+    cdef int nb = t._ndim - 2
+    cdef StridedLoop L
+    cdef TriCtx c
+    cdef char* base[1]
     if t._numel == 0:
         return
+    c.R, c.C, c.rs, c.cs = t._sizes[nb], t._sizes[nb + 1], t._strides[nb], t._strides[nb + 1]
+    c.k, c.upper, c.itemsize = k, upper, t._dtype.itemsize
+    base[0] = data_of(t)
     with nogil:
-        if isz == 1:
-            zero_triangle(<uint8_t*>p, nb, t._sizes, t._strides, R, C, rs, cs, k, upper)
-        elif isz == 4:
-            zero_triangle(<int32_t*>p, nb, t._sizes, t._strides, R, C, rs, cs, k, upper)
-        else:
-            zero_triangle(<int64_t*>p, nb, t._sizes, t._strides, R, C, rs, cs, k, upper)
+        loop_init(&L, 1, nb, t._sizes)
+        loop_set_operand(&L, 0, t._strides, c.itemsize)
+        loop_prepare(&L)
+        loop_run_range(&L, base, _zero_triangle_row, &c, 0, loop_numel(&L))
 
 
 cdef int _check_tri(Tensor t, str op) except -1:
