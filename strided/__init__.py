@@ -26,7 +26,8 @@ from strided._C.ops.join import (cat, concat, concatenate, stack, hstack, vstack
                                 atleast_2d, atleast_3d, ravel, meshgrid, tile, roll, tril, triu)
 from strided._C.ops.gather import (gather, scatter, scatter_add, masked_fill, masked_select,
                                   masked_scatter, nonzero, argwhere, index_put, index_put_,
-                                  scatter_reduce, take_along_dim)
+                                  scatter_reduce, take_along_dim, index_copy, index_fill,
+                                  index_reduce)
 from strided._C.ops.compose import (repeat_interleave, unique, bincount, searchsorted,
                                    unravel_index)
 from strided._C.ops.einsum import einsum

@@ -215,3 +215,81 @@ def _scatter_reduce(ctx, g):
         gs = share.gather(dim, index).masked_fill(src_is.logical_not(), 0)
     return (gx if ctx.needs[0] else None,
             _pad_to(gs, ctx.shapes[1]) if ctx.needs[1] else None)
+
+
+# ---- index_copy_, index_fill_, index_reduce_ (NOTE [ Slice scatters ]) ----------------------------
+
+def _at_least_1d(t):
+    return t.reshape(1) if t.ndim == 0 else t
+
+
+@derivative("index_copy", "IndexCopyBackward0")
+def _index_copy(ctx, g):
+    """PyTorch's rows: self's gradient is g with the written slices zeroed; source's is g's
+    slices at the indices (each duplicate gets its slice's gradient, as in PyTorch)."""
+    gx = gs = None
+    if ctx.needs[0]:
+        gx = g.index_fill(ctx.dim, ctx.index, 0)
+    if ctx.needs[1]:
+        gs = _at_least_1d(g).index_select(ctx.dim, ctx.index).reshape(ctx.shapes[1])
+        gs = _cast(gs, ctx.dtypes[1])
+    return gx, gs
+
+
+@derivative("index_fill",
+            lambda ctx: "IndexFillBackward1" if ctx.tensor_value else "IndexFillBackward0")
+def _index_fill(ctx, g):
+    """self's gradient is g with the filled slices zeroed; a 0-d value tensor's is the sum
+    of g over the filled slices (each counted once, however often its index repeats)."""
+    gx = gv = None
+    if ctx.needs[0]:
+        gx = g.index_fill(ctx.dim, ctx.index, 0)
+    if ctx.needs[1]:
+        picked = _at_least_1d(g).index_select(ctx.dim, ctx.index.reshape(-1).unique())
+        gv = _cast(picked.sum(), ctx.dtypes[1])
+    return gx, gv
+
+
+@derivative("index_reduce", "IndexReduceBackward0")
+def _index_reduce(ctx, g):
+    """PyTorch's index_reduce_backward.  mean: g divided by each slot's count.  prod: g
+    times the product of the other factors, computed with zeros masked out (a source slot
+    holding the only zero of its product gets the product of the rest; two or more zeros
+    give 0).  amax / amin: g shared evenly among self's and source's elements equal to the
+    result (self's counted even with include_self=False, as PyTorch does).  With
+    include_self=False self's gradient is 0 in the slices written to."""
+    dim, index, reduce = ctx.dim, ctx.index, ctx.reduce
+    x, src, result = ctx.self, ctx.source, ctx.result
+    shape0, shape1 = tuple(ctx.shapes[0]), tuple(ctx.shapes[1])
+    g, x, result = _at_least_1d(g), _at_least_1d(x.detach()), _at_least_1d(result)
+    src = _at_least_1d(src.detach())
+    if reduce == "mean":
+        n = _zeros(tuple(g.shape), g.dtype) + (1.0 if ctx.include_self else 0.0)
+        n = n.index_add(dim, index, _zeros(tuple(src.shape), g.dtype) + 1.0)
+        n = n.masked_fill(n == 0, 1.0)
+        gx = g / n
+        gs = g.index_select(dim, index) / n.index_select(dim, index)
+    elif reduce == "prod":
+        masked_x = x.masked_fill(x == 0, 1)
+        gx = g * masked_x.index_reduce(dim, index, src, "prod",
+                                       include_self=ctx.include_self) / masked_x
+        src_zero = src == 0
+        zeros_per_slot = _zeros(tuple(x.shape), x.dtype).index_add(
+            dim, index, src_zero.to(x.dtype)).index_select(dim, index)
+        single_zero = src_zero & (zeros_per_slot == 1)
+        others = x.index_reduce(dim, index, src.masked_fill(single_zero, 1), "prod",
+                                include_self=ctx.include_self)
+        from strided._C.core.tensor import where
+        gs = where(single_zero, (g * others).index_select(dim, index),
+                   (g * result).index_select(dim, index) / src.masked_fill(src_zero, 1))
+    else:
+        x_is = (x == result).to(x.dtype)
+        src_is = (src == result.index_select(dim, index)).to(x.dtype)
+        share = g / x_is.index_add(dim, index, src_is)
+        gx = x_is * share
+        gs = src_is * share.index_select(dim, index)
+    if not ctx.include_self:
+        gx = gx.index_fill(dim, index, 0)
+    gx = _cast(gx.reshape(shape0), ctx.dtypes[0]) if ctx.needs[0] else None
+    gs = _cast(gs.reshape(shape1), ctx.dtypes[1]) if ctx.needs[1] else None
+    return gx, gs

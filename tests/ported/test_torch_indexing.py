@@ -1144,24 +1144,15 @@ XFAIL_INDEXING = {
     "test_byte_mask_accumulate": "no warning for a uint8 (byte) mask given to index_put_: "
                                  "PyTorch warns 'indexing with dtype torch.uint8 is now "
                                  "deprecated' (indexing with one warns); values agree",
-    "test_errors_index_copy": "missing: Tensor.index_copy_",
-    "test_index_copy": "missing: Tensor.index_copy_",
-    "test_index_copy_scalars": "missing: Tensor.index_copy_",
-    "test_index_copy_deterministic": "missing: strided.use_deterministic_algorithms "
-                                     "(and strided.index_copy)",
+    "test_index_copy_deterministic": "missing: strided.use_deterministic_algorithms",
     "test_index_add_deterministic": "missing: strided.use_deterministic_algorithms (the results "
                                     "are reproducible)",
     "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms "
                                                    "(the last write wins, as PyTorch's)",
     "test_index": "difference: a negative slice step (t[1:9:-1]) is allowed, as NumPy does "
                   "(PyTorch: ValueError)",
-    "test_index_fill": "missing: Tensor.index_fill_ / index_fill",
     "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_ (the accumulation "
                                                    "itself agrees)",
-    "test_index_reduce_reduce_amax": "missing: Tensor.index_reduce_",
-    "test_index_reduce_reduce_amin": "missing: Tensor.index_reduce_",
-    "test_index_reduce_reduce_mean": "missing: Tensor.index_reduce_",
-    "test_index_reduce_reduce_prod": "missing: Tensor.index_reduce_",
     "test_unravel_index_errors": "unravel_index accepts a tensor or floats as shape (PyTorch: "
                                  "TypeError) and raises RuntimeError for negative sizes (PyTorch: "
                                  "ValueError)",

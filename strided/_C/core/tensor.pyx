@@ -2421,6 +2421,66 @@ cdef class Tensor:
         """index_add_ on a copy of self."""
         return _index_ops().index_add_(self.clone(), dim, index, source, alpha)
 
+    def index_copy_(self, dim, index, source):
+        """Copy source's slice k along dim into self's slice index[k] for every k, in place;
+        returns self.  index: 0-d or 1-d int64 with source.size(dim) values in
+        [0, self.size(dim)); source has self's dtype and sizes apart from dim.  Of repeated
+        indices the last one's slice is kept.
+
+        >>> x = strided.zeros(3, 2)
+        >>> x.index_copy_(0, strided.tensor([2]), strided.tensor([[1.0, 2.0]])).tolist()
+        [[0.0, 0.0], [0.0, 0.0], [1.0, 2.0]]
+        """
+        return _ops17("gather").index_copy_(self, dim, index, source)
+
+    def index_copy(self, dim, index, source):
+        """strided.index_copy(self, dim, index, source): index_copy_ on a copy of self.
+
+        >>> strided.zeros(3).index_copy(0, strided.tensor([1]), strided.tensor([7.0])).tolist()
+        [0.0, 7.0, 0.0]
+        """
+        return _ops17("gather").index_copy(self, dim, index, source)
+
+    def index_fill_(self, dim, index, value):
+        """Fill self's slices along dim at the positions in index (0-d or 1-d int64; negative
+        positions count from the end) with value (a number or a 0-d tensor), in place;
+        returns self.
+
+        >>> strided.zeros(2, 3).index_fill_(1, strided.tensor([0, 2]), 1.0).tolist()
+        [[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]]
+        """
+        return _ops17("gather").index_fill_(self, dim, index, value)
+
+    def index_fill(self, dim, index, value):
+        """strided.index_fill(self, dim, index, value): index_fill_ on a copy of self.
+
+        >>> strided.zeros(3).index_fill(0, strided.tensor([-1]), 2.0).tolist()
+        [0.0, 0.0, 2.0]
+        """
+        return _ops17("gather").index_fill(self, dim, index, value)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        """Reduce source's slice k along dim into self's slice index[k] for every k, in
+        place: reduce is "prod", "mean", "amax" or "amin"; include_self=False leaves self's
+        own values out of the slices written to.  Returns self (strided.index_reduce).
+
+        >>> x = strided.tensor([1.0, 5.0, 2.0])
+        >>> x.index_reduce_(0, strided.tensor([0, 0]), strided.tensor([4.0, 3.0]), "amax").tolist()
+        [4.0, 5.0, 2.0]
+        """
+        return _ops17("gather").index_reduce_(self, dim, index, source, reduce,
+                                              include_self=include_self)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """strided.index_reduce(self, dim, index, source, reduce, include_self=...): on a copy.
+
+        >>> strided.ones(2).index_reduce(0, strided.tensor([1, 1]), strided.tensor([2.0, 4.0]),
+        ...                              "mean", include_self=False).tolist()
+        [1.0, 3.0]
+        """
+        return _ops17("gather").index_reduce(self, dim, index, source, reduce,
+                                             include_self=include_self)
+
     def __getitem__(self, index):
         return _getitem(self, index)
 

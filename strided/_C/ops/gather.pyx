@@ -795,3 +795,296 @@ def take_along_dim(input, indices, dim=None, *, out=None):
             xs[k] = ixs[k] = xs[k] if ixs[k] == 1 else ixs[k]
         r = gather(x.expand(xs), d, ix.expand(ixs))
     return r if out is None else out.copy_(r)
+
+
+# ---- index_copy_, index_fill_, index_reduce_ ---------------------------------------------------
+#
+# NOTE [ Slice scatters ]
+# x.index_copy_(dim, index, source), x.index_fill_(dim, index, value) and
+# x.index_reduce_(dim, index, source, reduce) write whole slices along dim: slice k of source
+# (or the value) goes into slice index[k] of x.  Each is a scatter along dim whose index is
+# `index` broadcast over the other dims (a view, stride 0 there: nothing is copied), so they
+# run on scatter's kernel, index_reduce_ through scatter_reduce's, in the same row-major order
+# of the source: of duplicate indices the last one's slice wins (index_copy_) and reductions
+# combine in index order, the same bits every run.  Every index is checked against the size
+# of dim before anything is written.
+
+cdef Tensor _slice_index(Tensor ix, int d, Tensor like):
+    """ix (0-d or 1-d, K values) as a scatter index of like's shape (0-d: (1,)) with size K
+    along d: index[..., k, ...] = ix[k], a stride-0 view."""
+    cdef int64_t K = ix._numel
+    shape = list(like.shape) if like._ndim else [1]
+    view_shape = [1] * len(shape)
+    view_shape[d] = K
+    shape[d] = K
+    return ix.detach().reshape(K).view(view_shape).expand(shape)
+
+
+cdef int _check_slice_range(Tensor ix, int d, int64_t size, str prefix) except -1:
+    """IndexError unless every index is in [0, size)."""
+    cdef Geometry I
+    cdef int64_t bad = 0
+    cdef bint found
+    if ix._numel == 0:
+        return 0
+    _geom(&I, ix)
+    cdef const int64_t* ip = <const int64_t*>data_of(ix)
+    with nogil:
+        found = index_out_of_range(I.ndim, I.sizes, ip, I.strides, size, &bad)
+    if found:
+        if prefix is None:
+            raise IndexError("index out of range in self")
+        raise IndexError(f"{prefix}index {bad} is out of bounds for dimension {d} with size "
+                         f"{size}")
+    return 0
+
+
+cdef Tensor _tensor_arg(object x, str op, str what, int position):
+    if not isinstance(x, _Tensor):
+        raise TypeError(f"{op}(): argument '{what}' (position {position}) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return <Tensor>x
+
+
+cdef tuple _index_copy_args(Tensor self, object dim, object index, object source, str op):
+    cdef Tensor ix = _tensor_arg(index, op, "index", 2)
+    cdef Tensor src = _tensor_arg(source, op, "source", 3)
+    cdef int d = _wrap(dim, self._ndim), k, j
+    if ix._ndim > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {ix._ndim})")
+    if ix._dtype.num != INT64:
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
+                           f"{_torch_name(ix._dtype)}")
+    if src._dtype is not self._dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {_torch_name(self._dtype)} and (source) "
+                           f"{_torch_name(src._dtype)}")
+    if self._ndim and src._ndim and self._ndim != src._ndim:
+        raise IndexError(f"index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({src._ndim}), "
+                         f"destination dimensionality ({self._ndim})")
+    if self._ndim > 1 or src._ndim > 1:
+        j = 0
+        for k in range(max(self._ndim, src._ndim)):
+            if k == d:
+                continue
+            if self._ndim != src._ndim or self._sizes[k] != src._sizes[k]:
+                dst_s = self._sizes[k] if self._ndim > 1 else ""
+                src_s = src._sizes[k] if src._ndim > 1 else ""
+                raise RuntimeError(f"index_copy_(): Source/destination tensor must have same "
+                                   f"slice shapes. Destination slice shape: {dst_s} at "
+                                   f"dimension {j} and source slice shape: {src_s} at "
+                                   f"dimension {j}.")
+            j += 1
+    cdef int64_t n = src._sizes[d] if src._ndim else 1
+    if ix._numel != n:
+        raise IndexError(f"index_copy_(): Number of indices ({ix._numel}) should be equal to "
+                         f"source.size(dim) ({n})")
+    return d, ix, src
+
+
+cdef int _index_copy_into(Tensor self, int d, Tensor ix, Tensor src) except -1:
+    check_writable(self)
+    if ix._numel == 0 or src._numel == 0:       # nothing written: no index is read (PyTorch)
+        return 0
+    _check_slice_range(ix, d, self._sizes[d] if self._ndim else 1, "index_copy_(): ")
+    _scatter_into(self, d, _slice_index(ix, d, src), src.detach(), None, SCATTER_SET,
+                  "index_copy_")
+    return 0
+
+
+def index_copy(Tensor input, dim, index, source, *, out=None):
+    """index_copy(input, dim, index, source, *, out=None) -> Tensor
+
+    A copy of input whose slice index[k] along dim is source's slice k, for every k (index:
+    0-d or 1-d int64 with source.size(dim) values in [0, input.size(dim)); source: input's
+    dtype and sizes apart from dim).  Of repeated indices the last one's slice is kept.
+
+    >>> strided.zeros(4, 2).index_copy(0, strided.tensor([3, 0]),
+    ...                                strided.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0, 4.0], [0.0, 0.0], [0.0, 0.0], [1.0, 2.0]]
+    """
+    d, ix, src = _index_copy_args(input, dim, index, source, "index_copy")
+    cdef Tensor r = input.detach().clone()
+    _index_copy_into(r, d, ix, src)
+    if out is not None:
+        return out.copy_(r)
+    if grad_mode_enabled() and (needs_grad(input) or needs_grad(src)):
+        autograd_dispatch().record("index_copy", (input, src), r, {"index": ix.clone()}, dim=d)
+    return r
+
+
+def index_copy_(Tensor self, dim, index, source):
+    """self.index_copy_(dim, index, source): index_copy in place; returns self."""
+    d, ix, src = _index_copy_args(self, dim, index, source, "index_copy_")
+
+    def run():
+        _index_copy_into(self, d, ix, src)
+
+    if grad_mode_enabled() and (needs_grad(self) or needs_grad(src)):
+        _check_slice_range(ix, d, self._sizes[d] if self._ndim else 1, "index_copy_(): ")
+        return autograd_dispatch().record_inplace("index_copy", run, self, (src,),
+                                                  {"index": ix.clone()}, dim=d)
+    run()
+    return self
+
+
+cdef tuple _index_fill_args(Tensor self, object dim, object index, object value, str op):
+    """(dim, index with negative entries wrapped, the value as a number, the value tensor
+    when it needs grad)."""
+    cdef Tensor ix = _tensor_arg(index, op, "index", 2)
+    if ix._dtype.num != INT64:
+        raise IndexError(f"{op}(): Expected dtype int64 for index.")
+    if ix._ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    cdef int d = _wrap(dim, self._ndim)
+    if isinstance(value, complex):              # strided has no complex dtypes
+        raise RuntimeError(f"{op}(): Converting complex Scalar to non-complex type is not "
+                           f"supported")
+    v, vt = _fill_value(value, op)
+    cdef int64_t size = self._sizes[d] if self._ndim else 1
+    if ix._numel:
+        a = np.asarray(ix.detach().numpy())
+        bad = (a < -size) | (a >= size)
+        if bad.any():
+            raise IndexError(f"index {int(a[bad].reshape(-1)[0])} is out of bounds for "
+                             f"dimension {d} with size {size}")
+        if (a < 0).any():       # PyTorch wraps negative indices here (not in index_copy_)
+            ix = _tensor(np.where(a < 0, a + size, a), dtype=ix.dtype)
+    return d, ix, v, vt
+
+
+cdef int _index_fill_into(Tensor self, int d, Tensor ix, object value, str op) except -1:
+    cdef Tensor vt = _value_tensor(value, self)
+    check_writable(self)
+    if ix._numel == 0 or self._numel == 0:
+        return 0
+    _scatter_into(self, d, _slice_index(ix, d, self), None, vt.item(), SCATTER_SET, op)
+    return 0
+
+
+def index_fill(Tensor input, dim, index, value):
+    """index_fill(input, dim, index, value) -> Tensor
+
+    A copy of input with value in every slice along dim whose position is in index (0-d or
+    1-d int64, values in [-input.size(dim), input.size(dim)): negative ones count from the
+    end).  value is a number (cast to input's dtype as fill_ does) or a 0-d tensor.
+
+    >>> strided.zeros(2, 3).index_fill(1, strided.tensor([0, -1]), 5.0).tolist()
+    [[5.0, 0.0, 5.0], [5.0, 0.0, 5.0]]
+    """
+    d, ix, v, vt = _index_fill_args(input, dim, index, value, "index_fill_")
+    cdef Tensor r = input.detach().clone()
+    _index_fill_into(r, d, ix, v, "index_fill")
+    if grad_mode_enabled() and (needs_grad(input) or vt is not None):
+        autograd_dispatch().record("index_fill", (input, vt), r, {"index": ix.clone()}, dim=d,
+                                   tensor_value=isinstance(value, _Tensor))
+    return r
+
+
+def index_fill_(Tensor self, dim, index, value):
+    """self.index_fill_(dim, index, value): index_fill in place; returns self."""
+    d, ix, v, vt = _index_fill_args(self, dim, index, value, "index_fill_")
+    _value_tensor(v, self)
+
+    def run():
+        _index_fill_into(self, d, ix, v, "index_fill_")
+
+    if grad_mode_enabled() and (needs_grad(self) or vt is not None):
+        return autograd_dispatch().record_inplace("index_fill", run, self, (vt,),
+                                                  {"index": ix.clone()}, dim=d,
+                                                  tensor_value=isinstance(value, _Tensor))
+    run()
+    return self
+
+
+_INDEX_REDUCE = ("prod", "mean", "amax", "amin")
+
+
+cdef tuple _index_reduce_args(Tensor self, object dim, object index, object source,
+                              object reduce, str op):
+    cdef Tensor ix = _tensor_arg(index, op, "index", 2)
+    cdef Tensor src = _tensor_arg(source, op, "source", 3)
+    cdef int d = _wrap(dim, self._ndim), k
+    if ix._dtype.num not in (INT32, INT64):
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index but got: "
+                           f"{_torch_name(ix._dtype)}")
+    if reduce not in _INDEX_REDUCE:
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    if ix._ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector, but got dim: {ix._ndim} "
+                         f"with type: {_torch_name(ix._dtype)} and size: {list(ix.shape)}")
+    if src._dtype is not self._dtype:
+        raise RuntimeError(f"{op}(): self ({_torch_name(self._dtype)}) and source "
+                           f"({_torch_name(src._dtype)}) must have the same scalar type")
+    cdef int64_t n = src._sizes[d] if d < src._ndim else 1
+    if ix._numel != n and (d < src._ndim or src._ndim == 0):
+        raise RuntimeError(f"{op}(): Number of indices ({ix._numel}) should be equal to "
+                           f"source.size(dim): ({n}), for dim: {d}")
+    cdef bint same = src._ndim == self._ndim
+    if same:
+        for k in range(self._ndim):
+            same = same and (k == d or src._sizes[k] == self._sizes[k])
+    if not same:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(self.shape)} "
+                           f"source.shape = {list(src.shape)}")
+    if self._dtype.num == BOOL:
+        raise NotImplementedError("\"index_func_\" not implemented for 'Bool'")
+    if ix._dtype.num == INT32:
+        ix = ix.long()
+    _check_slice_range(ix, d, self._sizes[d] if self._ndim else 1, None)
+    return d, ix, src
+
+
+def index_reduce(Tensor input, dim, index, source, reduce, *, include_self=True, out=None):
+    """index_reduce(input, dim, index, source, reduce, *, include_self=True, out=None) -> Tensor
+
+    A copy of input with source's slice k along dim reduced into its slice index[k], for
+    every k: reduce is "prod", "mean", "amax" or "amin" (NaN propagates through amax and
+    amin); include_self=False leaves input's own values out of the slices written to.
+    index: 0-d or 1-d int64 or int32 with source.size(dim) values in [0, input.size(dim));
+    source: input's dtype and sizes apart from dim.  Integer means round down; bool is not
+    supported (as in PyTorch).
+
+    >>> strided.ones(3).index_reduce(0, strided.tensor([0, 0, 2]),
+    ...                              strided.tensor([2.0, 3.0, 5.0]), "prod").tolist()
+    [6.0, 1.0, 5.0]
+    """
+    cdef Tensor ix, src
+    d, ix, src = _index_reduce_args(input, dim, index, source, reduce, "index_reduce_")
+    cdef Tensor r = input.detach().clone()
+    if ix._numel and src._numel:
+        _scatter_reduce_into(r, d, _slice_index(ix, d, src), src.detach(), reduce,
+                             include_self)
+    if out is not None:
+        return out.copy_(r)
+    if grad_mode_enabled() and (needs_grad(input) or needs_grad(src)):
+        autograd_dispatch().record("index_reduce", (input, src), r,
+                                   {"index": ix.clone(), "self": input, "source": src,
+                                    "result": r},
+                                   dim=d, reduce=reduce, include_self=bool(include_self))
+    return r
+
+
+def index_reduce_(Tensor self, dim, index, source, reduce, *, include_self=True):
+    """self.index_reduce_(dim, index, source, reduce, *, include_self=True): index_reduce in
+    place; returns self."""
+    cdef Tensor ix, src
+    d, ix, src = _index_reduce_args(self, dim, index, source, reduce, "index_reduce_")
+    check_writable(self)
+    if grad_mode_enabled() and (needs_grad(self) or needs_grad(src)):
+        old = self.detach().clone()
+        r = index_reduce(old, d, ix, src.detach(), reduce, include_self=include_self)
+
+        def run():
+            self.copy_(r)
+
+        return autograd_dispatch().record_inplace(
+            "index_reduce", run, self, (src,),
+            {"index": ix.clone(), "self": old, "source": src, "result": r}, dim=d,
+            reduce=reduce, include_self=bool(include_self))
+    if ix._numel and src._numel:
+        _scatter_reduce_into(self, d, _slice_index(ix, d, src), src, reduce, include_self)
+    return self
