@@ -44,6 +44,9 @@ from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, add
 from strided._C.core.device import device, check_device as _check_device
 from strided import cuda, accelerator, backends
 from strided._config import show_config
+from strided._deterministic import (use_deterministic_algorithms,
+                                    are_deterministic_algorithms_enabled,
+                                    is_deterministic_algorithms_warn_only_enabled)
 
 
 def set_default_device(device):

@@ -1,7 +1,7 @@
 """index_copy(_), index_fill(_) and index_reduce(_) against PyTorch: values over every dtype,
 dim (negative ones too) and layout of helpers.LAYOUTS for self, source and index (torch gets
 contiguous copies), duplicate and empty indices, 0-d and 1-d operands, errors (type and
-message), gradients."""
+message), gradients; then use_deterministic_algorithms."""
 import warnings
 
 import numpy as np
@@ -314,6 +314,25 @@ def test_index_reduce_gradients(reduce, include_self):
     grads_alike(lambda a, b: a.index_reduce(-1, i, b, reduce, include_self=include_self),
                 lambda a, b: a.index_reduce(-1, ti, b, reduce, include_self=include_self),
                 [rng.standard_normal((3, 2)), rng.standard_normal((3, 3))])
+
+
+# ---- use_deterministic_algorithms -------------------------------------------------------------
+
+def test_deterministic_flags():
+    assert not strided.are_deterministic_algorithms_enabled()
+    try:
+        strided.use_deterministic_algorithms(True, warn_only=True)
+        assert strided.are_deterministic_algorithms_enabled()
+        assert strided.is_deterministic_algorithms_warn_only_enabled()
+        strided.use_deterministic_algorithms(True)
+        assert not strided.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        strided.use_deterministic_algorithms(False)
+    assert not strided.are_deterministic_algorithms_enabled()
+    messages_alike(lambda: strided.use_deterministic_algorithms("x"),
+                   lambda: torch.use_deterministic_algorithms("x"))
+    messages_alike(lambda: strided.use_deterministic_algorithms(True, warn_only=1),
+                   lambda: torch.use_deterministic_algorithms(True, warn_only=1))
 
 
 def test_out_arguments():

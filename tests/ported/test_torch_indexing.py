@@ -1144,11 +1144,6 @@ XFAIL_INDEXING = {
     "test_byte_mask_accumulate": "no warning for a uint8 (byte) mask given to index_put_: "
                                  "PyTorch warns 'indexing with dtype torch.uint8 is now "
                                  "deprecated' (indexing with one warns); values agree",
-    "test_index_copy_deterministic": "missing: strided.use_deterministic_algorithms",
-    "test_index_add_deterministic": "missing: strided.use_deterministic_algorithms (the results "
-                                    "are reproducible)",
-    "test_index_put_non_accumulate_deterministic": "missing: strided.use_deterministic_algorithms "
-                                                   "(the last write wins, as PyTorch's)",
     "test_index": "difference: a negative slice step (t[1:9:-1]) is allowed, as NumPy does "
                   "(PyTorch: ValueError)",
     "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_ (the accumulation "
