@@ -200,9 +200,78 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     return r if out is None else out.copy_(r)
 
 
+# ---- in-place fills: Tensor.uniform_, normal_, random_ ----
+
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long",
+                "float32": "Float", "float64": "Double"}
+
+
+def _fill_from(t, values):
+    """t (any layout) overwritten with values (t's shape), through copy_."""
+    return t.copy_(_t.tensor(values, t.dtype))
+
+
+def _uniform_(t, low=0, high=1, *, generator=None):
+    """Tensor.uniform_: low + (high - low) * U[0, 1), computed in t's dtype."""
+    if not t.dtype.is_floating_point:
+        raise NotImplementedError(f"\"check_uniform_bounds\" not implemented for "
+                                  f"'{_TORCH_NAMES[t.dtype.name]}'")
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={low} > to={high}")
+    dt = t.dtype.numpy_dtype
+    u = _rng(generator).random(size=tuple(t.shape), dtype=dt)
+    return _fill_from(t, u * dt.type(high - low) + dt.type(low))
+
+
+def _normal_(t, mean=0, std=1, *, generator=None):
+    """Tensor.normal_: mean + std * N(0, 1), computed in t's dtype."""
+    if not t.dtype.is_floating_point:
+        raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for "
+                                  f"'{_TORCH_NAMES[t.dtype.name]}'")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    dt = t.dtype.numpy_dtype
+    n = _rng(generator).standard_normal(size=tuple(t.shape), dtype=dt)
+    return _fill_from(t, n * dt.type(std) + dt.type(mean))
+
+
+def _random_bounds(dtype):
+    """[lo, hi] of the integers random_ may write into dtype."""
+    if dtype.is_floating_point:
+        digits = 24 if dtype.name == "float32" else 53
+        return -(1 << digits), 1 << digits
+    if dtype.name == "bool":
+        return 0, 1
+    info = np.iinfo(dtype.numpy_dtype)
+    return int(info.min), int(info.max)
+
+
+def _random_(t, low=None, high=None, *, generator=None):
+    """Tensor.random_: integers uniform in [low, high); random_(high) means low = 0, and
+    random_() draws from [0, 2**mantissa] (floating point) or [0, the dtype's max]."""
+    lo, hi = _random_bounds(t.dtype)
+    if low is None and high is None:
+        low, high = 0, hi + 1
+    elif high is None:
+        low, high = 0, low
+    low, high = int(low), int(high)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    if not lo <= low <= hi:
+        raise RuntimeError(f"from is out of bounds for {t.dtype.name}")
+    if not lo <= high - 1 <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {t.dtype.name}")
+    values = _rng(generator).integers(low, high - 1, size=tuple(t.shape), dtype=np.int64,
+                                      endpoint=True)
+    return _fill_from(t, values.astype(t.dtype.numpy_dtype))
+
+
 def _install_sampler():
     from strided._C.ops import compose
     compose._install_sampler(multinomial)      # Tensor.multinomial (NOTE [ Sampler hook ])
+    compose._install_fillers(uniform_=_uniform_, normal_=_normal_, random_=_random_)
 
 
 _install_sampler()

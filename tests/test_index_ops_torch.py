@@ -1,7 +1,8 @@
 """index_copy(_), index_fill(_) and index_reduce(_) against PyTorch: values over every dtype,
 dim (negative ones too) and layout of helpers.LAYOUTS for self, source and index (torch gets
 contiguous copies), duplicate and empty indices, 0-d and 1-d operands, errors (type and
-message), gradients; then use_deterministic_algorithms."""
+message), gradients; then use_deterministic_algorithms and Tensor.uniform_ / normal_ /
+random_."""
 import warnings
 
 import numpy as np
@@ -333,6 +334,39 @@ def test_deterministic_flags():
                    lambda: torch.use_deterministic_algorithms("x"))
     messages_alike(lambda: strided.use_deterministic_algorithms(True, warn_only=1),
                    lambda: torch.use_deterministic_algorithms(True, warn_only=1))
+
+
+# ---- Tensor.uniform_, normal_, random_ ----------------------------------------------------------
+
+@pytest.mark.parametrize("layout", WRITABLE)
+@pytest.mark.parametrize("dtype", ("float32", "float64"))
+def test_random_fills(layout, dtype):
+    x, _ = pair((3, 4), dtype, layout, 1)
+    strided.manual_seed(5)
+    a = x.uniform_(-2, 3).clone()
+    assert ((a >= -2) & (a < 3)).all() and a.dtype.name == dtype
+    strided.manual_seed(5)
+    assert strided.equal(x.uniform_(-2, 3), a)
+    g = strided.Generator(3)
+    b = x.normal_(1.0, 0.5, generator=g).clone()
+    assert strided.equal(x.normal_(1.0, 0.5, generator=strided.Generator(3)), b)
+    assert strided.equal(x.random_(2, 6), x) and ((x >= 2) & (x < 6)).all()
+    assert ((x.random_(4) >= 0) & (x < 4)).all() and strided.equal(x, x.round())
+
+
+def test_random_fill_errors_and_ranges():
+    for f in (lambda m: m.zeros(5).uniform_(2, 1), lambda m: m.zeros(5, dtype=m.int64).uniform_(),
+              lambda m: m.zeros(5, dtype=m.int64).normal_(),
+              lambda m: m.zeros(5).normal_(0, -1), lambda m: m.zeros(5, dtype=m.int64).random_(3, 3)):
+        messages_alike(lambda: f(strided), lambda: f(torch))
+    with pytest.raises(RuntimeError):
+        strided.zeros(5, dtype=strided.uint8).random_(0, 300)
+    for dtype, hi in ((strided.bool, 1), (strided.uint8, 255), (strided.int32, 2**31 - 1)):
+        v = strided.zeros(2000, dtype=dtype).random_()
+        assert int(v.long().min()) >= 0 and int(v.long().max()) <= hi
+    leaf = strided.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        leaf.uniform_()
 
 
 def test_out_arguments():

@@ -1146,8 +1146,6 @@ XFAIL_INDEXING = {
                                  "deprecated' (indexing with one warns); values agree",
     "test_index": "difference: a negative slice step (t[1:9:-1]) is allowed, as NumPy does "
                   "(PyTorch: ValueError)",
-    "test_index_put_accumulate_duplicate_indices": "missing: Tensor.uniform_ (the accumulation "
-                                                   "itself agrees)",
     "test_unravel_index_errors": "unravel_index accepts a tensor or floats as shape (PyTorch: "
                                  "TypeError) and raises RuntimeError for negative sizes (PyTorch: "
                                  "ValueError)",

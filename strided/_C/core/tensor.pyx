@@ -2481,6 +2481,40 @@ cdef class Tensor:
         return _ops17("gather").index_reduce(self, dim, index, source, reduce,
                                              include_self=include_self)
 
+    def uniform_(self, from_=0, to=1, *, generator=None):
+        """Fill self in place with samples uniform in [from_, to) (floating-point dtypes),
+        drawn from generator or the default one (strided.manual_seed makes them
+        reproducible); returns self.
+
+        >>> _ = strided.manual_seed(0)
+        >>> a = strided.empty(3).uniform_(-1, 1)
+        >>> _ = strided.manual_seed(0)
+        >>> strided.equal(a, strided.empty(3).uniform_(-1, 1)), (a.abs() <= 1).all().item()
+        (True, True)
+        """
+        return _ops17("compose").fill_random("uniform_", self, from_, to, generator=generator)
+
+    def normal_(self, mean=0, std=1, *, generator=None):
+        """Fill self in place with samples from N(mean, std**2) (floating-point dtypes),
+        drawn from generator or the default one; returns self.
+
+        >>> strided.empty(2, 3).normal_(0.0, 0.5).shape
+        strided.Size([2, 3])
+        """
+        return _ops17("compose").fill_random("normal_", self, mean, std, generator=generator)
+
+    def random_(self, from_=None, to=None, *, generator=None):
+        """Fill self in place with integers uniform in [from_, to): random_(to) means
+        from_=0, and random_() draws from [0, 2**mantissa] for floating point (PyTorch's
+        rule: every value exactly representable) or over the dtype's non-negative range for
+        integers; returns self.
+
+        >>> x = strided.empty(100).random_(3, 5)
+        >>> ((x == 3) | (x == 4)).all().item()
+        True
+        """
+        return _ops17("compose").fill_random("random_", self, from_, to, generator=generator)
+
     def __getitem__(self, index):
         return _getitem(self, index)
 

@@ -275,6 +275,23 @@ def _install_sampler(fn):
     _sampler = fn
 
 
+# Tensor.uniform_, normal_ and random_ likewise: strided.random installs its fillers here.
+_fillers = {}
+
+
+def _install_fillers(**fillers):
+    _fillers.update(fillers)
+
+
+def fill_random(str name, self, a, b, *, generator=None):
+    """Tensor.uniform_ / normal_ / random_ (name) with its two parameters a, b: the filler
+    strided.random installed (NOTE [ Sampler hook ])."""
+    fill = _fillers.get(name)
+    if fill is None:
+        raise RuntimeError(f"{name} needs strided.random, which is not imported")
+    return fill(self, a, b, generator=generator)
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """input.multinomial(num_samples, replacement=False, *, generator=None): strided.multinomial.
 
