@@ -1016,8 +1016,6 @@ device_cpu = "cpu"
 XFAIL_VIEW = {
     "test_as_strided_gradients": "missing: strided.autograd.gradgradcheck (second derivatives; "
                                  "gradcheck passes)",
-    "test_view_copy": "missing: strided.view_copy (the *_copy functional variants of view ops)",
-    "test_view_copy_out": "missing: strided.diagonal_copy / split_copy (the *_copy variants)",
 }
 XFAIL_OLD = {
     "test_atleast_gradient": "missing: strided.autograd.gradgradcheck (second derivatives; "
