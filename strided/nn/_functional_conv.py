@@ -8,12 +8,15 @@ conv1d is conv2d of an (N, C, 1, L) view with a (K, C/groups, 1, S) weight; unba
 inputs ((C, H, W), (C, L)) run as a batch of one.  padding="same" pads d*(k-1) in total,
 the smaller half before and the larger after (PyTorch's asymmetric rule); "valid" is 0.
 """
+from __future__ import annotations
 from operator import index as _index
+from typing import Sequence
 
 from strided._C.kernels import conv as _k
 from strided._C.core.tensor import Tensor
 from strided.autograd.record import derivative, record
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
+from strided.nn.common_types import _size_1_t, _size_2_t
 
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_output_size",
            "conv_transpose1d", "conv_transpose2d"]
@@ -26,7 +29,8 @@ _INDEX_MAX = 2**62
 _FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
 
-def conv_output_size(size, kernel, stride, pad_before, pad_after, dilation):
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
+                     dilation: int) -> int:
     """Outputs along one dim: (size + pads - dilation*(kernel-1) - 1) // stride + 1."""
     return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -259,7 +263,8 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, one_d):
     return out if batched else out.squeeze(0)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_2_t = 1,
+           padding: _size_2_t | str = 0, dilation: _size_2_t = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation), as torch.nn.functional.conv2d.
 
     input (N, C, H, W) or (C, H, W); weight (K, C/groups, R, S); bias (K,) or None.
@@ -274,7 +279,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, False)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_1_t = 1,
+           padding: _size_1_t | str = 0, dilation: _size_1_t = 1, groups: int = 1) -> Tensor:
     """1-D convolution of input (N, C, L) or (C, L) with weight (K, C/groups, S), as
     torch.nn.functional.conv1d (conv2d with H = 1)."""
     return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, True)
@@ -307,8 +313,10 @@ def _backward(op, grad_output, input, weight, stride, padding, dilation, groups,
     return gi, gw, gb
 
 
-def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
-                    output_mask=(True, True, True)):
+def conv2d_backward(grad_output: Tensor, input: Tensor, weight: Tensor, stride: _size_2_t = 1,
+                    padding: _size_2_t | str = 0, dilation: _size_2_t = 1, groups: int = 1,
+                    output_mask: Sequence[bool] = (True, True, True)
+                    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
     """(grad_input, grad_weight, grad_bias) of conv2d(input, weight, bias, stride, padding,
     dilation, groups) for the output gradient grad_output; an entry is None when its
     output_mask entry is False.
@@ -321,8 +329,10 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
                      groups, output_mask, False)
 
 
-def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
-                    output_mask=(True, True, True)):
+def conv1d_backward(grad_output: Tensor, input: Tensor, weight: Tensor, stride: _size_1_t = 1,
+                    padding: _size_1_t | str = 0, dilation: _size_1_t = 1, groups: int = 1,
+                    output_mask: Sequence[bool] = (True, True, True)
+                    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
     """conv2d_backward for conv1d."""
     return _backward("conv1d_backward", grad_output, input, weight, stride, padding, dilation,
                      groups, output_mask, True)
@@ -492,8 +502,9 @@ def _conv_transpose_grads(ctx, grad):
     return gi, gw, gb
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: _size_2_t = 1, padding: _size_2_t = 0, output_padding: _size_2_t = 0,
+                     groups: int = 1, dilation: _size_2_t = 1) -> Tensor:
     """2-D transposed convolution ("deconvolution"), as torch.nn.functional.conv_transpose2d.
 
     input (N, Cin, H, W) or (Cin, H, W); weight (Cin, Cout/groups, R, S); bias (Cout,) or
@@ -509,8 +520,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            output_padding, groups, dilation, False)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: _size_1_t = 1, padding: _size_1_t = 0, output_padding: _size_1_t = 0,
+                     groups: int = 1, dilation: _size_1_t = 1) -> Tensor:
     """1-D transposed convolution of input (N, Cin, L) or (Cin, L) with weight
     (Cin, Cout/groups, S), as torch.nn.functional.conv_transpose1d (conv_transpose2d with
     H = 1)."""

@@ -1,4 +1,5 @@
 """F.one_hot (torch.nn.functional.one_hot)."""
+from __future__ import annotations
 import numpy as np
 
 from strided._C.core.tensor import Tensor, from_numpy
@@ -7,7 +8,7 @@ from strided._C.core.dtypes import int64
 __all__ = ["one_hot"]
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """The int64 tensor of shape tensor.shape + (num_classes,) with out[..., i] = 1 where
     i = tensor[...], 0 elsewhere; num_classes=-1 takes max(tensor) + 1.  tensor must be
     int64 (class indices), every value in [0, num_classes).

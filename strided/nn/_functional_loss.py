@@ -5,12 +5,14 @@ of strided/_C/kernels/loss.pyx, their backward rows registered in the derivative
 [ Derivative table ] in strided/autograd/record.py); the others are compositions of
 differentiable strided ops.
 """
+from __future__ import annotations
 import math
 
 from strided._C.kernels import loss as _k
 from strided._C.core.dtypes import int64
 from strided.autograd.grad_mode import no_grad
 from strided.autograd.record import derivative, record, requires_record
+from strided._C.core.tensor import Tensor
 
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -90,8 +92,10 @@ def _cross_entropy_probs_grads(ctx, grad):
     return gx.view(ctx.shapes[0])
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
-                  reduce=None, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average: bool | None = None, ignore_index: int = -100,
+                  reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Cross entropy between logits input (N, C, d1..) or (C,) and class-index target
     (N, d1..) or (), or class-probability target shaped like input."""
     _check_reduction(reduction)
@@ -137,8 +141,9 @@ def _nll_loss_grads(ctx, grad):
     return gx.view(ctx.shapes[0])
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: -weight[t] * input[n, t] for t = target[n], given
     log-probabilities input (N, C), (C) or (N, C, d1, ...) and class indices target (N),
     () or (N, d1, ...); targets equal to ignore_index are skipped.  reduction "mean"
@@ -157,19 +162,23 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                   ignore_index=ignore_index, red=red)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+             reduce: bool | None = None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
     """(input - target)**2, reduced by reduction ("mean", "sum" or "none")."""
     d = input - target
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+            reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced by reduction ("mean", "sum" or "none")."""
     return _reduce((input - target).abs(), reduction)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), the logs clamped at -100 as in torch."""
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the "
@@ -183,8 +192,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
-                                     reduce=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x): stable for any logit."""
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({list(target.shape)}) must be the same as input size "
@@ -206,7 +217,9 @@ def _check_beta(name, value, what):
         raise RuntimeError(f"{name} does not support negative values for {what}.")
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                   reduce: bool | None = None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
     """Smooth L1: with z = |input - target|, 0.5 z^2 / beta where z < beta, z - 0.5 beta
     elsewhere (beta = 0: plain L1).  reduction "mean", "sum" or "none"; broadcasts."""
     _check_reduction(reduction)
@@ -220,7 +233,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(loss, reduction)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
     """Huber: with z = |input - target|, 0.5 z^2 where z < delta, delta (z - 0.5 delta)
     elsewhere (= delta * smooth_l1 with beta = delta).  weight (broadcastable) scales each
     element's loss before the reduction."""
@@ -236,7 +250,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss, reduction)
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence with input given as log-probabilities:
         loss = target (log target - input)              (0 where target = 0)
         loss = exp(target) (target - input)            (log_target=True)

@@ -1,4 +1,7 @@
 """batch_norm (fused kernels), layer_norm, dropout, embedding."""
+from __future__ import annotations
+from typing import Sequence
+
 from strided._C.kernels import norm as _norm
 from strided._C.core.dtypes import int32, int64
 from strided._C.core.tensor import where
@@ -6,6 +9,8 @@ from strided.creation import zeros
 from strided.autograd.grad_mode import no_grad
 from strided.autograd.record import derivative, record, requires_record
 from strided.random import rand
+from strided._C.core.tensor import Tensor
+from strided.random import Generator
 
 
 @derivative("batch_norm", "NativeBatchNormBackward0")     # NOTE [ Derivative table ]
@@ -23,8 +28,9 @@ def _batch_norm_grads(ctx, dy):
     return dx, sum_dy_xhat if ctx.needs[1] else None, sum_dy if ctx.needs[2] else None
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over dim 1 of an (N, C, ...) input.  In training the batch
     statistics normalise, and the running ones (if given) are updated in place:
     running = (1 - momentum) running + momentum stat, with the unbiased variance."""
@@ -55,7 +61,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                   training=bool(training))
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last len(normalized_shape) dims (biased variance)."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
@@ -76,7 +83,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return out
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p); the mask is
     drawn from strided's generator.  Identity when not training."""
     if p < 0.0 or p > 1.0:
@@ -106,8 +114,9 @@ def _embedding_grads(ctx, grad):
     return None, gw
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of weight (num_embeddings, embedding_dim) picked by the integer tensor input: the
     result has shape input.shape + (embedding_dim,).  padding_idx's row gets no gradient;
     max_norm, scale_grad_by_freq and sparse are not supported.
@@ -159,14 +168,16 @@ def _channel_dims(input, name, batched_ndim):
     return 2 if nd == batched_ndim else 1
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L) inputs (torch.nn.functional.dropout1d):
     each channel is zeroed with probability p, the others scaled by 1 / (1 - p)."""
     return _feature_dropout(input, p, training, inplace, generator,
                             _channel_dims(input, "dropout1d", 3))
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, H, W) inputs: each channel input[n, c] is zeroed with
     probability p, the rest scaled by 1 / (1 - p) (torch.nn.functional.dropout2d).  As in
     torch, dims 0 and 1 are always read as (N, C): a 3-D input gets 1-D channel-wise
@@ -190,7 +201,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
     return _feature_dropout(input, p, training, inplace, generator, min(2, input.ndim))
 
 
-def dropout3d(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
     """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) inputs."""
     return _feature_dropout(input, p, training, inplace, generator,
                             _channel_dims(input, "dropout3d", 5))

@@ -7,6 +7,9 @@ each padded dim is one index_select with the source index of every output positi
 the gradient is index_select's (index_add_ of the output gradient, which sums the
 reflected/replicated/wrapped copies back onto their source).
 """
+from __future__ import annotations
+from typing import Sequence
+
 import numpy as np
 
 from strided._C.core.tensor import Tensor, from_numpy
@@ -63,7 +66,8 @@ def _check_non_constant(input, pad, mode):
                                f"{list(input.shape)}) is not possible")
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
+        value: float | None = None) -> Tensor:
     """Pad (or, with negative amounts, crop) the last len(pad) // 2 dims of input.
 
     pad: (left, right) for the last dim, then (top, bottom) for the one before, and so on.

@@ -9,12 +9,14 @@ kernels of strided._C.kernels.pool, which read any strided input.  Results are a
 1-D pooling is 2-D pooling of an (N, C, 1, L) view; unbatched inputs ((C, H, W), (C, L)) are
 pooled as a batch of one.
 """
+from __future__ import annotations
 from operator import index as _index
 
 from strided._C.ops import pool as _k
 from strided._C.core.tensor import Tensor
 from strided.autograd.record import derivative, record
 from strided.autograd.grad_mode import no_grad, is_grad_enabled
+from strided.nn.common_types import _size_1_t, _size_2_t, _size_any_opt_t
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d",
@@ -70,7 +72,8 @@ def _is_int(v):
         return False
 
 
-def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                     ceil_mode: bool) -> int:
     """PyTorch's pooling_output_shape: windows that fit (with padding), plus with ceil_mode a
     partial last window as long as it starts inside the input or the left padding."""
     out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) \
@@ -266,8 +269,9 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     return (out, _unview(ind, batched, one_d)) if return_indices else out
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input: Tensor, kernel_size: _size_2_t, stride: _size_2_t | None = None,
+               padding: _size_2_t = 0, dilation: _size_2_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """2-D max pooling of input (N, C, H, W) or (C, H, W), as torch.nn.functional.max_pool2d.
 
     out[n, c, oh, ow] = max of input[n, c, oh*sH - pH + i*dH, ow*sW - pW + j*dW] over the
@@ -281,8 +285,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices, False)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input: Tensor, kernel_size: _size_1_t, stride: _size_1_t | None = None,
+               padding: _size_1_t = 0, dilation: _size_1_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """1-D max pooling of input (N, C, L) or (C, L), as torch.nn.functional.max_pool1d;
     indices are positions along L.  (PyTorch refuses integer inputs without return_indices;
     strided takes them either way.)"""
@@ -337,8 +342,9 @@ def _avg_pool(op, input, kernel_size, stride, padding, ceil_mode, count_include_
     return _unview(out, batched, one_d)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: _size_2_t, stride: _size_2_t | None = None,
+               padding: _size_2_t = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     """2-D average pooling of input (N, C, H, W) or (C, H, W), as
     torch.nn.functional.avg_pool2d.
 
@@ -352,8 +358,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      count_include_pad, divisor_override, False)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size: _size_1_t, stride: _size_1_t | None = None,
+               padding: _size_1_t = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
     """1-D average pooling of input (N, C, L) or (C, L), as torch.nn.functional.avg_pool1d."""
     return _avg_pool("avg_pool1d", input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None, True)
@@ -379,7 +386,8 @@ def _adaptive(op, input, output_size, return_indices, is_max, one_d):
                    batched, one_d)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def adaptive_max_pool2d(input: Tensor, output_size: _size_any_opt_t,
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Adaptive 2-D max pooling to output_size (int, or pair whose None entries keep the
     input's size), as torch.nn.functional.adaptive_max_pool2d: window (oh, ow) covers rows
     [floor(oh*H/OH), ceil((oh+1)*H/OH)) and the columns likewise.  NaN and ties as
@@ -387,19 +395,20 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive("adaptive_max_pool2d", input, output_size, return_indices, True, False)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size: _size_any_opt_t) -> Tensor:
     """Adaptive 2-D average pooling, as torch.nn.functional.adaptive_avg_pool2d (windows as
     adaptive_max_pool2d, each averaged over its own size).  dtypes: float32, float64."""
     return _adaptive("adaptive_avg_pool2d", input, output_size, False, False, False)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+def adaptive_max_pool1d(input: Tensor, output_size: _size_1_t,
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Adaptive 1-D max pooling of (N, C, L) or (C, L), as
     torch.nn.functional.adaptive_max_pool1d."""
     return _adaptive("adaptive_max_pool1d", input, output_size, return_indices, True, True)
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: _size_1_t) -> Tensor:
     """Adaptive 1-D average pooling of (N, C, L) or (C, L), as
     torch.nn.functional.adaptive_avg_pool1d."""
     return _adaptive("adaptive_avg_pool1d", input, output_size, False, False, True)
@@ -454,7 +463,7 @@ def _max_backward(op, grad_output, input, indices, one_d):
     return _unview(gi, batched, one_d)
 
 
-def max_pool2d_backward(grad_output, input, indices):
+def max_pool2d_backward(grad_output: Tensor, input: Tensor, indices: Tensor) -> Tensor:
     """Gradient of max_pool2d (and adaptive_max_pool2d) with respect to its input.
 
     grad_output and indices have the forward output's shape (indices as returned with
@@ -467,17 +476,17 @@ def max_pool2d_backward(grad_output, input, indices):
     return _max_backward("max_pool2d_backward", grad_output, input, indices, False)
 
 
-def max_pool1d_backward(grad_output, input, indices):
+def max_pool1d_backward(grad_output: Tensor, input: Tensor, indices: Tensor) -> Tensor:
     """Gradient of max_pool1d (and adaptive_max_pool1d): as max_pool2d_backward along L."""
     return _max_backward("max_pool1d_backward", grad_output, input, indices, True)
 
 
-def adaptive_max_pool2d_backward(grad_output, input, indices):
+def adaptive_max_pool2d_backward(grad_output: Tensor, input: Tensor, indices: Tensor) -> Tensor:
     """Gradient of adaptive_max_pool2d: the same index routing as max_pool2d_backward."""
     return _max_backward("adaptive_max_pool2d_backward", grad_output, input, indices, False)
 
 
-def adaptive_max_pool1d_backward(grad_output, input, indices):
+def adaptive_max_pool1d_backward(grad_output: Tensor, input: Tensor, indices: Tensor) -> Tensor:
     """Gradient of adaptive_max_pool1d: the same index routing as max_pool1d_backward."""
     return _max_backward("adaptive_max_pool1d_backward", grad_output, input, indices, True)
 
@@ -498,8 +507,10 @@ def _avg_backward(op, grad_output, input, kernel_size, stride, padding, ceil_mod
     return _unview(gi, batched, one_d)
 
 
-def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
-                        ceil_mode=False, count_include_pad=True, divisor_override=None):
+def avg_pool2d_backward(grad_output: Tensor, input: Tensor, kernel_size: _size_2_t,
+                        stride: _size_2_t | None = None, padding: _size_2_t = 0,
+                        ceil_mode: bool = False, count_include_pad: bool = True,
+                        divisor_override: int | None = None) -> Tensor:
     """Gradient of avg_pool2d with respect to its input; the arguments after input are the
     forward call's.  Each output's gradient, divided by that window's divisor, is added to
     every tap of its window inside the input:
@@ -511,8 +522,9 @@ def avg_pool2d_backward(grad_output, input, kernel_size, stride=None, padding=0,
                          padding, ceil_mode, count_include_pad, divisor_override, False)
 
 
-def avg_pool1d_backward(grad_output, input, kernel_size, stride=None, padding=0,
-                        ceil_mode=False, count_include_pad=True):
+def avg_pool1d_backward(grad_output: Tensor, input: Tensor, kernel_size: _size_1_t,
+                        stride: _size_1_t | None = None, padding: _size_1_t = 0,
+                        ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """Gradient of avg_pool1d: as avg_pool2d_backward along L."""
     return _avg_backward("avg_pool1d_backward", grad_output, input, kernel_size, stride,
                          padding, ceil_mode, count_include_pad, None, True)
@@ -525,13 +537,13 @@ def _adaptive_avg_backward(op, grad_output, input, one_d):
     return _unview(gi, batched, one_d)
 
 
-def adaptive_avg_pool2d_backward(grad_output, input):
+def adaptive_avg_pool2d_backward(grad_output: Tensor, input: Tensor) -> Tensor:
     """Gradient of adaptive_avg_pool2d: each output's gradient divided by its window's size
     and added over the window.  The output size is read from grad_output."""
     return _adaptive_avg_backward("adaptive_avg_pool2d_backward", grad_output, input, False)
 
 
-def adaptive_avg_pool1d_backward(grad_output, input):
+def adaptive_avg_pool1d_backward(grad_output: Tensor, input: Tensor) -> Tensor:
     """Gradient of adaptive_avg_pool1d (output size read from grad_output)."""
     return _adaptive_avg_backward("adaptive_avg_pool1d_backward", grad_output, input, True)
 

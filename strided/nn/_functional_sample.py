@@ -9,11 +9,13 @@ when one is given (and recompute_scale_factor is not set); with align_corners th
 pixels' centres line up, scale = (in - 1) / (out - 1).  Gradients are index_select's
 (index_add_), so they sum over every output position an input element feeds.
 """
+from __future__ import annotations
 import math
 
 import numpy as np
 
 from strided._C.core.tensor import Tensor, from_numpy
+from strided.nn.common_types import _ratio_any_t, _size_any_t
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
@@ -74,8 +76,10 @@ def _resample_dim(x, dim, out_size, mode, align_corners, scale):
     return a * from_numpy(w0).view(*view) + b * from_numpy(w1).view(*view)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(input: Tensor, size: _size_any_t | None = None,
+                scale_factor: _ratio_any_t | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
     """Resample the spatial dims of input (N, C, L) or (N, C, H, W), as torch does.
 
     size: the output's spatial size (an int or one per dim) or scale_factor: a float (or one
@@ -152,16 +156,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return out if out is not input else input.clone()
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: Tensor, size: _size_any_t | None = None,
+             scale_factor: _ratio_any_t | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
     """Deprecated alias of interpolate (as in torch)."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+def upsample_nearest(input: Tensor, size: _size_any_t | None = None,
+                     scale_factor: _ratio_any_t | None = None) -> Tensor:
     """Deprecated: interpolate(input, size, scale_factor, mode="nearest")."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+def upsample_bilinear(input: Tensor, size: _size_any_t | None = None,
+                      scale_factor: _ratio_any_t | None = None) -> Tensor:
     """Deprecated: interpolate(..., mode="bilinear", align_corners=True)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

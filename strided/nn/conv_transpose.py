@@ -1,6 +1,8 @@
 """ConvTranspose1d / ConvTranspose2d (torch.nn's constructor arguments, initialisation and
 forward(input, output_size=None))."""
+from __future__ import annotations
 import math
+from typing import Sequence
 
 from strided import creation as _creation
 from strided._C.core import dtypes as _dtypes
@@ -8,6 +10,9 @@ from strided.nn import functional as F
 from strided.nn import init
 from strided.nn.module import Module
 from strided.nn.parameter import Parameter
+from strided._C.core.tensor import Tensor
+from strided.nn.common_types import _size_any_t
+from strided.types import Device, _DTypeLike
 
 
 def _tuple(v, n):
@@ -17,9 +22,11 @@ def _tuple(v, n):
 class _ConvTransposeNd(Module):
     _n = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t,
+                 stride: _size_any_t = 1, padding: _size_any_t = 0, output_padding: _size_any_t = 0,
+                 groups: int = 1, bias: bool = True, dilation: _size_any_t = 1,
+                 padding_mode: str = "zeros", device: Device = None,
+                 dtype: _DTypeLike | None = None) -> None:
         super().__init__()
         n = self._n
         if groups <= 0:
@@ -53,7 +60,7 @@ class _ConvTransposeNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight ~ kaiming_uniform(a=sqrt(5)) and bias ~ U(-1/sqrt(fan_in),
         1/sqrt(fan_in)) in place, as PyTorch's transposed convolutions.
         """
@@ -91,12 +98,12 @@ class _ConvTransposeNd(Module):
                                  f"{list(input.shape[non_spatial:])})")
         return tuple(o - lo for o, lo in zip(output_size, min_sizes))
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         conv = F.conv_transpose2d if self._n == 2 else F.conv_transpose1d
         return conv(input, self.weight, self.bias, self.stride, self.padding,
                     self._output_padding(input, output_size), self.groups, self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         n = self._n
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
         if self.padding != (0,) * n:

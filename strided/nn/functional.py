@@ -1,4 +1,7 @@
 """strided.nn.functional: the functional forms of layers (PyTorch names and arguments)."""
+from __future__ import annotations
+from typing import TYPE_CHECKING
+
 from strided.nn._functional_pool import (
     max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,
     adaptive_max_pool1d, adaptive_max_pool2d, adaptive_avg_pool1d, adaptive_avg_pool2d,
@@ -16,25 +19,30 @@ from strided._C.ops.gemm import linear
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import leaky_relu, softplus
 
+if TYPE_CHECKING:
+    from strided._C.core.tensor import Tensor
+    from strided.random import Generator
+    from strided.types import _DTypeLike
+
 _UNARY = _core.UNARY_OPS
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0) element-wise; inplace=True overwrites input and returns it."""
     return input.relu_() if inplace else input.relu()
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-input)) element-wise."""
     return input.sigmoid()
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     """tanh(input) element-wise."""
     return input.tanh()
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x); approximate="tanh" uses the tanh formula, as PyTorch does."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
@@ -42,12 +50,12 @@ def gelu(input, approximate="none"):
     return _core.unary_op(op, input, None, "gelu")
 
 
-def silu(input, inplace=False):
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """input * sigmoid(input) element-wise (floating-point only); inplace=True overwrites input."""
     return _core.unary_op(_UNARY["silu"], input, input if inplace else None, "silu")
 
 
-def softmax(input, dim, dtype=None):
+def softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, computed stably (floating-point only; dtype= casts
     the input first).
 
@@ -58,12 +66,13 @@ def softmax(input, dim, dtype=None):
     return input.softmax(dim, dtype)
 
 
-def log_softmax(input, dim, dtype=None):
+def log_softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
     """log(softmax(x)) along dim, computed stably as x - logsumexp(x) (floating-point only)."""
     return input.log_softmax(dim, dtype)
 
 
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
     """In training, zero each element with probability p and scale the others by 1 / (1 - p)
     (the mask drawn from strided's generator); input unchanged when not training.
     """

@@ -3,13 +3,16 @@
 Every function fills its tensor in place under no_grad and returns it.  Random draws come
 from strided's generator (the `generator` argument, or the default one).
 """
+from __future__ import annotations
 import math
 
 from strided.autograd.grad_mode import no_grad
 from strided.random import rand, randn
+from strided._C.core.tensor import Tensor
+from strided.random import Generator
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: int | float | None = None) -> float:
     """PyTorch's recommended gain for a nonlinearity: 1 for linear/conv/sigmoid, 5/3 for
     tanh, sqrt(2) for relu, sqrt(2 / (1 + slope**2)) for leaky_relu (param = slope,
     default 0.01), 3/4 for selu.
@@ -58,38 +61,41 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
     """Fill tensor with samples from U(a, b) in place; returns it."""
     with no_grad():
         u = rand(*tensor.shape, generator=generator, dtype=tensor.dtype)
         return tensor.copy_(u.mul_(b - a).add_(a))
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Fill tensor with samples from N(mean, std**2) in place; returns it."""
     with no_grad():
         n = randn(*tensor.shape, generator=generator, dtype=tensor.dtype)
         return tensor.copy_(n.mul_(std).add_(mean))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill tensor with val in place; returns it."""
     with no_grad():
         return tensor.fill_(val)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     """Fill tensor with zeros in place; returns it."""
     with no_grad():
         return tensor.zero_()
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     """Fill tensor with ones in place; returns it."""
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), in place
     (fan_in = size(1) * receptive field, fan_out = size(0) * receptive field).
     """
@@ -99,14 +105,16 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Glorot normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), fan the fan_in or
     fan_out (mode) and gain = calculate_gain(nonlinearity, a); in place.  A tensor with
     a zero-size dim is returned untouched.
@@ -119,7 +127,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", generator: Generator | None = None) -> Tensor:
     """He normal: N(0, std**2) with std = calculate_gain(nonlinearity, a) / sqrt(fan), fan
     the fan_in or fan_out (mode); in place.
     """

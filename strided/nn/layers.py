@@ -1,5 +1,7 @@
 """Layers: PyTorch's constructor arguments, default initialisations and reprs."""
+from __future__ import annotations
 import math
+from typing import Any, Sequence
 
 from strided import creation as _creation, functional as _functional
 from strided._C.core import dtypes as _dtypes
@@ -8,6 +10,9 @@ from strided.nn import functional as F
 from strided.nn import init
 from strided.nn.module import Module
 from strided.nn.parameter import Parameter
+from strided._C.core.tensor import Tensor
+from strided.nn.common_types import _size_1_t, _size_2_t, _size_any_opt_t, _size_any_t
+from strided.types import Device, _DTypeLike
 
 
 def _tuple(v, n):
@@ -16,10 +21,10 @@ def _tuple(v, n):
 
 class Identity(Module):
     """Returns its input unchanged (constructor arguments are accepted and ignored)."""
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input
 
 
@@ -34,7 +39,8 @@ class Linear(Module):
     strided.Size([5, 7, 2])
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: _DTypeLike | None = None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -46,7 +52,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight and bias with the default initialisation above (in place)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
@@ -54,10 +60,10 @@ class Linear(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
@@ -65,8 +71,10 @@ class Linear(Module):
 class _ConvNd(Module):
     _n = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t,
+                 stride: _size_any_t = 1, padding: _size_any_t | str = 0, dilation: _size_any_t = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype: _DTypeLike | None = None) -> None:
         super().__init__()
         n = self._n
         if groups <= 0:
@@ -101,7 +109,7 @@ class _ConvNd(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight ~ kaiming_uniform(a=sqrt(5)) and bias ~ U(-1/sqrt(fan_in),
         1/sqrt(fan_in)) in place, as PyTorch's convolutions.
         """
@@ -112,7 +120,7 @@ class _ConvNd(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         n = self._n
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
         if self.padding != (0,) * n:
@@ -125,7 +133,7 @@ class _ConvNd(Module):
             s += ", bias=False"
         return s.format(**self.__dict__)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         conv = getattr(F, "conv%dd" % self._n, None)
         if conv is None:
             raise NotImplementedError(f"strided.nn.functional.conv{self._n}d is not available "
@@ -161,28 +169,28 @@ class Conv2d(_ConvNd):
 
 class ReLU(Module):
     """max(x, 0) element-wise (F.relu); inplace=True overwrites the input."""
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.relu(input, inplace=self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """x for x >= 0, negative_slope * x below (F.leaky_relu); floating-point input only."""
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
                                                           else "")
 
@@ -191,36 +199,36 @@ class GELU(Module):
     """x * Phi(x), Phi the standard normal CDF (F.gelu); approximate="tanh" uses the tanh
     formula.
     """
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, approximate=self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class SiLU(Module):
     """x * sigmoid(x) element-wise (F.silu)."""
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.silu(input, inplace=self.inplace)
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) element-wise."""
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class Tanh(Module):
     """tanh(x) element-wise."""
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
@@ -228,20 +236,20 @@ class Softmax(Module):
     """softmax along dim (F.softmax): each slice along dim sums to 1.  dim must be given
     (PyTorch's implicit-dim guess is not made).
     """
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
     """log(softmax(x)) along dim, computed stably (F.log_softmax); dim must be given."""
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
 
 
@@ -251,29 +259,29 @@ class Flatten(Module):
     >>> nn.Flatten()(strided.zeros(2, 3, 4)).shape
     strided.Size([2, 12])
     """
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _functional.flatten(input, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
     """Split dim into unflattened_size: the inverse of Flatten."""
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         self.dim = dim
         self.unflattened_size = tuple(unflattened_size)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _functional.unflatten(input, self.dim, self.unflattened_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
@@ -282,24 +290,24 @@ class Dropout(Module):
     (the mask drawn from strided's default generator); in eval mode it returns its input
     unchanged.  inplace=True writes into the input."""
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if p < 0 or p > 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
 
 class _DropoutNd(Dropout):
     _fn = "dropout2d"
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
 
 
@@ -323,8 +331,9 @@ class Dropout3d(_DropoutNd):
 # ---- pooling -----------------------------------------------------------------------------
 
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: _size_any_t, stride: _size_any_t | None = None,
+                 padding: _size_any_t = 0, dilation: _size_any_t = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -333,7 +342,7 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ("kernel_size={kernel_size}, stride={stride}, padding={padding}, "
                 "dilation={dilation}, ceil_mode={ceil_mode}").format(**self.__dict__)
 
@@ -343,7 +352,7 @@ class MaxPool1d(_MaxPoolNd):
     (F.max_pool1d); stride defaults to kernel_size; return_indices also returns the
     flat argmax positions.
     """
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -356,7 +365,7 @@ class MaxPool2d(_MaxPoolNd):
     >>> nn.MaxPool2d(2)(strided.zeros(1, 3, 8, 8)).shape
     strided.Size([1, 3, 4, 4])
     """
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -366,8 +375,9 @@ class AvgPool1d(Module):
     (F.avg_pool1d); stride defaults to kernel_size; count_include_pad counts padding
     zeros in the divisor.
     """
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(self, kernel_size: _size_1_t, stride: _size_1_t | None = None,
+                 padding: _size_1_t = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
         super().__init__()
         self.kernel_size = _tuple(kernel_size, 1)
         self.stride = _tuple(stride if stride is not None else kernel_size, 1)
@@ -375,11 +385,11 @@ class AvgPool1d(Module):
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "kernel_size={}, stride={}, padding={}".format(self.kernel_size, self.stride,
                                                              self.padding)
 
@@ -388,8 +398,9 @@ class AvgPool2d(Module):
     """Mean over kernel_size windows of the last two dims of (N, C, H, W) or (C, H, W) input
     (F.avg_pool2d); stride defaults to kernel_size; divisor_override replaces the divisor.
     """
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(self, kernel_size: _size_2_t, stride: _size_2_t | None = None,
+                 padding: _size_2_t = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -398,11 +409,11 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "kernel_size={}, stride={}, padding={}".format(self.kernel_size, self.stride,
                                                              self.padding)
 
@@ -411,20 +422,20 @@ class AdaptiveAvgPool2d(Module):
     """Mean pooling to a fixed output_size (an int or (H_out, W_out); None keeps that size),
     windows chosen as PyTorch's (F.adaptive_avg_pool2d).
     """
-    def __init__(self, output_size):
+    def __init__(self, output_size: _size_any_opt_t) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Mean pooling of the last dim to output_size (F.adaptive_avg_pool1d)."""
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool1d(input, self.output_size)
 
 
@@ -433,8 +444,9 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 class _BatchNorm(Module):
     _dims = (2, 3)
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Device = None,
+                 dtype: _DTypeLike | None = None, *, bias: bool = True) -> None:
         super().__init__()
         dtype = dtype or _dtypes.float32
         self.num_features = num_features
@@ -461,14 +473,14 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         """Running mean to 0, running variance to 1 and the batch count to 0 (in place)."""
         if self.track_running_stats:
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """reset_running_stats(), and weight to 1 and bias to 0 when affine."""
         self.reset_running_stats()
         if self.affine:
@@ -476,7 +488,7 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._dims:
             raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._dims)} input (got "
                              f"{input.ndim}D input)")
@@ -493,7 +505,7 @@ class _BatchNorm(Module):
                             else None,
                             self.weight, self.bias, use_batch, momentum, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ("{num_features}, eps={eps}, momentum={momentum}, affine={affine}, "
                 "bias={use_bias}, track_running_stats={track_running_stats}"
                 ).format(**self.__dict__)
@@ -522,8 +534,9 @@ class LayerNorm(Module):
     sqrt(var + eps) * weight + bias (biased variance), weight and bias of shape
     normalized_shape (ones and zeros) when elementwise_affine.
     """
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 dtype: _DTypeLike | None = None) -> None:
         super().__init__()
         dtype = dtype or _dtypes.float32
         if isinstance(normalized_shape, int):
@@ -542,10 +555,10 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ("{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}, "
                 "bias={use_bias}").format(**self.__dict__)
 
@@ -562,9 +575,11 @@ class Embedding(Module):
     strided.Size([1, 2, 3])
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False,
+                 dtype: _DTypeLike | None = None) -> None:
         super().__init__()
         dtype = dtype or _dtypes.float32
         if padding_idx is not None:
@@ -586,7 +601,7 @@ class Embedding(Module):
         else:
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Redraw weight ~ N(0, 1) in place, the padding_idx row zeroed."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
@@ -594,17 +609,18 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None) -> Embedding:
         """An Embedding whose weight shares the memory of the 2-D tensor embeddings (no
         copy); frozen (requires_grad False) unless freeze=False.
         """
         rows, cols = embeddings.shape
         return cls(rows, cols, _weight=embeddings, _freeze=freeze, padding_idx=padding_idx)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

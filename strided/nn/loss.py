@@ -1,10 +1,13 @@
 """Loss modules: thin wrappers over strided.nn.functional's losses (torch's arguments)."""
+from __future__ import annotations
 from strided.nn import functional as F
 from strided.nn.module import Module
+from strided._C.core.tensor import Tensor
 
 
 class _Loss(Module):
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("none", "mean", "sum"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -12,7 +15,8 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
@@ -27,13 +31,14 @@ class CrossEntropyLoss(_WeightedLoss):
     >>> nn.CrossEntropyLoss()(strided.zeros(2, 3), strided.tensor([0, 2]))
     tensor(1.0986)
     """
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, weight=self.weight,
                                ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
@@ -44,25 +49,26 @@ class NLLLoss(_WeightedLoss):
     (N, C), (C) or (N, C, d1, ...) and class indices target; weight, ignore_index and
     reduction as CrossEntropyLoss.
     """
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean"):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 ignore_index: int = -100, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
 class MSELoss(_Loss):
     """Mean squared error (input - target)**2, reduced by reduction ("mean", "sum", "none")."""
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error |input - target|, reduced by reduction ("mean", "sum", "none")."""
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -71,7 +77,7 @@ class BCELoss(_WeightedLoss):
     targets of the same shape (the logs clamped at -100, as PyTorch); weight rescales
     elements.
     """
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
@@ -81,13 +87,14 @@ class BCEWithLogitsLoss(_Loss):
     (F.binary_cross_entropy_with_logits); pos_weight (broadcast along the last dim)
     weights the positive term.
     """
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
-                 pos_weight=None):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean",
+                 pos_weight: Tensor | None = None) -> None:
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
                                                   reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
@@ -96,11 +103,12 @@ class BCEWithLogitsLoss(_Loss):
 class SmoothL1Loss(_Loss):
     """F.smooth_l1_loss as a module (beta: where the quadratic part ends)."""
 
-    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """The loss of input against target (reduced as self.reduction says)."""
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
@@ -108,11 +116,11 @@ class SmoothL1Loss(_Loss):
 class HuberLoss(_Loss):
     """F.huber_loss as a module (delta: where the quadratic part ends)."""
 
-    def __init__(self, reduction="mean", delta=1.0):
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """The loss of input against target (reduced as self.reduction says)."""
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
@@ -120,13 +128,14 @@ class HuberLoss(_Loss):
 class KLDivLoss(_Loss):
     """F.kl_div as a module: input holds log-probabilities; reduction also "batchmean"."""
 
-    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", log_target: bool = False) -> None:
         Module.__init__(self)
         if reduction not in ("none", "mean", "sum", "batchmean"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
         self.log_target = log_target
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         """The loss of input against target (reduced as self.reduction says)."""
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -5,30 +5,35 @@ Parameters, buffers and submodules are registered by assignment into three order
 registered tensor.  See NOTE [ Parameters are marked leaves, not a subclass ] for how a
 Parameter is recognised.
 """
+from __future__ import annotations
 from collections import OrderedDict
 import itertools
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from strided._C.core.device import device, check_device
 from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
 from strided.nn.parameter import Parameter
+from strided.types import Device, _DTypeLike
+
+T = TypeVar("T", bound="Module")
 
 
 class RemovableHandle:
     """Returned by register_forward_(pre_)hook; remove() unregisters the hook."""
     _next_id = itertools.count()
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict: dict[int, Callable[..., Any]]) -> None:
         self._hooks = hooks_dict
         self.id = next(RemovableHandle._next_id)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -81,7 +86,7 @@ class Module:
 
     training: bool
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -90,7 +95,7 @@ class Module:
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation of the layer; every subclass defines it.  Call the module (module(x))
         rather than forward, so that forward hooks run.
         """
@@ -103,7 +108,7 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {what} before Module.__init__() call")
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Tensor | None) -> None:
         """Add param (a Parameter, or None for an absent one) under name; assigning a Parameter
         as an attribute does the same.
         """
@@ -121,7 +126,7 @@ class Module:
                             f"'{name}' (strided.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add a tensor (or None) that is module state but not a parameter (running statistics,
         ...): converted by to(), and in state_dict() unless persistent=False.
         """
@@ -144,7 +149,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a submodule (or None) under name; assigning a Module as an attribute does the same.
         Also register_module.
         """
@@ -222,7 +227,8 @@ class Module:
 
     # ---- traversal ----------------------------------------------------------------------
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module (name prefix, "" by default) and every submodule,
         depth first, with dotted names; a module reachable twice is given once.
         """
@@ -239,12 +245,12 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """This module and every submodule, depth first (each once)."""
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) for the direct submodules (each once)."""
         seen = set()
         for name, module in self._modules.items():
@@ -252,7 +258,7 @@ class Module:
                 seen.add(module)
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """The direct submodules (each once)."""
         for _, m in self.named_children():
             yield m
@@ -269,7 +275,8 @@ class Module:
                     seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + k, v
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, Parameter) for the parameters of this module and, with recurse, of its
         submodules; a shared parameter is given once.
 
@@ -279,24 +286,25 @@ class Module:
         yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
                                        remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
         """The parameters of this module and (recurse) its submodules, each once: what an
         optimizer takes.
         """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, tensor) for the buffers of this module and (recurse) its submodules."""
         yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                        remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """The buffers of this module and (recurse) its submodules."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path target ("" is self); AttributeError if absent.
 
         >>> nn.Sequential(nn.Linear(2, 2), nn.ReLU()).get_submodule("1")
@@ -313,7 +321,7 @@ class Module:
 
     # ---- modes and bulk operations ------------------------------------------------------
 
-    def train(self, mode=True):
+    def train(self: T, mode: bool = True) -> T:
         """Set training mode (mode=True) or evaluation mode on this module and every submodule
         (dropout and batch norm behave differently); returns self.
         """
@@ -324,17 +332,17 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: T) -> T:
         """train(False): evaluation mode for this module and its submodules; returns self."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: T, requires_grad: bool = True) -> T:
         """Set requires_grad on every parameter (False freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter: to None (the default, as PyTorch 2), or to
         zeros in place with set_to_none=False.
         """
@@ -350,16 +358,16 @@ class Module:
                     p.grad = g
                 g.zero_()
 
-    def cpu(self):
+    def cpu(self: T) -> T:
         """self: parameters and buffers are on the CPU already."""
         return self
 
-    def cuda(self, device=None):
+    def cuda(self: T, device: Device = None) -> T:
         """Raises: strided has no CUDA device (the error says what is available: the CPU)."""
         check_device("cuda" if device is None else device, "Module.cuda()")
         return self
 
-    def to(self, dtype=None, *args, **kwargs):
+    def to(self: T, dtype: _DTypeLike | Device = None, *args: Any, **kwargs: Any) -> T:
         """Cast floating-point parameters and buffers to dtype (device arguments other than
         "cpu" are rejected).  Parameters whose dtype changes are replaced by new Parameters
         (a Tensor's dtype is fixed), so optimizers must be built after the cast."""
@@ -380,17 +388,17 @@ class Module:
                     m._buffers[k] = b.to(dtype)
         return self
 
-    def double(self):
+    def double(self: T) -> T:
         """to(strided.float64): floating-point parameters and buffers cast; returns self."""
         from strided._C.core.dtypes import float64
         return self.to(float64)
 
-    def float(self):
+    def float(self: T) -> T:
         """to(strided.float32): floating-point parameters and buffers cast; returns self."""
         from strided._C.core.dtypes import float32
         return self.to(float32)
 
-    def apply(self, fn):
+    def apply(self: T, fn: Callable[[Module], None]) -> T:
         """Call fn(m) on every submodule (children first) and then on self; returns self.
         Used for custom initialisation.
         """
@@ -401,19 +409,19 @@ class Module:
 
     # ---- hooks and calling --------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """hook(module, args) -> None or new args (a tuple, or one value wrapped into one)."""
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
         return handle
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """hook(module, args, output) -> None or a replacement output."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
         return handle
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -437,7 +445,8 @@ class Module:
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """An ordered dict of every parameter and persistent buffer, by dotted name.  The
         tensors share storage with the module's (detached unless keep_vars)."""
         if destination is None:
@@ -476,7 +485,8 @@ class Module:
                               f'the checkpoint are {_size(value.shape)}, an exception '
                               f'occurred : {ex}.')
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: bool = True) -> _IncompatibleKeys:
         """Copy tensors from state_dict into this module's parameters and buffers in place.
         Returns (missing_keys, unexpected_keys); with strict, raises RuntimeError naming
         them.  Shape mismatches always raise."""
@@ -529,7 +539,7 @@ class Module:
 
     # ---- repr ---------------------------------------------------------------------------
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The layer-specific part of repr(module) ("in_features=2, ..."); subclasses override
         it, the default is "".
         """

@@ -8,6 +8,7 @@ it in a weak registry; ``isinstance(t, Parameter)`` consults that registry throu
 metaclass.  Module.__setattr__ registers exactly those marked tensors as parameters, as torch
 does with Parameter instances; plain tensors assigned to a module stay plain attributes.
 """
+from __future__ import annotations
 import weakref
 
 from strided._C.core.tensor import Tensor
@@ -26,7 +27,7 @@ class Parameter(metaclass=_ParameterMeta):
     The result shares data's storage (no copy) and is cut off from data's graph.
     """
 
-    def __new__(cls, data=None, requires_grad=True):
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Tensor:
         if data is None:
             from strided.creation import empty
             data = empty(0)

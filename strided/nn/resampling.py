@@ -1,16 +1,20 @@
 """Upsampling and padding layers (torch.nn.Upsample, UpsamplingNearest2d,
 UpsamplingBilinear2d, ZeroPad2d, ConstantPadNd, ReflectionPadNd, ReplicationPadNd,
 CircularPadNd) over F.interpolate and F.pad."""
+from __future__ import annotations
 from strided.nn import functional as F
 from strided.nn.module import Module
+from strided._C.core.tensor import Tensor
+from strided.nn.common_types import _ratio_any_t, _size_2_t, _size_any_t
 
 
 class Upsample(Module):
     """F.interpolate as a layer: size or scale_factor, mode "nearest", "nearest-exact",
     "linear" or "bilinear", align_corners."""
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(self, size: _size_any_t | None = None, scale_factor: _ratio_any_t | None = None,
+                 mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
@@ -21,13 +25,13 @@ class Upsample(Module):
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         """F.interpolate(input, ...) with this layer's arguments."""
         return F.interpolate(input, self.size, self.scale_factor, self.mode,
                              self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """torch's repr arguments: scale_factor or size, and mode."""
         if self.scale_factor is not None:
             info = f"scale_factor={self.scale_factor!r}"
@@ -38,7 +42,8 @@ class Upsample(Module):
 
 class UpsamplingNearest2d(Upsample):
     """Upsample(size, scale_factor, mode="nearest") for (N, C, H, W) input."""
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: _size_2_t | None = None,
+                 scale_factor: _ratio_any_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
@@ -46,7 +51,8 @@ class UpsamplingBilinear2d(Upsample):
     """Upsample(size, scale_factor, mode="bilinear", align_corners=True) for (N, C, H, W)
     input, as PyTorch's.
     """
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: _size_2_t | None = None,
+                 scale_factor: _ratio_any_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -54,7 +60,7 @@ class _PadNd(Module):
     _mode = "constant"
     _n = 2
 
-    def __init__(self, padding, value=None):
+    def __init__(self, padding: _size_any_t, value: float | None = None) -> None:
         super().__init__()
         n = self._n
         self.padding = (tuple(padding) if isinstance(padding, (tuple, list))
@@ -64,12 +70,12 @@ class _PadNd(Module):
                              f"{2 * n}-tuple, got {padding!r}")
         self.value = value
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if self._mode == "constant":
             return F.pad(input, self.padding, "constant", self.value)
         return F.pad(input, self.padding, self._mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         if self._mode == "constant" and not type(self).__name__.startswith("Zero"):
             return f"padding={self.padding}, value={self.value}"
         return f"{self.padding}"
@@ -80,7 +86,7 @@ class ZeroPad1d(_PadNd):
     _mode = "constant"
     _n = 1
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding, 0.0)
 
 
@@ -89,7 +95,7 @@ class ZeroPad2d(_PadNd):
     _mode = "constant"
     _n = 2
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding, 0.0)
 
 
@@ -98,7 +104,7 @@ class ConstantPad1d(_PadNd):
     _mode = "constant"
     _n = 1
 
-    def __init__(self, padding, value):
+    def __init__(self, padding: _size_any_t, value: float) -> None:
         super().__init__(padding, value)
 
 
@@ -107,7 +113,7 @@ class ConstantPad2d(_PadNd):
     _mode = "constant"
     _n = 2
 
-    def __init__(self, padding, value):
+    def __init__(self, padding: _size_any_t, value: float) -> None:
         super().__init__(padding, value)
 
 
@@ -116,7 +122,7 @@ class ConstantPad3d(_PadNd):
     _mode = "constant"
     _n = 3
 
-    def __init__(self, padding, value):
+    def __init__(self, padding: _size_any_t, value: float) -> None:
         super().__init__(padding, value)
 
 
@@ -125,7 +131,7 @@ class ReflectionPad1d(_PadNd):
     _mode = "reflect"
     _n = 1
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)
 
 
@@ -134,7 +140,7 @@ class ReflectionPad2d(_PadNd):
     _mode = "reflect"
     _n = 2
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)
 
 
@@ -143,7 +149,7 @@ class ReplicationPad1d(_PadNd):
     _mode = "replicate"
     _n = 1
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)
 
 
@@ -152,7 +158,7 @@ class ReplicationPad2d(_PadNd):
     _mode = "replicate"
     _n = 2
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)
 
 
@@ -161,7 +167,7 @@ class CircularPad1d(_PadNd):
     _mode = "circular"
     _n = 1
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)
 
 
@@ -170,5 +176,5 @@ class CircularPad2d(_PadNd):
     _mode = "circular"
     _n = 2
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding)

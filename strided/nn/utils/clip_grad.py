@@ -1,6 +1,8 @@
 """clip_grad_norm_ and clip_grad_value_ (torch.nn.utils.clip_grad)."""
+from __future__ import annotations
 import math
 import warnings
+from typing import Iterable
 
 from strided._C.core.tensor import Tensor, tensor
 from strided.autograd.grad_mode import no_grad
@@ -14,8 +16,8 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                    foreach=None):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Scale the gradients of `parameters` (a Tensor or an iterable of them) in place so
     that their total norm -- the norm_type-norm of the vector of every gradient element,
     i.e. the norm of the per-tensor norms -- is at most max_norm:
@@ -53,15 +55,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                   foreach=None):
+def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Deprecated spelling of clip_grad_norm_ (as in torch)."""
     warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp every gradient element of `parameters` into [-clip_value, clip_value], in
     place."""
     clip_value = float(clip_value)

@@ -1,11 +1,14 @@
 """parameters_to_vector and vector_to_parameters (torch.nn.utils.convert_parameters)."""
+from __future__ import annotations
+from typing import Iterable
+
 from strided._C.core.tensor import Tensor
 from strided._C.ops.join import cat
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 
-def parameters_to_vector(parameters):
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """One 1-D tensor holding every parameter's elements, flattened and concatenated in
     order: cat([p.reshape(-1) for p in parameters]), differentiable (CatBackward0)."""
     params = list(parameters)
@@ -14,7 +17,7 @@ def parameters_to_vector(parameters):
     return cat([p.reshape(-1) for p in params])
 
 
-def vector_to_parameters(vec, parameters):
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D tensor `vec` into the parameters (their .data, as
     torch does: no autograd history is recorded)."""
     if not isinstance(vec, Tensor):
