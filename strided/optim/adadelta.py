@@ -1,9 +1,12 @@
 """Adadelta (torch.optim.Adadelta: lr, rho, eps, weight_decay, maximize)."""
+from __future__ import annotations
+from typing import Any, Callable
+
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
 from strided._C.core.tensor import tensor
 from strided._C.core.dtypes import float32
-from strided.optim.optimizer import Optimizer
+from strided.optim.optimizer import Optimizer, ParamsT
 
 
 class Adadelta(Optimizer):
@@ -15,8 +18,9 @@ class Adadelta(Optimizer):
         p -= lr delta
     in place, under no_grad.  State per parameter: step, square_avg (v), acc_delta (u)."""
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None,
-                 *, capturable=False, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:
@@ -29,7 +33,7 @@ class Adadelta(Optimizer):
                                       maximize=maximize, capturable=capturable,
                                       foreach=foreach, differentiable=differentiable))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient; closure (re-evaluating the loss)
         is called first under enable_grad and its result returned."""
         loss = None

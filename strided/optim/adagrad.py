@@ -1,10 +1,13 @@
 """Adagrad (torch.optim.Adagrad: lr_decay, weight_decay, initial_accumulator_value, eps,
 maximize)."""
+from __future__ import annotations
+from typing import Any, Callable
+
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import full_like
 from strided._C.core.tensor import tensor
 from strided._C.core.dtypes import float32
-from strided.optim.optimizer import Optimizer
+from strided.optim.optimizer import Optimizer, ParamsT
 
 
 class Adagrad(Optimizer):
@@ -16,9 +19,10 @@ class Adagrad(Optimizer):
     in place, under no_grad.  As in torch, the state (step, sum) of every parameter is
     created with the optimizer, so state_dict() holds it before the first step."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
-                 differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if lr_decay < 0.0:
@@ -46,7 +50,7 @@ class Adagrad(Optimizer):
             state["sum"] = full_like(p, float(group["initial_accumulator_value"]))
         return state
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (a dict with "params"), creating its parameters' state as torch does."""
         super().add_param_group(param_group)
         if hasattr(self, "state") and len(self.param_groups) > 1:
@@ -54,7 +58,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self._init_state(p, group)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient; closure (re-evaluating the loss)
         is called first under enable_grad and its result returned."""
         loss = None

@@ -1,12 +1,14 @@
 """Adam and AdamW (torch.optim.Adam / AdamW, incl. amsgrad and maximize)."""
+from __future__ import annotations
 import math
+from typing import Any, Callable
 
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
 from strided._C.core.tensor import tensor
 from strided._C.core.dtypes import float32
 from strided._C.ops.optim import adam_step
-from strided.optim.optimizer import Optimizer
+from strided.optim.optimizer import Optimizer, ParamsT
 
 
 class Adam(Optimizer):
@@ -20,8 +22,9 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -36,7 +39,7 @@ class Adam(Optimizer):
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam update of every parameter that has a gradient (bias-corrected moments,
         amsgrad, maximize as PyTorch); closure is called first under enable_grad and its loss
         returned.
@@ -72,6 +75,7 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

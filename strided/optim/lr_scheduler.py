@@ -1,8 +1,11 @@
 """Learning-rate schedulers (torch.optim.lr_scheduler's recursive "chainable" forms, so the
 lr sequences equal torch's to the last bit)."""
+from __future__ import annotations
 import math
 from collections import Counter
 from bisect import bisect_right
+from typing import Any, Callable, Iterable
+from strided.optim.optimizer import Optimizer
 
 
 class LRScheduler:
@@ -19,7 +22,7 @@ class LRScheduler:
     >>> sched.get_last_lr()
     [0.05]
     """
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -34,17 +37,17 @@ class LRScheduler:
         self._step_count = 0
         self.step()
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The learning rates for the current epoch (self.last_epoch), one per param group;
         each scheduler defines it.
         """
         raise NotImplementedError
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The learning rates the last step() set, one per param group."""
         return self._last_lr
 
-    def step(self):
+    def step(self) -> None:
         """Advance one epoch and set each param group's "lr" to get_lr()."""
         self._step_count += 1
         self.last_epoch += 1
@@ -52,11 +55,11 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The scheduler's state (every attribute but the optimizer), for load_state_dict."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a state returned by state_dict()."""
         self.__dict__.update(state_dict)
 
@@ -67,12 +70,13 @@ _LRScheduler = LRScheduler
 class StepLR(LRScheduler):
     """lr *= gamma every step_size epochs."""
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The group lrs times gamma when last_epoch is a multiple of step_size, else unchanged."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [g["lr"] for g in self.optimizer.param_groups]
@@ -82,12 +86,13 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr *= gamma at each milestone epoch (repeated milestones multiply)."""
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The group lrs times gamma**(count of last_epoch among the milestones)."""
         if self.last_epoch not in self.milestones:
             return [g["lr"] for g in self.optimizer.param_groups]
@@ -98,12 +103,13 @@ class MultiStepLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2, computed recursively."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The cosine-annealed lrs for last_epoch, by PyTorch's recursive formula (the same
         values to the last bit).
         """
@@ -125,7 +131,9 @@ class CosineAnnealingLR(LRScheduler):
 class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch) (one function, or one per param group)."""
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
         n = len(optimizer.param_groups)
         if not isinstance(lr_lambda, (list, tuple)):
             self.lr_lambdas = [lr_lambda] * n
@@ -135,12 +143,12 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """base_lr * lr_lambda(last_epoch) for each group."""
         return [base * lmbda(self.last_epoch)
                 for lmbda, base in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The scheduler's state without the optimizer and the lr_lambda functions (as PyTorch,
         which saves only callable objects' __dict__).
         """

@@ -1,8 +1,14 @@
 """Optimizer base class (torch.optim.Optimizer's param_groups / state design)."""
+from __future__ import annotations
 import copy
+from typing import Any, Callable, Iterable
 
 from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
+
+# What an optimizer's `params` accepts (torch.optim.optimizer.ParamsT): tensors, or dicts
+# each holding a group's "params" and its hyper-parameters.
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
 class _Required:
@@ -17,7 +23,7 @@ class Optimizer:
     """Holds param_groups (dicts with "params" and hyper-parameters, defaults filled in)
     and per-parameter state (keyed by the parameter tensor)."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
@@ -32,7 +38,7 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a dict {"params": tensors, <hyper-parameter>: value, ...}; hyper-parameters it
         leaves out take the optimizer's defaults.  A parameter may be in one group only.
         """
@@ -59,7 +65,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter: to None (the default, as PyTorch 2), or to
         zeros in place with set_to_none=False.
         """
@@ -76,7 +82,7 @@ class Optimizer:
                         p.grad = g
                     g.zero_()
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; closure (which re-evaluates the
         model and returns the loss) is called first, under enable_grad, and its loss returned.
         Subclasses define it.
@@ -86,7 +92,7 @@ class Optimizer:
     def _params_with_grad(self, group):
         return [p for p in group["params"] if p.grad is not None]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """{"state": {index: {name: value}}, "param_groups": [{..., "params": [index...]}]},
         parameters numbered in order of appearance, as torch does."""
         index = {}
@@ -108,7 +114,7 @@ class Optimizer:
                 if p in self.state:
                     yield p, self.state[p]
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and per-parameter state from state_dict() of an optimizer
         built over parameters of the same shapes in the same order (state tensors are
         copied, floating ones cast to the parameter's dtype).

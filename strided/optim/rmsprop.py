@@ -1,9 +1,12 @@
 """RMSprop (torch.optim.RMSprop: alpha, eps, weight_decay, momentum, centered, maximize)."""
+from __future__ import annotations
+from typing import Any, Callable
+
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import zeros_like
 from strided._C.core.tensor import tensor
 from strided._C.core.dtypes import float32
-from strided.optim.optimizer import Optimizer
+from strided.optim.optimizer import Optimizer, ParamsT
 
 
 class RMSprop(Optimizer):
@@ -16,9 +19,10 @@ class RMSprop(Optimizer):
     in place, under no_grad.  State per parameter: step, square_avg, momentum_buffer
     (momentum > 0), grad_avg (centered), as torch names them."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -34,7 +38,7 @@ class RMSprop(Optimizer):
                                       capturable=capturable, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient; closure (re-evaluating the loss)
         is called first under enable_grad and its result returned."""
         loss = None

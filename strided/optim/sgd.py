@@ -1,7 +1,10 @@
 """SGD with momentum, dampening, weight decay, Nesterov and maximize (torch.optim.SGD)."""
+from __future__ import annotations
+from typing import Any, Callable
+
 from strided.autograd.grad_mode import no_grad, enable_grad
 from strided.creation import empty
-from strided.optim.optimizer import Optimizer, required
+from strided.optim.optimizer import Optimizer, ParamsT, required
 from strided._C.ops.optim import sgd_step
 
 
@@ -14,8 +17,9 @@ class SGD(Optimizer):
     in place, under no_grad, one fused kernel per parameter (NOTE [ Fused optimizer
     updates ] in strided/_C/kernels/optim.pyx)."""
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -28,7 +32,7 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One SGD update of every parameter that has a gradient (weight decay, momentum,
         dampening and Nesterov as PyTorch); closure is called first under enable_grad and
         its loss returned.
