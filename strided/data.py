@@ -1,6 +1,7 @@
 """strided.data: the names of strided.utils.data (datasets, samplers, DataLoader with worker
 processes; torch.utils.data's API) and read_idx for the IDX files MNIST ships as.
 """
+from __future__ import annotations
 import gzip
 import os
 import struct
@@ -12,6 +13,7 @@ from strided._C.core.tensor import from_numpy
 from strided.serialization import _limit_for, _open_regular, _read_chunks
 from strided.utils.data import *  # noqa: F401,F403  (one implementation: strided.utils.data)
 from strided.utils.data import __all__ as _data_all
+from strided._C.core.tensor import Tensor
 
 __all__ = list(_data_all) + ["read_idx", "IDXError"]
 
@@ -36,7 +38,7 @@ class IDXError(ValueError):
     """read_idx refused a file: not a regular file, not IDX, damaged, or needing more memory
     than max_bytes.  The message starts with the file's path; `path` holds it."""
 
-    def __init__(self, path, what):
+    def __init__(self, path: str | os.PathLike[str], what: str) -> None:
         self.path, self.what = path, what
         super().__init__(f"{path}: {what}")
 
@@ -54,7 +56,7 @@ def _read_exact(f, n):
     return out
 
 
-def read_idx(path, max_bytes=None):
+def read_idx(path: str | os.PathLike[str], max_bytes: int | None = None) -> Tensor:
     """Read an IDX file (optionally gzip-compressed, by a ".gz" name) into a Tensor.
 
     uint8 data (MNIST images and labels) becomes a uint8 tensor; int8/int16 are widened to

@@ -4,9 +4,11 @@ In a DataLoader worker process default_collate stacks tensors straight into shar
 (NOTE [ DataLoader shared memory ] in strided/utils/data/_shared.py), so a batch crosses to
 the main process without another copy.
 """
+from __future__ import annotations
 import collections.abc
 import copy
 import numbers
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -41,7 +43,7 @@ def _stack(tensors):
     return out
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence[Any]) -> Any:
     """Merge a list of samples into a batch, as torch.utils.data.default_collate does:
 
     - Tensors (and NumPy arrays) of equal shape are stacked along a new dim 0;
@@ -105,7 +107,7 @@ def default_collate(batch):
     raise TypeError(_ERR.format(elem_type))
 
 
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """What a DataLoader without automatic batching (batch_size=None) applies to each
     sample: NumPy arrays (not of strings) become tensors, recursively through dicts,
     namedtuples and sequences; everything else is returned as it is."""

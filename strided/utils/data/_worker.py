@@ -1,14 +1,19 @@
 """The DataLoader's worker processes: their loop, get_worker_info, and the wrapper that
 carries an exception with its traceback back to the main process."""
+from __future__ import annotations
 import os
 import pickle
 import random
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from strided.utils.data import _shared
+
+if TYPE_CHECKING:
+    from strided.utils.data.dataset import Dataset
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
@@ -23,7 +28,7 @@ class WorkerInfo:
 
     __slots__ = ("id", "num_workers", "seed", "dataset")
 
-    def __init__(self, id, num_workers, seed, dataset):
+    def __init__(self, id: int, num_workers: int, seed: int, dataset: Dataset) -> None:
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
 
     def __setattr__(self, key, value):
@@ -39,7 +44,7 @@ class WorkerInfo:
 _worker_info = None
 
 
-def get_worker_info():
+def get_worker_info() -> WorkerInfo | None:
     """In a DataLoader worker process, its WorkerInfo (id, num_workers, seed, dataset);
     None in the main process.  An IterableDataset's __iter__ uses it to give each worker
     its own share of the data:

@@ -23,20 +23,23 @@ or when the main process dies (they check their parent every second); shutdown s
 worker a stop message, closes the sockets (discarding undelivered batches and their
 shared memory), joins, and terminates a worker that does not exit within 5 s.
 """
+from __future__ import annotations
 import itertools
 import multiprocessing
 import multiprocessing.connection
+from multiprocessing.context import BaseContext
 import os
 import signal
 import socket
 import time
 import weakref
+from typing import Any, Callable, Iterable, Iterator
 
-from strided.random import randint
+from strided.random import Generator, randint
 from strided.utils.data import _shared
 from strided.utils.data._collate import default_collate, default_convert
 from strided.utils.data._worker import _Fetcher, worker_loop
-from strided.utils.data.dataset import IterableDataset
+from strided.utils.data.dataset import Dataset, IterableDataset
 from strided.utils.data.sampler import (BatchSampler, RandomSampler, Sampler,
                                         SequentialSampler, _InfiniteConstantSampler)
 
@@ -72,11 +75,16 @@ class DataLoader:
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
                "persistent_workers")
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
-                 timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None,
-                 *, prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 in_order=True):
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Sampler | Iterable[Any] | None = None,
+                 batch_sampler: Sampler | Iterable[list[Any]] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: str | BaseContext | None = None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 "
                              "to disable multiprocessing.")
@@ -154,11 +162,11 @@ class DataLoader:
         super().__setattr__(attr, value)
 
     @property
-    def multiprocessing_context(self):
+    def multiprocessing_context(self) -> BaseContext | None:
         return self._mp_context
 
     @multiprocessing_context.setter
-    def multiprocessing_context(self, ctx):
+    def multiprocessing_context(self, ctx: str | BaseContext | None) -> None:
         if ctx is not None:
             if self.num_workers == 0:
                 raise ValueError(f"multiprocessing_context can only be used with "
@@ -190,7 +198,7 @@ class DataLoader:
             return _SingleProcessIter(self)
         return _MultiProcessIter(self)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         if self.persistent_workers and self.num_workers > 0:
             if self._iterator is None or self._iterator._closed:
                 self._iterator = self._get_iterator()
@@ -199,7 +207,7 @@ class DataLoader:
             return self._iterator
         return self._get_iterator()
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._dataset_kind == "iterable":
             length = len(self.dataset)
             if self.batch_size is not None:
@@ -208,7 +216,7 @@ class DataLoader:
             return length
         return len(self._index_sampler)
 
-    def check_worker_number_rationality(self):
+    def check_worker_number_rationality(self) -> None:
         """Accepted for torch compatibility; strided does not warn about worker counts."""
 
 

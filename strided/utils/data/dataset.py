@@ -1,11 +1,13 @@
 """Datasets (torch.utils.data.dataset's classes): map-style Dataset and its compositions,
 IterableDataset, and random_split."""
+from __future__ import annotations
 import bisect
 import math
 import warnings
+from typing import Any, Iterable, Iterator, Sequence, Sized
 
 from strided._C.core.tensor import Tensor
-from strided.random import randperm
+from strided.random import Generator, randperm
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
@@ -17,10 +19,10 @@ class Dataset:
     samples, which a DataLoader then calls once per batch instead of __getitem__ per sample.
     `a + b` is ConcatDataset([a, b])."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
-    def __add__(self, other):
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -29,10 +31,10 @@ class IterableDataset(Dataset):
     DataLoader with num_workers > 0 every worker iterates its own copy, so split the work
     with get_worker_info() (worker id and count) to avoid duplicates.  `a + b` chains."""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
-    def __add__(self, other):
+    def __add__(self, other: Dataset) -> ChainDataset:
         return ChainDataset([self, other])
 
 
@@ -44,7 +46,7 @@ class TensorDataset(Dataset):
     (tensor([2, 3]), tensor(1))
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         n = tensors[0].shape[0] if tensors[0].ndim else None
@@ -52,10 +54,10 @@ class TensorDataset(Dataset):
             raise ValueError("Size mismatch between tensors")
         self.tensors = tensors
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
 
@@ -63,7 +65,7 @@ class StackDataset(Dataset):
     """Samples of several datasets of one length side by side: StackDataset(a, b)[i] is
     (a[i], b[i]); StackDataset(x=a, y=b)[i] is {"x": a[i], "y": b[i]}."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
         if args and kwargs:
             raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
                              "``kwargs``) like input/output, but both types are given.")
@@ -75,12 +77,12 @@ class StackDataset(Dataset):
         if any(self._length != len(d) for d in items):
             raise ValueError("Size mismatch between datasets")
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, ...] | dict[str, Any]:
         if isinstance(self.datasets, dict):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._length
 
 
@@ -89,7 +91,7 @@ class ConcatDataset(Dataset):
     it.  cumulative_sizes[k] is the total length of datasets[0..k]."""
 
     @staticmethod
-    def cumsum(sequence):
+    def cumsum(sequence: Iterable[Sized]) -> list[int]:
         """Running totals of the lengths of `sequence`'s datasets."""
         out, total = [], 0
         for e in sequence:
@@ -97,7 +99,7 @@ class ConcatDataset(Dataset):
             out.append(total)
         return out
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = list(datasets)
         if len(self.datasets) == 0:
             raise AssertionError("datasets should not be an empty iterable")
@@ -106,10 +108,10 @@ class ConcatDataset(Dataset):
                 raise AssertionError("ConcatDataset does not support IterableDataset")
         self.cumulative_sizes = self.cumsum(self.datasets)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: int) -> Any:
         if idx < 0:
             if -idx > len(self):
                 raise ValueError("absolute value of index should not exceed dataset length")
@@ -122,16 +124,16 @@ class ConcatDataset(Dataset):
 class ChainDataset(IterableDataset):
     """Iterable datasets one after another (chained on the fly)."""
 
-    def __init__(self, datasets):
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
         self.datasets = datasets
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
                 raise AssertionError("ChainDataset only supports IterableDataset")
             yield from d
 
-    def __len__(self):
+    def __len__(self) -> int:
         total = 0
         for d in self.datasets:
             if not isinstance(d, IterableDataset):
@@ -144,11 +146,11 @@ class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order: Subset(ds, idx)[i] is
     ds[idx[i]]."""
 
-    def __init__(self, dataset, indices):
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: int | list[int]) -> Any:
         if isinstance(idx, list):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
@@ -159,11 +161,12 @@ class Subset(Dataset):
             return self.dataset.__getitems__(mapped)
         return [self.dataset[i] for i in mapped]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
-def random_split(dataset, lengths, generator=None):
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: Generator | None = None) -> list[Subset]:
     """Split `dataset` into non-overlapping Subsets of the given lengths, drawn by one random
     permutation from `generator` (the default generator if None).  lengths may be fractions
     summing to 1: each gets floor(frac * len), and the remainder is dealt one by one to the
