@@ -9,8 +9,11 @@ NOTE [ Backward engine ]
    back to the caller (grad); non-leaf tensors that retain_grad() receive theirs on the way.
 4. Unless retain_graph, each Node frees its saved tensors after running.
 """
+from __future__ import annotations
+from typing import Sequence
+
 from strided._C.core.tensor import Tensor, _set_grad_enabled
-from strided.autograd.graph import AccumulateGrad, gradient_edge
+from strided.autograd.graph import AccumulateGrad, Node, gradient_edge
 
 
 _NO_CREATE_GRAPH = ("create_graph=True (higher-order gradients, double backward) is not "
@@ -80,7 +83,8 @@ def _accumulate(buffers, node, nr, grad):
     slots[nr] = grad if prev is None else prev + grad
 
 
-def run_backward(roots, retain_graph, capture=None):
+def run_backward(roots: Sequence[tuple[tuple[Node, int], Tensor]], retain_graph: bool,
+                 capture: dict[tuple[Node, int], int] | None = None) -> list[Tensor | None]:
     """Propagate the root gradients.  capture: {(node, nr): index} of gradients to return
     instead of accumulating into leaves (autograd.grad); returns the captured list."""
     captured = [None] * (len(capture) if capture else 0)
@@ -132,7 +136,10 @@ def run_backward(roots, retain_graph, capture=None):
     return captured
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors: Tensor | Sequence[Tensor],
+             grad_tensors: Tensor | Sequence[Tensor | None] | None = None,
+             retain_graph: bool | None = None, create_graph: bool = False,
+             inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Accumulate the gradients of tensors (w.r.t. the graph's leaves) into the leaves' .grad.
 
     grad_tensors: the gradient of each tensor (may be omitted for single-element tensors).
@@ -158,8 +165,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             t.grad = g.detach().clone() if t.grad is None else t.grad + g
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of outputs with respect to inputs, returned (not accumulated in .grad)."""
     if create_graph:
         raise NotImplementedError(_NO_CREATE_GRAPH)

@@ -1,16 +1,19 @@
 """User-defined differentiable ops: subclass Function, write forward(ctx, ...) and
 backward(ctx, *grad_outputs), call YourFunction.apply(...) -- as in PyTorch."""
+from __future__ import annotations
 import weakref
+from typing import Any, Sequence
 
 from strided._C.core.tensor import Tensor, is_grad_enabled
 from strided.autograd.graph import Node
 from strided.autograd.grad_mode import no_grad
+from strided._C.core.dtypes import DType
 
 
 class FunctionCtx:
     """The `ctx` of forward/backward: saved tensors and flags shared between the two."""
 
-    def __init__(self, node):
+    def __init__(self, node: Node) -> None:
         self._node = weakref.ref(node)          # a weak link: no ctx <-> node cycle
         self._to_save = ()
         self._saved = None
@@ -19,7 +22,7 @@ class FunctionCtx:
         self._non_differentiable = set()
         self._dirty = set()
 
-    def save_for_backward(self, *tensors):
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs or outputs of forward, or None) for backward, which reads them
         from ctx.saved_tensors; call it at most once, in forward.  Saved tensors are checked
         for in-place changes before backward uses them.
@@ -31,26 +34,26 @@ class FunctionCtx:
         self._to_save = tensors
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
         """The tensors given to save_for_backward, in order (() before forward has finished)."""
         if self._saved is None:
             return ()
         node = self._node()
         return tuple(s.unpack(node) if s is not None else None for s in self._saved)
 
-    def mark_non_differentiable(self, *tensors):
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
         """Declare outputs of forward that get no gradient (indices, masks): they are returned
         without a grad_fn and backward receives no gradient for them.
         """
         self._non_differentiable.update(id(t) for t in tensors)
 
-    def mark_dirty(self, *tensors):
+    def mark_dirty(self, *tensors: Tensor) -> None:
         """Declare inputs that forward modified in place (and returns); they become outputs of
         this op in the graph.  A leaf that requires grad cannot be dirtied.
         """
         self._dirty.update(id(t) for t in tensors)
 
-    def set_materialize_grads(self, value):
+    def set_materialize_grads(self, value: bool) -> None:
         """True (the default): outputs that received no gradient reach backward as zero
         tensors of their shape; False: as None (backward must handle them).
         """
@@ -60,21 +63,22 @@ class FunctionCtx:
 class BackwardCFunction(Node):
     """The Node of one Function.apply call."""
 
-    def __init__(self, cls, inputs, outputs_meta):
+    def __init__(self, cls: type[Function], inputs: Sequence[Tensor | None],
+                 outputs_meta: Sequence[tuple[Sequence[int], DType | None]]) -> None:
         super().__init__(inputs, outputs_meta)
         self._input_shapes = tuple(tuple(t.shape) if t is not None else None for t in inputs)
         self._cls = cls
         self.ctx = FunctionCtx(self)
 
-    def name(self):
+    def name(self) -> str:
         return self._cls.__name__ + "Backward"
 
-    def apply(self, grad_outputs):
+    def apply(self, grad_outputs: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
         if not self.ctx.materialize_grads:
             return self._call(grad_outputs)
         return super().apply(grad_outputs)
 
-    def backward(self, *grads):
+    def backward(self, *grads: Tensor | None) -> tuple[Tensor | None, ...]:
         return self._call(grads)
 
     def _call(self, grads):
@@ -93,7 +97,7 @@ class BackwardCFunction(Node):
                                    f"with {list(shape)}")
         return result
 
-    def release(self):
+    def release(self) -> None:
         super().release()
         self.ctx._saved = None
 
@@ -102,7 +106,7 @@ class Function:
     """Base class of user-defined autograd ops (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         """Compute the op's output(s) from args (a staticmethod, run under no_grad); save what
         backward needs with ctx.save_for_backward.  Subclasses define it.
         """
@@ -110,7 +114,7 @@ class Function:
                                   "autograd.Function.")
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         """Given one gradient per output of forward, return one gradient (or None) per argument
         of forward (a staticmethod; ctx.needs_input_grad says which are wanted).  Subclasses
         define it.
@@ -119,7 +123,7 @@ class Function:
                                   "autograd.Function.")
 
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run forward(ctx, *args) and, when a tensor argument requires grad, record the call so
         that backward() reaches backward(ctx, *grads).
 

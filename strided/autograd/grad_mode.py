@@ -4,10 +4,14 @@ The mode belongs to the calling thread, as in PyTorch (NOTE [ Grad mode is per t
 strided/_C/core/tensor.pyx): a no_grad in one thread never changes what another records, and a
 new thread starts with recording on.  Every context restores the previous mode on exit,
 exceptions included."""
+from __future__ import annotations
 import functools
 import threading
+from typing import Any, Callable, Literal, TypeVar
 
 from strided._C.core.tensor import _set_grad_enabled, is_grad_enabled
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradModeContext:
@@ -15,20 +19,20 @@ class _GradModeContext:
     parentheses (@no_grad() and @no_grad)."""
     mode = True
 
-    def __new__(cls, *args):
+    def __new__(cls, *args: Any) -> Any:
         if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
             return cls()(args[0])               # used as a bare decorator
         return super().__new__(cls)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = _set_grad_enabled(self.mode)
         return None
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _set_grad_enabled(self._prev)
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with type(self)():
@@ -58,14 +62,14 @@ class set_grad_enabled(_GradModeContext):
     """set_grad_enabled(mode): as a context manager or decorator, or called on its own to set
     the mode until changed again."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self._prev = _set_grad_enabled(self.mode)      # takes effect right away, like PyTorch
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         return None
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         _set_grad_enabled(self._prev)
         mode = self.mode
 
@@ -85,7 +89,7 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 _inference = threading.local()
 
 
-def is_inference_mode_enabled():
+def is_inference_mode_enabled() -> bool:
     """True inside strided.inference_mode() (in this thread)."""
     return getattr(_inference, "enabled", False)
 
@@ -96,30 +100,30 @@ class inference_mode:
     is True inside; inference_mode(False) turns both back on.  Unlike PyTorch, tensors made inside
     are ordinary tensors (PyTorch marks them as inference tensors that autograd refuses later)."""
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         self = super().__new__(cls)
         if len(args) == 1 and callable(args[0]) and not kwargs:
             self.__init__()
             return self(args[0])                      # used as a bare decorator
         return self
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         # as PyTorch's InferenceMode guard: grad mode off inside inference_mode(True), on
         # inside inference_mode(False)
         self._prev = (is_inference_mode_enabled(), _set_grad_enabled(not self.mode))
         _inference.enabled = self.mode
         return None
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         enabled, grad = self._prev
         _inference.enabled = enabled
         _set_grad_enabled(grad)
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)

@@ -1,10 +1,15 @@
 """gradcheck: compare a function's analytic gradients with central finite differences."""
+from __future__ import annotations
+from typing import Any, Callable, Sequence
+
 from strided._C.core.tensor import Tensor
 from strided.autograd.engine import grad as autograd_grad
 from strided.autograd.grad_mode import no_grad
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Sequence[Any],
+              eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True) -> bool:
     """True when d(fn)/d(input) from backward matches finite differences for every input
     that requires grad (float64 inputs expected).  On a mismatch raises (or returns False)
     naming the input, output and element with the worst error."""

@@ -9,10 +9,16 @@ to their Node, Nodes to their inputs' Nodes, and tensors a Node saves are saved 
 the input tensor itself (which points upstream only) or, for the Node's own outputs, as a
 detached alias sharing the output's storage.  A graph is freed as soon as its outputs are.
 """
+from __future__ import annotations
 import weakref
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from strided._C.core.dtypes import DType
+    from strided._C.core.tensor import Tensor
 
 
-def gradient_edge(t):
+def gradient_edge(t: Tensor) -> tuple[Node, int] | None:
     """The edge a gradient for tensor t flows along, or None when t needs no gradient."""
     fn = t.grad_fn
     if fn is not None:
@@ -26,13 +32,13 @@ class SavedTensor:
     """A tensor saved for backward, with the version it had then (NOTE [ Version counter ])."""
     __slots__ = ("tensor", "version", "_output_of")
 
-    def __init__(self, t, is_output=False):
+    def __init__(self, t: Tensor, is_output: bool = False) -> None:
         # outputs of the saving node are stored detached, so no cycle runs through the graph
         self.tensor = t.detach() if is_output else t
         self.version = t._version
         self._output_of = is_output
 
-    def unpack(self, node):
+    def unpack(self, node: Node | None) -> Tensor:
         t = self.tensor
         name = node.name() if node is not None else "a backward function"
         if t is None:
@@ -61,27 +67,28 @@ class Node:
     are released after backward unless the graph is retained.
     """
 
-    def __init__(self, inputs=(), outputs_meta=()):
+    def __init__(self, inputs: Sequence[Tensor | None] = (),
+                 outputs_meta: Sequence[tuple[Sequence[int], DType | None]] = ()) -> None:
         self.next_functions = tuple(gradient_edge(t) if t is not None else None for t in inputs)
         self._saved = []
         self._released = False
         self._retained = None
         self._outputs_meta = list(outputs_meta)     # (shape, dtype) of each output
 
-    def name(self):
+    def name(self) -> str:
         """The node's name, as PyTorch's grad_fn.name() ("MulBackward0", ...)."""
         return type(self).__name__
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
 
-    def save(self, t, is_output=False):
+    def save(self, t: Tensor, is_output: bool = False) -> SavedTensor:
         """Save tensor t for backward; returns the handle to unpack it with."""
         s = SavedTensor(t, is_output)
         self._saved.append(s)
         return s
 
-    def release(self):
+    def release(self) -> None:
         """Free saved tensors (after a backward that doesn't retain the graph)."""
         for s in self._saved:
             s.tensor = None
@@ -92,7 +99,7 @@ class Node:
             self._retained = {}
         self._retained[output_nr] = weakref.ref(tensor)
 
-    def backward(self, *grad_outputs):
+    def backward(self, *grad_outputs: Tensor | None) -> Any:
         """Gradients of the inputs (one per entry of next_functions, or None) from those of
         the outputs; each node type defines it.
         """
@@ -107,7 +114,7 @@ class Node:
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
 
-    def apply(self, grad_outputs):
+    def apply(self, grad_outputs: Sequence[Tensor | None]) -> tuple[Tensor | None, ...]:
         """Run backward on the gradients of this node's outputs (None where none flowed)."""
         self._check_alive()
         grads = list(grad_outputs)
@@ -128,14 +135,14 @@ class Node:
 class AccumulateGrad(Node):
     """The sink for a leaf that requires grad: adds the incoming gradient into leaf.grad."""
 
-    def __init__(self, leaf):
+    def __init__(self, leaf: Tensor) -> None:
         super().__init__((), ((leaf.shape, leaf.dtype),))
         self.variable = leaf
 
-    def backward(self, grad):
+    def backward(self, grad: Tensor | None) -> tuple[()]:
         return ()
 
-    def accumulate(self, grad):
+    def accumulate(self, grad: Tensor) -> None:
         leaf = self.variable
         if grad.dtype is not leaf.dtype:
             grad = grad.to(leaf.dtype)
