@@ -48,15 +48,16 @@ from strided._config import show_config
 from strided._deterministic import (use_deterministic_algorithms,
                                     are_deterministic_algorithms_enabled,
                                     is_deterministic_algorithms_warn_only_enabled)
+from strided.types import Device as _Device
 
 
-def set_default_device(device):
+def set_default_device(device: _Device) -> None:
     """Accepts the CPU (or None), the only device strided tensors live on; any other device
     raises, since factories could not honour it."""
     _check_device(device, "set_default_device()")
 
 
-def get_default_device():
+def get_default_device() -> device:
     """device(type='cpu')."""
     return _CPU_DEVICE
 

@@ -1,11 +1,13 @@
 """strided.show_config(): the CPU found and the kernels chosen for it (NOTE [ Instruction
 sets ] in strided/_C/core/cpu.pyx), the way numpy.show_config() and torch.__config__.show()
 report their build."""
+from __future__ import annotations
 import os
 import platform
+from typing import Any
 
 
-def config():
+def config() -> dict[str, Any]:
     """The configuration as a dict: "cpu" (name, machine, features found, detected ISA,
     STRIDED_ISA cap, ISA in use), "kernels" (ISA of each kernel family; the GEMM's tables
     with their tiles and block sizes), "threads" and "openmp"."""
@@ -40,7 +42,7 @@ def config():
     }
 
 
-def show_config(mode="stdout"):
+def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     """Print the CPU found, the instruction set each kernel family uses and the thread
     count; mode="dicts" returns them as a dict (config()) instead."""
     cfg = config()

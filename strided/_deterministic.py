@@ -7,6 +7,7 @@ of duplicate indices the last write wins.  So the flags change no result: they a
 program sets and reads (as code written for PyTorch does around its nondeterministic CUDA
 kernels), and strided never warns or raises for lack of a deterministic kernel.
 """
+from __future__ import annotations
 
 _state = {"mode": False, "warn_only": False}
 

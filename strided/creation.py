@@ -2,13 +2,17 @@
 
 Sizes may be given as varargs (zeros(2, 3)) or as one sequence (zeros((2, 3))), as in PyTorch.
 """
+from __future__ import annotations
 import math
+from typing import Any
 
 import numpy as np
 
 from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
 from strided._C.core.dtypes import float32, float64, int32, int64, uint8, bool_, to_dtype
+from strided._C.core.tensor import Tensor
+from strided.types import Device, Number, _DTypeLike, _ShapeArg, _size
 
 
 def _shape(size):
@@ -34,7 +38,8 @@ def _sizes(args, size, name):
     return _shape(args)
 
 
-def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
+def empty(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+          device: Device = None, requires_grad: bool = False) -> Tensor:
     """empty(*size, dtype=float32): an uninitialised contiguous tensor (sizes as ints, one
     sequence, or size=).
 
@@ -46,7 +51,8 @@ def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
     return _grad(_t._empty(_sizes(args, size, "empty"), dtype or float32, False), requires_grad)
 
 
-def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
+def zeros(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+          device: Device = None, requires_grad: bool = False) -> Tensor:
     """zeros(*size, dtype=float32): a tensor of zeros (sizes as ints, one sequence, or size=).
 
     A fresh contiguous tensor.  dtype=float gives float64 and dtype=int int64, as PyTorch;
@@ -63,7 +69,8 @@ def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
     return _grad(_t._empty(_sizes(args, size, "zeros"), dtype or float32, True), requires_grad)
 
 
-def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
+def ones(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+         device: Device = None, requires_grad: bool = False) -> Tensor:
     """ones(*size, dtype=float32): a tensor of ones (sizes as ints, one sequence, or size=).
 
     A fresh contiguous tensor; dtype, requires_grad and device as zeros.
@@ -75,7 +82,8 @@ def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
     return _grad(_t._full(_sizes(args, size, "ones"), 1, dtype or float32), requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+def full(size: _size, fill_value: Number, *, dtype: _DTypeLike | None = None, device: Device = None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of shape size (a sequence of ints) filled with fill_value; without dtype,
     the dtype follows the value (bool, int64 or float32), as PyTorch.
 
@@ -93,7 +101,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     return _grad(_t._full(_shape((size,)), fill_value, dtype), requires_grad)
 
 
-def empty_like(t, *, dtype=None, device=None, requires_grad=False):
+def empty_like(t: Tensor, *, dtype: _DTypeLike | None = None, device: Device = None,
+               requires_grad: bool = False) -> Tensor:
     """An uninitialised contiguous tensor of t's shape, with t's dtype unless dtype is given
     (the layout is always contiguous, whatever t's strides).
     """
@@ -101,7 +110,8 @@ def empty_like(t, *, dtype=None, device=None, requires_grad=False):
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def zeros_like(t, *, dtype=None, device=None, requires_grad=False):
+def zeros_like(t: Tensor, *, dtype: _DTypeLike | None = None, device: Device = None,
+               requires_grad: bool = False) -> Tensor:
     """A contiguous tensor of zeros with t's shape, and t's dtype unless dtype is given.
 
     >>> strided.zeros_like(strided.arange(3))
@@ -111,13 +121,15 @@ def zeros_like(t, *, dtype=None, device=None, requires_grad=False):
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, *, dtype=None, device=None, requires_grad=False):
+def ones_like(t: Tensor, *, dtype: _DTypeLike | None = None, device: Device = None,
+              requires_grad: bool = False) -> Tensor:
     """A contiguous tensor of ones with t's shape, and t's dtype unless dtype is given."""
     check_device(device, "ones_like()")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
+def full_like(t: Tensor, fill_value: Number, *, dtype: _DTypeLike | None = None,
+              device: Device = None, requires_grad: bool = False) -> Tensor:
     """A contiguous tensor of t's shape filled with fill_value, in t's dtype unless dtype is
     given (the value is cast to it: full_like of an int tensor with 2.7 holds 2).
     """
@@ -125,7 +137,9 @@ def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def arange(start: Number, end: Number | None = None, step: Number = 1, *,
+           dtype: _DTypeLike | None = None, device: Device = None,
+           requires_grad: bool = False) -> Tensor:
     """Values start, start+step, ... below end (above it for a negative step); arange(n)
     is 0 .. n-1.
 
@@ -163,7 +177,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _grad(_t.tensor(values, dtype), requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+def linspace(start: Number, end: Number, steps: int, *, dtype: _DTypeLike | None = None,
+             device: Device = None, requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced values from start to end inclusive (float32 unless dtype is
     given).
 
@@ -177,7 +192,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     return _grad(_t.tensor(np.linspace(start, end, steps), dtype or float32), requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, dtype: _DTypeLike | None = None, device: Device = None,
+        requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m defaults to n), float32 unless dtype is given.
 
     >>> strided.eye(2, 3)
@@ -194,7 +210,7 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 def _legacy(name, dtype):
-    def constructor(*args, device=None):
+    def constructor(*args: Any, device: Device = None) -> Tensor:
         check_device(device, name + "()")
         return _t._legacy_tensor(args, dtype, name)
     constructor.__name__ = constructor.__qualname__ = name

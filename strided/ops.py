@@ -3,463 +3,483 @@
 Each is the Tensor method of the same name (PyTorch's names and arguments); the element-wise
 ones also take `out=`, a tensor of the broadcast shape that receives the result.
 """
+from __future__ import annotations
+import typing as _typing
+
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import Tensor, where, clamp, div, lerp
+
+if _typing.TYPE_CHECKING:
+    from typing import Sequence
+
+    from strided._C.core.tensor import values_indices
+    from strided.types import Number, _DTypeLike
 
 _BINARY = _core.BINARY_OPS
 _UNARY = _core.UNARY_OPS
 
 
 # BEGIN GENERATED: functions (tools/gen_ops.py from strided/op_table.py)
-def neg(input, *, out=None):
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise neg(input), into out when given.
 
     Tensor.neg is the method form."""
     return _core.unary_op(_UNARY["neg"], input, out, "neg")
 
 
-def abs(input, *, out=None):
+def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise abs(input), into out when given.
 
     Tensor.abs is the method form."""
     return _core.unary_op(_UNARY["abs"], input, out, "abs")
 
 
-def sign(input, *, out=None):
+def sign(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise sign(input), into out when given.
 
     Tensor.sign is the method form."""
     return _core.unary_op(_UNARY["sign"], input, out, "sign")
 
 
-def square(input, *, out=None):
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise square(input), into out when given.
 
     Tensor.square is the method form."""
     return _core.unary_op(_UNARY["square"], input, out, "square")
 
 
-def relu(input, *, out=None):
+def relu(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise relu(input), into out when given.
 
     Tensor.relu is the method form."""
     return _core.unary_op(_UNARY["relu"], input, out, "relu")
 
 
-def floor(input, *, out=None):
+def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise floor(input), into out when given.
 
     Tensor.floor is the method form."""
     return _core.unary_op(_UNARY["floor"], input, out, "floor")
 
 
-def ceil(input, *, out=None):
+def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise ceil(input), into out when given.
 
     Tensor.ceil is the method form."""
     return _core.unary_op(_UNARY["ceil"], input, out, "ceil")
 
 
-def trunc(input, *, out=None):
+def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise trunc(input), into out when given.
 
     Tensor.trunc is the method form."""
     return _core.unary_op(_UNARY["trunc"], input, out, "trunc")
 
 
-def frac(input, *, out=None):
+def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise frac(input), into out when given.
 
     Tensor.frac is the method form."""
     return _core.unary_op(_UNARY["frac"], input, out, "frac")
 
 
-def bitwise_not(input, *, out=None):
+def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_not(input), into out when given.
 
     Tensor.bitwise_not is the method form."""
     return _core.unary_op(_UNARY["bitwise_not"], input, out, "bitwise_not")
 
 
-def exp(input, *, out=None):
+def exp(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise exp(input), into out when given.
 
     Tensor.exp is the method form."""
     return _core.unary_op(_UNARY["exp"], input, out, "exp")
 
 
-def exp2(input, *, out=None):
+def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise exp2(input), into out when given.
 
     Tensor.exp2 is the method form."""
     return _core.unary_op(_UNARY["exp2"], input, out, "exp2")
 
 
-def expm1(input, *, out=None):
+def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise expm1(input), into out when given.
 
     Tensor.expm1 is the method form."""
     return _core.unary_op(_UNARY["expm1"], input, out, "expm1")
 
 
-def log(input, *, out=None):
+def log(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise log(input), into out when given.
 
     Tensor.log is the method form."""
     return _core.unary_op(_UNARY["log"], input, out, "log")
 
 
-def log2(input, *, out=None):
+def log2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise log2(input), into out when given.
 
     Tensor.log2 is the method form."""
     return _core.unary_op(_UNARY["log2"], input, out, "log2")
 
 
-def log10(input, *, out=None):
+def log10(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise log10(input), into out when given.
 
     Tensor.log10 is the method form."""
     return _core.unary_op(_UNARY["log10"], input, out, "log10")
 
 
-def log1p(input, *, out=None):
+def log1p(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise log1p(input), into out when given.
 
     Tensor.log1p is the method form."""
     return _core.unary_op(_UNARY["log1p"], input, out, "log1p")
 
 
-def sqrt(input, *, out=None):
+def sqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise sqrt(input), into out when given.
 
     Tensor.sqrt is the method form."""
     return _core.unary_op(_UNARY["sqrt"], input, out, "sqrt")
 
 
-def rsqrt(input, *, out=None):
+def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise rsqrt(input), into out when given.
 
     Tensor.rsqrt is the method form."""
     return _core.unary_op(_UNARY["rsqrt"], input, out, "rsqrt")
 
 
-def sin(input, *, out=None):
+def sin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise sin(input), into out when given.
 
     Tensor.sin is the method form."""
     return _core.unary_op(_UNARY["sin"], input, out, "sin")
 
 
-def cos(input, *, out=None):
+def cos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise cos(input), into out when given.
 
     Tensor.cos is the method form."""
     return _core.unary_op(_UNARY["cos"], input, out, "cos")
 
 
-def tan(input, *, out=None):
+def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise tan(input), into out when given.
 
     Tensor.tan is the method form."""
     return _core.unary_op(_UNARY["tan"], input, out, "tan")
 
 
-def asin(input, *, out=None):
+def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise asin(input), into out when given.
 
     Tensor.asin is the method form."""
     return _core.unary_op(_UNARY["asin"], input, out, "asin")
 
 
-def acos(input, *, out=None):
+def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise acos(input), into out when given.
 
     Tensor.acos is the method form."""
     return _core.unary_op(_UNARY["acos"], input, out, "acos")
 
 
-def atan(input, *, out=None):
+def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise atan(input), into out when given.
 
     Tensor.atan is the method form."""
     return _core.unary_op(_UNARY["atan"], input, out, "atan")
 
 
-def sinh(input, *, out=None):
+def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise sinh(input), into out when given.
 
     Tensor.sinh is the method form."""
     return _core.unary_op(_UNARY["sinh"], input, out, "sinh")
 
 
-def cosh(input, *, out=None):
+def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise cosh(input), into out when given.
 
     Tensor.cosh is the method form."""
     return _core.unary_op(_UNARY["cosh"], input, out, "cosh")
 
 
-def tanh(input, *, out=None):
+def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise tanh(input), into out when given.
 
     Tensor.tanh is the method form."""
     return _core.unary_op(_UNARY["tanh"], input, out, "tanh")
 
 
-def sigmoid(input, *, out=None):
+def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise sigmoid(input), into out when given.
 
     Tensor.sigmoid is the method form."""
     return _core.unary_op(_UNARY["sigmoid"], input, out, "sigmoid")
 
 
-def reciprocal(input, *, out=None):
+def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise reciprocal(input), into out when given.
 
     Tensor.reciprocal is the method form."""
     return _core.unary_op(_UNARY["reciprocal"], input, out, "reciprocal")
 
 
-def erf(input, *, out=None):
+def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise erf(input), into out when given.
 
     Tensor.erf is the method form."""
     return _core.unary_op(_UNARY["erf"], input, out, "erf")
 
 
-def erfc(input, *, out=None):
+def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise erfc(input), into out when given.
 
     Tensor.erfc is the method form."""
     return _core.unary_op(_UNARY["erfc"], input, out, "erfc")
 
 
-def rad2deg(input, *, out=None):
+def rad2deg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise rad2deg(input), into out when given.
 
     Tensor.rad2deg is the method form."""
     return _core.unary_op(_UNARY["rad2deg"], input, out, "rad2deg")
 
 
-def deg2rad(input, *, out=None):
+def deg2rad(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise deg2rad(input), into out when given.
 
     Tensor.deg2rad is the method form."""
     return _core.unary_op(_UNARY["deg2rad"], input, out, "deg2rad")
 
 
-def isnan(input, *, out=None):
+def isnan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise isnan(input), into out when given.
 
     Tensor.isnan is the method form."""
     return _core.unary_op(_UNARY["isnan"], input, out, "isnan")
 
 
-def isinf(input, *, out=None):
+def isinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise isinf(input), into out when given.
 
     Tensor.isinf is the method form."""
     return _core.unary_op(_UNARY["isinf"], input, out, "isinf")
 
 
-def isfinite(input, *, out=None):
+def isfinite(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise isfinite(input), into out when given.
 
     Tensor.isfinite is the method form."""
     return _core.unary_op(_UNARY["isfinite"], input, out, "isfinite")
 
 
-def isposinf(input, *, out=None):
+def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise isposinf(input), into out when given.
 
     Tensor.isposinf is the method form."""
     return _core.unary_op(_UNARY["isposinf"], input, out, "isposinf")
 
 
-def isneginf(input, *, out=None):
+def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise isneginf(input), into out when given.
 
     Tensor.isneginf is the method form."""
     return _core.unary_op(_UNARY["isneginf"], input, out, "isneginf")
 
 
-def signbit(input, *, out=None):
+def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise signbit(input), into out when given.
 
     Tensor.signbit is the method form."""
     return _core.unary_op(_UNARY["signbit"], input, out, "signbit")
 
 
-def logical_not(input, *, out=None):
+def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Element-wise logical_not(input), into out when given.
 
     Tensor.logical_not is the method form."""
     return _core.unary_op(_UNARY["logical_not"], input, out, "logical_not")
 
 
-def mul(input, other, *, out=None):
+def mul(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise mul(input, other), broadcasting, into out when given.
 
     Tensor.mul is the method form."""
     return _core.binary_op(_BINARY["mul"], input, other, out)
 
 
-def true_divide(input, other, *, out=None):
+def true_divide(input: Tensor | Number, other: Tensor | Number, *,
+                out: Tensor | None = None) -> Tensor:
     """Element-wise true_divide(input, other), broadcasting, into out when given.
 
     Tensor.true_divide is the method form."""
     return _core.binary_op(_BINARY["true_divide"], input, other, out)
 
 
-def floor_divide(input, other, *, out=None):
+def floor_divide(input: Tensor | Number, other: Tensor | Number, *,
+                 out: Tensor | None = None) -> Tensor:
     """Element-wise floor_divide(input, other), broadcasting, into out when given.
 
     Tensor.floor_divide is the method form."""
     return _core.binary_op(_BINARY["floor_divide"], input, other, out)
 
 
-def remainder(input, other, *, out=None):
+def remainder(input: Tensor | Number, other: Tensor | Number, *,
+              out: Tensor | None = None) -> Tensor:
     """Element-wise remainder(input, other), broadcasting, into out when given.
 
     Tensor.remainder is the method form."""
     return _core.binary_op(_BINARY["remainder"], input, other, out)
 
 
-def fmod(input, other, *, out=None):
+def fmod(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise fmod(input, other), broadcasting, into out when given.
 
     Tensor.fmod is the method form."""
     return _core.binary_op(_BINARY["fmod"], input, other, out)
 
 
-def pow(input, exponent, *, out=None):
+def pow(input: Tensor | Number, exponent: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise pow(input, exponent), broadcasting, into out when given.
 
     Tensor.pow is the method form."""
     return _core.binary_op(_BINARY["pow"], input, exponent, out)
 
 
-def maximum(input, other, *, out=None):
+def maximum(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise maximum(input, other), broadcasting, into out when given.
 
     Tensor.maximum is the method form."""
     return _core.binary_op(_BINARY["maximum"], input, other, out)
 
 
-def minimum(input, other, *, out=None):
+def minimum(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise minimum(input, other), broadcasting, into out when given.
 
     Tensor.minimum is the method form."""
     return _core.binary_op(_BINARY["minimum"], input, other, out)
 
 
-def atan2(input, other, *, out=None):
+def atan2(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise atan2(input, other), broadcasting, into out when given.
 
     Tensor.atan2 is the method form."""
     return _core.binary_op(_BINARY["atan2"], input, other, out)
 
 
-def hypot(input, other, *, out=None):
+def hypot(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise hypot(input, other), broadcasting, into out when given.
 
     Tensor.hypot is the method form."""
     return _core.binary_op(_BINARY["hypot"], input, other, out)
 
 
-def bitwise_and(input, other, *, out=None):
+def bitwise_and(input: Tensor | Number, other: Tensor | Number, *,
+                out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_and(input, other), broadcasting, into out when given.
 
     Tensor.bitwise_and is the method form."""
     return _core.binary_op(_BINARY["bitwise_and"], input, other, out)
 
 
-def bitwise_or(input, other, *, out=None):
+def bitwise_or(input: Tensor | Number, other: Tensor | Number, *,
+               out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_or(input, other), broadcasting, into out when given.
 
     Tensor.bitwise_or is the method form."""
     return _core.binary_op(_BINARY["bitwise_or"], input, other, out)
 
 
-def bitwise_xor(input, other, *, out=None):
+def bitwise_xor(input: Tensor | Number, other: Tensor | Number, *,
+                out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_xor(input, other), broadcasting, into out when given.
 
     Tensor.bitwise_xor is the method form."""
     return _core.binary_op(_BINARY["bitwise_xor"], input, other, out)
 
 
-def bitwise_left_shift(input, other, *, out=None):
+def bitwise_left_shift(input: Tensor | Number, other: Tensor | Number, *,
+                       out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_left_shift(input, other), broadcasting, into out when given.
 
     Tensor.bitwise_left_shift is the method form."""
     return _core.binary_op(_BINARY["bitwise_left_shift"], input, other, out)
 
 
-def bitwise_right_shift(input, other, *, out=None):
+def bitwise_right_shift(input: Tensor | Number, other: Tensor | Number, *,
+                        out: Tensor | None = None) -> Tensor:
     """Element-wise bitwise_right_shift(input, other), broadcasting, into out when given.
 
     Tensor.bitwise_right_shift is the method form."""
     return _core.binary_op(_BINARY["bitwise_right_shift"], input, other, out)
 
 
-def eq(input, other, *, out=None):
+def eq(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise eq(input, other), broadcasting, into out when given.
 
     Tensor.eq is the method form."""
     return _core.binary_op(_BINARY["eq"], input, other, out)
 
 
-def ne(input, other, *, out=None):
+def ne(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise ne(input, other), broadcasting, into out when given.
 
     Tensor.ne is the method form."""
     return _core.binary_op(_BINARY["ne"], input, other, out)
 
 
-def lt(input, other, *, out=None):
+def lt(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise lt(input, other), broadcasting, into out when given.
 
     Tensor.lt is the method form."""
     return _core.binary_op(_BINARY["lt"], input, other, out)
 
 
-def le(input, other, *, out=None):
+def le(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise le(input, other), broadcasting, into out when given.
 
     Tensor.le is the method form."""
     return _core.binary_op(_BINARY["le"], input, other, out)
 
 
-def gt(input, other, *, out=None):
+def gt(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise gt(input, other), broadcasting, into out when given.
 
     Tensor.gt is the method form."""
     return _core.binary_op(_BINARY["gt"], input, other, out)
 
 
-def ge(input, other, *, out=None):
+def ge(input: Tensor | Number, other: Tensor | Number, *, out: Tensor | None = None) -> Tensor:
     """Element-wise ge(input, other), broadcasting, into out when given.
 
     Tensor.ge is the method form."""
     return _core.binary_op(_BINARY["ge"], input, other, out)
 
 
-def logical_and(input, other, *, out=None):
+def logical_and(input: Tensor | Number, other: Tensor | Number, *,
+                out: Tensor | None = None) -> Tensor:
     """Element-wise logical_and(input, other), broadcasting, into out when given.
 
     Tensor.logical_and is the method form."""
     return _core.binary_op(_BINARY["logical_and"], input, other, out)
 
 
-def logical_or(input, other, *, out=None):
+def logical_or(input: Tensor | Number, other: Tensor | Number, *,
+               out: Tensor | None = None) -> Tensor:
     """Element-wise logical_or(input, other), broadcasting, into out when given.
 
     Tensor.logical_or is the method form."""
     return _core.binary_op(_BINARY["logical_or"], input, other, out)
 
 
-def logical_xor(input, other, *, out=None):
+def logical_xor(input: Tensor | Number, other: Tensor | Number, *,
+                out: Tensor | None = None) -> Tensor:
     """Element-wise logical_xor(input, other), broadcasting, into out when given.
 
     Tensor.logical_xor is the method form."""
@@ -467,12 +487,14 @@ def logical_xor(input, other, *, out=None):
 # END GENERATED: functions
 
 
-def add(input, other, *, alpha=1, out=None):
+def add(input: Tensor | Number, other: Tensor | Number, *, alpha: Number = 1,
+        out: Tensor | None = None) -> Tensor:
     """input + alpha * other, broadcasting."""
     return _core.binary_op(_BINARY["add"], input, other, out, alpha)
 
 
-def sub(input, other, *, alpha=1, out=None):
+def sub(input: Tensor | Number, other: Tensor | Number, *, alpha: Number = 1,
+        out: Tensor | None = None) -> Tensor:
     """input - alpha * other, broadcasting."""
     return _core.binary_op(_BINARY["sub"], input, other, out, alpha)
 
@@ -485,7 +507,7 @@ absolute, negative, fix, clip = abs, neg, trunc, clamp
 arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
 
 
-def round(input, *, decimals=0, out=None):
+def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
     """Each element rounded to the nearest integer, halves to even, or to `decimals` decimal
     places (floating-point only); into out when given.  Tensor.round is the method form.
 
@@ -496,26 +518,29 @@ def round(input, *, decimals=0, out=None):
     return r if out is None else out.copy_(r)
 
 
-def equal(input, other):
+def equal(input: Tensor, other: Tensor) -> bool:
     """True (a Python bool) when other has input's shape and equal values."""
     return input.equal(other)
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(input: Tensor, other: Tensor | Number, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
     """True (a Python bool) when |input - other| <= atol + rtol * |other| for every element
     (broadcasting; NaN equal to NaN only with equal_nan).
     """
     return input.allclose(other, rtol, atol, equal_nan)
 
 
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(input: Tensor, other: Tensor | Number, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
     """A bool tensor: |input - other| <= atol + rtol * |other| element-wise (broadcasting);
     infinities are close only to themselves, NaN to nothing unless equal_nan.
     """
     return input.isclose(other, rtol, atol, equal_nan)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """A copy with NaN replaced by nan, +inf by posinf and -inf by neginf (by default the
     greatest and the lowest finite value of input's dtype).
     """
@@ -524,7 +549,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 # ---- reductions -------------------------------------------------------------------------------
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        dtype: _DTypeLike | None = None) -> Tensor:
     """The sum over dim (an int, a tuple, or None for all dims), keepdim keeping reduced dims
     as size 1.  Floating-point input keeps its dtype (accumulated in float64); integer and
     bool input gives int64; dtype= casts the input first.
@@ -535,19 +561,22 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return input.sum(dim, keepdim, dtype=dtype)
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: _DTypeLike | None = None) -> Tensor:
     """The product of all elements, or over one dim (an int); dtype rules as sum."""
     return input.prod(dim, keepdim, dtype=dtype)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: _DTypeLike | None = None) -> Tensor:
     """The mean over dim (an int, a tuple, or None for all dims); floating-point input (or
     dtype=) only, as PyTorch.
     """
     return input.mean(dim, keepdim, dtype=dtype)
 
 
-def max(input, dim=None, keepdim=False):
+def max(input: Tensor, dim: int | Tensor | None = None,
+        keepdim: bool = False) -> Tensor | values_indices:
     """max(input): the largest element (a 0-d tensor); max(input, dim, keepdim=False): a
     named tuple (values, indices) along dim; max(input, other): strided.maximum.
 
@@ -557,74 +586,78 @@ def max(input, dim=None, keepdim=False):
     return input.max(dim, keepdim)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input: Tensor, dim: int | Tensor | None = None,
+        keepdim: bool = False) -> Tensor | values_indices:
     """min(input): the smallest element (a 0-d tensor); min(input, dim, keepdim=False): a
     named tuple (values, indices) along dim; min(input, other): strided.minimum.
     """
     return input.min(dim, keepdim)
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """The maximum over dim (an int, a tuple, or () for all dims), without indices; the
     gradient is shared evenly among equal maxima.
     """
     return input.amax(dim, keepdim)
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
     """The minimum over dim (an int, a tuple, or () for all dims), without indices."""
     return input.amin(dim, keepdim)
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 indices of the maximum along dim (the first on ties); dim None: the index into
     the flattened input.
     """
     return input.argmax(dim, keepdim)
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """int64 indices of the minimum along dim (the first on ties); dim None: the index into
     the flattened input.
     """
     return input.argmin(dim, keepdim)
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
     """The variance over dim: sum((x - mean)**2) / (N - correction), correction 1 by default
     (unbiased=False: 0).  Floating-point only.
     """
     return input.var(dim, unbiased, keepdim, correction=correction)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
     """The standard deviation over dim, sqrt(var(...)) with the same arguments."""
     return input.std(dim, unbiased, keepdim, correction=correction)
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: bool = False, dtype: _DTypeLike | None = None) -> Tensor:
     """The vector p-norm over dim (all dims by default): p "fro" or 2, 1, inf, -inf, 0 (the
     count of nonzeros) or any number.  Floating-point only.
     """
     return input.norm(p, dim, keepdim, dtype)
 
 
-def any(input, dim=None, keepdim=False):
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether any element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
     return input.any(dim, keepdim)
 
 
-def all(input, dim=None, keepdim=False):
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """Whether every element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
     return input.all(dim, keepdim)
 
 
-def logsumexp(input, dim, keepdim=False):
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
     """log(sum(exp(input), dim)), computed stably; dim an int or a tuple."""
     return input.logsumexp(dim, keepdim)
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None) -> Tensor:
     """The running sum along dim (integer and bool input gives int64).
 
     >>> strided.cumsum(strided.tensor([1, 2, 3]), 0)
@@ -633,12 +666,12 @@ def cumsum(input, dim, *, dtype=None):
     return input.cumsum(dim, dtype=dtype)
 
 
-def cumprod(input, dim, *, dtype=None):
+def cumprod(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None) -> Tensor:
     """The running product along dim (integer and bool input gives int64)."""
     return input.cumprod(dim, dtype=dtype)
 
 
-def softmax(input, dim, dtype=None):
+def softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, computed stably (floating-point only).
 
     >>> strided.softmax(strided.tensor([0., 0.]), 0)
@@ -647,23 +680,24 @@ def softmax(input, dim, dtype=None):
     return input.softmax(dim, dtype)
 
 
-def log_softmax(input, dim, dtype=None):
+def log_softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
     """log(softmax(x)) along dim, computed stably (floating-point only)."""
     return input.log_softmax(dim, dtype)
 
 
-def index_select(input, dim, index):
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """A copy of the entries of input at the positions in the 1-D integer tensor index along
     dim.
     """
     return input.index_select(dim, index)
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
+              alpha: Number = 1) -> Tensor:
     """A copy of input with alpha * source's i-th slice along dim added to its index[i]-th
     slice (repeated indices accumulate); Tensor.index_add_ works in place.
     """
     return input.index_add(dim, index, source, alpha=alpha)
 
 
-__all__ = sorted(n for n in dir() if not n.startswith("_") and n not in ("Tensor",))
+__all__ = sorted(n for n in dir() if not n.startswith("_") and n not in ("Tensor", "annotations"))

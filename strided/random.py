@@ -3,21 +3,26 @@
 A Generator wraps NumPy's PCG64 bit generator, so a seed gives the same numbers on every run
 and platform.  Sampling writes straight into the new tensor's storage.
 """
+from __future__ import annotations
+from typing import Any
+
 import numpy as np
 
 from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
 from strided._C.core.dtypes import float32, int64, to_dtype
 from strided.creation import _shape, empty
+from strided._C.core.tensor import Tensor
+from strided.types import Device, _DTypeLike, _ShapeArg, _size
 
 
 class Generator:
     """A seedable source of random numbers (strided.Generator().manual_seed(0))."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.manual_seed(np.random.SeedSequence().entropy if seed is None else seed)
 
-    def manual_seed(self, seed):
+    def manual_seed(self, seed: int) -> Generator:
         """Reseed with a non-negative int (the same seed gives the same numbers on every run and
         platform); returns self.
         """
@@ -28,20 +33,20 @@ class Generator:
         self._rng = np.random.Generator(np.random.PCG64(seed))
         return self
 
-    def initial_seed(self):
+    def initial_seed(self) -> int:
         """The seed this generator was last seeded with."""
         return self._seed
 
-    def seed(self):
+    def seed(self) -> int:
         """Reseed from fresh entropy; returns the new seed."""
         self.manual_seed(np.random.SeedSequence().entropy % (1 << 63))
         return self._seed
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         """The generator's state (the PCG64 bit generator's state dict); set_state restores it."""
         return self._rng.bit_generator.state
 
-    def set_state(self, state):
+    def set_state(self, state: dict[str, Any]) -> Generator:
         """Restore a state returned by get_state(); returns self."""
         self._rng.bit_generator.state = state
         return self
@@ -50,12 +55,12 @@ class Generator:
 default_generator = Generator(0)
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> Generator:
     """Seed the default generator (makes rand/randn/randint/randperm/dropout reproducible)."""
     return default_generator.manual_seed(seed)
 
 
-def initial_seed():
+def initial_seed() -> int:
     """The seed of the default generator (0 until manual_seed is called)."""
     return default_generator.initial_seed()
 
@@ -71,7 +76,8 @@ def _float_dtype(dtype):
     return dtype
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLike | None = None,
+         device: Device = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1) in a tensor of the given size (ints, one sequence, or
     size=), float32 unless dtype (a floating-point one) is given; drawn from generator, or
     the default one (strided.manual_seed).
@@ -85,7 +91,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return out.requires_grad_() if requires_grad else out
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLike | None = None,
+          device: Device = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples N(0, 1) in a tensor of the given size, float32 unless dtype
     (a floating-point one) is given; drawn from generator, or the default one.
 
@@ -101,7 +108,9 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return out.requires_grad_() if requires_grad else out
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None):
+def randint(low: int, high: int | _size | None = None, size: _size | None = None, *,
+            generator: Generator | None = None, dtype: _DTypeLike | None = None,
+            device: Device = None) -> Tensor:
     """Integers uniform in [low, high) (randint(high, size) means low = 0), in a tensor of
     shape size, int64 unless dtype is given.
 
@@ -121,7 +130,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _t.tensor(values, dtype or int64)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None):
+def randperm(n: int, *, generator: Generator | None = None, dtype: _DTypeLike | None = None,
+             device: Device = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64 unless dtype is given."""
     check_device(device, "randperm()")
     if n < 0:
@@ -129,7 +139,8 @@ def randperm(n, *, generator=None, dtype=None, device=None):
     return _t.tensor(_rng(generator).permutation(n).astype(np.int64), dtype or int64)
 
 
-def rand_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+def rand_like(t: Tensor, *, generator: Generator | None = None, dtype: _DTypeLike | None = None,
+              device: Device = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1) with t's shape, and t's dtype unless dtype is given (it must be
     a floating-point dtype: an integer t needs dtype=).
     """
@@ -138,7 +149,8 @@ def rand_like(t, *, generator=None, dtype=None, device=None, requires_grad=False
                 requires_grad=requires_grad)
 
 
-def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randn_like(t: Tensor, *, generator: Generator | None = None, dtype: _DTypeLike | None = None,
+               device: Device = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with t's shape, and t's dtype unless dtype is given (it must be
     a floating-point dtype: an integer t needs dtype=).
     """
@@ -149,7 +161,8 @@ def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=Fals
 
 # ---- joining, gathering and sorting (issue 17) ----
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
     """multinomial(input, num_samples, replacement=False, *, generator=None) -> Tensor
 
     Category indices (int64) sampled from the non-negative weights `input` (1-d, or 2-d:

@@ -41,6 +41,7 @@ the final arrays, which the tensors then share: loading needs about the tensors'
 chunk, so a deflate bomb or a lying header fails before it costs memory.  Access errors
 (FileNotFoundError, PermissionError) propagate as themselves.
 """
+from __future__ import annotations
 from collections import OrderedDict
 import json
 import os
@@ -50,11 +51,13 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from typing import Any
 
 import numpy as np
 
 from strided._C.core.device import check_device as _check_device
 from strided._C.core.tensor import Tensor, from_numpy
+from strided.types import Device
 
 _FORMAT = "strided-checkpoint"
 _VERSION = 1
@@ -76,7 +79,7 @@ class CheckpointError(RuntimeError):
     needing more memory than max_bytes.  The message names the file and what was wrong;
     `path` holds the file's path."""
 
-    def __init__(self, path, what):
+    def __init__(self, path: str | os.PathLike[str], what: str) -> None:
         self.path, self.what = path, what
         super().__init__(f"strided.load: {path!r}: {what}")
 
@@ -240,7 +243,7 @@ def _remove_stale_temporaries(directory, prefix):
             pass
 
 
-def save(obj, f):
+def save(obj: Any, f: str | os.PathLike[str]) -> None:
     """Write obj (tensors and nested dicts/lists/tuples of tensors and Python scalars) to the
     path f atomically, in the format of NOTE [ Checkpoint format ]: f is either the old file
     or the new one, whatever happens.  A symlink f is written through to its target; the
@@ -465,7 +468,8 @@ def _decode(node, tensors):
     raise _Refused(f"malformed metadata node (kind {kind!r}, keys {sorted(node)[:5]})")
 
 
-def load(f, max_bytes=None, *, map_location=None, weights_only=None):
+def load(f: str | os.PathLike[str], max_bytes: int | None = None, *, map_location: Device = None,
+         weights_only: bool | None = None) -> Any:
     """Read a checkpoint written by save().  Never unpickles and trusts no size in the file:
     anything but the documented format, or a file needing more than max_bytes of memory
     (default: DEFAULT_MAX_BYTES = 4 GiB, or the file's size if larger), raises CheckpointError

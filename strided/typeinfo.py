@@ -1,8 +1,10 @@
 """strided.finfo and strided.iinfo: the numerical properties of a dtype, as torch.finfo and
 torch.iinfo give them (their values are NumPy's for the same type)."""
+from __future__ import annotations
 import numpy as np
 
 from strided._C.core.dtypes import to_dtype, float32
+from strided.types import _DTypeLike
 
 
 class finfo:
@@ -13,7 +15,7 @@ class finfo:
     dtype (its name, as 'float32').
     """
 
-    def __init__(self, type=None):
+    def __init__(self, type: _DTypeLike | None = None) -> None:
         dt = float32 if type is None else to_dtype(type)
         if not dt.is_floating_point:
             raise TypeError("strided.finfo() requires a floating point input type. Use "
@@ -44,7 +46,7 @@ class iinfo:
     """iinfo(dtype): properties of an integer dtype (uint8, int32, int64): bits, min, max
     and dtype (its name, as 'int32').  bool is refused, as in PyTorch."""
 
-    def __init__(self, type):
+    def __init__(self, type: _DTypeLike) -> None:
         dt = to_dtype(type)
         if dt.is_floating_point:
             raise TypeError("strided.iinfo() requires an integer input type. Use strided.finfo "

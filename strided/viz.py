@@ -16,7 +16,14 @@ covers, the position (in row-major order) of the view's element stored there.  W
 several elements share a cell (expand, unfold, overlapping as_strided) their positions
 stack in the cell's column, and "+N" stands for N more.
 """
+from __future__ import annotations
+import os
+from typing import TYPE_CHECKING, TextIO
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from strided._C.core.tensor import Tensor
 
 __all__ = ["storage_map", "element_offsets"]
 
@@ -28,7 +35,7 @@ LINE_WIDTH = 80
 _MARGIN = 7              # room for the "cell" / "elem" row labels
 
 
-def element_offsets(t):
+def element_offsets(t: Tensor) -> np.ndarray:
     """The storage index of every element of t, in row-major order (an int64 array).
 
     offset + sum_d index[d] * stride[d], built by broadcasting one arange per dim.
@@ -76,7 +83,9 @@ def _layout(label_w, width):
     return per_row, max(label_w + 1, min(label_w + 2, room // per_row - 1))
 
 
-def storage_map(t, *, width=None, file=None, png=None, title=None, max_cells=MAX_CELLS):
+def storage_map(t: Tensor, *, width: int | None = None, file: TextIO | None = None,
+                png: str | os.PathLike[str] | None = None, title: str | None = None,
+                max_cells: int = MAX_CELLS) -> str:
     """Draw t's storage as rows of cells, numbering the cells t covers.
 
     width: cells per row (default: 16, fewer if wide labels would pass 80 columns).

@@ -199,13 +199,18 @@ def regions(table):
     # the function forms strided.exp(input, *, out=None), strided.atan2(input, other, ...)
     lines = []
     for r in (r for r in rows if r.forms == "method"):
-        lines += ["", "", f"def {r.name}(input, *, out=None):",
+        lines += ["", "",
+                  f"def {r.name}(input: Tensor, *, out: Tensor | None = None) -> Tensor:",
                   f'    """Element-wise {r.name}(input), into out when given.',
                   "", f'    Tensor.{r.name} is the method form."""',
                   f'    return _core.unary_op(_UNARY["{r.name}"], input, out, "{r.name}")']
     for r in (r for r in table["BINARY"] if r.forms == "function" and r.methods != "manual"):
         o = "other" if r.other == "other" else r.other
-        lines += ["", "", f"def {r.name}(input, {o}, *, out=None):",
+        head = f"def {r.name}(input: Tensor | Number, {o}: Tensor | Number, *,"
+        tail = "out: Tensor | None = None) -> Tensor:"
+        sig = ([f"{head} {tail}"] if len(head) + len(tail) < 100
+               else [head, " " * (len(r.name) + 5) + tail])
+        lines += ["", "", *sig,
                   f'    """Element-wise {r.name}(input, {o}), broadcasting, into out when given.',
                   "", f'    Tensor.{r.name} is the method form."""',
                   f'    return _core.binary_op(_BINARY["{r.name}"], input, {o}, out)']
