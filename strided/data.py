@@ -9,11 +9,10 @@ import zlib
 
 import numpy as np
 
-from strided._C.core.tensor import from_numpy
+from strided._C.core.tensor import Tensor, from_numpy
 from strided.serialization import _limit_for, _open_regular, _read_chunks
 from strided.utils.data import *  # noqa: F401,F403  (one implementation: strided.utils.data)
 from strided.utils.data import __all__ as _data_all
-from strided._C.core.tensor import Tensor
 
 __all__ = list(_data_all) + ["read_idx", "IDXError"]
 

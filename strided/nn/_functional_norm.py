@@ -4,13 +4,11 @@ from typing import Sequence
 
 from strided._C.kernels import norm as _norm
 from strided._C.core.dtypes import int32, int64
-from strided._C.core.tensor import where
+from strided._C.core.tensor import Tensor, where
 from strided.creation import zeros
 from strided.autograd.grad_mode import no_grad
 from strided.autograd.record import derivative, record, requires_record
-from strided.random import rand
-from strided._C.core.tensor import Tensor
-from strided.random import Generator
+from strided.random import Generator, rand
 
 
 @derivative("batch_norm", "NativeBatchNormBackward0")     # NOTE [ Derivative table ]

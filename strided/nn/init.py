@@ -7,9 +7,8 @@ from __future__ import annotations
 import math
 
 from strided.autograd.grad_mode import no_grad
-from strided.random import rand, randn
 from strided._C.core.tensor import Tensor
-from strided.random import Generator
+from strided.random import Generator, rand, randn
 
 
 def calculate_gain(nonlinearity: str, param: int | float | None = None) -> float:
