@@ -1,8 +1,8 @@
 """index_copy(_), index_fill(_) and index_reduce(_) against PyTorch: values over every dtype,
 dim (negative ones too) and layout of helpers.LAYOUTS for self, source and index (torch gets
 contiguous copies), duplicate and empty indices, 0-d and 1-d operands, errors (type and
-message), gradients; then use_deterministic_algorithms and Tensor.uniform_ / normal_ /
-random_."""
+message), gradients; then use_deterministic_algorithms, Tensor.uniform_ / normal_ /
+random_, the uint8-mask warning of index_put_ and unravel_index's errors."""
 import warnings
 
 import numpy as np
@@ -382,3 +382,29 @@ def test_out_arguments():
     assert strided.index_reduce(strided.ones(3, 2), 0, i, src, "amin", include_self=False,
                                 out=out) is out
     same(out, tout)
+
+
+# ---- the uint8-mask warning of index_put_, unravel_index's argument errors ----------------------
+
+def test_uint8_mask_warns_in_index_put():
+    mask = strided.zeros(10, dtype=strided.uint8)
+    y = strided.ones(10, 10)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y.index_put_((mask,), y[mask], accumulate=True)
+    assert [str(x.message) for x in w] == [
+        "indexing with dtype strided.uint8 is now deprecated, please use a dtype strided.bool "
+        "instead."] * 2
+    assert all(x.category is UserWarning for x in w)
+
+
+def test_unravel_index_errors():
+    for shape in (torch.tensor([1, 2, 3]), (1, 2, 2.0), 2.0, (2, -3), -3, (np.int64(2), 3)):
+        s_shape = strided.tensor([1, 2, 3]) if isinstance(shape, torch.Tensor) else shape
+        messages_alike(lambda: strided.unravel_index(strided.tensor([1]), s_shape),
+                       lambda: torch.unravel_index(torch.tensor([1]), shape))
+    for shape in ((True, 2), [2, 3], strided.Size([2, 3])):
+        got = strided.unravel_index(strided.tensor([4]), shape)
+        want = torch.unravel_index(torch.tensor([4]), tuple(shape))
+        for g, t in zip(got, want):
+            same(g, t)

@@ -249,8 +249,19 @@ def unravel_index(indices, shape):
     else:
         raise TypeError(f"expected 'indices' to be integer dtype, but got "
                         f"{type(indices).__name__}")
-    shape = (int(shape),) if not isinstance(shape, (tuple, list)) and not \
-        isinstance(shape, _Tensor) else tuple(int(s) for s in shape)
+    # PyTorch's rules: an int or a sequence of Python ints (a tensor, a float or a NumPy
+    # integer is a TypeError), no negative size (ValueError)
+    if isinstance(shape, int):
+        shape = (shape,)
+    elif isinstance(shape, (tuple, list)):
+        for s in shape:
+            if not isinstance(s, int):
+                raise TypeError(f"expected 'shape' sequence to only contain ints, but got "
+                                f"{type(s)}")
+        shape = tuple(int(s) for s in shape)
+    else:
+        kind = "<class 'strided.Tensor'>" if isinstance(shape, _Tensor) else type(shape)
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {kind}")
     if any(s < 0 for s in shape):
         raise ValueError(f"'shape' cannot have negative values, but got {shape}")
     coords = []

@@ -21,6 +21,8 @@ from strided._C.kernels.gather cimport (index_out_of_range, gather_kernel, scatt
                                         masked_scatter_kernel, nonzero_kernel, SCATTER_SET,
                                         SCATTER_ADD, SCATTER_MUL, SCATTER_AMAX, SCATTER_AMIN)
 
+import warnings
+
 import numpy as np
 
 from strided._C.core.tensor import Tensor as _Tensor, tensor as _tensor, broadcast_shapes
@@ -597,6 +599,8 @@ cdef tuple _np_indices(Tensor self, object indices, str op):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         a = np.array((<Tensor>i).detach().numpy())
         if (<Tensor>i)._dtype.num == UINT8:
+            warnings.warn("indexing with dtype strided.uint8 is now deprecated, please use a "
+                          "dtype strided.bool instead.", UserWarning, stacklevel=3)
             a = a.astype(bool)
         out.append(a)
     return tuple(out)
