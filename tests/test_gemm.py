@@ -745,7 +745,7 @@ def test_kernel_switch():
 
 # --------------------------------------------------------------------------------------
 # Offset operands (the convolution's): every table's offset-B micro-kernels and offset-A
-# packer, though the convolution itself runs on the 6 x 16 / 6 x 8 tables
+# packer
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -755,13 +755,16 @@ def test_kernel_switch():
 @pytest.mark.parametrize("nt", [1, 2])
 def test_offset_b_product(kernel_table, dtype, m, n, k, row_len, row_pitch, kc_max, nt):
     """B's rows at offsets into one buffer, cut into rows of row_len columns row_pitch
-    apart (NOTE [ Offset-B GEMM ]); the kernel may read NR/2 - 1 elements past each row's
-    end, so the buffer has that slack (NaN: never used) and nothing else around."""
+    apart (NOTE [ Offset-B GEMM ]); the kernel may read the table's offb_reach elements
+    past each row's end (NR/2 - 1 for the SIMD tables, 0 for the reference), so the buffer
+    has that slack (NaN: never used) and nothing else around."""
     rng = np.random.default_rng(70)
-    nr = _gemm._table_info(kernel_table)[dtype]["nr"]
+    info = _gemm._table_info(kernel_table)[dtype]
+    assert 2 * info["offb_w"] == info["nr"]
+    assert info["offb_reach"] <= info["offb_w"] - 1
     rl, rp = (row_len, row_pitch) if row_len else (n, n)
     span = (n - 1) // rl * rp + (n - 1) % rl + 1          # elements one B row covers
-    size = span + 5 * k + nr
+    size = span + 5 * k + info["offb_reach"]
     buf = np.full(size, np.nan, dtype)
     b_off = rng.integers(0, 5 * k + 1, size=k).astype(np.int64)
     B = np.empty((k, n))

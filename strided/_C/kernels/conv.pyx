@@ -59,24 +59,29 @@ from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.core.threads cimport num_threads_for, get_max_threads
 from strided._C.kernels.gemm cimport (gemm_strided_threads, gemm_packed_b, gemm_offset_a,
-                               gemm_offset_b, gemm_nr, gemm_packed_a_elems, gemm_pack_a,
-                               gemm_offset_b_block)
+                               gemm_offset_b, gemm_nr, gemm_offb_w, gemm_offb_reach,
+                               gemm_packed_a_elems, gemm_pack_a, gemm_offset_b_block,
+                               GEMM_NR_MAX)
 
 cdef enum:
     GRAIN = 1 << 17          # multiply-adds per thread below which a thread is not worth it
     BATCH_CHUNK = 1 << 15    # GEMM result elements per chunk (NOTE [ Batch-innermost convolution ])
     BACKWARD_MIN_K = 256     # fewest columns (positions x images) per backward chunk
-    # the GEMM's NR (gemm_kernel.h) as compile-time constants: the packer divides by it
-    # for every run it writes, and a constant divisor is a shift (checked at import)
-    SGEMM_NR = 16
-    DGEMM_NR = 8
     TAPS_MAX = 16            # column taps whose column range _tap_band precomputes
 
 INDEX_MAX = 2**62            # NOTE [ Convolution geometry fits in int64 ]
 
-if gemm_nr(FLOAT32) != SGEMM_NR or gemm_nr(FLOAT64) != DGEMM_NR:
-    raise ImportError(f"strided._C.kernels.conv was built for GEMM panels NR = {SGEMM_NR}/{DGEMM_NR}, "
-                      f"the GEMM uses {gemm_nr(FLOAT32)}/{gemm_nr(FLOAT64)}")
+# NOTE [ Convolution on the GEMM's tile ]
+# Every tile size comes from the GEMM's kernel table in use (NOTE [ GEMM kernel tables ] in
+# gemm_kernel.h), per dtype, read when a call starts (gemm_nr, gemm_offb_w,
+# gemm_offb_reach in gemm.pxd): NR for the packers' slivers (NOTE [ Packed B panels ]),
+# the offset-B kernels' reach past a row's end for the padded copies' trailing zeros
+# (NOTE [ Offset-B GEMM ]), and NR and the half-tile width for the path choice's column
+# counts.  The packers divide by NR for every run they write and copy NR elements per
+# sliver row, so each has one inline body taking NR as an argument, called from a switch
+# over the widths the tables have (16, 32 for float32; 8, 16 for float64): there NR is a
+# constant and the division a shift, as when NR was a compile-time constant here.  Other
+# widths (no table has one) run the same body with NR read at run time.
 
 
 cdef struct ConvGeometry:
@@ -94,7 +99,7 @@ cdef struct WindowSource:
     # + ow for image n+i), group g of the input
     const ConvGeometry* g
     const char* x               # element (n, g*Cg, 0, 0)
-    int64_t NR
+    int64_t NR                  # the GEMM's, for the dtype (NOTE [ Convolution on the GEMM's tile ])
 
 
 # --------------------------------------------------------------------------------------
@@ -184,16 +189,12 @@ cdef void _col2im(const ConvGeometry* g, const floating* col, floating* gx,
 
 
 cdef inline void _pack_run(floating* dst, int64_t kc, int64_t p, int64_t t,
-                           int64_t t_end, const floating* src, int64_t step) noexcept nogil:
+                           int64_t t_end, const floating* src, int64_t step,
+                           const int64_t NR) noexcept nogil:
     """Panel columns [t, t_end) of row p: src[0], src[step], ... (zeros when src is NULL),
     in the sliver layout of NOTE [ Packed B panels ], one sliver-sized piece at a time."""
     cdef int64_t sl, lane, cnt, u
     cdef floating* d
-    cdef int64_t NR
-    if floating is float:
-        NR = SGEMM_NR
-    else:
-        NR = DGEMM_NR
     while t < t_end:
         sl = t // NR
         lane = t - sl * NR
@@ -225,15 +226,15 @@ cdef inline void _zero_sliver_tail(floating* dst, int64_t kc, int64_t p, int64_t
             d[lane] = 0
 
 
-cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_t j0,
-                          int64_t nc, floating* dst) noexcept nogil:
+cdef inline void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_t j0,
+                                 int64_t nc, floating* dst, const int64_t NR) noexcept nogil:
     """Write col[p0:p0+kc, j0:j0+nc] as NR-wide slivers: element (p, t) at
     dst[(t // NR) * NR * kc + p * NR + t % NR]; the last sliver's tail is zero.
     Each output row's piece of a panel row is three runs: zeros left of the input, a
-    strided copy of an input row, zeros right of it."""
+    strided copy of an input row, zeros right of it.  NR == ws.NR (NOTE [ Convolution on
+    the GEMM's tile ])."""
     cdef const ConvGeometry* g = ws.g
     cdef const floating* x = <const floating*>ws.x
-    cdef int64_t NR = ws.NR
     cdef int64_t RS = g.R * g.S
     cdef int64_t p, q, c, r, s, ih, lo, hi, off, oh, ow, t, t_row, a, b, img
     cdef int64_t xs0 = g.xs[0], xs1 = g.xs[1], xs2 = g.xs[2], xs3 = g.xs[3], sW = g.sW
@@ -260,7 +261,7 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
                 t_row = nc
             ih = oh * g.sH - g.pH + r * g.dH
             if ih < 0 or ih >= g.H:
-                _pack_run(dst, kc, p, t, t_row, <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t, t_row, <const floating*>NULL, 0, NR)
             else:
                 xr = x + img * xs0 + c * xs1 + ih * xs2
                 # output columns ow .. ow + (t_row - t) of this row; valid ones in [lo, hi)
@@ -270,10 +271,10 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
                     b = a
                 if a > ow + (t_row - t):
                     a = b = ow + (t_row - t)
-                _pack_run(dst, kc, p, t, t + (a - ow), <const floating*>NULL, 0)
+                _pack_run(dst, kc, p, t, t + (a - ow), <const floating*>NULL, 0, NR)
                 _pack_run(dst, kc, p, t + (a - ow), t + (b - ow),
-                          xr + (a * sW + off) * xs3, step)
-                _pack_run(dst, kc, p, t + (b - ow), t_row, <const floating*>NULL, 0)
+                          xr + (a * sW + off) * xs3, step, NR)
+                _pack_run(dst, kc, p, t + (b - ow), t_row, <const floating*>NULL, 0, NR)
             t = t_row
             ow = 0
             oh += 1
@@ -282,12 +283,24 @@ cdef void _pack_windows_t(const WindowSource* ws, int64_t p0, int64_t kc, int64_
 
 cdef void _pack_windows_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                           char* dst) noexcept nogil:
-    _pack_windows_t(<const WindowSource*>src, p0, kc, j0, nc, <float*>dst)
+    cdef const WindowSource* ws = <const WindowSource*>src
+    if ws.NR == 16:             # NOTE [ Convolution on the GEMM's tile ]
+        _pack_windows_t(ws, p0, kc, j0, nc, <float*>dst, 16)
+    elif ws.NR == 32:
+        _pack_windows_t(ws, p0, kc, j0, nc, <float*>dst, 32)
+    else:
+        _pack_windows_t(ws, p0, kc, j0, nc, <float*>dst, ws.NR)
 
 
 cdef void _pack_windows_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                           char* dst) noexcept nogil:
-    _pack_windows_t(<const WindowSource*>src, p0, kc, j0, nc, <double*>dst)
+    cdef const WindowSource* ws = <const WindowSource*>src
+    if ws.NR == 8:
+        _pack_windows_t(ws, p0, kc, j0, nc, <double*>dst, 8)
+    elif ws.NR == 16:
+        _pack_windows_t(ws, p0, kc, j0, nc, <double*>dst, 16)
+    else:
+        _pack_windows_t(ws, p0, kc, j0, nc, <double*>dst, ws.NR)
 
 
 # --------------------------------------------------------------------------------------
@@ -463,8 +476,9 @@ cdef int _backward_image(const ConvGeometry* g, int dtype, const char* x, const 
 # dropped when the (K x (OH-1)*Wh + OW) result is copied into out -- whichever spends fewer
 # micro-kernel columns.  Against packing B from the windows (NOTE [ Convolution as GEMM ])
 # this trades a packed element per K multiply-adds for those extra columns and the copy of
-# the image.  The micro-kernel reads up to NR/2 elements past a row's last position: xp
-# ends with 16 zeros.  Forward ms, 3x3, batch 32, 2 threads, packed -> this path: 64 -> 64
+# the image.  The micro-kernel may read past a row's last position, as far as the kernel
+# table's offb_reach (gemm_offb_reach: up to NR/2 - 1 elements): xp ends with that many
+# zeros.  Forward ms, 3x3, batch 32, 2 threads, packed -> this path: 64 -> 64
 # on 56x56 52 -> 42, on 32x32 17.6 -> 13.7, 128 -> 128 on 16x16 16.6 -> 13.8, 64 -> 128
 # stride 2 on 32x32 9.0 -> 7.5 (on 56x56 25.7 -> 25.5: the phase copy is 6% of it; most
 # strided layers now copy column taps instead, NOTE [ Column taps for strided convolutions ]).
@@ -487,9 +501,12 @@ cdef inline void _phase_dims(const ConvGeometry* g, int64_t Hp, int64_t Wp, int6
     Wh[0] = (Wp + g.sW - 1) // g.sW
 
 
-cdef inline int64_t _phase_elems(const ConvGeometry* g, int64_t Hh, int64_t Wh) noexcept nogil:
-    """Elements of xp, all phases, plus its 16 trailing zeros, rounded to 16."""
-    return (g.sH * g.sW * g.C * Hh * Wh + 16 + 15) // 16 * 16
+cdef inline int64_t _phase_elems(const ConvGeometry* g, int64_t Hh, int64_t Wh,
+                                 int64_t tail) noexcept nogil:
+    """Elements of xp, all phases, plus its `tail` trailing zeros (gemm_offb_reach for the
+    offset-B GEMM), rounded up to 16 (64 bytes of float32: what follows starts on a cache
+    line)."""
+    return (g.sH * g.sW * g.C * Hh * Wh + tail + 15) // 16 * 16
 
 
 cdef void _phase_offsets(const ConvGeometry* g, int64_t Hh, int64_t Wh,
@@ -531,12 +548,12 @@ cdef inline int64_t _offset_positions(const ConvGeometry* g, int64_t Wh) noexcep
     return (g.OH - 1) * Wh + g.OW
 
 
-cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR) noexcept nogil:
-    """Micro-kernel columns spent on the output in tiles of two half-slivers that never
-    cross a row's end (NOTE [ Offset-B GEMM ]): NR per tile, 3/4 NR for a tile of one
-    half (the half-width kernel measured at 2/3 of a full tile's time).  Walks the
-    halves of the output rows as the GEMM does."""
-    cdef int64_t H = NR // 2, full = g.OW // H, halves = full + (1 if g.OW % H else 0)
+cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR, int64_t H) noexcept nogil:
+    """Micro-kernel columns spent on the output in tiles of two half-slivers of H columns
+    (gemm_offb_w) that never cross a row's end (NOTE [ Offset-B GEMM ]): NR per tile, 3/4
+    NR for a tile of one half (the half-width kernel measured at 2/3 of a full tile's time,
+    avx2 table).  Walks the halves of the output rows as the GEMM does."""
+    cdef int64_t full = g.OW // H, halves = full + (1 if g.OW % H else 0)
     cdef int64_t total = g.OH * halves, i = 0, slots = 0
     while i < total:
         if i % halves < full and i + 1 < total:     # a full half takes the next one along
@@ -548,10 +565,12 @@ cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR) noexcept nogil:
     return slots
 
 
-cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wh, int64_t NR) noexcept nogil:
+cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wh, int64_t NR,
+                                 int64_t H) noexcept nogil:
     """Tiles per output row (no extra columns; out is written in place) rather than over
-    the padded width: whichever spends fewer micro-kernel columns."""
-    return _row_slots(g, NR) <= (_offset_positions(g, Wh) + NR - 1) // NR * NR
+    the padded width: whichever spends fewer micro-kernel columns (NR, H: the tile's width
+    and half width)."""
+    return _row_slots(g, NR, H) <= (_offset_positions(g, Wh) + NR - 1) // NR * NR
 
 
 cdef bint _use_offset(const ConvGeometry* g, int64_t Wh, bint taps) noexcept nogil:
@@ -561,39 +580,45 @@ cdef bint _use_offset(const ConvGeometry* g, int64_t Wh, bint taps) noexcept nog
     multiply-adds).  Measured, 2 threads, batch 32, 3x3 C -> C, ms packed / offset: 64 on
     56x56 52 / 42, 128 on 28x28 48 / 45, 256 on 28x28 174 / 176, 256 on 14x14 48 / 51
     (packed kept), 256 on 8x8 16.1 / 14.4, 512 on 7x7 48 / 61 (packed kept), 64 on 8x8
-    1.65 / 0.97, 64 -> 8 on 28x28 6.0 / 2.0."""
+    1.65 / 0.97, 64 -> 8 on 28x28 6.0 / 2.0 (float32, avx2 table).  Columns are counted
+    in the float32 tile (NR, half width) of the table in use, for both dtypes: on the avx2
+    table that is the 16 columns these measurements were made with."""
     cdef int64_t cols_offset, cols_packed
+    cdef int64_t NR = gemm_nr(FLOAT32), H = gemm_offb_w(FLOAT32)
     if _pointwise(g) or not _padded_copy_fits(g):
         return False
     if _offset_mode >= 0:
         return _offset_mode == 1
     if taps:                            # NOTE [ Column taps for strided convolutions ]
-        cols_offset = (g.OH * g.OW + 15) // 16 * 16
+        cols_offset = (g.OH * g.OW + NR - 1) // NR * NR
     else:
-        cols_offset = min((_offset_positions(g, Wh) + 15) // 16 * 16, _row_slots(g, 16))
+        cols_offset = min((_offset_positions(g, Wh) + NR - 1) // NR * NR, _row_slots(g, NR, H))
     cols_packed = g.OH * g.OW           # over image blocks (NOTE [ Forward over image blocks ])
     if _forward_block_images(g) == 1:
-        cols_packed = (cols_packed + 15) // 16 * 16
+        cols_packed = (cols_packed + NR - 1) // NR * NR
     return cols_offset * g.Kg <= cols_packed * (g.Kg + 32)
 
 
-cdef size_t _offset_scratch(const ConvGeometry* g, int64_t isz, int64_t Hh, int64_t Wh,
+cdef size_t _offset_scratch(const ConvGeometry* g, int dtype, int64_t Hh, int64_t Wh,
                             int nparts) noexcept nogil:
-    """Bytes _forward_offset needs: the row offsets, then per part xp (+ NR slack) and one
-    group's GEMM result."""
-    return (g.Cg * g.R * g.S * 8 + 63) // 64 * 64 + nparts * _offset_part(g, Hh, Wh) * isz
+    """Bytes _forward_offset needs: the row offsets, then per part xp (+ the offset-B
+    kernel's reach) and one group's GEMM result."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    return ((g.Cg * g.R * g.S * 8 + 63) // 64 * 64
+            + nparts * _offset_part(g, Hh, Wh, gemm_offb_reach(dtype)) * isz)
 
 
-cdef inline int64_t _offset_part(const ConvGeometry* g, int64_t Hh, int64_t Wh) noexcept nogil:
-    """Elements of one part of _offset_scratch: the image's phases, then one group's GEMM
-    result over the phase width."""
-    return _phase_elems(g, Hh, Wh) + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16
+cdef inline int64_t _offset_part(const ConvGeometry* g, int64_t Hh, int64_t Wh,
+                                 int64_t tail) noexcept nogil:
+    """Elements of one part of _offset_scratch: the image's phases and `tail` zeros, then
+    one group's GEMM result over the phase width."""
+    return _phase_elems(g, Hh, Wh, tail) + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16
 
 
 cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int64_t Hh,
-                     int64_t Wh) noexcept nogil:
+                     int64_t Wh, int64_t tail) noexcept nogil:
     """xp = image x (pointing at its element (0, 0, 0)) zero padded, split into its phases
-    (NOTE [ Convolution over the padded image ]), followed by 16 zeros.  x is read once,
+    (NOTE [ Convolution over the padded image ]), followed by `tail` zeros.  x is read once,
     row after row in memory order (the prefetcher's stream; phase by phase it was read
     sH times, rows skipped: 2x slower for stride 2)."""
     cdef int64_t a, b, c, i, h, q, HhWh = Hh * Wh, phase = g.C * Hh * Wh
@@ -618,7 +643,7 @@ cdef void _pad_image(const ConvGeometry* g, const floating* x, floating* xp, int
             else:
                 for b in range(g.sW):
                     _phase_row(g, src, b, row + b * phase, Wh)
-    memset(xp + g.sH * g.sW * phase, 0, 16 * sizeof(floating))
+    memset(xp + g.sH * g.sW * phase, 0, tail * sizeof(floating))
 
 
 cdef inline void _phase_row(const ConvGeometry* g, const floating* src, int64_t b,
@@ -697,19 +722,18 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
     part holds one part of _offset_scratch."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
     cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HhWh = Hh * Wh, grp
-    cdef int64_t Np = _offset_positions(g, Wh)
+    cdef int64_t Np = _offset_positions(g, Wh), tail = gemm_offb_reach(dtype)
     cdef char* xp = part
-    cdef char* res = part + _phase_elems(g, Hh, Wh) * isz
+    cdef char* res = part + _phase_elems(g, Hh, Wh, tail) * isz
     cdef char* og
     cdef const char* bg
     cdef int err
-    cdef int64_t NR = gemm_nr(dtype)
-    cdef bint by_rows = _offset_by_rows(g, Wh, NR)
+    cdef bint by_rows = _offset_by_rows(g, Wh, gemm_nr(dtype), gemm_offb_w(dtype))
     cdef bint direct = by_rows or Wh == g.OW     # no extra columns: the GEMM writes out
     if dtype == FLOAT32:
-        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh)
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh, tail)
     else:
-        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh)
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh, tail)
     for grp in range(g.groups):
         og = out + (n * g.K + grp * g.Kg) * OHW * isz
         if by_rows:
@@ -746,7 +770,7 @@ cdef int _forward_offset_image(const ConvGeometry* g, int dtype, const char* x, 
 #
 # so with r*dH = qr*sH + a, col's row (c, r, s) is the run xt[s, a, c, qr:, :] flattened,
 # output positions are oh*OW + ow with no gaps, and the GEMM writes out in place in full
-# 16-column tiles.  The copy is S*OW / (sW*Wh) times the phase layout's (1.45 for 3x3
+# NR-column tiles.  The copy is S*OW / (sW*Wh) times the phase layout's (1.45 for 3x3
 # stride 2; ~S for stride 1, where it pays only on layers with many output channels: each
 # copied element feeds Kg multiply-adds, _use_taps), so it is made in cache: out[n] is computed a band of output rows at a time
 # and, within a band, a chunk of channels at a time -- copy the chunk's rows of xt that
@@ -801,9 +825,10 @@ cdef inline int64_t _tap_channels(const ConvGeometry* g) noexcept nogil:
     return max(1, min(g.Cg, _chunk_taps // (g.R * g.S)))
 
 
-cdef inline int64_t _tap_band_elems(const ConvGeometry* g) noexcept nogil:
-    """Elements of a band's chunk of xt, 16 trailing zeros, rounded to 16."""
-    return (g.S * g.sH * _tap_channels(g) * _band_phase_rows(g) * g.OW + 16 + 15) // 16 * 16
+cdef inline int64_t _tap_band_elems(const ConvGeometry* g, int64_t tail) noexcept nogil:
+    """Elements of a band's chunk of xt, `tail` trailing zeros (the offset-B kernel's
+    reach), rounded up to 16 (64 bytes of float32)."""
+    return (g.S * g.sH * _tap_channels(g) * _band_phase_rows(g) * g.OW + tail + 15) // 16 * 16
 
 
 cdef bint _use_taps(const ConvGeometry* g) noexcept nogil:
@@ -834,7 +859,7 @@ cdef size_t _taps_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nog
     cdef int64_t boff = (cc * g.R * g.S * 8 + 63) // 64 * 64
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
     cdef int64_t a_pk = g.groups * gemm_packed_a_elems(dtype, g.Kg, g.Cg * g.R * g.S)
-    cdef int64_t per = _tap_band_elems(g)
+    cdef int64_t per = _tap_band_elems(g, gemm_offb_reach(dtype))
     return boff + ((a_pk + 15) // 16 * 16 + nt * per) * isz
 
 
@@ -851,10 +876,10 @@ cdef void _tap_offsets(const ConvGeometry* g, int64_t* boff) noexcept nogil:
 
 cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int64_t i0,
                     int64_t rows, int64_t cl, const floating* ahead,
-                    int64_t ahead_cl) noexcept nogil:
+                    int64_t ahead_cl, int64_t tail) noexcept nogil:
     """xt = rows i0 .. i0+rows of channels [0, cl) of xt (NOTE [ Column taps for strided
     convolutions ]; x points at the image's first channel of the chunk), laid out for a
-    band (_tap_channels, _band_phase_rows), then 16 zeros.  Input rows are read in memory
+    band (_tap_channels, _band_phase_rows), then `tail` zeros.  Input rows are read in memory
     order, and the same rows of the next chunk's ahead_cl channels (ahead) prefetched."""
     cdef int64_t c, s, h, a, i, j, lo_s, hi_s, OW = g.OW, xs3 = g.xs[3], step = g.sW * g.xs[3]
     cdef int64_t cc = _tap_channels(g), Hb = _band_phase_rows(g)
@@ -905,14 +930,16 @@ cdef void _tap_band(const ConvGeometry* g, const floating* x, floating* xt, int6
                             dst[j] = from_[j * step]
                     for j in range(hi_s, OW):
                         dst[j] = 0
-    memset(xt + g.S * tap, 0, 16 * sizeof(floating))
+    memset(xt + g.S * tap, 0, tail * sizeof(floating))
 
 
 cdef void _forward_taps_band(const ConvGeometry* g, int dtype, const char* x, const char* a_pk,
                              const char* bias, char* out, int64_t n, int64_t grp,
-                             int64_t oh0, const int64_t* boff, char* xt) noexcept nogil:
+                             int64_t oh0, const int64_t* boff, char* xt,
+                             int64_t tail) noexcept nogil:
     """Output rows oh0 .. of out[n]'s group grp (NOTE [ Column taps for strided
-    convolutions ]); a_pk: the group's A packed by chunks, xt one thread's part."""
+    convolutions ]); a_pk: the group's A packed by chunks, xt one thread's part, tail the
+    offset-B kernel's reach."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
     cdef int64_t RS = g.R * g.S, OHW = g.OH * g.OW, c0 = 0, cl, na
     cdef int64_t cc = _tap_channels(g), Kp = gemm_packed_a_elems(dtype, g.Kg, 1)
@@ -926,10 +953,10 @@ cdef void _forward_taps_band(const ConvGeometry* g, int dtype, const char* x, co
         na = min(cc, g.Cg - c0 - cc)        # channels of the next chunk, if any
         if dtype == FLOAT32:
             _tap_band(g, <const float*>xc, <float*>xt, oh0, rows, cl,
-                      <const float*>xc + cc * g.xs[1], na)
+                      <const float*>xc + cc * g.xs[1], na, tail)
         else:
             _tap_band(g, <const double*>xc, <double*>xt, oh0, rows, cl,
-                      <const double*>xc + cc * g.xs[1], na)
+                      <const double*>xc + cc * g.xs[1], na, tail)
         gemm_offset_b_block(dtype, g.Kg, ob * g.OW, cl * RS, a_pk + Kp * c0 * RS * isz, xt,
                             boff, 0.0 if c0 == 0 else 1.0, ob_out, OHW)
         c0 += cc
@@ -959,7 +986,8 @@ cdef void _forward_taps(const ConvGeometry* g, int dtype, const char* x, const c
     cdef char* a_pk = scratch + (cc * RS * 8 + 63) // 64 * 64
     cdef int64_t apg = gemm_packed_a_elems(dtype, g.Kg, CgRS)        # per group
     cdef char* parts = a_pk + (g.groups * apg + 15) // 16 * 16 * isz
-    cdef int64_t per = _tap_band_elems(g) * isz
+    cdef int64_t tail = gemm_offb_reach(dtype)
+    cdef int64_t per = _tap_band_elems(g, tail) * isz
     cdef int64_t Kp = gemm_packed_a_elems(dtype, g.Kg, 1)
     cdef int64_t bands = (g.OH + _band_rows(g) - 1) // _band_rows(g)
     cdef int64_t tasks = g.N * g.groups * bands, task, grp, c0, cl, b
@@ -979,7 +1007,7 @@ cdef void _forward_taps(const ConvGeometry* g, int dtype, const char* x, const c
         grp = (task // bands) % g.groups
         _forward_taps_band(g, dtype, x, a_pk + grp * apg * isz, bias, out,
                            task // (bands * g.groups), grp, b * _band_rows(g), boff,
-                           parts + threadid() * per)
+                           parts + threadid() * per, tail)
 
 
 cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const char* w,
@@ -992,7 +1020,7 @@ cdef int _forward_offset(const ConvGeometry* g, int dtype, const char* x, const 
     cdef int64_t CgRS = g.Cg * g.R * g.S, c, r, s, p = 0, n, chunk
     cdef int64_t* boff = <int64_t*>scratch
     cdef char* parts = scratch + (CgRS * 8 + 63) // 64 * 64
-    cdef int64_t per = _offset_part(g, Hh, Wh) * isz
+    cdef int64_t per = _offset_part(g, Hh, Wh, gemm_offb_reach(dtype)) * isz
     cdef int t, err = 0
     _phase_offsets(g, Hh, Wh, boff)
     if by_batch:
@@ -1021,18 +1049,15 @@ cdef struct GradSource:
     const char* go              # grad_output element (n0, g*Kg, 0, 0)
     int64_t image_stride        # K*OH*OW
     int64_t row_stride          # OH*OW: between output channels, and columns per image
+    int64_t NR                  # the GEMM's, for the dtype (NOTE [ Convolution on the GEMM's tile ])
 
 
-cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0,
-                        int64_t nc, floating* dst) noexcept nogil:
+cdef inline void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0,
+                               int64_t nc, floating* dst, const int64_t NR) noexcept nogil:
     """B[p0:p0+kc, j0:j0+nc] of NOTE [ Input gradient over image blocks ] (row k, column
     i*OH*OW + q = go[n0 + i, k, q]) as NR-wide slivers (NOTE [ Packed B panels ])."""
     cdef const floating* go = <const floating*>gs.go
-    cdef int64_t OHW = gs.row_stride, p, t, img, q, end, NR
-    if floating is float:
-        NR = SGEMM_NR
-    else:
-        NR = DGEMM_NR
+    cdef int64_t OHW = gs.row_stride, p, t, img, q, end
     for p in range(kc):
         img = j0 // OHW
         q = j0 - img * OHW
@@ -1041,7 +1066,8 @@ cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0
             end = t + (OHW - q)
             if end > nc:
                 end = nc
-            _pack_run(dst, kc, p, t, end, go + img * gs.image_stride + (p0 + p) * OHW + q, 1)
+            _pack_run(dst, kc, p, t, end, go + img * gs.image_stride + (p0 + p) * OHW + q, 1,
+                      NR)
             t = end
             img += 1
             q = 0
@@ -1050,12 +1076,24 @@ cdef void _pack_grads_t(const GradSource* gs, int64_t p0, int64_t kc, int64_t j0
 
 cdef void _pack_grads_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                         char* dst) noexcept nogil:
-    _pack_grads_t(<const GradSource*>src, p0, kc, j0, nc, <float*>dst)
+    cdef const GradSource* gs = <const GradSource*>src
+    if gs.NR == 16:             # NOTE [ Convolution on the GEMM's tile ]
+        _pack_grads_t(gs, p0, kc, j0, nc, <float*>dst, 16)
+    elif gs.NR == 32:
+        _pack_grads_t(gs, p0, kc, j0, nc, <float*>dst, 32)
+    else:
+        _pack_grads_t(gs, p0, kc, j0, nc, <float*>dst, gs.NR)
 
 
 cdef void _pack_grads_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                         char* dst) noexcept nogil:
-    _pack_grads_t(<const GradSource*>src, p0, kc, j0, nc, <double*>dst)
+    cdef const GradSource* gs = <const GradSource*>src
+    if gs.NR == 8:
+        _pack_grads_t(gs, p0, kc, j0, nc, <double*>dst, 8)
+    elif gs.NR == 16:
+        _pack_grads_t(gs, p0, kc, j0, nc, <double*>dst, 16)
+    else:
+        _pack_grads_t(gs, p0, kc, j0, nc, <double*>dst, gs.NR)
 
 
 cdef inline int64_t _input_grad_block_images(const ConvGeometry* g) noexcept nogil:
@@ -1076,6 +1114,7 @@ cdef int _input_grad_images(const ConvGeometry* g, int dtype, const char* w, con
     cdef char* gxg
     gs.image_stride = g.K * OHW
     gs.row_stride = OHW
+    gs.NR = gemm_nr(dtype)
     for grp in range(g.groups):
         gs.go = go + (n0 * g.K + grp * g.Kg) * OHW * isz
         if gemm_packed_b(dtype, CgRS, cols, g.Kg, 1.0, w + grp * g.Kg * CgRS * isz, 1, CgRS,
@@ -1109,8 +1148,9 @@ cdef inline bint _use_weight_offset(const ConvGeometry* g, int64_t Wh) noexcept 
 
 cdef inline int64_t _weight_offset_part(const ConvGeometry* g, int64_t Hh,
                                         int64_t Wh) noexcept nogil:
-    """Elements of one thread's part: xp (+ 16), go' of one group, gw^T of all groups."""
-    return (_phase_elems(g, Hh, Wh)
+    """Elements of one thread's part: xp, go' of one group, gw^T of all groups (the
+    offset-A GEMM reads xp's rows exactly: no trailing zeros)."""
+    return (_phase_elems(g, Hh, Wh, 0)
             + (g.Kg * _offset_positions(g, Wh) + 15) // 16 * 16
             + (g.K * g.Cg * g.R * g.S + 15) // 16 * 16)
 
@@ -1138,13 +1178,13 @@ cdef int _weight_offset_image(const ConvGeometry* g, int dtype, const char* x, c
     cdef int64_t CgRS = g.Cg * g.R * g.S, OHW = g.OH * g.OW, HhWh = Hh * Wh, grp
     cdef int64_t Np = _offset_positions(g, Wh)
     cdef char* xp = part
-    cdef char* gp = xp + _phase_elems(g, Hh, Wh) * isz
+    cdef char* gp = xp + _phase_elems(g, Hh, Wh, 0) * isz
     cdef char* gwt = gp + (g.Kg * Np + 15) // 16 * 16 * isz
     cdef const char* gog
     if dtype == FLOAT32:
-        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh)
+        _pad_image(g, <const float*>x + n * g.xs[0], <float*>xp, Hh, Wh, 0)
     else:
-        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh)
+        _pad_image(g, <const double*>x + n * g.xs[0], <double*>xp, Hh, Wh, 0)
     for grp in range(g.groups):
         gog = go + (n * g.K + grp * g.Kg) * OHW * isz
         if dtype == FLOAT32:
@@ -1293,22 +1333,18 @@ cdef struct BatchSource:
     int64_t N, OW
     int64_t hstep, wstep        # xt offsets of one output row / column: sH*Wp*N, sW*N
     int64_t q_first             # output position (within output row 0) of column 0
+    int64_t NR                  # the GEMM's, for the dtype (NOTE [ Convolution on the GEMM's tile ])
 
 
-cdef void _pack_batch_t(const BatchSource* bs, int64_t p0, int64_t kc, int64_t j0,
-                        int64_t nc, floating* dst) noexcept nogil:
+cdef inline void _pack_batch_t(const BatchSource* bs, int64_t p0, int64_t kc, int64_t j0,
+                               int64_t nc, floating* dst, const int64_t NR) noexcept nogil:
     """col[p0:p0+kc, j0:j0+nc] (NOTE [ Batch-innermost convolution ]) as NR-wide slivers
-    (NOTE [ Packed B panels ])."""
-    cdef int64_t NR
-    if floating is float:
-        NR = SGEMM_NR
-    else:
-        NR = DGEMM_NR
+    (NOTE [ Packed B panels ]); NR <= GEMM_NR_MAX."""
     cdef const floating* xt = <const floating*>bs.xt
     cdef const int64_t* rowoff = bs.rowoff + p0
     cdef int64_t N = bs.N, OW = bs.OW
     cdef int64_t sl, jb, cnt, q, n, oh, ow, p, u, j
-    cdef int64_t colbase[SGEMM_NR]
+    cdef int64_t colbase[GEMM_NR_MAX]
     cdef const floating* src
     cdef floating* d
     for sl in range((nc + NR - 1) // NR):
@@ -1347,12 +1383,24 @@ cdef void _pack_batch_t(const BatchSource* bs, int64_t p0, int64_t kc, int64_t j
 
 cdef void _pack_batch_f(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                         char* dst) noexcept nogil:
-    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <float*>dst)
+    cdef const BatchSource* bs = <const BatchSource*>src
+    if bs.NR == 16:             # NOTE [ Convolution on the GEMM's tile ]
+        _pack_batch_t(bs, p0, kc, j0, nc, <float*>dst, 16)
+    elif bs.NR == 32:
+        _pack_batch_t(bs, p0, kc, j0, nc, <float*>dst, 32)
+    else:
+        _pack_batch_t(bs, p0, kc, j0, nc, <float*>dst, bs.NR)
 
 
 cdef void _pack_batch_d(const void* src, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                         char* dst) noexcept nogil:
-    _pack_batch_t(<const BatchSource*>src, p0, kc, j0, nc, <double*>dst)
+    cdef const BatchSource* bs = <const BatchSource*>src
+    if bs.NR == 8:
+        _pack_batch_t(bs, p0, kc, j0, nc, <double*>dst, 8)
+    elif bs.NR == 16:
+        _pack_batch_t(bs, p0, kc, j0, nc, <double*>dst, 16)
+    else:
+        _pack_batch_t(bs, p0, kc, j0, nc, <double*>dst, bs.NR)
 
 
 cdef void _batch_input(const ConvGeometry* g, const floating* x, floating* xt, int64_t Hp,
@@ -1461,6 +1509,7 @@ cdef int _forward_batched(const ConvGeometry* g, int dtype, const char* x, const
     bs.OW = g.OW
     bs.hstep = g.sH * Wp * g.N
     bs.wstep = g.sW * g.N
+    bs.NR = gemm_nr(dtype)
     if dtype == FLOAT32:
         _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
     else:
@@ -1674,6 +1723,7 @@ cdef int _backward_batched(const ConvGeometry* g, int dtype, const char* x, cons
     bs.wstep = g.sW * g.N
     bs.q_first = 0
     bs.xt = xt
+    bs.NR = gemm_nr(dtype)              # (the chunks' GEMMs take B strided: not packed here)
     if gw != NULL:
         if dtype == FLOAT32:
             _batch_input(g, <const float*>x, <float*>xt, Hp, Wp)
@@ -1956,8 +2006,8 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
         _scratch_release(scratch, cached)
         return out
     if offset:
-        scratch = _scratch_acquire(_offset_scratch(&g, 4 if dtype == FLOAT32 else 8, Hh, Wh,
-                                                   nt if by_batch else 1), &cached)
+        scratch = _scratch_acquire(_offset_scratch(&g, dtype, Hh, Wh, nt if by_batch else 1),
+                                   &cached)
         if scratch == NULL:
             raise MemoryError("conv2d: out of memory for the padded input copy")
         with nogil:
@@ -2107,8 +2157,8 @@ cdef bint _input_grad_offset(const ConvGeometry* g, int dtype, const char* gop, 
             else:
                 _flip_transpose(g, <const double*>wp, <double*>wtp, q)
     cdef bint cached
-    cdef char* scratch = _scratch_acquire(_offset_scratch(&t, isz, Hp, Wp, nt if by_batch else 1),
-                                          &cached)
+    cdef char* scratch = _scratch_acquire(_offset_scratch(&t, dtype, Hp, Wp,
+                                                          nt if by_batch else 1), &cached)
     cdef int err
     if scratch == NULL:
         raise MemoryError("conv2d_backward: out of memory for the padded gradient copy")

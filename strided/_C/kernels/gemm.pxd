@@ -72,8 +72,9 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 #     B[p, j] = b[b_off[p] + (j // row_len) * row_pitch + j % row_len]
 # (elements of the dtype), FLOAT32/FLOAT64 only.  B is never packed: the micro-kernel reads
 # it in place (NOTE [ Offset-B micro-kernels ] in gemm_kernel.h) in half-slivers of up to
-# NR/2 columns that stop at each row's end, always loading NR/2 elements, so the NR/2 - 1
-# elements past each row's end at every b_off[p] must be readable (any value).  A
+# gemm_offb_w(dtype) (= NR/2) columns that stop at each row's end, and may read
+# gemm_offb_reach(dtype) elements past each row's end at every b_off[p] (the SIMD tables
+# load whole half-slivers: offb_w - 1), which must be readable (any value).  A
 # convolution is one: row p = (c, r, s) of B restricted to output row oh is a run of the
 # padded input's stride phase (NOTE [ Convolution over the padded image ] in conv.pyx).
 # kc_max > 0 caps the K blocks below the GEMM's KC, so that a block's B rows -- which may
@@ -101,7 +102,8 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 # caller running many blocks against the same A packs it once):
 #     C[:m, :n] = A @ B + beta * C,      B[p, j] = b[b_off[p] + j]
 # a_pk holds A (m x k) as gemm_pack_a wrote it (gemm_packed_a_elems elements).  As for
-# gemm_offset_b, the NR/2 - 1 elements past each B row's end must be readable, and k
+# gemm_offset_b, the gemm_offb_reach(dtype) elements past each B row's end must be
+# readable, and k
 # should be small enough for the block's B rows to stay in L1.  C has unit column stride.
 cdef int64_t gemm_packed_a_elems(int dtype_num, int64_t m, int64_t k) noexcept nogil
 cdef void gemm_pack_a(int dtype_num, const char* A, int64_t rsA, int64_t csA, int64_t m,
@@ -110,9 +112,18 @@ cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
                               const char* a_pk, const char* b, const int64_t* b_off,
                               double beta, char* C, int64_t rsC) noexcept nogil
 
-# MR and NR of the tile the entry points above that take a packer or offsets (gemm_packed_b,
-# gemm_offset_a / _b, gemm_pack_a, gemm_packed_a_elems, gemm_offset_b_block) work in: 6 x 16
-# (float32) / 6 x 8 (float64), the reference and avx2 kernel tables' tile, whichever table
-# gemm_strided uses (NOTE [ GEMM kernel tables ] in gemm_kernel.h).
+# The tile of the kernel table in use (NOTE [ GEMM kernel tables ] in gemm_kernel.h), per
+# dtype (FLOAT32 / FLOAT64), for callers that pack B or hand row offsets: MR x NR (6 x 16
+# / 6 x 8 on the reference and avx2 tables, 12 x 32 / 12 x 16 on avx512 and
+# avx512_on_avx2); the columns of each half of an offset-B tile (NR/2); and how many
+# elements past a B row's end the offset-B kernels may read (NOTE [ Offset-B GEMM ]).
+# They change only when a test switches the table (gemm._set_kernel); a caller reads them
+# once per call.
+# NR is at most GEMM_NR_MAX in every table (checked when the GEMM module loads), so a
+# caller may size per-sliver arrays by it.
+cdef enum:
+    GEMM_NR_MAX = 32
 cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil
+cdef int gemm_offb_w(int dtype_num) noexcept nogil
+cdef int gemm_offb_reach(int dtype_num) noexcept nogil

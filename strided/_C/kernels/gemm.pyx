@@ -66,6 +66,8 @@ cdef extern from "gemm_kernel.h" nogil:
         int64_t mc[2]
         int64_t kc[2]
         int64_t nc[2]
+        int64_t offb_w[2]
+        int64_t offb_reach[2]
         strided_sgemm_ukr_t sukr
         strided_dgemm_ukr_t dukr
         strided_sgemm_offb_ukr_t soffb
@@ -131,12 +133,11 @@ _NC_set[:] = [0, 0]
 cdef int64_t _small_work = SMALL_WORK   # private switches (tests, tuning): see the end
 cdef int _forced_tm = 0
 
-# The table of gemm_strided and gemm_batched, and the one of the entry points whose caller
-# packs B or hands row offsets (gemm_packed_b, gemm_offset_a/b, gemm_pack_a, ...): those
-# callers (the convolution) are built for NR = 16 / 8, the reference and avx2 tables'
-# tile, so on an avx512 machine they keep the avx2 table (NOTE [ GEMM kernel tables ]).
+# The table every entry point runs on, those whose caller packs B or hands row offsets
+# (gemm_packed_b, gemm_offset_a/b, gemm_pack_a, ...: the convolution) included; such
+# callers read its tile through gemm_mr / gemm_nr / gemm_offb_w / gemm_offb_reach
+# (NOTE [ GEMM kernel tables ]).
 cdef const strided_gemm_kernels* _kt = &strided_gemm_tables[0]
-cdef const strided_gemm_kernels* _kt_panel = &strided_gemm_tables[0]
 
 
 cdef inline int64_t _mc(const strided_gemm_kernels* kt, int t) noexcept nogil:
@@ -182,11 +183,19 @@ cdef inline int _t(int dtype_num) noexcept nogil:
 
 
 cdef int gemm_mr(int dtype_num) noexcept nogil:
-    return <int>_kt_panel.mr[_t(dtype_num)]
+    return <int>_kt.mr[_t(dtype_num)]
 
 
 cdef int gemm_nr(int dtype_num) noexcept nogil:
-    return <int>_kt_panel.nr[_t(dtype_num)]
+    return <int>_kt.nr[_t(dtype_num)]
+
+
+cdef int gemm_offb_w(int dtype_num) noexcept nogil:
+    return <int>_kt.offb_w[_t(dtype_num)]
+
+
+cdef int gemm_offb_reach(int dtype_num) noexcept nogil:
+    return <int>_kt.offb_reach[_t(dtype_num)]
 
 
 # --------------------------------------------------------------------------------------
@@ -221,13 +230,13 @@ cdef void _macro_kernel_offb(int64_t mc, int64_t nc, int64_t kc, real alpha,
                              const int64_t* b_off, real beta, real* C, int64_t rsC,
                              int64_t csC) noexcept nogil:
     """_macro_kernel for an offset B (NOTE [ Offset-B GEMM ]): columns jc .. jc+nc in
-    tiles of two half-slivers (NR/2 columns), each within one B row (b_row_len columns),
-    read in place from b_src + (j // b_row_len) * b_row_pitch + j % b_row_len.  A tile's
-    second half starts where its first ends, so C's columns stay contiguous: a first half
-    cut short by a row's end is a tile of its own."""
+    tiles of two half-slivers (the table's offb_w columns, NR/2), each within one B row
+    (b_row_len columns), read in place from b_src + (j // b_row_len) * b_row_pitch + j %
+    b_row_len.  A tile's second half starts where its first ends, so C's columns stay
+    contiguous: a first half cut short by a row's end is a tile of its own."""
     cdef int t = 0 if real is float else 1
     cdef int64_t jr = 0, ir, j, nr, d1, len0, len1, start0, start1
-    cdef int64_t H = g.kt.nr[t] // 2
+    cdef int64_t H = g.kt.offb_w[t]
     cdef int64_t MR = g.kt.mr[t]
     cdef const real* b
     cdef strided_sgemm_offb_ukr_t sok = g.kt.soffb
@@ -766,7 +775,7 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        pack_b_fn pack_b, const void* b_src,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt, m, n, k, alpha, beta, A, rsA, csA, NULL, pack_b,
                                b_src, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
@@ -776,8 +785,8 @@ cdef int gemm_offset_a(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* B, int64_t rsB, int64_t csB,
                        double beta, char* C, int64_t rsC, int64_t csC,
                        int nthreads) noexcept nogil:
-    cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num, _kt_panel)
-    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, 0, 1, a_off,
+    cdef StridedOperand b = StridedOperand(B, rsB, csB, dtype_num, _kt)
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt, m, n, k, alpha, beta, A, 0, 1, a_off,
                                pack_b_strided, &b, NULL, 0, 0, C, rsC, csC, 0)
     return _gemm_custom(&g, nthreads)
 
@@ -787,28 +796,28 @@ cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
                        const char* b, const int64_t* b_off, int64_t b_row_len,
                        int64_t b_row_pitch, int64_t kc_max, double beta, char* C,
                        int64_t rsC, int64_t csC, int nthreads) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt, m, n, k, alpha, beta, A, rsA, csA, NULL, NULL, b,
                                b_off, b_row_len if b_row_len > 0 else n,
                                b_row_pitch if b_row_len > 0 else n, C, rsC, csC, kc_max)
     return _gemm_custom(&g, nthreads)
 
 
 cdef int64_t gemm_packed_a_elems(int dtype_num, int64_t m, int64_t k) noexcept nogil:
-    return _round_up(m, _kt_panel.mr[_t(dtype_num)]) * k
+    return _round_up(m, _kt.mr[_t(dtype_num)]) * k
 
 
 cdef void gemm_pack_a(int dtype_num, const char* A, int64_t rsA, int64_t csA, int64_t m,
                       int64_t k, char* a_pk) noexcept nogil:
     if dtype_num == FLOAT32:
-        _pack_a(_kt_panel, <float*>a_pk, <const float*>A, rsA, csA, m, k)
+        _pack_a(_kt, <float*>a_pk, <const float*>A, rsA, csA, m, k)
     else:
-        _pack_a(_kt_panel, <double*>a_pk, <const double*>A, rsA, csA, m, k)
+        _pack_a(_kt, <double*>a_pk, <const double*>A, rsA, csA, m, k)
 
 
 cdef void gemm_offset_b_block(int dtype_num, int64_t m, int64_t n, int64_t k,
                               const char* a_pk, const char* b, const int64_t* b_off,
                               double beta, char* C, int64_t rsC) noexcept nogil:
-    cdef GemmArgs g = GemmArgs(dtype_num, _kt_panel, m, n, k, 1.0, beta, NULL, 0, 0, NULL, NULL, b,
+    cdef GemmArgs g = GemmArgs(dtype_num, _kt, m, n, k, 1.0, beta, NULL, 0, 0, NULL, NULL, b,
                                b_off, n, n, C, rsC, 1, k)
     if m <= 0 or n <= 0:
         return
@@ -892,17 +901,12 @@ def _default_table():
 
 
 def _set_kernel(name):
-    """Run gemm_strided and gemm_batched on the kernel table `name` ("auto": the one chosen
-    at import); the entry points taking a packer or offsets follow it when its tile is
-    6 x 16 / 6 x 8, and use the avx2 table otherwise.  Returns the name now in use."""
-    global _kt, _kt_panel
-    cdef const strided_gemm_kernels* kt = _table(_default_table() if name == "auto" else name)
-    _kt = kt
-    if kt.mr[0] == strided_gemm_tables[0].mr[0] and kt.nr[0] == strided_gemm_tables[0].nr[0] \
-            and kt.mr[1] == strided_gemm_tables[0].mr[1] and kt.nr[1] == strided_gemm_tables[0].nr[1]:
-        _kt_panel = kt
-    else:
-        _kt_panel = _table("avx2")
+    """Run every entry point (the convolution's included) on the kernel table `name`
+    ("auto": the one chosen at import).  Returns the name now in use.  Not to be called
+    while another thread is inside the GEMM or a convolution: their callers read the tile
+    once per call."""
+    global _kt
+    _kt = _table(_default_table() if name == "auto" else name)
     return _kernel_name()
 
 
@@ -912,18 +916,20 @@ def _kernel_name():
 
 
 def _panel_kernel_name():
-    """The kernel table of the entry points taking a packer or offsets (the convolution)."""
-    return _kt_panel.name.decode()
+    """The kernel table of the entry points taking a packer or offsets (the convolution's):
+    the one gemm_strided uses."""
+    return _kt.name.decode()
 
 
 def _table_info(name=None):
-    """{"name", "isa", "float32": {"mr", "nr", "mc", "kc", "nc"}, "float64": {...}} of a
-    table (default: the one in use), block sizes as they apply now."""
+    """{"name", "isa", "float32": {"mr", "nr", "mc", "kc", "nc", "offb_w", "offb_reach"},
+    "float64": {...}} of a table (default: the one in use), block sizes as they apply
+    now."""
     cdef const strided_gemm_kernels* kt = _kt if name is None else _table(name)
     info = {"name": kt.name.decode(), "isa": ("baseline", "avx2", "avx512")[kt.isa]}
     for t, dt in enumerate(("float32", "float64")):
         info[dt] = {"mr": kt.mr[t], "nr": kt.nr[t], "mc": _mc(kt, t), "kc": _kc(kt, t),
-                    "nc": _nc(kt, t)}
+                    "nc": _nc(kt, t), "offb_w": kt.offb_w[t], "offb_reach": kt.offb_reach[t]}
     return info
 
 
@@ -999,24 +1005,25 @@ def _thread_grid_for(dtype_name, m, n, nthreads):
 def _offset_b_product(table, A, buf, b_off, n, row_len, row_pitch, kc_max=0, nthreads=1):
     """Test hook: A @ B on kernel table `table` through gemm_offset_b (NOTE [ Offset-B
     GEMM ]), B[p, j] = buf[b_off[p] + (j // row_len) * row_pitch + j % row_len]; A a
-    C-contiguous float32/float64 NumPy matrix, buf of its dtype (readable NR/2 - 1 elements
-    past every row's end), b_off int64.  Returns C as a new NumPy array."""
+    C-contiguous float32/float64 NumPy matrix, buf of its dtype (readable the table's
+    offb_reach elements past every row's end), b_off int64.  Returns C as a new NumPy
+    array."""
     import numpy as np
-    global _kt_panel
-    cdef const strided_gemm_kernels* old = _kt_panel
+    global _kt
+    cdef const strided_gemm_kernels* old = _kt
     cdef int dt = FLOAT32 if A.dtype == np.float32 else FLOAT64
     cdef int64_t m = A.shape[0], k = A.shape[1]
     C = np.full((m, n), np.nan, A.dtype)
     cdef size_t pa = A.ctypes.data, pb = buf.ctypes.data, po = b_off.ctypes.data, pc = C.ctypes.data
     cdef int64_t nc = n, rl = row_len, rp = row_pitch, kcm = kc_max
     cdef int nt = nthreads, err
-    _kt_panel = _table(table)
+    _kt = _table(table)
     try:
         with nogil:
             err = gemm_offset_b(dt, m, nc, k, 1.0, <const char*>pa, k, 1, <const char*>pb,
                                 <const int64_t*>po, rl, rp, kcm, 0.0, <char*>pc, nc, 1, nt)
     finally:
-        _kt_panel = old
+        _kt = old
     if err:
         raise MemoryError()
     return C
@@ -1027,20 +1034,20 @@ def _offset_a_product(table, buf, a_off, B, nthreads=1):
     GEMM ]), A[i, p] = buf[a_off[i] + p] for p < B.shape[0]; B a C-contiguous NumPy matrix
     of buf's dtype, a_off int64.  Returns C as a new NumPy array."""
     import numpy as np
-    global _kt_panel
-    cdef const strided_gemm_kernels* old = _kt_panel
+    global _kt
+    cdef const strided_gemm_kernels* old = _kt
     cdef int dt = FLOAT32 if B.dtype == np.float32 else FLOAT64
     cdef int64_t m = a_off.shape[0], k = B.shape[0], n = B.shape[1]
     C = np.full((m, n), np.nan, B.dtype)
     cdef size_t pa = buf.ctypes.data, po = a_off.ctypes.data, pb = B.ctypes.data, pc = C.ctypes.data
     cdef int nt = nthreads, err
-    _kt_panel = _table(table)
+    _kt = _table(table)
     try:
         with nogil:
             err = gemm_offset_a(dt, m, n, k, 1.0, <const char*>pa, <const int64_t*>po,
                                 <const char*>pb, n, 1, 0.0, <char*>pc, n, 1, nt)
     finally:
-        _kt_panel = old
+        _kt = old
     if err:
         raise MemoryError()
     return C
@@ -1050,6 +1057,12 @@ def _trim_buffers():
     """Free the idle packing buffers (they are re-allocated on the next product)."""
     strided_gemm_bufs_trim()
 
+
+for _i in range(STRIDED_GEMM_TABLES):       # GEMM_NR_MAX (gemm.pxd) bounds every table's NR
+    if strided_gemm_tables[_i].name != NULL and max(strided_gemm_tables[_i].nr[0],
+                                                    strided_gemm_tables[_i].nr[1]) > GEMM_NR_MAX:
+        raise ImportError(f"GEMM kernel table {strided_gemm_tables[_i].name.decode()!r} has "
+                          f"NR > GEMM_NR_MAX = {GEMM_NR_MAX}")
 
 # the widest table the instruction-set level allows (NOTE [ Instruction sets ])
 _set_kernel("auto")

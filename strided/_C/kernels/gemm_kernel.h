@@ -48,13 +48,16 @@ typedef void (*strided_dgemm_ukr_t)(int64_t k, const double* a, const double* b,
                                     double alpha, double beta);
 /* NOTE [ Offset-B micro-kernels ]
  * The same tile from B rows that lie anywhere: row p of the NR-wide B sliver is two
- * half-sliver vectors (NR/2 elements each, unit column stride), b[boff[p] + 0 .. NR/2) and
- * b[boff[p] + d1 + 0 .. NR/2), so an implicit GEMM whose B rows are shifted runs of one
- * buffer -- a convolution's windows over a padded image's phase, d1 = NR/2 within an
- * output row or the distance to the next row's start -- needs no packing.  Columns
- * [0, NR/2) of the tile come from the first vector, [NR/2, nr) from the second.  Both
- * vectors are read whole (only the first when nr <= NR/2) whatever nr is: the caller
- * keeps them inside its buffer.  a is packed as above. */
+ * half-sliver vectors of H = NR/2 elements each (unit column stride), b[boff[p] + 0 .. H)
+ * and b[boff[p] + d1 + 0 .. H), so an implicit GEMM whose B rows are shifted runs of one
+ * buffer -- a convolution's windows over a padded image's phase, d1 = H within an output
+ * row or the distance to the next row's start -- needs no packing.  Columns [0, H) of the
+ * tile come from the first vector, [H, nr) from the second.  The SIMD kernels read both
+ * vectors whole (only the first when nr <= H) whatever nr is, so up to H - 1 elements
+ * past the last column used; the reference kernels read only the columns used.  Each
+ * table states both numbers (offb_w: H, offb_reach: how far past the last used column a
+ * vector may read; NOTE [ GEMM kernel tables ]), and the caller keeps that reach inside
+ * its buffer.  a is packed as above. */
 typedef void (*strided_sgemm_offb_ukr_t)(int64_t k, const float* a, const float* b,
                                          const int64_t* boff, int64_t d1, float* c,
                                          int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr,
@@ -125,7 +128,7 @@ static void strided_sgemm_offb_ref(int64_t k, const float* a, const float* b,
     for (p = 0; p < k; p++, a += MR) {
         const float* bp = b + boff[p];
         for (i = 0; i < MR; i++)
-            for (j = 0; j < NR; j++)
+            for (j = 0; j < nr; j++)    /* only the columns used: offb_reach 0 */
                 tile[i * NR + j] += a[i] * (j < H ? bp[j] : bp[d1 + j - H]);
     }
     STRIDED_STORE_TILE(float, NR);
@@ -143,7 +146,7 @@ static void strided_dgemm_offb_ref(int64_t k, const double* a, const double* b,
     for (p = 0; p < k; p++, a += MR) {
         const double* bp = b + boff[p];
         for (i = 0; i < MR; i++)
-            for (j = 0; j < NR; j++)
+            for (j = 0; j < nr; j++)    /* only the columns used: offb_reach 0 */
                 tile[i * NR + j] += a[i] * (j < H ? bp[j] : bp[d1 + j - H]);
     }
     STRIDED_STORE_TILE(double, NR);
@@ -1002,8 +1005,13 @@ static void strided_dpack_b_avx2(double* dst, const double* src, int64_t rs, int
  * (packed, offset-B, direct), the packers (A, A from row offsets, B) and the gemv kernels,
  * per dtype.  The kernels know nothing of dispatch; kernels/gemm.pyx picks one table at
  * import from the CPU's instruction-set level (NOTE [ Instruction sets ] in core/cpu.pyx)
- * and reads every size and kernel through it.  A NULL direct kernel means the table has
- * no unpacked path; a NULL gemv, the portable loops.
+ * and reads every size and kernel through it -- and so does every user of the GEMM: the
+ * convolution (kernels/conv.pyx) packs B in NR-wide slivers and sizes its offset-B
+ * buffers by the table in use (gemm_nr, gemm_offb_w, gemm_offb_reach in gemm.pxd).  A
+ * NULL direct kernel means the table has no unpacked path; a NULL gemv, the portable
+ * loops.  offb_w and offb_reach describe the offset-B kernels (NOTE [ Offset-B
+ * micro-kernels ]): the columns of each of a tile's two B vectors (NR/2 in every table),
+ * and how many elements past a B row's last used column they may read.
  *   reference        plain C, 6 x 16 / 6 x 8                          any CPU
  *   avx2             AVX2 + FMA, 6 x 16 / 6 x 8 (12 ymm accumulators)  level avx2
  *   avx512           AVX-512, 12 x 32 / 12 x 16 (NOTE [ Wide micro-kernels ])  level avx512
@@ -1041,6 +1049,7 @@ typedef struct {
     int isa;                                /* instruction-set level it needs (cpu.pxd) */
     int64_t mr[2], nr[2];                   /* [0]: float32, [1]: float64 */
     int64_t mc[2], kc[2], nc[2];
+    int64_t offb_w[2], offb_reach[2];       /* NOTE [ Offset-B micro-kernels ] */
     strided_sgemm_ukr_t sukr;
     strided_dgemm_ukr_t dukr;
     strided_sgemm_offb_ukr_t soffb;
@@ -1062,12 +1071,14 @@ typedef struct {
 static const strided_gemm_kernels strided_gemm_tables[STRIDED_GEMM_TABLES] = {
     {"reference", 0, {STRIDED_SGEMM_MR, STRIDED_DGEMM_MR}, {STRIDED_SGEMM_NR, STRIDED_DGEMM_NR},
      {144, 72}, {256, 256}, {4080, 4080},
+     {STRIDED_SGEMM_NR / 2, STRIDED_DGEMM_NR / 2}, {0, 0},
      strided_sgemm_ukr_ref, strided_dgemm_ukr_ref, strided_sgemm_offb_ref, strided_dgemm_offb_ref,
      NULL, NULL, strided_spack_a_ref, strided_dpack_a_ref, strided_spack_a_off_ref,
      strided_dpack_a_off_ref, strided_spack_b_ref, strided_dpack_b_ref, NULL, NULL},
 #if STRIDED_HAVE_X86_KERNELS
     {"avx2", 1, {STRIDED_SGEMM_MR, STRIDED_DGEMM_MR}, {STRIDED_SGEMM_NR, STRIDED_DGEMM_NR},
      {144, 72}, {256, 256}, {4080, 4080},
+     {8, 4}, {7, 3},                        /* one ymm of floats / doubles */
      strided_sgemm_ukr_avx2, strided_dgemm_ukr_avx2, strided_sgemm_offb_avx2,
      strided_dgemm_offb_avx2, strided_sgemm_direct_avx2, strided_dgemm_direct_avx2,
      strided_spack_a_avx2, strided_dpack_a_avx2, strided_spack_a_off_avx2,
@@ -1080,6 +1091,7 @@ static const strided_gemm_kernels strided_gemm_tables[STRIDED_GEMM_TABLES] = {
     {"avx512", 2, {STRIDED_WIDE_SMR, STRIDED_WIDE_DMR}, {STRIDED_WIDE_SNR, STRIDED_WIDE_DNR},
      {STRIDED_WIDE_SMC, STRIDED_WIDE_DMC}, {STRIDED_WIDE_SKC, STRIDED_WIDE_DKC},
      {STRIDED_WIDE_SNC, STRIDED_WIDE_DNC},
+     {STRIDED_WIDE_SLANES, STRIDED_WIDE_DLANES}, {STRIDED_WIDE_SLANES - 1, STRIDED_WIDE_DLANES - 1},
      strided_sgemm_ukr_avx512, strided_dgemm_ukr_avx512, strided_sgemm_offb_avx512,
      strided_dgemm_offb_avx512, strided_sgemm_direct_avx512, strided_dgemm_direct_avx512,
      strided_spack_a_wide, strided_dpack_a_wide, strided_spack_a_off_wide,
@@ -1089,6 +1101,7 @@ static const strided_gemm_kernels strided_gemm_tables[STRIDED_GEMM_TABLES] = {
      {STRIDED_WIDE_SNR, STRIDED_WIDE_DNR},
      {STRIDED_WIDE_SMC, STRIDED_WIDE_DMC}, {STRIDED_WIDE_SKC, STRIDED_WIDE_DKC},
      {STRIDED_WIDE_SNC, STRIDED_WIDE_DNC},
+     {STRIDED_WIDE_SLANES, STRIDED_WIDE_DLANES}, {STRIDED_WIDE_SLANES - 1, STRIDED_WIDE_DLANES - 1},
      strided_sgemm_ukr_avx512p, strided_dgemm_ukr_avx512p, strided_sgemm_offb_avx512p,
      strided_dgemm_offb_avx512p, strided_sgemm_direct_avx512p, strided_dgemm_direct_avx512p,
      strided_spack_a_wide, strided_dpack_a_wide, strided_spack_a_off_wide,

@@ -30,6 +30,10 @@
 #define STRIDED_WIDE_SNR 32
 #define STRIDED_WIDE_DMR 12
 #define STRIDED_WIDE_DNR 16
+/* lanes of one vector of the body (a zmm, or a pair of ymm): half a tile's width, and the
+   width of each of the offset-B kernels' two B vectors (NOTE [ Offset-B micro-kernels ]) */
+#define STRIDED_WIDE_SLANES 16
+#define STRIDED_WIDE_DLANES 8
 /* Block sizes (NOTE [ GEMM block sizes ] in gemm.pyx), measured on an Intel Xeon with
  * AVX-512 (48 KiB L1d, 2 MiB L2 per core) with benchmarks/bench_gemm.py --blocks, one thread,
  * CPU time: float32 MC 144..960 x KC 256..512 within 2% at n = 512 and 1024; MC >= 480 was
@@ -257,10 +261,10 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
 #define STRIDED_WIDE_KERNELS(NAME, ATTR, LS, LD)                                         \
     ATTR __attribute__((always_inline)) static inline void                               \
     strided_sgemm_##NAME##_body(const int R, const int V, const int D, STRIDED_WIDE_ARGS_S) \
-    { STRIDED_WIDE_BODY(float, LS, 16, STRIDED_WIDE_SMR) }              \
+    { STRIDED_WIDE_BODY(float, LS, STRIDED_WIDE_SLANES, STRIDED_WIDE_SMR) }              \
     ATTR __attribute__((always_inline)) static inline void                               \
     strided_dgemm_##NAME##_body(const int R, const int V, const int D, STRIDED_WIDE_ARGS_D) \
-    { STRIDED_WIDE_BODY(double, LD, 8, STRIDED_WIDE_DMR) }             \
+    { STRIDED_WIDE_BODY(double, LD, STRIDED_WIDE_DLANES, STRIDED_WIDE_DMR) }             \
     ATTR static void strided_sgemm_ukr_##NAME(int64_t k, const float* a, const float* b, \
         float* c, int64_t rs_c, int64_t cs_c, int64_t mr, int64_t nr, float alpha, float beta) \
     {                                                                                    \
