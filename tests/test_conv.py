@@ -3,7 +3,8 @@ and its gradients by finite differences (float64).
 
 Inputs come in several memory layouts (channels-last through a permute, transposed H/W,
 stepped, negative strides, N/C swapped), so every value test also checks that no kernel
-assumes contiguity.
+assumes contiguity.  Every test runs on every GEMM kernel table this CPU has (the
+convolution takes its tile from the table: NOTE [ Convolution on the GEMM's tile ]).
 """
 
 import numpy as np
@@ -11,7 +12,22 @@ import pytest
 
 import strided
 import strided.nn.functional as F
+from strided._C.kernels import gemm as _gemm
 from strided.autograd import gradcheck
+
+TABLES = _gemm._kernel_tables()
+
+
+@pytest.fixture(autouse=True, params=TABLES)
+def kernel_table(request):
+    """Every test of this module on every GEMM kernel table (NOTE [ GEMM kernel tables ]):
+    the 6 x 16 / 6 x 8 tiles of reference and avx2, the 12 x 32 / 12 x 16 ones of avx512
+    and of avx512_on_avx2 (the same code on AVX2 registers, so any AVX2 CPU runs it)."""
+    old = _gemm._kernel_name()
+    assert _gemm._set_kernel(request.param) == request.param
+    assert _gemm._panel_kernel_name() == request.param     # the convolution's table too
+    yield request.param
+    _gemm._set_kernel(old)
 
 # --------------------------------------------------------------------------------------
 # Reference

@@ -1,6 +1,7 @@
 """Convolution against PyTorch (skipped when torch is absent): values and all three
 gradients (torch autograd vs strided autograd and conv2d_backward) over a combination grid,
-in several input layouts; error messages word for word."""
+in several input layouts, on every GEMM kernel table this CPU has, and every forward and
+backward strategy forced on each table; error messages word for word."""
 import itertools
 
 import numpy as np
@@ -11,6 +12,8 @@ import torch.nn.functional as TF  # noqa: E402
 
 import strided  # noqa: E402
 import strided.nn.functional as F  # noqa: E402
+from strided._C.kernels import conv as _conv  # noqa: E402
+from strided._C.kernels import gemm as _gemm  # noqa: E402
 
 from test_conv import layout  # noqa: E402
 
@@ -23,6 +26,20 @@ PADDINGS = (0, 1, (2, 0), "same", "valid")
 DILATIONS = (1, 2, (2, 1))
 GROUPS = ((4, 4, 1), (4, 6, 2), (4, 4, 4), (4, 8, 4))     # (C, K, groups); depthwise x2
 SHAPES = ((2, 9, 10), (1, 5, 7))                         # (N, H, W): odd sizes, batch 1
+
+
+TABLES = _gemm._kernel_tables()
+
+
+@pytest.fixture(autouse=True, params=TABLES)
+def kernel_table(request):
+    """Every test of this module on every GEMM kernel table (the convolution's tile is the
+    table's: NOTE [ Convolution on the GEMM's tile ]); avx512_on_avx2 runs the 12 x 32 /
+    12 x 16 tile of the avx512 table on any AVX2 CPU."""
+    old = _gemm._kernel_name()
+    _gemm._set_kernel(request.param)
+    yield request.param
+    _gemm._set_kernel(old)
 
 
 def torch_ok(x, w, s, p, d, g):
@@ -151,3 +168,64 @@ def test_integer_conv_vs_torch(dtype):
         got = F.conv2d(layout(a, "channels_last"), strided.from_numpy(wa),
                        strided.from_numpy(ba), s, p, d, g).numpy()
         np.testing.assert_array_equal(got, want, err_msg=str((C, K, g, kern, s, p)))
+
+
+# Forward strategies as the private switches force them: (batched, offset, taps) of
+# _set_batched, _set_offset_path, _set_taps.  The offset switch also forces the backward's
+# offset paths (grad_input as a convolution over the padded gradient, grad_weight as an
+# offset-A GEMM over the padded image) on or off, and batched its batch-innermost backward.
+STRATEGIES = {"auto": (-1, -1, -1), "packed": (0, 0, 0), "offset": (0, 1, 0),
+              "taps": (0, 1, 1), "batched": (1, 0, 0)}
+
+# (N, C, H, W, K, kernel, stride, padding, groups): outputs wider than the widest tile
+# (32 float32 columns) with ragged edges, channels past two MR = 12 row tiles, and small
+# outputs (8x8) with C*R*S*K > 16K, where both gradients run over blocks of images
+STRATEGY_SHAPES = [
+    (3, 20, 37, 35, 26, 3, 1, 1, 1),
+    (3, 20, 37, 35, 26, 3, 2, 1, 1),
+    (2, 12, 19, 21, 18, 3, 1, 1, 3),
+    (4, 48, 8, 8, 40, 3, 1, 1, 1),
+    (4, 48, 9, 9, 40, 3, 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("shape", STRATEGY_SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_strategies_on_every_table_vs_torch(kernel_table, strategy, shape, dtype):
+    """Each forward strategy (and the backward ones the same switches select) on each
+    kernel table: output and the three gradients against PyTorch's."""
+    N, C, H, W, K, k, s, p, g = shape
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((N, C, H, W)).astype(dtype)
+    wa = rng.standard_normal((K, C // g, k, k)).astype(dtype)
+    ba = rng.standard_normal(K).astype(dtype)
+    tx, tw, tb = (t_of(v).requires_grad_() for v in (a, wa, ba))
+    want = TF.conv2d(tx, tw, tb, s, p, 1, g)
+    go = rng.standard_normal(tuple(want.shape)).astype(dtype)
+    want.backward(t_of(go))
+    eps = 1e-5 if dtype == "float32" else 1e-12
+
+    def close(got, ref, what):
+        ref = ref.detach().numpy()
+        np.testing.assert_allclose(got.numpy(), ref, rtol=10 * eps,
+                                   atol=eps * float(np.abs(ref).max()), err_msg=what)
+
+    batched, offset, taps = STRATEGIES[strategy]
+    _conv._set_batched(batched)
+    _conv._set_offset_path(offset)
+    _conv._set_taps(taps)
+    try:
+        for kind in ("contiguous", "channels_last"):
+            out = F.conv2d(layout(a, kind), strided.from_numpy(wa), strided.from_numpy(ba),
+                           s, p, 1, g)
+            close(out, want, "output " + kind)
+        gi, gw, gb = F.conv2d_backward(strided.from_numpy(go), layout(a, "channels_last"),
+                                       strided.from_numpy(wa), s, p, 1, g)
+    finally:
+        _conv._set_batched(-1)
+        _conv._set_offset_path(-1)
+        _conv._set_taps(-1)
+    close(gi, tx.grad, "grad_input")
+    close(gw, tw.grad, "grad_weight")
+    close(gb, tb.grad, "grad_bias")

@@ -11,6 +11,7 @@ import pytest
 
 import strided
 import strided.nn.functional as F
+from strided._C.kernels import gemm as _gemm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,24 +47,34 @@ ONE_PIXEL = [
 
 @pytest.mark.parametrize("case", ONE_PIXEL, ids=lambda c: f"{c[0]}-{c[3]}")
 def test_huge_geometry_small_output(case):
-    """Each case in a child with a 1.5 GiB address-space limit: PyTorch's shape, finite
-    values and gradients (values: test_huge_geometry_values_match_numpy)."""
+    """Each case in a child with a 1.5 GiB address-space limit, on every GEMM kernel table
+    (the convolution's tile is the table's): PyTorch's shape, finite values and gradients
+    (values: test_huge_geometry_values_match_numpy)."""
     op, xs, ws, kw, want = case
     code = f"""
-import numpy as np, strided, strided.nn.functional as F
-rs = np.random.RandomState(0)
-x = strided.tensor(rs.standard_normal({xs!r}).astype(np.float64), requires_grad=True)
-args = [x]
-if {ws!r} is not None:
-    args.append(strided.tensor(rs.standard_normal({ws!r}).astype(np.float64), requires_grad=True))
-out = getattr(F, {op!r})(*args, **{kw!r})
-out.backward(strided.ones_like(out))
 import json
-print(json.dumps([list(out.shape), float(out.detach().sum().item()), float(x.grad.sum().item())]))
+import numpy as np, strided, strided.nn.functional as F
+from strided._C.kernels import gemm
+results = []
+for table in gemm._kernel_tables():
+    gemm._set_kernel(table)
+    rs = np.random.RandomState(0)
+    x = strided.tensor(rs.standard_normal({xs!r}).astype(np.float64), requires_grad=True)
+    args = [x]
+    if {ws!r} is not None:
+        args.append(strided.tensor(rs.standard_normal({ws!r}).astype(np.float64),
+                                   requires_grad=True))
+    out = getattr(F, {op!r})(*args, **{kw!r})
+    out.backward(strided.ones_like(out))
+    results.append([table, list(out.shape), float(out.detach().sum().item()),
+                    float(x.grad.sum().item())])
+print(json.dumps(results))
 """
-    shape, total, gsum = json.loads(_run_limited(code))
-    assert shape == list(want)
-    assert np.isfinite(total) and np.isfinite(gsum)
+    results = json.loads(_run_limited(code))
+    assert len(results) >= 1
+    for table, shape, total, gsum in results:
+        assert shape == list(want), table
+        assert np.isfinite(total) and np.isfinite(gsum), table
 
 
 def _conv_reference(x, w, stride, pad, dilation, groups):
@@ -99,7 +110,17 @@ def _conv_reference(x, w, stride, pad, dilation, groups):
     ((2**20, 2**20), (2**20, 2**20), (1, 1)),
     ((3, 1), (2**12, 0), (2**11, 1)),
 ])
-def test_huge_geometry_values_match_numpy(stride, padding, dilation):
+@pytest.mark.parametrize("table", _gemm._kernel_tables())
+def test_huge_geometry_values_match_numpy(stride, padding, dilation, table):
+    old = _gemm._kernel_name()
+    _gemm._set_kernel(table)
+    try:
+        _check_huge_geometry_values(stride, padding, dilation)
+    finally:
+        _gemm._set_kernel(old)
+
+
+def _check_huge_geometry_values(stride, padding, dilation):
     rs = np.random.RandomState(1)
     x = rs.standard_normal((2, 4, 6, 5))
     w = rs.standard_normal((6, 2, 3, 2))
@@ -112,17 +133,24 @@ def test_huge_geometry_values_match_numpy(stride, padding, dilation):
 
 
 def test_workspace_does_not_grow_with_padding():
-    """A 1-pixel output with a padding of 2**31 under a 512 MiB address-space cap."""
+    """A 1-pixel output with a padding of 2**31 under a 1 GiB address-space cap, on every
+    GEMM kernel table."""
     code = """
 import strided, strided.nn.functional as F
+from strided._C.kernels import gemm
 x = strided.randn(8, 64, 9, 9, requires_grad=True)
 w = strided.randn(64, 64, 3, 3, requires_grad=True)
-for i in range(3):
-    out = F.conv2d(x, w, stride=2**33, padding=2**31)
-    out.sum().backward()
-print(tuple(out.shape))
+for table in gemm._kernel_tables():
+    gemm._set_kernel(table)
+    for i in range(3):
+        out = F.conv2d(x, w, stride=2**33, padding=2**31)
+        out.sum().backward()
+    print(table, tuple(out.shape))
 """
-    assert _run_limited(code, mem_gib=1.0).strip() == "(8, 64, 1, 1)"
+    lines = _run_limited(code, mem_gib=1.0).strip().splitlines()
+    assert len(lines) >= 1
+    for line in lines:
+        assert line.split(" ", 1)[1] == "(8, 64, 1, 1)", line
 
 
 @pytest.mark.parametrize("kw,message", [
