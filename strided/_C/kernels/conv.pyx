@@ -82,6 +82,14 @@ INDEX_MAX = 2**62            # NOTE [ Convolution geometry fits in int64 ]
 # over the widths the tables have (16, 32 for float32; 8, 16 for float64): there NR is a
 # constant and the division a shift, as when NR was a compile-time constant here.  Other
 # widths (no table has one) run the same body with NR read at run time.
+# The convolution runs on the GEMM's table (the widest the CPU has), not one of its own.
+# benchmarks/bench_conv.py, default against STRIDED_ISA=avx2, on an Intel Xeon with AVX-512
+# (2 cores, 1 thread, medians): the avx512 table is 1.4-2.0x faster on the 3x3 layers
+# (--only "conv 3x3"), LeNet conv2 and digits conv2 (--only LeNet digits) break even or
+# gain, but the layers with one input channel lose, their few output channels padding the
+# 12-row tile: digits conv1 (1 -> 16 on 8x8) forward 0.65x, forward+backward 0.80x, LeNet
+# conv1 (1 -> 6) forward+backward 0.92x.  gemm._set_kernel("avx2") (or STRIDED_ISA=avx2)
+# runs everything on the avx2 table to compare.
 
 
 cdef struct ConvGeometry:
