@@ -428,3 +428,33 @@ def test_conv_transpose2d_module_matches_torch(dtype):
     assert np.abs(w).max() <= bound
     with pytest.raises(ValueError, match="requested an output size"):
         nn.ConvTranspose2d(2, 2, 3, stride=2)(S.zeros(1, 2, 4, 4), output_size=(20, 20))
+
+
+@pytest.mark.parametrize("name,node", [("mse_loss", "MseLossBackward0"),
+                                       ("smooth_l1_loss", "SmoothL1LossBackward0")])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("xs,ys", [((32, 1), (32, 1)), ((4, 5), (5,)), ((3, 1, 4), (2, 4)),
+                                   ((), ()), ((0, 3), (0, 3))])
+def test_recorded_losses_match_torch_with_broadcasting(name, node, reduction, xs, ys):
+    """mse_loss and smooth_l1_loss are one recorded op each: values, the grad_fn's name and
+    both inputs' gradients (broadcast target summed back) as torch's."""
+    import warnings
+    rng = np.random.default_rng(11)
+    for dt, tol in ((np.float32, 1e-6), (np.float64, 1e-12)):
+        a, b = rng.standard_normal(xs).astype(dt), rng.standard_normal(ys).astype(dt)
+        if a.size:
+            a.flat[0] = b.flat[0] + 1.0          # |d| == beta: the branch point
+        x, y = S.tensor(a, requires_grad=True), S.tensor(b, requires_grad=True)
+        tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")    # torch warns about the broadcast target
+            out = getattr(F, name)(x, y, reduction=reduction)
+            tout = getattr(torch.nn.functional, name)(tx, ty, reduction=reduction)
+        assert type(out.grad_fn).__name__ == node or out.grad_fn.name() == node
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=tol,
+                                   atol=tol)
+        w = rng.standard_normal(tuple(tout.shape)).astype(dt)
+        (out * S.tensor(w)).sum().backward()
+        (tout * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=tol, atol=tol)

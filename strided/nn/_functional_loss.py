@@ -166,8 +166,24 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """(input - target)**2, reduced by reduction ("mean", "sum" or "none")."""
-    d = input - target
-    return _reduce(d * d, reduction)
+    _check_reduction(reduction)
+    with no_grad():                     # one recorded op (MseLossBackward0)
+        d = input - target
+        out = _reduce(d * d, reduction)
+    if not requires_record(input, target):
+        return out
+    return record("mse_loss", (input, target), out, {"d": d}, reduction=reduction)
+
+
+@derivative("mse_loss", "MseLossBackward0")
+def _mse_grads(ctx, grad):
+    """2 (input - target) times the output's gradient (divided by the element count for
+    "mean"), summed back to each input's shape; target's is its negative."""
+    from strided.autograd.broadcast import sum_to
+    d = ctx.d
+    g = d * ((2.0 / max(d.numel(), 1)) * grad if ctx.reduction == "mean" else 2.0 * grad)
+    return (sum_to(g, ctx.shapes[0]) if ctx.needs[0] else None,
+            sum_to(-g, ctx.shapes[1]) if ctx.needs[1] else None)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
@@ -224,13 +240,33 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     elsewhere (beta = 0: plain L1).  reduction "mean", "sum" or "none"; broadcasts."""
     _check_reduction(reduction)
     _check_beta("smooth_l1_loss", beta, "beta")
-    d = input - target
-    z = d.abs()
     if beta == 0:
-        return _reduce(z, reduction)
+        return _reduce((input - target).abs(), reduction)
     from strided._C.core.tensor import where
-    loss = where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta)
-    return _reduce(loss, reduction)
+    with no_grad():                     # one recorded op, not eight (SmoothL1LossBackward0)
+        d = input - target
+        z = d.abs()
+        out = _reduce(where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta), reduction)
+    if not requires_record(input, target):
+        return out
+    return record("smooth_l1_loss", (input, target), out, {"d": d}, beta=beta,
+                  reduction=reduction)
+
+
+@derivative("smooth_l1_loss", "SmoothL1LossBackward0")
+def _smooth_l1_grads(ctx, grad):
+    """d = input - target: d / beta where |d| < beta, sign(d) elsewhere -- clamp(d / beta,
+    -1, 1) -- times the output's gradient (divided by the element count for "mean"), summed
+    back to each input's shape; target's is its negative."""
+    from strided.autograd.broadcast import sum_to
+    d = ctx.d
+    g = (d / ctx.beta).clamp(-1.0, 1.0)
+    if ctx.reduction == "mean":
+        g = g * (grad / max(d.numel(), 1))
+    else:
+        g = g * grad
+    return (sum_to(g, ctx.shapes[0]) if ctx.needs[0] else None,
+            sum_to(-g, ctx.shapes[1]) if ctx.needs[1] else None)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
