@@ -44,6 +44,7 @@ from strided import nn, optim, data
 from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
 from strided._C.core.device import device, check_device as _check_device
 from strided import cuda, accelerator, backends
+from strided import viz  # installs Tensor._repr_html_ (NOTE [ Display hooks ])
 from strided._config import show_config
 from strided._deterministic import (use_deterministic_algorithms,
                                     are_deterministic_algorithms_enabled,

@@ -15,12 +15,24 @@ The "cell" row numbers the storage's cells; the "elem" row shows, in each cell t
 covers, the position (in row-major order) of the view's element stored there.  When
 several elements share a cell (expand, unfold, overlapping as_strided) their positions
 stack in the cell's column, and "+N" stands for N more.
+
+The same map is drawn as SVG (``storage_map(t, format="svg")``) or as an HTML fragment
+(``format="html"``) for web pages and notebooks, where ``Tensor._repr_html_`` shows a
+small tensor's values with its map.  ``view_chain(t)`` draws how a view was derived from
+its base, step by step, for views made inside ``record_views()`` (NOTE [ View chains ]).
 """
 from __future__ import annotations
+import contextlib
+import html
+import math
 import os
-from typing import TYPE_CHECKING, TextIO
+import threading
+import weakref
+from typing import TYPE_CHECKING, Iterator, NamedTuple, TextIO
 
 import numpy as np
+
+from strided._C.core import tensor as _core
 
 if TYPE_CHECKING:
     from strided._C.core.tensor import Tensor
@@ -31,19 +43,45 @@ MAX_CELLS = 4096         # storage cells drawn at most; the rest is summarised
 PNG_MAX_CELLS = 512      # cells drawn at most in a picture
 MAX_ELEMENTS = 1 << 24   # views with more elements are refused (map a slice instead)
 MAX_STACK = 4            # positions shown per shared cell (the last line becomes "+N")
+REPR_MAX_CELLS = 256     # Tensor._repr_html_ draws a map when numel and storage fit this
 LINE_WIDTH = 80
 _MARGIN = 7              # room for the "cell" / "elem" row labels
+_FORMATS = ("text", "svg", "html")
+
+
+class _Layout(NamedTuple):
+    """What a map is drawn from: a view's metadata and its storage's size (no tensor, so a
+    step of a view chain can be drawn after its tensor is gone)."""
+    size: tuple
+    stride: tuple
+    offset: int
+    n_storage: int
+    dtype: str
+    numel: int
+    contiguous: bool
+
+
+def _layout_of(t):
+    return _Layout(tuple(t.size()), tuple(t.stride()), t.storage_offset(),
+                   t.untyped_storage().size(), t.dtype.name, t.numel(), t.is_contiguous())
+
+
+def _offsets(size, stride, offset):
+    off = np.asarray(offset, dtype=np.int64)
+    for n, s in zip(size, stride):
+        off = off[..., None] + np.arange(n, dtype=np.int64) * np.int64(s)
+    return off.reshape(-1)
 
 
 def element_offsets(t: Tensor) -> np.ndarray:
     """The storage index of every element of t, in row-major order (an int64 array).
 
     offset + sum_d index[d] * stride[d], built by broadcasting one arange per dim.
+
+    >>> strided.viz.element_offsets(strided.arange(6).view(2, 3).t()).tolist()
+    [0, 3, 1, 4, 2, 5]
     """
-    off = np.asarray(t.storage_offset(), dtype=np.int64)
-    for n, s in zip(t.size(), t.stride()):
-        off = off[..., None] + np.arange(n, dtype=np.int64) * np.int64(s)
-    return off.reshape(-1)
+    return _offsets(t.size(), t.stride(), t.storage_offset())
 
 
 def _cell_labels(offsets, n_cells):
@@ -65,12 +103,12 @@ def _plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _header(t, n_storage, n_covered):
-    contig = "contiguous" if t.is_contiguous() else "non-contiguous"
-    first = (f"size={tuple(t.size())}  stride={tuple(t.stride())}  "
-             f"storage_offset={t.storage_offset()}  {contig}")
-    second = (f"storage: {_plural(n_storage, 'cell')} of {t.dtype.name}; "
-              f"view: {_plural(t.numel(), 'element')} in {_plural(n_covered, 'cell')}")
+def _header(lay, n_covered):
+    contig = "contiguous" if lay.contiguous else "non-contiguous"
+    first = (f"size={lay.size}  stride={lay.stride}  "
+             f"storage_offset={lay.offset}  {contig}")
+    second = (f"storage: {_plural(lay.n_storage, 'cell')} of {lay.dtype}; "
+              f"view: {_plural(lay.numel, 'element')} in {_plural(n_covered, 'cell')}")
     return [first, second]
 
 
@@ -83,43 +121,58 @@ def _layout(label_w, width):
     return per_row, max(label_w + 1, min(label_w + 2, room // per_row - 1))
 
 
-def storage_map(t: Tensor, *, width: int | None = None, file: TextIO | None = None,
-                png: str | os.PathLike[str] | None = None, title: str | None = None,
-                max_cells: int = MAX_CELLS) -> str:
-    """Draw t's storage as rows of cells, numbering the cells t covers.
+class _Map(NamedTuple):
+    """A map before drawing: the first n_cells cells, the labels of the covered ones."""
+    lines: list           # title (if any) and the two header lines
+    labels: dict          # {cell: [label, ...]} for covered cells below n_cells
+    n_cells: int          # cells drawn
+    n_storage: int
+    depth: int            # most labels stacked in one cell
+    label_w: int          # longest label or cell number, in characters
+    per_row: int
+    summary: str | None   # the line saying what was not drawn
 
-    width: cells per row (default: 16, fewer if wide labels would pass 80 columns).
-    file: print the map there too (e.g. sys.stdout).  png: also save a picture (needs
-    matplotlib).  title: a first line (and the picture's title).  Storages larger than
-    max_cells are drawn up to max_cells and the rest is summarised.  Returns the text.
-    """
-    if png is not None:
-        _require_matplotlib()
-    if t.numel() > MAX_ELEMENTS:
-        raise ValueError(f"storage_map: the view has {t.numel()} elements, more than "
+
+def _plan(lay, width, title, max_cells):
+    if lay.numel > MAX_ELEMENTS:
+        raise ValueError(f"storage_map: the view has {lay.numel} elements, more than "
                          f"{MAX_ELEMENTS} can be mapped; map a slice of it instead")
-    storage = t.untyped_storage()
-    n_storage = storage.size()
+    if not isinstance(max_cells, int) or max_cells < 0:
+        raise ValueError(f"storage_map: max_cells must be a non-negative int, got {max_cells!r}")
+    if width is not None and (not isinstance(width, int) or width < 1):
+        raise ValueError(f"storage_map: width must be a positive int (cells per row) or None, "
+                         f"got {width!r}")
+    n_storage = lay.n_storage
     n_cells = min(n_storage, max_cells)
-    offsets = element_offsets(t)
+    offsets = _offsets(lay.size, lay.stride, lay.offset)
     labels = _cell_labels(offsets, n_cells)
     covered = np.unique(offsets)
-    n_covered = len(covered)
-
-    lines = ([title] if title else []) + _header(t, n_storage, n_covered)
+    lines = ([title] if title else []) + _header(lay, len(covered))
     depth = max([len(v) for v in labels.values()] + [1])
+    label_w = max([len(str(max(n_cells - 1, 0)))] + [len(s) for v in labels.values() for s in v])
+    per_row, _ = _layout(label_w, width)
+    summary = None
+    if n_storage > n_cells:
+        hidden = int(np.count_nonzero(covered >= n_cells))
+        summary = (f"… {n_storage - n_cells} more cells not drawn "
+                   f"({hidden} of them covered by the view)")
+    return _Map(lines, labels, n_cells, n_storage, depth, label_w, per_row, summary)
+
+
+def _text(m, width):
+    lines = list(m.lines)
+    depth, labels, label_w = m.depth, m.labels, m.label_w
     if depth > 1:
         lines.append("cells hold several elements: their positions stack, '+N' = N more")
-    label_w = max([len(str(max(n_cells - 1, 0)))] + [len(s) for v in labels.values() for s in v])
     per_row, cell_w = _layout(label_w, width)
 
     def cell(text):                                   # right-aligned, padded to cell_w
         return str(text).rjust(label_w + 1).ljust(cell_w)
 
-    if n_storage == 0:
+    if m.n_storage == 0:
         lines.append("(empty storage: no cells)")
-    for row_start in range(0, n_cells, per_row):
-        cols = range(row_start, min(row_start + per_row, n_cells))
+    for row_start in range(0, m.n_cells, per_row):
+        cols = range(row_start, min(row_start + per_row, m.n_cells))
         rule = " " * _MARGIN + "+" + "+".join("-" * cell_w for _ in cols) + "+"
         lines.append(("cell".ljust(_MARGIN) + " " + " ".join(cell(c) for c in cols)).rstrip())
         lines.append(rule)
@@ -128,19 +181,166 @@ def storage_map(t: Tensor, *, width: int | None = None, file: TextIO | None = No
             row = "|".join(cell(st[level] if level < len(st) else "") for st in stacks)
             lines.append(("elem" if level == 0 else "").ljust(_MARGIN) + "|" + row + "|")
         lines.append(rule)
-    if n_storage > n_cells:
-        hidden = int(np.count_nonzero(covered >= n_cells))
-        lines.append(f"… {n_storage - n_cells} more cells not drawn "
-                     f"({hidden} of them covered by the view)")
-    text = "\n".join(lines)
-    if file is not None:
-        print(text, file=file)
+    if m.summary:
+        lines.append(m.summary)
+    return "\n".join(lines)
+
+
+# ---- SVG ------------------------------------------------------------------------------------
+# NOTE [ Storage map SVG ]
+# One <svg class="storage-map"> per map, standalone (its own xmlns, size and viewBox, fills
+# and fonts as attributes, no stylesheet), so it can be written to a file, inlined in HTML or
+# nested in another SVG.  Every drawn cell is a <rect class="cell" data-cell="i">; cells the
+# view covers are class="cell covered" with a highlight fill (blue; orange where several
+# elements share the cell).  The cell's element positions are <text class="elem"
+# data-cell="i"> lines, top to bottom as in the text map, and its number a <text
+# class="index">.  The root's data-cells and data-covered count the cells drawn and the
+# covered ones among them, for tests and for pages that check the picture.
+
+_FONT = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace"
+_CHAR_W = 7.3            # width of one character of 12px monospace, with some room
+_PAD = 8
+_HEADER_H = 16           # one header line
+_INDEX_H = 14            # the cell numbers above each row of cells
+_LABEL_H = 14            # one stacked label
+_ROW_GAP = 6
+_FILL = {"empty": "#f3f4f6", "one": "#4a86c5", "shared": "#f0a35e"}
+_INK = {"empty": "#9ca3af", "one": "#ffffff", "shared": "#1f2937"}
+
+
+def _esc(s):
+    return html.escape(str(s), quote=True)
+
+
+def _num(x):
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _svg(m, head, pos=None):
+    """The map m as an <svg> string with the lines `head` above the cells; pos=(x, y)
+    places it inside an enclosing SVG."""
+    per_row = max(1, min(m.per_row, m.n_cells))
+    cell_w = max(26, math.ceil(_CHAR_W * m.label_w) + 12)
+    cell_h = 8 + _LABEL_H * m.depth
+    row_h = _INDEX_H + cell_h + _ROW_GAP
+    n_rows = -(-m.n_cells // per_row)
+    tail = [m.summary] if m.summary else ["(empty storage: no cells)"] if m.n_storage == 0 else []
+    top = _PAD + _HEADER_H * len(head) + (4 if head else 0)
+    grid_h = n_rows * row_h
+    width = math.ceil(max(per_row * cell_w, max([len(s) for s in head + tail] + [0]) * _CHAR_W)
+                      + 2 * _PAD)
+    height = math.ceil(top + grid_h + _HEADER_H * len(tail) + _PAD)
+    where = f' x="{_num(pos[0])}" y="{_num(pos[1])}"' if pos else ""
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="storage-map"{where} '
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           f'data-cells="{m.n_cells}" data-covered="{len(m.labels)}" '
+           f'data-storage-cells="{m.n_storage}" font-family="{_esc(_FONT)}" role="img">',
+           f'<title>{_esc("; ".join(m.lines))}</title>',
+           f'<rect class="background" x="0" y="0" width="{width}" height="{height}" '
+           f'fill="#ffffff"/>']
+
+    def line(y, s, cls):
+        out.append(f'<text class="{cls}" x="{_PAD}" y="{y}" font-size="12" fill="#1f2937" '
+                   f'xml:space="preserve" style="white-space: pre">{_esc(s)}</text>')
+
+    for i, s in enumerate(head):
+        line(_PAD + _HEADER_H * (i + 1) - 4, s, "header")
+    for c in range(m.n_cells):
+        r, k = divmod(c, per_row)
+        x, y = _PAD + k * cell_w, top + r * row_h + _INDEX_H
+        stack = m.labels.get(c)
+        kind = "empty" if not stack else "one" if len(stack) == 1 else "shared"
+        cx = _num(x + cell_w / 2)
+        out.append(f'<text class="index" data-cell="{c}" x="{cx}" y="{y - 3}" '
+                   f'text-anchor="middle" font-size="10" fill="#6b7280">{c}</text>')
+        out.append(f'<rect class="{"cell covered" if stack else "cell"}" data-cell="{c}" '
+                   f'x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{_FILL[kind]}" '
+                   f'stroke="#374151" stroke-width="1"/>')
+        for level, label in enumerate(stack or ()):
+            out.append(f'<text class="elem" data-cell="{c}" x="{cx}" '
+                       f'y="{y + 4 + _LABEL_H * (level + 1) - 3}" text-anchor="middle" '
+                       f'font-size="12" fill="{_INK[kind]}">{_esc(label)}</text>')
+    for i, s in enumerate(tail):
+        line(top + grid_h + _HEADER_H * (i + 1) - 4, s, "summary")
+    out.append("</svg>")
+    return "\n".join(out), width, height
+
+
+def _html(m):
+    svg, _, _ = _svg(m, [])
+    return (f'<div class="strided-storage-map"><pre>{_esc(chr(10).join(m.lines))}</pre>\n'
+            f'{svg}\n</div>')
+
+
+def _render(lay, format, width=None, title=None, max_cells=MAX_CELLS):
+    if format not in _FORMATS:
+        raise ValueError(f"storage_map: format must be 'text', 'svg' or 'html', got {format!r}")
+    m = _plan(lay, width, title, max_cells)
+    if format == "text":
+        return _text(m, width)
+    if format == "svg":
+        return _svg(m, m.lines)[0]
+    return _html(m)
+
+
+def storage_map(t: Tensor, *, format: str = "text", width: int | None = None,
+                file: TextIO | None = None, png: str | os.PathLike[str] | None = None,
+                title: str | None = None, max_cells: int = MAX_CELLS) -> str:
+    """Draw t's storage as rows of cells, numbering the cells t covers.
+
+    format: "text" (the default: lines of characters, as in the module's example), "svg"
+    (a standalone <svg class="storage-map"> whose covered cells are <rect class="cell
+    covered">; NOTE [ Storage map SVG ]) or "html" (a <div> holding the header lines and
+    that SVG, every string escaped).  width: cells per row (default: 16, fewer if wide
+    labels would pass 80 columns).  file: print the result there too (e.g. sys.stdout).
+    png: also save a picture (needs matplotlib).  title: a first line (and the picture's
+    title).  Storages larger than max_cells are drawn up to max_cells and the rest is
+    summarised; views of more than MAX_ELEMENTS elements are refused (ValueError).
+    Returns the text, SVG or HTML.
+
+    >>> svg = storage_map(strided.arange(6)[::2], format="svg")
+    >>> svg.count('class="cell covered"'), svg.count('class="cell"')
+    (3, 3)
+    >>> svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" class="storage-map"')
+    True
+    """
     if png is not None:
-        head = lines[:3 if title else 2]
-        if n_storage > PNG_MAX_CELLS:
-            head.append(f"(first {PNG_MAX_CELLS} of {n_storage} cells drawn)")
-        _write_png(png, min(n_cells, PNG_MAX_CELLS), labels, width or 16, "\n".join(head))
-    return text
+        _require_matplotlib()
+    if format not in _FORMATS:
+        raise ValueError(f"storage_map: format must be 'text', 'svg' or 'html', got {format!r}")
+    lay = _layout_of(t)
+    m = _plan(lay, width, title, max_cells)
+    out = _text(m, width) if format == "text" else _svg(m, m.lines)[0] if format == "svg" \
+        else _html(m)
+    if file is not None:
+        print(out, file=file)
+    if png is not None:
+        head = list(m.lines)
+        if m.n_storage > PNG_MAX_CELLS:
+            head.append(f"(first {PNG_MAX_CELLS} of {m.n_storage} cells drawn)")
+        _write_png(png, min(m.n_cells, PNG_MAX_CELLS), m.labels, width or 16, "\n".join(head))
+    return out
+
+
+# ---- notebooks --------------------------------------------------------------------------------
+
+def _repr_html(t):
+    """Tensor._repr_html_ (installed into the core at import; NOTE [ Display hooks ] in
+    strided/_C/core/tensor.pyx): the values as repr shows them and, when the tensor and its
+    storage have at most REPR_MAX_CELLS elements and cells, its storage map.  Bigger tensors
+    get a one-line note instead; nothing here grows with the tensor beyond repr itself."""
+    values = f'<pre>{_esc(repr(t))}</pre>'
+    numel, n_storage = t.numel(), t.untyped_storage().size()
+    if numel <= REPR_MAX_CELLS and n_storage <= REPR_MAX_CELLS:
+        picture = _html(_plan(_layout_of(t), None, None, MAX_CELLS))
+    else:
+        picture = (f'<p class="strided-note">storage map not drawn: {_plural(numel, "element")} '
+                   f'over a storage of {_plural(n_storage, "cell")} (drawn up to '
+                   f'{REPR_MAX_CELLS} of each); strided.viz.storage_map(t) draws it</p>')
+    return f'<div class="strided-tensor">{values}\n{picture}\n</div>'
+
+
+_core.install_repr_html(_repr_html)
 
 
 def _require_matplotlib():

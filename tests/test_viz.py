@@ -220,7 +220,7 @@ def test_too_many_elements_refused():
 
 
 def test_module_doctest():
-    result = doctest.testmod(strided.viz)
+    result = doctest.testmod(strided.viz, extraglobs={"strided": strided})
     assert result.attempted > 0 and result.failed == 0
 
 

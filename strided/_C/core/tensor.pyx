@@ -162,6 +162,8 @@ cdef inline Tensor _view(Tensor src, int ndim, const int64_t* sizes, const int64
     cdef Tensor v = make_tensor(src._storage, ndim, sizes, strides, offset, src)
     if grad_mode_enabled() and needs_grad(src):
         _autograd().record_view(src, v, op, args)
+    if _view_observer is not None:
+        _view_observer(src, v, op)          # NOTE [ Display hooks ]
     return v
 
 
@@ -247,6 +249,38 @@ cdef object _autograd():
         raise RuntimeError("strided.autograd is not loaded: import strided (or "
                            "strided.autograd) before recording history")
     return _autograd_module
+
+
+# NOTE [ Display hooks ]
+# Pictures of tensors live in strided.viz, above the core, which never imports it.  As with
+# the autograd hook, strided.viz fills two slots here at import: the function that draws
+# Tensor._repr_html_ (notebooks), and -- only inside strided.viz.record_views() -- an
+# observer that _view() calls with (source, view, op name) for every view it makes, so the
+# chain of views leading to a tensor can be drawn.  Outside record_views() the observer is
+# None and a view op pays one pointer test.
+
+cdef object _repr_html_hook = None
+cdef object _view_observer = None
+
+
+def install_repr_html(fn):
+    """Install fn(tensor) -> str as Tensor._repr_html_ (strided.viz does this at import;
+    NOTE [ Display hooks ])."""
+    global _repr_html_hook
+    if fn is not None and not callable(fn):
+        raise TypeError(f"install_repr_html: expected a callable or None, got {fn!r}")
+    _repr_html_hook = fn
+
+
+def set_view_observer(fn):
+    """Call fn(source, view, op) for every view made from now on (None: stop); returns the
+    previous observer (strided.viz.record_views uses this; NOTE [ Display hooks ])."""
+    global _view_observer
+    if fn is not None and not callable(fn):
+        raise TypeError(f"set_view_observer: expected a callable or None, got {fn!r}")
+    prev = _view_observer
+    _view_observer = fn
+    return prev
 
 
 def is_grad_enabled():
@@ -725,6 +759,11 @@ cdef class Tensor:
     def __repr__(self):
         from strided._C.core._format import format_tensor
         return format_tensor(self)
+
+    def _repr_html_(self):
+        """The values and, for small tensors, a storage map, as HTML for notebooks (drawn by
+        strided.viz; None, i.e. plain repr, when it is not loaded; NOTE [ Display hooks ])."""
+        return None if _repr_html_hook is None else _repr_html_hook(self)
 
     # ---- copies -----------------------------------------------------------------------
 
