@@ -59,6 +59,7 @@ MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]
 MODULES += ["ops.join", "kernels.gather", "ops.gather",     # issue 17: joining, gathering,
             "kernels.sort", "ops.sort", "ops.compose",        # sorting
             "ops.einsum"]
+MODULES += ["kernels.attention"]                            # issue 19: fused attention
 HEADERS = os.path.join("strided", "_C", "kernels")     # gemm_kernel.h, conv_kernels.h
 
 # NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are
