@@ -85,3 +85,5 @@ from strided.nn._functional_norm import (  # noqa: E402
 from strided.nn._functional_loss import (  # noqa: E402
     cross_entropy, nll_loss, mse_loss, l1_loss, binary_cross_entropy,
     binary_cross_entropy_with_logits, smooth_l1_loss, huber_loss, kl_div)
+from strided.nn._functional_attention import (  # noqa: E402
+    scaled_dot_product_attention)
