@@ -26,6 +26,7 @@ import contextlib
 import html
 import math
 import os
+import textwrap
 import threading
 import weakref
 from typing import TYPE_CHECKING, Iterator, NamedTuple, TextIO
@@ -37,7 +38,7 @@ from strided._C.core import tensor as _core
 if TYPE_CHECKING:
     from strided._C.core.tensor import Tensor
 
-__all__ = ["storage_map", "element_offsets"]
+__all__ = ["storage_map", "element_offsets", "view_chain", "record_views"]
 
 MAX_CELLS = 4096         # storage cells drawn at most; the rest is summarised
 PNG_MAX_CELLS = 512      # cells drawn at most in a picture
@@ -341,6 +342,213 @@ def _repr_html(t):
 
 
 _core.install_repr_html(_repr_html)
+
+
+# ---- view chains -------------------------------------------------------------------------------
+# NOTE [ View chains ]
+# What strided knows of how a view was made: t._base, the root tensor whose storage it views
+# (intermediate views are not kept), and -- only when the base requires grad -- the autograd
+# view Nodes, which hold each op's name and arguments but not the intermediate layouts, and
+# exist for no other tensor.  So history is recorded where it is asked for: inside
+# record_views() the core calls _observe (set_view_observer; NOTE [ Display hooks ] in
+# strided/_C/core/tensor.pyx) with (source, view, op name) for every view the recording
+# thread makes, and _observe keeps a _Step -- the op, the view's layout at that moment, and
+# the source's _Step -- keyed by the view's id.  A _Step holds layouts, not tensors: an
+# intermediate view can die (t = a.view(3, 4)[1:].t() keeps only t) and still be drawn, and
+# recording keeps no storage alive.  The key is dropped when its view dies (a weakref), so
+# ids are never confused; memory grows only with the views still alive and their ancestry.
+# view_chain(t) walks t's _Steps back to one made from a tensor that owns its storage (the
+# base).  Views made outside record_views(), views whose layout changed in place afterwards
+# (t_(), as_strided_(), set_()) and views not made by the core's view constructor (split,
+# chunk, unbind pieces) have no recorded steps; their chain is base -> t in one step, and
+# the drawing says so.
+
+class _Step(NamedTuple):
+    op: str | None        # the view op that made this layout; None for the chain's start
+    layout: _Layout
+    parent: "_Step | None"
+    owns_storage: bool    # (start only) whether the tensor was the base, not a view
+
+
+_RECORDED: dict = {}      # id(view) -> (weakref to the view, its _Step)
+_RECORDING: dict = {}     # thread id -> depth of record_views() in that thread
+_LOCK = threading.Lock()
+
+
+def _step_of(t):
+    entry = _RECORDED.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return None
+    return entry[1]
+
+
+def _forget(key, ref):
+    entry = _RECORDED.get(key)
+    if entry is not None and entry[0] is ref:
+        del _RECORDED[key]
+
+
+def _observe(src, view, op):
+    """The core's view observer while record_views() is active (NOTE [ View chains ])."""
+    if threading.get_ident() not in _RECORDING:
+        return
+    parent = _step_of(src)
+    if parent is None or parent.layout != _layout_of(src):
+        parent = _Step(None, _layout_of(src), None, src._base is None)
+    key = id(view)
+    _RECORDED[key] = (weakref.ref(view, lambda ref, key=key: _forget(key, ref)),
+                      _Step(op, _layout_of(view), parent, False))
+
+
+@contextlib.contextmanager
+def record_views() -> Iterator[None]:
+    """Record, for view_chain, every view the calling thread makes inside the block: the
+    op that made it from which tensor, and the layouts of both (NOTE [ View chains ]).
+
+    What is kept is small metadata per view still alive, and no tensor or storage; it stays
+    after the block, so view_chain can draw those views later.  Blocks nest; other threads
+    are not recorded.
+
+    >>> with strided.viz.record_views():
+    ...     t = strided.arange(6).view(2, 3).t()
+    >>> print(strided.viz.view_chain(t).splitlines()[0])
+    view_chain: 3 steps from the base, as recorded by record_views()
+    """
+    ident = threading.get_ident()
+    with _LOCK:
+        if not _RECORDING:
+            _core.set_view_observer(_observe)
+        _RECORDING[ident] = _RECORDING.get(ident, 0) + 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _RECORDING[ident] -= 1
+            if not _RECORDING[ident]:
+                del _RECORDING[ident]
+            if not _RECORDING:
+                _core.set_view_observer(None)
+
+
+def _chain(t):
+    """[(caption, layout)] from t's base to t, and a note on where the steps come from."""
+    lay = _layout_of(t)
+    base = t._base
+    if base is None:
+        return [("t owns its storage (it is not a view)", lay)], \
+            "view_chain: t is not a view: it is its own base, in one step"
+    step = _step_of(t)
+    if step is not None and step.layout != lay:
+        step = None                                   # its layout changed in place since
+    steps = []
+    while step is not None:
+        steps.append(step)
+        step = step.parent
+    steps.reverse()
+    if not steps:
+        return [("the base (owns the storage)", _layout_of(base)),
+                ("t: how it was made from the base is not recorded", lay)], \
+            ("view_chain: how t was made from its base was not recorded (make the views "
+             "inside strided.viz.record_views()); drawn as base -> t in one step")
+    out = [("the base (owns the storage)", _layout_of(base))]
+    start = steps[0]
+    if start.owns_storage:
+        steps = steps[1:]                             # the start is the base itself
+        note = (f"view_chain: {_plural(len(steps) + 1, 'step')} from the base, as recorded "
+                f"by record_views()")
+    else:
+        out.append(("a view made from the base outside record_views() (not recorded)",
+                    start.layout))
+        steps = steps[1:]
+        note = ("view_chain: the first view was made outside record_views(), so base -> "
+                f"that view is one step; the {_plural(len(steps), 'step')} after it "
+                "were recorded")
+    for s in steps:
+        out.append((_describe(s.op, len(out) - 1), s.layout))
+    return out, note
+
+
+def _describe(op, source):
+    """A step's caption: its op (arguments are not recorded) and the step it was made from."""
+    call = ("[...] (indexing)" if op == "index" else f".{op}()" if op in ("t", "detach")
+            else f".{op}(...)" if op else "a view")
+    return f"{call} of step {source}"
+
+
+def view_chain(t: Tensor, format: str = "text", *, max_cells: int = MAX_CELLS) -> str:
+    """How the view t was derived from its base, step by step: each step's op, its size,
+    stride and storage offset, and its storage map (as storage_map draws them).
+
+    format: "text", "svg" (one <svg class="view-chain"> holding a caption and a <svg
+    class="storage-map"> per step) or "html".  The steps are known for views made inside
+    record_views(); for any other view the chain is base -> t in one step, and its first
+    line says so (NOTE [ View chains ]).  A tensor that is not a view is one step.
+
+    >>> with strided.viz.record_views():
+    ...     t = strided.arange(4).view(2, 2)[:, 1]
+    >>> print(view_chain(t))
+    view_chain: 3 steps from the base, as recorded by record_views()
+    <BLANKLINE>
+    step 0: the base (owns the storage)
+    size=(4,)  stride=(1,)  storage_offset=0  contiguous
+    storage: 4 cells of int64; view: 4 elements in 4 cells
+    cell     0   1   2   3
+           +---+---+---+---+
+    elem   | 0 | 1 | 2 | 3 |
+           +---+---+---+---+
+    <BLANKLINE>
+    step 1: .view(...) of step 0
+    size=(2, 2)  stride=(2, 1)  storage_offset=0  contiguous
+    storage: 4 cells of int64; view: 4 elements in 4 cells
+    cell     0   1   2   3
+           +---+---+---+---+
+    elem   | 0 | 1 | 2 | 3 |
+           +---+---+---+---+
+    <BLANKLINE>
+    step 2: [...] (indexing) of step 1
+    size=(2,)  stride=(2,)  storage_offset=1  non-contiguous
+    storage: 4 cells of int64; view: 2 elements in 2 cells
+    cell     0   1   2   3
+           +---+---+---+---+
+    elem   |   | 0 |   | 1 |
+           +---+---+---+---+
+    """
+    if format not in _FORMATS:
+        raise ValueError(f"view_chain: format must be 'text', 'svg' or 'html', got {format!r}")
+    steps, note = _chain(t)
+    maps = [_plan(lay, None, None, max_cells) for _, lay in steps]
+    captions = [f"step {i}: {caption}" for i, (caption, _) in enumerate(steps)]
+    note_lines = textwrap.wrap(note, LINE_WIDTH, subsequent_indent="  ")
+    if format == "text":
+        return "\n\n".join(["\n".join(note_lines)] +
+                           [c + "\n" + _text(m, None) for c, m in zip(captions, maps)])
+    if format == "html":
+        items = "\n".join(f'<li class="step" data-step="{i}"><p>{_esc(c)}</p>\n{_html(m)}</li>'
+                          for i, (c, m) in enumerate(zip(captions, maps)))
+        return (f'<div class="strided-view-chain" data-steps="{len(maps)}">'
+                f'<p class="note">{_esc(note)}</p>\n<ol start="0">\n{items}\n</ol>\n</div>')
+    parts, y = [], _PAD
+    width = math.ceil(max(len(s) for s in note_lines) * _CHAR_W + 2 * _PAD)
+    text = ('<text class="{cls}" x="{x}" y="{y}" font-size="12" fill="#1f2937" '
+            'xml:space="preserve" style="white-space: pre"{weight}>{s}</text>')
+    for s in note_lines:
+        y += _HEADER_H
+        parts.append(text.format(cls="note", x=_PAD, y=y - 4, weight="", s=_esc(s)))
+    for i, (c, m) in enumerate(zip(captions, maps)):
+        y += 10 + _HEADER_H
+        parts.append(text.format(cls="step", x=_PAD, y=y - 4, weight=' font-weight="bold"',
+                                 s=_esc(c)))
+        svg, w, h = _svg(m, m.lines, pos=(0, y))
+        parts.append(svg)
+        y += h
+        width = max(width, w, math.ceil(len(c) * _CHAR_W + 2 * _PAD))
+    height = y + _PAD
+    return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" class="view-chain" '
+                      f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+                      f'data-steps="{len(maps)}" font-family="{_esc(_FONT)}" role="img">',
+                      f'<title>{_esc(note)}</title>',
+                      f'<rect class="background" x="0" y="0" width="{width}" '
+                      f'height="{height}" fill="#ffffff"/>'] + parts + ["</svg>"])
 
 
 def _require_matplotlib():
