@@ -16,3 +16,4 @@ from strided.nn.resampling import (
     ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
     ReplicationPad2d, CircularPad1d, CircularPad2d)
 from strided.nn import utils
+from strided.nn.attention import MultiheadAttention
