@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import html
 import math
+import operator
 import os
 import textwrap
 import threading
@@ -117,9 +118,17 @@ def _layout(label_w, width):
     """(cells per row, cell width): 16 cells a row if they fit in 80 columns, else 8, ...;
     cells one character wider than their longest label, two when there is room."""
     room = LINE_WIDTH - _MARGIN - 1
-    per_row = max(1, int(width)) if width is not None else next(
+    per_row = max(1, operator.index(width)) if width is not None else next(
         (n for n in (16, 8, 4, 2) if n * (label_w + 2) <= room), 1)
     return per_row, max(label_w + 1, min(label_w + 2, room // per_row - 1))
+
+
+def _is_int(x):
+    try:
+        operator.index(x)
+    except TypeError:
+        return False
+    return not isinstance(x, bool)
 
 
 class _Map(NamedTuple):
@@ -138,11 +147,12 @@ def _plan(lay, width, title, max_cells):
     if lay.numel > MAX_ELEMENTS:
         raise ValueError(f"storage_map: the view has {lay.numel} elements, more than "
                          f"{MAX_ELEMENTS} can be mapped; map a slice of it instead")
-    if not isinstance(max_cells, int) or max_cells < 0:
+    if not _is_int(max_cells) or max_cells < 0:
         raise ValueError(f"storage_map: max_cells must be a non-negative int, got {max_cells!r}")
-    if width is not None and (not isinstance(width, int) or width < 1):
+    if width is not None and (not _is_int(width) or width < 1):
         raise ValueError(f"storage_map: width must be a positive int (cells per row) or None, "
                          f"got {width!r}")
+    max_cells = operator.index(max_cells)
     n_storage = lay.n_storage
     n_cells = min(n_storage, max_cells)
     offsets = _offsets(lay.size, lay.stride, lay.offset)
@@ -271,17 +281,6 @@ def _html(m):
     svg, _, _ = _svg(m, [])
     return (f'<div class="strided-storage-map"><pre>{_esc(chr(10).join(m.lines))}</pre>\n'
             f'{svg}\n</div>')
-
-
-def _render(lay, format, width=None, title=None, max_cells=MAX_CELLS):
-    if format not in _FORMATS:
-        raise ValueError(f"storage_map: format must be 'text', 'svg' or 'html', got {format!r}")
-    m = _plan(lay, width, title, max_cells)
-    if format == "text":
-        return _text(m, width)
-    if format == "svg":
-        return _svg(m, m.lines)[0]
-    return _html(m)
 
 
 def storage_map(t: Tensor, *, format: str = "text", width: int | None = None,
