@@ -515,15 +515,21 @@ def view_chain(t: Tensor, format: str = "text", *, max_cells: int = MAX_CELLS) -
     if format not in _FORMATS:
         raise ValueError(f"view_chain: format must be 'text', 'svg' or 'html', got {format!r}")
     steps, note = _chain(t)
-    maps = [_plan(lay, None, None, max_cells) for _, lay in steps]
+    # a step too big to map (a large base, say) is named but not drawn
+    maps = [None if lay.numel > MAX_ELEMENTS else _plan(lay, None, None, max_cells)
+            for _, lay in steps]
     captions = [f"step {i}: {caption}" for i, (caption, _) in enumerate(steps)]
+    unmapped = [f"size={lay.size}  stride={lay.stride}  storage_offset={lay.offset}: not drawn, "
+                f"{lay.numel} elements (more than {MAX_ELEMENTS})" for _, lay in steps]
     note_lines = textwrap.wrap(note, LINE_WIDTH, subsequent_indent="  ")
     if format == "text":
         return "\n\n".join(["\n".join(note_lines)] +
-                           [c + "\n" + _text(m, None) for c, m in zip(captions, maps)])
+                           [c + "\n" + (_text(m, None) if m else u)
+                            for c, m, u in zip(captions, maps, unmapped)])
     if format == "html":
-        items = "\n".join(f'<li class="step" data-step="{i}"><p>{_esc(c)}</p>\n{_html(m)}</li>'
-                          for i, (c, m) in enumerate(zip(captions, maps)))
+        items = "\n".join(f'<li class="step" data-step="{i}"><p>{_esc(c)}</p>\n'
+                          f'{_html(m) if m else "<p>" + _esc(u) + "</p>"}</li>'
+                          for i, (c, m, u) in enumerate(zip(captions, maps, unmapped)))
         return (f'<div class="strided-view-chain" data-steps="{len(maps)}">'
                 f'<p class="note">{_esc(note)}</p>\n<ol start="0">\n{items}\n</ol>\n</div>')
     parts, y = [], _PAD
@@ -533,10 +539,15 @@ def view_chain(t: Tensor, format: str = "text", *, max_cells: int = MAX_CELLS) -
     for s in note_lines:
         y += _HEADER_H
         parts.append(text.format(cls="note", x=_PAD, y=y - 4, weight="", s=_esc(s)))
-    for i, (c, m) in enumerate(zip(captions, maps)):
+    for c, m, u in zip(captions, maps, unmapped):
         y += 10 + _HEADER_H
         parts.append(text.format(cls="step", x=_PAD, y=y - 4, weight=' font-weight="bold"',
                                  s=_esc(c)))
+        if m is None:
+            y += _HEADER_H
+            parts.append(text.format(cls="unmapped", x=_PAD, y=y - 4, weight="", s=_esc(u)))
+            width = max(width, math.ceil(len(u) * _CHAR_W + 2 * _PAD))
+            continue
         svg, w, h = _svg(m, m.lines, pos=(0, y))
         parts.append(svg)
         y += h

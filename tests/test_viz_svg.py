@@ -420,3 +420,19 @@ def test_record_views_with_autograd():
 def test_view_chain_bad_format():
     with pytest.raises(ValueError, match="view_chain: format must be"):
         view_chain(strided.arange(3), "png")
+
+
+def test_view_chain_names_steps_too_big_to_map():
+    base = strided.zeros(1).expand(viz.MAX_ELEMENTS + 1)       # a view of 2**24 + 1 elements
+    with record_views():
+        t = base[:3]
+    text = view_chain(t)
+    blocks = text.split("\n\n")
+    assert blocks[2] == ("step 1: a view made from the base outside record_views() (not "
+                         "recorded)\nsize=(16777217,)  stride=(0,)  storage_offset=0: not "
+                         "drawn, 16777217 elements (more than 16777216)")
+    assert blocks[3].partition("\n")[2] == storage_map(t)
+    root = ET.fromstring(view_chain(t, "svg"))
+    assert root.get("data-steps") == "3" and len([m for m in root if m.tag == SVG + "svg"]) == 2
+    div = ET.fromstring(view_chain(t, "html"))
+    assert "not drawn" in div.find("ol").findall("li")[1].findall("p")[1].text
