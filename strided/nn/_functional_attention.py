@@ -81,11 +81,9 @@ class _Plan:
         self.moff, self.smi, self.smj = None, 0, 0
         if mask is not None:
             Lq, Lk = q.shape[-2], k.shape[-2]
-            if mask.ndim > len(self.batch) + 2 and any(s != 1 for s in mask.shape[:mask.ndim - len(self.batch) - 2]):
+            if mask.ndim > len(self.batch) + 2:
                 raise RuntimeError(f"attn_mask of shape {tuple(mask.shape)} does not broadcast "
                                    f"to the attention's shape {self.batch + (Lq, Lk)}")
-            if mask.ndim > len(self.batch) + 2:
-                mask = mask.reshape(mask.shape[mask.ndim - len(self.batch) - 2:])
             try:
                 mask = mask.expand(*self.batch, Lq, Lk)
             except (RuntimeError, ValueError) as e:

@@ -522,7 +522,7 @@ cdef int _check_rows(Tensor t, str name) except -1:
         raise ValueError(f"attention: {name} must have (L, E) as its last two dims")
     if t._dtype.num != FLOAT32 and t._dtype.num != FLOAT64:
         raise TypeError(f"attention: {name} must be float32 or float64, got {t._dtype.name}")
-    if t._sizes[t._ndim - 1] > 1 and t._strides[t._ndim - 1] != 1:
+    if t._numel > 0 and t._sizes[t._ndim - 1] > 1 and t._strides[t._ndim - 1] != 1:
         raise ValueError(f"attention: {name}'s last dim must have unit stride")
     return 0
 
@@ -537,7 +537,9 @@ cdef void _fill_args(Args* a, Tensor q, Tensor k, Tensor v, int64_t[::1] qoff,
     a.Lk, a.Ev = k._sizes[k._ndim - 2], v._sizes[v._ndim - 1]
     a.scale = scale
     a.q, a.k, a.v = data_of(q), data_of(k), data_of(v)
-    a.qoff, a.koff, a.voff = &qoff[0], &koff[0], &voff[0]
+    a.qoff = a.koff = a.voff = NULL
+    if qoff.shape[0] > 0:
+        a.qoff, a.koff, a.voff = &qoff[0], &koff[0], &voff[0]
     a.sq, a.sk, a.sv = q._strides[q._ndim - 2], k._strides[k._ndim - 2], v._strides[v._ndim - 2]
     a.mask_kind = MASK_NONE
     a.mask = NULL
@@ -546,7 +548,7 @@ cdef void _fill_args(Args* a, Tensor q, Tensor k, Tensor v, int64_t[::1] qoff,
     if mask is not None:
         a.mask_kind = MASK_BOOL if mask._dtype.num == BOOL else MASK_FLOAT
         a.mask = data_of(mask)
-        a.moff = &moff[0]
+        a.moff = &moff[0] if moff.shape[0] > 0 else NULL
     a.causal = causal
     a.dropout_p = dropout_p
     a.seed = seed
