@@ -146,6 +146,29 @@ cdef extern from *:
     #define att_expsum_d_avx2 att_expsum_d_base
     #define ATT_HAVE_AVX2 0
     #endif
+    /* max(m, s[0], ..., s[n-1]) in eight lanes (NaN scores are skipped) */
+    #define ATT_ROWMAX(NAME, T, ATTR)                                                  \
+    ATTR static T NAME(const T* s, int64_t n, T m) {                                   \
+        int64_t j, l;                                                                  \
+        T acc[8];                                                                      \
+        for (l = 0; l < 8; l++) acc[l] = m;                                            \
+        for (j = 0; j + 8 <= n; j += 8)                                                \
+            for (l = 0; l < 8; l++) acc[l] = s[j + l] > acc[l] ? s[j + l] : acc[l];    \
+        for (; j < n; j++) acc[0] = s[j] > acc[0] ? s[j] : acc[0];                     \
+        for (l = 1; l < 8; l++) acc[0] = acc[l] > acc[0] ? acc[l] : acc[0];            \
+        return acc[0];                                                                 \
+    }
+    ATT_ROWMAX(att_rowmax_f_base, float, )
+    ATT_ROWMAX(att_rowmax_d_base, double, )
+    #if ATT_HAVE_AVX2
+    ATT_ROWMAX(att_rowmax_f_avx2, float, __attribute__((target("avx2,fma"))))
+    ATT_ROWMAX(att_rowmax_d_avx2, double, __attribute__((target("avx2,fma"))))
+    #else
+    #define att_rowmax_f_avx2 att_rowmax_f_base
+    #define att_rowmax_d_avx2 att_rowmax_d_base
+    #endif
+    typedef float (*att_rowmax_f_t)(const float*, int64_t, float);
+    typedef double (*att_rowmax_d_t)(const double*, int64_t, double);
     typedef float (*att_expsum_f_t)(float*, int64_t, float);
     typedef double (*att_expsum_d_t)(double*, int64_t, double);
 
@@ -165,6 +188,12 @@ cdef extern from *:
     float att_expsum_f_avx2(float*, int64_t, float) noexcept nogil
     double att_expsum_d_avx2(double*, int64_t, double) noexcept nogil
     int ATT_HAVE_AVX2
+    ctypedef float (*att_rowmax_f_t)(const float*, int64_t, float) noexcept nogil
+    ctypedef double (*att_rowmax_d_t)(const double*, int64_t, double) noexcept nogil
+    float att_rowmax_f_base(const float*, int64_t, float) noexcept nogil
+    double att_rowmax_d_base(const double*, int64_t, double) noexcept nogil
+    float att_rowmax_f_avx2(const float*, int64_t, float) noexcept nogil
+    double att_rowmax_d_avx2(const double*, int64_t, double) noexcept nogil
     double att_uniform(uint64_t seed, uint64_t idx) noexcept nogil
 
 
@@ -175,20 +204,25 @@ cdef enum:
     GRAIN = 1 << 20         # multiply-adds per thread: below this one thread does it all
 
 # NOTE [ Attention block sizes ]
-# BQ query rows x BK keys per tile.  With head dim 64 in float32 a tile's S (BQ x BK), the
-# transposed k block (E x BK), the v block read in place (BK x Ev) and acc (BQ x Ev) make
-# 32 + 32 + 32 + 16 KiB: L2-resident, the GEMM's B sliver in L1.  Each product is
-# 64 x 128 x 64 multiply-adds, inside the GEMM's unpacked path (NOTE [ GEMM paths ]).
+# BQ query rows x BK keys per tile.  With head dim 64 in float32 a tile's S (BQ x BK), its
+# k^T panel (E x BK), the v block read in place (BK x Ev) and acc (BQ x Ev) make
+# 48 + 32 + 32 + 24 KiB: L2-resident, the GEMM's B sliver in L1.  Each product is
+# 96 x 128 x 64 multiply-adds, inside the GEMM's unpacked path (NOTE [ GEMM paths ]);
+# 96 rows are whole micro-tiles of every table (MR 6 or 12).
 # Tests shrink them (_set_block_sizes) to cross every block edge with short sequences.
-cdef int64_t BQ = 64
+cdef int64_t BQ = 96
 cdef int64_t BK = 128
 
 # the exp-and-sum row kernel for the instruction-set level (NOTE [ Instruction sets ])
 cdef att_expsum_f_t _expsum_f = att_expsum_f_base
 cdef att_expsum_d_t _expsum_d = att_expsum_d_base
+cdef att_rowmax_f_t _rowmax_f = att_rowmax_f_base
+cdef att_rowmax_d_t _rowmax_d = att_rowmax_d_base
 if ATT_HAVE_AVX2 and isa_level() >= ISA_AVX2:
     _expsum_f = att_expsum_f_avx2
     _expsum_d = att_expsum_d_avx2
+    _rowmax_f = att_rowmax_f_avx2
+    _rowmax_d = att_rowmax_d_avx2
 
 
 cdef struct Args:
@@ -225,22 +259,34 @@ cdef inline int64_t _key_end(const Args* a, int64_t i0, int64_t m) noexcept nogi
     return a.Lk
 
 
+cdef void _pack_t(const floating* x, int64_t rs, int64_t L, int64_t E,
+                  floating* dst) noexcept nogil:
+    """x (L x E, row stride rs, unit column stride) transposed into panels of BK keys:
+    panel p = dst[p*E*BK : (p+1)*E*BK] holds x[p*BK + j, d] at d*BK + j."""
+    cdef int64_t p, j, d, n, bk = BK
+    cdef const floating* xr
+    cdef floating* panel
+    for p in range((L + bk - 1) // bk):
+        n = min(bk, L - p * bk)
+        panel = dst + p * E * bk
+        for j in range(n):
+            xr = x + (p * bk + j) * rs
+            for d in range(E):
+                panel[d * bk + j] = xr[d]
+
+
 cdef int _scores(const Args* a, int64_t b, int64_t i0, int64_t m, int64_t j0, int64_t n,
-                 floating* S, floating* kt) noexcept nogil:
+                 floating* S, const floating* kt) noexcept nogil:
     """S[:m, :n] (row stride BK) = scale * q[i0:i0+m] @ k[j0:j0+n]^T plus the mask of the
     tile: a float mask is added, a False of a bool mask or a causally hidden key is -inf.
-    kt (E x BK) receives k's block transposed."""
-    cdef const floating* kb = <const floating*>a.k + a.koff[b] + j0 * a.sk
+    kt is the k^T panel of keys j0 .. j0+BK (_pack_t)."""
     cdef const floating* qb = <const floating*>a.q + a.qoff[b] + i0 * a.sq
-    cdef int64_t i, j, d, E = a.E, bk = BK
+    cdef int64_t i, j, bk = BK
     cdef floating* row
     cdef const floating* fm
     cdef const unsigned char* bm
     cdef int64_t gi
-    for j in range(n):
-        for d in range(E):
-            kt[d * bk + j] = kb[j * a.sk + d]
-    if gemm_strided_threads(a.dtype_num, m, n, E, a.scale, <const char*>qb, a.sq, 1,
+    if gemm_strided_threads(a.dtype_num, m, n, a.E, a.scale, <const char*>qb, a.sq, 1,
                             <const char*>kt, bk, 1, 0.0, <char*>S, bk, 1, 1) != 0:
         return -1
     if a.mask_kind == MASK_FLOAT:
@@ -269,6 +315,13 @@ cdef int _scores(const Args* a, int64_t b, int64_t i0, int64_t m, int64_t j0, in
     return 0
 
 
+cdef inline floating _rowmax(const floating* s, int64_t n, floating mx) noexcept nogil:
+    if floating is float:
+        return _rowmax_f(s, n, mx)
+    else:
+        return _rowmax_d(s, n, mx)
+
+
 cdef inline floating _expsum(floating* s, int64_t n, floating mx) noexcept nogil:
     if floating is float:
         return _expsum_f(s, n, mx)
@@ -289,12 +342,14 @@ cdef inline void _dropout_row(const Args* a, int64_t b, int64_t gi, int64_t j0, 
             dst[j] = src[j] * keep_scale
 
 
-cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch) noexcept nogil:
-    """Rows i0 .. i0+BQ of b's output and lse (NOTE [ Fused attention ])."""
+cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch,
+                        int64_t* packed_b) noexcept nogil:
+    """Rows i0 .. i0+BQ of b's output and lse (NOTE [ Fused attention ]).  The scratch
+    holds k^T of matrix packed_b[0]; it is packed again when b differs."""
     cdef int64_t m = min(BQ, a.Lq - i0), bk = BK, Ev = a.Ev
-    cdef floating* S = scratch
-    cdef floating* kt = S + BQ * BK
-    cdef floating* acc = kt + a.E * BK
+    cdef floating* kt = scratch
+    cdef floating* S = kt + _panels(a.Lk) * a.E * BK
+    cdef floating* acc = S + BQ * BK
     cdef floating* mrow = acc + BQ * a.Ev
     cdef floating* lrow = mrow + BQ
     cdef floating* row
@@ -304,6 +359,9 @@ cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch)
     cdef floating keep_scale = <floating>(1.0 / (1.0 - a.dropout_p)) if a.dropout_p < 1.0 else 0
     cdef int64_t i, j, d, j0, n, jend = _key_end(a, i0, m)
     cdef const floating* vb
+    if packed_b[0] != b:
+        _pack_t(<const floating*>a.k + a.koff[b], a.sk, a.Lk, a.E, kt)
+        packed_b[0] = b
     for i in range(m):
         mrow[i] = -INFINITY
         lrow[i] = 0
@@ -311,14 +369,11 @@ cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch)
     j0 = 0
     while j0 < jend:
         n = min(bk, jend - j0)
-        if _scores(a, b, i0, m, j0, n, S, kt) != 0:
+        if _scores(a, b, i0, m, j0, n, S, kt + (j0 // bk) * a.E * bk) != 0:
             return -1
         for i in range(m):
             row = S + i * bk
-            mx = mrow[i]
-            for j in range(n):
-                if row[j] > mx:
-                    mx = row[j]
+            mx = _rowmax(row, n, mrow[i])
             if mx == -INFINITY:         # every key so far hidden: nothing to add
                 for j in range(n):
                     row[j] = 0
@@ -356,11 +411,11 @@ cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch)
 cdef int _backward_batch(const Args* a, int64_t b, floating* scratch) noexcept nogil:
     """dq, dk, dv (and the mask's gradient) of matrix b (NOTE [ Fused attention ])."""
     cdef int64_t bk = BK, E = a.E, Ev = a.Ev, i, j, d, i0, j0, m, n, jend
-    cdef floating* S = scratch                  # scores, then P, then dS
+    cdef floating* kt = scratch                 # k^T and v^T panels (_pack_t)
+    cdef floating* vt = kt + _panels(a.Lk) * E * BK
+    cdef floating* S = vt + _panels(a.Lk) * Ev * BK     # scores, then P, then dS
     cdef floating* W = S + BQ * BK              # dropout(P), then dPd
-    cdef floating* kt = W + BQ * BK
-    cdef floating* vt = kt + E * BK
-    cdef floating* Dr = vt + Ev * BK
+    cdef floating* Dr = W + BQ * BK
     cdef floating* row
     cdef floating* wrow
     cdef floating* gm
@@ -375,6 +430,8 @@ cdef int _backward_batch(const Args* a, int64_t b, floating* scratch) noexcept n
     cdef const floating* gob
     cdef floating* dqb
     cdef const floating* lse = <const floating*>a.lse + b * a.Lq
+    _pack_t(<const floating*>a.k + a.koff[b], a.sk, a.Lk, E, kt)
+    _pack_t(<const floating*>a.v + a.voff[b], a.sv, a.Lk, Ev, vt)
     i0 = 0
     while i0 < a.Lq:
         m = min(BQ, a.Lq - i0)
@@ -392,7 +449,7 @@ cdef int _backward_batch(const Args* a, int64_t b, floating* scratch) noexcept n
         j0 = 0
         while j0 < jend:
             n = min(bk, jend - j0)
-            if _scores(a, b, i0, m, j0, n, S, kt) != 0:
+            if _scores(a, b, i0, m, j0, n, S, kt + (j0 // bk) * E * bk) != 0:
                 return -1
             for i in range(m):          # P = exp(S - lse)
                 row = S + i * bk
@@ -415,12 +472,9 @@ cdef int _backward_batch(const Args* a, int64_t b, floating* scratch) noexcept n
                                     1) != 0:
                 return -1
             # W = dout_blk @ v_blk^T
-            vb = <const floating*>a.v + a.voff[b] + j0 * a.sv
-            for j in range(n):
-                for d in range(Ev):
-                    vt[d * bk + j] = vb[j * a.sv + d]
             if gemm_strided_threads(a.dtype_num, m, n, Ev, 1.0, <const char*>gob, Ev, 1,
-                                    <const char*>vt, bk, 1, 0.0, <char*>W, bk, 1, 1) != 0:
+                                    <const char*>(vt + (j0 // bk) * Ev * bk), bk, 1, 0.0,
+                                    <char*>W, bk, 1, 1) != 0:
                 return -1
             if a.dropout_p > 0:
                 for i in range(m):
@@ -452,12 +506,16 @@ cdef int _backward_batch(const Args* a, int64_t b, floating* scratch) noexcept n
     return 0
 
 
+cdef inline int64_t _panels(int64_t L) noexcept nogil:
+    return (L + BK - 1) // BK
+
+
 cdef int64_t _forward_scratch(const Args* a) noexcept nogil:
-    return BQ * BK + a.E * BK + BQ * a.Ev + 2 * BQ
+    return _panels(a.Lk) * a.E * BK + BQ * BK + BQ * a.Ev + 2 * BQ
 
 
 cdef int64_t _backward_scratch(const Args* a) noexcept nogil:
-    return 2 * BQ * BK + a.E * BK + a.Ev * BK + BQ
+    return _panels(a.Lk) * (a.E + a.Ev) * BK + 2 * BQ * BK + BQ
 
 
 cdef int _run_forward(const Args* a, int nt) noexcept nogil:
@@ -468,17 +526,24 @@ cdef int _run_forward(const Args* a, int nt) noexcept nogil:
     cdef int* errp = &err
     cdef char* buf = NULL
     with parallel(num_threads=nt):
-        buf = <char*>malloc(bytes)
+        # the first 64 bytes hold the index of the matrix whose k^T the scratch holds;
+        # static scheduling hands each thread a contiguous run of (b, query block) items,
+        # so k^T is packed about once per matrix
+        buf = <char*>malloc(bytes + 64)
         if buf == NULL:
             errp[0] = 1
-        for w in prange(a.B * nqb, schedule="dynamic"):
+        else:
+            (<int64_t*>buf)[0] = -1
+        for w in prange(a.B * nqb, schedule="static"):
             if buf == NULL:
                 continue
             if a.dtype_num == FLOAT32:
-                if _forward_block(a, w // nqb, (w % nqb) * BQ, <float*>buf) != 0:
+                if _forward_block(a, w // nqb, (w % nqb) * BQ, <float*>(buf + 64),
+                                  <int64_t*>buf) != 0:
                     errp[0] = 1
             else:
-                if _forward_block(a, w // nqb, (w % nqb) * BQ, <double*>buf) != 0:
+                if _forward_block(a, w // nqb, (w % nqb) * BQ, <double*>(buf + 64),
+                                  <int64_t*>buf) != 0:
                     errp[0] = 1
         free(buf)
     return -1 if err else 0
@@ -647,7 +712,7 @@ def attention_backward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Te
     return dq, dk, dv, dmask
 
 
-def _set_block_sizes(int64_t bq=64, int64_t bk=128):
+def _set_block_sizes(int64_t bq=96, int64_t bk=128):
     """Test hook: the query and key block sizes (NOTE [ Attention block sizes ])."""
     global BQ, BK
     if bq < 1 or bk < 1:
