@@ -89,7 +89,14 @@ def interpolate(input: Tensor, size: _size_any_t | None = None,
     the last two with align_corners (default False).  Float inputs (nearest also takes
     integer ones); differentiable with respect to input.
 
-    >>> F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    >>> x = strided.tensor([[[[1., 2.], [3., 4.]]]])
+    >>> F.interpolate(x, scale_factor=2)
+    tensor([[[[1., 1., 2., 2.],
+              [1., 1., 2., 2.],
+              [3., 3., 4., 4.],
+              [3., 3., 4., 4.]]]])
+    >>> F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).shape
+    strided.Size([1, 1, 4, 4])
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): input must be a Tensor, not {type(input).__name__}")

@@ -29,7 +29,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     parameter has a gradient.  error_if_nonfinite=True raises RuntimeError when total is
     nan or inf (else the gradients are scaled by it anyway, as in torch).
 
-    >>> total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    >>> model = nn.Linear(3, 1)
+    >>> model.weight.grad = strided.full((1, 3), 4.0); model.bias.grad = strided.full((1,), 4.0)
+    >>> nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)      # the norm before
+    tensor(8.)
+    >>> strided.cat([model.weight.grad.flatten(), model.bias.grad]).norm()
+    tensor(1.0000)
     """
     grads = _grads(parameters)
     max_norm = float(max_norm)

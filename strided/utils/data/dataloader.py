@@ -68,8 +68,11 @@ class DataLoader:
     worker_id, base_seed drawn from `generator` once per iterator; get_worker_info() tells
     a worker its id.  See NOTE [ DataLoader workers ].
 
-    >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, num_workers=2)
-    >>> for xb, yb in loader: ...
+    >>> from strided.utils.data import TensorDataset
+    >>> x, y = strided.arange(10.).view(5, 2), strided.arange(5)
+    >>> loader = DataLoader(TensorDataset(x, y), batch_size=2)
+    >>> [tuple(xb.shape) for xb, yb in loader]
+    [(2, 2), (2, 2), (1, 2)]
     """
 
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",

@@ -172,7 +172,10 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     summing to 1: each gets floor(frac * len), and the remainder is dealt one by one to the
     splits in order, as torch does.
 
-    >>> train, val = random_split(ds, [0.8, 0.2], generator=strided.Generator(42))
+    >>> ds = TensorDataset(strided.arange(10))
+    >>> train, val = random_split(ds, [0.8, 0.2], generator=strided.Generator().manual_seed(42))
+    >>> len(train), len(val)
+    (8, 2)
     """
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
