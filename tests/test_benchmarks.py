@@ -172,3 +172,20 @@ def test_bench_ported_quick(tmp_path):
             assert row["unit"] == "s/epoch" and 0 <= row["strided_accuracy"] <= 100
         if row["torch_time"] is not None:
             assert abs(row["ratio"] - row["strided_time"] / row["torch_time"]) < 1e-9
+
+
+def test_bench_seq_quick(tmp_path):
+    out = tmp_path / "seq.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_seq.py"),
+                           "--quick", "--threads", "1", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "strided/torch" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {(row["causal"], row["mode"]) for row in rows} == {
+        (causal, mode) for causal in (False, True) for mode in ("fwd", "fwd+bwd")}
+    for row in rows:
+        assert row["seq"] == 96 and row["threads"] == 1
+        assert row["strided_ms"] > 0 and row["strided_extra_mb"] >= 0
+        if row["torch_ms"] is not None:
+            assert abs(row["strided_over_torch"] - row["strided_ms"] / row["torch_ms"]) < 1e-9

@@ -1,0 +1,148 @@
+"""scaled_dot_product_attention forward and forward+backward, strided vs PyTorch (CPU),
+float32, batch 8, 8 heads, head dim 64, causal and not, with the peak extra memory.
+
+    python benchmarks/bench_seq.py                          # seq 256 1024 4096, 1 and 2 threads
+    python benchmarks/bench_seq.py --seqs 256 1024 --threads 1
+    python benchmarks/bench_seq.py --quick --json out/seq.json   # CI smoke run (short seqs)
+
+Every (library, seq, causal, pass, threads) case runs in a fresh process, so the two
+libraries never share an OpenMP runtime and each case's memory is its own: the process
+builds q, k, v (and the output gradient), reads its resident size, runs the case once, and
+reads its peak resident size (ru_maxrss); the difference is the case's peak extra memory
+(outputs, gradients and scratch -- ru_maxrss sees C allocations, which tracemalloc does
+not).  For scale the table gives the size one B x H x L x L float32 score matrix would
+take: an attention that materialised it would need at least that much.  Then the case is
+timed call by call; the MEDIAN is reported in ms (the machine may be shared and noisy: only
+medians and ratios mean anything).  "fwd" is one call on inputs that do not require grad;
+"fwd+bwd" calls it on leaves that do and runs backward with a fixed output gradient.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B, H, E = 8, 8, 64
+
+
+def _maxrss_mb():
+    """The process's peak resident size so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _rss_mb():
+    """The process's resident size now (Linux: /proc/self/statm; else the peak so far)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return _maxrss_mb()
+
+
+def _worker(lib, L, causal, mode, threads, repeats, budget):
+    """Time one case in this process; returns {"ms", "extra_mb"}."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((B, H, L, E)).astype(np.float32) for _ in range(4)]
+    grad = mode == "fwd+bwd"
+    if lib == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        q, k, v = (torch.tensor(a, requires_grad=grad) for a in arrays[:3])
+        g = torch.tensor(arrays[3])
+    else:
+        sys.path.insert(0, ROOT)
+        import strided
+        strided.set_num_threads(threads)
+        sdpa = strided.nn.functional.scaled_dot_product_attention
+        q, k, v = (strided.tensor(a, requires_grad=grad) for a in arrays[:3])
+        g = strided.tensor(arrays[3])
+    del arrays
+
+    def run():
+        out = sdpa(q, k, v, is_causal=causal)
+        if grad:
+            q.grad = k.grad = v.grad = None
+            out.backward(g)
+
+    before = _rss_mb()
+    run()
+    extra = _maxrss_mb() - before
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+
+
+def _run_case(lib, L, causal, mode, threads, repeats, budget):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--seqs", str(L),
+           "--mode", mode, "--threads", str(threads), "--repeats", str(repeats),
+           "--budget", str(budget)] + (["--causal"] if causal else [])
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        return json.loads(res.stdout.strip().splitlines()[-1])
+    except (subprocess.CalledProcessError, json.JSONDecodeError, IndexError) as e:
+        if lib == "strided":
+            raise RuntimeError(f"strided case failed: {getattr(e, 'stderr', e)}") from e
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seqs", type=int, nargs="+", default=[256, 1024, 4096])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=7, help="timed calls per case (at most)")
+    ap.add_argument("--budget", type=float, default=10.0,
+                    help="seconds per case after which no further call is timed (min 3)")
+    ap.add_argument("--quick", action="store_true", help="seq 96 only, 3 repeats (smoke run)")
+    ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--worker", choices=["strided", "torch"], help=argparse.SUPPRESS)
+    ap.add_argument("--mode", choices=["fwd", "fwd+bwd"], help=argparse.SUPPRESS)
+    ap.add_argument("--causal", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(_worker(args.worker, args.seqs[0], args.causal, args.mode,
+                                 args.threads[0], args.repeats, args.budget)))
+        return
+    if args.quick:
+        args.seqs, args.repeats, args.budget = [96], 3, 1.0
+    print(f"scaled_dot_product_attention float32, B={B} H={H} E={E}; median ms; "
+          f"strided/torch < 1 means strided is faster; extra = peak extra memory (MB)")
+    print(f"{'seq':>5} {'causal':>6} {'pass':>8} {'thr':>3} {'strided':>9} {'torch':>9} "
+          f"{'s/t':>5} {'extra_s':>8} {'extra_t':>8} {'BHLL':>8}")
+    rows = []
+    for L in args.seqs:
+        for causal in (False, True):
+            for mode in ("fwd", "fwd+bwd"):
+                for threads in args.threads:
+                    s = _run_case("strided", L, causal, mode, threads, args.repeats, args.budget)
+                    t = _run_case("torch", L, causal, mode, threads, args.repeats, args.budget)
+                    scores_mb = B * H * L * L * 4 / 2**20
+                    ratio = s["ms"] / t["ms"] if t else None
+                    print(f"{L:>5} {str(causal):>6} {mode:>8} {threads:>3} {s['ms']:9.2f} "
+                          f"{t['ms'] if t else float('nan'):9.2f} "
+                          f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
+                          f"{t['extra_mb'] if t else float('nan'):8.1f} {scores_mb:8.1f}",
+                          flush=True)
+                    rows.append({"seq": L, "causal": causal, "mode": mode, "threads": threads,
+                                 "strided_ms": s["ms"], "torch_ms": t["ms"] if t else None,
+                                 "strided_over_torch": ratio,
+                                 "strided_extra_mb": s["extra_mb"],
+                                 "torch_extra_mb": t["extra_mb"] if t else None,
+                                 "scores_mb": scores_mb})
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
