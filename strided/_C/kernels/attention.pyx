@@ -13,31 +13,38 @@ unnormalised output acc (BQ x Ev) in per-thread scratch:
     m' = max(m, rowmax(S_blk));  P_blk = exp(S_blk - m');  l = l * exp(m - m') + rowsum(P_blk)
     acc = acc * exp(m - m') + dropout(P_blk) @ v_blk     one GEMM
     out = acc / l,  lse = m + log(l)
-so nothing of size Lq x Lk is ever allocated: the scratch per thread is
-BQ*BK + E*BK + Ev*BK + BQ*Ev elements.  The backward recomputes each tile from q, k and
-the saved lse (P = exp(S - lse)), with D = rowsum(dout * out):
+so nothing of size Lq x Lk is ever allocated: the scratch per thread is k^T in panels of
+BK keys (E x Lk, rounded up to whole panels; the backward adds v^T) plus BQ*BK + BQ*Ev
+elements for the tile and acc -- O(L x E + BQ x BK).  The backward recomputes each tile
+from q, k and the saved lse (P = exp(S - lse)), with D = rowsum(dout * out):
     dv_blk += dropout(P)^T @ dout_blk,   dPd = dout_blk @ v_blk^T,
     dS = P * (dropout_scale(dPd) - D),   dq_blk += s * dS @ k_blk,   dk_blk += s * dS^T @ q_blk
-Forward work items (b, query block) are split over the library's threads; the backward
-splits over b (one thread owns a b's dq, dk and dv, so nothing is shared or summed).
+Forward work items (b, query block) are split over the library's threads in contiguous
+runs (static schedule), so a thread packs each matrix's k^T about once; the backward
+splits over b (one thread owns a b's dq, dk and dv, so nothing is shared or summed; with
+fewer matrices than threads the others idle).  No result depends on the thread count.
 A row with every key masked (bool False, -inf, or causal with no key) gives out = 0,
 lse = -inf and zero gradients, as PyTorch's CPU kernels do.
 
-Layout contract: q, k, v have unit stride along their last dim (the entry points copy an
-operand that does not, which costs O(L x E), not O(Lq x Lk)); their other strides, and the
+Layout contract: q, k, v have unit stride along their last dim (scaled_dot_product_attention
+copies an operand that does not, which costs O(L x E), not O(Lq x Lk)); their other strides, and the
 mask's, are arbitrary: the b-th matrix of an operand starts at element offset off[b] (the
 caller computes these for broadcast batch dims and for grouped-query heads), rows are a
 row stride apart.  The mask is read element by element through its two strides (zero for
 broadcast dims), never expanded.  out, lse, dq, dk, dv are new contiguous (B, L, E) buffers.
 
 The block products run on the library's GEMM (gemm_strided_threads on one thread: its
-unpacked small-product path for these tile sizes).  k's block is transposed into scratch
-first (E x BK) so that the GEMM streams a row-major B; v is read in place.
+unpacked small-product path for these tile sizes, NOTE [ GEMM paths ]), which streams a
+row-major B in place: hence k^T (and v^T for dout @ v^T) is packed once per matrix, while
+v, dout, k (for dS @ k) and q (for dS^T @ q) are read where they are.  The softmax rows
+(max, then exp and sum) are C loops built twice, portable and AVX2 + FMA, picked from the
+instruction-set level like every other kernel (NOTE [ Instruction sets ]).
 
 NOTE [ Attention dropout ]
 Dropout zeroes P[b, i, j] when u(seed, b, i, j) < p and scales the rest by 1 / (1 - p),
-where u is splitmix64 of the element's linear index (b * Lq + i) * Lk + j plus the seed,
-mapped to [0, 1) with 53 bits.  The seed is drawn from strided's generator once per
+where u is the idx-th output of splitmix64 started at the seed (a counter-based generator:
+the state seed + idx * golden gamma, then its mixing function), idx the element's linear
+index (b * Lq + i) * Lk + j, mapped to [0, 1) with 53 bits.  The seed is drawn from strided's generator once per
 forward call and saved, so the backward regenerates exactly the forward's mask without
 storing it.  The mask depends on (seed, b, i, j) only: not on block sizes or threads.
 The normaliser l uses the undropped P, as dropout(softmax(S)) does.
