@@ -236,6 +236,8 @@ def _svg(m, head, pos=None):
     row_h = _INDEX_H + cell_h + _ROW_GAP
     n_rows = -(-m.n_cells // per_row)
     tail = [m.summary] if m.summary else ["(empty storage: no cells)"] if m.n_storage == 0 else []
+    if m.depth > 1:
+        tail.insert(0, "orange cells hold several elements: positions stack, '+N' = N more")
     top = _PAD + _HEADER_H * len(head) + (4 if head else 0)
     grid_h = n_rows * row_h
     width = math.ceil(max(per_row * cell_w, max([len(s) for s in head + tail] + [0]) * _CHAR_W)

@@ -137,6 +137,9 @@ def test_svg_summarises_big_storages():
     assert root.get("data-covered") == "0" and root.get("data-cells") == "40"
     summary = [e.text for e in root.iter(SVG + "text") if e.get("class") == "summary"]
     assert summary == ["… 4960 more cells not drawn (10 of them covered by the view)"]
+    root, _, _, _, _ = parse_svg(storage_map(strided.arange(3).expand(2, 3), format="svg"))
+    summary = [e.text for e in root.iter(SVG + "text") if e.get("class") == "summary"]
+    assert summary == ["orange cells hold several elements: positions stack, '+N' = N more"]
     root, drawn, covered, _, _ = parse_svg(storage_map(strided.arange(5000)[::-3], format="svg"))
     assert len(drawn) == viz.MAX_CELLS
     assert covered == {c for c in range(4999, -1, -3) if c < viz.MAX_CELLS}
