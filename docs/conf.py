@@ -113,7 +113,10 @@ def _escape(text: str) -> str:
 
 
 def _is_signature(line: str, name: str) -> bool:
-    return re.fullmatch(r"(\w+\.)*" + re.escape(name) + r"\(.*\)(\s*->.*)?", line.strip()) is not None
+    """The line Cython's embedsignature puts first (or one like it): name(args) -> type."""
+    return re.fullmatch(r"(\w+\.)*" + re.escape(name) + r"\((?:[^()]|\([^()]*\))*\)"
+                        r"(\s*->\s*[\w.\[\], |]+)?",
+                        line.strip()) is not None
 
 
 def _plain_text_to_rst(app, what, name, obj, options, lines):
