@@ -360,9 +360,9 @@ _core.install_repr_html(_repr_html)
 # ids are never confused; memory grows only with the views still alive and their ancestry.
 # view_chain(t) walks t's _Steps back to one made from a tensor that owns its storage (the
 # base).  Views made outside record_views(), views whose layout changed in place afterwards
-# (t_(), as_strided_(), set_()) and views not made by the core's view constructor (split,
-# chunk, unbind pieces) have no recorded steps; their chain is base -> t in one step, and
-# the drawing says so.
+# (t_(), as_strided_(), set_()) and views that do not go through _view() (view(dtype),
+# which reinterprets the storage) have no recorded steps; their chain is base -> t in one
+# step, and the drawing says so.
 
 class _Step(NamedTuple):
     op: str | None        # the view op that made this layout; None for the chain's start
@@ -386,7 +386,7 @@ def _step_of(t):
 def _forget(key, ref):
     entry = _RECORDED.get(key)
     if entry is not None and entry[0] is ref:
-        del _RECORDED[key]
+        _RECORDED.pop(key, None)
 
 
 def _observe(src, view, op):

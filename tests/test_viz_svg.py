@@ -439,3 +439,17 @@ def test_view_chain_names_steps_too_big_to_map():
     assert root.get("data-steps") == "3" and len([m for m in root if m.tag == SVG + "svg"]) == 2
     div = ET.fromstring(view_chain(t, "html"))
     assert "not drawn" in div.find("ol").findall("li")[1].findall("p")[1].text
+
+
+def test_record_views_sees_split_chunk_unbind_and_iteration():
+    with record_views():
+        a = strided.arange(12).view(3, 4)
+        pieces = {"split": a.split(2)[1], "chunk": a.chunk(2, 1)[1], "unbind": a.unbind(0)[2],
+                  "iter": list(a)[1], "narrow": a.narrow(1, 1, 2), "mT": a.mT}
+    for name, p in pieces.items():
+        text = view_chain(p)
+        assert text.startswith("view_chain: 3 steps from the base"), name
+        assert text.split("\n\n")[-1].partition("\n")[2] == storage_map(p), name
+    with record_views():
+        f = strided.arange(4, dtype=strided.int32).view(strided.float32)  # reinterprets
+    assert "was not recorded" in view_chain(f)
