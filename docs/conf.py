@@ -58,6 +58,9 @@ add_module_names = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = True
 
+# Docstrings quote Python strings ("svg", "mean"): keep the quotes straight.
+smartquotes = False
+
 html_theme = "furo"
 html_title = f"strided {release}"
 html_theme_options = {
