@@ -8,8 +8,9 @@
        print(v.stride())
 
 shows the code, what it printed, and ``strided.viz.storage_map(v, format="svg")`` for each
-name in ``:show:`` (space separated), embedded in the HTML page.  The pictures are drawn
-from the tensors the code made, never by hand.
+name in ``:show:`` (space separated), embedded in the HTML page; ``:chain: v`` draws
+``strided.viz.view_chain(v, format="svg")`` instead, each step from the base to ``v``.
+The pictures are drawn from the tensors the code made, never by hand.
 
 The code runs in one namespace per page (``import strided`` done), so later directives see
 the names earlier ones defined.  Code that raises fails the build, naming the page and the
@@ -51,6 +52,7 @@ class StorageMap(SphinxDirective):
     has_content = True
     option_spec = {
         "show": directives.unchanged,
+        "chain": directives.unchanged,
         "raises": directives.unchanged,
         "hide-code": directives.flag,
     }
@@ -85,11 +87,12 @@ class StorageMap(SphinxDirective):
             result.append(self._literal(code, "python"))
         if printed:
             result.append(self._literal(printed.rstrip("\n"), "text", "storage-map-output"))
-        for name in self.options.get("show", "").split():
-            if name not in ns:
-                raise StorageMapError(f"{source}:{line}: :show: names {name!r}, which the "
-                                     f"code did not define")
-            result.append(self._picture(name, ns[name]))
+        for option in ("show", "chain"):
+            for name in self.options.get(option, "").split():
+                if name not in ns:
+                    raise StorageMapError(f"{source}:{line}: :{option}: names {name!r}, "
+                                          f"which the code did not define")
+                result.append(self._picture(name, ns[name], option == "chain"))
         return result
 
     def _literal(self, text: str, language: str, cls: str | None = None) -> nodes.Node:
@@ -99,11 +102,13 @@ class StorageMap(SphinxDirective):
         self.set_source_info(block)
         return block
 
-    def _picture(self, name: str, tensor) -> nodes.Node:
-        from strided.viz import storage_map
-        svg = storage_map(tensor, format="svg")
-        markup = (f'<figure class="storage-map-figure">{svg}<figcaption>storage map of '
-                  f'<code>{html.escape(name)}</code></figcaption></figure>')
+    def _picture(self, name: str, tensor, chain: bool) -> nodes.Node:
+        from strided.viz import storage_map, view_chain
+        svg = (view_chain if chain else storage_map)(tensor, format="svg")
+        what = "how the view" if chain else "storage map of"
+        tail = " was made from its base" if chain else ""
+        markup = (f'<figure class="storage-map-figure">{svg}<figcaption>{what} '
+                  f'<code>{html.escape(name)}</code>{tail}</figcaption></figure>')
         return nodes.raw("", markup, format="html")
 
 
