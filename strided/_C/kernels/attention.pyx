@@ -37,8 +37,9 @@ The block products run on the library's GEMM (gemm_strided_threads on one thread
 unpacked small-product path for these tile sizes, NOTE [ GEMM paths ]), which streams a
 row-major B in place: hence k^T (and v^T for dout @ v^T) is packed once per matrix, while
 v, dout, k (for dS @ k) and q (for dS^T @ q) are read where they are.  The softmax rows
-(max, then exp and sum) are C loops built twice, portable and AVX2 + FMA, picked from the
-instruction-set level like every other kernel (NOTE [ Instruction sets ]).
+(max, then exp and sum) are C loops built three times, portable, AVX2 + FMA and AVX-512
+(512-bit vectors), picked from the instruction-set level like every other kernel (NOTE
+[ Instruction sets ]; STRIDED_ISA caps it).
 
 NOTE [ Attention dropout ]
 Dropout zeroes P[b, i, j] when u(seed, b, i, j) < p and scales the rest by 1 / (1 - p),
@@ -60,7 +61,7 @@ import numpy as np
 from strided._C.core.dtypes cimport DType, BOOL, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.core.threads cimport num_threads_for
-from strided._C.core.cpu cimport isa_level, ISA_AVX2
+from strided._C.core.cpu cimport isa_level, ISA_AVX2, ISA_AVX512
 from strided._C.kernels.gemm cimport gemm_strided_threads
 
 ctypedef fused floating:
@@ -178,6 +179,21 @@ cdef extern from *:
     typedef double (*att_rowmax_d_t)(const double*, int64_t, double);
     typedef float (*att_expsum_f_t)(float*, int64_t, float);
     typedef double (*att_expsum_d_t)(double*, int64_t, double);
+    /* the AVX-512 build: 512-bit vectors (gcc's default preference for these loops is 256) */
+    #if ATT_HAVE_AVX2 && !defined(__clang__)
+    #define ATT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,prefer-vector-width=512")))
+    ATT_EXPSUM(att_expsum_f_avx512, float, att_expf, ATT_AVX512)
+    ATT_EXPSUM(att_expsum_d_avx512, double, att_exp, ATT_AVX512)
+    ATT_ROWMAX(att_rowmax_f_avx512, float, ATT_AVX512)
+    ATT_ROWMAX(att_rowmax_d_avx512, double, ATT_AVX512)
+    #define ATT_HAVE_AVX512 1
+    #else
+    #define att_expsum_f_avx512 att_expsum_f_avx2
+    #define att_expsum_d_avx512 att_expsum_d_avx2
+    #define att_rowmax_f_avx512 att_rowmax_f_avx2
+    #define att_rowmax_d_avx512 att_rowmax_d_avx2
+    #define ATT_HAVE_AVX512 0
+    #endif
 
     /* NOTE [ Attention dropout ]: u in [0, 1) for the element with linear index idx */
     static inline double att_uniform(uint64_t seed, uint64_t idx) {
@@ -195,6 +211,11 @@ cdef extern from *:
     float att_expsum_f_avx2(float*, int64_t, float) noexcept nogil
     double att_expsum_d_avx2(double*, int64_t, double) noexcept nogil
     int ATT_HAVE_AVX2
+    int ATT_HAVE_AVX512
+    float att_expsum_f_avx512(float*, int64_t, float) noexcept nogil
+    double att_expsum_d_avx512(double*, int64_t, double) noexcept nogil
+    float att_rowmax_f_avx512(const float*, int64_t, float) noexcept nogil
+    double att_rowmax_d_avx512(const double*, int64_t, double) noexcept nogil
     ctypedef float (*att_rowmax_f_t)(const float*, int64_t, float) noexcept nogil
     ctypedef double (*att_rowmax_d_t)(const double*, int64_t, double) noexcept nogil
     float att_rowmax_f_base(const float*, int64_t, float) noexcept nogil
@@ -230,6 +251,11 @@ if ATT_HAVE_AVX2 and isa_level() >= ISA_AVX2:
     _expsum_d = att_expsum_d_avx2
     _rowmax_f = att_rowmax_f_avx2
     _rowmax_d = att_rowmax_d_avx2
+if ATT_HAVE_AVX512 and isa_level() >= ISA_AVX512:
+    _expsum_f = att_expsum_f_avx512
+    _expsum_d = att_expsum_d_avx512
+    _rowmax_f = att_rowmax_f_avx512
+    _rowmax_d = att_rowmax_d_avx512
 
 
 cdef struct Args:
