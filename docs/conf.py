@@ -34,13 +34,12 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.doctest",
-    "sphinx.ext.mathjax",
 ]
 if os.path.exists(os.path.join(HERE, "_ext", "storage_maps.py")):
     sys.path.insert(0, os.path.abspath(os.path.join(HERE, "_ext")))
     extensions.append("storage_maps")
 
-# No intersphinx: the build must not need the network.
+# No intersphinx and no MathJax: the build and the pages must not need the network.
 html_static_path = ["_static"]
 html_css_files = ["strided.css"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
@@ -52,8 +51,6 @@ autosummary_generate = False
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
-# The annotations are strings (``from __future__ import annotations``); aliases stay short.
-autodoc_type_aliases = {}
 add_module_names = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = True
@@ -69,22 +66,6 @@ html_theme_options = {
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
-
-# Entries of index.rst's toctree whose page is not written yet are left out, so that the
-# build stays free of warnings while the pages are added one by one.
-_PLANNED = ("tutorials/storage_strides_views", "guides/receptive_field", "guides/conv_as_gemm",
-            "guides/coming_from_pytorch", "guides/coming_from_numpy", "gallery/index")
-
-
-def _drop_unwritten_pages(app, docname, source):
-    if docname != "index":
-        return
-    lines = source[0].splitlines(keepends=True)
-    keep = [line for line in lines
-            if line.strip() not in _PLANNED
-            or os.path.exists(os.path.join(HERE, line.strip() + ".rst"))]
-    source[0] = "".join(keep)
-
 
 # NOTE [ Plain-text docstrings ]
 # strided's docstrings are written for help() and an editor's hover: plain text, with
@@ -207,6 +188,5 @@ class ApiDirective(SphinxDirective):
 
 
 def setup(app):
-    app.connect("source-read", _drop_unwritten_pages)
     app.connect("autodoc-process-docstring", _plain_text_to_rst, priority=400)
     app.add_directive("api", ApiDirective)
