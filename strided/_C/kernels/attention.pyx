@@ -132,15 +132,25 @@ cdef extern from *:
         p = x < -708.0 ? 0.0 : p;
         return x != x ? x : p;
     }
-    /* s[j] = exp(s[j] - m) for j < n; returns the sum of the new s[j] (eight lanes). */
+    /* s[j] = exp(s[j] - m) for j < n; returns the sum of the new s[j], kept in sixteen
+       lanes in the same loop (one pass: a separate eight-lane sum ran at a quarter of the
+       exp's speed, its one accumulator chain latency-bound) */
     #define ATT_EXPSUM(NAME, T, EXP, ATTR)                                             \\
     ATTR static T NAME(T* s, int64_t n, T m) {                                         \\
         int64_t j, l;                                                                  \\
-        T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0;                                 \\
-        for (j = 0; j < n; j++) s[j] = EXP(s[j] - m);                                  \\
-        for (j = 0; j + 8 <= n; j += 8)                                                \\
-            for (l = 0; l < 8; l++) acc[l] += s[j + l];                                \\
-        for (; j < n; j++) tail += s[j];                                               \\
+        T acc[16] = {0}, tail = 0, e;                                                  \\
+        for (j = 0; j + 16 <= n; j += 16)                                              \\
+            for (l = 0; l < 16; l++) {                                                 \\
+                e = EXP(s[j + l] - m);                                                 \\
+                s[j + l] = e;                                                          \\
+                acc[l] += e;                                                           \\
+            }                                                                          \\
+        for (; j < n; j++) {                                                           \\
+            e = EXP(s[j] - m);                                                         \\
+            s[j] = e;                                                                  \\
+            tail += e;                                                                 \\
+        }                                                                              \\
+        for (l = 0; l < 8; l++) acc[l] += acc[l + 8];                                  \\
         return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail; \\
     }
     ATT_EXPSUM(att_expsum_f_base, float, att_expf, )
