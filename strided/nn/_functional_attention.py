@@ -204,6 +204,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not requires_record(query, key, value, grad_mask):
         return out
     return record("scaled_dot_product_attention", (query, key, value, grad_mask), out,
-                  {"query": query, "key": key, "value": value, "result": out, "lse": lse},
+                  {"query": query, "key": key, "value": value, "result": out, "lse": lse,
+                   "attn_mask": attn_mask},             # version-checked, read via plan.mask
                   plan=plan, is_causal=bool(is_causal), scale=scale,
                   dropout_p=float(dropout_p), seed=seed)
