@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import doctest
+import fcntl
 import glob
 import html.parser
 import importlib
@@ -376,8 +377,11 @@ class DevTools:
         self._r, from_browser_w = os.pipe()
 
         def wire():                           # in the child: its fds 3 and 4
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            # (copies above 10 first, so that neither end is overwritten if it is 3 or 4)
+            read_end = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
+            write_end = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
 
         self.proc = subprocess.Popen(
             [executable, "--headless", "--no-sandbox", "--disable-gpu",
@@ -536,6 +540,7 @@ def _open(browser, path, width=1400, height=1000):
     browser.call("Page.enable")
     browser.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                  deviceScaleFactor=SCALE, mobile=False)
+    browser.events.clear()                    # a load event of an earlier page is stale
     browser.call("Page.navigate", url="file://" + path)
     browser.wait_for("Page.loadEventFired")
     browser.evaluate("document.fonts.ready.then(() => true)")
