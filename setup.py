@@ -53,8 +53,8 @@ except AttributeError:              # not Linux
 # strided/_C/<folder>/<stem>.pyx, built as strided._C.<folder>.<stem>
 MODULES = ["core." + m for m in ("dtypes", "storage", "threads", "iterator", "copy", "tensor",
                                  "dlpack", "cpu")]
-MODULES += ["kernels." + m for m in ("elementwise", "reduce", "gemm", "pool", "conv", "norm",
-                                     "loss", "optim")]
+MODULES += ["kernels." + m for m in ("elementwise", "elementwise_baseline", "reduce", "gemm",
+                                     "pool", "conv", "norm", "loss", "optim")]
 MODULES += ["ops." + m for m in ("gemm", "pool", "index", "optim")]
 MODULES += ["ops.join", "kernels.gather", "ops.gather",     # issue 17: joining, gathering,
             "kernels.sort", "ops.sort", "ops.compose",        # sorting
@@ -126,32 +126,39 @@ directives = {
     "warn.unreachable": False,      # fused-type branches make some code unreachable by design
 }
 
-# Kernels also built for AVX2 + FMA, chosen at run time on CPUs that have them
-# (NOTE [ Kernel dispatch ] in strided/_C/kernels/elementwise.pyx).
+# Kernels also built for AVX2 + FMA and for AVX-512, chosen at run time on CPUs that have
+# them (NOTE [ Kernel dispatch ] in strided/_C/kernels/elementwise.pyx).  A module in
+# ISA_COPIES is another module's generated C under its own name (_renamed_copy), compiled
+# with other flags: Cython runs once for all the builds of the same rows.
 ISA_MODULES = {}
 ISA_COPIES = {}                     # module -> the module whose generated C it builds, renamed
+ROWS_SOURCE = {"elementwise": "kernels.elementwise_baseline",     # stem -> the rows' module
+               "reduce": "kernels.reduce_avx2", "loss": "kernels.loss_avx2",
+               "optim": "kernels.optim_avx2"}
 if platform.machine().lower() in ("x86_64", "amd64") and compiler_accepts("-mavx2 -mfma", AVX2_PROGRAM):
     # no FP contraction: the AVX2 build rounds exactly like the baseline one (and NumPy)
-    for stem in ("elementwise", "reduce", "loss", "optim"):
+    for stem in ROWS_SOURCE:
         ISA_MODULES[f"kernels.{stem}_avx2"] = ["-mavx2", "-mfma", "-ffp-contract=off"]
     if compiler_accepts(" ".join(AVX512_FLAGS), AVX512_PROGRAM):
-        # the same sources with 512-bit vectors: kernels/<stem>_avx512.c is the AVX2 module's
-        # generated C under the other name (ISA_COPIES), so Cython runs once for both; still
-        # no FP contraction, so every build rounds alike
-        for stem in ("elementwise", "reduce", "loss", "optim"):
+        # the same sources with 512-bit vectors; still no FP contraction, so every build
+        # rounds alike
+        for stem in ROWS_SOURCE:
             ISA_MODULES[f"kernels.{stem}_avx512"] = AVX512_FLAGS + ["-ffp-contract=off"]
-            ISA_COPIES[f"kernels.{stem}_avx512"] = f"kernels.{stem}_avx2"
         # the reductions' eight-accumulator blocked sums (NOTE [ Blocked float sum ]) run
         # ~6x slower as gcc vectorizes them for zmm: keep them 256 bits wide
         # (benchmarks/bench_elementwise.py, sum dim 1, on an AVX-512 Xeon)
         ISA_MODULES["kernels.reduce_avx512"] += ["-mprefer-vector-width=256"]
+for name in ISA_MODULES:
+    stem = name.split(".")[1].rsplit("_", 1)[0]
+    if ROWS_SOURCE[stem] != name:
+        ISA_COPIES[name] = ROWS_SOURCE[stem]
 
 # `x != x` (the NaN test) in the row kernels (clamp in elementwise_rows.pxi; max/min and
 # argmax/argmin in reduce_rows.pxi) is false for the integer instantiations of their fused
 # types, and gcc says so once per integer type.  The float instantiations need the test and
 # gcc drops it from the integer ones; spelling it per type in the source changes the
 # generated machine code of the kernels, this flag changes nothing but the message.
-NAN_TEST_MODULES = ["kernels.elementwise", "kernels.elementwise_avx2",
+NAN_TEST_MODULES = ["kernels.elementwise_baseline", "kernels.elementwise_avx2",
                     "kernels.elementwise_avx512", "kernels.reduce", "kernels.reduce_avx2",
                     "kernels.reduce_avx512", "kernels.gather", "kernels.sort"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
@@ -193,15 +200,20 @@ def _file_digest(path):
 KEY_PREFIX = b"/* strided build key: "
 
 
-def _c_key(c_file):
-    """The key written at the end of a generated .c (NOTE [ Incremental builds ]), or None."""
+def _tail(c_file):
+    """The last 200 bytes of a file (b"" when it does not exist)."""
     try:
         with open(c_file, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - 200))
-            tail = f.read()
+            return f.read()
     except OSError:
-        return None
+        return b""
+
+
+def _c_key(c_file):
+    """The key written at the end of a generated .c (NOTE [ Incremental builds ]), or None."""
+    tail = _tail(c_file)
     at = tail.rfind(KEY_PREFIX)
     return tail[at + len(KEY_PREFIX):].split(b" ", 1)[0].decode() if at >= 0 else None
 
@@ -247,21 +259,32 @@ def cythonize_changed(exts):
     return exts + copies
 
 
+# Cython 3.1+ keeps a module's string constants in one concatenated array indexed by their
+# lengths (compressed or not): renaming inside it would shift every string after the name
+_STRING_TABLE = (b"static const char bytes[] = ", b"static const char cstring[] = ")
+_RENAMED = b"/* strided renamed copy: string table kept */\n"    # a copy made by these rules
+
+
 def _renamed_copy(c_file, name):
     """The generated C of module `c_file` rewritten as module `name` (ISA_COPIES): every
-    occurrence of the module's name (its init function, its qualified name, Cython's
-    mangled identifiers) is replaced, except the .pyx path tracebacks point to.  Written
-    only when the source C changed (its key, NOTE [ Incremental builds ])."""
+    occurrence of the module's name in the C (its init functions, Cython's mangled
+    identifiers, the names in its messages) is replaced, except the .pyx path tracebacks
+    point to and the string table, whose constants keep the source module's name (so a
+    function's __module__ names the source module).  Written only when the source C
+    changed (its key, NOTE [ Incremental builds ])."""
     old = os.path.basename(c_file)[:-len(".c")].encode()
     new = name.rsplit(".", 1)[1].encode()
     target = os.path.join(os.path.dirname(c_file), new.decode() + ".c")
-    if _c_key(target) == _c_key(c_file) is not None:
+    if _c_key(target) == _c_key(c_file) is not None and _tail(target).endswith(_RENAMED):
         return target
     with open(c_file, "rb") as f:
-        text = f.read()
-    text = text.replace(old, new).replace(new + b".pyx", old + b".pyx")
+        lines = f.read().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith(_STRING_TABLE):
+            lines[i] = line.replace(old, new).replace(new + b".pyx", old + b".pyx")
     with open(target + ".tmp", "wb") as f:
-        f.write(text)
+        f.writelines(lines)
+        f.write(_RENAMED)
     os.replace(target + ".tmp", target)
     return target
 

@@ -12,7 +12,7 @@ def config() -> dict[str, Any]:
     STRIDED_ISA cap, ISA in use), "kernels" (ISA of each kernel family; the GEMM's tables
     with their tiles and block sizes), "threads" and "openmp"."""
     from strided._C.core import cpu, threads
-    from strided._C.kernels import elementwise, optim, gemm
+    from strided._C.kernels import elementwise, gemm, loss, optim, reduce
 
     def gemm_table(name):
         info = gemm._table_info(name)
@@ -30,11 +30,11 @@ def config() -> dict[str, Any]:
         "kernels": {
             "gemm": gemm_table(gemm._kernel_name()),
             "convolution": gemm_table(gemm._panel_kernel_name()),
-            # reductions and losses follow the element-wise kernels' build (NOTE [ Kernel
-            # dispatch ] in kernels/elementwise.pyx)
+            # reductions, losses and optimizers follow the element-wise kernels' build
+            # (NOTE [ Kernel dispatch ] in kernels/elementwise.pyx); each says what it loaded
             "element-wise": elementwise.kernel_isa(),
-            "reductions": elementwise.kernel_isa(),
-            "losses": elementwise.kernel_isa(),
+            "reductions": reduce.kernel_isa(),
+            "losses": loss.kernel_isa(),
             "optimizers": optim.kernel_isa(),
         },
         "threads": threads.get_num_threads(),

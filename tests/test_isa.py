@@ -112,6 +112,27 @@ def test_cap_picks_kernels_and_results_agree(uncapped, isa):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max(), err_msg=key)
 
 
+@pytest.mark.parametrize("stem", ["elementwise", "reduce", "loss", "optim"])
+def test_every_row_build_this_cpu_runs_imports(stem):
+    """Each build of a module's row kernels that this install has and this CPU can run
+    imports and hands out its table (NOTE [ Kernel dispatch ]); a build that exists but fails
+    to import would otherwise leave its family on slower kernels with nothing said.  The
+    ISA copies are one module's generated C under other names (setup.py's ISA_COPIES)."""
+    import importlib
+    from importlib.util import find_spec
+    found = []
+    for level in LEVELS[:LEVELS.index(cpu.detected_isa()) + 1]:
+        name = f"strided._C.kernels.{stem}_{level}"
+        if find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        assert type(module.row_kernels()).__name__ == "PyCapsule", name
+        assert module.__name__ == name
+        found.append(level)
+    if cpu.detected_isa() != "baseline":
+        assert "avx2" in found, f"no AVX2 build of {stem} on an x86-64 build"
+
+
 @pytest.mark.parametrize("value", ["avx3", "AVX-512", "native", "1"])
 def test_bad_value_fails_import_with_clear_message(value):
     proc = run(value)

@@ -123,7 +123,7 @@ def regions(table):
     cim += _wrap([r.code for r in rows] + ["U_FLOAT_FIRST", "U_BOOL_FIRST"], "    ")
     cim[-1] += ")"
     out[("strided/_C/ops/elementwise.pxi", "unary codes")] = cim
-    out[("strided/_C/kernels/elementwise_avx2.pyx", "unary codes")] = cim
+    out[("strided/_C/kernels/elementwise_baseline.pyx", "unary codes")] = cim
 
     # ---- kernel tags, formulas and dispatch ----
     lines = []
@@ -238,7 +238,7 @@ def binary_regions(rows):
     cim += _wrap([r.code for r in rows] + ["B_BOOL_FIRST"], "    ")
     cim[-1] += ")"
     out[("strided/_C/ops/elementwise.pxi", "binary codes")] = cim
-    out[("strided/_C/kernels/elementwise_avx2.pyx", "binary codes")] = cim
+    out[("strided/_C/kernels/elementwise_baseline.pyx", "binary codes")] = cim
 
     lines = []
     for r in rows:

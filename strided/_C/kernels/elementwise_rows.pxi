@@ -1,7 +1,7 @@
-# The element-wise row kernels (NOTE [ Element-wise kernels ] in elementwise.pyx).  Included
-# by elementwise.pyx (the portable build) and by elementwise_avx2.pyx (the same code compiled
-# for AVX2 + FMA, and again for AVX-512 by elementwise_avx512.pyx), which elementwise.pyx
-# selects at import (NOTE [ Kernel dispatch ]).
+# The element-wise row kernels (NOTE [ Element-wise kernels ] in elementwise.pyx), included
+# by elementwise_baseline.pyx: one generated C file compiled for each instruction set
+# (elementwise_baseline, _avx2, _avx512), which elementwise.pyx selects at import
+# (NOTE [ Kernel dispatch ]).
 cimport cython
 from libc.math cimport *          # any C math function can appear in an op-table formula
 from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t
@@ -11,7 +11,6 @@ from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.fastmath cimport expf_fast as _expf, logf_fast as _logf, tanhf_fast as _tanhf
 
 cdef enum:
-    GRAIN = 32768           # elements per thread below which a loop stays on one thread
     BLOCK = 256             # elements per gathered block in the strided paths
 
 ctypedef fused scalar_t:

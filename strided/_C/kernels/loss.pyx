@@ -48,18 +48,25 @@ include "loss_rows.pxi"
 cdef LossKernels _kernels = _table
 
 
+_isa = "baseline"
+
+
 def _select_kernels():
     """Take the loss_avx2 or loss_avx512 row kernels when elementwise runs that
     build (NOTE [ Kernel dispatch ])."""
-    global _kernels
+    global _kernels, _isa
     from strided._C.kernels.elementwise import isa_row_kernels
-    capsule = isa_row_kernels("loss")
-    if capsule is None:
-        return
-    _kernels = (<LossKernels*>PyCapsule_GetPointer(capsule, b"strided.LossKernels"))[0]
+    capsule, _isa = isa_row_kernels("loss")
+    if capsule is not None:
+        _kernels = (<LossKernels*>PyCapsule_GetPointer(capsule, b"strided.LossKernels"))[0]
 
 
 _select_kernels()
+
+
+def kernel_isa():
+    """Which build of the loss row kernels runs: "avx512", "avx2" or "baseline"."""
+    return _isa
 
 # torch's Reduction enum
 REDUCTION_NONE = 0

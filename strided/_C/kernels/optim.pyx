@@ -49,12 +49,10 @@ def _select_kernels():
     """Take the optim_avx2 or optim_avx512 row kernels when elementwise runs that
     build (NOTE [ Kernel dispatch ])."""
     global _kernels, _isa
-    from strided._C.kernels.elementwise import isa_row_kernels, kernel_isa as elementwise_isa
-    capsule = isa_row_kernels("optim")
-    if capsule is None:
-        return
-    _kernels = (<OptimRowKernels*>PyCapsule_GetPointer(capsule, b"strided.OptimRowKernels"))[0]
-    _isa = elementwise_isa()
+    from strided._C.kernels.elementwise import isa_row_kernels
+    capsule, _isa = isa_row_kernels("optim")
+    if capsule is not None:
+        _kernels = (<OptimRowKernels*>PyCapsule_GetPointer(capsule, b"strided.OptimRowKernels"))[0]
 
 
 _select_kernels()

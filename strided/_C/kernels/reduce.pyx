@@ -23,18 +23,25 @@ _kernels.reduce = _reduce_rows
 _kernels.lanes = _lane_rows
 
 
+_isa = "baseline"
+
+
 def _select_kernels():
     """Take the reduce_avx2 or reduce_avx512 row kernels when elementwise runs that
     build (NOTE [ Kernel dispatch ])."""
-    global _kernels
+    global _kernels, _isa
     from strided._C.kernels.elementwise import isa_row_kernels
-    capsule = isa_row_kernels("reduce")
-    if capsule is None:
-        return
-    _kernels = (<ReduceKernels*>PyCapsule_GetPointer(capsule, b"strided.ReduceKernels"))[0]
+    capsule, _isa = isa_row_kernels("reduce")
+    if capsule is not None:
+        _kernels = (<ReduceKernels*>PyCapsule_GetPointer(capsule, b"strided.ReduceKernels"))[0]
 
 
 _select_kernels()
+
+
+def kernel_isa():
+    """Which build of the reduction row kernels runs: "avx512", "avx2" or "baseline"."""
+    return _isa
 
 
 cdef void _merge_into(int op, int acc_type, char* dst, const char* src, int64_t count) noexcept nogil:

@@ -1,7 +1,8 @@
-"""The element-wise row kernels of the vector builds: compiled as elementwise_avx2 with
-AVX2 + FMA and, from the same generated C under another name, as elementwise_avx512 with
-AVX-512 F/DQ/BW/VL (setup.py's ISA_COPIES).  elementwise.pyx imports the one the instruction-set
-level allows (NOTE [ Kernel dispatch ] in elementwise.pyx)."""
+"""The element-wise row kernels (elementwise_rows.pxi), built once per instruction set:
+as elementwise_baseline for the portable ISA and, from the same generated C under other
+names, as elementwise_avx2 (AVX2 + FMA) and elementwise_avx512 (AVX-512 F/DQ/BW/VL):
+setup.py's ISA_COPIES, so Cython runs once for all three.  elementwise.pyx imports the best
+one the instruction-set level allows (NOTE [ Kernel dispatch ] in elementwise.pyx)."""
 from cpython.pycapsule cimport PyCapsule_New
 
 from strided._C.kernels.elementwise cimport (
