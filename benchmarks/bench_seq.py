@@ -7,10 +7,10 @@ float32, batch 8, 8 heads, head dim 64, causal and not, with the peak extra memo
 
 Every (library, seq, causal, pass, threads) case runs in a fresh process, so the two
 libraries never share an OpenMP runtime and each case's memory is its own: the process
-builds q, k, v (and the output gradient), reads its resident size, runs the case once, and
-reads its peak resident size (ru_maxrss); the difference is the case's peak extra memory
-(outputs, gradients and scratch -- ru_maxrss sees C allocations, which tracemalloc does
-not).  For scale the table gives the size one B x H x L x L float32 score matrix would
+builds q, k, v (and the output gradient), resets its peak resident size (Linux's
+clear_refs), reads its resident size, runs the case once, and reads the peak (VmHWM); the
+difference is the case's peak extra memory (outputs, gradients and scratch: the resident
+size sees C allocations, which tracemalloc does not).  For scale the table gives the size one B x H x L x L float32 score matrix would
 take: an attention that materialised it would need at least that much.  Then the case is
 timed call by call; the MEDIAN is reported in ms (the machine may be shared and noisy: only
 medians and ratios mean anything).  "fwd" is one call on inputs that do not require grad;
@@ -29,25 +29,43 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B, H, E = 8, 8, 64
 
 
-def _maxrss_mb():
-    """The process's peak resident size so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _rss_mb():
-    """The process's resident size now (Linux: /proc/self/statm; else the peak so far)."""
+def _reset_peak():
+    """Start a new peak-resident-size measurement (Linux: writing 5 to clear_refs resets
+    VmHWM); False where that is not possible."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError):
-        return _maxrss_mb()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_mb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise OSError(field)
+
+
+def _extra_mb(run):
+    """Peak resident size while run() runs, minus the resident size before it: VmHWM after
+    a reset where the kernel allows it, else ru_maxrss (which also counts any higher peak
+    reached before, e.g. while the inputs were made)."""
+    if _reset_peak():
+        before = _status_mb("VmRSS")
+        run()
+        return _status_mb("VmHWM") - before
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    run()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 - before
 
 
 def _worker(lib, L, causal, mode, threads, repeats, budget):
     """Time one case in this process; returns {"ms", "extra_mb"}."""
     import numpy as np
     rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal((B, H, L, E)).astype(np.float32) for _ in range(4)]
+    arrays = [rng.standard_normal((B, H, L, E), dtype=np.float32) for _ in range(4)]
     grad = mode == "fwd+bwd"
     if lib == "torch":
         import torch
@@ -70,9 +88,7 @@ def _worker(lib, L, causal, mode, threads, repeats, budget):
             q.grad = k.grad = v.grad = None
             out.backward(g)
 
-    before = _rss_mb()
-    run()
-    extra = _maxrss_mb() - before
+    extra = _extra_mb(run)
     times = []
     start = time.perf_counter()
     while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
