@@ -1,9 +1,22 @@
 """What the benchmark scripts share: running a peer library in its own process (PyTorch's
-bundled libgomp disturbs OpenMP in a shared process) and printing optional numbers."""
+bundled libgomp disturbs OpenMP in a shared process) and printing optional numbers, naming the CPU."""
 import json
 import os
+import platform
 import subprocess
 import sys
+
+
+def cpu_model():
+    """The CPU's model name as lscpu shows it (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def peer_in_subprocess(script, extra_args=()):

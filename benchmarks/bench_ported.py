@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-from _peers import fmt
+from _peers import cpu_model, fmt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, "examples", "ported", "run_ported.py")
@@ -42,17 +42,6 @@ CONFIGS = {
     "quickstart_tutorial": {"full": ([], []), "quick": (["--max-batches", "3"], [])},
     "regression_main": {"full": ([], []), "quick": ([], [])},
 }
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def have_torch():
