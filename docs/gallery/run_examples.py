@@ -56,8 +56,8 @@ def run(name: str) -> None:
     args, pictures = EXAMPLES[name]
     with tempfile.TemporaryDirectory() as tmp:
         argv = [a.format(tmp=tmp) for a in args]
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   MPLBACKEND="Agg")
+        path = os.pathsep.join(p for p in [ROOT, os.environ.get("PYTHONPATH")] if p)
+        env = dict(os.environ, PYTHONPATH=path, MPLBACKEND="Agg")
         proc = subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, text=True,
                               capture_output=True)
         if proc.returncode != 0:
