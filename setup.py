@@ -230,7 +230,7 @@ def _c_key(c_file):
 def cythonize_changed(exts):
     """Cythonize the modules whose sources, dependencies, Cython version or directives
     changed since their .c was generated (NOTE [ Incremental builds ]); point every
-    extension at its .c."""
+    extension at its .c (in place: the Extension objects stay the build's own)."""
     import Cython
     from Cython.Build.Dependencies import create_dependency_tree
 
@@ -262,10 +262,10 @@ def cythonize_changed(exts):
         for name, key in stale.items():
             with open(done[name].sources[0], "ab") as f:
                 f.write(KEY_PREFIX + key.encode() + b" */\n")
-        exts = [done.get(ext.name, ext) for ext in exts]
+        for ext in todo:
+            ext.sources = list(done[ext.name].sources)
     for ext in copies:
         ext.sources = [_renamed_copy(ext.sources[0][:-len(".pyx")] + ".c", ext.name)]
-    return exts + copies
 
 
 # Cython 3.1+ keeps a module's string constants in one concatenated array indexed by their
@@ -311,6 +311,9 @@ class ParallelBuildExt(build_ext):
             self.parallel = CORES
 
     def build_extensions(self):
+        # Cython runs here, not when setup.py is loaded: pip loads it three times (build
+        # requirements, metadata, build) and only the build needs the C
+        cythonize_changed(self.extensions)
         # longest first, so the biggest modules don't start last on a core of their own
         self.extensions.sort(key=lambda e: -sum(os.path.getsize(s) for s in e.sources))
         try:
@@ -380,6 +383,6 @@ class ParallelBuildExt(build_ext):
 
 
 setup(
-    ext_modules=cythonize_changed(extensions),
+    ext_modules=extensions,
     cmdclass={"build_ext": ParallelBuildExt},
 )
