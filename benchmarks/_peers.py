@@ -2,21 +2,14 @@
 bundled libgomp disturbs OpenMP in a shared process) and printing optional numbers, naming the CPU."""
 import json
 import os
-import platform
 import subprocess
 import sys
 
 
 def cpu_model():
-    """The CPU's model name as lscpu shows it (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU's model name as lscpu shows it (strided.show_config's)."""
+    import strided
+    return strided.show_config("dicts")["cpu"]["name"]
 
 
 def peer_in_subprocess(script, extra_args=()):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -42,14 +41,9 @@ EXAMPLES = {
 
 
 def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU's model name as lscpu shows it (strided.show_config's)."""
+    import strided
+    return strided.show_config("dicts")["cpu"]["name"]
 
 
 def run(name: str) -> None:
