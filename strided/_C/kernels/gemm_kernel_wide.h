@@ -323,9 +323,7 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
     int64_t cs_c, int64_t nr, double alpha, double beta
 
 STRIDED_WIDE_KERNELS(avx512, STRIDED_AVX512, ZS, ZD)
-/* The P layer is for tests only: built at -O1, which keeps every FMA of its intrinsics and
- * so its bits, and costs a third of gemm.c's compile time less (34 -> 22 s) than -O3 */
-STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2 __attribute__((optimize("O1"))), PS, PD)
+STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2, PS, PD)
 
 /* ---- packing for the wide tables ----------------------------------------------------
  * NOTE [ Packing A ] and NOTE [ Packing B ] with MR = 12 and NR = 32 / 16.  Row-major B
