@@ -146,12 +146,7 @@ def test_allow_list_is_current():
 
 
 # ">>>" examples that are illustrations, not runnable: "qualified name": why
-EXAMPLES_NOT_RUN = {
-    "strided.nn.functional.interpolate": "illustrative: uses an x it does not define",
-    "strided.nn.utils.clip_grad_norm_": "illustrative: uses a model it does not define",
-    "strided.data.random_split": "illustrative: uses a dataset ds it does not define",
-    "strided.data.DataLoader": "illustrative: uses tensors x, y it does not define",
-}
+EXAMPLES_NOT_RUN: dict[str, str] = {}
 
 
 def _examples():
