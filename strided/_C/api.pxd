@@ -22,6 +22,8 @@
 #                reorders and merges dims and calls the C row callback
 #                fn(ptrs, byte_strides, n, ctx) on flat rows, with the GIL released, over
 #                the library's threads when the work exceeds `grain` elements per thread
+#   math         expf_fast, tanhf_fast: the library's float32 exp and tanh (within 2 and 3
+#                ulp), branch-free inline code, so loops calling them vectorize
 #   threads      num_threads(work, grain): the threads a kernel should use for `work`
 #                elements (set_num_threads() governs it); max_threads()
 #
@@ -39,6 +41,7 @@ from strided._C.core.tensor cimport mark_written as _mark_written
 from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, MAX_OPERANDS, loop_init,
                                        loop_set_operand, loop_prepare, loop_run_parallel)
 from strided._C.core.threads cimport num_threads_for, get_max_threads
+from strided._C.kernels.fastmath cimport expf_fast, tanhf_fast
 
 cdef enum:
     API_VERSION = 1
