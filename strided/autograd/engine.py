@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from strided._C.core.tensor import Tensor, _set_grad_enabled
-from strided.autograd.graph import AccumulateGrad, Node, gradient_edge
+from strided.autograd.graph import (AccumulateGrad, Node, gradient_edge,
+                                    run_post_accumulate_grad_hooks)
 
 
 _NO_CREATE_GRAPH = ("create_graph=True (higher-order gradients, double backward) is not "
@@ -163,6 +164,8 @@ def backward(tensors: Tensor | Sequence[Tensor],
     for t, g in zip(leaves, grads):
         if g is not None:
             t.grad = g.detach().clone() if t.grad is None else t.grad + g
+            if t.grad_fn is None:
+                run_post_accumulate_grad_hooks(t)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

@@ -150,3 +150,53 @@ class AccumulateGrad(Node):
             leaf.grad = grad.detach().clone()      # the caller may still hold `grad`
         else:
             leaf.grad.add_(grad)
+        run_post_accumulate_grad_hooks(leaf)
+
+
+# NOTE [ Post-accumulate-grad hooks ]
+# Tensor.register_post_accumulate_grad_hook(hook) keeps hook here, keyed by the leaf's id
+# (Tensor is a cdef class with no __dict__, and a WeakKeyDictionary would compare tensors
+# with their element-wise ==); a weak reference's callback drops the entry with the leaf.
+# Hooks live with the tensor, not with its AccumulateGrad node, which is freed with each
+# graph.  They run after every accumulation into the leaf's .grad, in registration order.
+_POST_ACCUMULATE_HOOKS: dict[int, tuple[weakref.ref, dict[int, Any]]] = {}
+_next_hook_id = 0
+
+
+class RemovableHandle:
+    """What register_post_accumulate_grad_hook returns: remove() unregisters the hook."""
+
+    def __init__(self, hooks: dict[int, Any], hook_id: int) -> None:
+        self._hooks = hooks
+        self.id = hook_id
+
+    def remove(self) -> None:
+        """Unregister the hook (again: no effect)."""
+        self._hooks.pop(self.id, None)
+
+
+def register_post_accumulate_grad_hook(leaf: Tensor, hook: Any) -> RemovableHandle:
+    """Keep hook(leaf) to run after each accumulation into leaf.grad (NOTE above)."""
+    global _next_hook_id
+    key = id(leaf)
+    entry = _POST_ACCUMULATE_HOOKS.get(key)
+    if entry is None or entry[0]() is not leaf:
+        ref = weakref.ref(leaf, lambda _r, key=key: _drop_hooks(key, _r))
+        entry = _POST_ACCUMULATE_HOOKS[key] = (ref, {})
+    _next_hook_id += 1
+    entry[1][_next_hook_id] = hook
+    return RemovableHandle(entry[1], _next_hook_id)
+
+
+def _drop_hooks(key: int, ref: weakref.ref) -> None:
+    entry = _POST_ACCUMULATE_HOOKS.get(key)
+    if entry is not None and entry[0] is ref:
+        del _POST_ACCUMULATE_HOOKS[key]
+
+
+def run_post_accumulate_grad_hooks(leaf: Tensor) -> None:
+    """Run leaf's post-accumulate-grad hooks (after backward wrote into leaf.grad)."""
+    entry = _POST_ACCUMULATE_HOOKS.get(id(leaf))
+    if entry is not None and entry[0]() is leaf:
+        for hook in list(entry[1].values()):
+            hook(leaf)

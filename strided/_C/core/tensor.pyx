@@ -2652,6 +2652,29 @@ cdef class Tensor:
             self._grad_fn._retain_output(self._output_nr, self)
             self._retains_grad = True
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Run hook(self) each time backward has accumulated a gradient into this leaf's
+        .grad (the hook may read or change self.grad; its return value is ignored).  Returns
+        a handle whose remove() unregisters the hook.  Only leaves that require grad take
+        one (PyTorch's errors otherwise); strided.distributed's data-parallel wrapper starts
+        its gradient all-reduces from these hooks.
+
+        >>> w = strided.ones(2, requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda p: print("grad", p.grad))
+        >>> (w * 3).sum().backward()
+        grad tensor([3., 3.])
+        >>> h.remove()
+        """
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        return _autograd().register_post_accumulate_grad_hook(self, hook)
+
     def detach(self):
         """A tensor sharing self's storage and layout, cut off from the graph."""
         return make_tensor(self._storage, self._ndim, self._sizes, self._strides, self._offset,
