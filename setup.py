@@ -60,6 +60,7 @@ MODULES += ["ops.join", "kernels.gather", "ops.gather",     # issue 17: joining,
             "kernels.sort", "ops.sort", "ops.compose",        # sorting
             "ops.einsum"]
 MODULES += ["kernels.attention"]                            # issue 19: fused attention
+MODULES += ["kernels.rnn"]                                  # issue 19: recurrent layers
 HEADERS = os.path.join("strided", "_C", "kernels")     # gemm_kernel.h, conv_kernels.h
 
 # NOTE [ Op table ] (strided/op_table.py): the GENERATED regions of the Cython sources are

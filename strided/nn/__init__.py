@@ -17,3 +17,4 @@ from strided.nn.resampling import (
     ReplicationPad2d, CircularPad1d, CircularPad2d)
 from strided.nn import utils
 from strided.nn.attention import MultiheadAttention
+from strided.nn.rnn import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, RNNBase, RNNCellBase
