@@ -1,0 +1,329 @@
+"""DistributedDataParallel: every rank holds the whole model and a slice of the batch;
+gradients are averaged across ranks during backward.
+
+NOTE [ Gradient buckets ]
+Parameters that require grad are split, in reverse order of module.parameters() (roughly
+the order backward produces their gradients, as PyTorch's reducer does), into buckets of
+one dtype: the first holds at most 1 MB, the others at most bucket_cap_mb (25 MB by
+default), PyTorch's limits.  Each bucket owns one flat contiguous tensor with a slot per
+parameter.  A post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad
+hooks ]) copies the parameter's fresh .grad into its slot; when the last slot of a bucket is
+filled the bucket's non-blocking all-reduce (MPI_Iallreduce, in place on the flat tensor's
+memory) starts, so communication runs while backward computes the earlier layers' gradients.
+
+Buckets are started strictly in index order on every rank (a bucket that fills early waits
+for the ones before it): MPI matches non-blocking collectives by the order they are issued,
+so every rank must issue them in the same order, whatever order its gradients arrive in.
+Every hook also tests the outstanding requests, which lets MPI move them along (MPI makes
+progress only inside its calls).  When the last bucket has started, the hook waits for all
+of them, divides by the world size and writes the averages into each parameter's .grad.
+
+NOTE [ Unused parameters ]
+A parameter that gets no gradient in a backward pass never fills its slot, so its bucket
+never starts.  By default the next forward then raises PyTorch's error (naming the
+parameters); find_unused_parameters=True walks the graph from forward's outputs, marks the
+parameters it does not reach as ready with a zero gradient right away, and all-reduces a
+per-parameter "used" count with the last bucket, so a parameter used on some ranks gets the
+average over all ranks and one used on none keeps its .grad untouched.
+"""
+from __future__ import annotations
+import contextlib
+import weakref
+from typing import Any, Iterator
+
+import numpy as np
+
+from strided._C.core.tensor import Tensor, is_grad_enabled
+from strided.distributed.collectives import _as_array
+from strided.distributed.process_group import _group
+from strided.nn.module import Module
+
+_FIRST_BUCKET_BYTES = 1024 * 1024
+_MB = 1024 * 1024
+
+
+class _Bucket:
+    def __init__(self, index: int, params: list[int], shapes: list[tuple[int, ...]],
+                 dtype: Any) -> None:
+        from strided.creation import zeros
+        self.index = index
+        self.params = params
+        self.offsets = []
+        total = 0
+        for shape in shapes:
+            self.offsets.append(total)
+            total += int(np.prod(shape, dtype=np.int64))
+        self.flat = zeros(total, dtype=dtype)
+        self.array = _as_array(self.flat)
+        self.slots = [self.flat[o:o + int(np.prod(s, dtype=np.int64))].view(s)
+                      for o, s in zip(self.offsets, shapes)]
+        self.pending = len(params)
+        self.request = None
+
+
+def _tensors_in(obj: Any, out: list[Tensor]) -> list[Tensor]:
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for x in obj:
+            _tensors_in(x, out)
+    elif isinstance(obj, dict):
+        for x in obj.values():
+            _tensors_in(x, out)
+    return out
+
+
+def _reachable_leaves(outputs: list[Tensor]) -> set[int]:
+    """ids of the leaves whose AccumulateGrad nodes the outputs' graphs reach."""
+    from strided.autograd.graph import AccumulateGrad
+    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
+    seen, leaves = set(map(id, stack)), set()
+    for t in outputs:
+        if t.grad_fn is None and t.requires_grad:
+            leaves.add(id(t))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, AccumulateGrad):
+            leaves.add(id(node.variable))
+            continue
+        for edge in node.next_functions:
+            if edge is not None and id(edge[0]) not in seen:
+                seen.add(id(edge[0]))
+                stack.append(edge[0])
+    return leaves
+
+
+class DistributedDataParallel(Module):
+    """Data parallelism over the process group: wraps module so that after backward every
+    rank's parameters hold the gradient averaged over all ranks (NOTE [ Gradient buckets ]).
+
+    At construction the ranks' parameters are checked to have the same shapes and dtypes,
+    and parameters and buffers are broadcast from rank 0, so all replicas start equal.  With
+    broadcast_buffers (the default) buffers (e.g. BatchNorm's running statistics) are
+    broadcast from rank 0 before each forward, as in PyTorch.  Use no_sync() around
+    backward passes whose gradients should only accumulate locally.  bucket_cap_mb: the
+    bucket size (25 MB); find_unused_parameters: see NOTE [ Unused parameters ];
+    gradient_as_bucket_view: .grad becomes a view of the bucket (one copy less per step).
+    device_ids, output_device, dim, check_reduction and static_graph are accepted for
+    PyTorch's signature; they change nothing on the CPU.
+    """
+
+    def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None,
+                 dim: int = 0, broadcast_buffers: bool = True, process_group: Any = None,
+                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+                 check_reduction: bool = False, gradient_as_bucket_view: bool = False,
+                 static_graph: bool = False) -> None:
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel wraps a strided.nn.Module, got "
+                            f"{type(module).__name__}")
+        g = _group(process_group)
+        self.module = module
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.require_backward_grad_sync = True
+        cap = 25.0 if bucket_cap_mb is None else float(bucket_cap_mb)
+        if not cap > 0:
+            raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
+        self.bucket_cap_mb = cap
+        object.__setattr__(self, "_g", g)
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        if not named:
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't "
+                               "have any parameter that requires a gradient.")
+        self._verify_same_model(g, module)
+        self._sync_state(g, module)
+        object.__setattr__(self, "_params", [p for _, p in named])
+        object.__setattr__(self, "_param_names", [n for n, _ in named])
+        object.__setattr__(self, "_buckets", self._make_buckets(cap))
+        where = {}
+        for b in self._buckets:
+            for k, i in enumerate(b.params):
+                where[i] = (b, k)
+        object.__setattr__(self, "_where", where)
+        object.__setattr__(self, "_handles", [
+            p.register_post_accumulate_grad_hook(self._hook_for(i))
+            for i, p in enumerate(self._params)])
+        object.__setattr__(self, "_armed", False)
+        object.__setattr__(self, "_ready", set())
+        object.__setattr__(self, "_next_bucket", 0)
+        object.__setattr__(self, "_used", None)
+
+    # ---- construction ----------------------------------------------------------------------
+
+    @staticmethod
+    def _verify_same_model(g, module: Module) -> None:
+        mine = [(n, p.dtype.name, tuple(p.shape)) for n, p in module.named_parameters()]
+        everyone = g.comm.allgather(mine)
+        for r, theirs in enumerate(everyone):
+            if len(theirs) != len(mine):
+                raise RuntimeError(f"DDP expects same model across all ranks, but Rank "
+                                   f"{g.rank} has {len(mine)} params, while rank {r} has "
+                                   f"inconsistent {len(theirs)} params.")
+            for (n, dt, s), (n2, dt2, s2) in zip(mine, theirs):
+                if (dt, s) != (dt2, s2):
+                    raise RuntimeError(f"DDP expects same model across all ranks, but rank "
+                                       f"{g.rank}'s parameter {n} is {dt} {list(s)} and rank "
+                                       f"{r}'s {n2} is {dt2} {list(s2)}")
+
+    @staticmethod
+    def _sync_state(g, module: Module) -> None:
+        """Broadcast parameters and buffers from rank 0 (in place, through their memory)."""
+        from strided.autograd.grad_mode import no_grad
+        with no_grad():
+            for t in list(module.parameters()) + list(module.buffers()):
+                _broadcast_raw(g, t)
+
+    def _make_buckets(self, cap_mb: float) -> list[_Bucket]:
+        order = list(range(len(self._params)))[::-1]
+        buckets, open_ = [], {}              # dtype name -> (indices, bytes)
+        limit = lambda: _FIRST_BUCKET_BYTES if not buckets else int(cap_mb * _MB)  # noqa: E731
+
+        def close(key):
+            idx, _ = open_.pop(key)
+            ps = [self._params[i] for i in idx]
+            buckets.append(_Bucket(len(buckets), idx, [tuple(p.shape) for p in ps],
+                                   ps[0].dtype))
+        for i in order:
+            p = self._params[i]
+            key = p.dtype.name
+            idx, nbytes = open_.get(key, ([], 0))
+            idx.append(i)
+            nbytes += p.numel() * p.element_size()
+            open_[key] = (idx, nbytes)
+            if nbytes >= limit():
+                close(key)
+        for key in list(open_):
+            close(key)
+        return buckets
+
+    # ---- forward and the hooks -------------------------------------------------------------
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        """Run the wrapped module (after broadcasting buffers from rank 0) and arm the
+        gradient hooks for the backward pass that follows, unless in no_sync() or no_grad."""
+        if self._armed:
+            missing = [self._param_names[i] for i in range(len(self._params))
+                       if i not in self._ready]
+            object.__setattr__(self, "_armed", False)
+            raise RuntimeError(
+                "Expected to have finished reduction in the prior iteration before starting a "
+                "new one. This error indicates that your module has parameters that were not "
+                "used in producing loss. You can enable unused parameter detection by passing "
+                "the keyword argument `find_unused_parameters=True` to "
+                "`strided.distributed.DistributedDataParallel`, and by making sure all "
+                "`forward` function outputs participate in calculating loss.\n"
+                f"Parameters which did not receive grad for rank {self._g.rank}: "
+                f"{', '.join(missing)}")
+        if self.broadcast_buffers and self._g.size > 1:
+            from strided.autograd.grad_mode import no_grad
+            with no_grad():
+                for b in self.module.buffers():
+                    _broadcast_raw(self._g, b)
+        out = self.module(*inputs, **kwargs)
+        if is_grad_enabled() and self.require_backward_grad_sync:
+            self._arm(out)
+        return out
+
+    def _arm(self, out: Any) -> None:
+        for b in self._buckets:
+            b.pending = len(b.params)
+            b.request = None
+        object.__setattr__(self, "_ready", set())
+        object.__setattr__(self, "_next_bucket", 0)
+        object.__setattr__(self, "_armed", True)
+        if not self.find_unused_parameters:
+            object.__setattr__(self, "_used", None)
+            return
+        reached = _reachable_leaves(_tensors_in(out, []))
+        used = np.zeros(len(self._params), dtype=np.int32)
+        object.__setattr__(self, "_used", used)
+        for i, p in enumerate(self._params):
+            if id(p) in reached:
+                used[i] = 1
+        for i in range(len(self._params)):
+            if not used[i]:
+                b, k = self._where[i]
+                b.slots[k].zero_()
+                self._mark_ready(i)
+
+    def _hook_for(self, i: int):
+        ref = weakref.ref(self)             # the parameters' hooks must not keep self alive
+
+        def hook(p: Tensor) -> None:
+            self = ref()
+            if self is None or not self._armed:
+                return
+            if i in self._ready:
+                raise RuntimeError(
+                    f"Expected to mark a variable ready only once. This error is caused by "
+                    f"a parameter ({self._param_names[i]}) receiving its gradient twice in "
+                    f"one synchronised iteration (a second backward through the same "
+                    f"forward, or a parameter marked unused that was used after all). Use "
+                    f"no_sync() for backward passes that should not all-reduce.")
+            b, k = self._where[i]
+            b.slots[k].copy_(p.grad)
+            self._mark_ready(i)
+        return hook
+
+    def _mark_ready(self, i: int) -> None:
+        self._ready.add(i)
+        b, _ = self._where[i]
+        b.pending -= 1
+        g, buckets = self._g, self._buckets
+        MPI = g.MPI
+        while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
+            nb = buckets[self._next_bucket]
+            nb.request = g.comm.Iallreduce(MPI.IN_PLACE, nb.array, MPI.SUM)
+            object.__setattr__(self, "_next_bucket", self._next_bucket + 1)
+        started = [x.request for x in buckets[:self._next_bucket] if x.request is not None]
+        if started:
+            MPI.Request.Testall(started)         # lets MPI progress the started all-reduces
+        if self._next_bucket == len(buckets):
+            self._finish()
+
+    def _finish(self) -> None:
+        g = self._g
+        object.__setattr__(self, "_armed", False)
+        used = self._used
+        if used is not None:
+            g.comm.Allreduce(g.MPI.IN_PLACE, used, g.MPI.SUM)
+        for b in self._buckets:
+            b.request.Wait()
+            np.divide(b.array, g.size, out=b.array)
+            for k, i in enumerate(b.params):
+                if used is not None and used[i] == 0:
+                    continue                      # unused on every rank: .grad untouched
+                p, slot = self._params[i], b.slots[k]
+                if self.gradient_as_bucket_view:
+                    if p.grad is None or p.grad.data_ptr() != slot.data_ptr():
+                        p.grad = slot
+                elif p.grad is None:
+                    p.grad = slot.clone()
+                else:
+                    p.grad.copy_(slot)
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Inside this context, backward passes accumulate gradients locally without
+        all-reducing them; the first synchronised backward after it averages the
+        accumulated gradients (gradient accumulation over several micro-batches)."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
+
+
+def _broadcast_raw(g, t: Tensor) -> None:
+    """Bcast t from rank 0 through its memory (packed when not contiguous); no checks."""
+    if t.numel() == 0:
+        return
+    if t.is_contiguous():
+        g.comm.Bcast(_as_array(t), root=0)
+    else:
+        staging = t.detach().contiguous()
+        g.comm.Bcast(_as_array(staging), root=0)
+        t.detach().copy_(staging)
