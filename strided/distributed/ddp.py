@@ -4,9 +4,9 @@ gradients are averaged across ranks during backward.
 NOTE [ Gradient buckets ]
 Parameters that require grad are split, in reverse order of module.parameters() (roughly
 the order backward produces their gradients, as PyTorch's reducer does), into buckets of
-one dtype: the first holds at most 1 MB, the others at most bucket_cap_mb (25 MB by
-default), PyTorch's limits.  Each bucket owns one flat contiguous tensor with a slot per
-parameter.  A post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad
+one dtype: the first holds at most 1 MB (or bucket_cap_mb when smaller), the others at
+most bucket_cap_mb (25 MB by default), PyTorch's limits.  Each bucket owns one flat
+contiguous tensor with a slot per parameter.  A post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad
 hooks ]) copies the parameter's fresh .grad into its slot; when the last slot of a bucket is
 filled the bucket's non-blocking all-reduce (MPI_Iallreduce, in place on the flat tensor's
 memory) starts, so communication runs while backward computes the earlier layers' gradients.
@@ -178,7 +178,8 @@ class DistributedDataParallel(Module):
     def _make_buckets(self, cap_mb: float) -> list[_Bucket]:
         order = list(range(len(self._params)))[::-1]
         buckets, open_ = [], {}              # dtype name -> (indices, bytes)
-        limit = lambda: _FIRST_BUCKET_BYTES if not buckets else int(cap_mb * _MB)  # noqa: E731
+        cap = int(cap_mb * _MB)
+        limit = lambda: min(_FIRST_BUCKET_BYTES, cap) if not buckets else cap  # noqa: E731
 
         def close(key):
             idx, _ = open_.pop(key)
