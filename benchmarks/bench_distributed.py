@@ -36,6 +36,10 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=20, help="all-reduces timed per size")
     p.add_argument("--steps", type=int, default=6, help="timed ResNet-18 steps")
     p.add_argument("--batch", type=int, default=16, help="ResNet-18 images per process")
+    p.add_argument("--progress", choices=["thread", "poke"], default="thread",
+                   help="how DDP drives MPI during backward (NOTE [ MPI progress ]): a helper "
+                        "thread (the default when MPI grants THREAD_MULTIPLE) or tests at "
+                        "each gradient hook")
     p.add_argument("--worker", choices=["bandwidth", "train"], help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -52,6 +56,14 @@ def best_of(fn, repeats, barrier):
 
 
 # ---- workers (run under mpiexec) ----------------------------------------------------------
+
+def use_progress(model, kind):
+    from strided.distributed.ddp import _Progress
+    if kind == "poke" and type(model._progress) is not _Progress:
+        old = model._progress
+        old.close()
+        object.__setattr__(model, "_progress", _Progress(old.MPI, old.comm))
+
 
 def bandwidth_worker(args):
     import numpy as np
@@ -76,6 +88,7 @@ def bandwidth_worker(args):
         for i, k in enumerate(sizes):
             setattr(net, f"p{i}", nn.Parameter(strided.zeros(k)))
         model = dist.DistributedDataParallel(net)
+        use_progress(model, args.progress)
         params = list(net.parameters())
         for p in params:
             p.grad = strided.ones(p.shape)
@@ -109,6 +122,7 @@ def train_worker(args):
     strided.set_num_threads(1)
     strided.manual_seed(0)
     model = dist.DistributedDataParallel(resnet18(nn))
+    use_progress(model, args.progress)
     opt = strided.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(comm.rank)
     x = strided.tensor(rng.standard_normal((args.batch, 3, 32, 32), dtype=np.float32))
@@ -176,7 +190,7 @@ def launch(n, worker, args, extra=()):
     cmd = [shutil.which("mpiexec") or "mpiexec", "-n", str(n), sys.executable,
            os.path.abspath(__file__), "--worker", worker, "--steps", str(args.steps),
            "--batch", str(args.batch), "--repeats", str(args.repeats),
-           "--sizes-mb", *map(str, args.sizes_mb), *extra]
+           "--progress", args.progress, "--sizes-mb", *map(str, args.sizes_mb), *extra]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -192,7 +206,7 @@ def main(argv=None):
     sys.path[:0] = [ROOT, HERE]
     from _peers import cpu_model
     print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; DDP progress: {args.progress}")
     print("\n1. All-reduce, 2 ranks, float32 (median of "
           f"{args.repeats}; bandwidth = bytes / time)")
     print(f"{'size':>8} {'raw Allreduce':>16} {'all_reduce':>16} {'ratio':>6} "

@@ -13,13 +13,15 @@ the core's messages before any rank communicates.
 
 NOTE [ Collectives agree before they run ]
 MPI itself does not check that ranks pass matching buffers: a wrong dtype or shape on one
-rank reads garbage or truncates.  Each collective here first gathers every rank's (dtype,
-shape) -- a few bytes -- and raises on every rank, the same RuntimeError naming the ranks
-that differ, when they disagree; the tensors then are never sent.  Because all ranks see
-the same gathered list, they all raise together and none is left waiting.  The data-parallel
-wrapper's bucket all-reduces skip this (it checks its parameters once, at construction).
+rank reads garbage or truncates.  Each collective here first all-reduces two integers, the
+largest and the smallest hash of every rank's (dtype, shape); when they differ, every rank
+gathers the (dtype, shape) list and raises the same RuntimeError naming two ranks that
+differ, and the tensors are never sent.  Because all ranks see the same result, they all
+raise together and none is left waiting.  The data-parallel wrapper's bucket all-reduces
+skip this (it checks its parameters once, at construction).
 """
 from __future__ import annotations
+import hashlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -118,10 +120,16 @@ def _overlaps(sizes: Sequence[int], strides: Sequence[int]) -> bool:
     return np.unique(offsets).size != offsets.size
 
 
-def _agree(g, fn: str, local: Any, expect: Any = None, root: int | None = None) -> list:
+def _agree(g, fn: str, local: Any, expect: Any = None, root: int | None = None) -> None:
     """Gather every rank's metadata and raise (on every rank) unless they agree
     (NOTE [ Collectives agree before they run ])."""
-    everyone = g.comm.allgather(local)
+    digest = int.from_bytes(hashlib.blake2b(repr(local).encode(), digest_size=7).digest(),
+                            "little")
+    both = np.array([digest, -digest], dtype=np.int64)
+    g.comm.Allreduce(g.MPI.IN_PLACE, both, g.MPI.MAX)      # the largest and the smallest
+    if both[0] == digest and -both[1] == digest:
+        return
+    everyone = g.comm.allgather(local)                     # they differ: say how
     want = everyone[root] if root is not None else everyone[0]
     bad = [r for r, m in enumerate(everyone) if m != want]
     if bad:
@@ -130,7 +138,6 @@ def _agree(g, fn: str, local: Any, expect: Any = None, root: int | None = None) 
         raise RuntimeError(
             f"{fn}: every rank must pass {what}, but rank {ref} has "
             f"{_describe_any(want)} and rank {bad[0]} has {_describe_any(everyone[bad[0]])}")
-    return everyone
 
 
 def _describe_any(m: Any) -> str:

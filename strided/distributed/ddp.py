@@ -7,16 +7,26 @@ the order backward produces their gradients, as PyTorch's reducer does), into bu
 one dtype: the first holds at most 1 MB (or bucket_cap_mb when smaller), the others at
 most bucket_cap_mb (25 MB by default), PyTorch's limits.  Each bucket owns one flat
 contiguous tensor with a slot per parameter.  A post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad
-hooks ]) copies the parameter's fresh .grad into its slot; when the last slot of a bucket is
+hooks ]) writes the parameter's fresh .grad divided by the world size into its slot (one
+pass: the copy and PyTorch's pre-division fused); when the last slot of a bucket is
 filled the bucket's non-blocking all-reduce (MPI_Iallreduce, in place on the flat tensor's
 memory) starts, so communication runs while backward computes the earlier layers' gradients.
 
 Buckets are started strictly in index order on every rank (a bucket that fills early waits
 for the ones before it): MPI matches non-blocking collectives by the order they are issued,
 so every rank must issue them in the same order, whatever order its gradients arrive in.
-Every hook also tests the outstanding requests, which lets MPI move them along (MPI makes
-progress only inside its calls).  When the last bucket has started, the hook waits for all
-of them, divides by the world size and writes the averages into each parameter's .grad.
+When the last bucket has started, the hook waits for all of them and copies the averages
+into each parameter's .grad (with gradient_as_bucket_view, .grad becomes the slot itself:
+no copy, and the next backward accumulates straight into the bucket).
+
+NOTE [ MPI progress ]
+MPI moves a non-blocking collective's data only while some thread is inside an MPI call
+(MPICH, like most MPIs, has no progress thread by default).  So when MPI grants
+MPI_THREAD_MULTIPLE (mpi4py asks for it), a helper thread per DistributedDataParallel
+issues the buckets' all-reduces, in order, and tests them every 0.1 ms until they complete,
+while the main thread runs backward (strided's kernels release the GIL).  Otherwise the
+main thread issues them and tests them at every hook.  Buckets run on a duplicate of the
+group's communicator, so they never interleave with other collectives.
 
 NOTE [ Unused parameters ]
 A parameter that gets no gradient in a backward pass never fills its slot, so its bucket
@@ -28,12 +38,16 @@ average over all ranks and one used on none keeps its .grad untouched.
 """
 from __future__ import annotations
 import contextlib
+import queue
+import threading
+import time
 import weakref
 from typing import Any, Iterator
 
 import numpy as np
 
 from strided._C.core.tensor import Tensor, is_grad_enabled
+from strided._C.core.tensor import div as _div
 from strided.distributed.collectives import _as_array
 from strided.distributed.process_group import _group
 from strided.nn.module import Module
@@ -93,6 +107,89 @@ def _reachable_leaves(outputs: list[Tensor]) -> set[int]:
     return leaves
 
 
+class _Progress:
+    """Starts bucket all-reduces and completes them (NOTE [ MPI progress ]).  This base
+    form issues them from the calling thread and tests them at every hook (poke)."""
+
+    def __init__(self, MPI: Any, comm: Any) -> None:
+        self.MPI, self.comm = MPI, comm
+        self.started: list[Any] = []
+
+    def start(self, bucket: _Bucket) -> None:
+        bucket.request = self.comm.Iallreduce(self.MPI.IN_PLACE, bucket.array, self.MPI.SUM)
+        self.started.append(bucket.request)
+
+    def poke(self) -> None:
+        if self.started:
+            self.MPI.Request.Testall(self.started)
+
+    def wait(self, bucket: _Bucket) -> None:
+        bucket.request.Wait()
+        self.started = []
+
+    def close(self) -> None:
+        pass
+
+
+class _ThreadProgress(_Progress):
+    """All-reduces issued and tested by a helper thread, so that MPI moves the data while
+    the main thread runs backward's kernels (which release the GIL)."""
+
+    _STOP = object()
+
+    def __init__(self, MPI: Any, comm: Any, interval: float = 1e-4) -> None:
+        super().__init__(MPI, comm)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=_progress_loop,
+                                       args=(MPI, comm, self.queue, self._STOP, interval),
+                                       name="strided-ddp-progress", daemon=True)
+        self.thread.start()
+
+    def start(self, bucket: _Bucket) -> None:
+        bucket.done = threading.Event()
+        bucket.error = None
+        self.queue.put(bucket)
+
+    def poke(self) -> None:
+        pass
+
+    def wait(self, bucket: _Bucket) -> None:
+        bucket.done.wait()
+        if bucket.error is not None:
+            raise bucket.error
+
+    def close(self) -> None:
+        self.queue.put(self._STOP)
+
+
+def _progress_loop(MPI, comm, q, stop, interval) -> None:
+    pending: list[_Bucket] = []
+    while True:
+        try:
+            item = q.get() if not pending else q.get_nowait()
+        except queue.Empty:
+            item = None
+        if item is stop:
+            return
+        if item is not None:
+            try:
+                item.request = comm.Iallreduce(MPI.IN_PLACE, item.array, MPI.SUM)
+                pending.append(item)
+            except Exception as e:      # handed to the main thread's wait()
+                item.error = e
+                item.done.set()
+            continue
+        still = []
+        for b in pending:
+            if b.request.Test():
+                b.done.set()
+            else:
+                still.append(b)
+        pending = still
+        if pending:
+            time.sleep(interval)
+
+
 class DistributedDataParallel(Module):
     """Data parallelism over the process group: wraps module so that after backward every
     rank's parameters hold the gradient averaged over all ranks (NOTE [ Gradient buckets ]).
@@ -145,6 +242,13 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_handles", [
             p.register_post_accumulate_grad_hook(self._hook_for(i))
             for i, p in enumerate(self._params)])
+        # a communicator of its own, so bucket all-reduces never interleave with the
+        # program's collectives (or SyncBatchNorm's during backward) on the same one
+        comm = g.comm.Dup()
+        threaded = g.MPI.Query_thread() >= g.MPI.THREAD_MULTIPLE and g.size > 1
+        object.__setattr__(self, "_progress", _ThreadProgress(g.MPI, comm) if threaded
+                           else _Progress(g.MPI, comm))
+        weakref.finalize(self, _close, self._progress, comm)
         object.__setattr__(self, "_armed", False)
         object.__setattr__(self, "_ready", set())
         object.__setattr__(self, "_next_bucket", 0)
@@ -264,7 +368,11 @@ class DistributedDataParallel(Module):
                     f"forward, or a parameter marked unused that was used after all). Use "
                     f"no_sync() for backward passes that should not all-reduce.")
             b, k = self._where[i]
-            b.slots[k].copy_(p.grad)
+            slot, grad = b.slots[k], p.grad
+            if grad.data_ptr() == slot.data_ptr() and grad.stride() == slot.stride():
+                slot.div_(self._g.size)         # .grad is the bucket's view already
+            else:
+                _div(grad, self._g.size, out=slot)
             self._mark_ready(i)
         return hook
 
@@ -272,15 +380,11 @@ class DistributedDataParallel(Module):
         self._ready.add(i)
         b, _ = self._where[i]
         b.pending -= 1
-        g, buckets = self._g, self._buckets
-        MPI = g.MPI
+        buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
-            nb = buckets[self._next_bucket]
-            nb.request = g.comm.Iallreduce(MPI.IN_PLACE, nb.array, MPI.SUM)
+            self._progress.start(buckets[self._next_bucket])
             object.__setattr__(self, "_next_bucket", self._next_bucket + 1)
-        started = [x.request for x in buckets[:self._next_bucket] if x.request is not None]
-        if started:
-            MPI.Request.Testall(started)         # lets MPI progress the started all-reduces
+        self._progress.poke()
         if self._next_bucket == len(buckets):
             self._finish()
 
@@ -291,8 +395,7 @@ class DistributedDataParallel(Module):
         if used is not None:
             g.comm.Allreduce(g.MPI.IN_PLACE, used, g.MPI.SUM)
         for b in self._buckets:
-            b.request.Wait()
-            np.divide(b.array, g.size, out=b.array)
+            self._progress.wait(b)
             for k, i in enumerate(b.params):
                 if used is not None and used[i] == 0:
                     continue                      # unused on every rank: .grad untouched
@@ -316,6 +419,10 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+
+def _close(progress: _Progress, comm: Any) -> None:
+    progress.close()
 
 
 def _broadcast_raw(g, t: Tensor) -> None:
