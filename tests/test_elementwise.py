@@ -1228,6 +1228,51 @@ def test_tanh_float32_accuracy_wide_range():
     np.testing.assert_array_equal(got[: len(x) // 2], -got[len(x) // 2:])
 
 
+def test_erf_gelu_float32_accuracy_wide_range():
+    """erf (fastmath.pxd's NOTE [ Fast erf ]) within 2.5 ulp of the float64 truth over
+    [-12, 12] and tiny arguments; gelu, gelu_tanh and their backward kernels within 6e-7
+    absolute of the float64 formulas, and gelu's lower tail (from erfc, not 1 + erf) within
+    1e-5 relative down to 1e-30."""
+    x = np.concatenate([np.linspace(-12.0, 12.0, 200_001), np.geomspace(1e-30, 1.2, 10_001)])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    truth = _erf(x.astype(np.float64))
+    got = strided.tensor(x).erf().numpy().astype(np.float64)
+    ulp = np.spacing(np.abs(truth).astype(np.float32)).astype(np.float64)
+    err = np.abs(got - truth) / ulp
+    assert err.max() <= 2.5, (x[err.argmax()], err.max())
+    assert np.mean(err <= 1.0) > 0.95
+
+    import strided.nn.functional as F
+    core = strided._C.core.tensor
+    xs = np.linspace(-15.0, 15.0, 150_001).astype(np.float32)
+    xd = xs.astype(np.float64)
+    t = strided.tensor(xs)
+    ones = strided.ones(len(xs))
+    cdf = 0.5 * _erfc(-xd / math.sqrt(2))
+    pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
+    k = math.sqrt(2 / math.pi)
+    th = np.tanh(k * (xd + 0.044715 * xd ** 3))
+    cases = {
+        "gelu": (F.gelu(t), xd * cdf),
+        "gelu_backward": (core.binary_op(core.INTERNAL_BINARY_OPS["gelu_backward"], ones, t),
+                          cdf + xd * pdf),
+        "gelu_tanh": (F.gelu(t, approximate="tanh"), 0.5 * xd * (1 + th)),
+        "gelu_tanh_backward": (
+            core.binary_op(core.INTERNAL_BINARY_OPS["gelu_tanh_backward"], ones, t),
+            0.5 * (1 + th) + 0.5 * xd * (1 - th * th) * k * (1 + 3 * 0.044715 * xd * xd)),
+    }
+    for name, (got, want) in cases.items():
+        assert got.dtype is strided.float32
+        err = np.abs(got.numpy().astype(np.float64) - want)
+        assert err.max() <= 6e-7, (name, xs[err.argmax()], err.max())
+    tail = -np.geomspace(3.0, 15.0, 2001)
+    want = tail * 0.5 * _erfc(-tail / math.sqrt(2))
+    keep = np.abs(want) > 1e-30
+    got = F.gelu(strided.tensor(tail.astype(np.float32))).numpy().astype(np.float64)
+    rel = np.abs(got[keep] - want[keep]) / np.abs(want[keep])
+    assert rel.max() <= 1e-5, rel.max()
+
+
 def test_log_float32_accuracy_wide_range():
     """log over every binade (subnormals included) and across 1: within 2 ulp of the float64
     truth; the special inputs as NumPy's."""

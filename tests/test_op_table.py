@@ -168,7 +168,18 @@ BINARY_CALLS = {
     "add_alpha": (lambda a, b: strided.add(a, b, alpha=2), lambda a, b: torch.add(a, b, alpha=2)),
     "sub_alpha": (lambda a, b: strided.sub(a, b, alpha=2), lambda a, b: torch.sub(a, b, alpha=2)),
     "lerp": (lambda a, b: strided.lerp(a, b, 0.25), lambda a, b: torch.lerp(a, b, 0.25)),
+    # gelu's backward kernels: (grad, input), as aten's gelu_backward takes them
+    "gelu_backward": (lambda a, b: _internal("gelu_backward", a, b),
+                      lambda a, b: torch.ops.aten.gelu_backward(a, b.expand_as(a).contiguous())),
+    "gelu_tanh_backward": (lambda a, b: _internal("gelu_tanh_backward", a, b),
+                           lambda a, b: torch.ops.aten.gelu_backward(
+                               a, b.expand_as(a).contiguous(), approximate="tanh")),
 }
+
+
+def _internal(name, a, b):
+    core = strided._C.core.tensor
+    return core.binary_op(core.INTERNAL_BINARY_OPS[name], a, b)
 
 
 def binary_calls(row):

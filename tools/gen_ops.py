@@ -283,6 +283,9 @@ def binary_regions(rows):
     lines = ["BINARY_OPS = {"]
     lines += _wrap([f'"{r.name}": {r.code}' for r in rows if r.forms == "function"], "    ")
     lines[-1] += "}"
+    lines += ["INTERNAL_BINARY_OPS = {   # op codes with no public form (backward kernels)"]
+    lines += _wrap([f'"{r.name}": {r.code}' for r in rows if r.forms == "internal"], "    ")
+    lines[-1] += "}"
     out[("strided/_C/ops/elementwise.pxi", "binary names")] = lines
     lines = ["cdef frozenset _FLOAT_RESULT = frozenset({   # integer operands compute in float32"]
     lines += _wrap([r.code for r in rows if r.ints == "float"], "    ")

@@ -11,8 +11,9 @@ from strided._C.kernels.elementwise cimport (
 from strided._C.kernels.elementwise cimport (
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
     B_MINIMUM, B_ATAN2, B_HYPOT, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT,
-    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR, B_BOOL_FIRST)
+    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_GELU_BACKWARD,
+    B_GELU_TANH_BACKWARD, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_LOGICAL_AND, B_LOGICAL_OR,
+    B_LOGICAL_XOR, B_BOOL_FIRST)
 # END GENERATED: binary codes
 # BEGIN GENERATED: unary codes (tools/gen_ops.py from strided/op_table.py)
 from strided._C.kernels.elementwise cimport (

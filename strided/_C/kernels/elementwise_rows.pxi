@@ -9,6 +9,8 @@ from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.fastmath cimport expf_fast as _expf, logf_fast as _logf, tanhf_fast as _tanhf
+from strided._C.kernels.fastmath cimport (erff_fast, gelu_f, gelu_backward_f, gelu_tanh_f,
+                                          gelu_tanh_backward_f)
 
 cdef enum:
     BLOCK = 256             # elements per gathered block in the strided paths
@@ -64,6 +66,10 @@ cdef struct BSubAlpha:
     char unused
 cdef struct BLerpScalar:
     char unused
+cdef struct BGeluBackward:
+    char unused
+cdef struct BGeluTanhBackward:
+    char unused
 cdef struct CEq:
     char unused
 cdef struct CNe:
@@ -104,6 +110,8 @@ ctypedef fused binop_t:
     BAddAlpha
     BSubAlpha
     BLerpScalar
+    BGeluBackward
+    BGeluTanhBackward
 
 ctypedef fused cmpop_t:
     CEq
@@ -473,6 +481,22 @@ cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,
         if p0 < 0.5:
             return x + p0 * (y - x)
         return y - (y - x) * (1 - p0)
+    elif binop_t is BGeluBackward:
+        # g * gelu'(x) for g in x and the input in y, one pass (NOTE [ Fast erf ])
+        if scalar_t is float:
+            return gelu_backward_f(x, y)
+        elif scalar_t is double:
+            return _gelu_backward_d(x, y)
+        else:
+            return 0
+    elif binop_t is BGeluTanhBackward:
+        # g * gelu_tanh'(x), g in x, the input in y
+        if scalar_t is float:
+            return gelu_tanh_backward_f(x, y)
+        elif scalar_t is double:
+            return _gelu_tanh_backward_d(x, y)
+        else:
+            return 0
     return 0
 
 
@@ -480,7 +504,8 @@ cdef inline bint _branch_free(binop_t* op) noexcept nogil:
     """A formula without branches: a plain strided loop beats gathering."""
     return (binop_t is BAdd or binop_t is BSub or binop_t is BMul or binop_t is BBitwiseAnd
             or binop_t is BBitwiseOr or binop_t is BBitwiseXor or binop_t is BAddAlpha or
-            binop_t is BSubAlpha)
+            binop_t is BSubAlpha or binop_t is BGeluBackward or binop_t is
+            BGeluTanhBackward)
 
 
 cdef inline uint8_t _compare(cmpop_t* op, scalar_t x, scalar_t y) noexcept nogil:
@@ -516,6 +541,18 @@ cdef inline float _sigmoid_f(float x) noexcept nogil:
 
 cdef inline double _gelu_tanh_d(double x) noexcept nogil:
     return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
+cdef inline double _gelu_backward_d(double g, double x) noexcept nogil:
+    """g * (Phi(x) + x * phi(x)), the float64 twin of fastmath's gelu_backward_f."""
+    return g * (0.5 * erfc(-x * 0.70710678118654752)
+                + x * exp(-0.5 * x * x) * 0.39894228040143268)
+
+
+cdef inline double _gelu_tanh_backward_d(double g, double x) noexcept nogil:
+    cdef double t = tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))
+    return g * (0.5 * (1.0 + t)
+                + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * x * x))
 
 
 cdef inline double _softplus_d(double x, double beta, double threshold) noexcept nogil:
@@ -724,7 +761,7 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         return 0             # never called for these dtypes
     elif unop_t is UErf:
         if scalar_t is float:
-            return erff(x)
+            return erff_fast(x)
         elif scalar_t is double:
             return erf(x)
         return 0             # never called for these dtypes
@@ -736,13 +773,13 @@ cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,
         return 0             # never called for these dtypes
     elif unop_t is UGelu:
         if scalar_t is float:
-            return <float>0.5 * x * (<float>1.0 + erff(x * <float>0.70710678118654752))
+            return gelu_f(x)
         elif scalar_t is double:
             return 0.5 * x * (1.0 + erf(x * 0.70710678118654752))
         return 0             # never called for these dtypes
     elif unop_t is UGeluTanh:
         if scalar_t is float:
-            return <float>_gelu_tanh_d(x)
+            return gelu_tanh_f(x)
         elif scalar_t is double:
             return _gelu_tanh_d(x)
         return 0             # never called for these dtypes
@@ -1052,6 +1089,10 @@ cdef inline void _binary_dispatch(scalar_t* ty, char** p, const int64_t* s, int6
         _binary_row(<BSubAlpha*>NULL, ty, p, s, n, a)
     elif op == B_LERP_SCALAR:
         _binary_row(<BLerpScalar*>NULL, ty, p, s, n, a)
+    elif op == B_GELU_BACKWARD:
+        _binary_row(<BGeluBackward*>NULL, ty, p, s, n, a)
+    elif op == B_GELU_TANH_BACKWARD:
+        _binary_row(<BGeluTanhBackward*>NULL, ty, p, s, n, a)
     elif op == B_EQ:
         _compare_row(<CEq*>NULL, ty, p, s, n)
     elif op == B_NE:

@@ -23,8 +23,9 @@ from strided._C.kernels.elementwise cimport (
 from strided._C.kernels.elementwise cimport (
     B_ADD, B_SUB, B_MUL, B_DIV, B_FLOOR_DIVIDE, B_REMAINDER, B_FMOD, B_POW, B_MAXIMUM,
     B_MINIMUM, B_ATAN2, B_HYPOT, B_BITWISE_AND, B_BITWISE_OR, B_BITWISE_XOR, B_LSHIFT,
-    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-    B_LOGICAL_AND, B_LOGICAL_OR, B_LOGICAL_XOR, B_BOOL_FIRST)
+    B_RSHIFT, B_ADD_ALPHA, B_SUB_ALPHA, B_LERP_SCALAR, B_GELU_BACKWARD,
+    B_GELU_TANH_BACKWARD, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_LOGICAL_AND, B_LOGICAL_OR,
+    B_LOGICAL_XOR, B_BOOL_FIRST)
 # END GENERATED: binary codes
 # BEGIN GENERATED: unary codes (tools/gen_ops.py from strided/op_table.py)
 from strided._C.kernels.elementwise cimport (
@@ -48,7 +49,9 @@ cdef frozenset _FLOAT_RESULT = frozenset({   # integer operands compute in float
 cdef dict _NO_KERNEL = {   # op: (PyTorch's kernel name, refused classes: 1 float, 2 int, 4 bool)
     B_HYPOT: ("hypot_cpu", 6), B_BITWISE_AND: ("bitwise_and_cpu", 1),
     B_BITWISE_OR: ("bitwise_or_cpu", 1), B_BITWISE_XOR: ("bitwise_xor_cpu", 1),
-    B_LSHIFT: ("lshift_cpu", 5), B_RSHIFT: ("rshift_cpu", 5)}
+    B_LSHIFT: ("lshift_cpu", 5), B_RSHIFT: ("rshift_cpu", 5),
+    B_GELU_BACKWARD: ("GeluBackwardKernelImpl", 6),
+    B_GELU_TANH_BACKWARD: ("GeluBackwardKernelImpl", 6)}
 # END GENERATED: binary dtype rules
 
 # BEGIN GENERATED: binary messages (tools/gen_ops.py from strided/op_table.py)
@@ -58,7 +61,8 @@ cdef object _BINARY_NAMES = {
     B_MINIMUM: "minimum", B_ATAN2: "atan2", B_HYPOT: "hypot", B_BITWISE_AND: "bitwise_and",
     B_BITWISE_OR: "bitwise_or", B_BITWISE_XOR: "bitwise_xor",
     B_LSHIFT: "bitwise_left_shift", B_RSHIFT: "bitwise_right_shift", B_ADD_ALPHA: "add",
-    B_SUB_ALPHA: "sub", B_LERP_SCALAR: "lerp", B_EQ: "eq", B_NE: "ne", B_LT: "lt",
+    B_SUB_ALPHA: "sub", B_LERP_SCALAR: "lerp", B_GELU_BACKWARD: "gelu_backward",
+    B_GELU_TANH_BACKWARD: "gelu_tanh_backward", B_EQ: "eq", B_NE: "ne", B_LT: "lt",
     B_LE: "le", B_GT: "gt", B_GE: "ge", B_LOGICAL_AND: "logical_and",
     B_LOGICAL_OR: "logical_or", B_LOGICAL_XOR: "logical_xor"}
 # END GENERATED: binary messages
@@ -900,6 +904,9 @@ BINARY_OPS = {
     "bitwise_left_shift": B_LSHIFT, "bitwise_right_shift": B_RSHIFT, "eq": B_EQ,
     "ne": B_NE, "lt": B_LT, "le": B_LE, "gt": B_GT, "ge": B_GE,
     "logical_and": B_LOGICAL_AND, "logical_or": B_LOGICAL_OR, "logical_xor": B_LOGICAL_XOR}
+INTERNAL_BINARY_OPS = {   # op codes with no public form (backward kernels)
+    "add_alpha": B_ADD_ALPHA, "sub_alpha": B_SUB_ALPHA, "lerp": B_LERP_SCALAR,
+    "gelu_backward": B_GELU_BACKWARD, "gelu_tanh_backward": B_GELU_TANH_BACKWARD}
 # END GENERATED: binary names
 
 # BEGIN GENERATED: unary names (tools/gen_ops.py from strided/op_table.py)
