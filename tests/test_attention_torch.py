@@ -421,8 +421,14 @@ def test_mha_parameters_and_errors():
         sm(x, x, x, attn_mask=strided.zeros(4, 5))
     with pytest.raises(RuntimeError, match="3D attn_mask"):
         sm(x, x, x, attn_mask=strided.zeros(3, 5, 5))
-    with pytest.raises(AssertionError, match="key_padding_mask"):
+    with pytest.raises(AssertionError, match=r"key_padded_mask.shape\[1\] to be 5"):
         sm(x, x, x, key_padding_mask=strided.zeros(2, 4, dtype=strided.bool))
+    with pytest.raises(AssertionError, match="`key_padding_mask` to be `None` or 2-D"):
+        sm(x, x, x, key_padding_mask=strided.zeros(2, 5, 1, dtype=strided.bool))
+    with pytest.raises(AssertionError, match="`attn_mask` to be `None`, 2-D or 3-D"):
+        sm(x, x, x, attn_mask=strided.zeros(1, 1, 5, 5))
+    with pytest.raises(AssertionError, match="`key` and `value` to be 3-D"):
+        sm(x, x[0], x[0])
     with pytest.raises(AssertionError, match="embedding dimension"):
         y = strided.randn(5, 2, 6)
         sm(y, y, y)

@@ -136,9 +136,18 @@ class MultiheadAttention(Module):
         if query.ndim not in (2, 3):
             raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but "
                                  f"received {query.ndim}-D query tensor")
+        kind = "batched (3-D)" if batched else "unbatched (2-D)"     # PyTorch's checks
         if key.ndim != query.ndim or value.ndim != query.ndim:
-            raise AssertionError(f"key and value should be {query.ndim}-D like the query, "
-                                 f"but received {key.ndim}-D and {value.ndim}-D tensors")
+            raise AssertionError(f"For {kind} `query`, expected `key` and `value` to be "
+                                 f"{query.ndim}-D but found {key.ndim}-D and {value.ndim}-D "
+                                 f"tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
+            raise AssertionError(f"For {kind} `query`, expected `key_padding_mask` to be "
+                                 f"`None` or {query.ndim - 1}-D but found "
+                                 f"{key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):
+            raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, "
+                                 f"2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
         same = query is key and key is value
         if batched and not self.batch_first:            # (L, N, E) -> (N, L, E): views
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
@@ -162,9 +171,11 @@ class MultiheadAttention(Module):
                                "the Transformer module method `generate_square_subsequent_mask` "
                                "to create this mask.")
         dtype = query.dtype
-        if key_padding_mask is not None and tuple(key_padding_mask.shape) != (N, S):
-            raise AssertionError(f"expecting key_padding_mask shape of {(N, S)}, but got "
-                                 f"{tuple(key_padding_mask.shape)}")
+        if key_padding_mask is not None:                # PyTorch's messages, typo included
+            for d, size in enumerate((N, S)):
+                if key_padding_mask.shape[d] != size:
+                    raise AssertionError(f"Expected key_padded_mask.shape[{d}] to be {size}, "
+                                         f"but got {key_padding_mask.shape[d]}")
         kpm = _float_mask(key_padding_mask, "key_padding_mask", dtype)
         use_causal = is_causal and kpm is None and not need_weights
         am = None if use_causal else _float_mask(attn_mask, "attn_mask", dtype)
@@ -179,8 +190,6 @@ class MultiheadAttention(Module):
                     raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(am.shape)}, "
                                        f"but should be {(N * H, L, S)}.")
                 am = am.view(N, H, L, S)
-            else:
-                raise RuntimeError(f"attn_mask's dimension {am.ndim} is not supported")
 
         q, k, v = self._project(query, key, value)          # (N, L|S, E)
         if self.bias_k is not None:
