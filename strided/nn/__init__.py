@@ -18,3 +18,5 @@ from strided.nn.resampling import (
 from strided.nn import utils
 from strided.nn.attention import MultiheadAttention
 from strided.nn.rnn import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, RNNBase, RNNCellBase
+from strided.nn.transformer import (TransformerEncoderLayer, TransformerDecoderLayer,
+                                    TransformerEncoder, TransformerDecoder, Transformer)
