@@ -48,7 +48,7 @@ from libc.math cimport exp, tanh
 from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.kernels.gemm cimport gemm_strided
-from strided._C.kernels.fastmath cimport expf_fast, tanhf_fast
+from strided._C.core.cpu cimport isa_level, ISA_AVX2, ISA_AVX512
 
 ctypedef fused floating:
     float
@@ -66,208 +66,209 @@ _GATES = (1, 1, 4, 3)           # gates per mode
 _SAVED = (0, 0, 4, 4)           # saved activations per mode, in units of H
 
 
-cdef inline floating _sigmoid(floating x) noexcept nogil:
-    if floating is float:
-        return <float>1.0 / (<float>1.0 + expf_fast(-x))
-    else:
-        return 1.0 / (1.0 + exp(-x))
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #include <math.h>
+    /* e**x and tanh(x) in float32: the C twins of fastmath.pxd's expf_fast and tanhf_fast
+       (the same steps and coefficients, so the same results), written in C so that the rows
+       below can be built once per instruction set (NOTE [ Recurrent rows ]). */
+    static inline __attribute__((always_inline)) float rnn_expf(float x) {
+        float xc = x > 89.0f ? 89.0f : x;
+        xc = xc < -104.0f ? -104.0f : xc;
+        float t = xc * 1.44269504088896341f;
+        float fn = (t + 12582912.0f) - 12582912.0f;
+        int32_t n = (int32_t)fn;
+        float r = xc - fn * 0.693359375f;
+        r = r - fn * -2.12194440e-4f;
+        float p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        p = p * r * r + r + 1.0f;
+        int32_t n1 = n >> 1;
+        uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n - n1 + 127) << 23;
+        float s1, s2;
+        memcpy(&s1, &b1, 4);
+        memcpy(&s2, &b2, 4);
+        p = p * s1 * s2;
+        return x != x ? x : p;
+    }
+    static inline __attribute__((always_inline)) float rnn_tanhf(float x) {
+        float z = x * x;
+        float p = -5.70498872745e-3f;
+        p = p * z + 2.06390887954e-2f;
+        p = p * z - 5.37397155531e-2f;
+        p = p * z + 1.33314422036e-1f;
+        p = p * z - 3.33332819422e-1f;
+        float small = p * z * x + x;
+        float a = x >= 0.0f ? x : -x;
+        float big = 1.0f - 2.0f / (rnn_expf(a + a) + 1.0f);
+        big = x >= 0.0f ? big : -big;
+        float r = a < 0.625f ? small : big;
+        r = x == 0.0f ? x : r;
+        return x != x ? x : r;
+    }
+    static inline __attribute__((always_inline)) float rnn_sigf(float x) {
+        return 1.0f / (1.0f + rnn_expf(-x));
+    }
+    static inline double rnn_sigd(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+    /* NOTE [ Recurrent rows ]: one batch row of one step, n = H outputs; the gate blocks
+       of x (the input projection), p (h_prev @ W_hh^T), a (saved activations) and da (the
+       pre-activation gradients) are n apart.  dout is the output's gradient (a zero row
+       when none reached it).  Pointers of one call do not overlap, except that LSTM's
+       forward may write its activations a over x (the same elements: each is read before
+       it is written, in the same iteration).  The loops tell the vectorizer so (ivdep):
+       runtime overlap checks for seven pointers exceed gcc's limit and left them scalar. */
+    #define RNN_IVDEP _Pragma("GCC ivdep")
+    #define RNN_ROWS(SUF, T, SIG, TANH, ATTR)                                              \
+    ATTR static void rnn_tanh_fwd_##SUF(int64_t n, const void* x_, const void* p_, void* h_) { \
+        const T* x = (const T*)x_; const T* p = (const T*)p_;           \
+        T* h = (T*)h_;                                                            \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) h[j] = TANH(x[j] + p[j]);                          \
+    }                                                                                      \
+    ATTR static void rnn_relu_fwd_##SUF(int64_t n, const void* x_, const void* p_, void* h_) { \
+        const T* x = (const T*)x_; const T* p = (const T*)p_;           \
+        T* h = (T*)h_;                                                            \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) { T v = x[j] + p[j]; h[j] = v > 0 ? v : (T)0; }   \
+    }                                                                                      \
+    ATTR static void rnn_lstm_fwd_##SUF(int64_t n, const void* x_, const void* p_,         \
+                                        const void* cp_, void* h_, void* c_, void* a_) {   \
+        const T* x = (const T*)x_; const T* p = (const T*)p_;           \
+        const T* cp = (const T*)cp_; T* h = (T*)h_;                      \
+        T* c = (T*)c_; T* a = (T*)a_;                                    \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) {                                                  \
+            T gi = SIG(x[j] + p[j]), gf = SIG(x[n + j] + p[n + j]);                        \
+            T gg = TANH(x[2 * n + j] + p[2 * n + j]), go = SIG(x[3 * n + j] + p[3 * n + j]); \
+            T cv = gf * cp[j] + gi * gg;                                                   \
+            c[j] = cv;                                                                     \
+            h[j] = go * TANH(cv);                                                          \
+            a[j] = gi; a[n + j] = gf; a[2 * n + j] = gg; a[3 * n + j] = go;                \
+        }                                                                                  \
+    }                                                                                      \
+    ATTR static void rnn_gru_fwd_##SUF(int64_t n, const void* x_, const void* p_,          \
+                                       const void* bhn_, const void* hp_, void* h_, void* a_) { \
+        const T* x = (const T*)x_; const T* p = (const T*)p_;           \
+        const T* bhn = (const T*)bhn_; const T* hp = (const T*)hp_;      \
+        T* h = (T*)h_; T* a = (T*)a_;                                    \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) {                                                  \
+            T r = SIG(x[j] + p[j]), z = SIG(x[n + j] + p[n + j]);                          \
+            T hn = p[2 * n + j] + bhn[j];                                                  \
+            T nn = TANH(x[2 * n + j] + r * hn);                                            \
+            h[j] = ((T)1 - z) * nn + z * hp[j];                                            \
+            a[j] = r; a[n + j] = z; a[2 * n + j] = nn; a[3 * n + j] = hn;                  \
+        }                                                                                  \
+    }                                                                                      \
+    ATTR static void rnn_tanh_bwd_##SUF(int64_t n, const void* dout_, const void* dh_,     \
+                                        const void* h_, void* da_) {                       \
+        const T* dout = (const T*)dout_; const T* dh = (const T*)dh_;   \
+        const T* h = (const T*)h_; T* da = (T*)da_;                      \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) da[j] = (dout[j] + dh[j]) * ((T)1 - h[j] * h[j]);  \
+    }                                                                                      \
+    ATTR static void rnn_relu_bwd_##SUF(int64_t n, const void* dout_, const void* dh_,     \
+                                        const void* h_, void* da_) {                       \
+        const T* dout = (const T*)dout_; const T* dh = (const T*)dh_;   \
+        const T* h = (const T*)h_; T* da = (T*)da_;                      \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) da[j] = h[j] > 0 ? dout[j] + dh[j] : (T)0;         \
+    }                                                                                      \
+    ATTR static void rnn_lstm_bwd_##SUF(int64_t n, const void* dout_, const void* dh_,     \
+                                        void* dc_, const void* a_, const void* c_,         \
+                                        const void* cp_, void* da_) {                      \
+        const T* dout = (const T*)dout_; const T* dh = (const T*)dh_;   \
+        T* dc = (T*)dc_; const T* a = (const T*)a_;                      \
+        const T* c = (const T*)c_; const T* cp = (const T*)cp_;          \
+        T* da = (T*)da_;                                                          \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) {                                                  \
+            T g = dout[j] + dh[j];                                                         \
+            T gi = a[j], gf = a[n + j], gg = a[2 * n + j], go = a[3 * n + j];              \
+            T tc = TANH(c[j]);                                                             \
+            T dct = dc[j] + g * go * ((T)1 - tc * tc);                                     \
+            da[j] = dct * gg * gi * ((T)1 - gi);                                           \
+            da[n + j] = dct * cp[j] * gf * ((T)1 - gf);                                    \
+            da[2 * n + j] = dct * gi * ((T)1 - gg * gg);                                   \
+            da[3 * n + j] = g * tc * go * ((T)1 - go);                                     \
+            dc[j] = dct * gf;                                                              \
+        }                                                                                  \
+    }                                                                                      \
+    ATTR static void rnn_gru_bwd_##SUF(int64_t n, const void* dout_, void* dh_,            \
+                                       const void* a_, const void* hp_, void* da_,         \
+                                       void* dah_) {                                       \
+        const T* dout = (const T*)dout_; T* dh = (T*)dh_;               \
+        const T* a = (const T*)a_; const T* hp = (const T*)hp_;          \
+        T* da = (T*)da_; T* dah = (T*)dah_;                              \
+        RNN_IVDEP for (int64_t j = 0; j < n; j++) {                                                  \
+            T g = dout[j] + dh[j];                                                         \
+            T r = a[j], z = a[n + j], nn = a[2 * n + j], hn = a[3 * n + j];                \
+            T dan = g * ((T)1 - z) * ((T)1 - nn * nn);                                     \
+            T dar = dan * hn * r * ((T)1 - r);                                             \
+            T daz = g * (hp[j] - nn) * z * ((T)1 - z);                                     \
+            da[j] = dar; da[n + j] = daz; da[2 * n + j] = dan;                              \
+            dah[j] = dar; dah[n + j] = daz; dah[2 * n + j] = dan * r;                       \
+            dh[j] = g * z;                                                                 \
+        }                                                                                  \
+    }                                                                                      \
+    static const rnn_rows rnn_rows_##SUF = {                                               \
+        rnn_tanh_fwd_##SUF, rnn_relu_fwd_##SUF, rnn_lstm_fwd_##SUF, rnn_gru_fwd_##SUF,     \
+        rnn_tanh_bwd_##SUF, rnn_relu_bwd_##SUF, rnn_lstm_bwd_##SUF, rnn_gru_bwd_##SUF};
+
+    typedef struct {
+        void (*tanh_fwd)(int64_t, const void*, const void*, void*);
+        void (*relu_fwd)(int64_t, const void*, const void*, void*);
+        void (*lstm_fwd)(int64_t, const void*, const void*, const void*, void*, void*, void*);
+        void (*gru_fwd)(int64_t, const void*, const void*, const void*, const void*, void*,
+                        void*);
+        void (*tanh_bwd)(int64_t, const void*, const void*, const void*, void*);
+        void (*relu_bwd)(int64_t, const void*, const void*, const void*, void*);
+        void (*lstm_bwd)(int64_t, const void*, const void*, void*, const void*, const void*,
+                         const void*, void*);
+        void (*gru_bwd)(int64_t, const void*, void*, const void*, const void*, void*, void*);
+    } rnn_rows;
+
+    RNN_ROWS(f_base, float, rnn_sigf, rnn_tanhf, )
+    RNN_ROWS(d_base, double, rnn_sigd, tanh, )
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    RNN_ROWS(f_avx2, float, rnn_sigf, rnn_tanhf, __attribute__((target("avx2,fma"))))
+    RNN_ROWS(f_avx512, float, rnn_sigf, rnn_tanhf,
+             __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,prefer-vector-width=512"))))
+    #define RNN_HAVE_SIMD 1
+    #else
+    #define rnn_rows_f_avx2 rnn_rows_f_base
+    #define rnn_rows_f_avx512 rnn_rows_f_base
+    #define RNN_HAVE_SIMD 0
+    #endif
+    """
+    ctypedef struct rnn_rows:
+        void (*tanh_fwd)(int64_t, const void*, const void*, void*) noexcept nogil
+        void (*relu_fwd)(int64_t, const void*, const void*, void*) noexcept nogil
+        void (*lstm_fwd)(int64_t, const void*, const void*, const void*, void*, void*,
+                         void*) noexcept nogil
+        void (*gru_fwd)(int64_t, const void*, const void*, const void*, const void*, void*,
+                        void*) noexcept nogil
+        void (*tanh_bwd)(int64_t, const void*, const void*, const void*, void*) noexcept nogil
+        void (*relu_bwd)(int64_t, const void*, const void*, const void*, void*) noexcept nogil
+        void (*lstm_bwd)(int64_t, const void*, const void*, void*, const void*, const void*,
+                         const void*, void*) noexcept nogil
+        void (*gru_bwd)(int64_t, const void*, void*, const void*, const void*, void*,
+                        void*) noexcept nogil
+    const rnn_rows rnn_rows_f_base
+    const rnn_rows rnn_rows_d_base
+    const rnn_rows rnn_rows_f_avx2
+    const rnn_rows rnn_rows_f_avx512
+    int RNN_HAVE_SIMD
 
 
-cdef inline floating _tanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf_fast(x)
-    else:
-        return tanh(x)
-
-
-# ---- one step, forward ------------------------------------------------------------------
-# Every pointer is at row 0 of the step's (B, width) block; rows are contiguous except xg's
-# (row stride xg_sb, elements).  act may be NULL (nothing saved).
-
-cdef void _rnn_step(bint relu, int64_t B, int64_t H, const floating* xg, int64_t xg_sb,
-                    const floating* hg,           # IN (B, H)
-                    floating* h) noexcept nogil:  # OUT (B, H)
-    cdef int64_t b, j
-    cdef const floating* x
-    cdef const floating* p
-    cdef floating* y
-    cdef floating v
-    for b in range(B):
-        x = xg + b * xg_sb
-        p = hg + b * H
-        y = h + b * H
-        if relu:
-            for j in range(H):
-                v = x[j] + p[j]
-                y[j] = v if v > 0 else <floating>0
-        else:
-            for j in range(H):
-                y[j] = _tanh(x[j] + p[j])
-
-
-cdef void _lstm_step(int64_t B, int64_t H, const floating* xg, int64_t xg_sb,
-                     const floating* hg,          # IN (B, 4H)
-                     const floating* cprev,       # IN (B, H)
-                     floating* h,                 # OUT (B, H)
-                     floating* c,                 # OUT (B, H)
-                     floating* act) noexcept nogil:   # OUT (B, 4H) i, f, g, o, or NULL
-    cdef int64_t b, j
-    cdef const floating* x
-    cdef const floating* p
-    cdef const floating* cp
-    cdef floating* hb
-    cdef floating* cb
-    cdef floating* ab
-    cdef floating gi, gf, gg, go, cv
-    for b in range(B):
-        x = xg + b * xg_sb
-        p = hg + b * 4 * H
-        cp = cprev + b * H
-        hb = h + b * H
-        cb = c + b * H
-        if act != NULL:
-            ab = act + b * 4 * H
-            for j in range(H):
-                gi = _sigmoid(x[j] + p[j])
-                gf = _sigmoid(x[H + j] + p[H + j])
-                gg = _tanh(x[2 * H + j] + p[2 * H + j])
-                go = _sigmoid(x[3 * H + j] + p[3 * H + j])
-                cv = gf * cp[j] + gi * gg
-                cb[j] = cv
-                hb[j] = go * _tanh(cv)
-                ab[j] = gi
-                ab[H + j] = gf
-                ab[2 * H + j] = gg
-                ab[3 * H + j] = go
-        else:
-            for j in range(H):
-                gi = _sigmoid(x[j] + p[j])
-                gf = _sigmoid(x[H + j] + p[H + j])
-                gg = _tanh(x[2 * H + j] + p[2 * H + j])
-                go = _sigmoid(x[3 * H + j] + p[3 * H + j])
-                cv = gf * cp[j] + gi * gg
-                cb[j] = cv
-                hb[j] = go * _tanh(cv)
-
-
-cdef void _gru_step(int64_t B, int64_t H, const floating* xg, int64_t xg_sb,
-                    const floating* hg,           # IN (B, 3H)
-                    const floating* bhn,          # IN (H) b_hh's n block, or NULL
-                    const floating* hprev,        # IN (B, H)
-                    floating* h,                  # OUT (B, H)
-                    floating* act) noexcept nogil:    # OUT (B, 4H) r, z, n, hn, or NULL
-    cdef int64_t b, j
-    cdef const floating* x
-    cdef const floating* p
-    cdef const floating* hp
-    cdef floating* hb
-    cdef floating* ab
-    cdef floating r, z, n, hn
-    for b in range(B):
-        x = xg + b * xg_sb
-        p = hg + b * 3 * H
-        hp = hprev + b * H
-        hb = h + b * H
-        ab = act + b * 4 * H if act != NULL else NULL
-        for j in range(H):
-            r = _sigmoid(x[j] + p[j])
-            z = _sigmoid(x[H + j] + p[H + j])
-            hn = p[2 * H + j] + (bhn[j] if bhn != NULL else <floating>0)
-            n = _tanh(x[2 * H + j] + r * hn)
-            hb[j] = (<floating>1 - z) * n + z * hp[j]
-            if ab != NULL:
-                ab[j] = r
-                ab[H + j] = z
-                ab[2 * H + j] = n
-                ab[3 * H + j] = hn
-
-
-# ---- one step, backward -----------------------------------------------------------------
-# dout (the output's gradient at this step, row stride do_sb, unit last stride) may be
-# NULL (no gradient reached the output); dh (B, H) holds dh_next on entry.
-
-cdef void _rnn_step_back(bint relu, int64_t B, int64_t H, const floating* dout, int64_t do_sb,
-                         const floating* dh,      # IN (B, H) dh_next
-                         const floating* h,       # IN (B, H) this step's output
-                         floating* da) noexcept nogil:    # OUT (B, H)
-    cdef int64_t b, j
-    cdef floating g, y
-    for b in range(B):
-        for j in range(H):
-            g = dh[b * H + j]
-            if dout != NULL:
-                g = g + dout[b * do_sb + j]
-            y = h[b * H + j]
-            if relu:
-                da[b * H + j] = g if y > 0 else <floating>0
-            else:
-                da[b * H + j] = g * (<floating>1 - y * y)
-
-
-cdef void _lstm_step_back(int64_t B, int64_t H, const floating* dout, int64_t do_sb,
-                          const floating* dh,     # IN (B, H) dh_next
-                          floating* dc,           # IN/OUT (B, H) dc_next -> dc_prev
-                          const floating* act,    # IN (B, 4H) i, f, g, o
-                          const floating* c,      # IN (B, H) c_t
-                          const floating* cprev,  # IN (B, H) c_{t-1}
-                          floating* da) noexcept nogil:   # OUT (B, 4H)
-    cdef int64_t b, j
-    cdef const floating* ab
-    cdef floating* db
-    cdef floating g, gi, gf, gg, go, tc, dct
-    for b in range(B):
-        ab = act + b * 4 * H
-        db = da + b * 4 * H
-        for j in range(H):
-            g = dh[b * H + j]
-            if dout != NULL:
-                g = g + dout[b * do_sb + j]
-            gi = ab[j]
-            gf = ab[H + j]
-            gg = ab[2 * H + j]
-            go = ab[3 * H + j]
-            tc = _tanh(c[b * H + j])
-            dct = dc[b * H + j] + g * go * (<floating>1 - tc * tc)
-            db[j] = dct * gg * gi * (<floating>1 - gi)
-            db[H + j] = dct * cprev[b * H + j] * gf * (<floating>1 - gf)
-            db[2 * H + j] = dct * gi * (<floating>1 - gg * gg)
-            db[3 * H + j] = g * tc * go * (<floating>1 - go)
-            dc[b * H + j] = dct * gf
-
-
-cdef void _gru_step_back(int64_t B, int64_t H, const floating* dout, int64_t do_sb,
-                         floating* dh,            # IN/OUT (B, H) dh_next -> z * dh
-                         const floating* act,     # IN (B, 4H) r, z, n, hn
-                         const floating* hprev,   # IN (B, H)
-                         floating* da,            # OUT (B, 3H) input side
-                         floating* dah) noexcept nogil:   # OUT (B, 3H) hidden side
-    cdef int64_t b, j
-    cdef const floating* ab
-    cdef floating* db
-    cdef floating* dbh
-    cdef floating g, r, z, n, hn, dan, dar, daz
-    for b in range(B):
-        ab = act + b * 4 * H
-        db = da + b * 3 * H
-        dbh = dah + b * 3 * H
-        for j in range(H):
-            g = dh[b * H + j]
-            if dout != NULL:
-                g = g + dout[b * do_sb + j]
-            r = ab[j]
-            z = ab[H + j]
-            n = ab[2 * H + j]
-            hn = ab[3 * H + j]
-            dan = g * (<floating>1 - z) * (<floating>1 - n * n)
-            dar = dan * hn * r * (<floating>1 - r)
-            daz = g * (hprev[b * H + j] - n) * z * (<floating>1 - z)
-            db[j] = dar
-            db[H + j] = daz
-            db[2 * H + j] = dan
-            dbh[j] = dar
-            dbh[H + j] = daz
-            dbh[2 * H + j] = dan * r
-            dh[b * H + j] = g * z
+# the float32 rows for the instruction-set level (NOTE [ Instruction sets ]); float64 runs
+# libm's exp and tanh, element by element
+cdef const rnn_rows* _rows_f = &rnn_rows_f_base
+cdef const rnn_rows* _rows_d = &rnn_rows_d_base
+if RNN_HAVE_SIMD and isa_level() >= ISA_AVX2:
+    _rows_f = &rnn_rows_f_avx2
+if RNN_HAVE_SIMD and isa_level() >= ISA_AVX512:
+    _rows_f = &rnn_rows_f_avx512
 
 
 # ---- the time loops ---------------------------------------------------------------------
@@ -275,18 +276,22 @@ cdef void _gru_step_back(int64_t B, int64_t H, const floating* dout, int64_t do_
 cdef struct Args:
     int mode
     int dtype_num
+    int64_t esz                   # bytes per element
     int64_t T, B, H, G, A         # A: saved activations per row, in units of H
     bint reverse
+    const rnn_rows* rows
     char* xg                      # (T, B, G*H) contiguous
     char* whh_t                   # W_hh^T, (H, G*H) row-major
     char* whh                     # W_hh (G*H, H), strides rs_whh, cs_whh
     int64_t rs_whh, cs_whh
-    char* bhn                     # GRU: b_hh[2H:3H], contiguous, or NULL
+    char* bhn                     # GRU: b_hh[2H:3H] (zeros without bias), contiguous
+    char* zero                    # H zeros (the output gradient where none reached it)
     char* h0                      # (B, H) contiguous
     char* c0                      # (B, H) contiguous (LSTM)
     char* out                     # (T, B, H) contiguous
     char* cs                      # LSTM: (T, B, H) when saving, else (2, B, H)
-    char* act                     # (T, B, A*H) or NULL
+    char* act                     # (T, B, A*H) when saving, else (1, B, A*H)
+    bint save
     char* hg                      # scratch (B, G*H)
     # backward
     char* dout                    # (T, B, H) strides st_do, sb_do, 1; or NULL
@@ -297,69 +302,86 @@ cdef struct Args:
     char* dah                     # (T, B, G*H): GRU's hidden side; the others: == da
 
 
-cdef int _forward_loop(Args* a, floating* _dtype_tag) noexcept nogil:
-    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, s, t, tp
-    cdef int64_t esz = sizeof(floating)
-    cdef bint save = a.act != NULL
-    cdef floating* out = <floating*>a.out
-    cdef floating* cs = <floating*>a.cs
-    cdef const floating* hprev
-    cdef const floating* cprev
-    cdef floating* act
-    cdef const floating* xg
-    cdef int64_t cslot, cpslot
+cdef int _forward_loop(const Args* a) noexcept nogil:
+    """The forward steps (NOTE [ Fused recurrent steps ])."""
+    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, e = a.esz, s, t, tp, b
+    cdef int64_t AH = a.A * a.H, cslot, cpslot
+    cdef const rnn_rows* rows = a.rows
+    cdef const char* hprev
+    cdef const char* cprev
+    cdef char* act
+    cdef char* h
+    cdef const char* xg
     for s in range(T):
         t = T - 1 - s if a.reverse else s
         tp = t + 1 if a.reverse else t - 1
-        hprev = <const floating*>a.h0 if s == 0 else out + tp * B * H
-        if gemm_strided(a.dtype_num, B, GH, H, 1.0, <const char*>hprev, H, 1,
+        hprev = a.h0 if s == 0 else a.out + tp * B * H * e
+        if gemm_strided(a.dtype_num, B, GH, H, 1.0, hprev, H, 1,
                         a.whh_t, GH, 1, 0.0, a.hg, GH, 1) != 0:
             return -1
-        xg = <const floating*>a.xg + t * B * GH
-        act = <floating*>a.act + t * B * a.A * H if save else NULL
+        xg = a.xg + t * B * GH * e
+        h = a.out + t * B * H * e
+        act = a.act + (t * B * AH * e if a.save else 0)
         if a.mode == M_LSTM:
-            cslot = t if save else s & 1
-            cpslot = tp if save else (s - 1) & 1
-            cprev = <const floating*>a.c0 if s == 0 else cs + cpslot * B * H
-            _lstm_step(B, H, xg, GH, <const floating*>a.hg, cprev, out + t * B * H,
-                       cs + cslot * B * H, act)
+            cslot = t if a.save else s & 1
+            cpslot = tp if a.save else (s - 1) & 1
+            cprev = a.c0 if s == 0 else a.cs + cpslot * B * H * e
+            for b in range(B):
+                rows.lstm_fwd(H, xg + b * GH * e, a.hg + b * GH * e, cprev + b * H * e,
+                              h + b * H * e, a.cs + (cslot * B + b) * H * e,
+                              act + b * AH * e)
         elif a.mode == M_GRU:
-            _gru_step(B, H, xg, GH, <const floating*>a.hg, <const floating*>a.bhn, hprev,
-                      out + t * B * H, act)
+            for b in range(B):
+                rows.gru_fwd(H, xg + b * GH * e, a.hg + b * GH * e, a.bhn, hprev + b * H * e,
+                             h + b * H * e, act + b * AH * e)
+        elif a.mode == M_RNN_RELU:
+            for b in range(B):
+                rows.relu_fwd(H, xg + b * GH * e, a.hg + b * GH * e, h + b * H * e)
         else:
-            _rnn_step(a.mode == M_RNN_RELU, B, H, xg, GH, <const floating*>a.hg,
-                      out + t * B * H)
+            for b in range(B):
+                rows.tanh_fwd(H, xg + b * GH * e, a.hg + b * GH * e, h + b * H * e)
     return 0
 
 
-cdef int _backward_loop(Args* a, floating* _dtype_tag) noexcept nogil:
-    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, s, t, tp
-    cdef floating* out = <floating*>a.out
-    cdef floating* cs = <floating*>a.cs
-    cdef floating* dh = <floating*>a.dh
-    cdef const floating* dout
-    cdef const floating* hprev
-    cdef const floating* cprev
-    cdef floating* da
-    cdef floating* dah
+cdef int _backward_loop(const Args* a) noexcept nogil:
+    """The backward steps, the forward's last first (NOTE [ Fused recurrent steps ])."""
+    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, e = a.esz, s, t, tp, b
+    cdef const rnn_rows* rows = a.rows
+    cdef const char* hprev
+    cdef const char* cprev
+    cdef const char* act
+    cdef const char* dout
+    cdef int64_t sb_do = a.sb_do * e if a.dout != NULL else 0
+    cdef char* da
+    cdef char* dah
     for s in range(T):
-        t = s if a.reverse else T - 1 - s       # the forward's steps, last first
+        t = s if a.reverse else T - 1 - s
         tp = t + 1 if a.reverse else t - 1
-        hprev = <const floating*>a.h0 if s == T - 1 else out + tp * B * H
-        dout = <const floating*>a.dout + t * a.st_do if a.dout != NULL else NULL
-        da = <floating*>a.da + t * B * GH
-        dah = <floating*>a.dah + t * B * GH
+        hprev = a.h0 if s == T - 1 else a.out + tp * B * H * e
+        dout = a.dout + t * a.st_do * e if a.dout != NULL else a.zero
+        da = a.da + t * B * GH * e
+        dah = a.dah + t * B * GH * e
+        act = a.act + t * B * a.A * H * e
         if a.mode == M_LSTM:
-            cprev = <const floating*>a.c0 if s == T - 1 else cs + tp * B * H
-            _lstm_step_back(B, H, dout, a.sb_do, dh, <floating*>a.dc,
-                            <const floating*>a.act + t * B * 4 * H, cs + t * B * H, cprev, da)
+            cprev = a.c0 if s == T - 1 else a.cs + tp * B * H * e
+            for b in range(B):
+                rows.lstm_bwd(H, dout + b * sb_do, a.dh + b * H * e, a.dc + b * H * e,
+                              act + b * 4 * H * e, a.cs + (t * B + b) * H * e,
+                              cprev + b * H * e, da + b * GH * e)
         elif a.mode == M_GRU:
-            _gru_step_back(B, H, dout, a.sb_do, dh, <const floating*>a.act + t * B * 4 * H,
-                           hprev, da, dah)
+            for b in range(B):
+                rows.gru_bwd(H, dout + b * sb_do, a.dh + b * H * e, act + b * 4 * H * e,
+                             hprev + b * H * e, da + b * GH * e, dah + b * GH * e)
+        elif a.mode == M_RNN_RELU:
+            for b in range(B):
+                rows.relu_bwd(H, dout + b * sb_do, a.dh + b * H * e,
+                              a.out + (t * B + b) * H * e, da + b * GH * e)
         else:
-            _rnn_step_back(a.mode == M_RNN_RELU, B, H, dout, a.sb_do, dh, out + t * B * H, da)
+            for b in range(B):
+                rows.tanh_bwd(H, dout + b * sb_do, a.dh + b * H * e,
+                              a.out + (t * B + b) * H * e, da + b * GH * e)
         # dh_prev = dAh_t @ W_hh (+ the direct path z * dh, already in dh, for GRU)
-        if gemm_strided(a.dtype_num, B, H, GH, 1.0, <const char*>dah, GH, 1,
+        if gemm_strided(a.dtype_num, B, H, GH, 1.0, dah, GH, 1,
                         a.whh, a.rs_whh, a.cs_whh, 1.0 if a.mode == M_GRU else 0.0,
                         a.dh, H, 1) != 0:
             return -1
@@ -438,6 +460,11 @@ cdef int _check_common(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih,
     return 0
 
 
+cdef void _fill_args(Args* a, DType dt):
+    a.esz = dt.itemsize
+    a.rows = _rows_f if dt.num == FLOAT32 else _rows_d
+
+
 def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh,
                 Tensor b_ih=None, Tensor b_hh=None, bint reverse=False, bint save=False):
     """One layer in one direction over a sequence (NOTE [ Fused recurrent steps ]):
@@ -478,8 +505,8 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
     cdef Tensor xg = _new(dt, T, B, GH, 3, False)
     cdef bint has_bias = b_ih is not None or b_hh is not None
     cdef Tensor bhn = None
-    if mode == M_GRU and b_hh is not None:
-        bhn = b_hh[2 * H:].contiguous()
+    if mode == M_GRU:
+        bhn = b_hh[2 * H:].contiguous() if b_hh is not None else _new(dt, H, 0, 0, 1, True)
         a.bhn = data_of(bhn)
     cdef const char* bi = data_of(b_ih) if b_ih is not None else NULL
     cdef const char* bh = data_of(b_hh) if b_hh is not None else NULL
@@ -504,20 +531,23 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
     cdef Tensor whh_t = w_hh.t().contiguous()
     cdef Tensor hg = _new(dt, B, GH, 0, 2, False)
     if save:
-        act = _new(dt, T, B, a.A * H, 3, False) if a.A else None
+        # LSTM's activations overwrite xg where the step has read it (NOTE [ Recurrent rows ])
+        act = xg if mode == M_LSTM else (_new(dt, T, B, a.A * H, 3, False) if a.A else None)
         cs = _new(dt, T, B, H, 3, False) if mode == M_LSTM else None
+    cdef Tensor abuf = act
+    if abuf is None and a.A:
+        abuf = _new(dt, 1, B, a.A * H, 3, False)     # one step's, overwritten
     cdef Tensor cbuf = cs
     if mode == M_LSTM and cbuf is None:
-        cbuf = _new(dt, 2, B, H, 3, False)
+        cbuf = _new(dt, 2, B, H, 3, False)          # c_{t-1} and c_t, alternating
+    _fill_args(&a, dt)
+    a.save = save
     a.xg, a.whh_t, a.h0, a.out, a.hg = data_of(xg), data_of(whh_t), data_of(h0), data_of(out), data_of(hg)
     if mode == M_LSTM:
         a.c0, a.cs = data_of(c0), data_of(cbuf)
-    a.act = data_of(act) if act is not None else NULL
+    a.act = data_of(abuf) if abuf is not None else NULL
     with nogil:
-        if dt.num == FLOAT32:
-            rc = _forward_loop(&a, <float*>NULL)
-        else:
-            rc = _forward_loop(&a, <double*>NULL)
+        rc = _forward_loop(&a)
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
     cdef int64_t last = 0 if reverse else T - 1
@@ -599,11 +629,11 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     cdef int64_t k_rest = (T - 1) * B
     cdef char* dah_rest = a.dah + (0 if reverse else B * GH * esz)
     cdef char* h_rest = a.out + (B * H * esz if reverse else 0)
+    cdef Tensor zero = _new(dt, H, 0, 0, 1, True)
+    _fill_args(&a, dt)
+    a.zero = data_of(zero)
     with nogil:
-        if dt.num == FLOAT32:
-            rc = _backward_loop(&a, <float*>NULL)
-        else:
-            rc = _backward_loop(&a, <double*>NULL)
+        rc = _backward_loop(&a)
         if rc == 0 and dxp != NULL:
             # dx = dA @ W_ih over all steps
             rc = gemm_strided(dt.num, T * B, I, GH, 1.0, a.da, GH, 1, wip, rs_wi, cs_wi,
