@@ -3,7 +3,7 @@ its cache (hits without a compiler, rebuilds after a source change, keys over fl
 versions and the CPU), two processes building one extension at once, compile errors with
 the compiler's output, and a prebuilt build (examples/lltm's setup.py) in a temporary
 folder; then the LLTM example three ways (strided ops, the fused kernel prebuilt and JIT):
-equal outputs and gradients over layouts and dtypes, gradcheck on each, and torch's LLTM.
+equal outputs and gradients over layouts and dtypes (to rounding), gradcheck on each, and torch's LLTM.
 
 Compiles are slow: the module compiles six extensions in all (one of them a
 deliberate C error), into one temporary cache."""
@@ -407,8 +407,10 @@ def test_lltm_three_ways_agree(lltm_prebuilt, lltm_jit, dtype, layout):
         for name, a, b in zip(names, results[0], other):
             assert a.dtype == b.dtype and a.shape == b.shape, name
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=tol, atol=tol, err_msg=name)
-    for name, a, b in zip(names, results[1], results[2]):          # one source, one result
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    # one source, two builds: the JIT one adds -march=native, whose FMAs round differently
+    close = 1e-6 if dtype == strided.float32 else 1e-14
+    for name, a, b in zip(names, results[1], results[2]):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=close, atol=close, err_msg=name)
 
 
 def test_lltm_gradcheck(lltm_prebuilt, lltm_jit):

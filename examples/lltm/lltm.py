@@ -4,7 +4,8 @@
 - ``LLTM(kernel)``: one ``strided.autograd.Function`` whose forward and backward call a
   fused Cython kernel (lltm_kernel.pyx), built either ahead of time (``setup.py`` in this
   folder: ``python setup.py build_ext --inplace`` makes the module ``lltm_cython``) or
-  just in time (``load_kernel("jit")``, through ``strided.utils.extension.load``).
+  just in time (``load_kernel("jit")``, through ``strided.utils.extension.load``; this
+  build adds ``-march=native``, as its cache key includes the CPU's instruction sets).
 
 ``load_kernel("prebuilt")`` imports the prebuilt module, ``load_kernel("jit")`` compiles
 (first time) or fetches from the cache (later) the same source.
@@ -18,6 +19,11 @@ import strided.nn as nn
 from strided.autograd import Function
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The kernel's row loop reads 4 and writes 5 arrays: let gcc check that many pairs for
+# overlap at run time (its default, 10 pairs, leaves the loop scalar)
+COMPILE_ARGS = ["--param=vect-max-version-for-alias-checks=64"]
+# A JIT build may use every instruction set of this CPU: the build cache is keyed by it
+JIT_COMPILE_ARGS = COMPILE_ARGS + ["-march=native"]
 
 
 def lltm_python(input, weights, bias, old_h, old_cell):
@@ -44,7 +50,8 @@ def load_kernel(how="jit", verbose=False, build_directory=None):
     if how == "jit":
         from strided.utils.extension import load
         return load("lltm_cython_jit", [os.path.join(HERE, "lltm_kernel.pyx")],
-                    verbose=verbose, build_directory=build_directory)
+                    extra_compile_args=JIT_COMPILE_ARGS, verbose=verbose,
+                    build_directory=build_directory)
     raise ValueError(f"load_kernel: how must be 'prebuilt' or 'jit', but got {how!r}")
 
 

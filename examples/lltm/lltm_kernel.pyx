@@ -29,9 +29,9 @@ cdef enum:
 
 cdef inline real _sigmoid(real x) noexcept nogil:
     if real is float:
-        return 1 / (1 + expf_fast(-x))
+        return (<float>1) / (1 + expf_fast(-x))        # a float division, not a double one
     else:
-        return 1 / (1 + exp(-x))
+        return 1.0 / (1 + exp(-x))
 
 
 cdef inline real _elu(real x) noexcept nogil:
@@ -62,72 +62,81 @@ cdef Mat _mat(Tensor t):
     return m
 
 
-cdef inline void _forward_row(const real* g, const real* c, int64_t c_cs, real* h_out,
-                              real* c_out, real* gates, int64_t S) noexcept nogil:
-    """One batch row: g the gate pre-activations (3S, contiguous), c the old cell (column
-    stride c_cs); writes new_h, new_cell and the gates' activations (contiguous)."""
+cdef inline void _forward_at(const real* g, real c, real* h_out, real* c_out, real* gates,
+                             int64_t S, int64_t s) noexcept nogil:
+    """Column s of one batch row: g the row's gate pre-activations (3S), c its old cell."""
+    cdef real ig = _sigmoid(g[s])
+    cdef real og = _sigmoid(g[S + s])
+    cdef real cc = _elu(g[2 * S + s])
+    cdef real nc = c + cc * ig
+    c_out[s] = nc
+    h_out[s] = _tanh(nc) * og
+    gates[s] = ig
+    gates[S + s] = og
+    gates[2 * S + s] = cc
+
+
+cdef void _forward_row(const real* g, const real* c, int64_t c_cs, real* h_out, real* c_out,
+                       real* gates, int64_t S) noexcept nogil:
+    """One batch row; the old cell c has column stride c_cs (in elements), the others are
+    contiguous rows.  The loop is written twice so the common case, a contiguous old
+    cell, vectorizes."""
     cdef int64_t s
-    cdef real ig, og, cc, nc
-    for s in range(S):
-        ig = _sigmoid(g[s])
-        og = _sigmoid(g[S + s])
-        cc = _elu(g[2 * S + s])
-        nc = c[s * c_cs] + cc * ig
-        c_out[s] = nc
-        h_out[s] = _tanh(nc) * og
-        gates[s] = ig
-        gates[S + s] = og
-        gates[2 * S + s] = cc
+    if c_cs == 1:
+        for s in range(S):
+            _forward_at(g, c[s], h_out, c_out, gates, S, s)
+    else:
+        for s in range(S):
+            _forward_at(g, c[s * c_cs], h_out, c_out, gates, S, s)
 
 
 cdef void _forward(real dummy, Mat g, Mat c, Mat h_out, Mat c_out, Mat gates,
                    int64_t B, int64_t S, int nthreads) noexcept nogil:
-    """_forward_row over the batch, rows split over threads; the row loop is compiled
-    twice, for a contiguous old cell (column stride 1: it vectorizes) and any other."""
+    """_forward_row over the batch, rows split over strided's threads."""
     cdef int64_t b
     for b in prange(B, num_threads=nthreads, schedule="static"):
-        if c.cs == 1:
-            _forward_row(<real*>g.data + b * g.rs, <real*>c.data + b * c.rs, 1, <real*>h_out.data + b * h_out.rs,
-                         <real*>c_out.data + b * c_out.rs, <real*>gates.data + b * gates.rs, S)
-        else:
-            _forward_row(<real*>g.data + b * g.rs, <real*>c.data + b * c.rs, c.cs, <real*>h_out.data + b * h_out.rs,
-                         <real*>c_out.data + b * c_out.rs, <real*>gates.data + b * gates.rs, S)
+        _forward_row(<real*>g.data + b * g.rs, <real*>c.data + b * c.rs, c.cs,
+                     <real*>h_out.data + b * h_out.rs, <real*>c_out.data + b * c_out.rs,
+                     <real*>gates.data + b * gates.rs, S)
 
 
-cdef inline void _backward_row(const real* gh, int64_t gh_cs, const real* gc, int64_t gc_cs,
-                               const real* new_cell, const real* gates, real* d_gates,
-                               real* d_cell, int64_t S) noexcept nogil:
-    """One batch row of the backward, from the gradients of new_h (gh) and new_cell (gc),
-    with their column strides."""
+cdef inline void _backward_at(real dh, real dc, const real* new_cell, const real* gates,
+                              real* d_gates, real* d_cell, int64_t S, int64_t s) noexcept nogil:
+    """Column s of one batch row, from the gradients dh of new_h and dc of new_cell."""
+    cdef real ig = gates[s]
+    cdef real og = gates[S + s]
+    cdef real cc = gates[2 * S + s]
+    cdef real t = _tanh(new_cell[s])
+    cdef real d_nc = (1 - t * t) * og * dh + dc
+    cdef real d_elu = 1 if cc > 0 else cc + 1          # elu'(x) = exp(x) = elu(x) + 1, x <= 0
+    d_cell[s] = d_nc
+    d_gates[s] = cc * d_nc * ig * (1 - ig)
+    d_gates[S + s] = t * dh * og * (1 - og)
+    d_gates[2 * S + s] = ig * d_nc * d_elu
+
+
+cdef void _backward_row(const real* gh, int64_t gh_cs, const real* gc, int64_t gc_cs,
+                        const real* new_cell, const real* gates, real* d_gates,
+                        real* d_cell, int64_t S) noexcept nogil:
+    """One batch row; the incoming gradients gh, gc have column strides gh_cs, gc_cs."""
     cdef int64_t s
-    cdef real ig, og, cc, t, dh, d_nc, d_elu
-    for s in range(S):
-        ig = gates[s]
-        og = gates[S + s]
-        cc = gates[2 * S + s]
-        t = _tanh(new_cell[s])
-        dh = gh[s * gh_cs]
-        d_nc = (1 - t * t) * og * dh + gc[s * gc_cs]
-        d_elu = 1 if cc > 0 else cc + 1          # elu'(x) = exp(x) = elu(x) + 1, x <= 0
-        d_cell[s] = d_nc
-        d_gates[s] = cc * d_nc * ig * (1 - ig)
-        d_gates[S + s] = t * dh * og * (1 - og)
-        d_gates[2 * S + s] = ig * d_nc * d_elu
+    if gh_cs == 1 and gc_cs == 1:
+        for s in range(S):
+            _backward_at(gh[s], gc[s], new_cell, gates, d_gates, d_cell, S, s)
+    else:
+        for s in range(S):
+            _backward_at(gh[s * gh_cs], gc[s * gc_cs], new_cell, gates, d_gates, d_cell, S, s)
 
 
 cdef void _backward(real dummy, Mat gh, Mat gc, Mat new_cell, Mat gates, Mat d_gates,
                     Mat d_cell, int64_t B, int64_t S, int nthreads) noexcept nogil:
-    """_backward_row over the batch (contiguous gradients: the vectorized copy)."""
+    """_backward_row over the batch, rows split over strided's threads."""
     cdef int64_t b
     for b in prange(B, num_threads=nthreads, schedule="static"):
-        if gh.cs == 1 and gc.cs == 1:
-            _backward_row(<real*>gh.data + b * gh.rs, 1, <real*>gc.data + b * gc.rs, 1,
-                          <real*>new_cell.data + b * new_cell.rs, <real*>gates.data + b * gates.rs,
-                          <real*>d_gates.data + b * d_gates.rs, <real*>d_cell.data + b * d_cell.rs, S)
-        else:
-            _backward_row(<real*>gh.data + b * gh.rs, gh.cs, <real*>gc.data + b * gc.rs, gc.cs,
-                          <real*>new_cell.data + b * new_cell.rs, <real*>gates.data + b * gates.rs,
-                          <real*>d_gates.data + b * d_gates.rs, <real*>d_cell.data + b * d_cell.rs, S)
+        _backward_row(<real*>gh.data + b * gh.rs, gh.cs, <real*>gc.data + b * gc.rs, gc.cs,
+                      <real*>new_cell.data + b * new_cell.rs, <real*>gates.data + b * gates.rs,
+                      <real*>d_gates.data + b * d_gates.rs, <real*>d_cell.data + b * d_cell.rs,
+                      S)
 
 
 cdef int _check(str op, tuple names, tuple tensors, tuple shapes) except -1:

@@ -256,8 +256,8 @@ def _compile(name, sources, out_dir, compile_args, link_args, include_dirs, verb
     macros = [f"-D{k}={v}" for k, v in DEFINE_MACROS]
     for i, c_file in enumerate(c_files):
         obj = os.path.join(out_dir, f"{i}_{os.path.basename(c_file)}.o")
-        cmd = cc + [f"-I{d}" for d in include_dirs + python_h] + macros + compile_args + ["-c", c_file,
-                                                                                "-o", obj]
+        cmd = (cc + [f"-I{d}" for d in include_dirs + python_h] + macros + compile_args
+               + ["-c", c_file, "-o", obj])
         _run(cmd, "compiling " + os.path.basename(c_file), name, verbose)
         objects.append(obj)
     target = os.path.join(out_dir, name + sysconfig.get_config_var("EXT_SUFFIX"))

@@ -163,8 +163,11 @@ def _trace(model, input_size, dtype):
 
     def hook(module, args, output):
         ins = [a for a in args if isinstance(a, Tensor)]
-        outs = [output] if isinstance(output, Tensor) else [
-            o for o in (output if isinstance(output, (tuple, list)) else ()) if isinstance(o, Tensor)]
+        if isinstance(output, Tensor):
+            outs = [output]
+        else:
+            many = output if isinstance(output, (tuple, list)) else ()
+            outs = [o for o in many if isinstance(o, Tensor)]
         if not outs:
             return None
         known = [field_of(t) for t in ins]
