@@ -263,6 +263,23 @@ def test_module_to_double():
     assert isinstance(m[0].weight, nn.Parameter)
 
 
+def test_module_to_keeps_tied_parameters_tied():
+    """A weight shared by two modules (an embedding tied to an output head) is one
+    Parameter after the cast too, as in PyTorch, so it gets both modules' gradients."""
+    emb, head = nn.Embedding(5, 3), nn.Linear(3, 5, bias=False)
+    head.weight = emb.weight
+    m = nn.Sequential(emb, head).double()
+    assert m[1].weight is m[0].weight and m[0].weight.dtype == S.float64
+    assert len(list(m.parameters())) == 1
+    m(S.tensor([[1, 2]])).sum().backward()
+    g = m[0].weight.grad.numpy()
+    w = m[0].weight.detach().numpy()
+    want = np.zeros((5, 3))
+    want[[1, 2]] += w.sum(0)                       # through the embedding's lookup
+    want += np.array([[1.0], [1.0], [1.0], [1.0], [1.0]]) * (w[1] + w[2])   # the head
+    np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
 def test_repr_nested():
     m = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
     assert repr(m) == ("Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n"

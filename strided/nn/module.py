@@ -370,7 +370,9 @@ class Module:
     def to(self: T, dtype: _DTypeLike | Device = None, *args: Any, **kwargs: Any) -> T:
         """Cast floating-point parameters and buffers to dtype (device arguments other than
         "cpu" are rejected).  Parameters whose dtype changes are replaced by new Parameters
-        (a Tensor's dtype is fixed), so optimizers must be built after the cast."""
+        (a Tensor's dtype is fixed), so optimizers must be built after the cast; a parameter
+        shared by several modules (tied weights) is replaced by one new Parameter, so it stays
+        shared."""
         if isinstance(dtype, (str, device)):
             check_device(dtype, "Module.to()")
             dtype = kwargs.get("dtype", args[0] if args else None)
@@ -378,14 +380,19 @@ class Module:
         dtype = kwargs.get("dtype", dtype)
         if dtype is None:
             return self
+        cast = {}           # id(old) -> new: a tensor shared by two modules stays shared
         for m in self.modules():
             for k, p in m._parameters.items():
                 if p is not None and p.dtype.is_floating_point and p.dtype is not dtype:
-                    with no_grad():
-                        m._parameters[k] = Parameter(p.to(dtype), p.requires_grad)
+                    if id(p) not in cast:
+                        with no_grad():
+                            cast[id(p)] = (p, Parameter(p.to(dtype), p.requires_grad))
+                    m._parameters[k] = cast[id(p)][1]
             for k, b in m._buffers.items():
                 if b is not None and b.dtype.is_floating_point and b.dtype is not dtype:
-                    m._buffers[k] = b.to(dtype)
+                    if id(b) not in cast:
+                        cast[id(b)] = (b, b.to(dtype))
+                    m._buffers[k] = cast[id(b)][1]
         return self
 
     def double(self: T) -> T:
