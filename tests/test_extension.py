@@ -356,7 +356,9 @@ def lltm_prebuilt(tmp_path_factory):
 def lltm_jit(lltm_prebuilt, cache):
     lltm, _ = lltm_prebuilt
     before = extension._builds
-    kernel = lltm.load_kernel("jit", build_directory=cache)
+    # the repository's source, as examples/lltm/jit.py builds it (the same cache key)
+    kernel = extension.load("lltm_cython_jit", [os.path.join(LLTM_DIR, "lltm_kernel.pyx")],
+                            extra_compile_args=lltm.JIT_COMPILE_ARGS, build_directory=cache)
     assert extension._builds == before + 1 and kernel.__name__ == "lltm_cython_jit"
     return kernel
 
@@ -461,3 +463,25 @@ def test_lltm_kernel_errors(lltm_jit):
         lltm_jit.forward(x, w[:, :-1], b, h, c)
     with pytest.raises(TypeError):
         lltm_jit.forward(x, w, b, h, c.numpy())
+
+
+def test_lltm_scripts_run(lltm_jit, cache):
+    """jit.py finds the build the fixture made (no compiler); benchmark.py prints its
+    table (with torch's column when torch is installed)."""
+    env = {"STRIDED_EXTENSIONS_DIR": cache, "PYTHONPATH": os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    script = os.path.join(LLTM_DIR, "jit.py")
+    proc = subprocess.run([sys.executable, script, "--verbose"], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, **env), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "using the cached build of extension 'lltm_cython_jit'" in proc.stdout
+    assert "gcc" not in proc.stdout and "cython -3" not in proc.stdout
+    diffs = proc.stdout.split("outputs ")[1].split(", weight gradients ")
+    assert float(diffs[0]) < 1e-12 and float(diffs[1]) < 1e-12, proc.stdout
+    script = os.path.join(LLTM_DIR, "benchmark.py")
+    proc = subprocess.run([sys.executable, script, "--repeats", "2", "--sizes", "4x5x6,3x2x7"],
+                          capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, **env),
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if "forward" in l]
+    assert len(lines) == 4 and "4 x 5 x 6" in lines[0] and "3 x 2 x 7" in lines[3]

@@ -231,3 +231,17 @@ def test_measured_resnet18():
     full = _positive(model).double()
     assert receptive_field(full, (3, 32, 32), dtype=strided.float64).window() == ((0, 31), (0, 31))
     assert _measured(full, (3, 32, 32), ()).all()
+
+
+def test_example_script():
+    """examples/receptive_field.py: every predicted window matches the measured one."""
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "receptive_field.py")],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(": match") == 9 and "MISMATCH" not in proc.stdout, proc.stdout
+    assert "output receptive field 32x32, jump 20x20" in proc.stdout          # LeNet
+    assert "layer4  [1, 512, 4, 4]    field 109, jump  8" in proc.stdout     # ResNet-18

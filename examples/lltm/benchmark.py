@@ -3,6 +3,7 @@ against PyTorch's Python LLTM (the tutorial's composition of torch ops) when tor
 installed.  Forward alone and forward + backward, median of repeated runs.
 
     python examples/lltm/benchmark.py [--threads 1] [--repeats 200] [--kernel jit]
+                                      [--sizes 16x32x128,64x256x512,256x512x1024]
 """
 import argparse
 import math
@@ -80,9 +81,12 @@ def torch_case(batch, features, state):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--kernel", choices=["jit", "prebuilt"], default="jit")
+    parser.add_argument("--threads", type=int, default=1, help="threads for both libraries")
+    parser.add_argument("--repeats", type=int, default=200, help="timed runs per case")
+    parser.add_argument("--kernel", choices=["jit", "prebuilt"], default="jit",
+                        help="the JIT build (default) or the one setup.py built")
+    parser.add_argument("--sizes", default="16x32x128,64x256x512,256x512x1024",
+                        help="batch x features x state cases, comma-separated")
     args = parser.parse_args()
     strided.set_num_threads(args.threads)
     try:
@@ -96,7 +100,8 @@ def main():
           f"{cpu}, load average {os.getloadavg()[0]:.1f}")
     print(f"{'batch x features x state':>26} {'pass':>17} {'fused (ms)':>11} "
           f"{'composition':>12} {'torch Python':>13} {'fused/comp':>11} {'fused/torch':>12}")
-    for batch, features, state in [(16, 32, 128), (64, 256, 512), (256, 512, 1024)]:
+    sizes = [tuple(int(v) for v in case.split("x")) for case in args.sizes.split(",")]
+    for batch, features, state in sizes:
         strided.manual_seed(0)
         fused = strided_case(LLTM(features, state, kernel), batch, features, state)
         python = strided_case(LLTMPython(features, state), batch, features, state)

@@ -114,8 +114,10 @@ class build_ext(_setuptools_build_ext):
             from Cython.Build import cythonize
             folders = sorted({os.path.dirname(os.path.abspath(s)) for s in ext.sources})
             directives = dict(DIRECTIVES, **getattr(ext, "cython_directives", {}))
+            # the generated C goes to the build folder, not next to the user's sources
             built = cythonize([ext], compiler_directives=directives, force=self.force,
-                              include_path=include_paths() + folders, quiet=not self.verbose)
+                              include_path=include_paths() + folders, quiet=not self.verbose,
+                              build_dir=os.path.join(self.build_temp, "cython"))
             ext.sources = list(built[0].sources)
         super().build_extension(ext)
 
