@@ -300,11 +300,6 @@ class RNN(RNNBase):
                              "or 'relu'.")
         super().__init__(mode, *args, **kwargs)
 
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh"
-                    else "")
-
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(output, h_n) for input (T, B, input_size) (or batch_first, or unbatched) and
         initial state hx (zeros when None)."""
@@ -432,14 +427,17 @@ class RNNCellBase(Module):
         if self.bias is not True:
             s += f", bias={self.bias}"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+            s += f", nonlinearity={self.nonlinearity}"
         return s
 
-    def _step(self, mode, name, input, states):
-        """One step of the fused loop: input (B, I) or (I,), states (B, H) each or None."""
+    @staticmethod
+    def _check_input_dim(input, name):
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D "
                              "instead")
+
+    def _step(self, mode, input, states):
+        """One step of the fused loop: input (B, I) or (I,), states (B, H) each or None."""
         batched = input.ndim == 2
         if not batched:
             input = input.unsqueeze(0)
@@ -453,7 +451,7 @@ class RNNCellBase(Module):
                                f"expected {self.input_size}")
         for i, s in enumerate(states):
             if s.ndim != 2:
-                raise RuntimeError(f"{name}: expected a 2-D hidden state for 2-D input, got "
+                raise RuntimeError(f"expected a 2-D hidden state for 2-D input, got "
                                    f"{s.ndim}-D")
             if s.shape[0] != input.shape[0]:
                 raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
@@ -495,6 +493,8 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """h' for input (B, input_size) or (input_size,) and hx (zeros when None)."""
+        self._check_input_dim(input, "RNNCell")
         if hx is not None and hx.ndim not in (1, 2):
             raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
         if self.nonlinearity == "tanh":
@@ -503,7 +503,7 @@ class RNNCell(RNNCellBase):
             mode = _rnn.RNN_RELU
         else:
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        return self._step(mode, "RNNCell", input, None if hx is None else [hx])
+        return self._step(mode, input, None if hx is None else [hx])
 
 
 class LSTMCell(RNNCellBase):
@@ -527,12 +527,15 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor,
                 hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """(h', c') for input (B, input_size) or (input_size,) and hx = (h, c) (zeros when
+        None)."""
+        self._check_input_dim(input, "LSTMCell")
         if hx is not None:
             for idx, value in enumerate(hx):
                 if value.ndim not in (1, 2):
                     raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
                                      f"{value.ndim}D instead")
-        return self._step(_rnn.LSTM, "LSTMCell", input, None if hx is None else list(hx))
+        return self._step(_rnn.LSTM, input, None if hx is None else list(hx))
 
 
 class GRUCell(RNNCellBase):
@@ -552,6 +555,8 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """h' for input (B, input_size) or (input_size,) and hx (zeros when None)."""
+        self._check_input_dim(input, "GRUCell")
         if hx is not None and hx.ndim not in (1, 2):
             raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
-        return self._step(_rnn.GRU, "GRUCell", input, None if hx is None else [hx])
+        return self._step(_rnn.GRU, input, None if hx is None else [hx])
