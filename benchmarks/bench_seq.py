@@ -1,8 +1,10 @@
-"""scaled_dot_product_attention forward and forward+backward, strided vs PyTorch (CPU),
-float32, batch 8, 8 heads, head dim 64, causal and not, with the peak extra memory.
+"""Sequence models, strided vs PyTorch (CPU), float32, forward and forward+backward, with
+the peak extra memory: scaled_dot_product_attention (batch 8, 8 heads, head dim 64, causal
+and not) and nn.LSTM (2 layers, input and hidden 512, batch 32, sequence 128).
 
     python benchmarks/bench_seq.py                          # seq 256 1024 4096, 1 and 2 threads
     python benchmarks/bench_seq.py --seqs 256 1024 --threads 1
+    python benchmarks/bench_seq.py --cases lstm             # the LSTM table only
     python benchmarks/bench_seq.py --quick --json out/seq.json   # CI smoke run (short seqs)
 
 Every (library, seq, causal, pass, threads) case runs in a fresh process, so the two
@@ -14,7 +16,9 @@ size sees C allocations, which tracemalloc does not).  For scale the table gives
 take: an attention that materialised it would need at least that much.  Then the case is
 timed call by call; the MEDIAN is reported in ms (the machine may be shared and noisy: only
 medians and ratios mean anything).  "fwd" is one call on inputs that do not require grad;
-"fwd+bwd" calls it on leaves that do and runs backward with a fixed output gradient.
+"fwd+bwd" calls it on leaves that do and runs backward with a fixed output gradient.  The
+LSTM's "fwd" runs under no_grad, its "fwd+bwd" backpropagates a fixed gradient of the output
+into the input and every parameter (PyTorch's CPU LSTM is oneDNN's fused RNN primitive).
 """
 import argparse
 import json
@@ -27,6 +31,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B, H, E = 8, 8, 64
+LSTM = {"layers": 2, "input": 512, "hidden": 512, "batch": 32, "seq": 128}
+LSTM_QUICK = {"layers": 2, "input": 32, "hidden": 64, "batch": 4, "seq": 16}
 
 
 def _reset_peak():
@@ -98,10 +104,54 @@ def _worker(lib, L, causal, mode, threads, repeats, budget):
     return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
 
 
-def _run_case(lib, L, causal, mode, threads, repeats, budget):
+def _lstm_worker(lib, shape, mode, threads, repeats, budget):
+    """Time one LSTM case in this process; returns {"ms", "extra_mb"}."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    T, N, I, Hd = shape["seq"], shape["batch"], shape["input"], shape["hidden"]
+    x_np = rng.standard_normal((T, N, I), dtype=np.float32)
+    g_np = rng.standard_normal((T, N, Hd), dtype=np.float32)
+    grad = mode == "fwd+bwd"
+    if lib == "torch":
+        import torch as lib_mod
+        lib_mod.set_num_threads(threads)
+        lib_mod.manual_seed(0)
+        model = lib_mod.nn.LSTM(I, Hd, shape["layers"])
+    else:
+        sys.path.insert(0, ROOT)
+        import strided as lib_mod
+        lib_mod.set_num_threads(threads)
+        lib_mod.manual_seed(0)
+        model = lib_mod.nn.LSTM(I, Hd, shape["layers"])
+    x = lib_mod.tensor(x_np, requires_grad=grad)
+    g = lib_mod.tensor(g_np)
+    del x_np, g_np
+
+    def run():
+        if grad:
+            model.zero_grad()
+            x.grad = None
+            out, _ = model(x)
+            out.backward(g)
+        else:
+            with lib_mod.no_grad():
+                model(x)
+
+    extra = _extra_mb(run)
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+
+
+def _run_case(lib, L, causal, mode, threads, repeats, budget, case="attention", quick=False):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--seqs", str(L),
            "--mode", mode, "--threads", str(threads), "--repeats", str(repeats),
-           "--budget", str(budget)] + (["--causal"] if causal else [])
+           "--budget", str(budget), "--cases", case] + (["--causal"] if causal else []) + \
+        (["--quick"] if quick else [])
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
         return json.loads(res.stdout.strip().splitlines()[-1])
@@ -119,17 +169,60 @@ def main():
     ap.add_argument("--budget", type=float, default=10.0,
                     help="seconds per case after which no further call is timed (min 3)")
     ap.add_argument("--quick", action="store_true", help="seq 96 only, 3 repeats (smoke run)")
-    ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--cases", nargs="+", choices=["attention", "lstm"],
+                    default=["attention", "lstm"])
+    ap.add_argument("--json", help="also write the rows to this file (attention: \"rows\", "
+                    "LSTM: \"lstm_rows\")")
     ap.add_argument("--worker", choices=["strided", "torch"], help=argparse.SUPPRESS)
     ap.add_argument("--mode", choices=["fwd", "fwd+bwd"], help=argparse.SUPPRESS)
     ap.add_argument("--causal", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(_worker(args.worker, args.seqs[0], args.causal, args.mode,
-                                 args.threads[0], args.repeats, args.budget)))
+        if args.cases[0] == "lstm":
+            print(json.dumps(_lstm_worker(args.worker, LSTM_QUICK if args.quick else LSTM,
+                                          args.mode, args.threads[0], args.repeats,
+                                          args.budget)))
+        else:
+            print(json.dumps(_worker(args.worker, args.seqs[0], args.causal, args.mode,
+                                     args.threads[0], args.repeats, args.budget)))
         return
     if args.quick:
         args.seqs, args.repeats, args.budget = [96], 3, 1.0
+    rows = _attention_table(args) if "attention" in args.cases else []
+    lstm_rows = _lstm_table(args) if "lstm" in args.cases else []
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "lstm_rows": lstm_rows}, f, indent=1)
+
+
+def _lstm_table(args):
+    shape = LSTM_QUICK if args.quick else LSTM
+    print(f"nn.LSTM float32, {shape['layers']} layers, input {shape['input']}, hidden "
+          f"{shape['hidden']}, batch {shape['batch']}, seq {shape['seq']}; median ms; "
+          f"strided/torch < 1 means strided is faster; extra = peak extra memory (MB)")
+    print(f"{'pass':>8} {'thr':>3} {'strided':>9} {'torch':>9} {'s/t':>5} {'extra_s':>8} "
+          f"{'extra_t':>8}")
+    rows = []
+    for mode in ("fwd", "fwd+bwd"):
+        for threads in args.threads:
+            s = _run_case("strided", shape["seq"], False, mode, threads, args.repeats,
+                          args.budget, "lstm", args.quick)
+            t = _run_case("torch", shape["seq"], False, mode, threads, args.repeats,
+                          args.budget, "lstm", args.quick)
+            ratio = s["ms"] / t["ms"] if t else None
+            print(f"{mode:>8} {threads:>3} {s['ms']:9.2f} "
+                  f"{t['ms'] if t else float('nan'):9.2f} "
+                  f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
+                  f"{t['extra_mb'] if t else float('nan'):8.1f}", flush=True)
+            rows.append(dict(shape, mode=mode, threads=threads, strided_ms=s["ms"],
+                             torch_ms=t["ms"] if t else None, strided_over_torch=ratio,
+                             strided_extra_mb=s["extra_mb"],
+                             torch_extra_mb=t["extra_mb"] if t else None))
+    return rows
+
+
+def _attention_table(args):
     print(f"scaled_dot_product_attention float32, B={B} H={H} E={E}; median ms; "
           f"strided/torch < 1 means strided is faster; extra = peak extra memory (MB)")
     print(f"{'seq':>5} {'causal':>6} {'pass':>8} {'thr':>3} {'strided':>9} {'torch':>9} "
@@ -154,10 +247,7 @@ def main():
                                  "strided_extra_mb": s["extra_mb"],
                                  "torch_extra_mb": t["extra_mb"] if t else None,
                                  "scores_mb": scores_mb})
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+    return rows
 
 
 if __name__ == "__main__":
