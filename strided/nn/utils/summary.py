@@ -29,7 +29,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, Sequence
 
+from strided._C.core.dtypes import float32
 from strided._C.core.tensor import Tensor
+from strided.autograd.grad_mode import no_grad
+from strided.creation import zeros
 
 __all__ = ["ReceptiveField", "summary", "receptive_field"]
 
@@ -126,9 +129,6 @@ def _apply(field, k, s, p, d):
 
 def _trace(model, input_size, dtype):
     """Run the model once; returns (rows, input spatial shape, final field or None)."""
-    import strided
-    from strided.autograd.grad_mode import no_grad
-
     input_size = tuple(int(v) for v in input_size)
     if len(input_size) < 2 or any(v < 1 for v in input_size):
         raise ValueError(f"summary: input_size is (channels, *spatial) without the batch dim, "
@@ -196,7 +196,7 @@ def _trace(model, input_size, dtype):
                      "start": field[2] if field else None})
         return None
 
-    x = strided.zeros((1,) + input_size, dtype=dtype)
+    x = zeros((1,) + input_size, dtype=dtype)
     keep.append(x)
     fields[id(x)] = (((1,) * nsp, (1,) * nsp, (0.0,) * nsp), spatial_in)
     modes = [(m, m.training) for m in model.modules()]
@@ -240,8 +240,7 @@ def summary(model, input_size: Sequence[int], dtype=None, print_fn=print) -> lis
     >>> rows[-1]["field"]
     (5, 5)
     """
-    import strided
-    rows, spatial_in, final = _trace(model, input_size, dtype or strided.float32)
+    rows, spatial_in, final = _trace(model, input_size, dtype or float32)
     labels = [f"{row['name']} ({row['type']})" for row in rows]
     shapes = [str(list(row["output_shape"])) for row in rows]
     wl = max([len("layer (type)")] + [len(t) for t in labels])
@@ -280,8 +279,7 @@ def receptive_field(model, input_size: Sequence[int], dtype=None) -> ReceptiveFi
     >>> nn.utils.receptive_field(model, (1, 16, 16)).size
     (5, 5)
     """
-    import strided
-    _, spatial_in, final = _trace(model, input_size, dtype or strided.float32)
+    _, spatial_in, final = _trace(model, input_size, dtype or float32)
     if final is None:
         raise RuntimeError("receptive_field: a layer changes the spatial shape in a way the "
                            "trace does not model (upsampling, transposed convolution)")
