@@ -20,33 +20,16 @@ def hypot(x, y):
     return _core.binary_op(_core.BINARY_OPS["hypot"], x, y)
 
 
-def _fused(name, g, x):
-    """One pass of the op table's internal row `name` over (g, x), or None when the
-    backward itself is being recorded (create_graph) and needs differentiable ops."""
-    if _core.is_grad_enabled() or not isinstance(g, _core.Tensor):
-        return None
-    return _core.binary_op(_core.INTERNAL_BINARY_OPS[name], g, x)
-
-
 def gelu_backward(g, x):
-    """d/dx of x * Phi(x): Phi(x) + x * phi(x)."""
-    r = _fused("gelu_backward", g, x)
-    if r is not None:
-        return r
-    cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5
-    pdf = (x * x * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
-    return g * (cdf + x * pdf)
+    """g * d/dx of x * Phi(x) = g * (Phi(x) + x * phi(x)), one fused pass (op table row
+    gelu_backward)."""
+    return _core.binary_op(_core.INTERNAL_BINARY_OPS["gelu_backward"], g, x)
 
 
 def gelu_tanh_backward(g, x):
-    """d/dx of the tanh approximation 0.5 * x * (1 + tanh(k * (x + 0.044715 x^3)))."""
-    r = _fused("gelu_tanh_backward", g, x)
-    if r is not None:
-        return r
-    k = math.sqrt(2.0 / math.pi)
-    t = ((x + x * x * x * 0.044715) * k).tanh()
-    dinner = (x * x * (3 * 0.044715) + 1.0) * k
-    return g * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * dinner)
+    """g * d/dx of the tanh approximation 0.5 x (1 + tanh(k (x + 0.044715 x^3))), one fused
+    pass (op table row gelu_tanh_backward)."""
+    return _core.binary_op(_core.INTERNAL_BINARY_OPS["gelu_tanh_backward"], g, x)
 
 
 def silu_backward(g, x):

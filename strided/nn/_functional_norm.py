@@ -1,4 +1,4 @@
-"""batch_norm (fused kernels), layer_norm, dropout, embedding."""
+"""batch_norm and layer_norm (fused kernels), dropout, embedding."""
 from __future__ import annotations
 from typing import Sequence
 
@@ -59,26 +59,46 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                   training=bool(training))
 
 
+@derivative("layer_norm", "NativeLayerNormBackward0")
+def _layer_norm_grads(ctx, dy):
+    """The fused backward of strided._C.kernels.norm (NOTE [ Layer-norm kernels ])."""
+    x, k = ctx.input, ctx.k
+    dx, dw, db = _norm.layer_norm_backward(dy, x, ctx.mean, ctx.rstd, ctx.weight, *ctx.needs)
+    shape = x.shape[x.ndim - k:]
+    return (dx.view(x.shape) if dx is not None else None,
+            dw.view(shape) if dw is not None else None,
+            db.view(shape) if db is not None else None)
+
+
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    """Normalise over the last len(normalized_shape) dims (biased variance)."""
+    """Normalise over the last len(normalized_shape) dims (biased variance), then scale by
+    weight and shift by bias (each of normalized_shape), with one fused kernel each way
+    (NOTE [ Layer-norm kernels ] in strided/_C/kernels/norm.pyx)."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != tuple(normalized_shape):
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != tuple(normalized_shape):
         raise ValueError(f"Given normalized_shape={list(normalized_shape)}, expected input "
                          f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
                          f"input of size{list(input.shape)}")
-    dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    xc = input - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    out = xc * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != tuple(normalized_shape):
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(p.shape)} and normalized_shape = "
+                               f"{list(normalized_shape)}")
+    d = 1
+    for n in normalized_shape:
+        d *= n
+    if d == 0 or input.numel() == 0:
+        return (input * 1.0) if weight is None and bias is None else \
+            input * (weight if weight is not None else 1.0) + (bias if bias is not None else 0.0)
+    with no_grad():
+        out, mean, rstd = _norm.layer_norm_forward(input.detach(), d, weight, bias, eps)
+    if not requires_record(input, weight, bias):
+        return out
+    return record("layer_norm", (input, weight, bias), out,
+                  {"input": input, "weight": weight, "mean": mean, "rstd": rstd}, k=k)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,

@@ -1,7 +1,8 @@
 # Layer: kernels, mixed: the Tensor-level entry points (batch_norm_*) are at the end of
 # this file, next to the kernels they drive (strided/_C/README.md).
-"""Batch normalisation kernels: per-channel statistics, the normalising pass and the fused
-backward, over (N, C, *) inputs of any strides.
+"""Batch and layer normalisation kernels: per-channel statistics, the normalising pass and
+the fused backward, over (N, C, *) inputs of any strides; and layer norm's fused forward and
+backward over rows (NOTE [ Layer-norm kernels ]).
 
 NOTE [ Batch-norm kernels ]
 The input is seen as (N, C, S) with the spatial dims merged into S (when their strides
@@ -18,11 +19,13 @@ sums are added in double -- the accuracy of a pairwise sum at the speed of a flo
 The backward recomputes xhat from x, mean and invstd instead of saving it.
 """
 from cython.parallel cimport prange
+from libc.math cimport sqrt
 from libc.stdint cimport int64_t
 
 from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.core.threads cimport num_threads_for
+from strided._C.kernels.blocked_sum cimport blocked_sum
 
 ctypedef fused floating:
     float
@@ -402,3 +405,278 @@ def batch_norm_backward(Tensor dy, Tensor x, Tensor mean, Tensor invstd, weight,
                       &L, <double*>data_of(mean), <double*>data_of(invstd), <double*>pw,
                       training, <double*>data_of(sum_dy), <double*>data_of(sum_dy_xhat), nt)
     return dx, sum_dy, sum_dy_xhat
+
+
+# ---- layer norm -------------------------------------------------------------------------
+#
+# NOTE [ Layer-norm kernels ]
+# layer_norm normalises each row of D = prod(normalized_shape) values (the input's last
+# dims, made contiguous) to mean 0 and variance 1, then applies weight and bias per column.
+# One row per OpenMP iteration, so a row's sums are added in the same order whatever the
+# thread count.  Row sums use the blocked float sum (NOTE [ Blocked float sum ]): eight
+# partial sums in the input's type over blocks of 64, block totals in double.
+#     forward    mean = sum(x) / D,  var = sum((x - mean)^2) / D   (two passes; biased)
+#                rstd = 1 / sqrt(var + eps),  y = (x - mean) * rstd * w + b
+#     backward   g = dy * w,  xhat = (x - mean) * rstd
+#                dx = rstd * (g - sum(g) / D - xhat * sum(g * xhat) / D)
+#                dw = sum over rows of dy * xhat,  db = sum over rows of dy
+# The forward saves mean and rstd per row (the input's dtype); the backward recomputes xhat.
+# dw and db are column sums: blocks of 64 columns, one block per OpenMP iteration, each
+# walking all rows in order with float64 accumulators -- deterministic, and each row's 64
+# values are one contiguous read.
+
+cdef enum:
+    LN_BLOCK = 64
+
+
+cdef inline double _dev_sumsq(const floating* x, int64_t n, floating m) noexcept nogil:
+    """sum((x[i] - m)^2) for i < n, summed like blocked_sum."""
+    cdef double total = 0
+    cdef floating s0, s1, s2, s3, s4, s5, s6, s7, d
+    cdef int64_t i = 0, j
+    cdef const floating* b
+    while i + LN_BLOCK <= n:
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+        b = x + i
+        for j in range(0, LN_BLOCK, 8):
+            s0 += (b[j] - m) * (b[j] - m)
+            s1 += (b[j + 1] - m) * (b[j + 1] - m)
+            s2 += (b[j + 2] - m) * (b[j + 2] - m)
+            s3 += (b[j + 3] - m) * (b[j + 3] - m)
+            s4 += (b[j + 4] - m) * (b[j + 4] - m)
+            s5 += (b[j + 5] - m) * (b[j + 5] - m)
+            s6 += (b[j + 6] - m) * (b[j + 6] - m)
+            s7 += (b[j + 7] - m) * (b[j + 7] - m)
+        total += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        i += LN_BLOCK
+    while i < n:
+        d = x[i] - m
+        total += d * d
+        i += 1
+    return total
+
+
+cdef inline void _dual_sums(const floating* dy, const floating* w, const floating* x,
+                            int64_t n, floating m, double* sum_g,
+                            double* sum_gxc) noexcept nogil:
+    """sum(g) and sum(g * (x - m)) with g = dy * w (w NULL: g = dy), eight lanes each in the
+    input's type per block of 64, block totals in double."""
+    cdef floating a[8]
+    cdef floating c[8]
+    cdef floating g
+    cdef double ta = 0, tc = 0
+    cdef int64_t i = 0, j, k
+    while i + LN_BLOCK <= n:
+        for k in range(8):
+            a[k] = 0
+            c[k] = 0
+        for j in range(i, i + LN_BLOCK, 8):
+            for k in range(8):
+                g = dy[j + k] * w[j + k] if w != NULL else dy[j + k]
+                a[k] += g
+                c[k] += g * (x[j + k] - m)
+        ta += ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+        tc += ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]))
+        i += LN_BLOCK
+    while i < n:
+        g = dy[i] * w[i] if w != NULL else dy[i]
+        ta += g
+        tc += g * (x[i] - m)
+        i += 1
+    sum_g[0] = ta
+    sum_gxc[0] = tc
+
+
+cdef void _ln_forward(floating* y, const floating* x, int64_t R, int64_t D,
+                      const floating* w, const floating* b, double eps, floating* mean,
+                      floating* rstd, int nt) noexcept nogil:
+    cdef int64_t r, j
+    cdef double m, v
+    cdef floating fm, fs
+    cdef const floating* xr
+    cdef floating* yr
+    for r in prange(R, num_threads=nt, schedule="static"):
+        xr = x + r * D
+        yr = y + r * D
+        m = blocked_sum(xr, 1, D, LN_BLOCK) / <double>D
+        fm = <floating>m
+        v = _dev_sumsq(xr, D, fm) / <double>D
+        fs = <floating>(1.0 / sqrt(v + eps))
+        mean[r] = fm
+        rstd[r] = fs
+        if w != NULL and b != NULL:
+            for j in range(D):
+                yr[j] = (xr[j] - fm) * fs * w[j] + b[j]
+        elif w != NULL:
+            for j in range(D):
+                yr[j] = (xr[j] - fm) * fs * w[j]
+        elif b != NULL:
+            for j in range(D):
+                yr[j] = (xr[j] - fm) * fs + b[j]
+        else:
+            for j in range(D):
+                yr[j] = (xr[j] - fm) * fs
+
+
+cdef void _ln_backward_dx(floating* dx, const floating* dy, const floating* x, int64_t R,
+                          int64_t D, const floating* mean, const floating* rstd,
+                          const floating* w, int nt) noexcept nogil:
+    cdef int64_t r, j
+    cdef double sg, sgxc
+    cdef floating fm, fs, c1, c0
+    cdef const floating* xr
+    cdef const floating* dyr
+    cdef floating* dxr
+    for r in prange(R, num_threads=nt, schedule="static"):
+        xr = x + r * D
+        dyr = dy + r * D
+        dxr = dx + r * D
+        fm = mean[r]
+        fs = rstd[r]
+        _dual_sums(dyr, w, xr, D, fm, &sg, &sgxc)
+        # dx = rstd * g + c1 * (x - mean) + c0: c1 = -rstd^3 sum(g xc) / D, c0 = -rstd sum(g) / D
+        c1 = <floating>(-(<double>fs) * fs * fs * sgxc / D)
+        c0 = <floating>(-(<double>fs) * sg / D)
+        if w != NULL:
+            for j in range(D):
+                dxr[j] = fs * dyr[j] * w[j] + c1 * (xr[j] - fm) + c0
+        else:
+            for j in range(D):
+                dxr[j] = fs * dyr[j] + c1 * (xr[j] - fm) + c0
+
+
+cdef inline void _ln_param_block(const floating* dy, const floating* x, int64_t R,
+                                 int64_t D, int64_t j0, int64_t j1, const floating* mean,
+                                 const floating* rstd, floating* dw,
+                                 floating* db) noexcept nogil:
+    """Columns [j0, j1) of dw and db (j1 - j0 <= LN_BLOCK), all rows in order."""
+    cdef double aw[LN_BLOCK]
+    cdef double ab[LN_BLOCK]
+    cdef int64_t j, r, n = j1 - j0
+    cdef floating fm, fs
+    cdef const floating* xr
+    cdef const floating* dyr
+    for j in range(n):
+        aw[j] = 0
+        ab[j] = 0
+    for r in range(R):
+        xr = x + r * D + j0
+        dyr = dy + r * D + j0
+        fm = mean[r]
+        fs = rstd[r]
+        for j in range(n):
+            aw[j] += dyr[j] * ((xr[j] - fm) * fs)
+            ab[j] += dyr[j]
+    for j in range(n):
+        if dw != NULL:
+            dw[j0 + j] = <floating>aw[j]
+        if db != NULL:
+            db[j0 + j] = <floating>ab[j]
+
+
+cdef void _ln_param_grads(const floating* dy, const floating* x, int64_t R, int64_t D,
+                          const floating* mean, const floating* rstd, floating* dw,
+                          floating* db, int nt) noexcept nogil:
+    """dw[j] = sum_r dy[r, j] * xhat[r, j], db[j] = sum_r dy[r, j] (either may be NULL)."""
+    cdef int64_t blk, nblk = (D + LN_BLOCK - 1) // LN_BLOCK
+    for blk in prange(nblk, num_threads=nt, schedule="static"):
+        _ln_param_block(dy, x, R, D, blk * LN_BLOCK,
+                        blk * LN_BLOCK + LN_BLOCK if blk * LN_BLOCK + LN_BLOCK < D else D,
+                        mean, rstd, dw, db)
+
+
+cdef Tensor _rows_of(object t, int64_t numel, DType dtype, str op, str name):
+    """t as a contiguous tensor of dtype with numel elements (checked), or None."""
+    cdef Tensor v
+    if t is None:
+        return None
+    v = <Tensor>t
+    if v._dtype is not dtype:
+        raise TypeError(f"{op}: {name} is {v._dtype.name} but the input is {dtype.name}")
+    if v._numel != numel:
+        raise ValueError(f"{op}: {name} has {v._numel} elements, expected {numel}")
+    return v.contiguous()
+
+
+def layer_norm_forward(Tensor x, int64_t D, weight=None, bias=None, double eps=1e-5):
+    """(y, mean, rstd) of layer norm over rows of the last D elements of x (NOTE [ Layer-norm
+    kernels ]): y contiguous with x's shape, mean and rstd (x.numel() // D,) in x's dtype.
+    weight and bias have D elements each, or are None."""
+    if x._dtype.num != FLOAT32 and x._dtype.num != FLOAT64:
+        raise TypeError(f"layer_norm: expected a float32 or float64 input, but got "
+                        f"{x._dtype.name}")
+    if D <= 0 or x._numel % D:
+        raise ValueError(f"layer_norm: rows of {D} elements don't tile an input of "
+                         f"{x._numel} elements")
+    cdef Tensor w = _rows_of(weight, D, x._dtype, "layer_norm", "weight")
+    cdef Tensor b = _rows_of(bias, D, x._dtype, "layer_norm", "bias")
+    x = x.contiguous()
+    cdef int64_t R = x._numel // D
+    cdef int64_t r_size[1]
+    r_size[0] = R
+    cdef Tensor y = new_tensor(x._ndim, x._sizes, x._dtype, False)
+    cdef Tensor mean = new_tensor(1, r_size, x._dtype, False)
+    cdef Tensor rstd = new_tensor(1, r_size, x._dtype, False)
+    cdef int nt = num_threads_for(x._numel, GRAIN)
+    cdef void* pw = _ptr(w)
+    cdef void* pb = _ptr(b)
+    if R == 0:
+        return y, mean, rstd
+    if x._dtype.num == FLOAT32:
+        with nogil:
+            _ln_forward(<float*>data_of(y), <float*>data_of(x), R, D, <float*>pw, <float*>pb,
+                        eps, <float*>data_of(mean), <float*>data_of(rstd), nt)
+    else:
+        with nogil:
+            _ln_forward(<double*>data_of(y), <double*>data_of(x), R, D, <double*>pw,
+                        <double*>pb, eps, <double*>data_of(mean), <double*>data_of(rstd), nt)
+    return y, mean, rstd
+
+
+def layer_norm_backward(Tensor dy, Tensor x, Tensor mean, Tensor rstd, weight, bint need_dx,
+                        bint need_weight, bint need_bias):
+    """(dx, dweight, dbias) of layer norm (NOTE [ Layer-norm kernels ]), None where not
+    needed; dweight and dbias are flat (D,) tensors."""
+    if dy._numel != x._numel or dy._dtype is not x._dtype:
+        raise ValueError(f"layer_norm_backward: grad_output {tuple(dy.shape)} "
+                         f"{dy._dtype.name} doesn't match the input {tuple(x.shape)} "
+                         f"{x._dtype.name}")
+    cdef int64_t R = mean._numel
+    if R == 0 or x._numel % R or rstd._numel != R:
+        raise ValueError("layer_norm_backward: mean and rstd must have one value per row")
+    cdef int64_t D = x._numel // R
+    cdef Tensor w = _rows_of(weight, D, x._dtype, "layer_norm_backward", "weight")
+    x = x.contiguous()
+    dy = dy.contiguous()
+    mean = _rows_of(mean, R, x._dtype, "layer_norm_backward", "mean")
+    rstd = _rows_of(rstd, R, x._dtype, "layer_norm_backward", "rstd")
+    cdef int64_t d_size[1]
+    d_size[0] = D
+    cdef Tensor dx = new_tensor(x._ndim, x._sizes, x._dtype, False) if need_dx else None
+    cdef Tensor dw = new_tensor(1, d_size, x._dtype, False) if need_weight else None
+    cdef Tensor db = new_tensor(1, d_size, x._dtype, False) if need_bias else None
+    cdef int nt = num_threads_for(x._numel, GRAIN)
+    cdef void* pw = _ptr(w)
+    cdef void* pdx = _ptr(dx)
+    cdef void* pdw = _ptr(dw)
+    cdef void* pdb = _ptr(db)
+    if x._dtype.num == FLOAT32:
+        with nogil:
+            if pdx != NULL:
+                _ln_backward_dx(<float*>pdx, <float*>data_of(dy), <float*>data_of(x), R, D,
+                                <float*>data_of(mean), <float*>data_of(rstd), <float*>pw, nt)
+            if pdw != NULL or pdb != NULL:
+                _ln_param_grads(<float*>data_of(dy), <float*>data_of(x), R, D,
+                                <float*>data_of(mean), <float*>data_of(rstd), <float*>pdw,
+                                <float*>pdb, nt)
+    else:
+        with nogil:
+            if pdx != NULL:
+                _ln_backward_dx(<double*>pdx, <double*>data_of(dy), <double*>data_of(x), R,
+                                D, <double*>data_of(mean), <double*>data_of(rstd),
+                                <double*>pw, nt)
+            if pdw != NULL or pdb != NULL:
+                _ln_param_grads(<double*>data_of(dy), <double*>data_of(x), R, D,
+                                <double*>data_of(mean), <double*>data_of(rstd), <double*>pdw,
+                                <double*>pdb, nt)
+    return dx, dw, db
