@@ -151,6 +151,8 @@ def test_for_each_large_parallel_and_empty(tiny):
     np.testing.assert_allclose(module.axpy(3.0, x, y).numpy(), 3 * x.numpy() + y.numpy())
     e = strided.zeros(0, 5, dtype=strided.float64)
     assert module.axpy(1.0, e, e).shape == (0, 5)
+    s = strided.tensor(3.0, dtype=strided.float64)                   # 0-d
+    assert module.axpy(2.0, s, s).shape == () and module.axpy(2.0, s, s).item() == 9.0
 
 
 def test_outputs_version_counter_and_writes(tiny):
