@@ -82,8 +82,9 @@ def compare(tm, sm, mode, x_kind, shape, with_state, tdt, tol, seed=0):
     B = xt.shape[0] if tm.batch_first else xt.shape[1]
     states_t, states_s = None, None
     leaves = []
+    P = getattr(tm, "proj_size", 0) or H
     if with_state:
-        h0 = torch.randn(L * D, B, H, dtype=tdt, requires_grad=True)
+        h0 = torch.randn(L * D, B, P, dtype=tdt, requires_grad=True)
         leaves.append((h0, S(h0, True)))
         if mode == "LSTM":
             c0 = torch.randn(L * D, B, H, dtype=tdt, requires_grad=True)
@@ -140,6 +141,49 @@ def test_layers_match_torch(cfg, mode, dt):
     if kind == "expanded":
         shape = (shape[0], 3, I)
     compare(tm, sm, mode, kind, shape, state, tdt, tol)
+
+
+@pytest.mark.parametrize("dt", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: "T%d-B%d-I%d-H%d-L%d-%s%s%s%s-%s" % (
+    c[0], c[1], c[2], c[3], c[4], "bi" if c[5] else "uni", "-bf" if c[6] else "",
+    "" if c[7] else "-nobias", "-h0" if c[8] else "", c[9]))
+def test_lstm_projection_matches_torch(cfg, dt):
+    """proj_size: h = (o * tanh(c)) @ W_hr^T, so outputs and h have proj_size features."""
+    T, B, I, H, L, bidir, batch_first, bias, state, kind = cfg
+    tdt, sdt, tol = dt
+    H = max(H, 3)
+    tm, sm = make_pair("LSTM", tdt, sdt, I, H, num_layers=L, bias=bias,
+                       batch_first=batch_first, bidirectional=bidir, proj_size=H - 2)
+    shape = (B, T, I) if batch_first else (T, B, I)
+    if kind == "expanded":
+        shape = (shape[0], 3, I)
+    compare(tm, sm, "LSTM", kind, shape, state, tdt, tol)
+
+
+def test_lstm_projection_shapes_and_errors():
+    m, tm = nn.LSTM(3, 6, num_layers=2, proj_size=2), torch.nn.LSTM(3, 6, num_layers=2,
+                                                                    proj_size=2)
+    assert repr(m) == repr(tm)
+    assert [(k, tuple(v.shape)) for k, v in m.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in tm.state_dict().items()]
+    out, (h, c) = m(strided.randn(4, 5, 3))
+    assert (tuple(out.shape), tuple(h.shape), tuple(c.shape)) == ((4, 5, 2), (2, 5, 2),
+                                                                  (2, 5, 6))
+    for hs, cs in [((2, 5, 6), (2, 5, 6)), ((2, 5, 2), (2, 5, 2))]:
+        errors_match(lambda: m(strided.randn(4, 5, 3), (strided.zeros(*hs), strided.zeros(*cs))),
+                     lambda: tm(torch.randn(4, 5, 3), (torch.zeros(*hs), torch.zeros(*cs))),
+                     RuntimeError)
+
+
+def test_gradcheck_lstm_projection():
+    strided.manual_seed(6)
+    m = nn.LSTM(2, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=strided.float64)
+    x = strided.randn(3, 2, 2, dtype=strided.float64).requires_grad_(True)
+    h0 = strided.randn(4, 2, 2, dtype=strided.float64).requires_grad_(True)
+    c0 = strided.randn(4, 2, 4, dtype=strided.float64).requires_grad_(True)
+    w = m.weight_hr_l1_reverse
+    assert gradcheck(lambda x, h, c, w: (lambda o: (o[0],) + o[1])(m(x, (h, c))),
+                     (x, h0, c0, w), atol=1e-6)
 
 
 @pytest.mark.parametrize("dt", DTYPES, ids=DTYPE_IDS)
@@ -493,8 +537,6 @@ def test_constructor_errors_match_torch():
                  lambda: torch.nn.RNN(4, 3, nonlinearity="gelu"), ValueError)
     errors_match(lambda: nn.GRU(4, 3, proj_size=2), lambda: torch.nn.GRU(4, 3, proj_size=2),
                  ValueError)
-    with pytest.raises(ValueError, match="proj_size > 0 is not supported"):
-        nn.LSTM(4, 3, proj_size=2)
     with pytest.warns(UserWarning, match="dropout option adds dropout"):
         nn.LSTM(4, 3, dropout=0.5)
 

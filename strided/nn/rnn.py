@@ -34,17 +34,18 @@ def _rnn_layer_grads(ctx, dout, dh_n, dc_n=None):
     """Backpropagation through time for one layer and direction (NOTE [ Fused recurrent
     steps ]): the fused per-step backward, then GEMMs over all steps for the weights and
     the input; the biases' gradients are column sums of the gates' gradients."""
-    nx, nh0, nc0, nwi, nwh, nbi, nbh = ctx.needs
+    nx, nh0, nc0, nwi, nwh, nbi, nbh, nwr = ctx.needs
     with no_grad():
-        dx, dh0, dc0, dw_ih, dw_hh, da, dah = _rnn.rnn_backward(
+        dx, dh0, dc0, dw_ih, dw_hh, da, dah, dw_hr = _rnn.rnn_backward(
             ctx.mode, dout, dh_n, dc_n, ctx.x, ctx.h0, ctx.c0, ctx.w_ih, ctx.w_hh, ctx.out,
-            ctx.act, ctx.cs, ctx.reverse, nx, nwi or nwh)
+            ctx.act, ctx.cs, ctx.reverse, nx, nwi or nwh or nwr, ctx.w_hr, ctx.hfull)
         db_ih = da.sum(0) if nbi else None
         db_hh = None
         if nbh:
             db_hh = db_ih if (db_ih is not None and dah is da) else dah.sum(0)
     return (dx if nx else None, dh0 if nh0 else None, dc0 if nc0 else None,
-            dw_ih if nwi else None, dw_hh if nwh else None, db_ih, db_hh)
+            dw_ih if nwi else None, dw_hh if nwh else None, db_ih, db_hh,
+            dw_hr if nwr else None)
 
 
 def _mergeable(x):
@@ -53,23 +54,24 @@ def _mergeable(x):
     return B == 1 or T == 1 or x.stride(0) == B * x.stride(1)
 
 
-def _rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
-    """One layer in one direction: x (T, B, I), h0 (and c0) (B, H) -> (out (T, B, H), h_n,
-    c_n or None), recorded as one node."""
+def _rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, w_hr=None):
+    """One layer in one direction: x (T, B, I), h0 (B, P) (and c0 (B, H)) -> (out (T, B,
+    P), h_n, c_n or None), recorded as one node; P = H unless LSTM's projection w_hr
+    (P, H) is given."""
     if not _mergeable(x):
         x = x.contiguous()
     h0 = h0.contiguous()
     c0 = c0.contiguous() if c0 is not None else None
-    rec = requires_record(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    rec = requires_record(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
     with no_grad():
-        out, h_n, c_n, act, cs = _rnn.rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh,
-                                                  reverse, rec)
+        out, h_n, c_n, act, cs, hfull = _rnn.rnn_forward(mode, x, h0, c0, w_ih, w_hh, b_ih,
+                                                         b_hh, reverse, rec, w_hr)
     if not rec:
         return out, h_n, c_n
     outs = (out, h_n) if c_n is None else (out, h_n, c_n)
-    record("rnn_layer", (x, h0, c0, w_ih, w_hh, b_ih, b_hh), outs,
-           {"x": x, "h0": h0, "c0": c0, "w_ih": w_ih, "w_hh": w_hh, "out": out, "act": act,
-            "cs": cs}, mode=mode, reverse=bool(reverse))
+    record("rnn_layer", (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr), outs,
+           {"x": x, "h0": h0, "c0": c0, "w_ih": w_ih, "w_hh": w_hh, "w_hr": w_hr, "out": out,
+            "act": act, "cs": cs, "hfull": hfull}, mode=mode, reverse=bool(reverse))
     return out, h_n, c_n
 
 
@@ -79,9 +81,11 @@ def _dtype_name(dtype):
 
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrence RNN, LSTM and GRU share (PyTorch's
-    RNNBase): parameters weight_ih_l{k}[_reverse] (G*H, I or D*H), weight_hh_l{k}[_reverse]
-    (G*H, H) and, with bias, bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse] (G*H,), all
-    drawn from U(-1/sqrt(H), 1/sqrt(H)); G is 1, 4 or 3 gates.  Use RNN, LSTM or GRU."""
+    RNNBase): parameters weight_ih_l{k}[_reverse] (G*H, I or D*P), weight_hh_l{k}[_reverse]
+    (G*H, P), with bias bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse] (G*H,), and with
+    LSTM's proj_size P > 0 weight_hr_l{k}[_reverse] (P, H), all drawn from
+    U(-1/sqrt(H), 1/sqrt(H)); G is 1, 4 or 3 gates, P = H without a projection.  Use RNN,
+    LSTM or GRU."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
@@ -118,9 +122,6 @@ class RNNBase(Module):
                              "projections")
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
-        if proj_size != 0:
-            raise ValueError("proj_size > 0 is not supported by strided's LSTM (only "
-                             "proj_size=0)")
         if mode not in _MODES:
             raise ValueError("Unrecognized RNN mode: " + mode)
         self.mode = mode
@@ -139,12 +140,15 @@ class RNNBase(Module):
         self._all_weights = []
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_input = input_size if layer == 0 else hidden_size * num_directions
+                real_hidden = proj_size if proj_size > 0 else hidden_size
+                layer_input = input_size if layer == 0 else real_hidden * num_directions
                 suffix = "_reverse" if direction == 1 else ""
                 params = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     params += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    params += [("weight_hr", (proj_size, hidden_size))]
                 names = []
                 for base, shape in params:
                     name = f"{base}_l{layer}{suffix}"
@@ -162,11 +166,13 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
-        """The parameters per layer and direction, [[w_ih, w_hh, b_ih, b_hh], ...]."""
+        """The parameters per layer and direction, [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -195,9 +201,11 @@ class RNNBase(Module):
         if T == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
 
-    def _expected_hidden(self, input):
+    def _expected_hidden(self, input, cell=False):
+        """The shape of h0 (of c0 with cell=True): (num_layers * D, batch, P or H)."""
         batch = input.shape[0] if self.batch_first else input.shape[1]
-        return (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
+        width = self.proj_size if self.proj_size > 0 and not cell else self.hidden_size
+        return (self.num_layers * (2 if self.bidirectional else 1), batch, width)
 
     @staticmethod
     def _check_hidden(hx, expected, msg="Expected hidden size {}, got {}"):
@@ -219,8 +227,9 @@ class RNNBase(Module):
                 params = [getattr(self, name) for name in self._all_weights[k]]
                 w_ih, w_hh = params[0], params[1]
                 b_ih, b_hh = (params[2], params[3]) if self.bias else (None, None)
+                w_hr = params[-1] if self.proj_size > 0 else None
                 out, h, c = _rnn_layer(mode, x, hx[k], cx[k] if cx is not None else None,
-                                       w_ih, w_hh, b_ih, b_hh, direction == 1)
+                                       w_ih, w_hh, b_ih, b_hh, direction == 1, w_hr)
                 outs.append(out)
                 hs.append(h)
                 cs.append(c)
@@ -259,8 +268,8 @@ class RNNBase(Module):
             output, h_n = output.squeeze(batch_dim), h_n.squeeze(1)
         return output, h_n
 
-    def _zeros_state(self, input):
-        return _creation.zeros(*self._expected_hidden(input), dtype=input.dtype)
+    def _zeros_state(self, input, cell=False):
+        return _creation.zeros(*self._expected_hidden(input, cell), dtype=input.dtype)
 
 
 class RNN(RNNBase):
@@ -338,12 +347,13 @@ class LSTM(RNNBase):
     c' = f * c + i * g, h' = o * tanh(c').
 
     LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, proj_size=0, dtype=None); proj_size > 0 (projected hidden states)
-    is not supported and raises ValueError.  forward(input, hx=None) -> (output, (h_n, c_n)):
-    input (T, B, input_size) -- (B, T, ...) with batch_first -- or unbatched (T,
-    input_size); hx a pair (h_0, c_0) of (num_layers * D, B, hidden_size) (or (num_layers *
-    D, hidden_size) unbatched), zeros when None.  Each layer and direction runs as one fused
-    time loop and one backward node (NOTE [ Fused recurrent steps ]).
+    bidirectional=False, proj_size=0, dtype=None).  forward(input, hx=None) -> (output,
+    (h_n, c_n)): input (T, B, input_size) -- (B, T, ...) with batch_first -- or unbatched
+    (T, input_size); hx a pair (h_0, c_0) of (num_layers * D, B, hidden_size) (or
+    (num_layers * D, hidden_size) unbatched), zeros when None.  With proj_size P > 0 the
+    hidden state is projected, h' = (o * tanh(c')) @ W_hr^T: output, h_0 and h_n have P
+    features instead of hidden_size.  Each layer and direction runs as one fused time loop
+    and one backward node (NOTE [ Fused recurrent steps ]).
 
     >>> lstm = nn.LSTM(4, 8, num_layers=2)
     >>> out, (h, c) = lstm(strided.randn(5, 3, 4))
@@ -375,10 +385,10 @@ class LSTM(RNNBase):
                 h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
         self._check_input(input)
         if hx is None:
-            h0 = c0 = self._zeros_state(input)
-        expected = self._expected_hidden(input)
-        self._check_hidden(h0, expected, "Expected hidden[0] size {}, got {}")
-        self._check_hidden(c0, expected, "Expected hidden[1] size {}, got {}")
+            h0, c0 = self._zeros_state(input), self._zeros_state(input, cell=True)
+        self._check_hidden(h0, self._expected_hidden(input), "Expected hidden[0] size {}, got {}")
+        self._check_hidden(c0, self._expected_hidden(input, cell=True),
+                           "Expected hidden[1] size {}, got {}")
         _check_state_dtype(h0, input)
         _check_state_dtype(c0, input)
         output, h_n, c_n = self._run(input, h0, c0)

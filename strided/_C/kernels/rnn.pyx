@@ -17,6 +17,7 @@ gates (RNN 1, LSTM 4 in the order i, f, g, o; GRU 3 in the order r, z, n):
                 c = f * c_prev + i * g,   h = o * tanh(c)
           GRU   r = sig(xg_r + hg_r),  z = sig(xg_z + hg_z),  hn = hg_n + b_hn
                 n = tanh(xg_n + r * hn),  h = (1 - z) * n + z * h_prev
+          LSTM with a projection (proj_size P):  h = (o * tanh(c)) @ W_hr^T, one more GEMM
 b_hh is folded into xg for every gate but GRU's n (which r scales).  The forward saves
 what the backward reads: the gate activations (LSTM i, f, g, o; GRU r, z, n, hn: 4*H per
 row), every c_t (LSTM); every h_t is the output itself.  The backward runs the steps in the
@@ -27,21 +28,24 @@ then GEMMs over all steps at once: dW_ih = dA^T @ x, dx = dA @ W_ih, and
 dW_hh = dA[steps after the first]^T @ h[steps before the last] + dA[first]^T @ h0 (two
 GEMMs: the previous hidden states of all but the first step are rows of the output).
 GRU's hidden-side gradient dAh differs from its input-side dA in the n block (dA_n * r).
+With a projection the forward also saves o * tanh(c_t); each backward step first forms
+dh_t = dout_t + dh_next (kept: dW_hr = dh^T @ (o * tanh(c)) is one GEMM over all steps)
+and turns it into o * tanh(c)'s gradient with one GEMM dh_t @ W_hr.
 
 Per-step GEMMs multiply by a constant W_hh: W_hh^T is copied once per call into a
-row-major buffer (so the GEMM streams it as a row-major B). The nonlinearities of float32
-use fastmath.pxd's branch-free expf_fast / tanhf_fast (2-3 ulp) so the row loops
-vectorize; float64 uses libm.  Nothing depends on the thread count: the GEMMs split over
-the library's threads, the fused passes run on the calling thread (they are O(B*H) per
-step against the GEMM's O(B*H*G*H)).
+row-major buffer, whose packing is a plain copy (the offset-B GEMM, which reads B in place
+without packing, measured 10-15% slower here: its 2048-wide rows stream badly).  The fused
+passes are C rows built per instruction set (NOTE [ Recurrent rows ]): float32 uses the
+branch-free exp and tanh of fastmath.pxd (2-3 ulp), so they vectorize; float64 uses libm.
+Nothing depends on the thread count: the GEMMs split over the library's threads, the fused
+passes run on the calling thread (O(B*H) per step against the GEMM's O(B*H*G*H)).
 
 Layout contract: x is (T, B, I) whose (T, B) dims merge into one row dim (the caller
-copies an x that does not); the last dim may have any stride.  h0, c0 are contiguous
-(B, H); weights any strides; dout (T, B, H) any strides with a unit last one.  Every result
-is a new contiguous tensor.
+copies an x that does not); the last dim may have any stride.  h0 (B, P) and c0 (B, H)
+are contiguous; weights any strides; dout (T, B, P) any strides with a unit last one.
+Every result is a new contiguous tensor.
 """
 from libc.stdint cimport int64_t
-from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport exp, tanh
 
@@ -278,25 +282,33 @@ cdef struct Args:
     int dtype_num
     int64_t esz                   # bytes per element
     int64_t T, B, H, G, A         # A: saved activations per row, in units of H
+    int64_t P                     # the output's (and h's) width: H, or LSTM's proj_size
     bint reverse
     const rnn_rows* rows
     char* xg                      # (T, B, G*H) contiguous
-    char* whh_t                   # W_hh^T, (H, G*H) row-major
-    char* whh                     # W_hh (G*H, H), strides rs_whh, cs_whh
+    char* whh_t                   # W_hh^T, (P, G*H) row-major
+    char* whh                     # W_hh (G*H, P), strides rs_whh, cs_whh
     int64_t rs_whh, cs_whh
+    char* whr_t                   # LSTM with projection: W_hr^T (H, P) row-major; else NULL
+    char* whr                     # W_hr (P, H), strides rs_whr, cs_whr
+    int64_t rs_whr, cs_whr
+    char* hfull                   # with projection: o * tanh(c), (T, B, H) when saving, else
+                                  # (1, B, H)
     char* bhn                     # GRU: b_hh[2H:3H] (zeros without bias), contiguous
     char* zero                    # H zeros (the output gradient where none reached it)
-    char* h0                      # (B, H) contiguous
+    char* h0                      # (B, P) contiguous
     char* c0                      # (B, H) contiguous (LSTM)
-    char* out                     # (T, B, H) contiguous
+    char* out                     # (T, B, P) contiguous
     char* cs                      # LSTM: (T, B, H) when saving, else (2, B, H)
     char* act                     # (T, B, A*H) when saving, else (1, B, A*H)
     bint save
     char* hg                      # scratch (B, G*H)
     # backward
-    char* dout                    # (T, B, H) strides st_do, sb_do, 1; or NULL
+    char* dout                    # (T, B, P) strides st_do, sb_do, 1; or NULL
     int64_t st_do, sb_do
-    char* dh                      # (B, H): dh_n on entry, dh0 on exit
+    char* dh                      # (B, P): dh_n on entry, dh0 on exit
+    char* dhsum                   # with projection: dout + dh_next per step, (T, B, P)
+    char* dhfull                  # with projection: scratch (B, H), dhsum @ W_hr
     char* dc                      # (B, H): dc_n on entry, dc0 on exit (LSTM)
     char* da                      # (T, B, G*H)
     char* dah                     # (T, B, G*H): GRU's hidden side; the others: == da
@@ -304,7 +316,7 @@ cdef struct Args:
 
 cdef int _forward_loop(const Args* a) noexcept nogil:
     """The forward steps (NOTE [ Fused recurrent steps ])."""
-    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, e = a.esz, s, t, tp, b
+    cdef int64_t T = a.T, B = a.B, H = a.H, P = a.P, GH = a.G * a.H, e = a.esz, s, t, tp, b
     cdef int64_t AH = a.A * a.H, cslot, cpslot
     cdef const rnn_rows* rows = a.rows
     cdef const char* hprev
@@ -315,12 +327,14 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
     for s in range(T):
         t = T - 1 - s if a.reverse else s
         tp = t + 1 if a.reverse else t - 1
-        hprev = a.h0 if s == 0 else a.out + tp * B * H * e
-        if gemm_strided(a.dtype_num, B, GH, H, 1.0, hprev, H, 1,
+        hprev = a.h0 if s == 0 else a.out + tp * B * P * e
+        if gemm_strided(a.dtype_num, B, GH, P, 1.0, hprev, P, 1,
                         a.whh_t, GH, 1, 0.0, a.hg, GH, 1) != 0:
             return -1
         xg = a.xg + t * B * GH * e
-        h = a.out + t * B * H * e
+        h = a.out + t * B * P * e
+        if a.whr_t != NULL:             # o * tanh(c) first, projected below
+            h = a.hfull + (t * B * H * e if a.save else 0)
         act = a.act + (t * B * AH * e if a.save else 0)
         if a.mode == M_LSTM:
             cslot = t if a.save else s & 1
@@ -330,6 +344,9 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
                 rows.lstm_fwd(H, xg + b * GH * e, a.hg + b * GH * e, cprev + b * H * e,
                               h + b * H * e, a.cs + (cslot * B + b) * H * e,
                               act + b * AH * e)
+            if a.whr_t != NULL and gemm_strided(a.dtype_num, B, P, H, 1.0, h, H, 1, a.whr_t,
+                                                P, 1, 0.0, a.out + t * B * P * e, P, 1) != 0:
+                return -1
         elif a.mode == M_GRU:
             for b in range(B):
                 rows.gru_fwd(H, xg + b * GH * e, a.hg + b * GH * e, a.bhn, hprev + b * H * e,
@@ -345,7 +362,7 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
 
 cdef int _backward_loop(const Args* a) noexcept nogil:
     """The backward steps, the forward's last first (NOTE [ Fused recurrent steps ])."""
-    cdef int64_t T = a.T, B = a.B, H = a.H, GH = a.G * a.H, e = a.esz, s, t, tp, b
+    cdef int64_t T = a.T, B = a.B, H = a.H, P = a.P, GH = a.G * a.H, e = a.esz, s, t, tp, b
     cdef const rnn_rows* rows = a.rows
     cdef const char* hprev
     cdef const char* cprev
@@ -354,15 +371,30 @@ cdef int _backward_loop(const Args* a) noexcept nogil:
     cdef int64_t sb_do = a.sb_do * e if a.dout != NULL else 0
     cdef char* da
     cdef char* dah
+    cdef char* dsum
     for s in range(T):
         t = s if a.reverse else T - 1 - s
         tp = t + 1 if a.reverse else t - 1
-        hprev = a.h0 if s == T - 1 else a.out + tp * B * H * e
+        hprev = a.h0 if s == T - 1 else a.out + tp * B * P * e
         dout = a.dout + t * a.st_do * e if a.dout != NULL else a.zero
         da = a.da + t * B * GH * e
         dah = a.dah + t * B * GH * e
         act = a.act + t * B * a.A * H * e
-        if a.mode == M_LSTM:
+        if a.whr != NULL:
+            # dh_t = dout_t + dh_next, kept for dW_hr; o * tanh(c)'s gradient dh_t @ W_hr
+            dsum = a.dhsum + t * B * P * e
+            for b in range(B):
+                _add_rows(a.dtype_num, P, dout + b * sb_do, a.dh + b * P * e,
+                          dsum + b * P * e)
+            if gemm_strided(a.dtype_num, B, H, P, 1.0, dsum, P, 1, a.whr, a.rs_whr,
+                            a.cs_whr, 0.0, a.dhfull, H, 1) != 0:
+                return -1
+            cprev = a.c0 if s == T - 1 else a.cs + tp * B * H * e
+            for b in range(B):
+                rows.lstm_bwd(H, a.zero, a.dhfull + b * H * e, a.dc + b * H * e,
+                              act + b * 4 * H * e, a.cs + (t * B + b) * H * e,
+                              cprev + b * H * e, da + b * GH * e)
+        elif a.mode == M_LSTM:
             cprev = a.c0 if s == T - 1 else a.cs + tp * B * H * e
             for b in range(B):
                 rows.lstm_bwd(H, dout + b * sb_do, a.dh + b * H * e, a.dc + b * H * e,
@@ -381,11 +413,23 @@ cdef int _backward_loop(const Args* a) noexcept nogil:
                 rows.tanh_bwd(H, dout + b * sb_do, a.dh + b * H * e,
                               a.out + (t * B + b) * H * e, da + b * GH * e)
         # dh_prev = dAh_t @ W_hh (+ the direct path z * dh, already in dh, for GRU)
-        if gemm_strided(a.dtype_num, B, H, GH, 1.0, dah, GH, 1,
+        if gemm_strided(a.dtype_num, B, P, GH, 1.0, dah, GH, 1,
                         a.whh, a.rs_whh, a.cs_whh, 1.0 if a.mode == M_GRU else 0.0,
-                        a.dh, H, 1) != 0:
+                        a.dh, P, 1) != 0:
             return -1
     return 0
+
+
+cdef void _add_rows(int dtype_num, int64_t n, const char* x, const char* y,
+                    char* out) noexcept nogil:
+    """out[:n] = x[:n] + y[:n]."""
+    cdef int64_t j
+    if dtype_num == FLOAT32:
+        for j in range(n):
+            (<float*>out)[j] = (<const float*>x)[j] + (<const float*>y)[j]
+    else:
+        for j in range(n):
+            (<double*>out)[j] = (<const double*>x)[j] + (<const double*>y)[j]
 
 
 cdef void _bias_rows(floating* xg, int64_t rows, int64_t GH, int64_t H,
@@ -436,17 +480,28 @@ cdef int _check(Tensor t, str name, DType dtype, int ndim, int64_t d0, int64_t d
     return 0
 
 
-cdef int _check_common(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih,
-                       Tensor w_hh) except -1:
+cdef int _check_common(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh,
+                       Tensor w_hr, int64_t* H_out, int64_t* P_out) except -1:
+    """Check one layer's operands; H_out, P_out get the hidden size and h's width."""
     if mode < 0 or mode > 3:
         raise ValueError(f"rnn: unknown mode {mode}")
     if x._dtype.num != FLOAT32 and x._dtype.num != FLOAT64:
         raise TypeError(f"rnn: expected float32 or float64, got {x._dtype.name}")
     if x._ndim != 3:
         raise ValueError(f"rnn: x must be (T, B, I), got {tuple(x.shape)}")
-    cdef int64_t B = x._sizes[1], I = x._sizes[2], H = h0._sizes[h0._ndim - 1] if h0._ndim else 0
-    cdef int64_t G = _GATES[mode]
-    _check(h0, "h0", x._dtype, 2, B, H, 0)
+    if w_hh._ndim != 2 or w_hh._sizes[0] % _GATES[mode] != 0:
+        raise ValueError(f"rnn: w_hh must be ({_GATES[mode]} * hidden, hidden or proj), got "
+                         f"{tuple(w_hh.shape)}")
+    cdef int64_t B = x._sizes[1], I = x._sizes[2], G = _GATES[mode]
+    cdef int64_t H = w_hh._sizes[0] // G, P = w_hh._sizes[1]
+    if w_hr is not None:
+        if mode != M_LSTM:
+            raise ValueError("rnn: only LSTM takes a projection (w_hr)")
+        _check(w_hr, "w_hr", x._dtype, 2, P, H, 0)
+    elif P != H:
+        raise ValueError(f"rnn: w_hh must have shape {(G * H, H)}, got {tuple(w_hh.shape)}")
+    _check(w_hh, "w_hh", x._dtype, 2, G * H, P, 0)
+    _check(h0, "h0", x._dtype, 2, B, P, 0)
     if not h0._contiguous:
         raise ValueError("rnn: h0 must be contiguous")
     if mode == M_LSTM:
@@ -456,7 +511,7 @@ cdef int _check_common(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih,
         if not c0._contiguous:
             raise ValueError("rnn: c0 must be contiguous")
     _check(w_ih, "w_ih", x._dtype, 2, G * H, I, 0)
-    _check(w_hh, "w_hh", x._dtype, 2, G * H, H, 0)
+    H_out[0], P_out[0] = H, P
     return 0
 
 
@@ -466,17 +521,21 @@ cdef void _fill_args(Args* a, DType dt):
 
 
 def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh,
-                Tensor b_ih=None, Tensor b_hh=None, bint reverse=False, bint save=False):
+                Tensor b_ih=None, Tensor b_hh=None, bint reverse=False, bint save=False,
+                Tensor w_hr=None):
     """One layer in one direction over a sequence (NOTE [ Fused recurrent steps ]):
-    (out (T, B, H), h_n (B, H), c_n (B, H) or None, act, cs).
+    (out (T, B, P), h_n (B, P), c_n (B, H) or None, act, cs, hfull).
 
     mode is RNN_TANH, RNN_RELU, LSTM or GRU; x (T, B, I) with mergeable (T, B) dims; h0
-    (and c0 for LSTM) contiguous (B, H); w_ih (G*H, I), w_hh (G*H, H), biases (G*H,) or
-    None.  With save, act (T, B, A*H) holds the gate activations the backward reads
-    (LSTM, GRU; None for RNN) and cs (T, B, H) every c_t (LSTM); otherwise both are None."""
-    _check_common(mode, x, h0, c0, w_ih, w_hh)
+    (B, P) and for LSTM c0 (B, H), contiguous; w_ih (G*H, I), w_hh (G*H, P), biases (G*H,)
+    or None; w_hr (P, H), LSTM's projection h = (o * tanh(c)) @ w_hr^T, or None (then
+    P = H).  With save, act (T, B, A*H) holds the gate activations the backward reads
+    (LSTM, GRU; None for RNN), cs (T, B, H) every c_t (LSTM) and hfull (T, B, H) every
+    o * tanh(c_t) (with a projection); otherwise they are None."""
+    cdef int64_t H, P
+    _check_common(mode, x, h0, c0, w_ih, w_hh, w_hr, &H, &P)
     cdef DType dt = x._dtype
-    cdef int64_t T = x._sizes[0], B = x._sizes[1], I = x._sizes[2], H = h0._sizes[1]
+    cdef int64_t T = x._sizes[0], B = x._sizes[1], I = x._sizes[2]
     cdef int64_t G = _GATES[mode], GH = G * H, esz = dt.itemsize, rs_x = 0, i, j
     if b_ih is not None:
         _check(b_ih, "b_ih", dt, 1, GH, 0, 0)
@@ -485,21 +544,22 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
     cdef Args a
     memset(&a, 0, sizeof(Args))
     a.mode, a.dtype_num = mode, dt.num
-    a.T, a.B, a.H, a.G, a.A = T, B, H, G, _SAVED[mode]
+    a.T, a.B, a.H, a.G, a.A, a.P = T, B, H, G, _SAVED[mode], P
     a.reverse = reverse
-    cdef Tensor out = _new(dt, T, B, H, 3, False)
-    cdef Tensor h_n = _new(dt, B, H, 0, 2, False)
+    cdef Tensor out = _new(dt, T, B, P, 3, False)
+    cdef Tensor h_n = _new(dt, B, P, 0, 2, False)
     cdef Tensor c_n = _new(dt, B, H, 0, 2, False) if mode == M_LSTM else None
-    cdef Tensor act = None, cs = None
-    if T * B * H == 0:
-        if B * H > 0:
-            memcpy(data_of(h_n), data_of(h0), B * H * esz)
+    cdef Tensor act = None, cs = None, hfull = None
+    if T * B == 0:
+        if B > 0:
+            h_n.copy_(h0)
             if c_n is not None:
-                memcpy(data_of(c_n), data_of(c0), B * H * esz)
+                c_n.copy_(c0)
         if save:
             act = _new(dt, T, B, a.A * H, 3, False) if a.A else None
             cs = _new(dt, T, B, H, 3, False) if mode == M_LSTM else None
-        return out, h_n, c_n, act, cs
+            hfull = _new(dt, T, B, H, 3, False) if w_hr is not None else None
+        return out, h_n, c_n, act, cs, hfull
     rs_x = _rows_stride(x)
     # xg = bias row, then += x @ W_ih^T (one GEMM over all steps)
     cdef Tensor xg = _new(dt, T, B, GH, 3, False)
@@ -529,86 +589,108 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
     cdef Tensor whh_t = w_hh.t().contiguous()
+    cdef Tensor whr_t = w_hr.t().contiguous() if w_hr is not None else None
     cdef Tensor hg = _new(dt, B, GH, 0, 2, False)
     if save:
         # LSTM's activations overwrite xg where the step has read it (NOTE [ Recurrent rows ])
         act = xg if mode == M_LSTM else (_new(dt, T, B, a.A * H, 3, False) if a.A else None)
         cs = _new(dt, T, B, H, 3, False) if mode == M_LSTM else None
+        hfull = _new(dt, T, B, H, 3, False) if w_hr is not None else None
     cdef Tensor abuf = act
     if abuf is None and a.A:
         abuf = _new(dt, 1, B, a.A * H, 3, False)     # one step's, overwritten
     cdef Tensor cbuf = cs
     if mode == M_LSTM and cbuf is None:
         cbuf = _new(dt, 2, B, H, 3, False)          # c_{t-1} and c_t, alternating
+    cdef Tensor hfbuf = hfull
+    if w_hr is not None and hfbuf is None:
+        hfbuf = _new(dt, 1, B, H, 3, False)
     _fill_args(&a, dt)
     a.save = save
-    a.xg, a.whh_t, a.h0, a.out, a.hg = data_of(xg), data_of(whh_t), data_of(h0), data_of(out), data_of(hg)
+    a.xg, a.whh_t, a.h0, a.out = data_of(xg), data_of(whh_t), data_of(h0), data_of(out)
+    a.hg = data_of(hg)
     if mode == M_LSTM:
         a.c0, a.cs = data_of(c0), data_of(cbuf)
+    if w_hr is not None:
+        a.whr_t, a.hfull = data_of(whr_t), data_of(hfbuf)
     a.act = data_of(abuf) if abuf is not None else NULL
     with nogil:
         rc = _forward_loop(&a)
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
     cdef int64_t last = 0 if reverse else T - 1
-    memcpy(data_of(h_n), data_of(out) + last * B * H * esz, B * H * esz)
+    memcpy(data_of(h_n), data_of(out) + last * B * P * esz, B * P * esz)
     if mode == M_LSTM:
         j = last if save else (T - 1) & 1
         memcpy(data_of(c_n), data_of(cbuf) + j * B * H * esz, B * H * esz)
-    return out, h_n, c_n, act, cs
+    return out, h_n, c_n, act, cs, hfull
 
 
 def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tensor h0,
                  Tensor c0, Tensor w_ih, Tensor w_hh, Tensor out, Tensor act, Tensor cs,
-                 bint reverse=False, bint need_x=True, bint need_w=True):
+                 bint reverse=False, bint need_x=True, bint need_w=True, Tensor w_hr=None,
+                 Tensor hfull=None):
     """The gradients of rnn_forward (NOTE [ Fused recurrent steps ]) for the output's
-    gradient dout (T, B, H) and the final states' dh_n, dc_n (B, H) (each may be None: no
-    gradient): (dx (T, B, I) or None, dh0 (B, H), dc0 (B, H) or None, dw_ih or None,
-    dw_hh or None, da, dah), where da and dah (T*B, G*H) are the gates' pre-activation
-    gradients on the input and hidden sides (the same tensor except for GRU): the biases'
-    gradients are their column sums.  x, h0, c0, the weights and out, act, cs are the
-    forward's (saved with save=True)."""
-    _check_common(mode, x, h0, c0, w_ih, w_hh)
+    gradient dout (T, B, P) and the final states' dh_n (B, P), dc_n (B, H) (each may be
+    None: no gradient): (dx (T, B, I) or None, dh0 (B, P), dc0 (B, H) or None, dw_ih or
+    None, dw_hh or None, da, dah, dw_hr or None), where da and dah (T*B, G*H) are the
+    gates' pre-activation gradients on the input and hidden sides (the same tensor except
+    for GRU): the biases' gradients are their column sums.  x, h0, c0, the weights and
+    out, act, cs, hfull are the forward's (saved with save=True)."""
+    cdef int64_t H, P
+    _check_common(mode, x, h0, c0, w_ih, w_hh, w_hr, &H, &P)
     cdef DType dt = x._dtype
-    cdef int64_t T = x._sizes[0], B = x._sizes[1], I = x._sizes[2], H = h0._sizes[1]
+    cdef int64_t T = x._sizes[0], B = x._sizes[1], I = x._sizes[2]
     cdef int64_t G = _GATES[mode], GH = G * H, esz = dt.itemsize
-    _check(out, "out", dt, 3, T, B, H)
+    _check(out, "out", dt, 3, T, B, P)
     if _SAVED[mode]:
         _check(act, "act", dt, 3, T, B, _SAVED[mode] * H)
     if mode == M_LSTM:
         _check(cs, "cs", dt, 3, T, B, H)
+    if w_hr is not None:
+        _check(hfull, "hfull", dt, 3, T, B, H)
     if not out._contiguous or (act is not None and not act._contiguous) or (
-            cs is not None and not cs._contiguous):
-        raise ValueError("rnn_backward: out, act and cs must be the forward's (contiguous)")
+            cs is not None and not cs._contiguous) or (
+            hfull is not None and not hfull._contiguous):
+        raise ValueError("rnn_backward: out, act, cs and hfull must be the forward's "
+                         "(contiguous)")
     if dout is not None:
-        _check(dout, "dout", dt, 3, T, B, H)
-        if H > 1 and dout._strides[2] != 1:
+        _check(dout, "dout", dt, 3, T, B, P)
+        if P > 1 and dout._strides[2] != 1:
             dout = dout.contiguous()
     cdef Args a
     memset(&a, 0, sizeof(Args))
     a.mode, a.dtype_num = mode, dt.num
-    a.T, a.B, a.H, a.G, a.A = T, B, H, G, _SAVED[mode]
+    a.T, a.B, a.H, a.G, a.A, a.P = T, B, H, G, _SAVED[mode], P
     a.reverse = reverse
-    cdef Tensor dh = _new(dt, B, H, 0, 2, dh_n is None)
+    cdef Tensor dh = _new(dt, B, P, 0, 2, dh_n is None)
     cdef Tensor dc = _new(dt, B, H, 0, 2, dc_n is None) if mode == M_LSTM else None
     if dh_n is not None:
-        _check(dh_n, "dh_n", dt, 2, B, H, 0)
+        _check(dh_n, "dh_n", dt, 2, B, P, 0)
         dh.copy_(dh_n)
     if dc is not None and dc_n is not None:
         _check(dc_n, "dc_n", dt, 2, B, H, 0)
         dc.copy_(dc_n)
     cdef Tensor da = _new(dt, T * B, GH, 0, 2, False)
     cdef Tensor dah = _new(dt, T * B, GH, 0, 2, False) if mode == M_GRU else da
-    cdef Tensor dx = None, dw_ih = None, dw_hh = None
+    cdef Tensor dx = None, dw_ih = None, dw_hh = None, dw_hr = None
     if need_x:
         dx = _new(dt, T, B, I, 3, False)
     if need_w:
         dw_ih = _new(dt, GH, I, 0, 2, True)
-        dw_hh = _new(dt, GH, H, 0, 2, True)
-    if T * B * H == 0:
+        dw_hh = _new(dt, GH, P, 0, 2, True)
+        if w_hr is not None:
+            dw_hr = _new(dt, P, H, 0, 2, True)
+    if T * B == 0:
         if dx is not None:
             dx.zero_()
-        return dx, dh, dc, dw_ih, dw_hh, da.zero_(), dah.zero_()
+        return dx, dh, dc, dw_ih, dw_hh, da.zero_(), dah.zero_(), dw_hr
+    cdef Tensor dhsum = None, dhfull = None
+    if w_hr is not None:
+        dhsum = _new(dt, T, B, P, 3, False)
+        dhfull = _new(dt, B, H, 0, 2, False)
+        a.whr, a.rs_whr, a.cs_whr = data_of(w_hr), w_hr._strides[0], w_hr._strides[1]
+        a.dhsum, a.dhfull = data_of(dhsum), data_of(dhfull)
     a.out, a.h0, a.da, a.dah = data_of(out), data_of(h0), data_of(da), data_of(dah)
     a.act = data_of(act) if act is not None else NULL
     if mode == M_LSTM:
@@ -623,13 +705,15 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     cdef char* dxp = data_of(dx) if dx is not None else NULL
     cdef char* dwi = data_of(dw_ih) if dw_ih is not None else NULL
     cdef char* dwh = data_of(dw_hh) if dw_hh is not None else NULL
+    cdef char* dwr = data_of(dw_hr) if dw_hr is not None else NULL
+    cdef char* hfp = data_of(hfull) if hfull is not None else NULL
     cdef char* wip = data_of(w_ih)
     cdef int64_t rs_wi = w_ih._strides[0], cs_wi = w_ih._strides[1]
     cdef int64_t first = T - 1 if reverse else 0        # the forward's first step
     cdef int64_t k_rest = (T - 1) * B
     cdef char* dah_rest = a.dah + (0 if reverse else B * GH * esz)
-    cdef char* h_rest = a.out + (B * H * esz if reverse else 0)
-    cdef Tensor zero = _new(dt, H, 0, 0, 1, True)
+    cdef char* h_rest = a.out + (B * P * esz if reverse else 0)
+    cdef Tensor zero = _new(dt, max(H, P), 0, 0, 1, True)
     _fill_args(&a, dt)
     a.zero = data_of(zero)
     with nogil:
@@ -643,11 +727,15 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
             rc = gemm_strided(dt.num, GH, I, T * B, 1.0, a.da, 1, GH, xp, rs_x, cs_x,
                               0.0, dwi, I, 1)
             if rc == 0 and k_rest > 0:
-                rc = gemm_strided(dt.num, GH, H, k_rest, 1.0, dah_rest, 1, GH, h_rest, H, 1,
-                                  0.0, dwh, H, 1)
+                rc = gemm_strided(dt.num, GH, P, k_rest, 1.0, dah_rest, 1, GH, h_rest, P, 1,
+                                  0.0, dwh, P, 1)
             if rc == 0:
-                rc = gemm_strided(dt.num, GH, H, B, 1.0, a.dah + first * B * GH * esz, 1, GH,
-                                  a.h0, H, 1, 1.0 if k_rest > 0 else 0.0, dwh, H, 1)
+                rc = gemm_strided(dt.num, GH, P, B, 1.0, a.dah + first * B * GH * esz, 1, GH,
+                                  a.h0, P, 1, 1.0 if k_rest > 0 else 0.0, dwh, P, 1)
+            if rc == 0 and dwr != NULL:
+                # dW_hr = dh^T @ (o * tanh(c)) over all steps
+                rc = gemm_strided(dt.num, P, H, T * B, 1.0, a.dhsum, 1, P, hfp, H, 1,
+                                  0.0, dwr, H, 1)
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
-    return dx, dh, dc, dw_ih, dw_hh, da, dah
+    return dx, dh, dc, dw_ih, dw_hh, da, dah, dw_hr
