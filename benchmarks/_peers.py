@@ -1,15 +1,36 @@
 """What the benchmark scripts share: running a peer library in its own process (PyTorch's
 bundled libgomp disturbs OpenMP in a shared process) and printing optional numbers, naming the CPU."""
+import ast
 import json
+import math
 import os
 import subprocess
 import sys
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
 
 def cpu_model():
     """The CPU's model name as lscpu shows it (strided.show_config's)."""
     import strided
     return strided.show_config("dicts")["cpu"]["name"]
+
+
+def example_functions(script, *names):
+    """{name: function} of top-level functions of an example script, without running the
+    rest of it: the examples import strided at the top, and a torch worker must not load
+    strided (nor its OpenMP runtime).  The functions may use only `np` and `math`."""
+    import numpy as np
+    path = os.path.join(EXAMPLES, script)
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    body = [node for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name in names]
+    if len(body) != len(names):
+        raise LookupError(f"{script} lacks one of {names}")
+    namespace = {"np": np, "math": math}
+    exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), namespace)
+    return {name: namespace[name] for name in names}
 
 
 def peer_in_subprocess(script, extra_args=()):

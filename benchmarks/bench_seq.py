@@ -1,10 +1,12 @@
 """Sequence models, strided vs PyTorch (CPU), float32, forward and forward+backward, with
 the peak extra memory: scaled_dot_product_attention (batch 8, 8 heads, head dim 64, causal
-and not) and nn.LSTM (2 layers, input and hidden 512, batch 32, sequence 128).
+and not), nn.LSTM (2 layers, input and hidden 512, batch 32, sequence 128) and one training
+step of examples/train_gpt.py's GPT (6 layers, 6 heads, width 384, block 256, batch 16).
 
     python benchmarks/bench_seq.py                          # seq 256 1024 4096, 1 and 2 threads
     python benchmarks/bench_seq.py --seqs 256 1024 --threads 1
     python benchmarks/bench_seq.py --cases lstm             # the LSTM table only
+    python benchmarks/bench_seq.py --cases gpt --threads 2  # the GPT training step only
     python benchmarks/bench_seq.py --quick --json out/seq.json   # CI smoke run (short seqs)
 
 Every (library, seq, causal, pass, threads) case runs in a fresh process, so the two
@@ -19,6 +21,9 @@ medians and ratios mean anything).  "fwd" is one call on inputs that do not requ
 "fwd+bwd" calls it on leaves that do and runs backward with a fixed output gradient.  The
 LSTM's "fwd" runs under no_grad, its "fwd+bwd" backpropagates a fixed gradient of the output
 into the input and every parameter (PyTorch's CPU LSTM is oneDNN's fused RNN primitive).
+The GPT "step" is examples/train_gpt.py's: forward, cross-entropy over (B, T, V), backward,
+gradient clipping and an AdamW step with weight-decay groups, on the same model built by
+make_model(strided.nn) or make_model(torch.nn) (vocabulary 103, the example's corpus).
 """
 import argparse
 import json
@@ -33,6 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B, H, E = 8, 8, 64
 LSTM = {"layers": 2, "input": 512, "hidden": 512, "batch": 32, "seq": 128}
 LSTM_QUICK = {"layers": 2, "input": 32, "hidden": 64, "batch": 4, "seq": 16}
+GPT = {"n_layer": 6, "n_head": 6, "n_embd": 384, "block": 256, "batch": 16}
+GPT_QUICK = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block": 32, "batch": 4}
 
 
 def _reset_peak():
@@ -147,6 +154,49 @@ def _lstm_worker(lib, shape, mode, threads, repeats, budget):
     return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
 
 
+def _gpt_worker(lib, shape, threads, repeats, budget):
+    """Time one GPT training step in this process; returns {"ms", "extra_mb"}."""
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _peers import example_functions
+    if lib == "torch":
+        import torch as lib_mod
+    else:
+        sys.path.insert(0, ROOT)
+        import strided as lib_mod
+    make_model = example_functions("train_gpt.py", "make_model")["make_model"]
+    lib_mod.set_num_threads(threads)
+    lib_mod.manual_seed(0)
+    vocab, T, N = 103, shape["block"], shape["batch"]
+    model = make_model(lib_mod.nn, "gpt", vocab, block=T, n_layer=shape["n_layer"],
+                                 n_head=shape["n_head"], n_embd=shape["n_embd"])
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    opt = lib_mod.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                               {"params": rest, "weight_decay": 0.0}], lr=1e-4)
+    idx = np.random.default_rng(0).integers(0, vocab, (N, T + 1))
+    x, y = lib_mod.tensor(idx[:, :-1]), lib_mod.tensor(idx[:, 1:])
+    F = lib_mod.nn.functional
+
+    def run():
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        lib_mod.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    run()                       # the optimizer's state is allocated in the first step
+    extra = _extra_mb(run)
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+
+
 def _run_case(lib, L, causal, mode, threads, repeats, budget, case="attention", quick=False):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--seqs", str(L),
            "--mode", mode, "--threads", str(threads), "--repeats", str(repeats),
@@ -169,16 +219,19 @@ def main():
     ap.add_argument("--budget", type=float, default=10.0,
                     help="seconds per case after which no further call is timed (min 3)")
     ap.add_argument("--quick", action="store_true", help="seq 96 only, 3 repeats (smoke run)")
-    ap.add_argument("--cases", nargs="+", choices=["attention", "lstm"],
-                    default=["attention", "lstm"])
+    ap.add_argument("--cases", nargs="+", choices=["attention", "lstm", "gpt"],
+                    default=["attention", "lstm", "gpt"])
     ap.add_argument("--json", help="also write the rows to this file (attention: \"rows\", "
-                    "LSTM: \"lstm_rows\")")
+                    "LSTM: \"lstm_rows\", GPT step: \"gpt_rows\")")
     ap.add_argument("--worker", choices=["strided", "torch"], help=argparse.SUPPRESS)
     ap.add_argument("--mode", choices=["fwd", "fwd+bwd"], help=argparse.SUPPRESS)
     ap.add_argument("--causal", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        if args.cases[0] == "lstm":
+        if args.cases[0] == "gpt":
+            print(json.dumps(_gpt_worker(args.worker, GPT_QUICK if args.quick else GPT,
+                                         args.threads[0], args.repeats, args.budget)))
+        elif args.cases[0] == "lstm":
             print(json.dumps(_lstm_worker(args.worker, LSTM_QUICK if args.quick else LSTM,
                                           args.mode, args.threads[0], args.repeats,
                                           args.budget)))
@@ -188,12 +241,41 @@ def main():
         return
     if args.quick:
         args.seqs, args.repeats, args.budget = [96], 3, 1.0
+    sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), ROOT]
+    from _peers import cpu_model
+    print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; load average "
+          f"{os.getloadavg()[0]:.2f}")
     rows = _attention_table(args) if "attention" in args.cases else []
     lstm_rows = _lstm_table(args) if "lstm" in args.cases else []
+    gpt_rows = _gpt_table(args) if "gpt" in args.cases else []
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "lstm_rows": lstm_rows}, f, indent=1)
+            json.dump({"rows": rows, "lstm_rows": lstm_rows, "gpt_rows": gpt_rows}, f,
+                      indent=1)
+
+
+def _gpt_table(args):
+    shape = GPT_QUICK if args.quick else GPT
+    print(f"GPT training step (examples/train_gpt.py) float32, {shape['n_layer']} layers, "
+          f"{shape['n_head']} heads, width {shape['n_embd']}, block {shape['block']}, batch "
+          f"{shape['batch']}; median ms per step; strided/torch < 1 means strided is faster")
+    print(f"{'thr':>3} {'strided':>9} {'torch':>9} {'s/t':>5} {'extra_s':>8} {'extra_t':>8}")
+    rows = []
+    for threads in args.threads:
+        s = _run_case("strided", 0, False, "fwd+bwd", threads, args.repeats, args.budget,
+                      "gpt", args.quick)
+        t = _run_case("torch", 0, False, "fwd+bwd", threads, args.repeats, args.budget,
+                      "gpt", args.quick)
+        ratio = s["ms"] / t["ms"] if t else None
+        print(f"{threads:>3} {s['ms']:9.1f} {t['ms'] if t else float('nan'):9.1f} "
+              f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
+              f"{t['extra_mb'] if t else float('nan'):8.1f}", flush=True)
+        rows.append(dict(shape, threads=threads, strided_ms=s["ms"],
+                         torch_ms=t["ms"] if t else None, strided_over_torch=ratio,
+                         strided_extra_mb=s["extra_mb"],
+                         torch_extra_mb=t["extra_mb"] if t else None))
+    return rows
 
 
 def _lstm_table(args):

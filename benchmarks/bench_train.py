@@ -30,7 +30,6 @@ ratio = strided time / torch time (below 1: strided is faster).  Goals (issue 8)
 step and MLP <= 1.0, digits CNN <= 1.25.
 """
 import argparse
-import ast
 import json
 import os
 import platform
@@ -41,7 +40,7 @@ import zlib
 
 import numpy as np
 
-from _peers import Worker, fmt
+from _peers import Worker, example_functions, fmt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -77,22 +76,6 @@ def numpy_weights(shapes, seed):
         else:
             out[name] = np.zeros(shape, np.float32)
     return out
-
-
-def example_functions(script, *names):
-    """{name: function} of top-level functions of an example script, without running the
-    rest of it: examples/train_digits.py imports strided at the top, and the torch worker
-    must not load strided (nor its OpenMP runtime).  The functions may use only `np`."""
-    path = os.path.join(EXAMPLES, script)
-    with open(path) as f:
-        tree = ast.parse(f.read(), path)
-    body = [node for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name in names]
-    if len(body) != len(names):
-        raise LookupError(f"{script} lacks one of {names}")
-    namespace = {"np": np}
-    exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), namespace)
-    return {name: namespace[name] for name in names}
 
 
 def digits_data():

@@ -189,3 +189,7 @@ def test_bench_seq_quick(tmp_path):
         assert row["strided_ms"] > 0 and row["strided_extra_mb"] >= 0
         if row["torch_ms"] is not None:
             assert abs(row["strided_over_torch"] - row["strided_ms"] / row["torch_ms"]) < 1e-9
+    gpt = json.loads(out.read_text())["gpt_rows"]
+    assert len(gpt) == 1 and gpt[0]["n_layer"] == 2 and gpt[0]["strided_ms"] > 0
+    if gpt[0]["torch_ms"] is not None:
+        assert abs(gpt[0]["strided_over_torch"] - gpt[0]["strided_ms"] / gpt[0]["torch_ms"]) < 1e-9
