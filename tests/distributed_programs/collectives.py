@@ -181,6 +181,27 @@ def main():
                 assert got == prv, (got, prv)
                 close(out.numpy(), arrays[prv], f"send/recv {dtype} {shape}")
                 checks += 1
+    # ---- expanded (zero-stride) inputs are read through their strides --------------------
+    for dtype in DTYPES:
+        rows = [data(r, dtype, (1, 4), 17) for r in range(n)]
+        x = strided.tensor(rows[rank]).expand(3, 4)
+        outs = [strided.zeros(3, 4, dtype=getattr(strided, dtype)) for _ in range(n)]
+        dist.all_gather(outs, x)
+        for r in range(n):
+            close(outs[r].numpy(), np.broadcast_to(rows[r], (3, 4)), f"expanded gather {dtype}")
+        big = strided.tensor(rows[rank]).expand(3 * n, 4)
+        out = strided.zeros(3, 4, dtype=getattr(strided, dtype))
+        dist.reduce_scatter_tensor(out, big, dist.ReduceOp.MAX)
+        close(out.numpy(), np.broadcast_to(reference("MAX", rows), (3, 4)),
+              f"expanded reduce_scatter {dtype}")
+        if n > 1:
+            got = strided.zeros(3, 4, dtype=getattr(strided, dtype))
+            if rank == 0:
+                dist.send(x, 1)
+            elif rank == 1:
+                dist.recv(got, 0)
+                close(got.numpy(), np.broadcast_to(rows[0], (3, 4)), f"expanded send {dtype}")
+        checks += 3
     # ---- errors: every rank raises, none hangs -------------------------------------------
     f32 = strided.float32
     expect_error(RuntimeError, "rank 0 has float32 [3] and rank 1 has float64 [3]",
