@@ -368,6 +368,7 @@ def test_sort_errors():
         (lambda: x.topk(1, 2), lambda: tx.topk(1, 2)),
         (lambda: x.kthvalue(0), lambda: tx.kthvalue(0)),
         (lambda: x.kthvalue(5), lambda: tx.kthvalue(5)),
+        (lambda: (x > 0).topk(1), lambda: (tx > 0).topk(1)),      # no bool topk on CPU
     ]
     for k, (fs, ft) in enumerate(cases):
         errors_alike(fs, ft, k)

@@ -3,7 +3,7 @@ rules and messages, then the row sort of kernels/sort.pyx (NOTE [ Row sort ]).  
 records nothing; the op is recorded once afterwards (NOTE [ Derivative table ])."""
 from libc.stdint cimport int64_t
 
-from strided._C.core.dtypes cimport DType, dtype_from_num, INT64
+from strided._C.core.dtypes cimport DType, dtype_from_num, INT64, BOOL
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, grad_mode_enabled, needs_grad,
                                      autograd_dispatch)
@@ -123,6 +123,8 @@ def topk(Tensor input, k, dim=-1, largest=True, sorted=True):
     cdef int d = _wrap(dim, input._ndim)
     cdef int64_t n = input._sizes[d] if input._ndim else 1
     cdef int64_t kk = index_int64(k, "k")
+    if input._dtype.num == BOOL:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     if kk < 0 or kk > n:
         raise RuntimeError("selected index k out of range")
     values, indices = _sorted_rows(input, d, kk, bool(largest), True, True)
