@@ -38,13 +38,15 @@ without packing, measured 10-15% slower here: its 2048-wide rows stream badly). 
 passes are C rows built per instruction set (NOTE [ Recurrent rows ]): float32 uses the
 branch-free exp and tanh of fastmath.pxd (2-3 ulp), so they vectorize; float64 uses libm.
 Nothing depends on the thread count: the GEMMs split over the library's threads, the fused
-passes run on the calling thread (O(B*H) per step against the GEMM's O(B*H*G*H)).
+passes over batch rows (O(B*H) per step against the GEMM's O(B*H*G*H): one thread below
+ROWS_GRAIN gate elements per thread).
 
 Layout contract: x is (T, B, I) whose (T, B) dims merge into one row dim (the caller
 copies an x that does not); the last dim may have any stride.  h0 (B, P) and c0 (B, H)
 are contiguous; weights any strides; dout (T, B, P) any strides with a unit last one.
 Every result is a new contiguous tensor.
 """
+from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 from libc.math cimport exp, tanh
@@ -53,12 +55,14 @@ from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.kernels.gemm cimport gemm_strided
 from strided._C.core.cpu cimport isa_level, ISA_AVX2, ISA_AVX512
+from strided._C.core.threads cimport num_threads_for
 
 ctypedef fused floating:
     float
     double
 
 cdef enum:
+    ROWS_GRAIN = 1 << 15    # gate elements per step per thread of the fused passes
     M_RNN_TANH = 0
     M_RNN_RELU = 1
     M_LSTM = 2
@@ -284,6 +288,7 @@ cdef struct Args:
     int64_t T, B, H, G, A         # A: saved activations per row, in units of H
     int64_t P                     # the output's (and h's) width: H, or LSTM's proj_size
     bint reverse
+    int nt                        # threads for the fused passes (over batch rows)
     const rnn_rows* rows
     char* xg                      # (T, B, G*H) contiguous
     char* whh_t                   # W_hh^T, (P, G*H) row-major
@@ -340,7 +345,7 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
             cslot = t if a.save else s & 1
             cpslot = tp if a.save else (s - 1) & 1
             cprev = a.c0 if s == 0 else a.cs + cpslot * B * H * e
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.lstm_fwd(H, xg + b * GH * e, a.hg + b * GH * e, cprev + b * H * e,
                               h + b * H * e, a.cs + (cslot * B + b) * H * e,
                               act + b * AH * e)
@@ -348,14 +353,14 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
                                                 P, 1, 0.0, a.out + t * B * P * e, P, 1) != 0:
                 return -1
         elif a.mode == M_GRU:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.gru_fwd(H, xg + b * GH * e, a.hg + b * GH * e, a.bhn, hprev + b * H * e,
                              h + b * H * e, act + b * AH * e)
         elif a.mode == M_RNN_RELU:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.relu_fwd(H, xg + b * GH * e, a.hg + b * GH * e, h + b * H * e)
         else:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.tanh_fwd(H, xg + b * GH * e, a.hg + b * GH * e, h + b * H * e)
     return 0
 
@@ -383,33 +388,33 @@ cdef int _backward_loop(const Args* a) noexcept nogil:
         if a.whr != NULL:
             # dh_t = dout_t + dh_next, kept for dW_hr; o * tanh(c)'s gradient dh_t @ W_hr
             dsum = a.dhsum + t * B * P * e
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 _add_rows(a.dtype_num, P, dout + b * sb_do, a.dh + b * P * e,
                           dsum + b * P * e)
             if gemm_strided(a.dtype_num, B, H, P, 1.0, dsum, P, 1, a.whr, a.rs_whr,
                             a.cs_whr, 0.0, a.dhfull, H, 1) != 0:
                 return -1
             cprev = a.c0 if s == T - 1 else a.cs + tp * B * H * e
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.lstm_bwd(H, a.zero, a.dhfull + b * H * e, a.dc + b * H * e,
                               act + b * 4 * H * e, a.cs + (t * B + b) * H * e,
                               cprev + b * H * e, da + b * GH * e)
         elif a.mode == M_LSTM:
             cprev = a.c0 if s == T - 1 else a.cs + tp * B * H * e
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.lstm_bwd(H, dout + b * sb_do, a.dh + b * H * e, a.dc + b * H * e,
                               act + b * 4 * H * e, a.cs + (t * B + b) * H * e,
                               cprev + b * H * e, da + b * GH * e)
         elif a.mode == M_GRU:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.gru_bwd(H, dout + b * sb_do, a.dh + b * H * e, act + b * 4 * H * e,
                              hprev + b * H * e, da + b * GH * e, dah + b * GH * e)
         elif a.mode == M_RNN_RELU:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.relu_bwd(H, dout + b * sb_do, a.dh + b * H * e,
                               a.out + (t * B + b) * H * e, da + b * GH * e)
         else:
-            for b in range(B):
+            for b in prange(B, num_threads=a.nt, schedule="static"):
                 rows.tanh_bwd(H, dout + b * sb_do, a.dh + b * H * e,
                               a.out + (t * B + b) * H * e, da + b * GH * e)
         # dh_prev = dAh_t @ W_hh (+ the direct path z * dh, already in dh, for GRU)
@@ -518,6 +523,7 @@ cdef int _check_common(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Te
 cdef void _fill_args(Args* a, DType dt):
     a.esz = dt.itemsize
     a.rows = _rows_f if dt.num == FLOAT32 else _rows_d
+    a.nt = num_threads_for(a.B * a.H * a.G, ROWS_GRAIN)
 
 
 def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh,
