@@ -255,6 +255,19 @@ def main():
     assert gathered == [r * 10 for r in range(n)], gathered
     dist.destroy_process_group()
     assert not dist.is_initialized()
+    # a group over a sub-communicator: even and odd ranks reduce separately
+    from mpi4py import MPI
+    dist.init_process_group(comm=MPI.COMM_WORLD.Split(rank % 2, rank))
+    members = [r for r in range(n) if r % 2 == rank % 2]
+    assert dist.get_world_size() == len(members) and dist.get_rank() == members.index(rank)
+    t = strided.tensor([float(rank)])
+    dist.all_reduce(t)
+    close(t.numpy(), np.array([sum(members)], np.float32), "sub-communicator all_reduce")
+    dist.destroy_process_group()
+    expect_error(ValueError, "world_size=99 but the MPI communicator has",
+                 lambda: dist.init_process_group(world_size=99), "world_size check")
+    expect_error(TypeError, "intracommunicator", lambda: dist.init_process_group(comm=3),
+                 "bad comm")
     print(f"rank {rank}: {checks} collective checks passed", flush=True)
 
 
