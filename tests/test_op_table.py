@@ -302,3 +302,43 @@ def test_binary_row_derivative_matches_torch(row, number):
         if isinstance(t_, torch.Tensor):
             np.testing.assert_allclose(s_.grad.numpy(), t_.grad.numpy(), rtol=1e-10,
                                        atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("exponent", [2, 2.0, 3, 0.5, -0.5, -1, -1.0, -2, 1.5, True])
+def test_pow_scalar_exponents_match_torch(exponent, dtype, layout):
+    """pow(tensor, number): the exponents PyTorch runs as their own kernels (2 as square,
+    0.5 as sqrt, -0.5 as rsqrt, -1 as reciprocal) give its values, signed zeros and
+    infinities included, through the function, the operator, out= and the in-place form;
+    the gradient is pow's."""
+    rs = np.random.RandomState(9)
+    x = sample(dtype, rs)
+    if dtype != "int64":
+        x[0, :4] = [-np.inf, -0.0, 0.0, np.inf]
+    a, b = LAYOUTS[layout](strided.tensor(x)), LAYOUTS[layout](torch.tensor(x))
+    try:
+        want = torch.pow(b, exponent)
+    except RuntimeError as e:            # integers to negative powers
+        with pytest.raises(RuntimeError):
+            strided.pow(a, exponent)
+        assert "negative" in str(e)
+        return
+    got = strided.pow(a, exponent)
+    assert_same(got, want)
+    real = ~np.isnan(want.numpy())                 # a NaN's sign bit means nothing
+    np.testing.assert_array_equal(np.signbit(got.numpy())[real], np.signbit(want.numpy())[real])
+    assert_same(a ** exponent, want)
+    out = strided.empty(tuple(want.shape), dtype=got.dtype)
+    assert strided.pow(a, exponent, out=out) is out
+    assert_same(out, want)
+    if got.dtype == a.dtype:
+        c = strided.tensor(x)
+        c.pow_(exponent)
+        assert_same(c, torch.tensor(x).pow_(exponent))
+    if dtype == "float64" and layout == "contiguous":
+        p = np.abs(x[1:]) + 0.5
+        s, t = strided.tensor(p, requires_grad=True), torch.tensor(p, requires_grad=True)
+        (s ** exponent).sum().backward()
+        (t ** exponent).sum().backward()
+        np.testing.assert_allclose(s.grad.numpy(), t.grad.numpy(), rtol=1e-12)

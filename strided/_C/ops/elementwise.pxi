@@ -310,6 +310,9 @@ cdef inline int _kernel_type(int t) noexcept nogil:
     return UINT8 if t == BOOL else t
 
 
+cdef dict _POW_AS_UNARY = {2: U_SQUARE, 0.5: U_SQRT, -0.5: U_RSQRT, -1: U_RECIPROCAL}
+
+
 cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint operator):
     """out = x (op) y.  x and y are Tensors or Python numbers; out None for a new tensor.
     operator: called from a Python operator, so unsupported operands give NotImplemented."""
@@ -357,6 +360,12 @@ cdef object _binary(int op, object x, object y, Tensor out, object alpha, bint o
             raise RuntimeError("For integral input tensors, argument alpha must not be a "
                                "floating point number.")
     op, ct = _adjust_binary(op, ct, xo, yo)
+    if (op == B_POW and a is not None and b is None and a._dtype.num == ct
+            and _is_float_type(ct) and type(yo) in (int, float) and yo in _POW_AS_UNARY):
+        # as PyTorch's pow(tensor, scalar): these exponents run as their own kernels (a
+        # vectorized row, not a pow call per element), so pow(x, 0.5) is sqrt(x) also at -0
+        # and -inf, and pow(x, -0.5) rsqrt(x)
+        return _unary(_POW_AS_UNARY[yo], a, out, "pow")
     od = BOOL if op >= B_BOOL_FIRST else ct
     kd = _kernel_type(ct)
     # shapes
