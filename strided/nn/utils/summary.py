@@ -27,17 +27,23 @@ clipped to the image, and unclipped_window the whole window.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from strided._C.core.dtypes import float32
 from strided._C.core.tensor import Tensor
 from strided.autograd.grad_mode import no_grad
 from strided.creation import zeros
 
+if TYPE_CHECKING:
+    from strided._C.core.dtypes import DType
+    from strided.nn.module import Module
+
 __all__ = ["ReceptiveField", "summary", "receptive_field"]
 
 
-class ReceptiveField(NamedTuple):
+@dataclass(frozen=True)
+class ReceptiveField:
     """The receptive field of a layer's outputs over the input, one entry per spatial dim:
     `size` (input pixels one output pixel depends on, not clipped), `jump` (input pixels
     between neighbouring output pixels), `start` (the centre of output pixel 0's window,
@@ -215,7 +221,8 @@ def _trace(model, input_size, dtype):
     return rows, spatial_in, final
 
 
-def summary(model, input_size: Sequence[int], dtype=None, print_fn=print) -> list[dict]:
+def summary(model: Module, input_size: Sequence[int], dtype: DType | None = None,
+            print_fn: Callable[[str], Any] | None = print) -> list[dict[str, Any]]:
     """Print, per leaf layer call of `model` on an input of shape (1, *input_size), the
     output shape, the layer's parameter count and the receptive field of each output
     position over the input: its size, the jump between neighbouring positions and the
@@ -268,7 +275,8 @@ def summary(model, input_size: Sequence[int], dtype=None, print_fn=print) -> lis
     return rows
 
 
-def receptive_field(model, input_size: Sequence[int], dtype=None) -> ReceptiveField:
+def receptive_field(model: Module, input_size: Sequence[int],
+                    dtype: DType | None = None) -> ReceptiveField:
     """The receptive field of the model's output positions over an input of shape
     (1, *input_size): a ReceptiveField with size, jump and start per spatial dim (see
     summary()); `.window(i, j)` is the clipped window of output pixel (i, j).  An output
