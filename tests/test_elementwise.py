@@ -248,6 +248,29 @@ def test_where_layouts(dtype, k, layout):
     assert_result(strided.where(c, x[..., :1], y), np.where(ac, ax[..., :1], ay))
 
 
+def test_where_result_follows_the_operands_memory_order():
+    """where's result is laid out like its first full-shape operand (x, then y, then the
+    condition), as binary ops' are, so where over transposed operands reads and writes
+    memory in order; the values are NumPy's in every case."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((40, 30, 6))
+    base = strided.tensor(a)
+    x = base.permute(2, 0, 1)                       # strides (1, 180, 6)
+    m = x > 0
+    want = np.where(a.transpose(2, 0, 1) > 0, a.transpose(2, 0, 1), -1.0)
+    for args, like in [((m, x, x), x), ((m, x, -1.0), x), ((m, -1.0, x), x),
+                       ((m, 1.0, 0.0), m), ((m[:1], x, x), x)]:
+        r = strided.where(*args)
+        order = np.argsort([-abs(s) for s in like.stride()], kind="stable")
+        got_order = np.argsort([-abs(s) for s in r.stride()], kind="stable")
+        np.testing.assert_array_equal(got_order, order)
+        if args[1] is x and args[2] is not x:
+            assert_result(r, want)
+    c = strided.tensor(rng.random((5, 7)) < 0.5)
+    r = strided.where(c, strided.tensor(rng.standard_normal((7, 5))).t(), 0.0)
+    assert r.stride() == (1, 5)
+
+
 def test_where_scalars_and_promotion():
     c = strided.tensor([True, False, True])
     i32 = strided.tensor([1, 2, 3], dtype=strided.int32)

@@ -642,7 +642,7 @@ cdef object _clamp(Tensor a, object lo, object hi, Tensor out, str name):
 
 cdef Tensor _where(object condition, object x, object y):
     """where(condition, x, y): x where condition is true, else y, all three broadcast."""
-    cdef Tensor c, a, b, result
+    cdef Tensor c, a, b, result, like, t
     cdef int ct, kd, ndim
     cdef int64_t shape[MAX_DIMS]
     cdef int64_t sc[MAX_DIMS]
@@ -697,7 +697,14 @@ cdef Tensor _where(object condition, object x, object y):
         _broadcast_strides(b, ndim, shape, sb)
     else:
         memset(sb, 0, ndim * sizeof(int64_t))
-    result = new_tensor(ndim, shape, dtype_from_num(ct), False)
+    # the result in the memory order of the first full-shape operand (as binary ops do)
+    like = c
+    for t in (a, b):
+        if (t is not None and t._ndim == ndim
+                and memcmp(t._sizes, shape, ndim * sizeof(int64_t)) == 0):
+            like = t
+            break
+    result = _new_output(ndim, shape, ct, like)
     if result._numel == 0:
         return result
     args.op = 0
