@@ -74,6 +74,19 @@ def _extra_mb(run):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0 - before
 
 
+def _measure(run, repeats, budget):
+    """{"ms": the median time of run() over up to `repeats` calls (at least 3, no new call
+    after `budget` seconds), "extra_mb": the peak extra memory of one call}."""
+    extra = _extra_mb(run)
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+
+
 def _worker(lib, L, causal, mode, threads, repeats, budget):
     """Time one case in this process; returns {"ms", "extra_mb"}."""
     import numpy as np
@@ -101,14 +114,7 @@ def _worker(lib, L, causal, mode, threads, repeats, budget):
             q.grad = k.grad = v.grad = None
             out.backward(g)
 
-    extra = _extra_mb(run)
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+    return _measure(run, repeats, budget)
 
 
 def _lstm_worker(lib, shape, mode, threads, repeats, budget):
@@ -144,14 +150,7 @@ def _lstm_worker(lib, shape, mode, threads, repeats, budget):
             with lib_mod.no_grad():
                 model(x)
 
-    extra = _extra_mb(run)
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+    return _measure(run, repeats, budget)
 
 
 def _gpt_worker(lib, shape, threads, repeats, budget):
@@ -187,14 +186,7 @@ def _gpt_worker(lib, shape, threads, repeats, budget):
         opt.step()
 
     run()                       # the optimizer's state is allocated in the first step
-    extra = _extra_mb(run)
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return {"ms": statistics.median(times) * 1e3, "extra_mb": extra}
+    return _measure(run, repeats, budget)
 
 
 def _run_case(lib, L, causal, mode, threads, repeats, budget, case="attention", quick=False):
