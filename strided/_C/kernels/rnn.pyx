@@ -32,9 +32,9 @@ With a projection the forward also saves o * tanh(c_t); each backward step first
 dh_t = dout_t + dh_next (kept: dW_hr = dh^T @ (o * tanh(c)) is one GEMM over all steps)
 and turns it into o * tanh(c)'s gradient with one GEMM dh_t @ W_hr.
 
-Per-step GEMMs multiply by a constant W_hh: W_hh^T is copied once per call into a
-row-major buffer, whose packing is a plain copy (the offset-B GEMM, which reads B in place
-without packing, measured 10-15% slower here: its 2048-wide rows stream badly).  The fused
+The per-step GEMMs multiply by a constant W_hh, packed once per call as the GEMM's A
+operand (NOTE [ Per-step GEMM ]): half the time of gemm_strided, which packs it again every
+step.  The projections of LSTM's proj_size (rare) run on gemm_strided.  The fused
 passes are C rows built per instruction set (NOTE [ Recurrent rows ]): float32 uses the
 branch-free exp and tanh of fastmath.pxd (2-3 ulp), so they vectorize; float64 uses libm.
 Nothing depends on the thread count: the GEMMs split over the library's threads, the fused
@@ -51,9 +51,10 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 from libc.math cimport exp, tanh
 
-from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64
+from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64, INT64, dtype_from_num
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
-from strided._C.kernels.gemm cimport gemm_strided
+from strided._C.kernels.gemm cimport (gemm_strided, gemm_pack_a, gemm_packed_a_elems,
+                                      gemm_offset_b_block, gemm_offb_reach, gemm_mr)
 from strided._C.core.cpu cimport isa_level, ISA_AVX2, ISA_AVX512
 from strided._C.core.threads cimport num_threads_for
 
@@ -63,6 +64,7 @@ ctypedef fused floating:
 
 cdef enum:
     ROWS_GRAIN = 1 << 15    # gate elements per step per thread of the fused passes
+    STEP_GRAIN = 1 << 19    # multiply-adds per thread of a per-step product
     M_RNN_TANH = 0
     M_RNN_RELU = 1
     M_LSTM = 2
@@ -279,6 +281,116 @@ if RNN_HAVE_SIMD and isa_level() >= ISA_AVX512:
     _rows_f = &rnn_rows_f_avx512
 
 
+# ---- the per-step product with a constant weight ----------------------------------------
+
+cdef struct StepGemm:
+    # NOTE [ Per-step GEMM ]
+    # y (n x m) = x (n x k) @ A^T for a constant A (m x k) and a new x every step, as
+    # y^T = A @ x^T on the GEMM's offset-B block: A is packed ONCE per call (gemm_pack_a, one
+    # packed block per kb rows of K), x^T (k x n, rows of n = the batch) is the B operand
+    # read in place (NOTE [ Offset-B GEMM ]; kb * n elements stay in L1), and the result
+    # comes out transposed, y^T (m x n).  Packing A's 4 MB every step (gemm_strided) took
+    # 0.80 ms per 32 x 512 x 2048 float32 product on one thread, this 0.42 ms.  x is
+    # transposed into bT and y^T back into y (O(n*(k + m)) per step, against O(n*k*m)).
+    # Threads split A's rows in whole MR slivers, so results do not depend on their count.
+    int dtype_num
+    int64_t m, k, n, kb, esz, mr
+    const char* a_pk              # the packed blocks of A, one after another
+    const int64_t* b_off          # p * n for p < kb
+    char* bT                      # scratch (k x n) + the offset-B reach: x^T
+    char* cT                      # scratch (m x n): y^T
+    int nt
+
+
+cdef void _transpose(const char* src, int64_t rows, int64_t cols, char* dst, int64_t esz,
+                     bint add) noexcept nogil:
+    """dst (cols x rows) = src (rows x cols)^T, both contiguous (add: dst += src^T), in 32 x
+    32 tiles."""
+    cdef int64_t i0, j0, i, j, i1, j1
+    for i0 in range(0, rows, 32):
+        i1 = min(rows, i0 + 32)
+        for j0 in range(0, cols, 32):
+            j1 = min(cols, j0 + 32)
+            if esz == 4:
+                for j in range(j0, j1):
+                    for i in range(i0, i1):
+                        if add:
+                            (<float*>dst)[j * rows + i] += (<const float*>src)[i * cols + j]
+                        else:
+                            (<float*>dst)[j * rows + i] = (<const float*>src)[i * cols + j]
+            else:
+                for j in range(j0, j1):
+                    for i in range(i0, i1):
+                        if add:
+                            (<double*>dst)[j * rows + i] += (<const double*>src)[i * cols + j]
+                        else:
+                            (<double*>dst)[j * rows + i] = (<const double*>src)[i * cols + j]
+
+
+cdef void _step_gemm(const StepGemm* g, const char* x, char* y, bint add) noexcept nogil:
+    """y (n x m) = x (n x k) @ A^T, or y += that with add (NOTE [ Per-step GEMM ])."""
+    cdef int64_t m = g.m, n = g.n, e = g.esz, um = (g.m + g.mr - 1) // g.mr
+    cdef int64_t k0, kc, r0, r1, off
+    cdef int t
+    _transpose(x, n, g.k, g.bT, e, False)
+    for t in prange(g.nt, num_threads=g.nt, schedule="static"):
+        r0 = um * t // g.nt * g.mr
+        r1 = min(m, um * (t + 1) // g.nt * g.mr)
+        if r1 > r0:
+            k0 = 0
+            off = 0
+            while k0 < g.k:
+                kc = min(g.kb, g.k - k0)
+                gemm_offset_b_block(g.dtype_num, r1 - r0, n, kc, g.a_pk + (off + r0 * kc) * e,
+                                    g.bT + k0 * n * e, g.b_off, 0.0 if k0 == 0 else 1.0,
+                                    g.cT + r0 * n * e, n)
+                off = off + gemm_packed_a_elems(g.dtype_num, m, kc)
+                k0 = k0 + kc
+    _transpose(g.cT, m, n, y, e, add)
+
+
+cdef class _StepBuffers:
+    """The buffers of one StepGemm (kept alive by the entry point that runs it)."""
+    cdef Tensor a_pk, b_off, bT, cT
+
+
+cdef _StepBuffers _step_gemm_init(StepGemm* g, Tensor A, bint transposed, int64_t n,
+                                  DType dt):
+    """Pack A (m x k) -- or A^T when transposed -- for products with n-row inputs."""
+    cdef _StepBuffers bufs = _StepBuffers()
+    cdef int64_t rsA = A._strides[1] if transposed else A._strides[0]
+    cdef int64_t csA = A._strides[0] if transposed else A._strides[1]
+    g.dtype_num, g.esz, g.n = dt.num, dt.itemsize, n
+    g.m = A._sizes[1] if transposed else A._sizes[0]
+    g.k = A._sizes[0] if transposed else A._sizes[1]
+    g.mr = gemm_mr(dt.num)
+    g.kb = max(8, min(g.k, 32768 // (g.esz * max(n, 1))))
+    g.nt = num_threads_for(g.m * g.n * g.k, STEP_GRAIN)
+    cdef int64_t total = 0, k0 = 0, kc, p
+    while k0 < g.k:
+        kc = min(g.kb, g.k - k0)
+        total += gemm_packed_a_elems(dt.num, g.m, kc)
+        k0 += kc
+    bufs.a_pk = _new(dt, total + 1, 0, 0, 1, False)
+    bufs.b_off = _new(dtype_from_num(INT64), g.kb, 0, 0, 1, False)
+    bufs.bT = _new(dt, g.k * n + gemm_offb_reach(dt.num) + 1, 0, 0, 1, True)
+    bufs.cT = _new(dt, g.m * n, 0, 0, 1, False)
+    cdef int64_t* off = <int64_t*>data_of(bufs.b_off)
+    for p in range(g.kb):
+        off[p] = p * n
+    cdef char* a = data_of(A)
+    cdef char* dst = data_of(bufs.a_pk)
+    k0 = 0
+    while k0 < g.k:
+        kc = min(g.kb, g.k - k0)
+        gemm_pack_a(dt.num, a + k0 * csA * g.esz, rsA, csA, g.m, kc, dst)
+        dst += gemm_packed_a_elems(dt.num, g.m, kc) * g.esz
+        k0 += kc
+    g.a_pk, g.b_off = data_of(bufs.a_pk), <const int64_t*>data_of(bufs.b_off)
+    g.bT, g.cT = data_of(bufs.bT), data_of(bufs.cT)
+    return bufs
+
+
 # ---- the time loops ---------------------------------------------------------------------
 
 cdef struct Args:
@@ -291,9 +403,7 @@ cdef struct Args:
     int nt                        # threads for the fused passes (over batch rows)
     const rnn_rows* rows
     char* xg                      # (T, B, G*H) contiguous
-    char* whh_t                   # W_hh^T, (P, G*H) row-major
-    char* whh                     # W_hh (G*H, P), strides rs_whh, cs_whh
-    int64_t rs_whh, cs_whh
+    StepGemm hh                   # h_prev @ W_hh^T (forward) or dA @ W_hh (backward)
     char* whr_t                   # LSTM with projection: W_hr^T (H, P) row-major; else NULL
     char* whr                     # W_hr (P, H), strides rs_whr, cs_whr
     int64_t rs_whr, cs_whr
@@ -333,9 +443,7 @@ cdef int _forward_loop(const Args* a) noexcept nogil:
         t = T - 1 - s if a.reverse else s
         tp = t + 1 if a.reverse else t - 1
         hprev = a.h0 if s == 0 else a.out + tp * B * P * e
-        if gemm_strided(a.dtype_num, B, GH, P, 1.0, hprev, P, 1,
-                        a.whh_t, GH, 1, 0.0, a.hg, GH, 1) != 0:
-            return -1
+        _step_gemm(&a.hh, hprev, a.hg, False)
         xg = a.xg + t * B * GH * e
         h = a.out + t * B * P * e
         if a.whr_t != NULL:             # o * tanh(c) first, projected below
@@ -418,10 +526,7 @@ cdef int _backward_loop(const Args* a) noexcept nogil:
                 rows.tanh_bwd(H, dout + b * sb_do, a.dh + b * H * e,
                               a.out + (t * B + b) * H * e, da + b * GH * e)
         # dh_prev = dAh_t @ W_hh (+ the direct path z * dh, already in dh, for GRU)
-        if gemm_strided(a.dtype_num, B, P, GH, 1.0, dah, GH, 1,
-                        a.whh, a.rs_whh, a.cs_whh, 1.0 if a.mode == M_GRU else 0.0,
-                        a.dh, P, 1) != 0:
-            return -1
+        _step_gemm(&a.hh, dah, a.dh, a.mode == M_GRU)
     return 0
 
 
@@ -594,7 +699,7 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
                           1.0 if has_bias else 0.0, data_of(xg), GH, 1)
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
-    cdef Tensor whh_t = w_hh.t().contiguous()
+    cdef _StepBuffers hh_bufs = _step_gemm_init(&a.hh, w_hh, False, B, dt)
     cdef Tensor whr_t = w_hr.t().contiguous() if w_hr is not None else None
     cdef Tensor hg = _new(dt, B, GH, 0, 2, False)
     if save:
@@ -613,7 +718,7 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
         hfbuf = _new(dt, 1, B, H, 3, False)
     _fill_args(&a, dt)
     a.save = save
-    a.xg, a.whh_t, a.h0, a.out = data_of(xg), data_of(whh_t), data_of(h0), data_of(out)
+    a.xg, a.h0, a.out = data_of(xg), data_of(h0), data_of(out)
     a.hg = data_of(hg)
     if mode == M_LSTM:
         a.c0, a.cs = data_of(c0), data_of(cbuf)
@@ -702,7 +807,7 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     if mode == M_LSTM:
         a.c0, a.cs, a.dc = data_of(c0), data_of(cs), data_of(dc)
     a.dh = data_of(dh)
-    a.whh, a.rs_whh, a.cs_whh = data_of(w_hh), w_hh._strides[0], w_hh._strides[1]
+    cdef _StepBuffers hh_bufs = _step_gemm_init(&a.hh, w_hh, True, B, dt)
     if dout is not None:
         a.dout, a.st_do, a.sb_do = data_of(dout), dout._strides[0], dout._strides[1]
     cdef int rc = 0
