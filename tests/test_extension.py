@@ -43,7 +43,7 @@ TINY = textwrap.dedent('''
         for i in range(n):
             (<float*>(p[0] + i * s[0]))[0] *= (<float*>ctx)[0]
 
-    def axpy(double a, Tensor x, Tensor y, out=None):
+    def axpy(double a, Tensor x not None, Tensor y not None, out=None):
         """out = a * x + y over float64 tensors of one shape, any strides."""
         if dtype(x) != FLOAT64 or dtype(y) != FLOAT64:
             raise TypeError("axpy: float64 only")
@@ -55,14 +55,14 @@ TINY = textwrap.dedent('''
             mark_written(o)
         return o
 
-    def scale_(Tensor t, float a):
+    def scale_(Tensor t not None, float a):
         """t *= a in place (float32)."""
         check_writable(t)
         for_each((t,), scale_row, &a, 0)
         mark_written(t)
         return t
 
-    def metadata(Tensor t):
+    def metadata(Tensor t not None):
         cdef int d
         return (ndim(t), tuple(sizes(t)[d] for d in range(ndim(t))),
                 tuple(strides(t)[d] for d in range(ndim(t))), storage_offset(t), numel(t),
@@ -80,6 +80,13 @@ TINY = textwrap.dedent('''
 
     def iterate(tuple operands):
         for_each(operands, axpy_row, NULL, 0)
+
+    def kind_of(Tensor t):            # None reaches dtype(): a TypeError, not a crash
+        return dtype(t), itemsize(t)
+
+    def touch(Tensor t):
+        check_writable(t)
+        mark_written(t)
 ''')
 
 
@@ -190,6 +197,15 @@ def test_for_each_errors_and_threads(tiny):
         module.iterate((a, 3))
     with pytest.raises(TypeError):
         module.axpy(1.0, a, [1, 2])
+    with pytest.raises(TypeError):
+        module.axpy(1.0, None, a)
+    with pytest.raises(TypeError, match="dtype: expected a Tensor, but got None"):
+        module.kind_of(None)
+    with pytest.raises(TypeError, match="check_writable: expected a Tensor, but got None"):
+        module.touch(None)
+    with pytest.raises(TypeError, match="operand 0 is NoneType"):
+        module.iterate((None,))
+    assert module.kind_of(strided.zeros(2, dtype=strided.uint8)) == (1, 1)
     old = strided.get_num_threads()
     try:
         strided.set_num_threads(1)
@@ -463,8 +479,16 @@ def test_lltm_kernel_errors(lltm_jit):
         lltm_jit.forward(x.long(), w, b, h, c)
     with pytest.raises(RuntimeError, match=r"weights has shape \[18, 12\], expected \[18, 13\]"):
         lltm_jit.forward(x, w[:, :-1], b, h, c)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="old_cell must be a Tensor, but got ndarray"):
         lltm_jit.forward(x, w, b, h, c.numpy())
+    with pytest.raises(TypeError, match="old_cell must be a Tensor, but got NoneType"):
+        lltm_jit.forward(x, w, b, h, None)
+    with pytest.raises(TypeError, match="input and old_h must be Tensors"):
+        lltm_jit.forward(None, w, b, h, c)
+    with pytest.raises(RuntimeError, match="must be 2-D"):
+        lltm_jit.forward(x[0], w, b, h, c)
+    with pytest.raises(TypeError, match="grad_h must be a Tensor, but got NoneType"):
+        lltm_jit.backward(None, c, c, strided.cat([c, c, c], 1), strided.cat([h, x], 1), w)
 
 
 def test_lltm_scripts_run(lltm_jit, cache):

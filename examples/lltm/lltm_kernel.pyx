@@ -142,9 +142,13 @@ cdef void _backward(real dummy, Mat gh, Mat gc, Mat new_cell, Mat gates, Mat d_g
 cdef int _check(str op, tuple names, tuple tensors, tuple shapes) except -1:
     cdef int k
     cdef Tensor t
+    for k in range(len(tensors)):
+        if not isinstance(tensors[k], Tensor):
+            raise TypeError(f"{op}: {names[k]} must be a Tensor, but got "
+                            f"{type(tensors[k]).__name__}")
     kind = dtype(<Tensor>tensors[0])
     for k in range(len(tensors)):
-        t = <Tensor?>tensors[k]
+        t = <Tensor>tensors[k]
         if dtype(t) != FLOAT32 and dtype(t) != FLOAT64:
             raise TypeError(f"{op}: {names[k]} must be float32 or float64, but got {t.dtype}")
         if dtype(t) != kind:
@@ -161,8 +165,13 @@ def forward(input, weights, bias, old_h, old_cell):
     gate, output gate and candidate cell, X = cat([old_h, input], 1) (both for backward).
     input (B, F), weights (3S, S + F), bias (3S,), old_h and old_cell (B, S); one dtype,
     float32 or float64, any strides."""
+    if not isinstance(input, Tensor) or not isinstance(old_h, Tensor):
+        raise TypeError("lltm forward: input and old_h must be Tensors")
+    if input.ndim != 2 or old_h.ndim != 2:
+        raise RuntimeError(f"lltm forward: input and old_h must be 2-D, but got shapes "
+                           f"{list(input.shape)} and {list(old_h.shape)}")
     cdef int64_t B = input.shape[0], S = old_h.shape[1]
-    F = input.shape[1] if input.ndim == 2 else -1
+    cdef int64_t F = input.shape[1]
     _check("lltm forward", ("input", "weights", "bias", "old_h", "old_cell"),
            (input, weights, bias, old_h, old_cell),
            ((B, F), (3 * S, S + F), (3 * S,), (B, S), (B, S)))
@@ -189,6 +198,10 @@ def forward(input, weights, bias, old_h, old_cell):
 def backward(grad_h, grad_cell, new_cell, gates, X, weights):
     """LLTM backward: returns (d_input, d_weights, d_bias, d_old_h, d_old_cell) from the
     gradients of new_h and new_cell and what forward returned."""
+    if not isinstance(new_cell, Tensor) or not isinstance(X, Tensor):
+        raise TypeError("lltm backward: new_cell and X must be Tensors")
+    if new_cell.ndim != 2 or X.ndim != 2:
+        raise RuntimeError("lltm backward: new_cell and X must be 2-D")
     cdef int64_t B = new_cell.shape[0], S = new_cell.shape[1]
     cdef int64_t F = X.shape[1] - S
     _check("lltm backward", ("grad_h", "grad_cell", "new_cell", "gates", "X", "weights"),

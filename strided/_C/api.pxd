@@ -27,6 +27,10 @@
 #   threads      num_threads(work, grain): the threads a kernel should use for `work`
 #                elements (set_num_threads() governs it); max_threads()
 #
+# None: the metadata getters run without the GIL and cannot check their argument, so type
+# tensor arguments `Tensor x not None` (Cython's `Tensor x` also accepts None); the
+# functions that hold the GIL (dtype, itemsize, empty_like, check_writable, mark_written,
+# for_each) raise TypeError for None.
 # Rules for kernels: never hold the GIL in a loop (`with nogil:`), never assume contiguity
 # (read sizes/strides, or ask is_contiguous for a fast path), check_writable before writing
 # into an input and mark_written after, and never keep a pointer after the tensor is gone.
@@ -83,11 +87,19 @@ cdef inline char* data_ptr(Tensor t) noexcept nogil:
 
 # ------------------------------------------------------------------- dtype (GIL needed)
 
-cdef inline int dtype(Tensor t) noexcept:
-    """The tensor's ScalarType (BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64, NUM_DTYPES)."""
+cdef inline int _not_none(Tensor t, str what) except -1:
+    if t is None:
+        raise TypeError(f"{what}: expected a Tensor, but got None")
+    return 0
+
+cdef inline int dtype(Tensor t) except -1:
+    """The tensor's ScalarType (BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64)."""
+    _not_none(t, "dtype")
     return t._dtype.num
 
-cdef inline int itemsize(Tensor t) noexcept:
+cdef inline int itemsize(Tensor t) except -1:
+    """Bytes per element."""
+    _not_none(t, "itemsize")
     return t._dtype.itemsize
 
 
@@ -107,15 +119,19 @@ cdef inline Tensor zeros(int n, const int64_t* size, int scalar_type):
 
 cdef inline Tensor empty_like(Tensor t):
     """A new contiguous tensor with t's sizes and dtype, uninitialised."""
+    _not_none(t, "empty_like")
     return _new_tensor(t._ndim, t._sizes, t._dtype, False)
 
 cdef inline int check_writable(Tensor t) except -1:
     """Raise unless a kernel may write into t (writable memory, no self-overlap)."""
+    _not_none(t, "check_writable")
     return _check_writable(t)
 
-cdef inline void mark_written(Tensor t) noexcept:
+cdef inline int mark_written(Tensor t) except -1:
     """Bump the version counter of t's storage: call once after writing into t."""
+    _not_none(t, "mark_written")
     _mark_written(t)
+    return 0
 
 
 # ---------------------------------------------------------------------------- iteration
