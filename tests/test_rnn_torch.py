@@ -580,3 +580,19 @@ def test_kernel_entry_points_check_their_arguments():
                           w_hh)
     with pytest.raises(TypeError, match="float32 or float64"):
         _rnn.rnn_forward(_rnn.RNN_TANH, x.long(), h0.long(), None, w_ih.long(), w_hh.long())
+
+
+def test_bias_gradients_are_separate_tensors():
+    """b_ih and b_hh get equal gradients (RNN, LSTM) but never one shared buffer, and the
+    reused scratch of one backward does not leak into the next (different sizes in turn)."""
+    for mode in ("RNN_TANH", "LSTM", "GRU"):
+        for T in (3, 5, 3):
+            tm, sm = make_pair(mode, torch.float64, strided.float64, 2, 3)
+            x = torch.randn(T, 2, 2, dtype=torch.float64)
+            tm(x)[0].pow(2).sum().backward()
+            sm(S(x))[0].pow(2).sum().backward()
+            close(sm.bias_ih_l0.grad, tm.bias_ih_l0.grad, 1e-10)
+            close(sm.bias_hh_l0.grad, tm.bias_hh_l0.grad, 1e-10)
+            before = sm.bias_hh_l0.grad.numpy().copy()
+            sm.bias_ih_l0.grad.add_(1.0)
+            np.testing.assert_array_equal(sm.bias_hh_l0.grad.numpy(), before)

@@ -36,16 +36,13 @@ def _rnn_layer_grads(ctx, dout, dh_n, dc_n=None):
     the input; the biases' gradients are column sums of the gates' gradients."""
     nx, nh0, nc0, nwi, nwh, nbi, nbh, nwr = ctx.needs
     with no_grad():
-        dx, dh0, dc0, dw_ih, dw_hh, da, dah, dw_hr = _rnn.rnn_backward(
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dw_hr = _rnn.rnn_backward(
             ctx.mode, dout, dh_n, dc_n, ctx.x, ctx.h0, ctx.c0, ctx.w_ih, ctx.w_hh, ctx.out,
-            ctx.act, ctx.cs, ctx.reverse, nx, nwi or nwh or nwr, ctx.w_hr, ctx.hfull)
-        db_ih = da.sum(0) if nbi else None
-        db_hh = None
-        if nbh:
-            db_hh = db_ih if (db_ih is not None and dah is da) else dah.sum(0)
+            ctx.act, ctx.cs, ctx.reverse, nx, nwi or nwh or nwr, ctx.w_hr, ctx.hfull,
+            nbi or nbh)
     return (dx if nx else None, dh0 if nh0 else None, dc0 if nc0 else None,
-            dw_ih if nwi else None, dw_hh if nwh else None, db_ih, db_hh,
-            dw_hr if nwr else None)
+            dw_ih if nwi else None, dw_hh if nwh else None, db_ih if nbi else None,
+            db_hh if nbh else None, dw_hr if nwr else None)
 
 
 def _mergeable(x):

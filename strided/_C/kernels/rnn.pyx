@@ -631,6 +631,37 @@ cdef void _fill_args(Args* a, DType dt):
     a.nt = num_threads_for(a.B * a.H * a.G, ROWS_GRAIN)
 
 
+# NOTE [ Scratch pool ]
+# The backward's gate gradients (T*B x G*H: 16 MB for a 512-wide LSTM layer over 128 x 32)
+# are scratch: fresh memory of that size costs the kernel's page zeroing on first touch
+# (14% of an LSTM's forward+backward, perf), so the last two such buffers are kept and
+# reused by the next call that fits in one.  At most two are held.
+cdef list _pool = []
+
+
+cdef Tensor _take_scratch(DType dt, int64_t n):
+    """A contiguous buffer of at least n elements of dt, viewed as its first n (contents
+    undefined)."""
+    cdef Tensor t, best = None
+    cdef Py_ssize_t i, at = -1
+    for i in range(len(_pool)):
+        t = _pool[i]
+        if t._dtype is dt and t._numel >= n and (best is None or t._numel < best._numel):
+            best, at = t, i
+    if best is None:
+        return _new(dt, n, 0, 0, 1, False)
+    del _pool[at]                   # by position: Tensor == compares elements
+    return best[:n]
+
+
+cdef void _give_scratch(Tensor t):
+    """Return a buffer from _take_scratch (its whole storage) to the pool."""
+    cdef Tensor whole = t._base_tensor if t._base_tensor is not None else t
+    _pool.append(whole)
+    if len(_pool) > 2:
+        del _pool[min(range(len(_pool)), key=lambda i: _pool[i].numel())]
+
+
 def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_hh,
                 Tensor b_ih=None, Tensor b_hh=None, bint reverse=False, bint save=False,
                 Tensor w_hr=None):
@@ -740,14 +771,13 @@ def rnn_forward(int mode, Tensor x, Tensor h0, Tensor c0, Tensor w_ih, Tensor w_
 def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tensor h0,
                  Tensor c0, Tensor w_ih, Tensor w_hh, Tensor out, Tensor act, Tensor cs,
                  bint reverse=False, bint need_x=True, bint need_w=True, Tensor w_hr=None,
-                 Tensor hfull=None):
+                 Tensor hfull=None, bint need_b=True):
     """The gradients of rnn_forward (NOTE [ Fused recurrent steps ]) for the output's
     gradient dout (T, B, P) and the final states' dh_n (B, P), dc_n (B, H) (each may be
     None: no gradient): (dx (T, B, I) or None, dh0 (B, P), dc0 (B, H) or None, dw_ih or
-    None, dw_hh or None, da, dah, dw_hr or None), where da and dah (T*B, G*H) are the
-    gates' pre-activation gradients on the input and hidden sides (the same tensor except
-    for GRU): the biases' gradients are their column sums.  x, h0, c0, the weights and
-    out, act, cs, hfull are the forward's (saved with save=True)."""
+    None, dw_hh or None, db_ih, db_hh (G*H,) or None, dw_hr or None): need_x, need_w and
+    need_b say which are computed.  x, h0, c0, the weights and out, act, cs, hfull are the
+    forward's (saved with save=True)."""
     cdef int64_t H, P
     _check_common(mode, x, h0, c0, w_ih, w_hh, w_hr, &H, &P)
     cdef DType dt = x._dtype
@@ -782,8 +812,13 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     if dc is not None and dc_n is not None:
         _check(dc_n, "dc_n", dt, 2, B, H, 0)
         dc.copy_(dc_n)
-    cdef Tensor da = _new(dt, T * B, GH, 0, 2, False)
-    cdef Tensor dah = _new(dt, T * B, GH, 0, 2, False) if mode == M_GRU else da
+    # the gates' gradients are scratch, reused from call to call (NOTE [ Scratch pool ])
+    cdef Tensor da = _take_scratch(dt, T * B * GH)
+    cdef Tensor dah = _take_scratch(dt, T * B * GH) if mode == M_GRU else da
+    cdef Tensor db_ih = None, db_hh = None
+    if need_b:
+        db_ih = _new(dt, GH, 0, 0, 1, T * B == 0)
+        db_hh = _new(dt, GH, 0, 0, 1, T * B == 0)
     cdef Tensor dx = None, dw_ih = None, dw_hh = None, dw_hr = None
     if need_x:
         dx = _new(dt, T, B, I, 3, False)
@@ -795,7 +830,7 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     if T * B == 0:
         if dx is not None:
             dx.zero_()
-        return dx, dh, dc, dw_ih, dw_hh, da.zero_(), dah.zero_(), dw_hr
+        return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh, dw_hr
     cdef Tensor dhsum = None, dhfull = None
     if w_hr is not None:
         dhsum = _new(dt, T, B, P, 3, False)
@@ -825,6 +860,10 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
     cdef char* dah_rest = a.dah + (0 if reverse else B * GH * esz)
     cdef char* h_rest = a.out + (B * P * esz if reverse else 0)
     cdef Tensor zero = _new(dt, max(H, P), 0, 0, 1, True)
+    cdef Tensor ones = _new(dt, T * B, 0, 0, 1, False).fill_(1) if need_b else None
+    cdef char* onesp = data_of(ones) if ones is not None else NULL
+    cdef char* dbi = data_of(db_ih) if db_ih is not None else NULL
+    cdef char* dbh = data_of(db_hh) if db_hh is not None else NULL
     _fill_args(&a, dt)
     a.zero = data_of(zero)
     with nogil:
@@ -847,6 +886,18 @@ def rnn_backward(int mode, Tensor dout, Tensor dh_n, Tensor dc_n, Tensor x, Tens
                 # dW_hr = dh^T @ (o * tanh(c)) over all steps
                 rc = gemm_strided(dt.num, P, H, T * B, 1.0, a.dhsum, 1, P, hfp, H, 1,
                                   0.0, dwr, H, 1)
+        if rc == 0 and dbi != NULL:
+            # the biases' gradients: column sums of dA (dAh), ones @ dA
+            rc = gemm_strided(dt.num, 1, GH, T * B, 1.0, onesp, T * B, 1, a.da, GH, 1,
+                              0.0, dbi, GH, 1)
+            if rc == 0 and a.dah != a.da:
+                rc = gemm_strided(dt.num, 1, GH, T * B, 1.0, onesp, T * B, 1, a.dah, GH, 1,
+                                  0.0, dbh, GH, 1)
+            elif rc == 0:
+                memcpy(dbh, dbi, GH * esz)
+    _give_scratch(da)
+    if dah is not da:
+        _give_scratch(dah)
     if rc != 0:
         raise MemoryError("rnn: out of memory for the GEMM's packing buffers")
-    return dx, dh, dc, dw_ih, dw_hh, da, dah, dw_hr
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh, dw_hr
