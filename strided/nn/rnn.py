@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import Any
 
 from strided import creation as _creation
 from strided._C.core import dtypes as _dtypes
@@ -289,7 +290,7 @@ class RNN(RNNBase):
     (strided.Size([5, 3, 8]), strided.Size([2, 3, 8]))
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if len(args) > 3:
@@ -327,7 +328,7 @@ class GRU(RNNBase):
     (strided.Size([3, 5, 16]), strided.Size([2, 3, 8]))
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
@@ -358,7 +359,7 @@ class LSTM(RNNBase):
     (strided.Size([5, 3, 8]), strided.Size([2, 3, 8]), strided.Size([2, 3, 8]))
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input: Tensor,
