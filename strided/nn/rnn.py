@@ -73,10 +73,6 @@ def _rnn_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, w_hr=None):
     return out, h_n, c_n
 
 
-def _dtype_name(dtype):
-    return str(dtype).replace("strided.", "torch.")
-
-
 class RNNBase(Module):
     """The stacked, optionally bidirectional recurrence RNN, LSTM and GRU share (PyTorch's
     RNNBase): parameters weight_ih_l{k}[_reverse] (G*H, I or D*P), weight_hh_l{k}[_reverse]
@@ -186,10 +182,10 @@ class RNNBase(Module):
     def _check_input(self, input):
         w = getattr(self, self._flat_weights_names[0])
         if input.dtype != w.dtype:
-            raise ValueError(f"RNN input dtype ({_dtype_name(input.dtype)}) does not match "
-                             f"weight dtype ({_dtype_name(w.dtype)}). Convert input: "
-                             f"input.to({_dtype_name(w.dtype)}), or convert model: "
-                             f"model.to({_dtype_name(input.dtype)})")
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match "
+                             f"weight dtype ({w.dtype}). Convert input: "
+                             f"input.to({w.dtype}), or convert model: "
+                             f"model.to({input.dtype})")
         if input.ndim != 3:
             raise RuntimeError(f"input must have 3 dimensions, got {input.ndim}")
         if self.input_size != input.shape[-1]:
