@@ -590,6 +590,7 @@ class Tensor:
 # ---- module-level functions -------------------------------------------------------------
 
 BINARY_OPS: Final[dict[str, int]]
+INTERNAL_BINARY_OPS: Final[dict[str, int]]
 UNARY_OPS: Final[dict[str, int]]
 
 def from_numpy(a: np.ndarray[Any, Any]) -> Tensor:
