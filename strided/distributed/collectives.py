@@ -27,47 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from strided._C.core.tensor import Tensor
-from strided.distributed.process_group import ReduceOp, _group
-
-
-class Work:
-    """A collective started with async_op=True: wait() blocks until it has finished on this
-    rank (and its result is in the output tensors); is_completed() tests without blocking.
-    """
-
-    def __init__(self, request: Any, finish: Any = None) -> None:
-        self._request = request
-        self._finish = finish
-        self._done = False
-
-    def _complete(self) -> None:
-        self._done = True
-        if self._finish is not None:
-            finish, self._finish = self._finish, None
-            finish()
-
-    def wait(self, timeout: Any = None) -> bool:
-        """Block until the operation has finished here; returns True (as torch's Work)."""
-        if not self._done:
-            self._request.Wait()
-            self._complete()
-        return True
-
-    def is_completed(self) -> bool:
-        """Whether the operation has finished (then its outputs hold the result)."""
-        if not self._done and self._request.Test():
-            self._complete()
-        return self._done
-
-
-class _Done:
-    """A request that has already completed (blocking calls return Work-free None)."""
-
-    def Wait(self) -> None:
-        pass
-
-    def Test(self) -> bool:
-        return True
+from strided.distributed.process_group import ReduceOp, Work, _group
 
 
 # ---- checks --------------------------------------------------------------------------------

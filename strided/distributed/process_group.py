@@ -40,6 +40,36 @@ class ReduceOp(enum.Enum):
     MAX = "max"
 
 
+class Work:
+    """A collective started with async_op=True: wait() blocks until it has finished on this
+    rank (and its result is in the output tensors); is_completed() tests without blocking.
+    """
+
+    def __init__(self, request: Any, finish: Any = None) -> None:
+        self._request = request
+        self._finish = finish
+        self._done = False
+
+    def _complete(self) -> None:
+        self._done = True
+        if self._finish is not None:
+            finish, self._finish = self._finish, None
+            finish()
+
+    def wait(self, timeout: Any = None) -> bool:
+        """Block until the operation has finished here; returns True (as torch's Work)."""
+        if not self._done:
+            self._request.Wait()
+            self._complete()
+        return True
+
+    def is_completed(self) -> bool:
+        """Whether the operation has finished (then its outputs hold the result)."""
+        if not self._done and self._request.Test():
+            self._complete()
+        return self._done
+
+
 class _Group:
     """The initialised group: an mpi4py communicator and the mpi4py module."""
 
@@ -173,7 +203,6 @@ def barrier(group: Any = None, async_op: bool = False) -> Any:
     return a Work whose wait() does (MPI_Ibarrier)."""
     g = _group(group)
     if async_op:
-        from strided.distributed.collectives import Work
         return Work(g.comm.Ibarrier())
     g.comm.Barrier()
     return None
