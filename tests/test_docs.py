@@ -48,7 +48,8 @@ TUTORIAL = "tutorials/storage_strides_views.html"
 MODULES = ["strided", "strided.nn", "strided.nn.functional", "strided.nn.init",
            "strided.nn.utils", "strided.optim", "strided.optim.lr_scheduler",
            "strided.autograd", "strided.utils.data", "strided.data", "strided.viz",
-           "strided.cuda", "strided.accelerator", "strided.backends", "strided.distributed"]
+           "strided.cuda", "strided.accelerator", "strided.backends", "strided.distributed",
+           "strided.utils.extension"]
 
 
 # --------------------------------------------------------------------------- the build

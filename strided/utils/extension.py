@@ -110,6 +110,8 @@ class build_ext(_setuptools_build_ext):
     ``setup(ext_modules=[StridedExtension(...)], cmdclass={"build_ext": build_ext})``."""
 
     def build_extension(self, ext):
+        """Cythonize ext's .pyx sources (strided's .pxd files on the include path, the
+        generated C in the build folder) and compile the extension as setuptools does."""
         if any(s.endswith(".pyx") for s in ext.sources):
             from Cython.Build import cythonize
             folders = sorted({os.path.dirname(os.path.abspath(s)) for s in ext.sources})
