@@ -1,6 +1,6 @@
 """Train a character-level GPT (or an LSTM language model) on Python's own documentation.
 
-    python examples/train_gpt.py                     # a 4-layer GPT, about 4 minutes on 2 cores
+    python examples/train_gpt.py                     # a 4-layer GPT, a few minutes on 2 cores
     python examples/train_gpt.py --model lstm        # a 2-layer LSTM on the same text
     python examples/train_gpt.py --sample runs/gpt/gpt.ckpt --prompt "The for"
 
@@ -301,9 +301,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", choices=["gpt", "lstm"], default="gpt")
-    p.add_argument("--iters", type=int, default=1500, help="optimizer steps")
+    p.add_argument("--iters", type=int, default=1000, help="optimizer steps")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--block", type=int, default=96, help="context length in characters")
+    p.add_argument("--block", type=int, default=64, help="context length in characters")
     p.add_argument("--layers", type=int, default=4, help="GPT blocks")
     p.add_argument("--heads", type=int, default=4, help="attention heads per block")
     p.add_argument("--width", type=int, default=128, help="embedding width")
