@@ -20,6 +20,7 @@ for groups of more than one process and is removed by destroy_process_group.
 from __future__ import annotations
 import enum
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -151,12 +152,16 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 def _abort_hook(exc_type, exc, tb) -> None:
     group = _GROUP
     traceback.print_exception(exc_type, exc, tb)
+    sys.stderr.flush()
     if group is None:
         return
     sys.stderr.write(f"strided.distributed: rank {group.rank} raised an uncaught exception; "
                      f"calling MPI_Abort so that the other {group.size - 1} ranks do not "
                      f"wait for it forever\n")
     sys.stderr.flush()
+    # mpiexec forwards a rank's output through a pipe and stops reading it when the abort
+    # ends the job: a moment's wait lets it forward the traceback first
+    time.sleep(0.25)
     group.comm.Abort(1)
 
 
