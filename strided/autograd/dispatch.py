@@ -13,7 +13,7 @@ import math
 from strided._C.core import tensor as _core
 from strided._C.core.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import Node, AccumulateGrad                # noqa: F401 (the hook's)
-from strided.autograd.graph import register_post_accumulate_grad_hook  # noqa: F401 (the hook's)
+from strided.autograd.graph import register_hook, register_post_accumulate_grad_hook  # noqa: F401 (the hook's)
 from strided.autograd.engine import backward                          # noqa: F401 (the hook's)
 from strided.autograd.record import record, node, is_view_node
 from strided.autograd.derivatives import UNARY_FORMULAS, BINARY_FORMULAS

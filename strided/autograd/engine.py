@@ -5,7 +5,8 @@ NOTE [ Backward engine ]
    is fine) and count, for every Node, how many edges lead into it.
 2. Run Nodes from a ready list: a Node is ready once every Node that feeds it a gradient has
    run, so it runs exactly once, on the sum of its incoming gradients.
-3. AccumulateGrad nodes add into their leaf's .grad (backward), or their gradient is handed
+3. A node's summed gradients first go through its tensors' hooks (NOTE [ Tensor hooks ]).
+   AccumulateGrad nodes add into their leaf's .grad (backward), or their gradient is handed
    back to the caller (grad); non-leaf tensors that retain_grad() receive theirs on the way.
 4. Unless retain_graph, each Node frees its saved tensors after running.
 """
@@ -14,7 +15,7 @@ from typing import Sequence
 
 from strided._C.core.tensor import Tensor, _set_grad_enabled
 from strided.autograd.graph import (AccumulateGrad, Node, gradient_edge,
-                                    run_post_accumulate_grad_hooks)
+                                    run_post_accumulate_grad_hooks, run_tensor_hooks)
 
 
 _NO_CREATE_GRAPH = ("create_graph=True (higher-order gradients, double backward) is not "
@@ -100,6 +101,7 @@ def run_backward(roots: Sequence[tuple[tuple[Node, int], Tensor]], retain_graph:
         while ready:
             node = ready.pop()
             slots = buffers.pop(node, {})
+            run_tensor_hooks(node, slots)       # NOTE [ Tensor hooks ]
             if capture:
                 for nr, g in slots.items():
                     idx = capture.get((node, nr))

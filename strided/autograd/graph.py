@@ -66,6 +66,7 @@ class Node:
     of next_functions.  Saved tensors go through save()/saved(), which check versions and
     are released after backward unless the graph is retained.
     """
+    _hooks = None   # {output_nr: {id: hook}} once a hook is registered (NOTE [ Tensor hooks ])
 
     def __init__(self, inputs: Sequence[Tensor | None] = (),
                  outputs_meta: Sequence[tuple[Sequence[int], DType | None]] = ()) -> None:
@@ -98,6 +99,11 @@ class Node:
         if self._retained is None:
             self._retained = {}
         self._retained[output_nr] = weakref.ref(tensor)
+
+    def _hooks_for(self, output_nr: int) -> dict[int, Any]:
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks.setdefault(output_nr, {})
 
     def backward(self, *grad_outputs: Tensor | None) -> Any:
         """Gradients of the inputs (one per entry of next_functions, or None) from those of
@@ -164,7 +170,8 @@ _next_hook_id = 0
 
 
 class RemovableHandle:
-    """What register_post_accumulate_grad_hook returns: remove() unregisters the hook."""
+    """What register_hook and register_post_accumulate_grad_hook return: remove()
+    unregisters the hook."""
 
     def __init__(self, hooks: dict[int, Any], hook_id: int) -> None:
         self._hooks = hooks
@@ -178,20 +185,77 @@ class RemovableHandle:
 def register_post_accumulate_grad_hook(leaf: Tensor, hook: Any) -> RemovableHandle:
     """Keep hook(leaf) to run after each accumulation into leaf.grad (NOTE above)."""
     global _next_hook_id
-    key = id(leaf)
-    entry = _POST_ACCUMULATE_HOOKS.get(key)
-    if entry is None or entry[0]() is not leaf:
-        ref = weakref.ref(leaf, lambda _r, key=key: _drop_hooks(key, _r))
-        entry = _POST_ACCUMULATE_HOOKS[key] = (ref, {})
+    hooks = _leaf_hooks(_POST_ACCUMULATE_HOOKS, leaf)
     _next_hook_id += 1
-    entry[1][_next_hook_id] = hook
-    return RemovableHandle(entry[1], _next_hook_id)
+    hooks[_next_hook_id] = hook
+    return RemovableHandle(hooks, _next_hook_id)
 
 
-def _drop_hooks(key: int, ref: weakref.ref) -> None:
-    entry = _POST_ACCUMULATE_HOOKS.get(key)
+def _leaf_hooks(table: dict, leaf: Tensor) -> dict[int, Any]:
+    key = id(leaf)
+    entry = table.get(key)
+    if entry is None or entry[0]() is not leaf:
+        ref = weakref.ref(leaf, lambda _r, key=key: _drop_hooks(table, key, _r))
+        entry = table[key] = (ref, {})
+    return entry[1]
+
+
+def _drop_hooks(table: dict, key: int, ref: weakref.ref) -> None:
+    entry = table.get(key)
     if entry is not None and entry[0] is ref:
-        del _POST_ACCUMULATE_HOOKS[key]
+        del table[key]
+
+
+# NOTE [ Tensor hooks ]
+# Tensor.register_hook(hook) runs hook(grad) on every gradient computed for the tensor,
+# before anything uses it; a hook that returns a tensor replaces the gradient (for the
+# hooks after it too), as in PyTorch.  A non-leaf's hooks live on its grad_fn, keyed by
+# output_nr (they go with the graph); a leaf's live here keyed by its id, as post-
+# accumulate hooks do, and run before the gradient is accumulated into .grad (or returned
+# by autograd.grad).  The engine runs them on the summed gradient of each of a node's
+# outputs before retain_grad() stores it, so .grad shows what the hooks made of it.
+_LEAF_HOOKS: dict[int, tuple[weakref.ref, dict[int, Any]]] = {}
+
+
+def register_hook(t: Tensor, hook: Any) -> RemovableHandle:
+    """Keep hook(grad) to run on each gradient computed for t (NOTE [ Tensor hooks ])."""
+    global _next_hook_id
+    fn = t.grad_fn
+    hooks = _leaf_hooks(_LEAF_HOOKS, t) if fn is None else fn._hooks_for(t.output_nr)
+    _next_hook_id += 1
+    hooks[_next_hook_id] = hook
+    return RemovableHandle(hooks, _next_hook_id)
+
+
+def _run_hooks(hooks: dict[int, Any], grad: Tensor) -> Tensor:
+    from strided._C.core.tensor import Tensor
+    for hook in list(hooks.values()):
+        r = hook(grad)
+        if r is None:
+            continue
+        if not isinstance(r, Tensor):
+            raise TypeError(f"expected Tensor, but hook returned '{type(r).__name__}'")
+        if tuple(r.shape) != tuple(grad.shape):
+            raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has "
+                               f"changed the size of value")
+        grad = r
+    return grad
+
+
+def run_tensor_hooks(node: Node, slots: dict[int, Tensor]) -> None:
+    """Apply the tensor hooks of node's outputs (or of its leaf) to their gradients in
+    slots, in place of the dict's values."""
+    if isinstance(node, AccumulateGrad):
+        entry = _LEAF_HOOKS.get(id(node.variable))
+        if entry is None or entry[0]() is not node.variable or 0 not in slots:
+            return
+        slots[0] = _run_hooks(entry[1], slots[0])
+        return
+    if node._hooks:
+        for nr, hooks in node._hooks.items():
+            g = slots.get(nr)
+            if g is not None and hooks:
+                slots[nr] = _run_hooks(hooks, g)
 
 
 def run_post_accumulate_grad_hooks(leaf: Tensor) -> None:

@@ -2652,6 +2652,27 @@ cdef class Tensor:
             self._grad_fn._retain_output(self._output_nr, self)
             self._retains_grad = True
 
+    def register_hook(self, hook):
+        """Run hook(grad) on each gradient computed for this tensor, before backward uses
+        it; a hook that returns a tensor (of the same shape) replaces the gradient.  On a
+        leaf the hooks run before the gradient is accumulated into .grad (or returned by
+        autograd.grad); on a non-leaf, before it flows on (and before retain_grad() keeps
+        it).  Returns a handle whose remove() unregisters the hook.
+
+        >>> x = strided.ones(2, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 2)
+        >>> (x * 3).sum().backward()
+        >>> x.grad
+        tensor([6., 6.])
+        >>> h.remove()
+        """
+        if not self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        return _autograd().register_hook(self, hook)
+
     def register_post_accumulate_grad_hook(self, hook):
         """Run hook(self) each time backward has accumulated a gradient into this leaf's
         .grad (the hook may read or change self.grad; its return value is ignored).  Returns
