@@ -61,3 +61,10 @@ cdef object autograd_dispatch()         # the strided.autograd.dispatch module
 cdef int wrap_dim(object dim, int ndim) except -1
 cdef void recording_off() noexcept       # around an op's body when it will be recorded
 cdef void recording_on() noexcept
+
+# NOTE [ out= arguments ] (out.pxi): the checks and the write of every function's out=.
+cdef int check_out(Tensor out, int ndim, const int64_t* shape, int result_type, str name,
+                   str rule) except -1
+cpdef int _check_out_grad(object out, str name, tuple inputs) except -1
+cpdef object _write_out(object out, Tensor result, str name, tuple inputs=*, str rule=*)
+cpdef tuple _write_outs(object out, tuple results, str name, tuple inputs=*, str rule=*)

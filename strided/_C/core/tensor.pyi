@@ -613,7 +613,8 @@ def binary_op(op: int, input: _TensorOrScalar, other: _TensorOrScalar,
     """out = input (op) other for an op code of BINARY_OPS."""
 def unary_op(op: int, input: Tensor, out: Tensor | None = None, name: str = "op") -> Tensor:
     """out = op(input) for an op code of UNARY_OPS."""
-def where(condition: Tensor, input: _TensorOrScalar, other: _TensorOrScalar) -> Tensor: ...
+def where(condition: Tensor, input: _TensorOrScalar, other: _TensorOrScalar, *,
+          out: Tensor | None = None) -> Tensor: ...
 def clamp(input: Tensor, min: _TensorOrScalar | None = None,
           max: _TensorOrScalar | None = None, *, out: Tensor | None = None) -> Tensor: ...
 def div(input: _TensorOrScalar, other: _TensorOrScalar, *, rounding_mode: str | None = None,

@@ -2944,6 +2944,7 @@ def _rebuild_tensor(array, requires_grad=False):
 include "views.pxi"
 include "indexing.pxi"
 include "convert.pxi"
+include "out.pxi"
 # The Tensor methods of the element-wise ops and reductions are entry points of the ops layer
 # (strided/_C/ops/README.md), compiled into this module because a cdef class's methods live in
 # the module that defines it.

@@ -273,20 +273,10 @@ cdef inline int64_t _abs64(int64_t x) noexcept:
     return -x if x < 0 else x
 
 
-cdef int _check_out(Tensor out, int ndim, const int64_t* shape, int result_type,
-                    str name) except -1:
-    if out._ndim != ndim or memcmp(out._sizes, shape, ndim * sizeof(int64_t)) != 0:
-        raise RuntimeError(f"{name}(): output with shape {list(out.shape)} doesn't match the "
-                           f"broadcast shape {_int_list(ndim, shape)}")
-    if not _can_cast(result_type, out._dtype.num):
-        raise RuntimeError(f"result type {_DTYPE_TITLE[result_type].decode()} can't be cast to "
-                           f"the desired output type {_DTYPE_TITLE[out._dtype.num].decode()}")
-    check_writable(out)
-    return 0
-
-
-cdef list _int_list(int n, const int64_t* xs):
-    return [xs[d] for d in range(n)]
+cdef inline int _check_out(Tensor out, int ndim, const int64_t* shape, int result_type,
+                           str name) except -1:
+    """Element-wise ops take any out dtype the result can be cast to (NOTE [ out= arguments ])."""
+    return check_out(out, ndim, shape, result_type, name, "cast")
 
 
 cdef Tensor _unalias(Tensor t, Tensor out, const int64_t* bstrides):
@@ -957,8 +947,13 @@ def unary_op(int op, Tensor input, out=None, str name="op"):
     return _unary(op, input, _out_arg(out), name)
 
 
-def where(condition, input, other):
-    """Elements of input where condition is true, else of other (all broadcast together)."""
+def where(condition, input, other, *, out=None):
+    """Elements of input where condition is true, else of other (all broadcast together);
+    out=: a tensor of the broadcast shape and the result's dtype."""
+    if out is not None:
+        _check_out_grad(out, "where", (condition, input, other))
+        return _write_out(out, _where(condition, input, other), "where",
+                          (condition, input, other))
     return _where(condition, input, other)
 
 

@@ -13,7 +13,7 @@ from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, I
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, check_writable, mark_written,
                                      _memory_overlaps, grad_mode_enabled, needs_grad,
-                                     autograd_dispatch)
+                                     autograd_dispatch, _write_out)
 from strided._C.core.iterator cimport MAX_DIMS
 from strided._C.core.arith cimport index_int64
 from strided._C.kernels.gather cimport (index_out_of_range, gather_kernel, scatter_kernel,
@@ -157,7 +157,7 @@ def gather(Tensor input, dim, index, *, sparse_grad=False, out=None):
     _check_index_shape(input, d, ix, None, "gather")
     cdef Tensor r = _gather(input, d, ix)
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r, "gather", (input,))
     if grad_mode_enabled() and needs_grad(input):
         autograd_dispatch().record("gather", (input,), r, {"index": ix}, dim=d)
     return r
@@ -233,13 +233,13 @@ cdef tuple _scatter_args(Tensor self, object dim, object index, object src, obje
     return d, ix, st, value
 
 
-def scatter(Tensor input, dim, index, src=None, value=None, *, reduce=None):
-    """scatter(input, dim, index, src=None, value=None, *, reduce=None) -> Tensor
+def scatter(Tensor input, dim, index, src=None, value=None, *, reduce=None, out=None):
+    """scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None) -> Tensor
 
     A copy of input with input[index[i][j]][j] = src[i][j] (dim=0; likewise for other
     dims) for every element of index; src may be a number (the value).  reduce='add' or
     'multiply' combines instead of writing.  Of duplicate indices the last (row-major)
-    write wins.
+    write wins.  out=: a tensor of input's shape and dtype.
 
     >>> strided.zeros(2, 3).scatter(0, strided.tensor([[1, 0, 1]]), 5.0).tolist()
     [[0.0, 5.0, 0.0], [5.0, 0.0, 5.0]]
@@ -255,7 +255,7 @@ def scatter(Tensor input, dim, index, src=None, value=None, *, reduce=None):
         autograd_dispatch().record("scatter" if st is not None else "scatter_value",
                                    (input, st) if st is not None else (input,), r,
                                    {"index": ix}, dim=d)
-    return r
+    return r if out is None else _write_out(out, r, "scatter", (input, st))
 
 
 def scatter_(Tensor self, dim, index, src=None, value=None, *, reduce=None):
@@ -278,11 +278,11 @@ def scatter_(Tensor self, dim, index, src=None, value=None, *, reduce=None):
     return self
 
 
-def scatter_add(Tensor input, dim, index, src):
-    """scatter_add(input, dim, index, src) -> Tensor
+def scatter_add(Tensor input, dim, index, src, *, out=None):
+    """scatter_add(input, dim, index, src, *, out=None) -> Tensor
 
     A copy of input with input[index[i][j]][j] += src[i][j] (dim=0; likewise for other
-    dims); duplicate indices accumulate.
+    dims); duplicate indices accumulate.  out=: a tensor of input's shape and dtype.
 
     >>> strided.zeros(3).scatter_add(0, strided.tensor([0, 2, 0]), strided.ones(3)).tolist()
     [2.0, 0.0, 1.0]
@@ -292,7 +292,7 @@ def scatter_add(Tensor input, dim, index, src):
     _scatter_into(r, d, ix, st, None, SCATTER_ADD, "scatter_add")
     if grad_mode_enabled() and (needs_grad(input) or needs_grad(st)):
         autograd_dispatch().record("scatter_add", (input, st), r, {"index": ix}, dim=d)
-    return r
+    return r if out is None else _write_out(out, r, "scatter_add", (input, st))
 
 
 cdef tuple _scatter_add_args(Tensor self, object dim, object index, object src, str op):
@@ -449,7 +449,7 @@ def masked_select(Tensor input, mask, *, out=None):
         with nogil:
             masked_select_kernel(A.ndim, A.sizes, ap, A.strides, mp, M.strides, rp, count, isz)
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r, "masked_select", (input,))
     if grad_mode_enabled() and needs_grad(input):
         autograd_dispatch().record("masked_select", (input,), r, {"mask": m})
     return r
@@ -566,7 +566,7 @@ def nonzero(Tensor input, *, out=None, as_tuple=False):
             return (new_tensor(1, r._sizes, r._dtype, True),)
         return tuple(r.select(1, k).contiguous() for k in range(input._ndim))
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r, "nonzero", (input,))
     return r
 
 
@@ -711,13 +711,13 @@ cdef int _scatter_reduce_into(Tensor self, int d, Tensor ix, Tensor src, str red
     return 0
 
 
-def scatter_reduce(Tensor input, dim, index, src, reduce, *, include_self=True):
-    """scatter_reduce(input, dim, index, src, reduce, *, include_self=True) -> Tensor
+def scatter_reduce(Tensor input, dim, index, src, reduce, *, include_self=True, out=None):
+    """scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None) -> Tensor
 
     A copy of input with the src values at index[i][j] (dim=0; likewise for other dims)
     reduced into each position: reduce is "sum", "prod", "mean", "amax" or "amin";
     include_self=False leaves input's own value out of the positions written to.  Integer
-    means round down.
+    means round down.  out=: a tensor of input's shape and dtype.
 
     >>> strided.zeros(3).scatter_reduce(0, strided.tensor([0, 0, 2]),
     ...                                 strided.tensor([1.0, 3.0, 5.0]), "amax").tolist()
@@ -730,7 +730,7 @@ def scatter_reduce(Tensor input, dim, index, src, reduce, *, include_self=True):
         autograd_dispatch().record("scatter_reduce", (input, st), r,
                                    {"index": ix, "self": input, "src": st, "result": r},
                                    dim=d, reduce=reduce, include_self=bool(include_self))
-    return r
+    return r if out is None else _write_out(out, r, "scatter_reduce", (input, st))
 
 
 cdef tuple _scatter_reduce_args(Tensor self, object dim, object index, object src,
@@ -798,7 +798,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
                                    f"tensor b ({ixs[k]}) at non-singleton dimension {k}")
             xs[k] = ixs[k] = xs[k] if ixs[k] == 1 else ixs[k]
         r = gather(x.expand(xs), d, ix.expand(ixs))
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r, "take_along_dim", (input,))
 
 
 # ---- index_copy_, index_fill_, index_reduce_ ---------------------------------------------------
@@ -912,7 +912,7 @@ def index_copy(Tensor input, dim, index, source, *, out=None):
     cdef Tensor r = input.detach().clone()
     _index_copy_into(r, d, ix, src)
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r, "index_copy", (input, source))
     if grad_mode_enabled() and (needs_grad(input) or needs_grad(src)):
         autograd_dispatch().record("index_copy", (input, src), r, {"index": ix.clone()}, dim=d)
     return r
@@ -1063,7 +1063,7 @@ def index_reduce(Tensor input, dim, index, source, reduce, *, include_self=True,
         _scatter_reduce_into(r, d, _slice_index(ix, d, src), src.detach(), reduce,
                              include_self)
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r, "index_reduce", (input, source))
     if grad_mode_enabled() and (needs_grad(input) or needs_grad(src)):
         autograd_dispatch().record("index_reduce", (input, src), r,
                                    {"index": ix.clone(), "self": input, "source": src,

@@ -16,7 +16,8 @@ import math
 from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.core.tensor cimport (Tensor, mark_written, make_tensor, new_tensor, copy_into,
                                 data_of, check_writable, _memory_overlaps,
-                                grad_mode_enabled, needs_grad, autograd_dispatch)
+                                grad_mode_enabled, needs_grad, autograd_dispatch,
+                                check_out, _check_out_grad, _write_out)
 from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
                                        loop_prepare, loop_run_range, loop_numel)
 from strided._C.kernels.gemm cimport gemm_strided, gemm_batched
@@ -444,19 +445,31 @@ cdef inline bint _records(object a, object b, object c=None) noexcept:
     return grad_mode_enabled() and (_ng(a) or _ng(b) or _ng(c))
 
 
-def matmul(input, other):
+def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules: 1-D @ 1-D is a dot product (0-d result); a 1-D
     first operand gets a row dim prepended and a 1-D second operand a column dim appended
     (both removed from the result); operands with more dims are batches of matrices whose
-    batch dims broadcast."""
+    batch dims broadcast.  out=: a tensor of the result's shape and dtype (NOTE [ out=
+    arguments ])."""
+    if out is not None:
+        _check_out_grad(out, "matmul", (input, other))
+        return _write_out(out, matmul(input, other), "matmul", (input, other))
     if _records(input, other):
         return autograd_dispatch().matmul(input, other)
     return _matmul(_arg(input, "matmul", "input", 1), _arg(other, "matmul", "other", 2),
                    None, 1.0, 0.0)
 
 
-def mm(input, mat2):
-    """input @ mat2 for matrices (n x m) and (m x p)."""
+def mm(input, mat2, *, out=None):
+    """input @ mat2 for matrices (n x m) and (m x p); out=: an (n x p) tensor of their
+    dtype, written in place (through a temporary when it shares memory with an operand).
+
+    >>> a = strided.ones(2, 3); o = strided.empty(4, 2).t()[:, ::2]   # a strided view
+    >>> strided.mm(a, strided.ones(3, 2), out=o) is o, o.tolist()
+    (True, [[3.0, 3.0], [3.0, 3.0]])
+    """
+    if out is not None:
+        return _mm_out(input, mat2, out)
     if _records(input, mat2):
         return autograd_dispatch().mm(input, mat2)
     cdef Tensor a = _arg(input, "mm", "input", 1), b = _arg(mat2, "mm", "mat2", 2)
@@ -467,8 +480,36 @@ def mm(input, mat2):
     return _mm(a, b, None, 1.0, 0.0)
 
 
-def bmm(input, mat2):
-    """Batched input[i] @ mat2[i] for 3-D tensors (b x n x m) and (b x m x p), no broadcasting."""
+cdef object _mm_out(object input, object mat2, object out):
+    """mm(input, mat2, out=out): the product written straight into out (any strides) unless
+    out shares memory with an operand, then through a temporary (NOTE [ out= arguments ])."""
+    _check_out_grad(out, "mm", (input, mat2))
+    cdef Tensor a = _arg(input, "mm", "input", 1), b = _arg(mat2, "mm", "mat2", 2)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"mm(): argument 'out' must be Tensor, not {type(out).__name__}")
+    cdef Tensor o = <Tensor>out
+    if a._ndim != 2 or b._ndim != 2 or _memory_overlaps(o, a) or _memory_overlaps(o, b):
+        return _write_out(o, mm(a, b), "mm", (a, b))
+    if a._sizes[1] != b._sizes[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_shape2(a)} and {_shape2(b)})")
+    _same_dtype_m1m2(a, b)
+    _not_bool(a, "addmm_impl_cpu_", a._sizes[0], b._sizes[1], a._sizes[1])
+    cdef int64_t shape[2]
+    shape[0] = a._sizes[0]
+    shape[1] = b._sizes[1]
+    check_out(o, 2, shape, a._dtype.num, "mm", "same")
+    _mm_into(o, a, b, 1.0, 0.0)
+    mark_written(o)
+    return o
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched input[i] @ mat2[i] for 3-D tensors (b x n x m) and (b x m x p), no
+    broadcasting; out=: a (b x n x p) tensor of their dtype."""
+    if out is not None:
+        _check_out_grad(out, "bmm", (input, mat2))
+        return _write_out(out, bmm(input, mat2), "bmm", (input, mat2))
     if _records(input, mat2):
         return autograd_dispatch().bmm(input, mat2)
     cdef Tensor a = _arg(input, "bmm", "input", 1), b = _arg(mat2, "bmm", "mat2", 2)
@@ -480,13 +521,16 @@ def bmm(input, mat2):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._sizes[0]}, {a._sizes[2]}] but got: [{b._sizes[0]}, {b._sizes[1]}].")
     _check_bmm_dtypes(a, b, a._sizes[0] * a._sizes[1], b._sizes[2], a._sizes[2])
-    cdef Tensor out = _empty(a._dtype, (a._sizes[0], a._sizes[1], b._sizes[2]))
-    _matmul_nd(a, b, out, 1.0, 0.0)
-    return out
+    cdef Tensor r = _empty(a._dtype, (a._sizes[0], a._sizes[1], b._sizes[2]))
+    _matmul_nd(a, b, r, 1.0, 0.0)
+    return r
 
 
-def mv(input, vec):
-    """input @ vec for a matrix (n x m) and a vector (m)."""
+def mv(input, vec, *, out=None):
+    """input @ vec for a matrix (n x m) and a vector (m); out=: an (n) tensor of their dtype."""
+    if out is not None:
+        _check_out_grad(out, "mv", (input, vec))
+        return _write_out(out, mv(input, vec), "mv", (input, vec))
     if _records(input, vec):
         return autograd_dispatch().matmul(input, vec)
     cdef Tensor a = _arg(input, "mv", "input", 1), v = _arg(vec, "mv", "vec", 2)
@@ -495,8 +539,16 @@ def mv(input, vec):
     return _mv(a, v, None, 1.0, 0.0)
 
 
-def dot(input, tensor):
-    """The dot product of two 1-D tensors of the same size and dtype (a 0-d tensor)."""
+def dot(input, tensor, *, out=None):
+    """The dot product of two 1-D tensors of the same size and dtype (a 0-d tensor); out=:
+    a 0-d tensor of their dtype."""
+    if out is not None:
+        _check_out_grad(out, "dot", (input, tensor))
+        r = dot(input, tensor)
+        if isinstance(out, Tensor) and (<Tensor>out)._dtype is not (<Tensor>r)._dtype:
+            raise RuntimeError(f"result dtype {_SCALAR_NAMES[(<Tensor>out)._dtype.num]} does "
+                               f"not match input dtype {_SCALAR_NAMES[(<Tensor>r)._dtype.num]}")
+        return _write_out(out, r, "dot", (input, tensor))
     if _records(input, tensor):
         return autograd_dispatch().matmul(input, tensor)
     cdef Tensor a = _arg(input, "dot", "input", 1), b = _arg(tensor, "dot", "tensor", 2)
@@ -505,9 +557,13 @@ def dot(input, tensor):
     return _dot(a, b, None, 1.0, 0.0)
 
 
-def outer(input, vec2):
+def outer(input, vec2, *, out=None):
     """out[i, j] = input[i] * vec2[j]; the dtypes promote (torch computes outer as an
-    element-wise product), bool stays bool."""
+    element-wise product), bool stays bool.  out=: any dtype the result casts to, as for
+    element-wise ops."""
+    if out is not None:
+        _check_out_grad(out, "outer", (input, vec2))
+        return _write_out(out, outer(input, vec2), "outer", (input, vec2), "cast")
     if _records(input, vec2):
         return autograd_dispatch().outer(input, vec2)
     cdef Tensor a = _arg(input, "outer", "input", 1), b = _arg(vec2, "outer", "vec2", 2)
@@ -520,17 +576,22 @@ def outer(input, vec2):
         a = a.to(dt)
     if b._dtype is not dt:
         b = b.to(dt)
-    cdef Tensor out = _empty2(dt, a._sizes[0], b._sizes[0])
+    cdef Tensor r = _empty2(dt, a._sizes[0], b._sizes[0])
     # a k = 1 product: alpha = 1, beta = 0 make every element exactly a[i] * b[j]; bool
     # runs as uint8 (0/1 products are 0/1)
     _run(dt.num, a._sizes[0], b._sizes[0], 1, 1.0, data_of(a), a._strides[0], 0,
-         data_of(b), 0, b._strides[0], 0.0, data_of(out), out._strides[0], 1)
-    return out
+         data_of(b), 0, b._strides[0], 0.0, data_of(r), r._strides[0], 1)
+    return r
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to the result.  beta = 0
-    ignores input (NaN in it does not propagate); alpha = 0 ignores the product."""
+    ignores input (NaN in it does not propagate); alpha = 0 ignores the product.  out=: a
+    tensor of the result's shape and dtype."""
+    if out is not None:
+        _check_out_grad(out, "addmm", (input, mat1, mat2))
+        return _write_out(out, addmm(input, mat1, mat2, beta=beta, alpha=alpha), "addmm",
+                          (input, mat1, mat2))
     if _records(input, mat1, mat2):
         return autograd_dispatch().addmm(input, mat1, mat2, beta, alpha)
     cdef Tensor c = _arg(input, "addmm", "input", 1)

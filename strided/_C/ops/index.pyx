@@ -23,7 +23,8 @@ from strided._C.core.dtypes cimport DType, dtype_from_num, BOOL, UINT8, INT32, I
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, mark_written, new_tensor, data_of, check_writable,
                                 _memory_overlaps, grad_mode_enabled, needs_grad,
-                                autograd_dispatch, recording_off, recording_on)
+                                autograd_dispatch, recording_off, recording_on, _write_out,
+                                _check_out_grad)
 from strided._C.core.iterator cimport (MAX_DIMS, StridedLoop, loop_init, loop_set_operand,
                                       loop_prepare, loop_run_range, loop_numel)
 from strided._C.core.threads cimport num_threads_for
@@ -163,10 +164,14 @@ cdef int64_t _first_bad(const int64_t* ip, int64_t stride, int64_t K, int64_t si
     return -1
 
 
-def index_select(Tensor self, dim, index):
+def index_select(Tensor self, dim, index, *, out=None):
     """A new contiguous tensor: self's slices along dim picked by index (int64 or int32, 0-d
-    or 1-d; every value in [0, self.size(dim)))."""
-    cdef Tensor ix = _index_arg(index, "index_select"), out, src = self
+    or 1-d; every value in [0, self.size(dim))); out=: a tensor of the result's shape and
+    self's dtype."""
+    if out is not None:
+        _check_out_grad(out, "index_select", (self,))
+        return _write_out(out, index_select(self, dim, index), "index_select", (self,))
+    cdef Tensor ix = _index_arg(index, "index_select"), res, src = self
     cdef int d = _wrap(dim, self._ndim)
     cdef int64_t K = ix._numel, size, bad
     cdef int64_t sizes[MAX_DIMS]
@@ -175,11 +180,11 @@ def index_select(Tensor self, dim, index):
     if grad_mode_enabled() and needs_grad(self):
         recording_off()
         try:
-            out = index_select(self, d, ix)
+            res = index_select(self, d, ix)
         finally:
             recording_on()
         # the caller may change its index tensor later: the node keeps a copy
-        return autograd_dispatch().record("index_select", (self,), out, dim=d, index=ix.clone())
+        return autograd_dispatch().record("index_select", (self,), res, dim=d, index=ix.clone())
     if self._ndim == 0:
         if K != 1:
             raise IndexError(f"index_select(): Index to scalar can have only 1 value, got {K} "
@@ -195,23 +200,23 @@ def index_select(Tensor self, dim, index):
     for i in range(src._ndim):
         sizes[i] = src._sizes[i]
     sizes[d] = K
-    out = new_tensor(src._ndim, sizes, src._dtype, False)
-    if out._numel == 0:
-        return out.reshape(()) if self._ndim == 0 else out
+    res = new_tensor(src._ndim, sizes, src._dtype, False)
+    if res._numel == 0:
+        return res.reshape(()) if self._ndim == 0 else res
     cdef int isz = src._dtype.itemsize
-    slice_loop(&L, src._ndim, src._sizes, out._strides, src._strides, d, isz)
-    nt = num_threads_for(out._numel, GRAIN)
+    slice_loop(&L, src._ndim, src._sizes, res._strides, src._strides, d, isz)
+    nt = num_threads_for(res._numel, GRAIN)
     if nt > K:
         nt = <int>K
     cdef SliceRow r
     r.kind = UINT8 if isz == 1 else INT32 if isz == 4 else INT64
     r.add = False
-    cdef char* op = data_of(out)
+    cdef char* op = data_of(res)
     cdef char* sp = data_of(src)
     with nogil:
-        index_select_kernel(&L, op, out._strides[d] * isz, sp, src._strides[d] * isz, ip,
+        index_select_kernel(&L, op, res._strides[d] * isz, sp, src._strides[d] * isz, ip,
                             istride, K, &r, nt)
-    return out.reshape(()) if self._ndim == 0 else out
+    return res.reshape(()) if self._ndim == 0 else res
 
 
 def index_add_(Tensor self, dim, index, source, alpha=1):

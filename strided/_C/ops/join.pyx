@@ -19,7 +19,8 @@ from strided._C.core.arith cimport mul_overflow, index_int64
 from strided._C.core.dtypes cimport DType, dtype_from_num
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, check_writable, mark_written,
-                                     grad_mode_enabled, needs_grad, autograd_dispatch)
+                                     grad_mode_enabled, needs_grad, autograd_dispatch,
+                                     _write_out)
 from strided._C.core.iterator cimport (StridedLoop, MAX_DIMS, loop_init, loop_set_operand,
                                        loop_prepare, loop_run_range, loop_numel)
 from strided._C.core.copy cimport copy_strided
@@ -141,18 +142,14 @@ def cat(tensors, dim=0, *, out=None):
     cdef list ts = _tensor_list(tensors, "cat")
     cdef Tensor r = _cat(ts, dim, "cat")
     if out is not None:
-        return _into_out(out, r, "cat")
+        return _into_out(out, r, "cat", tuple(ts))
     _record_cat(ts, r, dim)
     return r
 
 
-cdef object _into_out(object out, Tensor r, str op):
-    if not isinstance(out, _Tensor):
-        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if tuple(out.shape) != tuple(r.shape):
-        raise RuntimeError(f"{op}(): out has shape {list(out.shape)}, but the result has shape "
-                           f"{list(r.shape)} (strided does not resize out=)")
-    return out.copy_(r)
+cdef object _into_out(object out, Tensor r, str op, tuple inputs):
+    """cat's and stack's out=: any dtype the promoted one casts to (NOTE [ out= arguments ])."""
+    return _write_out(out, r, op, inputs, "cast")
 
 
 cdef void _record_cat(list ts, Tensor r, object dim) except *:
@@ -232,7 +229,7 @@ def stack(tensors, dim=0, *, out=None):
         block[d], strides[d] = 1, 0
         _place(r, i * r._strides[d], ndim + 1, block, t, strides)
     if out is not None:
-        return _into_out(out, r, "stack")
+        return _into_out(out, r, "stack", tuple(ts))
     if grad_mode_enabled() and any(needs_grad(<Tensor>t) for t in ts):
         autograd_dispatch().record("stack", tuple(ts), r, None, dim=d)
     return r
@@ -675,23 +672,29 @@ cdef int _check_tri(Tensor t, str op) except -1:
     return 0
 
 
-def tril(Tensor input, diagonal=0):
-    """tril(input, diagonal=0): the lower triangle of the last two dims (elements with
-    j <= i + diagonal kept, the rest 0), a new tensor.
+def tril(Tensor input, diagonal=0, *, out=None):
+    """tril(input, diagonal=0, *, out=None): the lower triangle of the last two dims
+    (elements with j <= i + diagonal kept, the rest 0), a new tensor (or into out, of
+    input's dtype).
 
     >>> strided.tril(strided.ones(3, 3)).tolist()
     [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
     """
+    if out is not None:
+        return _write_out(out, _tri(input, diagonal, False, "tril"), "tril", (input,))
     return _tri(input, diagonal, False, "tril")
 
 
-def triu(Tensor input, diagonal=0):
-    """triu(input, diagonal=0): the upper triangle of the last two dims (elements with
-    j >= i + diagonal kept, the rest 0), a new tensor.
+def triu(Tensor input, diagonal=0, *, out=None):
+    """triu(input, diagonal=0, *, out=None): the upper triangle of the last two dims
+    (elements with j >= i + diagonal kept, the rest 0), a new tensor (or into out, of
+    input's dtype).
 
     >>> strided.triu(strided.ones(2, 2)).tolist()
     [[1.0, 1.0], [0.0, 1.0]]
     """
+    if out is not None:
+        return _write_out(out, _tri(input, diagonal, True, "triu"), "triu", (input,))
     return _tri(input, diagonal, True, "triu")
 
 
