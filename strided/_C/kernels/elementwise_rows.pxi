@@ -9,6 +9,7 @@ from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.fastmath cimport expf_fast as _expf, logf_fast as _logf, tanhf_fast as _tanhf
+from strided._C.kernels.fastmath cimport strided_tanhf_row
 from strided._C.kernels.fastmath cimport (erff_fast, gelu_f, gelu_backward_f, gelu_tanh_f,
                                           gelu_tanh_backward_f)
 
@@ -973,8 +974,7 @@ cdef inline void _unary_row(unop_t* op, scalar_t* ty, char** p, const int64_t* s
     cdef scalar_t ob[BLOCK]
     cdef int64_t start, m
     if s[0] == k and s[1] == k:
-        for i in range(n):
-            o[i] = _unary(op, x[i], p0, p1, flags)
+        _unary_contiguous(op, o, x, n, p0, p1, flags)
         return
     # strided: run the contiguous formula on L1-resident blocks (see _binary_buffered)
     start = 0
@@ -982,14 +982,23 @@ cdef inline void _unary_row(unop_t* op, scalar_t* ty, char** p, const int64_t* s
         m = min(<int64_t>BLOCK, n - start)
         _gather(xb, p[1] + start * s[1], s[1], m)
         if s[0] == k:
-            o = <scalar_t*>(p[0] + start * k)
-            for i in range(m):
-                o[i] = _unary(op, xb[i], p0, p1, flags)
+            _unary_contiguous(op, <scalar_t*>(p[0] + start * k), xb, m, p0, p1, flags)
         else:
-            for i in range(m):
-                ob[i] = _unary(op, xb[i], p0, p1, flags)
+            _unary_contiguous(op, ob, xb, m, p0, p1, flags)
             _scatter(p[0] + start * s[0], s[0], ob, m)
         start += m
+
+
+cdef inline void _unary_contiguous(unop_t* op, scalar_t* o, scalar_t* x, int64_t n,
+                                   scalar_t p0, scalar_t p1, int flags) noexcept nogil:
+    # float32 tanh has a row form (NOTE [ Fast tanh ] in fastmath.pxd: table lookups by
+    # register permutes in the AVX-512 build); every other op is the loop over _unary
+    cdef int64_t i
+    if unop_t is UTanh and scalar_t is float:
+        strided_tanhf_row(o, x, n)
+    else:
+        for i in range(n):
+            o[i] = _unary(op, x[i], p0, p1, flags)
 
 
 cdef inline void _predicate_row(predop_t* op, scalar_t* ty, char** p, const int64_t* s,
