@@ -2,7 +2,7 @@
 from __future__ import annotations
 from typing import Sequence, TypeGuard
 
-from strided._C.core.tensor import Tensor
+from strided._C.core.tensor import Tensor, _write_out
 from strided.types import _DTypeLike
 
 
@@ -185,10 +185,20 @@ def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tens
     return input.count_nonzero(dim)
 
 
+_TITLES = {"bool": "Bool", "uint8": "Byte", "int32": "Int", "int64": "Long"}
+
+
 def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-           dtype: _DTypeLike | None = None) -> Tensor:
-    """input.sum(dim, keepdim) with NaN counted as zero."""
-    return input.nansum(dim, keepdim, dtype=dtype)
+           dtype: _DTypeLike | None = None, out: Tensor | None = None) -> Tensor:
+    """input.sum(dim, keepdim) with NaN counted as zero; out= as strided.sum's (computed in
+    out's dtype)."""
+    if out is None:
+        return input.nansum(dim, keepdim, dtype=dtype)
+    if dtype is None and input.is_floating_point() and not out.dtype.is_floating_point:
+        raise NotImplementedError(f'"nansum_cpu" not implemented for '
+                                  f"'{_TITLES.get(out.dtype.name, out.dtype.name)}'")
+    r = input.nansum(dim, keepdim, dtype=out.dtype if dtype is None else dtype)
+    return _write_out(out, r, "nansum", (input,), "any")
 
 
 def is_floating_point(input: Tensor) -> bool:

@@ -1,18 +1,20 @@
 """Function forms of the element-wise ops and reductions: strided.add(a, b), strided.sum(t, 0), ...
 
-Each is the Tensor method of the same name (PyTorch's names and arguments); the element-wise
-ones also take `out=`, a tensor of the broadcast shape that receives the result.
+Each is the Tensor method of the same name (PyTorch's names and arguments) and, where PyTorch's
+takes `out=`, also takes `out=None`: a tensor of the result's shape that receives the result
+and is returned (NOTE [ out= arguments ] in strided/_C/core/out.pxi).
 """
 from __future__ import annotations
 import typing as _typing
 
 from strided._C.core import tensor as _core
-from strided._C.core.tensor import Tensor, where, clamp, div, lerp
+from strided._C.core.tensor import Tensor, where, clamp, div, lerp, values_indices
+from strided._C.core.tensor import _write_out, _write_outs, _check_out_grad
+from strided._C.core.dtypes import bool_ as _bool
 
 if _typing.TYPE_CHECKING:
     from typing import Sequence
 
-    from strided._C.core.tensor import values_indices
     from strided.types import Number, _DTypeLike
 
 _BINARY = _core.BINARY_OPS
@@ -540,164 +542,217 @@ def isclose(input: Tensor, other: Tensor | Number, rtol: float = 1e-05, atol: fl
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None) -> Tensor:
+               neginf: float | None = None, *, out: Tensor | None = None) -> Tensor:
     """A copy with NaN replaced by nan, +inf by posinf and -inf by neginf (by default the
-    greatest and the lowest finite value of input's dtype).
+    greatest and the lowest finite value of input's dtype); out=: a tensor of input's shape
+    and dtype.
     """
-    return input.nan_to_num(nan, posinf, neginf)
+    return _out(out, input.nan_to_num(nan, posinf, neginf), "nan_to_num", (input,))
+
+
+def _out(out: Tensor | None, result: Tensor, name: str, inputs: tuple,
+         rule: str = "same") -> Tensor:
+    """result, or result written into out (NOTE [ out= arguments ] in strided/_C/core/out.pxi)."""
+    return result if out is None else _write_out(out, result, name, inputs, rule)
+
+
+def _out_dtype(out: Tensor | None, dtype: _DTypeLike | None,
+               kernel: str | None = None) -> _DTypeLike | None:
+    """The dtype a reduction that computes in out's dtype (sum, prod, cumsum) runs in;
+    `kernel`: PyTorch's kernel name, which has no bool form (cumsum_out_cpu, ...)."""
+    if dtype is not None or not isinstance(out, Tensor):
+        return dtype
+    if kernel is not None and out.dtype == _bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+    return out.dtype
 
 
 # ---- reductions -------------------------------------------------------------------------------
 
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-        dtype: _DTypeLike | None = None) -> Tensor:
+        dtype: _DTypeLike | None = None, out: Tensor | None = None) -> Tensor:
     """The sum over dim (an int, a tuple, or None for all dims), keepdim keeping reduced dims
     as size 1.  Floating-point input keeps its dtype (accumulated in float64); integer and
-    bool input gives int64; dtype= casts the input first.
+    bool input gives int64; dtype= casts the input first.  out=: a tensor of the result's
+    shape, of any dtype (the sum is computed in out's dtype, as PyTorch).
 
     >>> strided.sum(strided.tensor([[1, 2], [3, 4]]), 1)
     tensor([3, 7])
     """
-    return input.sum(dim, keepdim, dtype=dtype)
+    return _out(out, input.sum(dim, keepdim, dtype=_out_dtype(out, dtype)), "sum", (input,))
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
-         dtype: _DTypeLike | None = None) -> Tensor:
-    """The product of all elements, or over one dim (an int); dtype rules as sum."""
-    return input.prod(dim, keepdim, dtype=dtype)
+         dtype: _DTypeLike | None = None, out: Tensor | None = None) -> Tensor:
+    """The product of all elements, or over one dim (an int); dtype and out= rules as sum."""
+    return _out(out, input.prod(dim, keepdim, dtype=_out_dtype(out, dtype)), "prod", (input,))
 
 
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
-         dtype: _DTypeLike | None = None) -> Tensor:
+         dtype: _DTypeLike | None = None, out: Tensor | None = None) -> Tensor:
     """The mean over dim (an int, a tuple, or None for all dims); floating-point input (or
-    dtype=) only, as PyTorch.
+    dtype=) only, as PyTorch.  out=: any dtype the result casts to.
     """
-    return input.mean(dim, keepdim, dtype=dtype)
+    return _out(out, input.mean(dim, keepdim, dtype=dtype), "mean", (input,), "cast")
 
 
-def max(input: Tensor, dim: int | Tensor | None = None,
-        keepdim: bool = False) -> Tensor | values_indices:
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False, *,
+        out: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor | values_indices:
     """max(input): the largest element (a 0-d tensor); max(input, dim, keepdim=False): a
-    named tuple (values, indices) along dim; max(input, other): strided.maximum.
+    named tuple (values, indices) along dim; max(input, other): strided.maximum.  out=: a
+    0-d tensor, a (values, indices) tuple, or maximum's out, for the three forms.
 
     >>> strided.max(strided.tensor([[1, 5], [7, 2]]), 1).indices
     tensor([1, 0])
     """
-    return input.max(dim, keepdim)
+    return _max_min(input, dim, keepdim, out, "max")
 
 
-def min(input: Tensor, dim: int | Tensor | None = None,
-        keepdim: bool = False) -> Tensor | values_indices:
+def _max_min(input, dim, keepdim, out, name):
+    if out is None:
+        return getattr(input, name)(dim, keepdim)
+    if isinstance(dim, Tensor):
+        return (maximum if name == "max" else minimum)(input, dim, out=out)
+    _check_out_grad(out, name, (input,))
+    r = getattr(input, name)(dim, keepdim)
+    if dim is None:
+        return _write_out(out, r, name, (input,), "cast")
+    return values_indices(*_write_outs(out, tuple(r), name, (input,)))
+
+
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False, *,
+        out: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor | values_indices:
     """min(input): the smallest element (a 0-d tensor); min(input, dim, keepdim=False): a
-    named tuple (values, indices) along dim; min(input, other): strided.minimum.
+    named tuple (values, indices) along dim; min(input, other): strided.minimum.  out= as
+    max's.
     """
-    return input.min(dim, keepdim)
+    return _max_min(input, dim, keepdim, out, "min")
 
 
-def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """The maximum over dim (an int, a tuple, or () for all dims), without indices; the
     gradient is shared evenly among equal maxima.
     """
-    return input.amax(dim, keepdim)
+    return _out(out, input.amax(dim, keepdim), "amax", (input,))
 
 
-def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim: int | Sequence[int] = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """The minimum over dim (an int, a tuple, or () for all dims), without indices."""
-    return input.amin(dim, keepdim)
+    return _out(out, input.amin(dim, keepdim), "amin", (input,))
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           out: Tensor | None = None) -> Tensor:
     """int64 indices of the maximum along dim (the first on ties); dim None: the index into
     the flattened input.
     """
-    return input.argmax(dim, keepdim)
+    return _out(out, input.argmax(dim, keepdim), "argmax", (input,))
 
 
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           out: Tensor | None = None) -> Tensor:
     """int64 indices of the minimum along dim (the first on ties); dim None: the index into
     the flattened input.
     """
-    return input.argmin(dim, keepdim)
+    return _out(out, input.argmin(dim, keepdim), "argmin", (input,))
 
 
 def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
-        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+        keepdim: bool = False, *, correction: float | None = None,
+        out: Tensor | None = None) -> Tensor:
     """The variance over dim: sum((x - mean)**2) / (N - correction), correction 1 by default
     (unbiased=False: 0).  Floating-point only.
     """
-    return input.var(dim, unbiased, keepdim, correction=correction)
+    return _out(out, input.var(dim, unbiased, keepdim, correction=correction), "var",
+                (input,), "cast")
 
 
 def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
-        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+        keepdim: bool = False, *, correction: float | None = None,
+        out: Tensor | None = None) -> Tensor:
     """The standard deviation over dim, sqrt(var(...)) with the same arguments."""
-    return input.std(dim, unbiased, keepdim, correction=correction)
+    return _out(out, input.std(dim, unbiased, keepdim, correction=correction), "std",
+                (input,), "cast")
 
 
 def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
-         keepdim: bool = False, dtype: _DTypeLike | None = None) -> Tensor:
+         keepdim: bool = False, out: Tensor | None = None,
+         dtype: _DTypeLike | None = None) -> Tensor:
     """The vector p-norm over dim (all dims by default): p "fro" or 2, 1, inf, -inf, 0 (the
     count of nonzeros) or any number.  Floating-point only.
     """
-    return input.norm(p, dim, keepdim, dtype)
+    return _out(out, input.norm(p, dim, keepdim, dtype), "norm", (input,))
 
 
-def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        out: Tensor | None = None) -> Tensor:
     """Whether any element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
-    return input.any(dim, keepdim)
+    return _out(out, input.any(dim, keepdim), "any", (input,))
 
 
-def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+        out: Tensor | None = None) -> Tensor:
     """Whether every element over dim is nonzero (a bool tensor; uint8 for uint8 input)."""
-    return input.all(dim, keepdim)
+    return _out(out, input.all(dim, keepdim), "all", (input,))
 
 
-def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False, *,
+              out: Tensor | None = None) -> Tensor:
     """log(sum(exp(input), dim)), computed stably; dim an int or a tuple."""
-    return input.logsumexp(dim, keepdim)
+    return _out(out, input.logsumexp(dim, keepdim), "logsumexp", (input,), "cast")
 
 
-def cumsum(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None) -> Tensor:
+def cumsum(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None,
+           out: Tensor | None = None) -> Tensor:
     """The running sum along dim (integer and bool input gives int64).
 
     >>> strided.cumsum(strided.tensor([1, 2, 3]), 0)
     tensor([1, 3, 6])
     """
-    return input.cumsum(dim, dtype=dtype)
+    return _out(out, input.cumsum(dim, dtype=_out_dtype(out, dtype, "cumsum_out_cpu")),
+                "cumsum", (input,))
 
 
-def cumprod(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None) -> Tensor:
-    """The running product along dim (integer and bool input gives int64)."""
-    return input.cumprod(dim, dtype=dtype)
+def cumprod(input: Tensor, dim: int, *, dtype: _DTypeLike | None = None,
+            out: Tensor | None = None) -> Tensor:
+    """The running product along dim (integer and bool input gives int64); out= as sum's."""
+    return _out(out, input.cumprod(dim, dtype=_out_dtype(out, dtype, "cumprod_out_cpu")),
+                "cumprod", (input,))
 
 
-def softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
+def softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None, *,
+            out: Tensor | None = None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, computed stably (floating-point only).
 
     >>> strided.softmax(strided.tensor([0., 0.]), 0)
     tensor([0.5000, 0.5000])
     """
-    return input.softmax(dim, dtype)
+    return _out(out, input.softmax(dim, dtype), "softmax", (input,))
 
 
-def log_softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int, dtype: _DTypeLike | None = None, *,
+                out: Tensor | None = None) -> Tensor:
     """log(softmax(x)) along dim, computed stably (floating-point only)."""
-    return input.log_softmax(dim, dtype)
+    return _out(out, input.log_softmax(dim, dtype), "log_softmax", (input,))
 
 
-def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor, *,
+                 out: Tensor | None = None) -> Tensor:
     """A copy of the entries of input at the positions in the 1-D integer tensor index along
-    dim.
+    dim; out=: a tensor of the result's shape and input's dtype.
     """
-    return input.index_select(dim, index)
+    return _out(out, input.index_select(dim, index), "index_select", (input,))
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
-              alpha: Number = 1) -> Tensor:
+              alpha: Number = 1, out: Tensor | None = None) -> Tensor:
     """A copy of input with alpha * source's i-th slice along dim added to its index[i]-th
     slice (repeated indices accumulate); Tensor.index_add_ works in place.
     """
-    return input.index_add(dim, index, source, alpha=alpha)
+    return _out(out, input.index_add(dim, index, source, alpha=alpha), "index_add",
+                (input, source))
 
 
 __all__ = sorted(n for n in dir() if not n.startswith("_") and n not in ("Tensor", "annotations"))
