@@ -1,6 +1,8 @@
 """Factory functions: empty, zeros, ones, full, arange, linspace, eye and the *_like forms.
 
 Sizes may be given as varargs (zeros(2, 3)) or as one sequence (zeros((2, 3))), as in PyTorch.
+Each factory but the *_like forms takes out=None, as PyTorch's: the values are written into
+out (of the right shape; made in out's dtype unless dtype= is given) and out is returned.
 """
 from __future__ import annotations
 import math
@@ -29,6 +31,16 @@ def _grad(t, requires_grad):
     return t.requires_grad_() if requires_grad else t
 
 
+def _into(out, t, name):
+    """t, or t written into out: the factories' out= (NOTE [ out= arguments ] in
+    strided/_C/core/out.pxi).  Without dtype=, the values are made in out's dtype."""
+    return t if out is None else _t._write_out(out, t, name, (), "same")
+
+
+def _dtype(dtype, out, default):
+    return dtype if dtype is not None else out.dtype if isinstance(out, Tensor) else default
+
+
 def _sizes(args, size, name):
     """The sizes of empty/zeros/ones: given as f(2, 3), f((2, 3)) or f(size=(2, 3))."""
     if size is not None:
@@ -38,7 +50,8 @@ def _sizes(args, size, name):
     return _shape(args)
 
 
-def empty(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+def empty(*args: _ShapeArg, size: _size | None = None, out: Tensor | None = None,
+          dtype: _DTypeLike | None = None,
           device: Device = None, requires_grad: bool = False) -> Tensor:
     """empty(*size, dtype=float32): an uninitialised contiguous tensor (sizes as ints, one
     sequence, or size=).
@@ -48,10 +61,13 @@ def empty(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None 
     records operations; device must be None or the CPU.
     """
     check_device(device, "empty()")
-    return _grad(_t._empty(_sizes(args, size, "empty"), dtype or float32, False), requires_grad)
+    dtype = _dtype(dtype, out, float32)
+    t = _t._empty(_sizes(args, size, "empty"), dtype or float32, False)
+    return _into(out, _grad(t, requires_grad), "empty")
 
 
-def zeros(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+def zeros(*args: _ShapeArg, size: _size | None = None, out: Tensor | None = None,
+          dtype: _DTypeLike | None = None,
           device: Device = None, requires_grad: bool = False) -> Tensor:
     """zeros(*size, dtype=float32): a tensor of zeros (sizes as ints, one sequence, or size=).
 
@@ -66,10 +82,13 @@ def zeros(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None 
     tensor([0, 0])
     """
     check_device(device, "zeros()")
-    return _grad(_t._empty(_sizes(args, size, "zeros"), dtype or float32, True), requires_grad)
+    dtype = _dtype(dtype, out, float32)
+    t = _t._empty(_sizes(args, size, "zeros"), dtype or float32, True)
+    return _into(out, _grad(t, requires_grad), "zeros")
 
 
-def ones(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None = None,
+def ones(*args: _ShapeArg, size: _size | None = None, out: Tensor | None = None,
+         dtype: _DTypeLike | None = None,
          device: Device = None, requires_grad: bool = False) -> Tensor:
     """ones(*size, dtype=float32): a tensor of ones (sizes as ints, one sequence, or size=).
 
@@ -79,10 +98,13 @@ def ones(*args: _ShapeArg, size: _size | None = None, dtype: _DTypeLike | None =
     tensor([ True,  True])
     """
     check_device(device, "ones()")
-    return _grad(_t._full(_sizes(args, size, "ones"), 1, dtype or float32), requires_grad)
+    dtype = _dtype(dtype, out, float32)
+    t = _t._full(_sizes(args, size, "ones"), 1, dtype or float32)
+    return _into(out, _grad(t, requires_grad), "ones")
 
 
-def full(size: _size, fill_value: Number, *, dtype: _DTypeLike | None = None, device: Device = None,
+def full(size: _size, fill_value: Number, *, out: Tensor | None = None,
+         dtype: _DTypeLike | None = None, device: Device = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of shape size (a sequence of ints) filled with fill_value; without dtype,
     the dtype follows the value (bool, int64 or float32), as PyTorch.
@@ -95,10 +117,11 @@ def full(size: _size, fill_value: Number, *, dtype: _DTypeLike | None = None, de
     check_device(device, "full()")
     if isinstance(fill_value, _t.Tensor):
         fill_value = fill_value.item()
+    dtype = _dtype(dtype, out, None)
     if dtype is None:
         kind = np.asarray(fill_value).dtype.kind
         dtype = bool_ if kind == "b" else int64 if kind in "iu" else float32
-    return _grad(_t._full(_shape((size,)), fill_value, dtype), requires_grad)
+    return _into(out, _grad(_t._full(_shape((size,)), fill_value, dtype), requires_grad), "full")
 
 
 def empty_like(t: Tensor, *, dtype: _DTypeLike | None = None, device: Device = None,
@@ -138,7 +161,7 @@ def full_like(t: Tensor, fill_value: Number, *, dtype: _DTypeLike | None = None,
 
 
 def arange(start: Number, end: Number | None = None, step: Number = 1, *,
-           dtype: _DTypeLike | None = None, device: Device = None,
+           out: Tensor | None = None, dtype: _DTypeLike | None = None, device: Device = None,
            requires_grad: bool = False) -> Tensor:
     """Values start, start+step, ... below end (above it for a negative step); arange(n)
     is 0 .. n-1.
@@ -165,20 +188,24 @@ def arange(start: Number, end: Number | None = None, step: Number = 1, *,
     if (end - start) / step < 0:
         raise RuntimeError(f"arange(): upper bound and larger bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
+    dtype = _dtype(dtype, out, None)
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if integral else float32
     dtype = to_dtype(dtype)
+    if dtype == bool_:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     n = math.ceil((end - start) / step)
     # computed in float64 (or exact int64) and then cast, so float32 results are correctly rounded
     work = np.int64 if not dtype.is_floating_point and all(
         isinstance(v, (int, np.integer)) for v in (start, end, step)) else np.float64
     values = start + np.arange(n, dtype=work) * np.asarray(step, dtype=work)
-    return _grad(_t.tensor(values, dtype), requires_grad)
+    return _into(out, _grad(_t.tensor(values, dtype), requires_grad), "arange")
 
 
-def linspace(start: Number, end: Number, steps: int, *, dtype: _DTypeLike | None = None,
-             device: Device = None, requires_grad: bool = False) -> Tensor:
+def linspace(start: Number, end: Number, steps: int, *, out: Tensor | None = None,
+             dtype: _DTypeLike | None = None, device: Device = None,
+             requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced values from start to end inclusive (float32 unless dtype is
     given).
 
@@ -189,10 +216,15 @@ def linspace(start: Number, end: Number, steps: int, *, dtype: _DTypeLike | None
     steps = int(steps)
     if steps < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, but got {steps}")
-    return _grad(_t.tensor(np.linspace(start, end, steps), dtype or float32), requires_grad)
+    dtype = to_dtype(_dtype(dtype, out, float32))
+    if dtype == bool_:
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    return _into(out, _grad(_t.tensor(np.linspace(start, end, steps), dtype), requires_grad),
+                 "linspace")
 
 
-def eye(n: int, m: int | None = None, *, dtype: _DTypeLike | None = None, device: Device = None,
+def eye(n: int, m: int | None = None, *, out: Tensor | None = None,
+        dtype: _DTypeLike | None = None, device: Device = None,
         requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m defaults to n), float32 unless dtype is given.
 
@@ -204,9 +236,9 @@ def eye(n: int, m: int | None = None, *, dtype: _DTypeLike | None = None, device
     m = n if m is None else m
     if n < 0 or m < 0:
         raise RuntimeError(f"eye(): n and m must be non-negative, but got n={n}, m={m}")
-    out = zeros(n, m, dtype=dtype)
-    out.diagonal().fill_(1)
-    return _grad(out, requires_grad)
+    r = zeros(n, m, dtype=_dtype(dtype, out, float32))
+    r.diagonal().fill_(1)
+    return _into(out, _grad(r, requires_grad), "eye")
 
 
 def _legacy(name, dtype):

@@ -1,7 +1,9 @@
 """Random number generation: strided.Generator, manual_seed and rand/randn/randint/randperm.
 
 A Generator wraps NumPy's PCG64 bit generator, so a seed gives the same numbers on every run
-and platform.  Sampling writes straight into the new tensor's storage.
+and platform.  Sampling writes straight into the new tensor's storage.  rand, randn, randint
+and randperm take out=None as PyTorch's: out receives the samples a call without out= would
+give in out's dtype (same seed, same numbers) and is returned.
 """
 from __future__ import annotations
 from typing import Any
@@ -11,7 +13,7 @@ import numpy as np
 from strided._C.core.device import check_device
 from strided._C.core import tensor as _t
 from strided._C.core.dtypes import float32, int64, to_dtype
-from strided.creation import _shape, empty
+from strided.creation import _shape, empty, _into, _dtype
 from strided._C.core.tensor import Tensor
 from strided.types import Device, _DTypeLike, _ShapeArg, _size
 
@@ -76,8 +78,9 @@ def _float_dtype(dtype):
     return dtype
 
 
-def rand(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLike | None = None,
-         device: Device = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: _ShapeArg, generator: Generator | None = None, out: Tensor | None = None,
+         dtype: _DTypeLike | None = None, device: Device = None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1) in a tensor of the given size (ints, one sequence, or
     size=), float32 unless dtype (a floating-point one) is given; drawn from generator, or
     the default one (strided.manual_seed).
@@ -86,13 +89,14 @@ def rand(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLike
     strided.Size([2, 3])
     """
     check_device(device, "rand()")
-    out = empty(*size, dtype=_float_dtype(dtype))
-    _rng(generator).random(out=out.numpy(), dtype=out.numpy().dtype)
-    return out.requires_grad_() if requires_grad else out
+    r = empty(*size, dtype=_float_dtype(_dtype(dtype, out, None)))
+    _rng(generator).random(out=r.numpy(), dtype=r.numpy().dtype)
+    return _into(out, r.requires_grad_() if requires_grad else r, "rand")
 
 
-def randn(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLike | None = None,
-          device: Device = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: _ShapeArg, generator: Generator | None = None, out: Tensor | None = None,
+          dtype: _DTypeLike | None = None, device: Device = None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples N(0, 1) in a tensor of the given size, float32 unless dtype
     (a floating-point one) is given; drawn from generator, or the default one.
 
@@ -103,14 +107,14 @@ def randn(*size: _ShapeArg, generator: Generator | None = None, dtype: _DTypeLik
     True
     """
     check_device(device, "randn()")
-    out = empty(*size, dtype=_float_dtype(dtype))
-    _rng(generator).standard_normal(out=out.numpy(), dtype=out.numpy().dtype)
-    return out.requires_grad_() if requires_grad else out
+    r = empty(*size, dtype=_float_dtype(_dtype(dtype, out, None)))
+    _rng(generator).standard_normal(out=r.numpy(), dtype=r.numpy().dtype)
+    return _into(out, r.requires_grad_() if requires_grad else r, "randn")
 
 
 def randint(low: int, high: int | _size | None = None, size: _size | None = None, *,
-            generator: Generator | None = None, dtype: _DTypeLike | None = None,
-            device: Device = None) -> Tensor:
+            generator: Generator | None = None, out: Tensor | None = None,
+            dtype: _DTypeLike | None = None, device: Device = None) -> Tensor:
     """Integers uniform in [low, high) (randint(high, size) means low = 0), in a tensor of
     shape size, int64 unless dtype is given.
 
@@ -127,16 +131,17 @@ def randint(low: int, high: int | _size | None = None, size: _size | None = None
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     values = _rng(generator).integers(low, high, size=_shape((size,)), dtype=np.int64)
-    return _t.tensor(values, dtype or int64)
+    return _into(out, _t.tensor(values, _dtype(dtype, out, int64)), "randint")
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: _DTypeLike | None = None,
-             device: Device = None) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None,
+             dtype: _DTypeLike | None = None, device: Device = None) -> Tensor:
     """A random permutation of 0 .. n-1, int64 unless dtype is given."""
     check_device(device, "randperm()")
     if n < 0:
         raise RuntimeError(f"randperm(): n must be non-negative, but got {n}")
-    return _t.tensor(_rng(generator).permutation(n).astype(np.int64), dtype or int64)
+    return _into(out, _t.tensor(_rng(generator).permutation(n).astype(np.int64),
+                                _dtype(dtype, out, int64)), "randperm")
 
 
 def rand_like(t: Tensor, *, generator: Generator | None = None, dtype: _DTypeLike | None = None,
