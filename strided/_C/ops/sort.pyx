@@ -6,7 +6,8 @@ from libc.stdint cimport int64_t
 from strided._C.core.dtypes cimport DType, dtype_from_num, INT64, BOOL
 from strided._C.core.tensor cimport wrap_dim as _wrap
 from strided._C.core.tensor cimport (Tensor, new_tensor, data_of, grad_mode_enabled, needs_grad,
-                                     autograd_dispatch)
+                                     autograd_dispatch, _write_out, _write_outs,
+                                     _check_out_grad)
 from strided._C.core.iterator cimport MAX_DIMS
 from strided._C.core.arith cimport index_int64
 from strided._C.kernels.sort cimport sort_kernel
@@ -72,16 +73,25 @@ cdef void _record(str op, str node, Tensor input, Tensor values, Tensor indices,
                                    dim=d, node_name=node, keepdim=keepdim)
 
 
-def sort(Tensor input, dim=-1, descending=False, *, stable=False):
-    """sort(input, dim=-1, descending=False, *, stable=False) -> (values, indices)
+cdef object _into_outs(object out, object r, str name, Tensor input):
+    """The (values, indices) forms' out= (NOTE [ out= arguments ]): r computed from the
+    detached input, written into the tuple out, returned as the named tuple."""
+    return values_indices(*_write_outs(out, tuple(r), name, (input,)))
+
+
+def sort(Tensor input, dim=-1, descending=False, *, stable=False, out=None):
+    """sort(input, dim=-1, descending=False, *, stable=False, out=None) -> (values, indices)
 
     input's elements sorted along dim, and the positions they came from (int64), as a named
     tuple with .values and .indices.  The sort is always stable (equal elements keep their
-    order); NaN sorts as the largest value.
+    order); NaN sorts as the largest value.  out=: a (values, indices) tuple of tensors of
+    the result's shapes, of input's dtype and int64 (NOTE [ out= arguments ]).
 
     >>> strided.sort(strided.tensor([3, 1, 2])).indices.tolist()
     [1, 2, 0]
     """
+    if out is not None:
+        return _into_outs(out, sort(input.detach(), dim, descending), "sort", input)
     cdef int d = _wrap(dim, input._ndim)
     cdef int64_t n = input._sizes[d] if input._ndim else 1
     values, indices = _sorted_rows(input, d, n, bool(descending), True, True)
@@ -89,33 +99,39 @@ def sort(Tensor input, dim=-1, descending=False, *, stable=False):
     return values_indices(values, indices)
 
 
-def argsort(Tensor input, dim=-1, descending=False, stable=False):
-    """argsort(input, dim=-1, descending=False, stable=False) -> Tensor
+def argsort(Tensor input, dim=-1, descending=False, stable=False, *, out=None):
+    """argsort(input, dim=-1, descending=False, stable=False, *, out=None) -> Tensor
 
-    The int64 positions that sort input along dim (sort(...).indices; stable).
+    The int64 positions that sort input along dim (sort(...).indices; stable); out=: an
+    int64 tensor of input's shape.
 
     >>> strided.argsort(strided.tensor([3, 1, 2]), descending=True).tolist()
     [0, 2, 1]
     """
     cdef int d = _wrap(dim, input._ndim)
     cdef int64_t n = input._sizes[d] if input._ndim else 1
-    return _sorted_rows(input, d, n, bool(descending), False, True)[1]
+    r = _sorted_rows(input, d, n, bool(descending), False, True)[1]
+    return r if out is None else _write_out(out, r, "argsort", (input,))
 
 
-def msort(Tensor input):
-    """msort(input) -> Tensor: input sorted along dim 0 (sort(input, 0).values).
+def msort(Tensor input, *, out=None):
+    """msort(input, *, out=None) -> Tensor: input sorted along dim 0 (sort(input, 0).values).
 
     >>> strided.msort(strided.tensor([[2, 1], [1, 3]])).tolist()
     [[1, 1], [2, 3]]
     """
+    if out is not None:
+        _check_out_grad(out, "msort", (input,))
+        return _write_out(out, sort(input, 0).values, "msort", (input,))
     return sort(input, 0).values
 
 
-def topk(Tensor input, k, dim=-1, largest=True, sorted=True):
-    """topk(input, k, dim=-1, largest=True, sorted=True) -> (values, indices)
+def topk(Tensor input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    """topk(input, k, dim=-1, largest=True, sorted=True, *, out=None) -> (values, indices)
 
     The k largest (smallest with largest=False) elements along dim and their int64
-    positions, in sorted order (always: sorted=False gives the same order).
+    positions, in sorted order (always: sorted=False gives the same order); out=: a
+    (values, indices) tuple, as sort's.
 
     >>> strided.topk(strided.tensor([1, 5, 3, 4]), 2).values.tolist()
     [5, 4]
@@ -123,6 +139,8 @@ def topk(Tensor input, k, dim=-1, largest=True, sorted=True):
     cdef int d = _wrap(dim, input._ndim)
     cdef int64_t n = input._sizes[d] if input._ndim else 1
     cdef int64_t kk = index_int64(k, "k")
+    if out is not None:
+        return _into_outs(out, topk(input.detach(), k, dim, largest, sorted), "topk", input)
     if input._dtype.num == BOOL:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     if kk < 0 or kk > n:
@@ -132,11 +150,11 @@ def topk(Tensor input, k, dim=-1, largest=True, sorted=True):
     return values_indices(values, indices)
 
 
-def kthvalue(Tensor input, k, dim=-1, keepdim=False):
-    """kthvalue(input, k, dim=-1, keepdim=False) -> (values, indices)
+def kthvalue(Tensor input, k, dim=-1, keepdim=False, *, out=None):
+    """kthvalue(input, k, dim=-1, keepdim=False, *, out=None) -> (values, indices)
 
     The k-th smallest element (k from 1) along dim and its int64 position; dim is kept as
-    size 1 with keepdim, else removed.
+    size 1 with keepdim, else removed; out=: a (values, indices) tuple, as sort's.
 
     >>> strided.kthvalue(strided.tensor([4, 1, 3]), 2).values.item()
     3
@@ -144,6 +162,8 @@ def kthvalue(Tensor input, k, dim=-1, keepdim=False):
     cdef int d = _wrap(dim, input._ndim)
     cdef int64_t n = input._sizes[d] if input._ndim else 1
     cdef int64_t kk = index_int64(k, "k")
+    if out is not None:
+        return _into_outs(out, kthvalue(input.detach(), k, dim, keepdim), "kthvalue", input)
     if kk < 1 or kk > n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     values, indices = _sorted_rows(input, d, kk, False, True, True)
