@@ -20,3 +20,7 @@ from strided.nn.attention import MultiheadAttention
 from strided.nn.rnn import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, RNNBase, RNNCellBase
 from strided.nn.transformer import (TransformerEncoderLayer, TransformerDecoderLayer,
                                     TransformerEncoder, TransformerDecoder, Transformer)
+from strided.nn.activation import (
+    ELU, CELU, SELU, Softplus, Softsign, Hardtanh, ReLU6, Hardsigmoid, Hardswish, Mish,
+    LogSigmoid, Softshrink, Hardshrink, Tanhshrink, Threshold, PReLU, RReLU, GLU, Softmin,
+    Softmax2d)

@@ -87,3 +87,7 @@ from strided.nn._functional_loss import (  # noqa: E402
     binary_cross_entropy_with_logits, smooth_l1_loss, huber_loss, kl_div)
 from strided.nn._functional_attention import (  # noqa: E402
     scaled_dot_product_attention)
+from strided.nn._functional_activation import (  # noqa: E402
+    elu, elu_, selu, selu_, celu, celu_, softsign, hardtanh, hardtanh_, relu6, hardsigmoid,
+    hardswish, mish, logsigmoid, softshrink, hardshrink, tanhshrink, threshold, threshold_,
+    prelu, rrelu, rrelu_, glu, softmin)
