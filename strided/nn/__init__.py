@@ -24,3 +24,5 @@ from strided.nn.activation import (
     ELU, CELU, SELU, Softplus, Softsign, Hardtanh, ReLU6, Hardsigmoid, Hardswish, Mish,
     LogSigmoid, Softshrink, Hardshrink, Tanhshrink, Threshold, PReLU, RReLU, GLU, Softmin,
     Softmax2d)
+from strided.nn.normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d,
+                                      InstanceNorm3d, RMSNorm, LocalResponseNorm)

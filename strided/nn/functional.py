@@ -91,3 +91,5 @@ from strided.nn._functional_activation import (  # noqa: E402
     elu, elu_, selu, selu_, celu, celu_, softsign, hardtanh, hardtanh_, relu6, hardsigmoid,
     hardswish, mish, logsigmoid, softshrink, hardshrink, tanhshrink, threshold, threshold_,
     prelu, rrelu, rrelu_, glu, softmin)
+from strided.nn._functional_normalization import (  # noqa: E402
+    group_norm, instance_norm, rms_norm, local_response_norm, normalize)
