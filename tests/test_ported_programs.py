@@ -108,6 +108,53 @@ def test_a_torch_style_program_trains_on_strided(tmp_path):
     assert report["accuracy"] is not None and report["accuracy"] > 80
 
 
+# The newer PyTorch idioms: layers built with device=, a gradient hook, torchvision's MNIST
+# .data as a uint8 tensor, transforms.Lambda, save_image.
+PROGRAM_DEVICE_HOOKS = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision import datasets, transforms
+from torchvision.utils import save_image
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+ds = datasets.MNIST("data", train=True, download=True,
+                    transform=transforms.Compose([transforms.ToTensor(),
+                                                  transforms.Lambda(lambda x: torch.flatten(x))]))
+assert ds.data.dtype == torch.uint8 and ds.data.dim() == 3
+images = ds.data.unsqueeze(1).clone().float() / 255
+assert ds[0][0].shape == (784,)
+loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
+model = nn.Sequential(nn.Linear(784, 64, device=device), nn.ReLU(),
+                      nn.Linear(64, 10, True, device, torch.float32))
+norms = []
+model[0].weight.register_hook(lambda g: norms.append(g.norm().item()))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for data, target in loader:
+    opt.zero_grad()
+    loss = F.cross_entropy(model(data.to(device)), target.to(device))
+    loss.backward()
+    opt.step()
+save_image(images[:16], "grid.png", nrow=4)
+with open("hooks.txt", "w") as f:
+    f.write(f"hook calls {len(norms)}, all positive {all(n > 0 for n in norms)}")
+"""
+
+
+def test_a_program_with_device_arguments_hooks_and_transforms(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("PIL")
+    path = tmp_path / "program.py"
+    path.write_text(PROGRAM_DEVICE_HOOKS)
+    report, proc = run(tmp_path, str(path), "--max-batches", "12")
+    losses = report["losses"]
+    assert len(losses) == 12, proc.stdout + proc.stderr
+    work = tmp_path / "work"
+    assert (work / "hooks.txt").read_text() == "hook calls 12, all positive True"
+    assert (work / "grid.png").stat().st_size > 100
+    assert mean(losses[-3:]) < mean(losses[:3]), losses
+
+
 def test_mnist_main_trains(tmp_path):
     needs("mnist_main")
     pytest.importorskip("sklearn")

@@ -24,6 +24,8 @@ import sys
 
 import numpy as np
 
+from ._backend import backend
+
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10"]
 
 _SEED = 0
@@ -133,6 +135,8 @@ class _Images:
 
     def __getitem__(self, index):
         img, target = self.data[index], int(self.targets[index])
+        if not isinstance(img, np.ndarray):
+            img = img.numpy()
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -159,7 +163,7 @@ class MNIST(_Images):
         images = _find(raw, f"{prefix}-images-idx3-ubyte")
         labels = _find(raw, f"{prefix}-labels-idx1-ubyte")
         if images and labels:
-            return _read_idx(images), _read_idx(labels).astype(np.int64)
+            return self._as_tensors(_read_idx(images), _read_idx(labels).astype(np.int64))
         data, targets = _digits_as_mnist(train)
         self.classes = MNIST.classes
         self.substitute = (f"scikit-learn's 8x8 digits upsampled to 28x28 "
@@ -168,7 +172,14 @@ class MNIST(_Images):
         _note(name, f"{name} is not under {raw!r} and nothing is downloaded here"
                     f"{' (download=True ignored)' if download else ''}; using in its place "
                     f"{self.substitute}")
-        return data, targets
+        return self._as_tensors(data, targets)
+
+    @staticmethod
+    def _as_tensors(data, targets):
+        # torchvision's MNIST keeps .data (N, 28, 28) uint8 and .targets int64 as tensors
+        lib = backend()
+        return (lib.from_numpy(np.ascontiguousarray(data, dtype=np.uint8)),
+                lib.from_numpy(np.ascontiguousarray(targets, dtype=np.int64)))
 
 
 class FashionMNIST(MNIST):

@@ -1,9 +1,9 @@
-"""ToTensor, Normalize and Compose as torchvision.transforms defines them."""
+"""ToTensor, Normalize, Lambda and Compose as torchvision.transforms defines them."""
 import numpy as np
 
 from ._backend import backend, library_of
 
-__all__ = ["Compose", "ToTensor", "Normalize"]
+__all__ = ["Compose", "ToTensor", "Normalize", "Lambda"]
 
 
 class Compose:
@@ -58,3 +58,18 @@ class Normalize:
 
     def __repr__(self):
         return f"{type(self).__name__}(mean={list(self.mean)}, std={list(self.std)})"
+
+
+class Lambda:
+    """A user function as a transform: Lambda(f)(x) == f(x)."""
+
+    def __init__(self, lambd):
+        if not callable(lambd):
+            raise TypeError(f"Argument lambd should be callable, got {type(lambd).__name__!r}")
+        self.lambd = lambd
+
+    def __call__(self, img):
+        return self.lambd(img)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
