@@ -5,6 +5,7 @@ import math
 
 from strided import creation as _creation
 from strided._C.core import dtypes as _dtypes
+from strided._C.core.device import check_device
 from strided._C.core.tensor import Tensor
 from strided._C.ops.join import cat
 from strided.nn import functional as F
@@ -59,6 +60,7 @@ class MultiheadAttention(Module):
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
                  device: object = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, "MultiheadAttention()")
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")

@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 from strided import creation as _creation, functional as _functional
 from strided._C.core import dtypes as _dtypes
+from strided._C.core.device import check_device
 from strided.autograd.grad_mode import no_grad
 from strided.nn import functional as F
 from strided.nn import init
@@ -40,8 +41,9 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: _DTypeLike | None = None) -> None:
+                 device: Device = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, "Linear()")
         self.in_features = in_features
         self.out_features = out_features
         dtype = dtype or _dtypes.float32
@@ -74,8 +76,9 @@ class _ConvNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t,
                  stride: _size_any_t = 1, padding: _size_any_t | str = 0, dilation: _size_any_t = 1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype: _DTypeLike | None = None) -> None:
+                 device: Device = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, f"{type(self).__name__}()")
         n = self._n
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -448,6 +451,7 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, device: Device = None,
                  dtype: _DTypeLike | None = None, *, bias: bool = True) -> None:
         super().__init__()
+        check_device(device, f"{type(self).__name__}()")
         dtype = dtype or _dtypes.float32
         self.num_features = num_features
         self.use_bias = bias
@@ -536,8 +540,9 @@ class LayerNorm(Module):
     """
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True,
-                 dtype: _DTypeLike | None = None) -> None:
+                 device: Device = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, "LayerNorm()")
         dtype = dtype or _dtypes.float32
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -579,8 +584,9 @@ class Embedding(Module):
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False,
                  _weight: Tensor | None = None, _freeze: bool = False,
-                 dtype: _DTypeLike | None = None) -> None:
+                 device: Device = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, "Embedding()")
         dtype = dtype or _dtypes.float32
         if padding_idx is not None:
             if padding_idx > 0:

@@ -14,6 +14,7 @@ from typing import Any
 
 from strided import creation as _creation
 from strided._C.core import dtypes as _dtypes
+from strided._C.core.device import check_device
 from strided._C.core.tensor import Tensor
 from strided._C.kernels import rnn as _rnn
 from strided._C.ops.join import cat, stack
@@ -86,6 +87,7 @@ class RNNBase(Module):
                  bidirectional: bool = False, proj_size: int = 0, device: object = None,
                  dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, f"{type(self).__name__}()")
         if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
                 or not 0 <= dropout <= 1):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
@@ -405,6 +407,7 @@ class RNNCellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
                  device: object = None, dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, f"{type(self).__name__}()")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
