@@ -26,3 +26,5 @@ from strided.nn.activation import (
     Softmax2d)
 from strided.nn.normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d,
                                       InstanceNorm3d, RMSNorm, LocalResponseNorm)
+from strided.nn.distance import CosineSimilarity, PairwiseDistance
+from strided.nn.rearrange import PixelShuffle, PixelUnshuffle, ChannelShuffle, Unfold, Fold

@@ -93,3 +93,7 @@ from strided.nn._functional_activation import (  # noqa: E402
     prelu, rrelu, rrelu_, glu, softmin)
 from strided.nn._functional_normalization import (  # noqa: E402
     group_norm, instance_norm, rms_norm, local_response_norm, normalize)
+from strided.nn._functional_distance import (  # noqa: E402
+    cosine_similarity, pairwise_distance, pdist)
+from strided.nn._functional_rearrange import (  # noqa: E402
+    pixel_shuffle, pixel_unshuffle, channel_shuffle, unfold, fold)
