@@ -3,7 +3,8 @@ from strided.nn import functional
 from strided.nn import init
 from strided.nn.parameter import Parameter
 from strided.nn.module import Module
-from strided.nn.container import Sequential, ModuleList, ModuleDict
+from strided.nn.container import (Sequential, ModuleList, ModuleDict, ParameterList,
+                                  ParameterDict)
 from strided.nn.layers import (
     Identity, Linear, Conv1d, Conv2d, ReLU, LeakyReLU, GELU, SiLU, Sigmoid, Tanh, Softmax,
     LogSoftmax, Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, MaxPool1d,

@@ -11,8 +11,10 @@ import itertools
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from strided._C.core.device import device, check_device
-from strided._C.core.tensor import Tensor
+from strided._C.core.tensor import Tensor, is_grad_enabled
 from strided.autograd.grad_mode import no_grad
+from strided.autograd.record import derivative, record
+from strided.creation import zeros
 from strided.nn.parameter import Parameter
 from strided.types import Device, _DTypeLike
 
@@ -94,6 +96,10 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_state_dict_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_load_state_dict_post_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation of the layer; every subclass defines it.  Call the module (module(x))
@@ -319,6 +325,54 @@ class Module:
             mod = mod._modules[item]
         return mod
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put module at the dotted path target (its parent must exist); strict=True
+        requires the attribute to exist already.
+
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> net.set_submodule("1", nn.Tanh())
+        >>> net[1]
+        Tanh()
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError("`module` is not an nn.Module, found " + str(type(module)))
+        atoms = target.split(".")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        name = atoms[-1]
+        if strict and not hasattr(parent, name):
+            raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target: str) -> Tensor:
+        """The parameter at the dotted path target ("0.weight"); AttributeError if absent.
+
+        >>> nn.Sequential(nn.Linear(2, 3)).get_parameter("0.bias").shape
+        strided.Size([3])
+        """
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path target ("0.running_mean"); AttributeError if
+        absent."""
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        if name not in mod._buffers:
+            raise AttributeError("`" + name + "` is not a buffer")
+        return getattr(mod, name)
+
     # ---- modes and bulk operations ------------------------------------------------------
 
     def train(self: T, mode: bool = True) -> T:
@@ -428,18 +482,57 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_output) -> None or a replacement grad_output tuple, run when the
+        gradients of the module's outputs are computed, before those of its inputs
+        (NOTE [ Module backward hooks ]).
+        """
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) -> None or a replacement grad_input tuple,
+        run when the gradients of the module's positional inputs are computed: grad_input
+        has one entry per positional argument (None for non-tensors and tensors that need
+        no gradient), grad_output one per output tensor (NOTE [ Module backward hooks ]).
+
+        >>> m = nn.Linear(2, 1)
+        >>> seen = []
+        >>> h = m.register_full_backward_hook(lambda mod, gi, go: seen.append(go[0].shape))
+        >>> m(strided.ones(3, 2, requires_grad=True)).sum().backward()
+        >>> seen
+        [strided.Size([3, 1])]
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend)
+
+    @staticmethod
+    def _add_hook(hooks, hook, prepend):
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        bw = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            bw = _BackwardHook(self)
+            args = bw.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
                 output = result
+        if bw is not None:
+            output = bw.setup_output_hook(output)
         return output
 
     # ---- state dict ---------------------------------------------------------------------
@@ -458,6 +551,8 @@ class Module:
         tensors share storage with the module's (detached unless keep_vars)."""
         if destination is None:
             destination = OrderedDict()
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
@@ -508,6 +603,12 @@ class Module:
             expected.update(p + k for k, v in module._buffers.items()
                             if v is not None and k not in module._non_persistent_buffers_set)
         unexpected.extend(k for k in state_dict.keys() if k not in expected)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for _, module in self.named_modules():
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible) is not None:
+                    raise RuntimeError("load_state_dict post hooks should modify "
+                                       "incompatible_keys in place and return None")
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -518,7 +619,18 @@ class Module:
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
+        return incompatible
+
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """hook(module, prefix, keep_vars), run by state_dict() before it saves this module's
+        tensors."""
+        return self._add_hook(self._state_dict_pre_hooks, hook, False)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """hook(module, incompatible_keys), run by load_state_dict() after every tensor is
+        loaded and before strict checking: it may edit incompatible_keys.missing_keys and
+        .unexpected_keys in place (returning None)."""
+        return self._add_hook(self._load_state_dict_post_hooks, hook, False)
 
     # ---- copying ------------------------------------------------------------------------
 
@@ -567,6 +679,118 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+# NOTE [ Module backward hooks ]
+# register_full_backward_hook / register_full_backward_pre_hook follow PyTorch's design
+# (torch/utils/hooks.py BackwardHook): when a module with such hooks is called with grad
+# mode on, its positional tensor arguments that require grad pass through one recorded
+# identity op ("backward_hook", BackwardHookFunctionBackward) before forward, and its output
+# tensors through another after the forward hooks.  The identity's backward formula gets
+# every gradient of the op's outputs at once: the outputs' one runs the pre hooks on
+# grad_output (they may replace it) and keeps it; the inputs' one runs the full hooks on
+# (grad_input, grad_output) (they may replace grad_input).  When no input requires grad the
+# full hooks run from the outputs' node with grad_input all None.
+@derivative("backward_hook", "BackwardHookFunctionBackward", sparse_grads=True)
+def _backward_hook_grads(ctx, *grads):
+    return tuple(ctx.fn(grads))
+
+
+def _identity(tensors, fn):
+    """tensors (each requiring grad) passed through one recorded identity op whose backward
+    returns fn(grads)."""
+    with no_grad():
+        outs = tuple(t.view_as(t) for t in tensors)
+    record("backward_hook", tuple(tensors), outs, {}, fn=fn)
+    return outs
+
+
+class _BackwardHook:
+    """The state of one call of a module with backward hooks (NOTE [ Module backward
+    hooks ])."""
+
+    def __init__(self, module):
+        self.module = module
+        self.n_inputs = 0
+        self.input_idx = []
+        self.grad_outputs = None
+
+    def _run_full_hooks(self, grad_inputs):
+        for hook in list(self.module._backward_hooks.values()):
+            res = hook(self.module, grad_inputs, self.grad_outputs)
+            if res is None:
+                continue
+            res = res if isinstance(res, tuple) else (res,)
+            if len(res) != len(grad_inputs):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(res)}, but expected {len(grad_inputs)}")
+            grad_inputs = res
+        return grad_inputs
+
+    def setup_input_hook(self, args):
+        self.n_inputs = len(args)
+        self.input_idx = [i for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and a.requires_grad]
+        if not self.input_idx or not self.module._backward_hooks:
+            return args
+        # tensors that need no gradient show as zeros in grad_input, as in PyTorch
+        others = [(i, a) for i, a in enumerate(args)
+                  if isinstance(a, Tensor) and not a.requires_grad]
+        metas = [(args[i].shape, args[i].dtype) for i in self.input_idx]
+
+        def fn(grads):
+            grad_inputs = [None] * self.n_inputs
+            for i, g, (shape, dtype) in zip(self.input_idx, grads, metas):
+                grad_inputs[i] = g if g is not None else zeros(tuple(shape), dtype=dtype)
+            for i, a in others:
+                grad_inputs[i] = zeros(tuple(a.shape), dtype=a.dtype)
+            grad_inputs = self._run_full_hooks(tuple(grad_inputs))
+            return tuple(grad_inputs[i] for i in self.input_idx)
+
+        outs = _identity([args[i] for i in self.input_idx], fn)
+        args = list(args)
+        for i, o in zip(self.input_idx, outs):
+            args[i] = o
+        return tuple(args)
+
+    def setup_output_hook(self, output):
+        single = isinstance(output, Tensor)
+        items = [output] if single else list(output) if isinstance(output, (tuple, list)) \
+            else []
+        idx = [i for i, o in enumerate(items) if isinstance(o, Tensor) and o.requires_grad]
+        if not idx:
+            return output
+
+        metas = [(items[i].shape, items[i].dtype) for i in idx]
+
+        def fn(grads):
+            grad_outputs = tuple(g if g is not None else zeros(tuple(shape), dtype=dtype)
+                                 for g, (shape, dtype) in zip(grads, metas))
+            for hook in list(self.module._backward_pre_hooks.values()):
+                res = hook(self.module, grad_outputs)
+                if res is None:
+                    continue
+                res = res if isinstance(res, tuple) else (res,)
+                if len(res) != len(grad_outputs):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(res)}, but expected "
+                                       f"{len(grad_outputs)}")
+                grad_outputs = res
+            self.grad_outputs = grad_outputs
+            if not self.input_idx and self.module._backward_hooks:
+                res = self._run_full_hooks((None,) * self.n_inputs)
+                if any(r is not None for r in res):
+                    raise RuntimeError("Backward hook for Modules where no input requires "
+                                       "gradient should always return None or None for all "
+                                       "gradients.")
+            return grad_outputs
+
+        outs = _identity([items[i] for i in idx], fn)
+        for i, o in zip(idx, outs):
+            items[i] = o
+        if single:
+            return items[0]
+        return type(output)(items)
 
 
 def _size(shape):
