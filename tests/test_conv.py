@@ -153,27 +153,49 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["auto", "packed", "offset", "taps", "batched"])
-def conv_path(request):
-    """Run a test on the automatic choice, then forced onto each forward path: B packed
-    from the windows (over blocks of images), the padded image's row offsets (NOTE
-    [ Convolution over the padded image ]), for strides > 1 its column taps in small bands
-    and chunks (NOTE [ Column taps for strided convolutions ]) and batch-innermost (NOTE
-    [ Batch-innermost convolution ]; groups == 1)."""
+def usable_paths(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """conv._usable_paths for what conv2d / conv2d_backward run: conv2d runs a strided 1x1
+    convolution without padding as a pointwise one on the subsampled input.  padding as
+    the kernel takes it: (pH, pW) or (top, left, bottom, right)."""
     from strided._C.kernels import conv as K
-    batched, offset, taps = {"auto": (-1, -1, -1), "packed": (0, 0, 0),
-                             "offset": (0, 1, 0), "taps": (0, 1, 1),
-                             "batched": (1, 0, 0)}[request.param]
-    K._set_batched(batched)
-    K._set_offset_path(offset)
-    K._set_taps(taps)
-    if taps == 1:
-        K._set_tap_blocks(8, 10)    # several bands and chunks even on these small maps
-    yield request.param
-    K._set_batched(-1)
-    K._set_offset_path(-1)
-    K._set_taps(-1)
-    K._set_tap_blocks()
+    usable = K._usable_paths(x, w, stride, padding, dilation, groups)
+    if w.shape[2:] == (1, 1) and not any(padding) and tuple(stride) != (1, 1):
+        usable["forward"] = K._usable_paths(x[..., ::stride[0], ::stride[1]].contiguous(),
+                                            w, groups=groups)["forward"]
+    return usable
+
+
+def force_where_usable(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
+                       forward=None, input_grad=None, weight_grad=None, split=None):
+    """conv._force_path forcing each named path where this geometry can use it, leaving
+    the automatic choice elsewhere (NOTE [ Choosing a convolution path ]); a context
+    manager."""
+    from strided._C.kernels import conv as K
+    usable = usable_paths(x, w, stride, padding, dilation, groups)
+    return K._force_path(forward=forward if forward in usable["forward"] else None,
+                         input_grad=input_grad if input_grad in usable["input_grad"] else None,
+                         weight_grad=weight_grad if weight_grad in usable["weight_grad"] else None,
+                         split=split)
+
+
+@pytest.fixture(params=["auto", "image", "blocks", "offset", "taps", "batched"])
+def conv_path(request):
+    """Run a test on the automatic choice, then forced onto each forward path (NOTE
+    [ Choosing a convolution path ]): B packed from the windows image by image, or over
+    blocks of images, the padded image's row offsets (NOTE [ Convolution over the padded
+    image ]), its column taps in small bands and chunks (NOTE [ Column taps for strided
+    convolutions ]) and batch-innermost (NOTE [ Batch-innermost convolution ]).  A
+    geometry the forced path cannot run must raise."""
+    from strided._C.kernels import conv as K
+    forward = None if request.param == "auto" else request.param
+    # several bands and chunks even on these small maps
+    old = K._set_thresholds(band_positions=8, chunk_taps=10) if forward == "taps" else None
+    try:
+        with K._force_path(forward=forward):
+            yield request.param
+    finally:
+        if old is not None:
+            K._set_thresholds(**old)
 
 
 @pytest.mark.parametrize("case", CASES + [
@@ -183,10 +205,18 @@ def conv_path(request):
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_values(case, dtype, conv_path):
+    from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, R, S)).astype(dtype)
     b = rng.standard_normal(K).astype(dtype)
+    if conv_path != "auto":
+        if conv_path not in usable_paths(T(x), T(w), s, p, d, g)["forward"]:
+            with pytest.raises(RuntimeError, match=f"forced forward path '{conv_path}'"):
+                F.conv2d(T(x), T(w), stride=s, padding=p, dilation=d, groups=g)
+            return
+        if R * S > 1 or s == (1, 1):
+            assert Kc._select_forward(T(x), T(w), s, p, d, g) == conv_path
     for bias in (None, b):
         ref = ref_conv2d(x, w, bias, s, p, d, g)
         for kind in LAYOUTS:
@@ -436,27 +466,25 @@ def test_both_thread_splits(mode):
     old = strided.get_num_threads()
     strided.set_num_threads(1)
     want = run()
-    K._set_batched(1)
     try:
-        assert np.array_equal(run()[0].numpy(), want[0].numpy())   # groups=2: not batched
+        with K._force_path(forward="batched"):
+            with pytest.raises(RuntimeError, match="forced forward path 'batched'"):
+                run()                                               # groups=2: not batched
         # two chunks of output positions (51 + 5, the second starting mid-row), one per thread
         x2 = rng.standard_normal((10, 3, 8, 7))
         w2 = rng.standard_normal((64, 3, 3, 3))
         strided.set_num_threads(2)
-        K._set_batch_split(1)
-        np.testing.assert_allclose(F.conv2d(layout(x2, "negative"), T(w2), padding=1).numpy(),
-                                   ref_conv2d(x2, w2, None, (1, 1), (1, 1)),
-                                   rtol=1e-10, atol=1e-10)
+        with K._force_path(forward="batched", split="batch"):
+            np.testing.assert_allclose(
+                F.conv2d(layout(x2, "negative"), T(w2), padding=1).numpy(),
+                ref_conv2d(x2, w2, None, (1, 1), (1, 1)), rtol=1e-10, atol=1e-10)
     finally:
-        K._set_batched(-1)
-        K._set_batch_split(-1)
         strided.set_num_threads(1)
     strided.set_num_threads(2)
-    K._set_batch_split(mode)
     try:
-        got = run()
+        with K._force_path(split=("gemm", "batch")[mode]):
+            got = run()
     finally:
-        K._set_batch_split(-1)
         strided.set_num_threads(old)
     np.testing.assert_allclose(want[0].numpy(),
                                ref_conv2d(x, w, None, (2, 1), (1, 1), (1, 1), 2),
@@ -509,15 +537,14 @@ def test_backward_batched_path_matches_per_image(case, threads):
     strided.set_num_threads(threads)
     try:
         got = {}
-        for mode in (0, 1):
-            K._set_batched(mode)
-            K._set_batch_split(1 if threads > 1 else -1)
-            got[mode] = [F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, 1,
-                                           (True, True, True))
-                         for kind in ("contiguous", "channels_last")]
+        for mode, path in enumerate(("image", "batched")):
+            with K._force_path(input_grad=path, weight_grad=path,
+                               split="batch" if threads > 1 else None):
+                assert K._select_backward(T(x), T(w), s, p, d) == (path, path)
+                got[mode] = [F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, 1,
+                                               (True, True, True))
+                             for kind in ("contiguous", "channels_last")]
     finally:
-        K._set_batched(-1)
-        K._set_batch_split(-1)
         strided.set_num_threads(old)
     for per_image, batched in zip(got[0], got[1]):
         for a, b in zip(per_image, batched):
@@ -585,11 +612,12 @@ OFFSET_CASES = [
 
 @pytest.mark.parametrize("case", OFFSET_CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("path", ["packed", "offset"])
+@pytest.mark.parametrize("path", ["image", "blocks", "offset"])
 def test_stride1_paths_forward_and_gradients(case, dtype, path):
     """Forward, grad_input and grad_weight of stride-1 convolutions on the offset path
     (grad_input there is the convolution of grad_output with the flipped, transposed
-    weight) and on the packed path, against the tap-loop reference, in every layout."""
+    weight) and on the packed paths (image by image, over image blocks) wherever the
+    geometry can use them, against the tap-loop reference, in every layout."""
     from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, pads, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -602,9 +630,9 @@ def test_stride1_paths_forward_and_gradients(case, dtype, path):
     padding = (pads[0][0], pads[1][0]) if symmetric else "same"
     ref = ref_conv2d(x, w, b, (1, 1), padding, d, g)
     ref_gx, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), pads, d, g)
-    Kc._set_batched(0)
-    Kc._set_offset_path(1 if path == "offset" else 0)
-    try:
+    kernel_pads = (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
+    with force_where_usable(T(x), T(w), (1, 1), kernel_pads, d, g, forward=path,
+                            input_grad=path, weight_grad=path):
         for kind in ("contiguous", "channels_last", "stepped", "negative"):
             out = F.conv2d(layout(x, kind), T(w), T(b), padding=padding, dilation=d, groups=g)
             np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
@@ -612,9 +640,6 @@ def test_stride1_paths_forward_and_gradients(case, dtype, path):
             np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
             np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype), err_msg=kind)
             np.testing.assert_allclose(gb.numpy(), go.sum(axis=(0, 2, 3)), **tol(dtype))
-    finally:
-        Kc._set_batched(-1)
-        Kc._set_offset_path(-1)
 
 
 @pytest.mark.parametrize("split", [0, 1])
@@ -633,16 +658,15 @@ def test_offset_path_threads_change_no_bit(split):
         return out.numpy(), gx.numpy()
 
     old = strided.get_num_threads()
-    Kc._set_offset_path(1)
     try:
         strided.set_num_threads(1)
-        want = run()
+        with Kc._force_path(forward="offset", input_grad="offset"):
+            want = run()
         strided.set_num_threads(2)
-        Kc._set_batch_split(split)
-        got = run()
+        with Kc._force_path(forward="offset", input_grad="offset",
+                            split=("gemm", "batch")[split]):
+            got = run()
     finally:
-        Kc._set_batch_split(-1)
-        Kc._set_offset_path(-1)
         strided.set_num_threads(old)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     np.testing.assert_allclose(want[0], ref_conv2d(x, w, None, (1, 1), (1, 1)), rtol=1e-4,
@@ -661,15 +685,13 @@ def test_weight_gradient_over_the_padded_image_on_threads(split, kind):
     go = rng.standard_normal((5, 8, 13, 11))
     _, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
     old = strided.get_num_threads()
-    Kc._set_offset_path(1)
     strided.set_num_threads(1 if split < 0 else 2)
-    Kc._set_batch_split(split)
     try:
-        gw = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, 1, 1, 2,
-                               (False, True, False))[1]
+        with Kc._force_path(weight_grad="offset",
+                            split=None if split < 0 else ("gemm", "batch")[split]):
+            gw = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, 1, 1, 2,
+                                   (False, True, False))[1]
     finally:
-        Kc._set_batch_split(-1)
-        Kc._set_offset_path(-1)
         strided.set_num_threads(old)
     np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-10, atol=1e-10)
 
@@ -693,23 +715,23 @@ def test_packed_path_over_image_blocks(case, threads, dtype):
     go = rng.standard_normal(ref.shape).astype(dtype)
     ref_gx, _ = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])), d, g)
     old = strided.get_num_threads()
-    Kc._set_batched(0)
-    Kc._set_offset_path(0)
     strided.set_num_threads(threads)
+    usable = usable_paths(T(x), T(w), s, p, d, g)
+    # pointwise convolutions have no blocks: image by image
+    fwd, bwd = ("blocks" if "blocks" in usable[k] else "image"
+                for k in ("forward", "input_grad"))
     try:
-        for split in ((0, 1) if threads > 1 else (-1,)):
-            Kc._set_batch_split(split)
-            for kind in ("contiguous", "channels_last"):
-                out = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
-                               groups=g)
+        for split in (("gemm", "batch") if threads > 1 else (None,)):
+            with Kc._force_path(forward=fwd, input_grad=bwd, split=split):
+                outs = [(F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p,
+                                  dilation=d, groups=g),
+                         F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, g,
+                                           (True, False, False))[0])
+                        for kind in ("contiguous", "channels_last")]
+            for kind, (out, gx) in zip(("contiguous", "channels_last"), outs):
                 np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
-                gx = F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, g,
-                                       (True, False, False))[0]
                 np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
     finally:
-        Kc._set_batch_split(-1)
-        Kc._set_batched(-1)
-        Kc._set_offset_path(-1)
         strided.set_num_threads(old)
 
 
@@ -727,11 +749,12 @@ def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threa
     ref_gx, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), ((1, 1), (1, 1)))
     old = strided.get_num_threads()
     strided.set_num_threads(threads)
-    Kc._set_offset_path(offset)
+    path = ("blocks", "offset")[offset]
     try:
-        gx, gw, gb = F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1)
+        with Kc._force_path(input_grad=path):
+            assert Kc._select_backward(T(x), T(w), padding=(1, 1)) == (path, "blocks")
+            gx, gw, gb = F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1)
     finally:
-        Kc._set_offset_path(-1)
         strided.set_num_threads(old)
     np.testing.assert_allclose(gx.numpy(), ref_gx, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-3, atol=1e-3)
@@ -739,11 +762,12 @@ def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threa
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("offset", [0, 1])
-def test_weight_and_input_gradients_on_both_paths(case, offset):
-    """Every geometry of CASES (strides, dilations, groups) with the offset path forced on
-    -- the weight gradient over the padded image's phases -- and off, against the
-    reference, in four layouts."""
+@pytest.mark.parametrize("path", ["image", "blocks", "offset", "batched"])
+def test_weight_and_input_gradients_on_every_path(case, path):
+    """Every geometry of CASES (strides, dilations, groups) with each backward path forced
+    wherever the geometry can use it (the weight gradient over the padded image's phases,
+    over image blocks, batch-innermost, image by image), against the reference, in four
+    layouts."""
     from strided._C.kernels import conv as Kc
     N, C, H, W, K, R, S, s, p, d, g = case
     x = rng.standard_normal((N, C, H, W))
@@ -751,14 +775,11 @@ def test_weight_and_input_gradients_on_both_paths(case, offset):
     out = ref_conv2d(x, w, None, s, p, d, g)
     go = rng.standard_normal(out.shape)
     ref_gx, ref_gw = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])), d, g)
-    Kc._set_offset_path(offset)
-    try:
+    with force_where_usable(T(x), T(w), s, p, d, g, input_grad=path, weight_grad=path):
         for kind in ("contiguous", "channels_last", "stepped", "negative"):
             gx, gw, _ = F.conv2d_backward(T(go), layout(x, kind), T(w), s, p, d, g)
             np.testing.assert_allclose(gx.numpy(), ref_gx, rtol=1e-10, atol=1e-10, err_msg=kind)
             np.testing.assert_allclose(gw.numpy(), ref_gw, rtol=1e-10, atol=1e-10, err_msg=kind)
-    finally:
-        Kc._set_offset_path(-1)
 
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups): strided convolutions for the
@@ -768,7 +789,9 @@ TAP_CASES = [
     (3, 18, 15, 13, 64, 3, 3, (2, 2), (1, 1), (1, 1), 1),    # odd sizes, last band short
     (2, 32, 12, 16, 66, 3, 3, (1, 2), (0, 1), (1, 1), 2),    # row stride 1, groups
     (2, 16, 13, 17, 64, 3, 2, (2, 3), (2, 1), (2, 2), 1),    # stride 3, dilation
-    (2, 16, 11, 10, 64, 1, 1, (2, 2), (0, 0), (1, 1), 1),    # 1x1 stride 2
+    # 1x1 stride 2 (padded: without padding conv2d subsamples the input, a pointwise
+    # convolution the column taps cannot run)
+    (2, 16, 11, 10, 64, 1, 1, (2, 2), (1, 0), (1, 1), 1),
     (1, 16, 9, 9, 64, 5, 5, (2, 2), (3, 3), (1, 1), 1),      # padding past the kernel's reach
     (1, 16, 3, 41, 64, 1, 17, (1, 2), (0, 3), (1, 1), 1),    # more taps than precomputed
 ]
@@ -788,26 +811,23 @@ def test_column_taps(case, dtype, blocks):
     b = rng.standard_normal(K).astype(dtype)
     ref = ref_conv2d(x, w, b, s, p, d, g)
     old = strided.get_num_threads()
-    Kc._set_batched(0)
-    Kc._set_offset_path(1)
-    Kc._set_taps(1)
-    Kc._set_tap_blocks(*blocks)
+    # blocks (): the default bands and chunks
+    old_blocks = Kc._set_thresholds(**dict(zip(("band_positions", "chunk_taps"), blocks)))
     try:
-        for kind in LAYOUTS:
-            out = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
-                           groups=g).numpy()
-            np.testing.assert_allclose(out, ref, **tol(dtype), err_msg=kind)
-            strided.set_num_threads(1)
-            one = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
-                           groups=g).numpy()
-            strided.set_num_threads(old)
-            assert np.array_equal(one, out), kind
+        with Kc._force_path(forward="taps"):
+            assert Kc._select_forward(T(x), T(w), s, p, d, g) == "taps"
+            for kind in LAYOUTS:
+                out = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
+                               groups=g).numpy()
+                np.testing.assert_allclose(out, ref, **tol(dtype), err_msg=kind)
+                strided.set_num_threads(1)
+                one = F.conv2d(layout(x, kind), T(w), T(b), stride=s, padding=p, dilation=d,
+                               groups=g).numpy()
+                strided.set_num_threads(old)
+                assert np.array_equal(one, out), kind
     finally:
         strided.set_num_threads(old)
-        Kc._set_batched(-1)
-        Kc._set_offset_path(-1)
-        Kc._set_taps(-1)
-        Kc._set_tap_blocks()
+        Kc._set_thresholds(**old_blocks)
 
 
 @pytest.mark.parametrize("C, K, stride", [(64, 128, 2), (32, 128, 1)])
@@ -819,15 +839,13 @@ def test_column_taps_are_chosen_for_resnet_layers(C, K, stride):
     x = rng.standard_normal((2, C, 16, 16)).astype(np.float32)
     w = rng.standard_normal((K, C, 3, 3)).astype(np.float32)
     outs = {}
-    try:
-        for mode in (-1, 1, 0):
-            Kc._set_taps(mode)
-            outs[mode] = F.conv2d(T(x), T(w), stride=stride, padding=1).numpy()
-    finally:
-        Kc._set_taps(-1)
-    assert np.array_equal(outs[-1], outs[1])
-    assert not np.array_equal(outs[1], outs[0])
-    np.testing.assert_allclose(outs[1], ref_conv2d(x, w, None, (stride, stride), (1, 1)),
+    assert Kc._select_forward(T(x), T(w), (stride, stride), (1, 1)) == "taps"
+    for path in (None, "taps", "offset"):
+        with Kc._force_path(forward=path):
+            outs[path] = F.conv2d(T(x), T(w), stride=stride, padding=1).numpy()
+    assert np.array_equal(outs[None], outs["taps"])
+    assert not np.array_equal(outs["taps"], outs["offset"])
+    np.testing.assert_allclose(outs["taps"], ref_conv2d(x, w, None, (stride, stride), (1, 1)),
                                rtol=1e-4, atol=1e-4)
 
 
@@ -841,19 +859,118 @@ def test_offset_path_on_the_reference_kernels(dtype):
     w = rng.standard_normal((7, 5, 3, 3)).astype(dtype)
     old = gemm._kernel_name()
     gemm._set_kernel("reference")
-    Kc._set_offset_path(1)
     try:
-        for s, p, taps in (((1, 1), (1, 1), 0), ((2, 2), (1, 0), 0), ((2, 2), (1, 0), 1)):
-            Kc._set_taps(taps)
+        for s, p, forward in (((1, 1), (1, 1), "offset"), ((2, 2), (1, 0), "offset"),
+                              ((2, 2), (1, 0), "taps")):
             ref = ref_conv2d(x, w, None, s, p)
             go = rng.standard_normal(ref.shape).astype(dtype)
             ref_gx, ref_gw = ref_conv2d_grads(go, x, w, s, ((p[0], p[0]), (p[1], p[1])))
-            out = F.conv2d(T(x), T(w), stride=s, padding=p)
-            gx, gw, _ = F.conv2d_backward(T(go), T(x), T(w), s, p)
+            # the input gradient's offset path needs stride 1
+            with Kc._force_path(forward=forward, input_grad="offset" if s == (1, 1) else None,
+                                weight_grad="offset"):
+                out = F.conv2d(T(x), T(w), stride=s, padding=p)
+                gx, gw, _ = F.conv2d_backward(T(go), T(x), T(w), s, p)
             np.testing.assert_allclose(out.numpy(), ref, **tol(dtype))
             np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype))
             np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype))
     finally:
-        Kc._set_offset_path(-1)
-        Kc._set_taps(-1)
         gemm._set_kernel(old)
+
+
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups) -> the automatic choice:
+# forward, (input gradient, weight gradient)
+# (the same on every kernel table)
+SELECTIONS = [
+    ((64, 1, 28, 28, 6, 5, 5, (1, 1), (0, 0), (1, 1), 1), "offset", ("image", "batched")),
+    ((2, 64, 16, 16, 128, 3, 3, (2, 2), (1, 1), (1, 1), 1), "taps", ("blocks", "blocks")),
+    ((2, 16, 16, 16, 16, 3, 3, (1, 1), (1, 1), (1, 1), 1), "offset", ("offset", "offset")),
+    ((64, 16, 4, 4, 32, 3, 3, (1, 1), (1, 1), (1, 1), 1), "batched", ("batched", "batched")),
+    ((4, 64, 6, 6, 64, 3, 3, (1, 1), (0, 0), (2, 2), 1), "blocks", ("blocks", "blocks")),
+    ((2, 4, 5, 5, 4, 1, 1, (1, 1), (0, 0), (1, 1), 1), "image", ("image", "image")),
+    ((3, 6, 8, 8, 6, 3, 3, (2, 2), (1, 1), (1, 1), 6), "offset", ("image", "image")),
+]
+
+
+@pytest.mark.parametrize("case, forward, backward", SELECTIONS)
+def test_select_reports_the_path_that_runs(case, forward, backward):
+    """NOTE [ Choosing a convolution path ]: _select_forward / _select_backward name the
+    automatic choice; forcing that path gives the same bits, and so does each other usable
+    path (to the reference's tolerance)."""
+    from strided._C.kernels import conv as Kc
+    N, C, H, W, K, R, S, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((K, C // g, R, S))
+    assert Kc._select_forward(T(x), T(w), s, p, d, g) == forward
+    assert Kc._select_backward(T(x), T(w), s, p, d, g) == backward
+    assert Kc._select_backward(T(x), T(w), s, p, d, g, (False, False, True)) == ("none", "none")
+    auto = F.conv2d(T(x), T(w), stride=s, padding=p, dilation=d, groups=g).numpy()
+    with Kc._force_path(forward=forward):
+        assert np.array_equal(F.conv2d(T(x), T(w), stride=s, padding=p, dilation=d,
+                                       groups=g).numpy(), auto)
+    ref = ref_conv2d(x, w, None, s, p, d, g)
+    for path in Kc._usable_paths(T(x), T(w), s, p, d, g)["forward"]:
+        with Kc._force_path(forward=path):
+            assert Kc._select_forward(T(x), T(w), s, p, d, g) == path
+            np.testing.assert_allclose(F.conv2d(T(x), T(w), stride=s, padding=p, dilation=d,
+                                                groups=g).numpy(), ref, rtol=1e-10,
+                                       atol=1e-10, err_msg=path)
+
+
+def test_forced_paths_that_cannot_run_raise_and_forcing_is_undone():
+    """A forced path the geometry cannot use raises RuntimeError naming it (never another
+    path silently); _force_path as a context manager restores the previous forcing even
+    when the block raises; bad names raise ValueError."""
+    from strided._C.kernels import conv as Kc
+    x = T(rng.standard_normal((2, 4, 6, 6)))
+    w1 = T(rng.standard_normal((4, 2, 1, 1)))          # pointwise, groups 2
+    go = T(rng.standard_normal((2, 4, 6, 6)))
+    assert Kc._usable_paths(x, w1, groups=2) == {"forward": ["image"],
+                                                 "input_grad": ["image"],
+                                                 "weight_grad": ["image"]}
+    for kw, what in ((dict(forward="offset"), "forward path 'offset'"),
+                     (dict(forward="batched"), "forward path 'batched'"),
+                     (dict(input_grad="blocks"), "input_grad path 'blocks'"),
+                     (dict(weight_grad="blocks"), "weight_grad path 'blocks'")):
+        with pytest.raises(RuntimeError, match=what):
+            with Kc._force_path(**kw):
+                assert Kc._forced_paths()[next(iter(kw))] == next(iter(kw.values()))
+                if "forward" in kw:
+                    F.conv2d(x, w1, groups=2)
+                else:
+                    F.conv2d_backward(go, x, w1, 1, 0, 1, 2)
+        assert Kc._forced_paths() == {"forward": None, "input_grad": None,
+                                      "weight_grad": None, "split": None}
+    x3 = T(rng.standard_normal((2, 4, 6, 6)))
+    w3 = T(rng.standard_normal((4, 4, 3, 3)))
+    with Kc._force_path(input_grad="offset"):
+        with pytest.raises(RuntimeError, match="needs stride 1"):
+            Kc._select_backward(x3, w3, (2, 2), (1, 1))
+        assert Kc._select_backward(x3, w3, (1, 1), (1, 1))[0] == "offset"
+    for kw in (dict(forward="fast"), dict(input_grad="taps"), dict(split="threads")):
+        with pytest.raises(ValueError, match="_force_path"):
+            Kc._force_path(**kw)
+    assert Kc._forced_paths()["forward"] is None
+
+
+def test_thresholds_table():
+    """NOTE [ Convolution thresholds ]: one table, changed by _set_thresholds (which returns
+    the previous values, restoring them), checked by name and value; the choice follows
+    it."""
+    from strided._C.kernels import conv as Kc
+    table = Kc._thresholds()
+    assert table["band_positions"] == 336 and table["chunk_taps"] == 108
+    x = T(rng.standard_normal((64, 16, 4, 4)))             # the digits CNN's conv2
+    w = T(rng.standard_normal((32, 16, 3, 3)))
+    assert Kc._select_forward(x, w, padding=(1, 1)) == "batched"
+    old = Kc._set_thresholds(batched_min_n=128)
+    try:
+        assert Kc._thresholds()["batched_min_n"] == 128
+        assert Kc._select_forward(x, w, padding=(1, 1)) != "batched"
+    finally:
+        Kc._set_thresholds(**old)
+    assert Kc._thresholds() == table
+    with pytest.raises(ValueError, match="no threshold named 'bands'"):
+        Kc._set_thresholds(bands=3)
+    with pytest.raises(ValueError, match="at least 1"):
+        Kc._set_thresholds(chunk_taps=0)
+    assert Kc._thresholds() == table

@@ -12,10 +12,9 @@ import torch.nn.functional as TF  # noqa: E402
 
 import strided  # noqa: E402
 import strided.nn.functional as F  # noqa: E402
-from strided._C.kernels import conv as _conv  # noqa: E402
 from strided._C.kernels import gemm as _gemm  # noqa: E402
 
-from test_conv import layout  # noqa: E402
+from test_conv import force_where_usable, layout  # noqa: E402
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.")
@@ -170,12 +169,13 @@ def test_integer_conv_vs_torch(dtype):
         np.testing.assert_array_equal(got, want, err_msg=str((C, K, g, kern, s, p)))
 
 
-# Forward strategies as the private switches force them: (batched, offset, taps) of
-# _set_batched, _set_offset_path, _set_taps.  The offset switch also forces the backward's
-# offset paths (grad_input as a convolution over the padded gradient, grad_weight as an
-# offset-A GEMM over the padded image) on or off, and batched its batch-innermost backward.
-STRATEGIES = {"auto": (-1, -1, -1), "packed": (0, 0, 0), "offset": (0, 1, 0),
-              "taps": (0, 1, 1), "batched": (1, 0, 0)}
+# Strategies as _force_path forces them (NOTE [ Choosing a convolution path ]): the forward
+# path, and the backward paths of the same family -- the offset ones (grad_input as a
+# convolution over the padded gradient, grad_weight as an offset-A GEMM over the padded
+# image) with the column-tap forward -- each wherever the geometry can use it.
+STRATEGIES = {"auto": (None, None), "image": ("image", "image"),
+              "blocks": ("blocks", "blocks"), "offset": ("offset", "offset"),
+              "taps": ("taps", "offset"), "batched": ("batched", "batched")}
 
 # (N, C, H, W, K, kernel, stride, padding, groups): outputs wider than the widest tile
 # (32 float32 columns) with ragged edges, channels past two MR = 12 row tiles, and small
@@ -211,21 +211,16 @@ def test_strategies_on_every_table_vs_torch(kernel_table, strategy, shape, dtype
         np.testing.assert_allclose(got.numpy(), ref, rtol=10 * eps,
                                    atol=eps * float(np.abs(ref).max()), err_msg=what)
 
-    batched, offset, taps = STRATEGIES[strategy]
-    _conv._set_batched(batched)
-    _conv._set_offset_path(offset)
-    _conv._set_taps(taps)
-    try:
+    forward, backward = STRATEGIES[strategy]
+    with force_where_usable(strided.from_numpy(a), strided.from_numpy(wa), (s, s), (p, p),
+                            (1, 1), g, forward=forward, input_grad=backward,
+                            weight_grad=backward):
         for kind in ("contiguous", "channels_last"):
             out = F.conv2d(layout(a, kind), strided.from_numpy(wa), strided.from_numpy(ba),
                            s, p, 1, g)
             close(out, want, "output " + kind)
         gi, gw, gb = F.conv2d_backward(strided.from_numpy(go), layout(a, "channels_last"),
                                        strided.from_numpy(wa), s, p, 1, g)
-    finally:
-        _conv._set_batched(-1)
-        _conv._set_offset_path(-1)
-        _conv._set_taps(-1)
     close(gi, tx.grad, "grad_input")
     close(gw, tw.grad, "grad_weight")
     close(gb, tb.grad, "grad_bias")

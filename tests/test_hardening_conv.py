@@ -1,6 +1,7 @@
 """Hostile convolution and pooling arguments: PyTorch's answer or a clear error, never a
 crash, a hang or a workspace that grows with the padding (NOTE [ Convolution geometry fits
-in int64 ], NOTE [ Workspace bounded by the output ] in strided/_C/kernels/conv.pyx)."""
+in int64 ] in strided/_C/kernels/conv.pyx, NOTE [ Workspace bounded by the output ] in
+conv_paths/common.pxi)."""
 import json
 import os
 import subprocess

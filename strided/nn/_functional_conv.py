@@ -25,7 +25,8 @@ _FLOAT = ("float32", "float64")
 _INT64 = 2**63
 # NOTE [ Convolution geometry fits in int64 ] in strided/_C/kernels/conv.pyx
 _INDEX_MAX = 2**62
-# NOTE [ Integer convolution ] in strided/_C/kernels/conv.pyx: PyTorch's CPU conv2d also takes these
+# NOTE [ Integer convolution ] in strided/_C/kernels/conv_paths/integer.pxi: PyTorch's CPU
+# conv2d also takes these
 _FORWARD_DTYPES = _FLOAT + ("uint8", "int32", "int64")
 
 

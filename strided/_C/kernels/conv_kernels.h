@@ -1,9 +1,9 @@
-/* Small copy kernels for strided/_C/kernels/conv.pyx.
+/* Small copy kernels for strided/_C/kernels/conv.pyx (conv_paths/taps.pxi).
  *
  * NOTE [ Gathering every other element ]
  * A stride-2 convolution copies each input row into its column taps (NOTE [ Column taps
- * for strided convolutions ] in conv.pyx): every other element of the row, from an even
- * or an odd column.  Rows are short (28 outputs from 56 inputs for a ResNet layer), so a
+ * for strided convolutions ] in conv_paths/taps.pxi): every other element of the row,
+ * from an even or an odd column.  Rows are short (28 outputs from 56 inputs for a ResNet layer), so a
  * loop the compiler vectorizes spends most of its time on its set-up and aliasing checks;
  * these take restrict pointers and gather with SSE2 shuffles (baseline on x86-64).  The
  * vector loop never reads past src[2n - 2], the last element gathered: the row may end

@@ -76,7 +76,8 @@ cdef int gemm_packed_b(int dtype_num, int64_t m, int64_t n, int64_t k, double al
 # gemm_offb_reach(dtype) elements past each row's end at every b_off[p] (the SIMD tables
 # load whole half-slivers: offb_w - 1), which must be readable (any value).  A
 # convolution is one: row p = (c, r, s) of B restricted to output row oh is a run of the
-# padded input's stride phase (NOTE [ Convolution over the padded image ] in conv.pyx).
+# padded input's stride phase (NOTE [ Convolution over the padded image ] in
+# conv_paths/offset.pxi).
 # kc_max > 0 caps the K blocks below the GEMM's KC, so that a block's B rows -- which may
 # lie in many more cache lines than a packed sliver -- stay in L1.  C must not overlap b.
 cdef int gemm_offset_b(int dtype_num, int64_t m, int64_t n, int64_t k, double alpha,

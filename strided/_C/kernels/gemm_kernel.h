@@ -734,8 +734,8 @@ static void strided_dpack_a_avx2(double* dst, const double* src, int64_t rs, int
  * dst receives A[0:mc, 0:kc] as in NOTE [ Packing A ], where row i of A is a contiguous run
  * starting at src + aoff[i] -- the row offsets of an implicit GEMM's A (the weight gradient
  * of a convolution: row (c, r, s) of col over the padded image, NOTE [ Convolution over
- * the padded image ] in conv.pyx).  Full slivers go through the row-major transpose
- * above. */
+ * the padded image ] in conv_paths/offset.pxi).  Full slivers go through the row-major
+ * transpose above. */
 /* SLIVER(d, rows, kc): packs one full sliver and is 1, or is 0 (not done) */
 #define STRIDED_NO_SLIVER(d, rows, kc) 0
 #define STRIDED_PACK_A_OFF(T, MR_, SLIVER)                                              \
