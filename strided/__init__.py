@@ -42,6 +42,10 @@ from strided.autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, 
 from strided.serialization import save, load
 from strided import nn, optim, data
 from strided._C.ops.gemm import gemm, gemv, matmul, mm, mv, bmm, dot, outer, addmm
+from strided import linalg
+from strided.linalg import det, slogdet, matrix_power
+from strided._matrix import (logdet, inverse, cholesky, pinverse, svd, qr, trace, diag,
+                             diag_embed, diagflat)
 from strided._C.core.device import device, check_device as _check_device
 from strided import cuda, accelerator, backends
 from strided import viz  # installs Tensor._repr_html_ (NOTE [ Display hooks ])
