@@ -10,7 +10,10 @@ from strided.nn.layers import (
     LogSoftmax, Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, MaxPool1d,
     MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Embedding)
 from strided.nn.loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCELoss,
-                             BCEWithLogitsLoss, SmoothL1Loss, HuberLoss, KLDivLoss)
+                             BCEWithLogitsLoss, SmoothL1Loss, HuberLoss, KLDivLoss,
+                             MarginRankingLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
+                             TripletMarginLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
+                             MultiMarginLoss, PoissonNLLLoss, GaussianNLLLoss)
 from strided.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from strided.nn.resampling import (
     Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, ZeroPad1d, ZeroPad2d, ConstantPad1d,

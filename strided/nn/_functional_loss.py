@@ -307,3 +307,233 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
             return loss.sum()
         return loss.sum() / input.shape[0]
     return _reduce(loss, reduction)
+
+
+# ---- margin, embedding and likelihood losses: compositions of differentiable ops -------------
+
+def _check_same_ndim(op, **tensors):
+    dims = {k: v.ndim for k, v in tensors.items()}
+    if len(set(dims.values())) != 1:
+        raise RuntimeError(f"{op} : All input tensors should have same dimension but got sizes: "
+                           + ", ".join(f"{k}: {list(v.shape)}" for k, v in tensors.items())
+                           + " ")
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin), target holding 1 or -1 (input1 should
+    rank higher, or lower).
+
+    >>> F.margin_ranking_loss(strided.tensor([1., 0.]), strided.tensor([0., 1.]),
+    ...                       strided.tensor([1., 1.]), margin=0.5)
+    tensor(0.7500)
+    """
+    _check_reduction(reduction)
+    _check_same_ndim("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """input where target is 1, max(0, margin - input) where it is -1 (input: distances).
+
+    >>> F.hinge_embedding_loss(strided.tensor([0.3, 0.3]), strided.tensor([1., -1.]))
+    tensor(0.5000)
+    """
+    _check_reduction(reduction)
+    from strided._C.core.tensor import where
+    margin_part = where(target != 1, (margin - input).clamp(min=0), 0.0)
+    self_part = where(target != -1, input, 0.0)
+    return _reduce(margin_part + self_part, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: bool | None = None, reduce: bool | None = None,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1; the
+    cosine over the last dim of (N, D) or (D,) inputs, each squared norm plus 1e-12 (as
+    PyTorch).
+
+    >>> F.cosine_embedding_loss(strided.tensor([[1., 0.]]), strided.tensor([[0., 1.]]),
+    ...                         strided.tensor([1.]))
+    tensor(1.)
+    """
+    _check_reduction(reduction)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if target.ndim == 1 and (input1.ndim != 2 or input2.ndim != 2):
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    if target.ndim == 0 and (input1.ndim != 1 or input2.ndim != 1):
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with "
+                           f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    from strided._C.core.tensor import where
+    d = input1.ndim - 1
+    prod = (input1 * input2).sum(d)
+    mag1 = (input1 * input1).sum(d) + 1e-12
+    mag2 = (input2 * input2).sum(d) + 1e-12
+    cos = prod / (mag1 * mag2).sqrt()
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp(min=0),
+                                                   0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-norm
+    distance (F.pairwise_distance with eps); swap=True uses min(d(a, n), d(p, n)).
+
+    >>> F.triplet_margin_loss(strided.tensor([[0., 0.]]), strided.tensor([[3., 4.]]),
+    ...                       strided.tensor([[0., 1.]]), eps=0.0)
+    tensor(5.)
+    """
+    _check_reduction(reduction)
+    a, pos, neg = anchor.ndim, positive.ndim, negative.ndim
+    if not (a == pos == neg):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {a}D, positive {pos}D, "
+                           f"and negative {neg}D inputs")
+    from strided.nn._functional_distance import pairwise_distance
+    from strided.ops import minimum
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                     reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)) (targets 1 or -1), as a softplus: finite for any
+    logit, where PyTorch's log1p(exp(.)) overflows past about 88 (float32) / 709 (float64).
+
+    >>> F.soft_margin_loss(strided.tensor([0.]), strided.tensor([1.]))
+    tensor(0.6931)
+    """
+    _check_reduction(reduction)
+    from strided._C.core.tensor import softplus
+    return _reduce(softplus(-target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average: bool | None = None, reduce: bool | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)) averaged over the classes (the last
+    dim), weight (C) scaling each class; input and target (N, C) or (C,).
+
+    >>> F.multilabel_soft_margin_loss(strided.zeros(1, 2), strided.tensor([[1., 0.]]))
+    tensor(0.6931)
+    """
+    _check_reduction(reduction)
+    from strided._C.core.tensor import softplus
+    # log sigmoid(x) = -softplus(-x)
+    loss = target * softplus(-input) + (1 - target) * softplus(input)
+    if weight is not None:
+        loss = loss * weight
+    c = input.shape[-1] if input.ndim else 1
+    loss = loss.sum(input.ndim - 1) / c if input.ndim else loss
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average: bool | None = None,
+                      reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: for each sample, sum over classes i != y of
+    max(0, margin - x[y] + x[i]) ** p (p 1 or 2), times weight[y], divided by C; input
+    (N, C) or (C,), target class indices (N,) or ().
+
+    >>> F.multi_margin_loss(strided.tensor([[0.1, 0.2, 0.4, 0.8]]), strided.tensor([3]))
+    tensor(0.3250)
+    """
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2:
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch "
+                           f"size, but got: {list(input.shape)}")
+    unbatched = input.ndim <= 1
+    x = input.reshape(1, -1) if unbatched else input
+    t = target.reshape(1) if unbatched else target
+    n, c = x.shape
+    if tuple(t.shape) != (n,):
+        raise RuntimeError(f"inconsistent target size, expected {n} but got "
+                           f"{list(target.shape)}")
+    t = t.long()
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= c):
+        raise RuntimeError("target out of range")
+    from strided._C.core.tensor import where
+    from strided._C.core.dtypes import bool_
+    from strided.nn._functional_encoding import one_hot
+    xy = x.gather(1, t.unsqueeze(1))
+    z = (x - xy + margin).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.index_select(0, t).unsqueeze(1)
+    z = where(one_hot(t, c).to(bool_), 0.0, z)
+    loss = z.sum(1) / c
+    if unbatched:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: bool | None = None, eps: float = 1e-8,
+                     reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood: exp(input) - target * input (log_input=True) or
+    input - target * log(input + eps); full=True adds Stirling's approximation of
+    log(target!) where target > 1.
+
+    >>> F.poisson_nll_loss(strided.tensor([0.]), strided.tensor([2.]))
+    tensor(1.)
+    """
+    _check_reduction(reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        from strided._C.core.tensor import where
+        safe = where(target > 1, target, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Gaussian negative log-likelihood 0.5 * (log(var) + (input - target) ** 2 / var)
+    (+ 0.5 log(2 pi) when full); var of input's shape, or one fewer trailing dim, or a last
+    dim of 1 (one variance per sample), or a number; var is clamped at eps without the clamp
+    reaching its gradient, as PyTorch.
+
+    >>> F.gaussian_nll_loss(strided.tensor([1.]), strided.tensor([1.]), strided.tensor([1.]))
+    tensor(0.)
+    """
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        from strided.creation import full as _full
+        var = _full(tuple(input.shape), float(var), dtype=input.dtype)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    with no_grad():
+        if bool((var < 0).any()):
+            raise ValueError("var has negative entry/entries")
+        clamp_shift = var.clamp(min=eps) - var
+    var = var + clamp_shift
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

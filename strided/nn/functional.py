@@ -97,3 +97,7 @@ from strided.nn._functional_distance import (  # noqa: E402
     cosine_similarity, pairwise_distance, pdist)
 from strided.nn._functional_rearrange import (  # noqa: E402
     pixel_shuffle, pixel_unshuffle, channel_shuffle, unfold, fold)
+from strided.nn._functional_loss import (  # noqa: E402
+    margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss, triplet_margin_loss,
+    soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, poisson_nll_loss,
+    gaussian_nll_loss)
