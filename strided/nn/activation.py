@@ -4,12 +4,13 @@ GELU, SiLU, Sigmoid, Tanh, Softmax and LogSoftmax are in layers.py."""
 from __future__ import annotations
 
 from strided._C.core import dtypes as _dtypes
+from strided._C.core.device import check_device
 from strided.creation import full
 from strided.nn import functional as F
 from strided.nn.module import Module
 from strided.nn.parameter import Parameter
 from strided._C.core.tensor import Tensor
-from strided.types import _DTypeLike
+from strided.types import Device, _DTypeLike
 
 
 def _inplace_str(inplace: bool) -> str:
@@ -210,9 +211,10 @@ class PReLU(Module):
     >>> m, m.weight.shape
     (PReLU(num_parameters=3), strided.Size([3]))
     """
-    def __init__(self, num_parameters: int = 1, init: float = 0.25,
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Device = None,
                  dtype: _DTypeLike | None = None) -> None:
         super().__init__()
+        check_device(device, "PReLU()")
         self.num_parameters = num_parameters
         self.init = init
         self.weight = Parameter(full((num_parameters,), init, dtype=dtype or _dtypes.float32))
