@@ -355,7 +355,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     >>> strided.linalg.inv_ex(strided.tensor([[1., 2.], [2., 4.]])).info
     tensor(2, dtype=strided.int32)
     """
-    return InvExResult(*_inv(A, "linalg.inv_ex", check_errors))
+    return InvExResult(*_inv(A, "linalg.inv", check_errors))
 
 
 @derivative("linalg_solve_ex", "LinalgSolveExBackward0")
@@ -385,27 +385,31 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
                            f"type {_TORCH_DTYPE_NAMES[A.dtype]} and B of type "
                            f"{_TORCH_DTYPE_NAMES[B.dtype]} instead")
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
-    if not left:
-        A = A.transpose(-2, -1)
-        if not vector:
-            B = B.transpose(-2, -1)
     B2 = B.unsqueeze(-1) if vector else B
     n = A.shape[-1]
-    if B2.shape[-2] != n:
+    if B2.shape[-2 if left else -1] != n:
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation "
                            f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and "
                            f"{B2.shape[-2]}x{B2.shape[-1]})")
+    if vector and not left:
+        raise RuntimeError(f"{fn}: Vector broadcasting of the left hand side is not supported "
+                           f"for left=False. In this case linalg.solve is equivalent to "
+                           f"B / A.squeeze(-1)")
+    if not left:
+        A, B2 = A.transpose(-2, -1), B2.transpose(-2, -1)
+    a = _np(A)
     try:
-        x = np.linalg.solve(_np(A), _np(B2))
+        x = np.linalg.solve(a, _np(B2))
     except np.linalg.LinAlgError:
-        raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix "
-                          "is singular.") from None
+        info = _inv_info(a)[1]
+        bad = int(np.flatnonzero(info.reshape(-1))[0]) if info.any() else 0
+        raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(a.shape[:-2], bad)}The solver "
+                          f"failed because the input matrix is singular.") from None
     out = _t(x, A.dtype)
     if requires_record(A, B2):
         record("linalg_solve_ex", (A, B2), out, {"A": A, "result": out})
-    if vector:
-        return out.squeeze(-1)
-    return out if left else out.transpose(-2, -1)
+    out = out if left else out.transpose(-2, -1)
+    return out.squeeze(-1) if vector else out
 
 
 # ---------------------------------------------------------------- cholesky
@@ -505,6 +509,10 @@ def _qr_backward_tall(q, r, gq, gr):
 
 @derivative("linalg_qr", "LinalgQrBackward0", sparse_grads=True)
 def _qr_grads(ctx, gQ, gR):
+    if ctx.mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
+                           "when mode='r'. Please use linalg.qr(A, mode='reduced') if you are "
+                           "going to differentiate through linalg.qr.")
     q, r = _np(ctx.Q), _np(ctx.R)
     m, n = ctx.shapes[0][-2], ctx.shapes[0][-1]
     gq = np.zeros_like(q) if gQ is None else _np(gQ)
@@ -546,12 +554,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     else:
         q, r = np.linalg.qr(a, mode=mode)
     Q, R = _t(q, A.dtype), _t(r, A.dtype)
-    if mode != "r" and requires_record(A):
+    if requires_record(A):
         record("linalg_qr", (A,), (Q, R), {"Q": Q, "R": R, "A": A}, mode=mode)
-    elif mode == "r" and requires_record(A):
-        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
-                           "when mode='r'. Please use linalg.qr(A, mode='reduced') if you are "
-                           "going to differentiate through linalg.qr.")
     return QRResult(Q, R)
 
 
@@ -580,6 +584,10 @@ def _eigh_grads(ctx, gL, gV):
 def _eigh(A, fn, UPLO, vectors):
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _check_tensor(A, fn)
+    if not A.dtype.is_floating_point:           # PyTorch's dispatch message
+        raise RuntimeError(f'"linalg_eigh_cpu" not implemented for '
+                           f"'{_TORCH_DTYPE_NAMES[A.dtype]}'")
     _check_matrix(A, fn)
     a = _np(A)
     try:
@@ -691,7 +699,7 @@ def svdvals(A: Tensor) -> Tensor:
     >>> strided.linalg.svdvals(strided.tensor([[3., 0.], [0., -4.]]))
     tensor([4., 3.])
     """
-    return _svd(A, "linalg.svdvals", False, False)[1]
+    return _svd(A, "linalg.svd", False, False)[1]
 
 
 # ---------------------------------------------------------------- pinv, rank, lstsq
@@ -728,6 +736,11 @@ def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
             [0., 0.]])
     """
     fn = "linalg.pinv"
+    _check_tensor(A, fn)
+    if not A.dtype.is_floating_point or A.ndim < 2:
+        raise RuntimeError(f"{fn}({_TORCH_DTYPE_NAMES[A.dtype]}{{{list(A.shape)}}}): expected "
+                           f"a tensor with 2 or more dimensions of float, double, cfloat or "
+                           f"cdouble types")
     _check_matrix(A, fn, square=hermitian)
     a = _np(A)
     m, n = a.shape[-2:]
@@ -759,6 +772,9 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
     tensor(1)
     """
     fn = "linalg.matrix_rank"
+    _check_tensor(A, fn)
+    if not A.dtype.is_floating_point:
+        raise RuntimeError("This function doesn't handle types other than float and double")
     _check_matrix(A, fn, square=hermitian)
     a = _np(A)
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
@@ -792,7 +808,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     if not (0 <= A.ndim - B.ndim <= 1):
         raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
                            "other.dim() and (input.dim() - other.dim()) <= 1")
-    vector = B.ndim == A.ndim - 1
+    vector = B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1])
     B2 = B.unsqueeze(-1) if vector else B
     if B2.shape[-2] != A.shape[-2]:
         raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match "
@@ -822,8 +838,8 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"{fn}(): argument 'n' must be int, not {type(n).__name__}")
-    if n == 0:
-        return eye(A.shape[-1], dtype=A.dtype).expand(A.shape).clone()
+    if n == 0:                                   # identities, with a zero gradient to A
+        return A.clone().copy_(eye(A.shape[-1], dtype=A.dtype).expand(A.shape))
     if n < 0:
         A, n = inv(A), -n
     result, base = None, A
