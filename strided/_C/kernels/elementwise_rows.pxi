@@ -9,7 +9,8 @@ from libc.string cimport memcpy
 
 from strided._C.core.dtypes cimport BOOL, UINT8, INT32, INT64, FLOAT32, FLOAT64
 from strided._C.kernels.fastmath cimport expf_fast as _expf, logf_fast as _logf, tanhf_fast as _tanhf
-from strided._C.kernels.fastmath cimport strided_tanhf_row, strided_expf_row, STRIDED_EXPF_ROW
+from strided._C.kernels.fastmath cimport (strided_tanhf_row, strided_expf_row, STRIDED_EXPF_ROW,
+                                          strided_logf_row, STRIDED_LOGF_ROW)
 from strided._C.kernels.fastmath cimport (erff_fast, gelu_f, gelu_backward_f, gelu_tanh_f,
                                           gelu_tanh_backward_f)
 
@@ -992,8 +993,8 @@ cdef inline void _unary_row(unop_t* op, scalar_t* ty, char** p, const int64_t* s
 cdef inline void _unary_contiguous(unop_t* op, scalar_t* o, scalar_t* x, int64_t n,
                                    scalar_t p0, scalar_t p1, int flags) noexcept nogil:
     # float32 tanh has a row form (NOTE [ Fast tanh ] in fastmath.pxd: table lookups by
-    # register permutes in the AVX-512 build), and so has float32 exp in the AVX-512 build
-    # (NOTE [ AVX-512 exp row ]); every other op is the loop over _unary
+    # register permutes in the AVX-512 build), and so have float32 exp and log in the
+    # AVX-512 build (NOTE [ AVX-512 exp row ]); every other op is the loop over _unary
     cdef int64_t i
     if unop_t is UTanh and scalar_t is float:
         strided_tanhf_row(o, x, n)
@@ -1003,6 +1004,12 @@ cdef inline void _unary_contiguous(unop_t* op, scalar_t* o, scalar_t* x, int64_t
         else:
             for i in range(n):
                 o[i] = _expf(x[i])
+    elif unop_t is ULog and scalar_t is float:
+        if STRIDED_LOGF_ROW:
+            strided_logf_row(o, x, n)
+        else:
+            for i in range(n):
+                o[i] = _logf(x[i])
     else:
         for i in range(n):
             o[i] = _unary(op, x[i], p0, p1, flags)
