@@ -49,7 +49,7 @@ MODULES = ["strided", "strided.nn", "strided.nn.functional", "strided.nn.init",
            "strided.nn.utils", "strided.optim", "strided.optim.lr_scheduler",
            "strided.autograd", "strided.utils.data", "strided.data", "strided.viz",
            "strided.cuda", "strided.accelerator", "strided.backends", "strided.distributed",
-           "strided.utils.extension"]
+           "strided.utils.extension", "strided.linalg"]
 
 
 # --------------------------------------------------------------------------- the build

@@ -28,7 +28,7 @@ NAMESPACES = ["strided", "strided.nn", "strided.nn.functional", "strided.nn.init
               "strided.nn.utils", "strided.optim", "strided.optim.lr_scheduler",
               "strided.data", "strided.utils.data", "strided.autograd", "strided.viz",
               "strided.cuda", "strided.accelerator", "strided.backends", "strided.distributed",
-              "strided.utils.extension"]
+              "strided.utils.extension", "strided.linalg"]
 
 # "qualified name": why it has no docstring yet
 ALLOWED = {
