@@ -2,15 +2,18 @@
 factorizations (torch.svd's (U, S, V), torch.qr's some=, torch.cholesky's positional
 upper), logdet, inverse, pinverse, trace and the diagonal builders diag, diag_embed and
 diagflat.  All are compositions of strided.linalg and view ops, so autograd goes through
-them.
+them.  The module is installed into the core at import as the one the Tensor methods of
+the same names call (NOTE [ Linear algebra hook ] in strided/_C/core/tensor.pyx).
 """
 from __future__ import annotations
 
 from collections import namedtuple
+import sys
 
-from strided._C.core.tensor import Tensor
+from strided._C.core.tensor import Tensor, install_linalg
 from strided.creation import zeros
 from strided import linalg as _la
+from strided.linalg import det, slogdet, matrix_power  # noqa: F401  (Tensor methods)
 
 SVDTorchResult = namedtuple("SVDTorchResult", ["U", "S", "V"])
 
@@ -148,3 +151,6 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 2:
         return input.diagonal(diagonal).clone()
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " f"{input.ndim}D")
+
+
+install_linalg(sys.modules[__name__])

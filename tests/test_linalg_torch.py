@@ -624,3 +624,27 @@ def test_inputs_are_not_modified_and_results_are_new_tensors():
         assert o.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
         assert o.is_contiguous()
     assert LA.inv(strided.tensor(a, dtype=strided.float32)).dtype == strided.float32
+
+
+# ---------------------------------------------------------------- Tensor methods
+
+@pytest.mark.parametrize("method, args", [
+    ("det", ()), ("logdet", ()), ("slogdet", ()), ("inverse", ()), ("cholesky", ()),
+    ("cholesky", (True,)), ("pinverse", ()), ("pinverse", (1e-3,)), ("matrix_power", (3,)),
+    ("matrix_power", (-1,)), ("svd", ()), ("svd", (False,)), ("qr", ()), ("qr", (False,)),
+    ("trace", ()), ("diag", ()), ("diag", (1,)), ("diag_embed", ()), ("diag_embed", (1, 0, 2)),
+    ("diagflat", (-1,))])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_tensor_methods(method, args, layout):
+    a = _spd((4, 4)) / 4
+    x, base = _layout(a, layout, strided.float64)
+    xt = torch.tensor(a, requires_grad=True)
+    rs, rt = getattr(x, method)(*args), getattr(xt, method)(*args)
+    if isinstance(rt, tuple):
+        rs, rt = (rs[-1], rt[-1]) if method != "slogdet" else (rs[1], rt[1])
+        rs, rt = rs.abs(), rt.abs()              # singular / Q vectors: up to sign
+    _close(rs, rt, "float64")
+    w = _weights(tuple(rt.shape))
+    (rs * strided.tensor(w)).sum().backward()
+    (rt * torch.tensor(w)).sum().backward()
+    _close(_grad_of(x, base), xt.grad, "float64", 100)

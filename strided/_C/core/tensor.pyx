@@ -283,6 +283,28 @@ def set_view_observer(fn):
     return prev
 
 
+# NOTE [ Linear algebra hook ]
+# The Tensor methods of the matrix functions (det, inverse, svd, qr, trace, diag, ...) are
+# the functions of strided._matrix, above the core, which never imports it: that module
+# installs itself here at import (install_linalg) and the methods call into it.
+
+cdef object _linalg_module = None
+
+
+def install_linalg(module):
+    """Install strided._matrix as the module the Tensor methods det, inverse, svd, ... call
+    (strided does this at import; NOTE [ Linear algebra hook ])."""
+    global _linalg_module
+    _linalg_module = module
+
+
+cdef object _linalg():
+    if _linalg_module is None:
+        raise RuntimeError("strided.linalg is not loaded: import strided before calling the "
+                           "matrix methods")
+    return _linalg_module
+
+
 def is_grad_enabled():
     """True when ops record history for autograd in this thread (see strided.no_grad)."""
     return not strided_grad_disabled
@@ -2861,6 +2883,68 @@ cdef class Tensor:
                                              generator=generator)
 
     # ---- end of joining, gathering and sorting (issue 17) ----
+
+    # ---- matrix functions (strided.linalg; NOTE [ Linear algebra hook ]) ----
+
+    def det(self):
+        """strided.linalg.det(self): the determinant of each square matrix."""
+        return _linalg().det(self)
+
+    def logdet(self):
+        """strided.logdet(self): log(det) of each square matrix (nan where det < 0)."""
+        return _linalg().logdet(self)
+
+    def slogdet(self):
+        """strided.linalg.slogdet(self): (sign, logabsdet) of each square matrix."""
+        return _linalg().slogdet(self)
+
+    def inverse(self):
+        """strided.linalg.inv(self): the inverse of each square matrix."""
+        return _linalg().inverse(self)
+
+    def cholesky(self, upper=False):
+        """strided.cholesky(self, upper): the Cholesky factor of each positive-definite
+        matrix."""
+        return _linalg().cholesky(self, upper)
+
+    def pinverse(self, rcond=1e-15):
+        """strided.pinverse(self, rcond): the pseudo-inverse of each matrix."""
+        return _linalg().pinverse(self, rcond)
+
+    def matrix_power(self, n):
+        """strided.linalg.matrix_power(self, n): self @ self @ ... (n factors)."""
+        return _linalg().matrix_power(self, n)
+
+    def svd(self, some=True, compute_uv=True):
+        """strided.svd(self, some, compute_uv): (U, S, V) with self = U diag(S) V.mT."""
+        return _linalg().svd(self, some, compute_uv)
+
+    def qr(self, some=True):
+        """strided.qr(self, some): (Q, R) with self = Q @ R."""
+        return _linalg().qr(self, some)
+
+    def trace(self):
+        """strided.trace(self): the sum of the main diagonal of a 2-D tensor.
+
+        >>> strided.eye(3).trace()
+        tensor(3.)
+        """
+        return _linalg().trace(self)
+
+    def diag(self, diagonal=0):
+        """strided.diag(self, diagonal): a matrix with 1-D self on a diagonal, or a copy of
+        a 2-D self's diagonal."""
+        return _linalg().diag(self, diagonal)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """strided.diag_embed(self, offset, dim1, dim2): self's last dim on diagonals of new
+        matrices."""
+        return _linalg().diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        """strided.diagflat(self, offset): a matrix with self's elements on a diagonal."""
+        return _linalg().diagflat(self, offset)
+
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see strided.autograd.backward).
