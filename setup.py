@@ -126,6 +126,10 @@ directives = {
     "nonecheck": False,
     "embedsignature": True,
     "warn.unreachable": False,      # fused-type branches make some code unreachable by design
+    # no copy of the .pyx source in comments above each statement of the generated C: a
+    # quarter of its size (core/tensor.c 6.9 -> 5.2 MB) that the compiler would lex for
+    # nothing; the machine code is the same (every module's disassembly compared)
+    "emit_code_comments": False,
 }
 
 # Kernels also built for AVX2 + FMA and for AVX-512, chosen at run time on CPUs that have
