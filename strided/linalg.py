@@ -5,9 +5,9 @@ The norms, cross, vecdot, matrix_power and multi_dot are compositions of strided
 (element-wise, reductions, matmul), so autograd goes through them as through any
 composition.  The factorizations (det, slogdet, inv, solve, cholesky, qr, eigh, svd, and
 pinv, matrix_rank and lstsq built on them) run on NumPy's LAPACK (numpy.linalg, strided's
-one runtime dependency): the input is copied to a contiguous NumPy array of its dtype,
-NumPy's batched routine runs over the leading dims, and its result is copied into a new
-strided tensor.  That means
+one runtime dependency), and matrix_exp on NumPy's matmul and solve: the input is copied
+to a contiguous NumPy array of its dtype, NumPy's batched routine runs over the leading
+dims, and its result is copied into a new strided tensor.  That means
   - one copy in and one out per call, and no out= forms;
   - float32 input is computed in float32 (LAPACK's s-routines, as PyTorch's CPU kernels),
     float64 in float64, so results agree with PyTorch's to rounding, not to the bit;
@@ -35,8 +35,8 @@ from strided.creation import zeros, eye
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
            "inv_ex", "solve", "cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "svd",
-           "svdvals", "pinv", "matrix_rank", "lstsq", "matrix_power", "multi_dot", "cross",
-           "vecdot", "diagonal"]
+           "svdvals", "pinv", "matrix_rank", "lstsq", "matrix_power", "matrix_exp",
+           "multi_dot", "cross", "vecdot", "diagonal"]
 
 
 class LinAlgError(RuntimeError):
@@ -817,6 +817,68 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     empty = zeros(0, dtype=A.dtype)
     return LstsqResult(x.squeeze(-1) if vector else x, empty, zeros(0, dtype=int64),
                        zeros(0, dtype=A.dtype))
+
+
+# ---------------------------------------------------------------- matrix_exp
+
+# Pade(13) coefficients b_0..b_13 and the 1-norm up to which it is accurate in float64
+# (Higham, "The scaling and squaring method for the matrix exponential revisited", 2005)
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+
+
+def _expm(a):
+    """exp of each square matrix of a by scaling and squaring with the Pade(13)
+    approximant, computed in a's dtype: A / 2^s has 1-norm at most theta_13, then
+    exp(A) = r(A / 2^s)^(2^s) with r = (V - U)^-1 (V + U)."""
+    n = a.shape[-1]
+    b = [c / _PADE13[0] for c in _PADE13]        # r is a ratio: b_0 = 1 keeps exp(0) = I
+    norm1 = np.abs(a).sum(-2).max(-1, initial=0).astype(np.float64)
+    s = np.ceil(np.log2(np.maximum(norm1, 1e-300) / _THETA13))
+    s = np.maximum(s, 0).astype(np.int64)
+    a = a / np.power(2.0, s).astype(a.dtype)[..., None, None]
+    eye_n = np.eye(n, dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4
+             + b[3] * a2 + b[1] * eye_n)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
+        + b[0] * eye_n
+    r = np.linalg.solve(v - u, v + u)
+    for k in range(int(s.max(initial=0))):
+        r = np.where((k < s)[..., None, None], r @ r, r)
+    return r
+
+
+@derivative("linalg_matrix_exp", "LinalgMatrixExpBackward0")
+def _matrix_exp_grads(ctx, g):
+    # the Frechet derivative's adjoint: gA is the upper right block of
+    # exp([[A^T, G], [0, A^T]])
+    a, g = _np(ctx.A), _np(g)
+    n = a.shape[-1]
+    big = np.zeros(np.broadcast_shapes(a.shape, g.shape)[:-2] + (2 * n, 2 * n), a.dtype)
+    big[..., :n, :n] = _mT(a)
+    big[..., n:, n:] = _mT(a)
+    big[..., :n, n:] = g
+    return _t(_expm(big)[..., :n, n:], ctx.dtypes[0])
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential sum_k A^k / k! of each square matrix of A (..., n, n), by
+    scaling and squaring with a degree-13 Pade approximant (Higham 2005), in A's dtype on
+    NumPy.  The gradient is the adjoint of its Frechet derivative (the exponential of a
+    2n x 2n block matrix).
+
+    >>> strided.linalg.matrix_exp(strided.tensor([[0., 1.], [0., 0.]]))
+    tensor([[1., 1.],
+            [0., 1.]])
+    """
+    _check_matrix(A, "linalg.matrix_exp")
+    out = _t(_expm(_np(A)), A.dtype)
+    return record("linalg_matrix_exp", (A,), out, {"A": A}) if requires_record(A) else out
 
 
 # ---------------------------------------------------------------- compositions

@@ -158,6 +158,9 @@ SQUARE_FNS = {
                        lambda x: torch.matrix_power(x, -2), lambda r: r),
     "matrix_power0": (lambda x: LA.matrix_power(x, 0), lambda x: torch.linalg.matrix_power(x, 0),
                       lambda r: r),
+    "matrix_exp": (LA.matrix_exp, torch.linalg.matrix_exp, lambda r: r),
+    "matrix_exp_large": (lambda x: LA.matrix_exp(x * 20), lambda x: torch.linalg.matrix_exp(x * 20),
+                         lambda r: r),
 }
 
 
@@ -168,7 +171,7 @@ SQUARE_FNS = {
 def test_square_functions(name, shape, dname, sdt, tdt, layout):
     fs, ft, pick = SQUARE_FNS[name]
     a = _well_conditioned(shape) / shape[-1]
-    scale = 10.0 if name == "matrix_power-2" else 1.0
+    scale = 10.0 if name in ("matrix_power-2", "matrix_exp_large") else 1.0
     _run(fs, ft, a, dname, sdt, tdt, layout, pick, scale=scale,
          grad=name not in ("slogdet_sign", "matrix_power0"))
 
@@ -498,6 +501,7 @@ GRADCHECK = {
     "matrix_norm_2": (lambda x: LA.matrix_norm(x, 2), (3, 4)),
     "lstsq": (lambda x: LA.lstsq(x, x[..., :1].exp()).solution, (4, 2)),
     "logdet": (lambda x: strided.logdet(x @ x.mT), (3, 3)),
+    "matrix_exp": (LA.matrix_exp, (2, 3, 3)),
 }
 
 
@@ -523,7 +527,8 @@ def test_gradcheck(name):
     ("eigvalsh", LA.eigvalsh, torch.linalg.eigvalsh),
     ("svd", lambda x: LA.svd(x)[0], lambda x: torch.linalg.svd(x)[0]),
     ("svdvals", LA.svdvals, torch.linalg.svdvals),
-    ("pinv", LA.pinv, torch.linalg.pinv)])
+    ("pinv", LA.pinv, torch.linalg.pinv),
+    ("matrix_exp", LA.matrix_exp, torch.linalg.matrix_exp)])
 def test_grad_fn_names(name, fs, ft):
     a = _spd((3, 3))
     rs = fs(strided.tensor(a, requires_grad=True))
@@ -550,7 +555,8 @@ SING = np.array([[1., 2.], [2., 4.]])
 @pytest.mark.parametrize("fname, args", [
     ("inv", (I22,)), ("det", (I22,)), ("slogdet", (I22,)), ("cholesky", (I22,)), ("qr", (I22,)),
     ("eigh", (I22,)), ("svd", (I22,)), ("svdvals", (I22,)), ("pinv", (I22,)), ("inv_ex", (I22,)),
-    ("eigvalsh", (I22,)), ("matrix_rank", (I22,)), ("vector_norm", (np.arange(3),)),
+    ("eigvalsh", (I22,)), ("matrix_rank", (I22,)), ("matrix_exp", (I22,)),
+    ("matrix_exp", (R23,)), ("matrix_exp", (np.zeros(3),)), ("vector_norm", (np.arange(3),)),
     ("inv", (R23,)), ("det", (R23,)), ("slogdet", (R23,)), ("cholesky", (R23,)),
     ("eigh", (R23,)), ("matrix_power", (R23, 2)), ("inv", (np.zeros(3),)),
     ("qr", (np.zeros(3),)), ("svd", (np.zeros(3),)), ("matrix_norm", (np.zeros(3),)),
