@@ -92,8 +92,12 @@ class Hardtanh(Module):
     >>> nn.Hardtanh(-2.0, 2.0)
     Hardtanh(min_val=-2.0, max_val=2.0)
     """
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
+        # min_value / max_value: PyTorch's deprecated spellings, still accepted
+        min_val = min_value if min_value is not None else min_val
+        max_val = max_value if max_value is not None else max_val
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace
