@@ -51,6 +51,17 @@
 #define STRIDED_HAVE_WIDE_KERNELS 1
 
 #define STRIDED_UNROLL16 _Pragma("GCC unroll 16")
+/* NOTE [ Wide-kernel prefetch ]
+ * The packed kernels (mode 0) prefetch the C tile's rows before the k loop, so their
+ * misses (C is rarely in cache: it is read once per KC block) overlap the FMAs instead of
+ * stalling the update at the end, and prefetch the B sliver STRIDED_WIDE_PF_B k-steps
+ * (2 KB) ahead: the 12 x 32 float tile's KC x NR sliver is 48 KB at KC = 384, L1's size, so
+ * it does not stay in L1 while the A slivers go by and is streamed from L2 (prefetches
+ * never fault, so reading past the sliver's end is harmless).  On the AVX-512 Xeon both
+ * made every shape tried faster (square 512-2048 and the GPT example's linear layers), and
+ * B distances of 16-32 k-steps came out alike; benchmarks/bench_gemm.py gives the current
+ * speeds.  No effect on results: the arithmetic is unchanged. */
+#define STRIDED_WIDE_PF_B 16
 #define STRIDED_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
 
 /* ---- layer Z: AVX-512 ---- */
@@ -169,7 +180,15 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
             a += MRP;                                                                    \
         }                                                                                \
     } else if (!D) {                                                                     \
+        /* NOTE [ Wide-kernel prefetch ] */                                              \
+        if (cs_c == 1)                                                                   \
+            STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                   \
+                __builtin_prefetch(c + i * rs_c, 1, 3);                                  \
+                if (V > 1) __builtin_prefetch(c + i * rs_c + LANES, 1, 3);               \
+            }                                                                            \
         for (p = 0; p < k; p++) {                                                        \
+            __builtin_prefetch(b + STRIDED_WIDE_PF_B * 2 * LANES, 0, 3);                 \
+            __builtin_prefetch(b + STRIDED_WIDE_PF_B * 2 * LANES + LANES, 0, 3);         \
             L##_VEC b0 = L##_LOAD(b), b1 = b0;                                           \
             if (V > 1) b1 = L##_LOAD(b + LANES);                                         \
             STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                     \
