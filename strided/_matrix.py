@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 import sys
 
-from strided._C.core.tensor import Tensor, install_linalg
+from strided._C.core.tensor import Tensor, install_linalg, _write_out, _write_outs
 from strided.creation import zeros
 from strided import linalg as _la
 from strided.linalg import det, slogdet, matrix_power  # noqa: F401  (Tensor methods)
@@ -29,16 +29,17 @@ def logdet(input: Tensor) -> Tensor:
     return logabsdet + sign.log()
 
 
-def inverse(input: Tensor) -> Tensor:
+def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """strided.linalg.inv(input).
 
     >>> strided.inverse(strided.tensor([[2., 0.], [0., 4.]])).diagonal()
     tensor([0.5000, 0.2500])
     """
-    return _la.inv(input)
+    r = _la.inv(input)
+    return r if out is None else _write_out(out, r, "inverse", (input,))
 
 
-def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """strided.linalg.cholesky(input, upper=upper) (PyTorch's deprecated torch.cholesky,
     whose upper is positional).
 
@@ -46,7 +47,8 @@ def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     tensor([[2., 1.],
             [0., 2.]])
     """
-    return _la.cholesky(input, upper=bool(upper))
+    r = _la.cholesky(input, upper=bool(upper))
+    return r if out is None else _write_out(out, r, "cholesky", (input,))
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
@@ -59,7 +61,8 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return _la.pinv(input, rtol=rcond)
 
 
-def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDTorchResult:
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *,
+        out: tuple[Tensor, Tensor, Tensor] | None = None) -> SVDTorchResult:
     """(U, S, V) with input = U @ diag(S) @ V.mT, as torch.svd: V, not linalg.svd's Vh; some
     (default) gives the reduced factors; compute_uv=False gives zero U (m, m) and V (n, n).
 
@@ -70,19 +73,23 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDTorchRe
     if not compute_uv:
         S = _la.svdvals(input)
         m, n = input.shape[-2:]
-        return SVDTorchResult(zeros(*input.shape[:-2], m, m, dtype=input.dtype), S,
-                              zeros(*input.shape[:-2], n, n, dtype=input.dtype))
-    U, S, Vh = _la.svd(input, full_matrices=not some)
-    return SVDTorchResult(U, S, Vh.transpose(-2, -1))
+        r = SVDTorchResult(zeros(*input.shape[:-2], m, m, dtype=input.dtype), S,
+                           zeros(*input.shape[:-2], n, n, dtype=input.dtype))
+    else:
+        U, S, Vh = _la.svd(input, full_matrices=not some)
+        r = SVDTorchResult(U, S, Vh.transpose(-2, -1))
+    return r if out is None else SVDTorchResult(*_write_outs(out, tuple(r), "svd", (input,)))
 
 
-def qr(input: Tensor, some: bool = True) -> _la.QRResult:
+def qr(input: Tensor, some: bool = True, *,
+       out: tuple[Tensor, Tensor] | None = None) -> _la.QRResult:
     """strided.linalg.qr(input, 'reduced' if some else 'complete') (torch.qr's form).
 
     >>> strided.qr(strided.ones(3, 2))[1].shape
     strided.Size([2, 2])
     """
-    return _la.qr(input, "reduced" if some else "complete")
+    r = _la.qr(input, "reduced" if some else "complete")
+    return r if out is None else _la.QRResult(*_write_outs(out, tuple(r), "qr", (input,)))
 
 
 def trace(input: Tensor) -> Tensor:
@@ -137,7 +144,7 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     return diag_embed(input.flatten(), offset)
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
     """1-D input: a 2-D tensor with input on its diagonal-th diagonal (diag_embed); 2-D
     input: a copy of its diagonal-th diagonal.
 
@@ -147,10 +154,12 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"diag(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input.ndim == 1:
-        return diag_embed(input, diagonal)
-    if input.ndim == 2:
-        return input.diagonal(diagonal).clone()
-    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " f"{input.ndim}D")
+        r = diag_embed(input, diagonal)
+    elif input.ndim == 2:
+        r = input.diagonal(diagonal).clone()
+    else:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " f"{input.ndim}D")
+    return r if out is None else _write_out(out, r, "diag", (input,))
 
 
 install_linalg(sys.modules[__name__])

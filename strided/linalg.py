@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from strided._C.core.dtypes import float32, float64, int32, int64, uint8, bool_
-from strided._C.core.tensor import Tensor, from_numpy
+from strided._C.core.tensor import Tensor, from_numpy, _write_out, _write_outs
 from strided._C.ops.gemm import matmul
 from strided._C.ops.join import stack
 from strided.autograd.record import derivative, record, requires_record
@@ -260,7 +260,7 @@ def _slogdet_grads(ctx, g_logabsdet):
     return _t(_np(g_logabsdet)[..., None, None] * _mT(ainv), ctx.dtypes[0])
 
 
-def slogdet(A: Tensor) -> SlogdetResult:
+def slogdet(A: Tensor, *, out: tuple[Tensor, Tensor] | None = None) -> SlogdetResult:
     """(sign, logabsdet) of each square matrix of A: det(A) == sign * exp(logabsdet), stable
     where det would overflow; a singular matrix gives sign 0 and logabsdet -inf.  sign gets
     no gradient.
@@ -273,6 +273,8 @@ def slogdet(A: Tensor) -> SlogdetResult:
     sign, logabs = _t(sign, A.dtype), _t(logabs, A.dtype)
     if requires_record(A):
         record("linalg_slogdet", (A,), logabs, {"A": A})
+    if out is not None:
+        return SlogdetResult(*_write_outs(out, (sign, logabs), "slogdet", (A,)))
     return SlogdetResult(sign, logabs)
 
 
@@ -883,7 +885,7 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------- compositions
 
-def matrix_power(A: Tensor, n: int) -> Tensor:
+def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     """A @ A @ ... (n factors) for each square matrix of A, by repeated squaring; n = 0 gives
     identity matrices, n < 0 the power -n of inv(A).  Integer A is allowed for n >= 0.
 
@@ -891,6 +893,11 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     tensor([[1, 3],
             [0, 1]])
     """
+    r = _matrix_power(A, n)
+    return r if out is None else _write_out(out, r, "matrix_power", (A,))
+
+
+def _matrix_power(A: Tensor, n: int) -> Tensor:
     fn = "linalg.matrix_power"
     _check_tensor(A, fn)
     if A.ndim < 2:

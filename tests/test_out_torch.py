@@ -473,3 +473,62 @@ def test_read_only_out_is_refused():
         strided.mm(strided.ones(2, 2), strided.ones(2, 2), out=out)
     with pytest.raises(ValueError):
         strided.zeros(2, 2, out=out)
+
+
+# ---- the matrix functions (torch.inverse, torch.svd, ...): named tuples of their own ----------
+
+def _spd(n, dt, seed):
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    return (a @ a.T + n * np.eye(n)).astype(dt)
+
+
+MATRIX_CASES = [
+    ("inverse", lambda L, a, out: L.inverse(a, out=out), 1),
+    ("cholesky", lambda L, a, out: L.cholesky(a, out=out), 1),
+    ("cholesky_upper", lambda L, a, out: L.cholesky(a, True, out=out), 1),
+    ("diag", lambda L, a, out: L.diag(a, 1, out=out), 1),
+    ("matrix_power", lambda L, a, out: L.matrix_power(a, 3, out=out), 1),
+    ("slogdet", lambda L, a, out: L.slogdet(a, out=out), 2),
+    ("qr", lambda L, a, out: L.qr(a, out=out), 2),
+    ("svd", lambda L, a, out: L.svd(a, out=out), 3),
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dt", F)
+@pytest.mark.parametrize("name, call, nout", MATRIX_CASES, ids=[c[0] for c in MATRIX_CASES])
+def test_matrix_function_out_matches_torch(name, call, nout, dt, layout):
+    a = _spd(4, dt, 1)
+    ref = _as_tuple(call(torch, _t(torch, a), None))
+    assert len(ref) == nout
+    made = [_make_out(strided, tuple(e.shape), str(e.dtype).split(".")[-1], layout)
+            for e in ref]
+    outs = tuple(m[0] for m in made)
+    r = call(strided, _t(strided, a), outs if nout > 1 else outs[0])
+    if nout == 1:
+        assert r is outs[0]
+    else:
+        assert isinstance(r, tuple) and all(x is y for x, y in zip(r, outs))
+    for o, (_, base, cov), e in zip(outs, made, ref):
+        want = e.numpy()
+        got = _np(o)
+        if name in ("qr", "svd"):                 # factors are unique up to column signs
+            got, want = np.abs(got), np.abs(want)
+        np.testing.assert_allclose(got, want, **_tol(dt), err_msg=name)
+        flat = _np(base).ravel()
+        untouched = np.setdiff1d(np.arange(flat.size), cov)
+        assert (flat[untouched] == 7).all(), f"{name}: elements outside the out view changed"
+
+
+def test_matrix_function_out_refuses_wrong_dtype_and_autograd():
+    a = strided.tensor(_spd(3, "float64", 2))
+    with pytest.raises(RuntimeError, match="Expected out tensor to have dtype double"):
+        strided.inverse(a, out=strided.empty(3, 3))
+    with pytest.raises(RuntimeError, match="doesn't match"):
+        strided.qr(a, out=(strided.empty(3, 3, dtype=strided.float64),
+                           strided.empty(2, 3, dtype=strided.float64)))
+    a.requires_grad_()
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        strided.svd(a, out=tuple(strided.empty(*s, dtype=strided.float64)
+                                 for s in ((3, 3), (3,), (3, 3))))
