@@ -6,7 +6,9 @@ Storage object, so `untyped_storage().data_ptr()` identifies the memory.
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_WRITABLE
 from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
+
+import os
 
 import numpy as np
 
@@ -39,7 +41,7 @@ cdef class Storage:
 
     def __dealloc__(self):
         if self._raw != NULL:
-            free(self._raw)
+            _release(self._raw, <size_t>self._size * self.dtype.itemsize)
 
     def size(self):
         """Number of elements."""
@@ -147,7 +149,84 @@ def _storage_from_bytes(data, dtype, size):
     return s
 
 
+# NOTE [ Block cache ]
+# A training loop frees and allocates the same large blocks every step (activations and
+# their gradients).  glibc gives big blocks back to the OS (an mmap'd block on free, the
+# heap's top by trimming), so each step faulted those pages in again and the kernel zeroed
+# them: on the GPT example's training step that was a quarter of the step, as system time
+# (benchmarks/bench_seq.py --cases gpt prints the step; `time` shows the system share).  So
+# a block of at least CACHE_MIN bytes is kept when its storage dies, under its size class
+# (the block rounded up to whole 2 MiB), while the cache holds at most STRIDED_CACHE_BYTES
+# in all (default 1 GiB; 0 turns the cache off, e.g. under valgrind, so every free is
+# seen), and the next storage of the same class takes it.  A reused block's old contents
+# never show: zeros() clears it and empty() is uninitialised by contract, as PyTorch's.
+# Storages are made and freed with the GIL held, which guards the cache.
+# _empty_cache() frees every cached block; _cache_info() reports (blocks, bytes).
+
+cdef enum:
+    CACHE_MIN = 1024 * 1024
+
+
+cdef size_t _cache_limit_from_env() except? 0:
+    v = os.environ.get("STRIDED_CACHE_BYTES")
+    if v is None or v == "":
+        return <size_t>1 << 30
+    try:
+        n = int(v)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(f"STRIDED_CACHE_BYTES={v!r}: expected a number of bytes >= 0 "
+                         f"(0 turns the block cache off)")
+    return n
+
+
+cdef size_t _cache_limit = _cache_limit_from_env()
+cdef size_t _cache_bytes = 0
+cdef dict _cache = {}                 # block size -> [addresses of free blocks]
+
+
+cdef inline size_t _block_bytes(size_t nbytes) noexcept:
+    """The bytes malloc'd for a storage of nbytes: room to align it (NOTE [ Block cache ]
+    rounds large blocks up to a size class)."""
+    cdef size_t align = HUGE_PAGE if nbytes >= 2 * HUGE_PAGE else ALIGNMENT
+    cdef size_t total = nbytes + align
+    if nbytes >= CACHE_MIN:
+        total = (total + HUGE_PAGE - 1) & ~(<size_t>HUGE_PAGE - 1)
+    return total
+
+
+cdef void _release(void* raw, size_t nbytes):
+    global _cache_bytes
+    cdef size_t total
+    if nbytes >= CACHE_MIN:
+        total = _block_bytes(nbytes)
+        if _cache_bytes + total <= _cache_limit:
+            _cache.setdefault(total, []).append(<uintptr_t>raw)
+            _cache_bytes += total
+            return
+    free(raw)
+
+
+def _empty_cache():
+    """Free every block the cache holds (NOTE [ Block cache ]); returns the bytes freed."""
+    global _cache_bytes
+    freed = _cache_bytes
+    for blocks in _cache.values():
+        for addr in blocks:
+            free(<void*><uintptr_t>addr)
+    _cache.clear()
+    _cache_bytes = 0
+    return freed
+
+
+def _cache_info():
+    """(blocks, bytes) held by the block cache now."""
+    return (sum(len(b) for b in _cache.values()), _cache_bytes)
+
+
 cdef int _allocate(Storage s, int64_t size, DType dtype, bint zero) except -1:
+    global _cache_bytes
     if size > (<int64_t>1 << 62) // dtype.itemsize:
         raise MemoryError(f"cannot allocate a storage of {size} {dtype.name} elements: too large")
     cdef size_t nbytes = <size_t>size * dtype.itemsize
@@ -156,12 +235,22 @@ cdef int _allocate(Storage s, int64_t size, DType dtype, bint zero) except -1:
     # 2 MiB and advised to use transparent huge pages, as NumPy does: touching fresh memory
     # otherwise costs one page fault per 4 KiB, which dominates copies into new tensors.
     cdef size_t align = HUGE_PAGE if nbytes >= 2 * HUGE_PAGE else ALIGNMENT
-    cdef size_t total = nbytes + align
-    s._raw = calloc(total, 1) if zero else malloc(total)
+    cdef size_t total = _block_bytes(nbytes)
+    cdef list blocks = _cache.get(total) if nbytes >= CACHE_MIN else None
+    cdef bint reused = False
+    if blocks:
+        s._raw = <void*><uintptr_t>blocks.pop()
+        _cache_bytes -= total
+        reused = True
+    else:
+        s._raw = calloc(total, 1) if zero else malloc(total)
     if s._raw == NULL:
         raise MemoryError(f"cannot allocate a storage of {size} {dtype.name} elements ({nbytes} bytes)")
     s.data = <char*>((<uintptr_t>s._raw + align - 1) & ~(<uintptr_t>align - 1))
-    if align == HUGE_PAGE:
+    if reused:
+        if zero:
+            memset(s.data, 0, nbytes)
+    elif align == HUGE_PAGE:
         madvise(s.data, nbytes & ~(<size_t>HUGE_PAGE - 1), MADV_HUGEPAGE)
     s._size = size
     s.dtype = dtype
