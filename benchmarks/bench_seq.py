@@ -64,7 +64,11 @@ def _status_mb(field):
 def _extra_mb(run):
     """Peak resident size while run() runs, minus the resident size before it: VmHWM after
     a reset where the kernel allows it, else ru_maxrss (which also counts any higher peak
-    reached before, e.g. while the inputs were made)."""
+    reached before, e.g. while the inputs were made).  strided's block cache is emptied
+    first (NOTE [ Block cache ]), so blocks freed by an earlier call count as new again."""
+    if "strided" in sys.modules:
+        from strided._C.core import storage
+        storage._empty_cache()
     if _reset_peak():
         before = _status_mb("VmRSS")
         run()
