@@ -62,8 +62,9 @@ def _whats_there_names():
 def test_readme_lists_only_existing_names(name):
     import strided.nn.functional as F
     from strided.optim import lr_scheduler
+    import strided.linalg
     spaces = [strided, strided.nn, F, strided.optim, lr_scheduler, strided.data,
-              strided.autograd, strided.Tensor]
+              strided.autograd, strided.Tensor, strided.linalg]
     obj = None
     for space in spaces:
         obj = space
