@@ -154,6 +154,37 @@ for table in gemm._kernel_tables():
         assert line.split(" ", 1)[1] == "(8, 64, 1, 1)", line
 
 
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((3, 3, 3, 6), (2, 3, 1, 3), dict(stride=(2, 1), dilation=7, padding=(2**31,))),
+    ((3, 3, 3, 5), (1, 3, 1, 2), dict(dilation=(2**31, 5), padding=(4, 2**40))),
+    ((1, 1, 2, 2), (1, 1, 1, 1), dict(padding=(2**30, 2**31))),
+])
+def test_unallocatable_output_refused_at_once(xs, ws, kw):
+    """An output too large to exist (or whose element count overflows int64) is refused
+    by the allocator before the path choice does arithmetic over its size (which once
+    walked it element block by element block and hung), on every GEMM kernel table."""
+    code = f"""
+import time
+import strided, strided.nn.functional as F
+from strided._C.kernels import gemm
+for table in gemm._kernel_tables():
+    gemm._set_kernel(table)
+    x, w = strided.randn(*{xs!r}), strided.randn(*{ws!r})
+    t = time.perf_counter()
+    try:
+        F.conv2d(x, w, strided.randn({ws[0]}), **{kw!r})
+        print(table, "computed")
+    except (MemoryError, ValueError, RuntimeError) as e:
+        print(table, type(e).__name__, round(time.perf_counter() - t, 3))
+"""
+    lines = _run_limited(code, mem_gib=1.0, timeout=60).strip().splitlines()
+    assert len(lines) >= 1
+    for line in lines:
+        table, kind, seconds = line.split()
+        assert kind in ("MemoryError", "ValueError"), line
+        assert float(seconds) < 5.0, line
+
+
 @pytest.mark.parametrize("kw,message", [
     (dict(padding=2**63 - 1), "padded input"),
     (dict(stride=2**64), "does not fit in int64"),

@@ -170,11 +170,13 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
                              or bias._dtype.num != x._dtype.num):
         raise RuntimeError("conv2d kernel: bias must be a contiguous (K,) tensor of x's dtype")
     cdef int dtype = x._dtype.num
+    # the output first: a geometry whose output cannot exist is refused by the allocator's
+    # size check before any path arithmetic runs on it (zeroed when there is nothing to sum)
+    sizes[0], sizes[1], sizes[2], sizes[3] = g.N, g.K, g.OH, g.OW
+    cdef Tensor out = new_tensor(4, sizes, x._dtype, g.Cg * g.R * g.S == 0)
     cdef int path = select_forward(&g, dtype, &f)
     if path == PATH_UNUSABLE:
         _unusable("forward", f.forward)
-    sizes[0], sizes[1], sizes[2], sizes[3] = g.N, g.K, g.OH, g.OW
-    cdef Tensor out = new_tensor(4, sizes, x._dtype, path == PATH_EMPTY)
     cdef const char* xp = data_of(x)
     cdef const char* wp = data_of(w)
     cdef const char* bp = data_of(bias) if bias is not None else NULL

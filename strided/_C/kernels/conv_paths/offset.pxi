@@ -85,17 +85,16 @@ cdef int64_t _row_slots(const ConvGeometry* g, int64_t NR, int64_t H) noexcept n
     """Micro-kernel columns spent on the output in tiles of two half-slivers of H columns
     (gemm_offb_w) that never cross a row's end (NOTE [ Offset-B GEMM ]): NR per tile, 3/4
     NR for a tile of one half (the half-width kernel takes about 2/3 of a full tile's time
-    on the avx2 table).  Walks the halves of the output rows as the GEMM does."""
-    cdef int64_t full = g.OW // H, halves = full + (1 if g.OW % H else 0)
-    cdef int64_t total = g.OH * halves, i = 0, slots = 0
-    while i < total:
-        if i % halves < full and i + 1 < total:     # a full half takes the next one along
-            slots += NR
-            i += 2
-        else:
-            slots += NR * 3 // 4
-            i += 1
-    return slots
+    on the avx2 table).  The GEMM walks the halves of the output rows in order, a full half
+    taking the next one along: with a partial half closing each row, a row is full // 2
+    pairs plus the partial half alone (full even) or paired (full odd); with none, all
+    OH * full halves pair up in turn, across rows.  Closed form (a walk was O(OH * OW / H),
+    which huge geometries made hang before their output was refused)."""
+    cdef int64_t full = g.OW // H, half = NR * 3 // 4, total
+    if g.OW % H:
+        return g.OH * ((full + 1) // 2 * NR if full % 2 else full // 2 * NR + half)
+    total = g.OH * full
+    return total // 2 * NR + (half if total % 2 else 0)
 
 
 cdef inline bint _offset_by_rows(const ConvGeometry* g, int64_t Wh, int64_t NR,
