@@ -444,8 +444,9 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
 # ---- normalisation and embedding ---------------------------------------------------------
 
-class _BatchNorm(Module):
-    _dims = (2, 3)
+class _NormBase(Module):
+    """What batch and instance normalisation share, as PyTorch's _NormBase: the affine
+    weight and bias, the running statistics and their resets."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Device = None,
@@ -491,6 +492,10 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
+
+
+class _BatchNorm(_NormBase):
+    _dims = (2, 3)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._dims:

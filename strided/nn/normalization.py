@@ -11,6 +11,7 @@ from strided._C.core.device import check_device
 from strided._C.core.tensor import Tensor
 from strided.nn import functional as F
 from strided.nn import init
+from strided.nn.layers import _NormBase
 from strided.nn.module import Module
 from strided.nn.parameter import Parameter
 from strided.types import Device, _DTypeLike
@@ -62,53 +63,15 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     _batched = 3           # the input's ndim with a batch dim; one less is unbatched
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False,
                  device: Device = None, dtype: _DTypeLike | None = None, *,
                  bias: bool = True) -> None:
-        super().__init__()
-        check_device(device, f"{type(self).__name__}()")
-        dtype = dtype or _dtypes.float32
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_creation.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_creation.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", _creation.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", _creation.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", _creation.zeros((), dtype=_dtypes.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def reset_running_stats(self) -> None:
-        """Running mean to 0, running variance to 1 and the batch count to 0 (in place)."""
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
-
-    def reset_parameters(self) -> None:
-        """reset_running_stats(), and weight to 1 and bias to 0 when affine."""
-        self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:
         b = self._batched
