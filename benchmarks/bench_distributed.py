@@ -101,7 +101,7 @@ def bandwidth_worker(args):
 
         def buckets_only(model):               # the bucket all-reduces alone, as DDP runs them
             for b in model._buckets:
-                model._progress.start(b)
+                model._progress.start(b, last=b is model._buckets[-1])
             for b in model._buckets:
                 model._progress.wait(b)
         fns = {"raw": lambda: comm.Allreduce(MPI.IN_PLACE, raw, MPI.SUM),

@@ -15,6 +15,18 @@ memory) starts, so communication runs while backward computes the earlier layers
 Buckets are started strictly in index order on every rank (a bucket that fills early waits
 for the ones before it): MPI matches non-blocking collectives by the order they are issued,
 so every rank must issue them in the same order, whatever order its gradients arrive in.
+
+NOTE [ One all-reduce in flight ]
+A started bucket's all-reduce is issued to MPI only when the one before it has completed
+(as PyTorch's MPI backend runs its collectives one after another on a worker thread):
+several large non-blocking all-reduces in flight at once run at half the bandwidth of the
+same all-reduces one after another (benchmarks/bench_distributed.py: 2 ranks on the 2-core
+AVX-512 Xeon, buckets of 2.9 + 3 x 28.3 + 12.1 MB took 57 ms issued together and ~41 ms
+one at a time, against 56 ms for one 100 MB MPI_Allreduce, which itself drops from ~4 GB/s
+to ~1.7 GB/s above ~30 MB).  The last bucket of a step is waited for as soon as it starts,
+so it runs as a blocking MPI_Allreduce once the ones before it are done (MPICH's blocking
+algorithm, without a non-blocking schedule's overhead: ~10% on a 1 MB bucket).  Every rank
+makes the same choice (a blocking collective never matches a non-blocking one).
 When the last bucket has started, the hook waits for all of them and copies the averages
 into each parameter's .grad (with gradient_as_bucket_view, .grad becomes the slot itself:
 no copy, and the next backward accumulates straight into the bucket).
@@ -40,6 +52,7 @@ import numpy as np
 
 from strided._C.core.tensor import Tensor, is_grad_enabled
 from strided._C.core.tensor import div as _div
+from strided.creation import zeros
 from strided.distributed.collectives import _as_array
 from strided.distributed.process_group import _group
 from strided.nn.module import Module
@@ -50,8 +63,7 @@ _MB = 1024 * 1024
 
 class _Bucket:
     def __init__(self, index: int, params: list[int], shapes: list[tuple[int, ...]],
-                 dtype: Any) -> None:
-        from strided.creation import zeros
+                 flat: Tensor) -> None:
         self.index = index
         self.params = params
         self.offsets = []
@@ -59,12 +71,13 @@ class _Bucket:
         for shape in shapes:
             self.offsets.append(total)
             total += int(np.prod(shape, dtype=np.int64))
-        self.flat = zeros(total, dtype=dtype)
+        self.flat = flat
         self.array = _as_array(self.flat)
         self.slots = [self.flat[o:o + int(np.prod(s, dtype=np.int64))].view(s)
                       for o, s in zip(self.offsets, shapes)]
         self.pending = len(params)
         self.request = None
+        self.done = self.blocking = False
 
 
 def _tensors_in(obj: Any, out: list[Tensor]) -> list[Tensor]:
@@ -100,24 +113,45 @@ def _reachable_leaves(outputs: list[Tensor]) -> set[int]:
 
 
 class _Progress:
-    """Starts bucket all-reduces, lets MPI move them at every hook (poke) and completes
-    them (NOTE [ MPI progress ])."""
+    """Runs the buckets' all-reduces one at a time, in order (NOTE [ One all-reduce in
+    flight ]), lets MPI move the running one at every hook (poke) and completes them."""
 
     def __init__(self, MPI: Any, comm: Any) -> None:
         self.MPI, self.comm = MPI, comm
-        self.started: list[Any] = []
+        self.queue: list[_Bucket] = []          # started, not yet issued to MPI
+        self.running: _Bucket | None = None     # issued, not yet complete
 
-    def start(self, bucket: _Bucket) -> None:
-        bucket.request = self.comm.Iallreduce(self.MPI.IN_PLACE, bucket.array, self.MPI.SUM)
-        self.started.append(bucket.request)
+    def start(self, bucket: _Bucket, last: bool = False) -> None:
+        """Queue bucket's all-reduce, issued at once when nothing runs.  The last bucket
+        of a step (the same one on every rank: a blocking collective never matches a
+        non-blocking one) is left for wait() to run blocking."""
+        bucket.request, bucket.done, bucket.blocking = None, False, last
+        self.queue.append(bucket)
+        if self.running is None:
+            self._issue_next()
+
+    def _issue_next(self) -> None:
+        if self.queue and not self.queue[0].blocking:
+            b = self.running = self.queue.pop(0)
+            b.request = self.comm.Iallreduce(self.MPI.IN_PLACE, b.array, self.MPI.SUM)
+
+    def _retire(self) -> None:
+        self.running.done, self.running = True, None
+        self._issue_next()
 
     def poke(self) -> None:
-        if self.started:
-            self.MPI.Request.Testall(self.started)
+        if self.running is not None and self.running.request.Test():
+            self._retire()
 
     def wait(self, bucket: _Bucket) -> None:
-        bucket.request.Wait()
-        self.started = []
+        while not bucket.done:
+            if self.running is not None:
+                self.running.request.Wait()
+                self._retire()
+            else:                               # the blocking last bucket heads the queue
+                b = self.queue.pop(0)
+                self.comm.Allreduce(self.MPI.IN_PLACE, b.array, self.MPI.SUM)
+                b.done = True
 
 
 class DistributedDataParallel(Module):
@@ -208,15 +242,14 @@ class DistributedDataParallel(Module):
 
     def _make_buckets(self, cap_mb: float) -> list[_Bucket]:
         order = list(range(len(self._params)))[::-1]
-        buckets, open_ = [], {}              # dtype name -> (indices, bytes)
+        groups, open_ = [], {}               # dtype name -> (indices, bytes)
+        buckets: list[_Bucket] = []
         cap = int(cap_mb * _MB)
-        limit = lambda: min(_FIRST_BUCKET_BYTES, cap) if not buckets else cap  # noqa: E731
+        limit = lambda: min(_FIRST_BUCKET_BYTES, cap) if not groups else cap  # noqa: E731
 
         def close(key):
             idx, _ = open_.pop(key)
-            ps = [self._params[i] for i in idx]
-            buckets.append(_Bucket(len(buckets), idx, [tuple(p.shape) for p in ps],
-                                   ps[0].dtype))
+            groups.append(idx)
         for i in order:
             p = self._params[i]
             key = p.dtype.name
@@ -228,6 +261,23 @@ class DistributedDataParallel(Module):
                 close(key)
         for key in list(open_):
             close(key)
+        # NOTE [ Buckets share one storage ]: the buckets of a dtype are consecutive
+        # 64-byte-aligned pieces of one storage, so that together they pass the size above
+        # which storages get transparent huge pages (storage.pyx, _allocate), as a NumPy
+        # buffer of the same total does: MPI's shared-memory copies of 4 KiB pages ran at
+        # ~0.85x the speed of a huge-page buffer's (bench_distributed.py, 4 MB in 2 buckets).
+        numels = [sum(self._params[i].numel() for i in idx) for idx in groups]
+        starts, total = {}, {}
+        for g, idx in enumerate(groups):
+            key = self._params[idx[0]].dtype
+            step = 64 // self._params[idx[0]].element_size()
+            starts[g] = total.get(key, 0)
+            total[key] = starts[g] + (numels[g] + step - 1) // step * step
+        storage = {key: zeros(n, dtype=key) for key, n in total.items()}
+        for g, idx in enumerate(groups):
+            ps = [self._params[i] for i in idx]
+            flat = storage[ps[0].dtype][starts[g]:starts[g] + numels[g]]
+            buckets.append(_Bucket(g, idx, [tuple(p.shape) for p in ps], flat))
         return buckets
 
     # ---- forward and the hooks -------------------------------------------------------------
@@ -309,7 +359,8 @@ class DistributedDataParallel(Module):
         b.pending -= 1
         buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
-            self._progress.start(buckets[self._next_bucket])
+            self._progress.start(buckets[self._next_bucket],
+                                 last=self._next_bucket == len(buckets) - 1)
             object.__setattr__(self, "_next_bucket", self._next_bucket + 1)
         self._progress.poke()
         if self._next_bucket == len(buckets):
