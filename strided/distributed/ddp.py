@@ -5,39 +5,43 @@ NOTE [ Gradient buckets ]
 Parameters that require grad are split, in reverse order of module.parameters() (roughly
 the order backward produces their gradients, as PyTorch's reducer does), into buckets of
 one dtype: the first holds at most 1 MB (or bucket_cap_mb when smaller), the others at
-most bucket_cap_mb (25 MB by default), PyTorch's limits.  Each bucket owns one flat
-contiguous tensor with a slot per parameter.  A post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad
-hooks ]) writes the parameter's fresh .grad divided by the world size into its slot (one
-pass: the copy and PyTorch's pre-division fused); when the last slot of a bucket is
-filled the bucket's non-blocking all-reduce (MPI_Iallreduce, in place on the flat tensor's
-memory) starts, so communication runs while backward computes the earlier layers' gradients.
+most bucket_cap_mb (25 MB by default), PyTorch's limits.  Each bucket is one flat
+contiguous tensor with a slot per parameter (NOTE [ Buckets share one storage ]).  A
+post-accumulate-grad hook on every parameter (NOTE [ Post-accumulate-grad hooks ]) writes
+the parameter's fresh .grad divided by the world size into its slot (one pass: the copy
+and PyTorch's pre-division fused); when the last slot of a bucket is filled the bucket's
+all-reduce (in place on the flat tensor's memory) starts (NOTE [ One all-reduce in
+flight ]), so communication runs while backward computes the earlier layers' gradients.
 
 Buckets are started strictly in index order on every rank (a bucket that fills early waits
 for the ones before it): MPI matches non-blocking collectives by the order they are issued,
 so every rank must issue them in the same order, whatever order its gradients arrive in.
 
-NOTE [ One all-reduce in flight ]
-A started bucket's all-reduce is issued to MPI only when the one before it has completed
-(as PyTorch's MPI backend runs its collectives one after another on a worker thread):
-several large non-blocking all-reduces in flight at once run at half the bandwidth of the
-same all-reduces one after another (benchmarks/bench_distributed.py: 2 ranks on the 2-core
-AVX-512 Xeon, buckets of 2.9 + 3 x 28.3 + 12.1 MB took 57 ms issued together and ~41 ms
-one at a time, against 56 ms for one 100 MB MPI_Allreduce, which itself drops from ~4 GB/s
-to ~1.7 GB/s above ~30 MB).  The last bucket of a step is waited for as soon as it starts,
-so it runs as a blocking MPI_Allreduce once the ones before it are done (MPICH's blocking
-algorithm, without a non-blocking schedule's overhead: ~10% on a 1 MB bucket).  Every rank
-makes the same choice (a blocking collective never matches a non-blocking one).
 When the last bucket has started, the hook waits for all of them and copies the averages
 into each parameter's .grad (with gradient_as_bucket_view, .grad becomes the slot itself:
 no copy, and the next backward accumulates straight into the bucket).
 
+NOTE [ One all-reduce in flight ]
+A started bucket's all-reduce is issued to MPI only when the one before it has completed
+(as PyTorch's MPI backend runs its collectives one after another on a worker thread):
+several large non-blocking all-reduces in flight at once ran at the speed of one large
+all-reduce, and MPICH's drops from ~4 GB/s to ~1.7 GB/s above ~30 MB.  Measured with
+benchmarks/bench_distributed.py (2 ranks, the 2-core AVX-512 Xeon, 100 MB in 5 buckets of
+up to 28 MB): the buckets issued together took 55-57 ms, one at a time 31-36 ms, one
+100 MB MPI_Allreduce on NumPy 47-58 ms.  The last bucket of a step is waited for as soon
+as it starts, so it runs as a blocking MPI_Allreduce once the ones before it are done
+(MPICH's blocking algorithm, without a non-blocking schedule's overhead: a lone 1 MB
+bucket went from 0.91-0.98x to 0.99-1.07x the speed of MPI_Allreduce on NumPy).  Every
+rank makes the same choice (a blocking collective never matches a non-blocking one).
+
 NOTE [ MPI progress ]
 MPI moves a non-blocking collective's data only while the process is inside an MPI call
 (MPICH, like most MPIs, runs no progress thread by default).  Every gradient hook therefore
-tests the started all-reduces (MPI_Testall), which advances them between the backward
-kernels; what is left is finished by the wait after the last gradient.  Measured on the
-2-core test machine (ResNet-18, 2 ranks): the last rank to finish backward then waits
-~0.02 s against ~0.1 s for the all-reduces alone.  A helper thread testing every 0.1 ms
+tests the running all-reduce (MPI_Test), which advances it between the backward kernels
+and issues the next bucket's when it is done; what is left is finished by the wait after
+the last gradient.  benchmarks/bench_distributed.py (ResNet-18, 2 ranks, the 2-core
+AVX-512 Xeon): the last rank to finish backward then waits 0.010 s against 0.029 s for
+the all-reduces alone.  A helper thread testing every 0.1 ms
 (MPI_THREAD_MULTIPLE) was tried and dropped: with every core busy computing it slowed
 backward by more than it hid.  Buckets run on a duplicate of the group's communicator, so
 they never interleave with the program's other collectives (or SyncBatchNorm's).

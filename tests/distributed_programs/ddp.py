@@ -43,6 +43,19 @@ class Branchy(nn.Module):
         return y + self.extra(x) if use_extra else y
 
 
+class Mixed(nn.Module):
+    """float64 and float32 parameters in one model: one bucket storage per dtype."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.wide = nn.Linear(6, 5, dtype=strided.float64)
+        self.narrow = nn.Linear(6, 5, dtype=strided.float32)
+        self.head = nn.Linear(5, 3, dtype=strided.float32)
+
+    def forward(self, x):
+        return self.head(self.wide(x.double()).float() + self.narrow(x.float()))
+
+
 def batches(n, shape, dtype, steps, seed=0):
     rng = np.random.default_rng(seed)
     xs = [strided.tensor(rng.standard_normal((n * B,) + shape), dtype=dtype) for _ in range(steps)]
@@ -123,6 +136,10 @@ def main():
                     assert len(m._buckets) > 2, len(m._buckets)
                 cases += 1
         train_case(mlp, (6,), dtype, "sgd", tol, f"no_sync accumulation {dtype}", accumulate=3)
+        for cap in (None, 1e-4):
+            m = train_case(Mixed, (6,), dtype, "adam", 1e-5, f"mixed dtypes cap={cap}",
+                           bucket_cap_mb=cap)
+            assert {b.flat.dtype for b in m._buckets} == {f32, f64}
         train_case(mlp, (6,), dtype, "adam", tol, f"bucket view {dtype}",
                    gradient_as_bucket_view=True, bucket_cap_mb=1e-4)
         train_case(convnet, (2, 6, 6), dtype, "sgd", tol, f"SyncBatchNorm {dtype}",
