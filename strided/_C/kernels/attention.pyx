@@ -192,9 +192,58 @@ cdef extern from *:
     /* the AVX-512 build: 512-bit vectors (gcc's default preference for these loops is 256) */
     #if ATT_HAVE_AVX2 && !defined(__clang__)
     #define ATT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,prefer-vector-width=512")))
-    ATT_EXPSUM(att_expsum_f_avx512, float, att_expf, ATT_AVX512)
+    #include <immintrin.h>
+    /* float on 16 lanes, written out: gcc's vectorization of att_expf masks every step
+       of the clamped lanes and kept the row max in eight lanes.  att_expf's steps, its
+       multiply-adds fused (as gcc contracts them in the generic builds), 2**n by
+       vscalefps (exact for the clamped n), two accumulators for the sum and the max.
+       Tail lanes are masked, never read past n. */
+    ATT_AVX512 static float att_expsum_f_avx512(float* s, int64_t n, float m) {
+        const __m512 mm = _mm512_set1_ps(m), hi = _mm512_set1_ps(88.0f);
+        const __m512 lo = _mm512_set1_ps(-87.0f), log2e = _mm512_set1_ps(1.44269504088896341f);
+        const __m512 magic = _mm512_set1_ps(12582912.0f), one = _mm512_set1_ps(1.0f);
+        const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        for (int64_t j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mm);
+            __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+            __m512 fn = _mm512_sub_ps(_mm512_fmadd_ps(xc, log2e, magic), magic);
+            __m512 r = _mm512_fnmadd_ps(fn, ln2_hi, xc);
+            r = _mm512_fnmadd_ps(fn, ln2_lo, r);
+            __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+            p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), one);
+            p = _mm512_scalef_ps(p, fn);
+            p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), _mm512_setzero_ps());
+            p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+            _mm512_mask_storeu_ps(s + j, k, p);
+            if ((j >> 4) & 1)
+                acc1 = _mm512_mask_add_ps(acc1, k, acc1, p);
+            else
+                acc0 = _mm512_mask_add_ps(acc0, k, acc0, p);
+        }
+        return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    }
+    ATT_AVX512 static float att_rowmax_f_avx512(const float* s, int64_t n, float m) {
+        __m512 acc0 = _mm512_set1_ps(m), acc1 = acc0;
+        int64_t j = 0;
+        /* vmaxps gives its second operand when either is NaN: NaN scores are skipped */
+        for (; j + 32 <= n; j += 32) {
+            acc0 = _mm512_max_ps(_mm512_loadu_ps(s + j), acc0);
+            acc1 = _mm512_max_ps(_mm512_loadu_ps(s + j + 16), acc1);
+        }
+        for (; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            acc0 = _mm512_mask_max_ps(acc0, k, _mm512_maskz_loadu_ps(k, s + j), acc0);
+        }
+        return _mm512_reduce_max_ps(_mm512_max_ps(acc0, acc1));
+    }
     ATT_EXPSUM(att_expsum_d_avx512, double, att_exp, ATT_AVX512)
-    ATT_ROWMAX(att_rowmax_f_avx512, float, ATT_AVX512)
     ATT_ROWMAX(att_rowmax_d_avx512, double, ATT_AVX512)
     #define ATT_HAVE_AVX512 1
     #else
