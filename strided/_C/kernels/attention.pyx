@@ -198,34 +198,42 @@ cdef extern from *:
        multiply-adds fused (as gcc contracts them in the generic builds), 2**n by
        vscalefps (exact for the clamped n), two accumulators for the sum and the max.
        Tail lanes are masked, never read past n. */
+    ATT_AVX512 static inline __attribute__((always_inline)) __m512 att_exp16(__m512 x) {
+        const __m512 hi = _mm512_set1_ps(88.0f), lo = _mm512_set1_ps(-87.0f);
+        const __m512 magic = _mm512_set1_ps(12582912.0f);
+        __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+        __m512 fn = _mm512_sub_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f),
+                                                  magic), magic);
+        __m512 r = _mm512_fnmadd_ps(fn, _mm512_set1_ps(0.693359375f), xc);
+        r = _mm512_fnmadd_ps(fn, _mm512_set1_ps(-2.12194440e-4f), r);
+        __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+        p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+        p = _mm512_scalef_ps(p, fn);
+        p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), _mm512_setzero_ps());
+        return _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+    }
     ATT_AVX512 static float att_expsum_f_avx512(float* s, int64_t n, float m) {
-        const __m512 mm = _mm512_set1_ps(m), hi = _mm512_set1_ps(88.0f);
-        const __m512 lo = _mm512_set1_ps(-87.0f), log2e = _mm512_set1_ps(1.44269504088896341f);
-        const __m512 magic = _mm512_set1_ps(12582912.0f), one = _mm512_set1_ps(1.0f);
-        const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+        const __m512 mm = _mm512_set1_ps(m);
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-        for (int64_t j = 0; j < n; j += 16) {
+        int64_t j = 0;
+        for (; j + 32 <= n; j += 32) {           /* two independent chains per iteration */
+            __m512 p0 = att_exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j), mm));
+            __m512 p1 = att_exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mm));
+            _mm512_storeu_ps(s + j, p0);
+            _mm512_storeu_ps(s + j + 16, p1);
+            acc0 = _mm512_add_ps(acc0, p0);
+            acc1 = _mm512_add_ps(acc1, p1);
+        }
+        for (; j < n; j += 16) {
             __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-            __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mm);
-            __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-            __m512 fn = _mm512_sub_ps(_mm512_fmadd_ps(xc, log2e, magic), magic);
-            __m512 r = _mm512_fnmadd_ps(fn, ln2_hi, xc);
-            r = _mm512_fnmadd_ps(fn, ln2_lo, r);
-            __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-            p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), one);
-            p = _mm512_scalef_ps(p, fn);
-            p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), _mm512_setzero_ps());
-            p = _mm512_mask_mov_ps(p, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+            __m512 p = att_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mm));
             _mm512_mask_storeu_ps(s + j, k, p);
-            if ((j >> 4) & 1)
-                acc1 = _mm512_mask_add_ps(acc1, k, acc1, p);
-            else
-                acc0 = _mm512_mask_add_ps(acc0, k, acc0, p);
+            acc0 = _mm512_mask_add_ps(acc0, k, acc0, p);
         }
         return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     }
