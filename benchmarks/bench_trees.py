@@ -5,8 +5,8 @@ built source trees, in alternating processes, on one thread.
 
 For changes that only a build can show: compiler flags (setup.py's MODULE_FLAGS), kernel
 code, an ISA copy.  `--cases kernels` times element-wise ops and losses on big tensors;
-`--cases views` the per-call cost of view, indexing and metadata calls on small tensors (the
-Python-facing glue of core/tensor.pyx); the default, both.  `--callgrind N` counts instead
+`--cases views` the per-call cost of view, indexing and metadata calls and of a few ops on
+small tensors (the Python-facing glue of core/tensor.pyx and ops/); the default, both.  `--callgrind N` counts instead
 of timing: each tree runs the views cases N times under valgrind's callgrind, and the
 instructions per round of all cases are printed (the same count on a busy machine as on an
 idle one; a proxy for speed, not a time).  Build each tree in place first (`python setup.py build_ext --inplace`);
@@ -36,8 +36,12 @@ def view_calls():
     """{name: call} of view, indexing and metadata calls on a small tensor."""
     import strided
 
+    import strided.nn.functional as F
+
     t = strided.arange(24.0).view(2, 3, 4)
     idx = strided.tensor([0, 1, 0])
+    gidx = strided.zeros(2, 3, 2, dtype=strided.int64)
+    w = strided.ones(4, 4)
     mask = t > 5
 
     def setitem():
@@ -53,7 +57,12 @@ def view_calls():
             "stride()": lambda: t.stride(), "shape": lambda: t.shape,
             "t[index tensor]": lambda: t[idx], "t[mask]": lambda: t[mask],
             "empty(3, 4)": lambda: strided.empty(3, 4), "clone": lambda: t.clone(),
-            "t[0, 1] = 1.0": setitem}
+            "t[0, 1] = 1.0": setitem,
+            # the entry points of ops/ (argument checks and calls into the kernels)
+            "cat": lambda: strided.cat([t, t], 1), "stack": lambda: strided.stack([t, t]),
+            "gather": lambda: t.gather(2, gidx), "masked_fill": lambda: t.masked_fill(mask, 0.0),
+            "matmul": lambda: t @ w, "einsum": lambda: strided.einsum("bij,jk->bik", t, w),
+            "sort": lambda: t.sort(2), "max_pool2d": lambda: F.max_pool2d(t, 2)}
 
 
 def views(res):
