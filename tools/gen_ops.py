@@ -91,6 +91,25 @@ def _branches(row, indent):
     return lines
 
 
+def _formula(signature, row):
+    """One op's formula as its own inline function: `cdef inline <signature>`.
+
+    NOTE [ One function per formula ]
+    Cython copies a fused function's whole body once per combination of its fused types
+    before it prunes the `if unop_t is ...` branches of each copy.  _unary is fused over the
+    op tag and the dtype (42 x 5 copies): with every formula inside it, each copy carried
+    all 42 formulas.  Each formula is instead a function fused over the dtype only, and
+    _unary's branches are calls to them (likewise _binary).  Cython's time on the
+    element-wise module went 17.8 -> 15.9 s; the machine code is the same (gcc inlines the
+    calls: every function of the three element-wise builds disassembles to the same
+    instructions, three of them with other stack slots)."""
+    lines = [f"cdef inline {signature} noexcept nogil:"]
+    if row.note:
+        lines += textwrap.wrap(row.note, 92, initial_indent="    # ",
+                               subsequent_indent="    # ")
+    return lines + _branches(row, "    ") + ["", ""]
+
+
 def regions(table):
     """{(relative path, region name): text of the region's lines}."""
     rows = table["UNARY"]
@@ -133,14 +152,15 @@ def regions(table):
     lines += ["", "ctypedef fused predop_t:"] + [f"    {r.tag}" for r in preds]
     out[("strided/_C/kernels/elementwise_rows.pxi", "unary tags")] = lines
 
-    lines = ["cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,",
-             "                            int flags) noexcept nogil:"]
+    lines = []        # NOTE [ One function per formula ]
+    for r in values:
+        lines += _formula(f"scalar_t _u_{r.name}(scalar_t x, scalar_t p0, scalar_t p1, "
+                          "int flags)", r)
+    lines += ["cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,",
+              "                            int flags) noexcept nogil:"]
     for i, r in enumerate(values):
         lines.append(f"    {'if' if i == 0 else 'elif'} unop_t is {r.tag}:")
-        if r.note:
-            lines += textwrap.wrap(r.note, 92, initial_indent="        # ",
-                                   subsequent_indent="        # ")
-        lines += _branches(r, "        ")
+        lines.append(f"        return _u_{r.name}(x, p0, p1, flags)")
     lines += ["    return 0", "", "",
               "cdef inline uint8_t _predicate(predop_t* op, scalar_t x) noexcept nogil:"]
     for i, r in enumerate(preds):
@@ -247,14 +267,15 @@ def binary_regions(rows):
     lines += ["", "ctypedef fused cmpop_t:"] + [f"    {r.tag}" for r in compares]
     out[("strided/_C/kernels/elementwise_rows.pxi", "binary tags")] = lines
 
-    lines = ["cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,",
-             "                             int* err) noexcept nogil:"]
+    lines = []        # NOTE [ One function per formula ]
+    for r in values:
+        lines += _formula(f"scalar_t _b_{r.name}(scalar_t x, scalar_t y, scalar_t p0, "
+                          "int* err)", r)
+    lines += ["cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,",
+              "                             int* err) noexcept nogil:"]
     for i, r in enumerate(values):
         lines.append(f"    {'if' if i == 0 else 'elif'} binop_t is {r.tag}:")
-        if r.note:
-            lines += textwrap.wrap(r.note, 92, initial_indent="        # ",
-                                   subsequent_indent="        # ")
-        lines += _branches(r, "        ")
+        lines.append(f"        return _b_{r.name}(x, y, p0, err)")
     lines += ["    return 0", "", "",
               "cdef inline bint _branch_free(binop_t* op) noexcept nogil:",
               '    """A formula without branches: a plain strided loop beats gathering."""',
