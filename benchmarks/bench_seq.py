@@ -7,6 +7,7 @@ step of examples/train_gpt.py's GPT (6 layers, 6 heads, width 384, block 256, ba
     python benchmarks/bench_seq.py --seqs 256 1024 --threads 1
     python benchmarks/bench_seq.py --cases lstm             # the LSTM table only
     python benchmarks/bench_seq.py --cases gpt --threads 2  # the GPT training step only
+    python benchmarks/bench_seq.py --rounds 5               # more processes per case
     python benchmarks/bench_seq.py --quick --json out/seq.json   # CI smoke run (short seqs)
 
 Every (library, seq, causal, pass, threads) case runs in a fresh process, so the two
@@ -16,8 +17,10 @@ clear_refs), reads its resident size, runs the case once, and reads the peak (Vm
 difference is the case's peak extra memory (outputs, gradients and scratch: the resident
 size sees C allocations, which tracemalloc does not).  For scale the table gives the size one B x H x L x L float32 score matrix would
 take: an attention that materialised it would need at least that much.  Then the case is
-timed call by call; the MEDIAN is reported in ms (the machine may be shared and noisy: only
-medians and ratios mean anything).  "fwd" is one call on inputs that do not require grad;
+timed call by call, and its MEDIAN taken.  Each case runs in --rounds (default 3) processes
+per library, the two libraries alternating which goes first; the table gives the median
+over rounds in ms and the median of the rounds' ratios (the machine may be shared and noisy:
+only medians and ratios mean anything).  "fwd" is one call on inputs that do not require grad;
 "fwd+bwd" calls it on leaves that do and runs backward with a fixed output gradient.  The
 LSTM's "fwd" runs under no_grad, its "fwd+bwd" backpropagates a fixed gradient of the output
 into the input and every parameter (PyTorch's CPU LSTM is oneDNN's fused RNN primitive).
@@ -207,6 +210,28 @@ def _run_case(lib, L, causal, mode, threads, repeats, budget, case="attention", 
         return None
 
 
+def _paired(rounds, L, causal, mode, threads, repeats, budget, case="attention", quick=False):
+    """(strided result, torch result or None, strided/torch) over `rounds` rounds: each round
+    runs both libraries back to back, strided first in even rounds and torch first in odd
+    ones, so a machine that slows down or speeds up between processes weighs on both alike.
+    The ms reported are the medians over rounds of each process's median; the ratio is the
+    median of the rounds' own ratios."""
+    runs = {"strided": [], "torch": []}
+    for r in range(rounds):
+        for lib in (("strided", "torch") if r % 2 == 0 else ("torch", "strided")):
+            res = _run_case(lib, L, causal, mode, threads, repeats, budget, case, quick)
+            if res is not None:
+                runs[lib].append(res)
+    s = {"ms": statistics.median(x["ms"] for x in runs["strided"]),
+         "extra_mb": max(x["extra_mb"] for x in runs["strided"])}
+    if len(runs["torch"]) < rounds:
+        return s, None, None
+    t = {"ms": statistics.median(x["ms"] for x in runs["torch"]),
+         "extra_mb": max(x["extra_mb"] for x in runs["torch"])}
+    ratio = statistics.median(a["ms"] / b["ms"] for a, b in zip(runs["strided"], runs["torch"]))
+    return s, t, ratio
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seqs", type=int, nargs="+", default=[256, 1024, 4096])
@@ -214,7 +239,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=7, help="timed calls per case (at most)")
     ap.add_argument("--budget", type=float, default=10.0,
                     help="seconds per case after which no further call is timed (min 3)")
-    ap.add_argument("--quick", action="store_true", help="seq 96 only, 3 repeats (smoke run)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="processes per library and case, alternating which runs first")
+    ap.add_argument("--quick", action="store_true",
+                    help="seq 96 only, 3 repeats, one round (smoke run)")
     ap.add_argument("--cases", nargs="+", choices=["attention", "lstm", "gpt"],
                     default=["attention", "lstm", "gpt"])
     ap.add_argument("--json", help="also write the rows to this file (attention: \"rows\", "
@@ -236,7 +264,7 @@ def main():
                                      args.threads[0], args.repeats, args.budget)))
         return
     if args.quick:
-        args.seqs, args.repeats, args.budget = [96], 3, 1.0
+        args.seqs, args.repeats, args.budget, args.rounds = [96], 3, 1.0, 1
     sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), ROOT]
     from _peers import cpu_model
     print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; load average "
@@ -259,11 +287,8 @@ def _gpt_table(args):
     print(f"{'thr':>3} {'strided':>9} {'torch':>9} {'s/t':>5} {'extra_s':>8} {'extra_t':>8}")
     rows = []
     for threads in args.threads:
-        s = _run_case("strided", 0, False, "fwd+bwd", threads, args.repeats, args.budget,
-                      "gpt", args.quick)
-        t = _run_case("torch", 0, False, "fwd+bwd", threads, args.repeats, args.budget,
-                      "gpt", args.quick)
-        ratio = s["ms"] / t["ms"] if t else None
+        s, t, ratio = _paired(args.rounds, 0, False, "fwd+bwd", threads, args.repeats,
+                              args.budget, "gpt", args.quick)
         print(f"{threads:>3} {s['ms']:9.1f} {t['ms'] if t else float('nan'):9.1f} "
               f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
               f"{t['extra_mb'] if t else float('nan'):8.1f}", flush=True)
@@ -284,11 +309,8 @@ def _lstm_table(args):
     rows = []
     for mode in ("fwd", "fwd+bwd"):
         for threads in args.threads:
-            s = _run_case("strided", shape["seq"], False, mode, threads, args.repeats,
-                          args.budget, "lstm", args.quick)
-            t = _run_case("torch", shape["seq"], False, mode, threads, args.repeats,
-                          args.budget, "lstm", args.quick)
-            ratio = s["ms"] / t["ms"] if t else None
+            s, t, ratio = _paired(args.rounds, shape["seq"], False, mode, threads,
+                                  args.repeats, args.budget, "lstm", args.quick)
             print(f"{mode:>8} {threads:>3} {s['ms']:9.2f} "
                   f"{t['ms'] if t else float('nan'):9.2f} "
                   f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
@@ -310,10 +332,9 @@ def _attention_table(args):
         for causal in (False, True):
             for mode in ("fwd", "fwd+bwd"):
                 for threads in args.threads:
-                    s = _run_case("strided", L, causal, mode, threads, args.repeats, args.budget)
-                    t = _run_case("torch", L, causal, mode, threads, args.repeats, args.budget)
+                    s, t, ratio = _paired(args.rounds, L, causal, mode, threads,
+                                          args.repeats, args.budget)
                     scores_mb = B * H * L * L * 4 / 2**20
-                    ratio = s["ms"] / t["ms"] if t else None
                     print(f"{L:>5} {str(causal):>6} {mode:>8} {threads:>3} {s['ms']:9.2f} "
                           f"{t['ms'] if t else float('nan'):9.2f} "
                           f"{ratio if ratio else float('nan'):5.2f} {s['extra_mb']:8.1f} "
