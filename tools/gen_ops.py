@@ -110,6 +110,23 @@ def _formula(signature, row):
     return lines + _branches(row, "    ") + ["", ""]
 
 
+def _formula_switch(name, fused, rows, params, last_param):
+    """The rows' formula functions (_formula, named name[1] + "_" + the op's name) and
+    `name`, fused over the op tag `fused` and the dtype: a switch of calls to them (NOTE
+    [ One function per formula ]).  The parameters are `params, last_param` (C
+    declarations)."""
+    names = [p.split()[-1].lstrip("*") for p in (params + ", " + last_param).split(", ")]
+    lines = []
+    for r in rows:
+        lines += _formula(f"scalar_t _{name[1]}_{r.name}({params}, {last_param})", r)
+    lines += [f"cdef inline scalar_t {name}({fused}* op, {params},",
+              " " * (len(name) + 22) + f"{last_param}) noexcept nogil:"]
+    for i, r in enumerate(rows):
+        lines.append(f"    {'if' if i == 0 else 'elif'} {fused} is {r.tag}:")
+        lines.append(f"        return _{name[1]}_{r.name}({', '.join(names)})")
+    return lines + ["    return 0"]
+
+
 def regions(table):
     """{(relative path, region name): text of the region's lines}."""
     rows = table["UNARY"]
@@ -152,16 +169,9 @@ def regions(table):
     lines += ["", "ctypedef fused predop_t:"] + [f"    {r.tag}" for r in preds]
     out[("strided/_C/kernels/elementwise_rows.pxi", "unary tags")] = lines
 
-    lines = []        # NOTE [ One function per formula ]
-    for r in values:
-        lines += _formula(f"scalar_t _u_{r.name}(scalar_t x, scalar_t p0, scalar_t p1, "
-                          "int flags)", r)
-    lines += ["cdef inline scalar_t _unary(unop_t* op, scalar_t x, scalar_t p0, scalar_t p1,",
-              "                            int flags) noexcept nogil:"]
-    for i, r in enumerate(values):
-        lines.append(f"    {'if' if i == 0 else 'elif'} unop_t is {r.tag}:")
-        lines.append(f"        return _u_{r.name}(x, p0, p1, flags)")
-    lines += ["    return 0", "", "",
+    lines = _formula_switch("_unary", "unop_t", values, "scalar_t x, scalar_t p0, scalar_t p1",
+                            "int flags")
+    lines += ["", "",
               "cdef inline uint8_t _predicate(predop_t* op, scalar_t x) noexcept nogil:"]
     for i, r in enumerate(preds):
         lines.append(f"    {'if' if i == 0 else 'elif'} predop_t is {r.tag}:")
@@ -267,16 +277,9 @@ def binary_regions(rows):
     lines += ["", "ctypedef fused cmpop_t:"] + [f"    {r.tag}" for r in compares]
     out[("strided/_C/kernels/elementwise_rows.pxi", "binary tags")] = lines
 
-    lines = []        # NOTE [ One function per formula ]
-    for r in values:
-        lines += _formula(f"scalar_t _b_{r.name}(scalar_t x, scalar_t y, scalar_t p0, "
-                          "int* err)", r)
-    lines += ["cdef inline scalar_t _binary(binop_t* op, scalar_t x, scalar_t y, scalar_t p0,",
-              "                             int* err) noexcept nogil:"]
-    for i, r in enumerate(values):
-        lines.append(f"    {'if' if i == 0 else 'elif'} binop_t is {r.tag}:")
-        lines.append(f"        return _b_{r.name}(x, y, p0, err)")
-    lines += ["    return 0", "", "",
+    lines = _formula_switch("_binary", "binop_t", values, "scalar_t x, scalar_t y, scalar_t p0",
+                            "int* err")
+    lines += ["", "",
               "cdef inline bint _branch_free(binop_t* op) noexcept nogil:",
               '    """A formula without branches: a plain strided loop beats gathering."""',
               *textwrap.wrap("    return (" + " or ".join(f"binop_t is {r.tag}" for r in values
