@@ -169,11 +169,11 @@ NAN_TEST_MODULES = ["kernels.elementwise_baseline", "kernels.elementwise_avx2",
                     "kernels.reduce_avx512", "kernels.gather", "kernels.sort"]
 MODULE_FLAGS = {name: ["-Wno-tautological-compare"] for name in NAN_TEST_MODULES}
 # Python-facing glue with no loops of its own (argument checks, metadata, calls into the
-# kernels) compiles at -O1: it runs as fast per call as at -O2 or -O3
-# (benchmarks/bench_trees.py --cases views, an -O2 tree against this one on the AVX-512
-# Xeon: geometric mean 0.91 over 22 cases, and the same instruction count under callgrind
-# within 0.3%) and compiles in about half the time (core/tensor.c 31 -> 17 s,
-# ops/gather.c 10 -> 5 s); kernels and modules with loops keep -O3
+# kernels) compiles at -O1: it is no slower per call than at -O2 or -O3
+# (benchmarks/bench_trees.py --cases views --callgrind 300, an -O2/-O3 tree against this one
+# on the AVX-512 Xeon: 0.85x its instructions over the 30 cases; timed, within the VM's
+# noise) and compiles in about half the time (core/tensor.c 31 -> 17 s, ops/gather.c
+# 10 -> 5 s); kernels and modules with loops keep -O3
 if not DEBUG:
     for name in ("core.tensor", "core.dtypes", "core.storage", "core.dlpack", "core.cpu",
                  "core.threads", "ops.gemm", "ops.pool", "ops.optim", "ops.sort",

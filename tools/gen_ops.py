@@ -111,19 +111,20 @@ def _formula(signature, row):
 
 
 def _formula_switch(name, fused, rows, params, last_param):
-    """The rows' formula functions (_formula, named name[1] + "_" + the op's name) and
-    `name`, fused over the op tag `fused` and the dtype: a switch of calls to them (NOTE
-    [ One function per formula ]).  The parameters are `params, last_param` (C
+    """The rows' formula functions (_formula: _u_<op> for name _unary, _b_<op> for _binary)
+    and `name`, fused over the op tag `fused` and the dtype: a switch of calls to them
+    (NOTE [ One function per formula ]).  The parameters are `params, last_param` (C
     declarations)."""
+    prefix = name[:2] + "_"                 # "_unary" -> "_u_"
     names = [p.split()[-1].lstrip("*") for p in (params + ", " + last_param).split(", ")]
     lines = []
     for r in rows:
-        lines += _formula(f"scalar_t _{name[1]}_{r.name}({params}, {last_param})", r)
+        lines += _formula(f"scalar_t {prefix}{r.name}({params}, {last_param})", r)
     lines += [f"cdef inline scalar_t {name}({fused}* op, {params},",
               " " * (len(name) + 22) + f"{last_param}) noexcept nogil:"]
     for i, r in enumerate(rows):
         lines.append(f"    {'if' if i == 0 else 'elif'} {fused} is {r.tag}:")
-        lines.append(f"        return _{name[1]}_{r.name}({', '.join(names)})")
+        lines.append(f"        return {prefix}{r.name}({', '.join(names)})")
     return lines + ["    return 0"]
 
 
