@@ -13,9 +13,10 @@ so every timestamp-based check would say "changed".
     directives (so STRIDED_DEBUG=1 regenerates it).  A module whose key matches is not
     cythonized again and its .c is not touched.
   - C compiler: each built extension is kept in build/cache/ under the hash of its .c, the
-    project headers it includes, the compiler, its flags, numpy's and Python's versions.
-    A hit is copied instead of compiled (the three newest builds of each module are kept,
-    so switching STRIDED_DEBUG or STRIDED_NATIVE back and forth costs nothing).
+    project headers it includes (and those they include), the compiler, its flags, numpy's
+    and Python's versions.  A hit is copied instead of compiled (the three newest builds of
+    each module are kept, so switching STRIDED_DEBUG or STRIDED_NATIVE back and forth costs
+    nothing).
   - in-place copies: an extension identical to the one already in the source tree is not
     copied; a changed one replaces it by rename, so running processes keep the old file.
 Modules compile on every core, largest first.  Output is line-buffered, so `pip install -v`
@@ -337,17 +338,28 @@ class ParallelBuildExt(build_ext):
     def _build_key(self, ext):
         parts = [self._compiler_id, ext.name, ext.extra_compile_args, ext.extra_link_args,
                  ext.define_macros, ext.undef_macros, ext.libraries]
+        folders = [d for d in ext.include_dirs if not os.path.isabs(d)]
+        seen = set()
+
+        def add_headers(text, here):
+            # the project headers `text` includes, and the ones they include in turn
+            for header in sorted(set(_INCLUDE.findall(text))):
+                for folder in [here] + folders:
+                    path = os.path.join(folder, header.decode())
+                    if os.path.isfile(path):
+                        if path not in seen:
+                            seen.add(path)
+                            with open(path, "rb") as f:
+                                included = f.read()
+                            parts.append((path, hashlib.sha256(included).hexdigest()))
+                            add_headers(included, os.path.dirname(path))
+                        break
+
         for source in sorted(ext.sources):
             with open(source, "rb") as f:
                 text = f.read()
             parts.append(hashlib.sha256(text).hexdigest())
-            for header in sorted(set(_INCLUDE.findall(text))):
-                for folder in [os.path.dirname(source)] + [d for d in ext.include_dirs
-                                                           if not os.path.isabs(d)]:
-                    path = os.path.join(folder, header.decode())
-                    if os.path.isfile(path):
-                        parts.append((path, _file_digest(path)))
-                        break
+            add_headers(text, os.path.dirname(source))
         return _sha256(*parts)[:24]
 
     def build_extension(self, ext):
