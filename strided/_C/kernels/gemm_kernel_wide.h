@@ -342,7 +342,13 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
     int64_t cs_c, int64_t nr, double alpha, double beta
 
 STRIDED_WIDE_KERNELS(avx512, STRIDED_AVX512, ZS, ZD)
+/* The P layer is for tests only: its speed does not matter, and at -O3 its 144 spilling
+ * bodies cost half of gemm.c's compile time (gcc 12: gemm.c 40 -> 25 s at -O2).  -O2 keeps
+ * its arithmetic (the FMAs are intrinsics, in the same order) and so its bits. */
+#pragma GCC push_options
+#pragma GCC optimize("O2")
 STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2, PS, PD)
+#pragma GCC pop_options
 
 /* ---- packing for the wide tables ----------------------------------------------------
  * NOTE [ Packing A ] and NOTE [ Packing B ] with MR = 12 and NR = 32 / 16.  Row-major B
