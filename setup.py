@@ -19,11 +19,14 @@ so every timestamp-based check would say "changed".
     nothing).
   - in-place copies: an extension identical to the one already in the source tree is not
     copied; a changed one replaces it by rename, so running processes keep the old file.
+  - compiler probes (OpenMP, AVX2, AVX-512): answered once per compiler and assembler and
+    kept in build/compiler_probes.json (compiler_accepts).
 Modules compile on every core, largest first.  Output is line-buffered, so `pip install -v`
 shows each module as it is cythonized and compiled.
 """
 import filecmp
 import hashlib
+import json
 import os
 import platform
 import re
@@ -84,11 +87,49 @@ AVX512_PROGRAM = ("#include <immintrin.h>\nint main(void){__m512 x = _mm512_set1
                   "x = _mm512_fmadd_ps(x, x, x); return (int)_mm512_reduce_add_ps(x);}\n")
 
 
+def _sha256(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else repr(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+PROBES = os.path.join(HERE, "build", "compiler_probes.json")
+
+
 def compiler_accepts(flag, src):
-    """True when the C compiler compiles and links the program `src` with `flag`."""
+    """True when the C compiler compiles and links the program `src` with `flag`.  The
+    answer is kept in build/compiler_probes.json under the compiler's and the assembler's
+    paths, sizes and mtimes, the flag and the program: pip loads this file three times per install (build
+    requirements, metadata, build), and each probe costs ~0.3 s of immintrin.h parsing."""
     cc = os.environ.get("CC", "cc")
-    if shutil.which(cc.split()[0]) is None:
+    exe = shutil.which(cc.split()[0])
+    if exe is None:
         return False
+    tools = [os.path.realpath(t) for t in (exe, shutil.which("as")) if t]   # gcc's assembler too
+    key = _sha256(cc, [(t, os.stat(t).st_size, os.stat(t).st_mtime_ns) for t in tools], flag, src)
+    try:
+        with open(PROBES) as f:
+            known = json.load(f)
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), bool):
+        return known[key]
+    known = known if isinstance(known, dict) else {}
+    known[key] = _compiles(cc, flag, src)
+    try:
+        os.makedirs(os.path.dirname(PROBES), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(PROBES), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(known, f)
+        os.replace(tmp, PROBES)
+    except OSError:                 # a read-only tree: probe again next time
+        pass
+    return known[key]
+
+
+def _compiles(cc, flag, src):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.c")
         with open(path, "w") as f:
@@ -201,14 +242,6 @@ extensions = [
     )
     for name in MODULES + list(ISA_MODULES)
 ]
-
-
-def _sha256(*parts):
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else repr(part).encode())
-        h.update(b"\0")
-    return h.hexdigest()
 
 
 def _file_digest(path):
