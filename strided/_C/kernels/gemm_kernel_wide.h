@@ -200,25 +200,33 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
             b += 2 * LANES;                                                              \
         }                                                                                \
     } else {                                                                             \
-        const T* ar[14];                                                                 \
-        const int full = nr >= V * LANES;                                                \
+        /* NOTE [ Direct-kernel rows ]: row i of A is group[i / 4] + (i % 4) * rs_a bytes, \
+           an x86 address mode (base + index * 1 or 2, or the register 3 * rs_a), so     \
+           the 12 rows live in 3 pointers and 2 strides, not 12 pointers that spill;     \
+           the ragged vector is always loaded under its mask (all ones when full: one   \
+           load either way, no branch in the loop) */                                   \
+        const char* group[4];                                                            \
+        const int64_t rsb = rs_a * (int64_t)sizeof(T), rs3 = 3 * rsb;                    \
+        const int64_t csb = cs_a * (int64_t)sizeof(T);                                   \
         const L##_MASK mask = L##_MASKN(nr - (V - 1) * LANES);                           \
-        STRIDED_UNROLL16 for (i = 0; i < R; i++) ar[i] = a + i * rs_a;                     \
+        STRIDED_UNROLL16 for (i = 0; i < (R + 3) / 4; i++)                               \
+            group[i] = (const char*)a + 4 * i * rsb;                                     \
         for (p = 0; p < k; p++) {                                                        \
             L##_VEC b0, b1;                                                              \
             if (V == 1) {                                                                \
-                b0 = full ? L##_LOAD(b) : L##_MASKLOAD(b, mask);                         \
+                b0 = L##_MASKLOAD(b, mask);                                              \
                 b1 = b0;                                                                 \
             } else {                                                                     \
                 b0 = L##_LOAD(b);                                                        \
-                b1 = full ? L##_LOAD(b + LANES) : L##_MASKLOAD(b + LANES, mask);         \
+                b1 = L##_MASKLOAD(b + LANES, mask);                                      \
             }                                                                            \
             STRIDED_UNROLL16 for (i = 0; i < R; i++) {                                     \
-                L##_VEC ai = L##_BCAST(ar[i]);                                           \
+                const char* row = group[i / 4] + ((i % 4) == 3 ? rs3 : (i % 4) * rsb);   \
+                L##_VEC ai = L##_BCAST((const T*)row);                                   \
                 acc[i][0] = L##_FMA(ai, b0, acc[i][0]);                                  \
                 if (V > 1) acc[i][1] = L##_FMA(ai, b1, acc[i][1]);                       \
-                ar[i] += cs_a;                                                           \
             }                                                                            \
+            STRIDED_UNROLL16 for (i = 0; i < (R + 3) / 4; i++) group[i] += csb;          \
             b += rs_b;                                                                   \
         }                                                                                \
     }                                                                                    \
