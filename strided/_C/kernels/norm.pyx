@@ -250,6 +250,8 @@ cdef void _backward(floating* dx, const Layout* O, const floating* dy, const Lay
     cdef double sdy, sdxc, istd, scale, k, mdy, count = <double>(L.N * L.S)
     for c in prange(L.C, num_threads=nt, schedule="static"):
         istd = invstd[c]
+        sdy = 0             # assigned, so private to each thread (see _ln_backward_dx)
+        sdxc = 0
         _sums_dy(dy + c * D.sc, D, x + c * L.sc, L, mean[c], &sdy, &sdxc)
         sum_dy[c] = <floating>sdy
         sum_dy_xhat[c] = <floating>(sdxc * istd)
@@ -533,6 +535,10 @@ cdef void _ln_backward_dx(floating* dx, const floating* dy, const floating* x, i
         dxr = dx + r * D
         fm = mean[r]
         fs = rstd[r]
+        # assigned here, so the prange makes them private to each thread: written only
+        # through their addresses, Cython would leave them shared (a race)
+        sg = 0
+        sgxc = 0
         _dual_sums(dyr, w, xr, D, fm, &sg, &sgxc)
         # dx = rstd * g + c1 * (x - mean) + c0: c1 = -rstd^3 sum(g xc) / D, c0 = -rstd sum(g) / D
         c1 = <floating>(-(<double>fs) * fs * fs * sgxc / D)
