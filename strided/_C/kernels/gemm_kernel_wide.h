@@ -353,10 +353,14 @@ STRIDED_WIDE_KERNELS(avx512, STRIDED_AVX512, ZS, ZD)
 /* The P layer is for tests only: its speed does not matter, and at -O3 its 144 spilling
  * bodies cost half of gemm.c's compile time (gcc 12: gemm.c 40 -> 25 s at -O2).  -O2 keeps
  * its arithmetic (the FMAs are intrinsics, in the same order) and so its bits. */
+#if defined(__GNUC__) && !defined(__clang__)     /* clang has no optimize pragma */
 #pragma GCC push_options
 #pragma GCC optimize("O2")
+#endif
 STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2, PS, PD)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 /* ---- packing for the wide tables ----------------------------------------------------
  * NOTE [ Packing A ] and NOTE [ Packing B ] with MR = 12 and NR = 32 / 16.  Row-major B
