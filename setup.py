@@ -101,8 +101,9 @@ PROBES = os.path.join(HERE, "build", "compiler_probes.json")
 def compiler_accepts(flag, src):
     """True when the C compiler compiles and links the program `src` with `flag`.  The
     answer is kept in build/compiler_probes.json under the compiler's and the assembler's
-    paths, sizes and mtimes, the flag and the program: pip loads this file three times per install (build
-    requirements, metadata, build), and each probe costs ~0.3 s of immintrin.h parsing."""
+    paths, sizes and mtimes, the flag and the program: pip loads this file three times per
+    install (build requirements, metadata, build), and each probe costs ~0.3 s of
+    immintrin.h parsing."""
     cc = os.environ.get("CC", "cc")
     exe = shutil.which(cc.split()[0])
     if exe is None:
@@ -114,9 +115,10 @@ def compiler_accepts(flag, src):
             known = json.load(f)
     except (OSError, ValueError):
         known = {}
-    if isinstance(known, dict) and isinstance(known.get(key), bool):
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(known.get(key), bool):
         return known[key]
-    known = known if isinstance(known, dict) else {}
     known[key] = _compiles(cc, flag, src)
     try:
         os.makedirs(os.path.dirname(PROBES), exist_ok=True)

@@ -351,8 +351,9 @@ STRIDED_P_OPS(strided_p8d, double, pd, 4, _mm256_broadcast_sd)
 
 STRIDED_WIDE_KERNELS(avx512, STRIDED_AVX512, ZS, ZD)
 /* The P layer is for tests only: its speed does not matter, and at -O3 its 144 spilling
- * bodies cost half of gemm.c's compile time (gcc 12: gemm.c 40 -> 25 s at -O2).  -O2 keeps
- * its arithmetic (the FMAs are intrinsics, in the same order) and so its bits. */
+ * bodies were a third of gemm.c's compile time (gcc 12 on the AVX-512 Xeon, the fastest of
+ * 4 alternated compiles: gemm.c 31.7 -> 26.1 s at -O2).  -O2 keeps its arithmetic (the
+ * FMAs are intrinsics, in the same order) and so its bits. */
 #if defined(__GNUC__) && !defined(__clang__)     /* clang has no optimize pragma */
 #pragma GCC push_options
 #pragma GCC optimize("O2")
