@@ -148,6 +148,36 @@ def test_sdpa_fully_masked_rows_and_empty(tdt, sdt, tol):
              torch.randn(0, 9, 5, dtype=tdt), tol=tol)
 
 
+
+@pytest.mark.parametrize("tdt,sdt,tol", DTYPES)
+@pytest.mark.parametrize("spread", [1.0, 30.0, 200.0])
+def test_sdpa_wide_scores_and_nan(tdt, sdt, tol, spread, blocks):
+    """Scores spread over tens to hundreds below their row's max (the softmax's exp then
+    runs through its whole range, down to where it flushes to 0) against torch and a
+    float64 NumPy softmax; a NaN in a query row gives that row NaN and leaves the others."""
+    torch.manual_seed(4)
+    q = torch.randn(2, 37, 16, dtype=tdt) * spread ** 0.5
+    k = torch.randn(2, 41, 16, dtype=tdt) * spread ** 0.5
+    v = torch.randn(2, 41, 9, dtype=tdt)
+    run_both(q, k, v, tol=tol)
+    s = q.double().numpy() @ k.double().numpy().transpose(0, 2, 1) / 4.0
+    p = np.exp(s - s.max(-1, keepdims=True))
+    ref = (p / p.sum(-1, keepdims=True)) @ v.double().numpy()
+    out = F.scaled_dot_product_attention(S(q), S(k), S(v)).numpy()
+    np.testing.assert_allclose(out, ref, rtol=0, atol=tol * max(1.0, np.abs(ref).max()))
+    qn = q.clone()
+    qn[1, 5, 3] = math.nan              # every score of one row NaN
+    out = run_both(qn, k, v, tol=tol).detach().numpy()     # NaNs where torch's are
+    assert np.isnan(out[1, 5]).all()
+    rows = np.ones(out.shape[:2], bool)
+    rows[1, 5] = False
+    np.testing.assert_allclose(out[rows], ref[rows], rtol=0,
+                               atol=tol * max(1.0, np.abs(ref).max()))
+    kn = k.clone()
+    kn[0, 40, 0] = math.nan             # one score of every row of matrix 0 NaN
+    out = run_both(q, kn, v, tol=tol).detach().numpy()
+    assert np.isnan(out[0]).all() and not np.isnan(out[1]).any()
+
 @pytest.mark.parametrize("tdt,sdt,tol", DTYPES)
 def test_sdpa_scale_and_gqa(tdt, sdt, tol, blocks):
     torch.manual_seed(4)

@@ -485,6 +485,8 @@ cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch,
             mx = _rowmax(row, n, mrow[i])
             if mx == -INFINITY:         # every key so far hidden: nothing to add
                 for j in range(n):
+                    if row[j] != row[j]:    # ... unless a score is NaN (the max skips
+                        lrow[i] = row[j]    # NaN): the row's output is NaN, as torch's
                     row[j] = 0
                 continue
             mnew = mx
@@ -505,7 +507,7 @@ cdef int _forward_block(const Args* a, int64_t b, int64_t i0, floating* scratch,
     for i in range(m):
         orow = <floating*>a.out + (b * a.Lq + i0 + i) * Ev
         arow = acc + i * Ev
-        if lrow[i] > 0:
+        if lrow[i] != 0:                # > 0, or NaN from a NaN score: out and lse NaN
             inv = 1 / lrow[i]
             for d in range(Ev):
                 orow[d] = arow[d] * inv
