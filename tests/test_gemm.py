@@ -445,6 +445,34 @@ def test_small_path_matches_packed(dtype, layout_a, layout_b, m, n, k):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("m,k", [(12, 8), (24, 13), (37, 300), (60, 3), (97, 385), (11, 9)])
+@pytest.mark.parametrize("pitch", [0, 5])
+def test_packed_a_layouts_identical(dtype, m, k, pitch):
+    """A row-major A (its own transposing packer, 8 or 4 columns at a time, then the
+    columns past a multiple of 8 or 4 and the partial sliver) packs into exactly what a
+    column-major A does, so the packed path's results are the same bits; with KC small,
+    K blocks start at columns that are not multiples of 8."""
+    a = rand((m, k), dtype, 63)
+    b = rand((k, 40), dtype, 64)
+    rows = np.zeros((m, k + pitch), dtype)
+    rows[:, :k] = a
+    A_rows = strided.from_numpy(rows)[:, :k]
+    A_cols = strided.from_numpy(np.ascontiguousarray(a.T)).t()
+    assert A_rows.stride() == (k + pitch, 1) and A_cols.stride() == (1, m)
+    old = _gemm._set_small_work(0)
+    old_blocks = _gemm._block_sizes(dtype)
+    try:
+        for kc in (old_blocks[1], 11):
+            _gemm._set_block_sizes(dtype, (old_blocks[0], kc, old_blocks[2]))
+            got = [strided.mm(A, strided.from_numpy(b)).numpy() for A in (A_rows, A_cols)]
+            np.testing.assert_array_equal(got[0], got[1])
+            check(got[0], ref_product(a, b, dtype), dtype, k)
+    finally:
+        _gemm._set_small_work(old)
+        _gemm._set_block_sizes(dtype, old_blocks)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("m,n,k", [(150, 90, 70), (20, 400, 60), (301, 33, 80)])
 def test_thread_grids_identical(threads, dtype, m, n, k):
     """Whichever way the threads split C (rows, columns), every element gets the same
