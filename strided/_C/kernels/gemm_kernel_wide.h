@@ -444,74 +444,112 @@ static void strided_dpack_a_cols_wide(double* dst, const double* src, int64_t cs
     }
 }
 
-/* Row-major A (cs == 1, the usual case) into 12-row slivers: an MR x kc transpose in
- * registers, 8 columns (float: rows 0-7 as an 8 x 8 block, rows 8-11 as a 4 x 8 one) or
- * 4 columns (double: three 4 x 4 blocks) at a time; column-major A as above; partial
- * slivers and other layouts by the generic loop.  Pure moves: every path packs the
- * generic loop's bits.  The generic loop alone, one element at a time, was 5.1% of the
- * GPT example's training step (6 layers, 384 wide, one thread, perf on the AVX-512 Xeon);
- * these 3.2%, the step 2575-2587 -> 2478-2510 ms (fastest of 6, alternated; the step of
- * benchmarks/bench_seq.py --cases gpt). */
+/* One full 12-row sliver of A whose row r starts at rows[r] (column stride 1): an
+ * MR x kc transpose in registers, 8 columns at a time (float: rows 0-7 as an 8 x 8
+ * block, rows 8-11 as a 4 x 8 one) or 4 (double: three 4 x 4 blocks).  Row-major A
+ * (cs == 1, the usual case) and offset A (the convolution's rows) pack through these;
+ * column-major A as above; partial slivers and other layouts by the generic loops.
+ * Pure moves: every path packs the generic loop's bits.  perf on the AVX-512 Xeon, one
+ * thread: packing A was 5.1% of the GPT example's training step (6 layers, 384 wide; the
+ * step of benchmarks/bench_seq.py --cases gpt) and 5.1% of a ResNet-18 step (batch 32,
+ * benchmarks/bench_train.py --only resnet18) when the generic loops did it, one element at
+ * a time; 2.7% and 3.4% now.  The GPT step: 2575-2587 -> 2478-2510 ms (fastest of 6
+ * calls, 2 alternated runs). */
+STRIDED_AVX2
+static void strided_spack_a_sliver_wide(float* d, const float* const* rows, int64_t kc)
+{
+    const int64_t MR = STRIDED_WIDE_SMR;
+    int64_t p, r;
+    for (p = 0; p + 8 <= kc; p += 8) {
+        float* o = d + p * MR;
+        __m256 r0 = _mm256_loadu_ps(rows[0] + p), r1 = _mm256_loadu_ps(rows[1] + p);
+        __m256 r2 = _mm256_loadu_ps(rows[2] + p), r3 = _mm256_loadu_ps(rows[3] + p);
+        __m256 r4 = _mm256_loadu_ps(rows[4] + p), r5 = _mm256_loadu_ps(rows[5] + p);
+        __m256 r6 = _mm256_loadu_ps(rows[6] + p), r7 = _mm256_loadu_ps(rows[7] + p);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        __m256 q0, q1, q2, q3, w0, w1, w2, w3;
+        _mm256_storeu_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+        /* rows 8-11: lane half h of w_c holds column c + 4h */
+        q0 = _mm256_loadu_ps(rows[8] + p); q1 = _mm256_loadu_ps(rows[9] + p);
+        q2 = _mm256_loadu_ps(rows[10] + p); q3 = _mm256_loadu_ps(rows[11] + p);
+        t0 = _mm256_unpacklo_ps(q0, q1); t1 = _mm256_unpackhi_ps(q0, q1);
+        t2 = _mm256_unpacklo_ps(q2, q3); t3 = _mm256_unpackhi_ps(q2, q3);
+        w0 = _mm256_shuffle_ps(t0, t2, 0x44); w1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        w2 = _mm256_shuffle_ps(t1, t3, 0x44); w3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        _mm_storeu_ps(o + 0 * MR + 8, _mm256_castps256_ps128(w0));
+        _mm_storeu_ps(o + 1 * MR + 8, _mm256_castps256_ps128(w1));
+        _mm_storeu_ps(o + 2 * MR + 8, _mm256_castps256_ps128(w2));
+        _mm_storeu_ps(o + 3 * MR + 8, _mm256_castps256_ps128(w3));
+        _mm_storeu_ps(o + 4 * MR + 8, _mm256_extractf128_ps(w0, 1));
+        _mm_storeu_ps(o + 5 * MR + 8, _mm256_extractf128_ps(w1, 1));
+        _mm_storeu_ps(o + 6 * MR + 8, _mm256_extractf128_ps(w2, 1));
+        _mm_storeu_ps(o + 7 * MR + 8, _mm256_extractf128_ps(w3, 1));
+    }
+    for (; p < kc; p++)
+        for (r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
+}
+
+STRIDED_AVX2
+static void strided_dpack_a_sliver_wide(double* d, const double* const* rows, int64_t kc)
+{
+    const int64_t MR = STRIDED_WIDE_DMR;
+    int64_t p, r, g;
+    for (p = 0; p + 4 <= kc; p += 4)
+        for (g = 0; g < MR; g += 4) {
+            double* o = d + p * MR + g;
+            __m256d r0 = _mm256_loadu_pd(rows[g] + p), r1 = _mm256_loadu_pd(rows[g + 1] + p);
+            __m256d r2 = _mm256_loadu_pd(rows[g + 2] + p), r3 = _mm256_loadu_pd(rows[g + 3] + p);
+            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(o + 0 * MR, _mm256_permute2f128_pd(t0, t2, 0x20));
+            _mm256_storeu_pd(o + 1 * MR, _mm256_permute2f128_pd(t1, t3, 0x20));
+            _mm256_storeu_pd(o + 2 * MR, _mm256_permute2f128_pd(t0, t2, 0x31));
+            _mm256_storeu_pd(o + 3 * MR, _mm256_permute2f128_pd(t1, t3, 0x31));
+        }
+    for (; p < kc; p++)
+        for (r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
+}
+
+#define STRIDED_WIDE_S_SLIVER(d, rows, kc) (strided_spack_a_sliver_wide(d, rows, kc), 1)
+#define STRIDED_WIDE_D_SLIVER(d, rows, kc) (strided_dpack_a_sliver_wide(d, rows, kc), 1)
+
 STRIDED_AVX2
 static void strided_spack_a_wide(float* dst, const float* src, int64_t rs, int64_t cs,
                                  int64_t mc, int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_SMR, mfull = cs == 1 && rs != 1 ? mc / MR * MR : 0;
-    int64_t i0, p, r;
+    const int64_t MR = STRIDED_WIDE_SMR;
+    const float* rows[STRIDED_WIDE_SMR];
+    int64_t i0, r;
     if (rs == 1 && cs != 1) {
         strided_spack_a_cols_wide(dst, src, cs, mc, kc);
         return;
     }
-    for (i0 = 0; i0 < mfull; i0 += MR) {
-        const float* a = src + i0 * rs;
-        float* d = dst + i0 * kc;
-        for (p = 0; p + 8 <= kc; p += 8) {
-            const float* b = a + p;
-            float* o = d + p * MR;
-            __m256 r0 = _mm256_loadu_ps(b), r1 = _mm256_loadu_ps(b + rs);
-            __m256 r2 = _mm256_loadu_ps(b + 2 * rs), r3 = _mm256_loadu_ps(b + 3 * rs);
-            __m256 r4 = _mm256_loadu_ps(b + 4 * rs), r5 = _mm256_loadu_ps(b + 5 * rs);
-            __m256 r6 = _mm256_loadu_ps(b + 6 * rs), r7 = _mm256_loadu_ps(b + 7 * rs);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            __m256 q0, q1, q2, q3, w0, w1, w2, w3;
-            _mm256_storeu_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
-            /* rows 8-11: lane half h of w_c holds column c + 4h */
-            q0 = _mm256_loadu_ps(b + 8 * rs); q1 = _mm256_loadu_ps(b + 9 * rs);
-            q2 = _mm256_loadu_ps(b + 10 * rs); q3 = _mm256_loadu_ps(b + 11 * rs);
-            t0 = _mm256_unpacklo_ps(q0, q1); t1 = _mm256_unpackhi_ps(q0, q1);
-            t2 = _mm256_unpacklo_ps(q2, q3); t3 = _mm256_unpackhi_ps(q2, q3);
-            w0 = _mm256_shuffle_ps(t0, t2, 0x44); w1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            w2 = _mm256_shuffle_ps(t1, t3, 0x44); w3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            _mm_storeu_ps(o + 0 * MR + 8, _mm256_castps256_ps128(w0));
-            _mm_storeu_ps(o + 1 * MR + 8, _mm256_castps256_ps128(w1));
-            _mm_storeu_ps(o + 2 * MR + 8, _mm256_castps256_ps128(w2));
-            _mm_storeu_ps(o + 3 * MR + 8, _mm256_castps256_ps128(w3));
-            _mm_storeu_ps(o + 4 * MR + 8, _mm256_extractf128_ps(w0, 1));
-            _mm_storeu_ps(o + 5 * MR + 8, _mm256_extractf128_ps(w1, 1));
-            _mm_storeu_ps(o + 6 * MR + 8, _mm256_extractf128_ps(w2, 1));
-            _mm_storeu_ps(o + 7 * MR + 8, _mm256_extractf128_ps(w3, 1));
-        }
-        for (; p < kc; p++)
-            for (r = 0; r < MR; r++) d[p * MR + r] = a[r * rs + p];
+    if (cs != 1 || rs == 1) {
+        STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
+        return;
     }
-    if (mfull < mc) {
-        src += mfull * rs;
-        dst += mfull * kc;
-        mc -= mfull;
+    for (i0 = 0; i0 + MR <= mc; i0 += MR) {
+        for (r = 0; r < MR; r++) rows[r] = src + (i0 + r) * rs;
+        strided_spack_a_sliver_wide(dst + i0 * kc, rows, kc);
+    }
+    if (i0 < mc) {
+        src += i0 * rs;
+        dst += i0 * kc;
+        mc -= i0;
         STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
     }
 }
@@ -520,49 +558,41 @@ STRIDED_AVX2
 static void strided_dpack_a_wide(double* dst, const double* src, int64_t rs, int64_t cs,
                                  int64_t mc, int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_DMR, mfull = cs == 1 && rs != 1 ? mc / MR * MR : 0;
-    int64_t i0, p, r, g;
+    const int64_t MR = STRIDED_WIDE_DMR;
+    const double* rows[STRIDED_WIDE_DMR];
+    int64_t i0, r;
     if (rs == 1 && cs != 1) {
         strided_dpack_a_cols_wide(dst, src, cs, mc, kc);
         return;
     }
-    for (i0 = 0; i0 < mfull; i0 += MR) {
-        const double* a = src + i0 * rs;
-        double* d = dst + i0 * kc;
-        for (p = 0; p + 4 <= kc; p += 4)
-            for (g = 0; g < MR; g += 4) {
-                const double* b = a + g * rs + p;
-                double* o = d + p * MR + g;
-                __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + rs);
-                __m256d r2 = _mm256_loadu_pd(b + 2 * rs), r3 = _mm256_loadu_pd(b + 3 * rs);
-                __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-                __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-                _mm256_storeu_pd(o + 0 * MR, _mm256_permute2f128_pd(t0, t2, 0x20));
-                _mm256_storeu_pd(o + 1 * MR, _mm256_permute2f128_pd(t1, t3, 0x20));
-                _mm256_storeu_pd(o + 2 * MR, _mm256_permute2f128_pd(t0, t2, 0x31));
-                _mm256_storeu_pd(o + 3 * MR, _mm256_permute2f128_pd(t1, t3, 0x31));
-            }
-        for (; p < kc; p++)
-            for (r = 0; r < MR; r++) d[p * MR + r] = a[r * rs + p];
+    if (cs != 1 || rs == 1) {
+        STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
+        return;
     }
-    if (mfull < mc) {
-        src += mfull * rs;
-        dst += mfull * kc;
-        mc -= mfull;
+    for (i0 = 0; i0 + MR <= mc; i0 += MR) {
+        for (r = 0; r < MR; r++) rows[r] = src + (i0 + r) * rs;
+        strided_dpack_a_sliver_wide(dst + i0 * kc, rows, kc);
+    }
+    if (i0 < mc) {
+        src += i0 * rs;
+        dst += i0 * kc;
+        mc -= i0;
         STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
     }
 }
 
+STRIDED_AVX2
 static void strided_spack_a_off_wide(float* dst, const float* src, const int64_t* aoff,
                                      int64_t mc, int64_t kc)
 {
-    STRIDED_PACK_A_OFF(float, STRIDED_WIDE_SMR, STRIDED_NO_SLIVER);
+    STRIDED_PACK_A_OFF(float, STRIDED_WIDE_SMR, STRIDED_WIDE_S_SLIVER);
 }
 
+STRIDED_AVX2
 static void strided_dpack_a_off_wide(double* dst, const double* src, const int64_t* aoff,
                                      int64_t mc, int64_t kc)
 {
-    STRIDED_PACK_A_OFF(double, STRIDED_WIDE_DMR, STRIDED_NO_SLIVER);
+    STRIDED_PACK_A_OFF(double, STRIDED_WIDE_DMR, STRIDED_WIDE_D_SLIVER);
 }
 
 static void strided_spack_b_wide_ref(float* dst, const float* src, int64_t rs, int64_t cs,
