@@ -51,10 +51,13 @@ def ops(R, C):
         ("as_strided", f"t.as_strided(({R // 2}, {C // 2}), ({2 * C}, 2))",
          f"as_strided(t, ({R // 2}, {C // 2}), ({2 * C * 4}, 8))"),
         ("contiguous", "tT.contiguous()", "ascontiguousarray(tT)"),
+        ("expanded row, contiguous", f"row.expand({R}, {C}).contiguous()",
+         f"ascontiguousarray(broadcast_to(row, ({R}, {C})))"),
     ]
 
 
-COPY_OPS = {"contiguous"}    # real copies: reported, but left out of the view-op summary
+# real copies: reported, but left out of the view-op summary
+COPY_OPS = {"contiguous", "expanded row, contiguous"}
 
 
 def namespace(lib, R, C):

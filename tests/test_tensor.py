@@ -648,9 +648,11 @@ def test_big_fill_and_to(dtype, threads, restore_threads):
 
 
 # Transpose-like copies (dst and src disagree on the fastest dim) take a tiled path for
-# 2-3 coalesced dims of at least 16 x 16; edges, batches, casts, negative and zero strides.
+# 2-3 coalesced dims of at least 16 x 16 and 1 MiB; edges, batches, casts, negative and
+# zero strides (a row broadcast is no transpose: plain rows, whatever its size).
 TILED_SHAPES = [(16, 16), (17, 33), (100, 37), (15, 200), (16, 15), (1, 64), (64, 1),
-                (3, 40, 50), (2, 16, 17), (5, 31, 7), (2, 3, 20, 20), (257, 129)]
+                (3, 40, 50), (2, 16, 17), (5, 31, 7), (2, 3, 20, 20), (257, 129),
+                (700, 600), (3, 300, 401)]
 
 
 def _tiled_src(kind, shape, a, t):
