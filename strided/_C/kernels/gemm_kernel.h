@@ -851,31 +851,38 @@ static void strided_dpack_b_ref(double* dst, const double* src, int64_t rs, int6
 }
 
 #if STRIDED_HAVE_X86_KERNELS
+/* r[0..7], 8 rows of 8 floats, transposed in registers: r[c] becomes column c */
+STRIDED_AVX2 __attribute__((always_inline))
+static inline void strided_s_transpose8_regs(__m256* r)
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 /* 8 columns x 8 rows of a column-major float B (column j at b + j*cs) -> rows of dst
    (row p at d + p*ds, 32-byte aligned), transposed in registers */
 STRIDED_AVX2
 static inline void strided_s_transpose8(float* d, const float* b, int64_t cs, int64_t ds)
 {
-    __m256 r0 = _mm256_loadu_ps(b), r1 = _mm256_loadu_ps(b + cs);
-    __m256 r2 = _mm256_loadu_ps(b + 2 * cs), r3 = _mm256_loadu_ps(b + 3 * cs);
-    __m256 r4 = _mm256_loadu_ps(b + 4 * cs), r5 = _mm256_loadu_ps(b + 5 * cs);
-    __m256 r6 = _mm256_loadu_ps(b + 6 * cs), r7 = _mm256_loadu_ps(b + 7 * cs);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_store_ps(d + 0 * ds, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_store_ps(d + 1 * ds, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_store_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_store_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_store_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_store_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_store_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_store_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+    __m256 r[8];
+    int q;
+    for (q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(b + q * cs);
+    strided_s_transpose8_regs(r);
+    for (q = 0; q < 8; q++) _mm256_store_ps(d + q * ds, r[q]);
 }
 
 /* Row-major B (cs == 1): 8 rows at a time are dealt out to the slivers with 32-byte moves
@@ -953,18 +960,27 @@ static void strided_spack_b_avx2(float* dst, const float* src, int64_t rs, int64
         strided_spack_b_ref(dst + nfull * 16 * kc, src + nfull * 16 * cs, rs, cs, kc, nc % 16);
 }
 
+/* r[0..3], 4 rows of 4 doubles, transposed in registers: r[c] becomes column c */
+STRIDED_AVX2 __attribute__((always_inline))
+static inline void strided_d_transpose4_regs(__m256d* r)
+{
+    __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
 /* 4 columns x 4 rows of a column-major double B -> rows of dst (row p at d + p*ds) */
 STRIDED_AVX2
 static inline void strided_d_transpose4(double* d, const double* b, int64_t cs, int64_t ds)
 {
-    __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + cs);
-    __m256d r2 = _mm256_loadu_pd(b + 2 * cs), r3 = _mm256_loadu_pd(b + 3 * cs);
-    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-    _mm256_store_pd(d + 0 * ds, _mm256_permute2f128_pd(t0, t2, 0x20));
-    _mm256_store_pd(d + 1 * ds, _mm256_permute2f128_pd(t1, t3, 0x20));
-    _mm256_store_pd(d + 2 * ds, _mm256_permute2f128_pd(t0, t2, 0x31));
-    _mm256_store_pd(d + 3 * ds, _mm256_permute2f128_pd(t1, t3, 0x31));
+    __m256d r[4];
+    int q;
+    for (q = 0; q < 4; q++) r[q] = _mm256_loadu_pd(b + q * cs);
+    strided_d_transpose4_regs(r);
+    for (q = 0; q < 4; q++) _mm256_store_pd(d + q * ds, r[q]);
 }
 
 STRIDED_AVX2

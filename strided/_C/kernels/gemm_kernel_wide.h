@@ -389,59 +389,38 @@ STRIDED_WIDE_KERNELS(avx512p, STRIDED_AVX2, PS, PD)
     }
 
 /* Column-major A (rs == 1, A is a transpose): each column of a full sliver is 12
- * contiguous elements, copied in 2 (float) / 3 (double) moves, 4 columns at a time across
- * all slivers as strided_spack_a_cols_avx2 does (NOTE [ Packing A ]). */
+ * contiguous elements, one fixed-size copy (2 or 3 vector moves), 4 columns at a time
+ * across all slivers as strided_spack_a_cols_avx2 does (NOTE [ Packing A ]). */
+#define STRIDED_WIDE_PACK_A_COLS(T, MR_)                                                 \
+    const int64_t mfull = mc / MR_ * MR_, rs = 1;                                        \
+    int64_t p0, i0, p;                                                                   \
+    for (p0 = 0; p0 < kc; p0 += STRIDED_PACK_A_COLS_PB) {                                \
+        const int64_t p1 = p0 + STRIDED_PACK_A_COLS_PB < kc ? p0 + STRIDED_PACK_A_COLS_PB : kc; \
+        for (i0 = 0; i0 < mfull; i0 += MR_) {                                            \
+            const T* a = src + i0 + p0 * cs;                                             \
+            T* d = dst + i0 * kc + p0 * MR_;                                             \
+            for (p = p0; p < p1; p++, a += cs, d += MR_) memcpy(d, a, MR_ * sizeof(T));  \
+        }                                                                                \
+    }                                                                                    \
+    if (mfull < mc) {                                                                    \
+        src += mfull;                                                                    \
+        dst += mfull * kc;                                                               \
+        mc -= mfull;                                                                     \
+        STRIDED_PACK_A_GENERIC(T, MR_);                                                  \
+    }
+
 STRIDED_AVX2
 static void strided_spack_a_cols_wide(float* dst, const float* src, int64_t cs, int64_t mc,
                                       int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_SMR, mfull = mc / MR * MR;
-    int64_t p0, i0, p;
-    for (p0 = 0; p0 < kc; p0 += STRIDED_PACK_A_COLS_PB) {
-        const int64_t p1 = p0 + STRIDED_PACK_A_COLS_PB < kc ? p0 + STRIDED_PACK_A_COLS_PB : kc;
-        for (i0 = 0; i0 < mfull; i0 += MR) {
-            const float* a = src + i0 + p0 * cs;
-            float* d = dst + i0 * kc + p0 * MR;
-            for (p = p0; p < p1; p++, a += cs, d += MR) {
-                _mm256_storeu_ps(d, _mm256_loadu_ps(a));
-                _mm_storeu_ps(d + 8, _mm_loadu_ps(a + 8));
-            }
-        }
-    }
-    if (mfull < mc) {
-        const int64_t rs = 1;
-        src += mfull;
-        dst += mfull * kc;
-        mc -= mfull;
-        STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
-    }
+    STRIDED_WIDE_PACK_A_COLS(float, STRIDED_WIDE_SMR)
 }
 
 STRIDED_AVX2
 static void strided_dpack_a_cols_wide(double* dst, const double* src, int64_t cs, int64_t mc,
                                       int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_DMR, mfull = mc / MR * MR;
-    int64_t p0, i0, p;
-    for (p0 = 0; p0 < kc; p0 += STRIDED_PACK_A_COLS_PB) {
-        const int64_t p1 = p0 + STRIDED_PACK_A_COLS_PB < kc ? p0 + STRIDED_PACK_A_COLS_PB : kc;
-        for (i0 = 0; i0 < mfull; i0 += MR) {
-            const double* a = src + i0 + p0 * cs;
-            double* d = dst + i0 * kc + p0 * MR;
-            for (p = p0; p < p1; p++, a += cs, d += MR) {
-                _mm256_storeu_pd(d, _mm256_loadu_pd(a));
-                _mm256_storeu_pd(d + 4, _mm256_loadu_pd(a + 4));
-                _mm256_storeu_pd(d + 8, _mm256_loadu_pd(a + 8));
-            }
-        }
-    }
-    if (mfull < mc) {
-        const int64_t rs = 1;
-        src += mfull;
-        dst += mfull * kc;
-        mc -= mfull;
-        STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
-    }
+    STRIDED_WIDE_PACK_A_COLS(double, STRIDED_WIDE_DMR)
 }
 
 /* One full 12-row sliver of A whose row r starts at rows[r] (column stride 1): an
@@ -460,44 +439,23 @@ static void strided_spack_a_sliver_wide(float* d, const float* const* rows, int6
 {
     const int64_t MR = STRIDED_WIDE_SMR;
     int64_t p, r;
+    int q;
     for (p = 0; p + 8 <= kc; p += 8) {
         float* o = d + p * MR;
-        __m256 r0 = _mm256_loadu_ps(rows[0] + p), r1 = _mm256_loadu_ps(rows[1] + p);
-        __m256 r2 = _mm256_loadu_ps(rows[2] + p), r3 = _mm256_loadu_ps(rows[3] + p);
-        __m256 r4 = _mm256_loadu_ps(rows[4] + p), r5 = _mm256_loadu_ps(rows[5] + p);
-        __m256 r6 = _mm256_loadu_ps(rows[6] + p), r7 = _mm256_loadu_ps(rows[7] + p);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        __m256 q0, q1, q2, q3, w0, w1, w2, w3;
-        _mm256_storeu_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-        _mm256_storeu_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-        _mm256_storeu_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-        _mm256_storeu_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-        _mm256_storeu_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-        _mm256_storeu_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-        _mm256_storeu_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-        _mm256_storeu_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
-        /* rows 8-11: lane half h of w_c holds column c + 4h */
-        q0 = _mm256_loadu_ps(rows[8] + p); q1 = _mm256_loadu_ps(rows[9] + p);
-        q2 = _mm256_loadu_ps(rows[10] + p); q3 = _mm256_loadu_ps(rows[11] + p);
-        t0 = _mm256_unpacklo_ps(q0, q1); t1 = _mm256_unpackhi_ps(q0, q1);
-        t2 = _mm256_unpacklo_ps(q2, q3); t3 = _mm256_unpackhi_ps(q2, q3);
-        w0 = _mm256_shuffle_ps(t0, t2, 0x44); w1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        w2 = _mm256_shuffle_ps(t1, t3, 0x44); w3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        _mm_storeu_ps(o + 0 * MR + 8, _mm256_castps256_ps128(w0));
-        _mm_storeu_ps(o + 1 * MR + 8, _mm256_castps256_ps128(w1));
-        _mm_storeu_ps(o + 2 * MR + 8, _mm256_castps256_ps128(w2));
-        _mm_storeu_ps(o + 3 * MR + 8, _mm256_castps256_ps128(w3));
-        _mm_storeu_ps(o + 4 * MR + 8, _mm256_extractf128_ps(w0, 1));
-        _mm_storeu_ps(o + 5 * MR + 8, _mm256_extractf128_ps(w1, 1));
-        _mm_storeu_ps(o + 6 * MR + 8, _mm256_extractf128_ps(w2, 1));
-        _mm_storeu_ps(o + 7 * MR + 8, _mm256_extractf128_ps(w3, 1));
+        __m256 v[8], t0, t1, t2, t3, w[4];
+        for (q = 0; q < 8; q++) v[q] = _mm256_loadu_ps(rows[q] + p);
+        strided_s_transpose8_regs(v);
+        for (q = 0; q < 8; q++) _mm256_storeu_ps(o + q * MR, v[q]);
+        /* rows 8-11 as a 4 x 8 block: lane half h of w[c] holds column c + 4h */
+        for (q = 0; q < 4; q++) v[q] = _mm256_loadu_ps(rows[8 + q] + p);
+        t0 = _mm256_unpacklo_ps(v[0], v[1]); t1 = _mm256_unpackhi_ps(v[0], v[1]);
+        t2 = _mm256_unpacklo_ps(v[2], v[3]); t3 = _mm256_unpackhi_ps(v[2], v[3]);
+        w[0] = _mm256_shuffle_ps(t0, t2, 0x44); w[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+        w[2] = _mm256_shuffle_ps(t1, t3, 0x44); w[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+        for (q = 0; q < 4; q++) {
+            _mm_storeu_ps(o + q * MR + 8, _mm256_castps256_ps128(w[q]));
+            _mm_storeu_ps(o + (q + 4) * MR + 8, _mm256_extractf128_ps(w[q], 1));
+        }
     }
     for (; p < kc; p++)
         for (r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
@@ -508,17 +466,13 @@ static void strided_dpack_a_sliver_wide(double* d, const double* const* rows, in
 {
     const int64_t MR = STRIDED_WIDE_DMR;
     int64_t p, r, g;
+    int q;
     for (p = 0; p + 4 <= kc; p += 4)
         for (g = 0; g < MR; g += 4) {
-            double* o = d + p * MR + g;
-            __m256d r0 = _mm256_loadu_pd(rows[g] + p), r1 = _mm256_loadu_pd(rows[g + 1] + p);
-            __m256d r2 = _mm256_loadu_pd(rows[g + 2] + p), r3 = _mm256_loadu_pd(rows[g + 3] + p);
-            __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-            __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-            _mm256_storeu_pd(o + 0 * MR, _mm256_permute2f128_pd(t0, t2, 0x20));
-            _mm256_storeu_pd(o + 1 * MR, _mm256_permute2f128_pd(t1, t3, 0x20));
-            _mm256_storeu_pd(o + 2 * MR, _mm256_permute2f128_pd(t0, t2, 0x31));
-            _mm256_storeu_pd(o + 3 * MR, _mm256_permute2f128_pd(t1, t3, 0x31));
+            __m256d v[4];
+            for (q = 0; q < 4; q++) v[q] = _mm256_loadu_pd(rows[g + q] + p);
+            strided_d_transpose4_regs(v);
+            for (q = 0; q < 4; q++) _mm256_storeu_pd(d + (p + q) * MR + g, v[q]);
         }
     for (; p < kc; p++)
         for (r = 0; r < MR; r++) d[p * MR + r] = rows[r][p];
@@ -527,61 +481,46 @@ static void strided_dpack_a_sliver_wide(double* d, const double* const* rows, in
 #define STRIDED_WIDE_S_SLIVER(d, rows, kc) (strided_spack_a_sliver_wide(d, rows, kc), 1)
 #define STRIDED_WIDE_D_SLIVER(d, rows, kc) (strided_dpack_a_sliver_wide(d, rows, kc), 1)
 
+/* The wide table's A packer: column-major, row-major (full slivers through SLIVER_), the
+ * rest by the generic loop. */
+#define STRIDED_WIDE_PACK_A(T, MR_, COLS_, SLIVER_)                                      \
+    const T* rows[MR_];                                                                  \
+    int64_t i0, r;                                                                       \
+    if (rs == 1 && cs != 1) {                                                            \
+        COLS_(dst, src, cs, mc, kc);                                                     \
+        return;                                                                          \
+    }                                                                                    \
+    if (cs != 1 || rs == 1) {                                                            \
+        STRIDED_PACK_A_GENERIC(T, MR_);                                                  \
+        return;                                                                          \
+    }                                                                                    \
+    for (i0 = 0; i0 + MR_ <= mc; i0 += MR_) {                                            \
+        for (r = 0; r < MR_; r++) rows[r] = src + (i0 + r) * rs;                         \
+        SLIVER_(dst + i0 * kc, rows, kc);                                                \
+    }                                                                                    \
+    if (i0 < mc) {                                                                       \
+        src += i0 * rs;                                                                  \
+        dst += i0 * kc;                                                                  \
+        mc -= i0;                                                                        \
+        STRIDED_PACK_A_GENERIC(T, MR_);                                                  \
+    }
+
 STRIDED_AVX2
 static void strided_spack_a_wide(float* dst, const float* src, int64_t rs, int64_t cs,
                                  int64_t mc, int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_SMR;
-    const float* rows[STRIDED_WIDE_SMR];
-    int64_t i0, r;
-    if (rs == 1 && cs != 1) {
-        strided_spack_a_cols_wide(dst, src, cs, mc, kc);
-        return;
-    }
-    if (cs != 1 || rs == 1) {
-        STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
-        return;
-    }
-    for (i0 = 0; i0 + MR <= mc; i0 += MR) {
-        for (r = 0; r < MR; r++) rows[r] = src + (i0 + r) * rs;
-        strided_spack_a_sliver_wide(dst + i0 * kc, rows, kc);
-    }
-    if (i0 < mc) {
-        src += i0 * rs;
-        dst += i0 * kc;
-        mc -= i0;
-        STRIDED_PACK_A_GENERIC(float, STRIDED_WIDE_SMR);
-    }
+    STRIDED_WIDE_PACK_A(float, STRIDED_WIDE_SMR, strided_spack_a_cols_wide,
+                        strided_spack_a_sliver_wide)
 }
 
 STRIDED_AVX2
 static void strided_dpack_a_wide(double* dst, const double* src, int64_t rs, int64_t cs,
                                  int64_t mc, int64_t kc)
 {
-    const int64_t MR = STRIDED_WIDE_DMR;
-    const double* rows[STRIDED_WIDE_DMR];
-    int64_t i0, r;
-    if (rs == 1 && cs != 1) {
-        strided_dpack_a_cols_wide(dst, src, cs, mc, kc);
-        return;
-    }
-    if (cs != 1 || rs == 1) {
-        STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
-        return;
-    }
-    for (i0 = 0; i0 + MR <= mc; i0 += MR) {
-        for (r = 0; r < MR; r++) rows[r] = src + (i0 + r) * rs;
-        strided_dpack_a_sliver_wide(dst + i0 * kc, rows, kc);
-    }
-    if (i0 < mc) {
-        src += i0 * rs;
-        dst += i0 * kc;
-        mc -= i0;
-        STRIDED_PACK_A_GENERIC(double, STRIDED_WIDE_DMR);
-    }
+    STRIDED_WIDE_PACK_A(double, STRIDED_WIDE_DMR, strided_dpack_a_cols_wide,
+                        strided_dpack_a_sliver_wide)
 }
 
-STRIDED_AVX2
 static void strided_spack_a_off_wide(float* dst, const float* src, const int64_t* aoff,
                                      int64_t mc, int64_t kc)
 {
