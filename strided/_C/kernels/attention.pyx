@@ -24,7 +24,9 @@ runs (static schedule), so a thread packs each matrix's k^T about once; the back
 splits over b (one thread owns a b's dq, dk and dv, so nothing is shared or summed; with
 fewer matrices than threads the others idle).  No result depends on the thread count.
 A row with every key masked (bool False, -inf, or causal with no key) gives out = 0,
-lse = -inf and zero gradients, as PyTorch's CPU kernels do.
+lse = -inf and zero gradients, as PyTorch's CPU kernels do; a row with a NaN score (a NaN
+in its query, or in any key it sees) gives out and lse NaN, as PyTorch's, though the row
+max skips NaN: a NaN score makes the sum l NaN.
 
 Layout contract: q, k, v have unit stride along their last dim (scaled_dot_product_attention
 copies an operand that does not, which costs O(L x E), not O(Lq x Lk)); their other strides, and the
