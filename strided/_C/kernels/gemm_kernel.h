@@ -518,10 +518,11 @@ static int strided_dgemv_avx2(const double* M, int64_t rsM, int64_t csM, const d
  * NOTE [ Packing A ]
  * dst receives A[0:mc, 0:kc] (src at its element (0, 0)) as MR-tall slivers: sliver s at
  * dst + s*MR*kc, its column p at [p*MR, p*MR + MR), rows past mc zero.  Column-major A
- * (rs == 1: A is a transpose) copies MR contiguous elements per column (the AVX2 variant
- * 4 columns at a time across all slivers, see strided_spack_a_cols_avx2); row-major A
- * (cs == 1, the usual case) is an MR x kc transpose, done 8 (float) / 4 (double) columns
- * at a time in registers by the AVX2 variant.
+ * (rs == 1: A is a transpose) copies MR contiguous elements per column (the AVX2 and wide
+ * variants 4 columns at a time across all slivers, see strided_spack_a_cols_avx2 and
+ * strided_spack_a_cols_wide); row-major A (cs == 1, the usual case) is an MR x kc
+ * transpose, done 8 (float) / 4 (double) columns at a time in registers by the AVX2 and
+ * wide variants (strided_spack_a_sliver_avx2, strided_spack_a_sliver_wide).
  */
 #define STRIDED_PACK_A_GENERIC(T, MR_)                                                   \
     do {                                                                                 \
