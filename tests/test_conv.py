@@ -178,13 +178,14 @@ def force_where_usable(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gro
                          split=split)
 
 
-@pytest.fixture(params=["auto", "image", "blocks", "offset", "taps", "batched"])
+@pytest.fixture(params=["auto", "image", "blocks", "offset", "taps", "batched", "winograd"])
 def conv_path(request):
     """Run a test on the automatic choice, then forced onto each forward path (NOTE
     [ Choosing a convolution path ]): B packed from the windows image by image, or over
     blocks of images, the padded image's row offsets (NOTE [ Convolution over the padded
     image ]), its column taps in small bands and chunks (NOTE [ Column taps for strided
-    convolutions ]) and batch-innermost (NOTE [ Batch-innermost convolution ]).  A
+    convolutions ]), batch-innermost (NOTE [ Batch-innermost convolution ]) and in
+    Winograd tiles (NOTE [ Winograd convolution ]).  A
     geometry the forced path cannot run must raise."""
     from strided._C.kernels import conv as K
     forward = None if request.param == "auto" else request.param
@@ -612,7 +613,7 @@ OFFSET_CASES = [
 
 @pytest.mark.parametrize("case", OFFSET_CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("path", ["image", "blocks", "offset"])
+@pytest.mark.parametrize("path", ["image", "blocks", "offset", "winograd"])
 def test_stride1_paths_forward_and_gradients(case, dtype, path):
     """Forward, grad_input and grad_weight of stride-1 convolutions on the offset path
     (grad_input there is the convolution of grad_output with the flipped, transposed
@@ -762,7 +763,7 @@ def test_all_gradients_when_weight_gradient_runs_over_image_blocks(offset, threa
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("path", ["image", "blocks", "offset", "batched"])
+@pytest.mark.parametrize("path", ["image", "blocks", "offset", "batched", "winograd"])
 def test_weight_and_input_gradients_on_every_path(case, path):
     """Every geometry of CASES (strides, dilations, groups) with each backward path forced
     wherever the geometry can use it (the weight gradient over the padded image's phases,
@@ -974,3 +975,124 @@ def test_thresholds_table():
     with pytest.raises(ValueError, match="at least 1"):
         Kc._set_thresholds(chunk_taps=0)
     assert Kc._thresholds() == table
+
+
+# --------------------------------------------------------------------------------------
+# NOTE [ Winograd convolution ]
+# --------------------------------------------------------------------------------------
+
+# (N, C, H, W, K, padding (top, left, bottom, right)): odd and even outputs (a last tile
+# row or column cut in half), one-pixel outputs, a padding past the kernel's reach
+# (tiles wholly in the padding), asymmetric paddings, many channels (several K blocks of
+# U when winograd_a_elems is small)
+WINOGRAD_CASES = [
+    (2, 5, 7, 9, 6, (1, 1, 1, 1)),
+    (3, 4, 6, 6, 3, (0, 0, 0, 0)),
+    (1, 3, 1, 1, 4, (1, 1, 1, 1)),
+    (2, 2, 3, 2, 5, (3, 2, 3, 2)),
+    (2, 6, 8, 5, 7, (0, 2, 1, 0)),
+    (1, 70, 5, 6, 33, (1, 1, 1, 1)),
+    (4, 16, 11, 13, 24, (1, 1, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("blocking", ["default", "small"])
+def test_winograd_forward_and_input_gradient(case, dtype, blocking):
+    """The Winograd path (forward, and the input gradient as the convolution of
+    grad_output with the flipped weight) against the float64 tap-loop reference, in every
+    layout, with bias; "small" blocking cuts the tiles into one-row blocks and U into K
+    blocks of 16 channels, so blocks end mid-image and the GEMMs accumulate over K
+    blocks."""
+    from strided._C.kernels import conv as Kc
+    N, C, H, W, K, (pt, pl, pb, pr) = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, 3, 3)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    ref = ref_conv2d(xp, w, b)
+    go = rng.standard_normal(ref.shape).astype(dtype)
+    pads = (pt, pl, pb, pr)
+    symmetric = pt == pb and pl == pr
+    ref_gx = ref_conv2d_grads(go, x, w, (1, 1), ((pt, pb), (pl, pr)))[0] if symmetric else None
+    old = Kc._set_thresholds(winograd_tiles=1, winograd_a_elems=1) if blocking == "small" else None
+    try:
+        assert Kc._usable_paths(T(x), T(w), padding=pads)["forward"][-1] == "winograd"
+        with Kc._force_path(forward="winograd",
+                            input_grad="winograd" if symmetric and max(pads) <= 2 else None):
+            assert Kc._select_forward(T(x), T(w), padding=pads) == "winograd"
+            for kind in ("contiguous", "channels_last", "stepped", "negative"):
+                out = Kc.conv2d_forward(layout(x, kind), T(w), T(b), 1, 1, pt, pl, 1, 1, 1,
+                                        pb, pr)
+                np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
+                if ref_gx is not None:
+                    gx = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, (pt, pl), 1, 1,
+                                           (True, False, False))[0]
+                    np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
+    finally:
+        if old is not None:
+            Kc._set_thresholds(**old)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_rounding_and_threads(dtype):
+    """Within a few times the direct GEMM's rounding error of a float64 reference (the
+    output is a sum of up to 9 transformed values, NOTE [ Winograd convolution ]), and the
+    same bits on one and two threads and under any blocking of the tiles (the K blocks of
+    U, which round the sums differently, depend on the layer alone)."""
+    from strided._C.kernels import conv as Kc
+    x = rng.standard_normal((3, 64, 14, 15)).astype(dtype)
+    w = (rng.standard_normal((72, 64, 3, 3)) / 24).astype(dtype)
+    ref = ref_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), (1, 1))
+    outs = {}
+    old_threads = strided.get_num_threads()
+    try:
+        for path in ("winograd", "image"):
+            for threads in (1, 2):
+                strided.set_num_threads(threads)
+                with Kc._force_path(forward=path):
+                    outs[path, threads] = F.conv2d(T(x), T(w), padding=1).numpy()
+        with Kc._force_path(forward="winograd"):
+            old = Kc._set_thresholds(winograd_tiles=9)
+            try:
+                outs["blocked"] = F.conv2d(T(x), T(w), padding=1).numpy()
+            finally:
+                Kc._set_thresholds(**old)
+    finally:
+        strided.set_num_threads(old_threads)
+    assert np.array_equal(outs["winograd", 1], outs["winograd", 2])
+    assert np.array_equal(outs["winograd", 1], outs["blocked"])
+    err_w = np.abs(outs["winograd", 1] - ref).max()
+    err_d = np.abs(outs["image", 1] - ref).max()
+    eps = np.finfo(dtype).eps
+    assert err_w <= max(8 * err_d, 64 * eps * np.abs(ref).max()), (err_w, err_d)
+
+
+def test_winograd_choice():
+    """Chosen for ResNet's 3x3 stride-1 layers (forward and input gradient), not for few
+    channels, few tiles, strides, dilation, groups or other kernel sizes, and never for
+    the weight gradient; forcing it where it cannot run raises."""
+    from strided._C.kernels import conv as Kc
+    x = T(np.zeros((8, 64, 16, 16), np.float32))
+    w = T(np.zeros((64, 64, 3, 3), np.float32))
+    assert Kc._select_forward(x, w, padding=(1, 1)) == "winograd"
+    assert Kc._select_backward(x, w, padding=(1, 1))[0] == "winograd"
+    assert Kc._select_backward(x, w, padding=(1, 1))[1] != "winograd"
+    assert Kc._select_forward(T(np.zeros((8, 16, 16, 16), np.float32)),
+                              T(np.zeros((64, 16, 3, 3), np.float32)), padding=(1, 1)) != "winograd"
+    assert Kc._select_forward(T(np.zeros((1, 64, 4, 4), np.float32)), w,
+                              padding=(1, 1)) != "winograd"
+    for args in (dict(stride=(2, 2)), dict(dilation=(2, 1))):
+        assert Kc._select_forward(x, w, padding=(1, 1), **args) != "winograd"
+    assert "winograd" not in Kc._usable_paths(x, T(np.zeros((64, 32, 3, 3), np.float32)),
+                                              padding=(1, 1), groups=2)["forward"]
+    assert "winograd" not in Kc._usable_paths(x, T(np.zeros((64, 64, 5, 5), np.float32)),
+                                              padding=(2, 2))["forward"]
+    assert "winograd" not in Kc._usable_paths(x, w, padding=(1, 1))["weight_grad"]
+    with Kc._force_path(weight_grad="winograd"):
+        with pytest.raises(RuntimeError, match="weight gradient has no Winograd path"):
+            F.conv2d_backward(T(np.zeros((8, 64, 16, 16), np.float32)), x, w, 1, 1, 1, 1)
+    with Kc._force_path(forward="winograd"):
+        with pytest.raises(RuntimeError, match="3x3 kernel, stride 1"):
+            F.conv2d(x, w, stride=2, padding=1)

@@ -36,6 +36,8 @@ convolution path ] in select.pxi picks one per call):
                  strided convolutions ])
   - batched.pxi  the whole batch as one GEMM, batch innermost (NOTE [ Batch-innermost
                  convolution ])
+  - winograd.pxi 3x3 stride-1 convolutions (and their input gradients) in 2x2 output
+                 tiles, 16 GEMMs of transformed tiles (NOTE [ Winograd convolution ])
   - integer.pxi  a direct loop for integer dtypes (NOTE [ Integer convolution ])
   - common.pxi   the geometry, the window packers, im2col/col2im, the workspace bound, the
                  scratch buffer; thresholds.pxi the cut-offs (NOTE [ Convolution
@@ -58,6 +60,17 @@ cdef extern from *:
 cdef extern from "conv_kernels.h" nogil:
     void strided_gather2_f32(float* dst, const float* src, int64_t n)
     void strided_gather2_f64(double* dst, const double* src, int64_t n)
+    void strided_wino_in_f32(const float* E, const float* O, int64_t L, float* v, int64_t CP,
+                             int64_t TW)
+    void strided_wino_in_f64(const double* E, const double* O, int64_t L, double* v,
+                             int64_t CP, int64_t TW)
+    void strided_wino_weight_f32(const float* w, float* U, int64_t KC, int64_t q0, int64_t q1)
+    void strided_wino_weight_f64(const double* w, double* U, int64_t KC, int64_t q0,
+                                 int64_t q1)
+    void strided_wino_out_f32(const float* m, int64_t KP, int64_t TW, float b, float* r0,
+                              float* r1)
+    void strided_wino_out_f64(const double* m, int64_t KP, int64_t TW, double b, double* r0,
+                              double* r1)
 
 from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
@@ -95,6 +108,7 @@ include "conv_paths/blocks.pxi"
 include "conv_paths/offset.pxi"
 include "conv_paths/taps.pxi"
 include "conv_paths/batched.pxi"
+include "conv_paths/winograd.pxi"
 include "conv_paths/integer.pxi"
 include "conv_paths/select.pxi"
 
@@ -197,7 +211,9 @@ def conv2d_forward(Tensor x, Tensor w, Tensor bias, int64_t sH, int64_t sW, int6
                     _add_bias(<double*>op + n * g.K * g.OH * g.OW, <const double*>bp, g.K, g.OH * g.OW)
         return out
     by_batch = _split(&g, &f, &nt)
-    if path == PATH_TAPS:
+    if path == PATH_WINOGRAD:
+        _run_forward_winograd(&g, dtype, xp, wp, bp, op, nt)
+    elif path == PATH_TAPS:
         _run_forward_taps(&g, dtype, xp, wp, bp, op)
     elif path == PATH_OFFSET:
         _run_forward_offset(&g, dtype, xp, wp, bp, op, nt, by_batch)
@@ -256,6 +272,8 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
     if xq == PATH_NONE and wq == PATH_NONE:
         return gx, gw, gb
     by_batch = _split(&g, &f, &nt)
+    if xq == PATH_WINOGRAD:
+        _run_input_grad_winograd(&g, dtype, gop, w, gxp, nt)
     if xq == PATH_OFFSET:
         _run_input_grad_offset(&g, dtype, gop, w, gxp, nt, by_batch)
     if wq == PATH_BLOCKS:

@@ -1,4 +1,5 @@
-/* Small copy kernels for strided/_C/kernels/conv.pyx (conv_paths/taps.pxi).
+/* Small copy and transform kernels for strided/_C/kernels/conv.pyx (conv_paths/taps.pxi,
+ * conv_paths/winograd.pxi).
  *
  * NOTE [ Gathering every other element ]
  * A stride-2 convolution copies each input row into its column taps (NOTE [ Column taps
@@ -45,5 +46,93 @@ static inline void strided_gather2_f64(double* __restrict dst, const double* __r
 #endif
     for (; j < n; j++) dst[j] = src[2 * j];
 }
+
+/* NOTE [ Winograd transforms ] (conv_paths/winograd.pxi, NOTE [ Winograd convolution ])
+ * The input transform of one channel's tile row: E[r*L + i] and O[r*L + i] hold input row
+ * r of the tiles (r = 0..3) at columns 2i - pW and 2i + 1 - pW (zero outside the image),
+ * i < L = TW + 1; tile tw's columns are E[tw], O[tw], E[tw + 1], O[tw + 1].  Writes
+ * v[xi*CP + tw] = (B^T d B)[xi] for tw < TW, xi = 4a + b.  The output transform: m[xi*KP +
+ * tw] holds M[xi] of tile tw; writes row 0 of the 2x2 outputs (plus bias) to r0[2tw],
+ * r0[2tw + 1] and row 1 to r1.  Plain loops over tw on restrict pointers, which gcc
+ * vectorizes (Cython's code, with possible aliasing between V and the rows, stayed
+ * scalar). */
+#define STRIDED_WINO_IN(NAME, T)                                                            \
+static inline void NAME##_row(const T* __restrict ex, const T* __restrict ey,               \
+                              const T* __restrict ox, const T* __restrict oy, T sg,         \
+                              T* __restrict v0, T* __restrict v1, T* __restrict v2,         \
+                              T* __restrict v3, int64_t TW)                                 \
+{                                                                                           \
+    /* row a of B^T d (x + sg*y of two input rows, sg = +-1: exact) at the columns          \
+       E[i], O[i], E[i+1], O[i+1], then B^T over those columns */                           \
+    for (int64_t i = 0; i < TW; i++) {                                                      \
+        T p = ex[i] + sg * ey[i], q = ox[i] + sg * oy[i];                                   \
+        T r = ex[i + 1] + sg * ey[i + 1], s = ox[i + 1] + sg * oy[i + 1];                   \
+        v0[i] = p - r;                                                                      \
+        v1[i] = q + r;                                                                      \
+        v2[i] = r - q;                                                                      \
+        v3[i] = q - s;                                                                      \
+    }                                                                                       \
+}                                                                                           \
+static inline void NAME(const T* E, const T* O, int64_t L, T* v, int64_t CP, int64_t TW)    \
+{                                                                                           \
+    /* B^T's rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3 */                                    \
+    static const int x_row[4] = {0, 1, 2, 1}, y_row[4] = {2, 2, 1, 3};                      \
+    for (int a = 0; a < 4; a++)                                                             \
+        NAME##_row(E + x_row[a] * L, E + y_row[a] * L, O + x_row[a] * L, O + y_row[a] * L,  \
+                   a == 1 ? (T)1 : (T)-1, v + 4 * a * CP, v + (4 * a + 1) * CP,             \
+                   v + (4 * a + 2) * CP, v + (4 * a + 3) * CP, TW);                         \
+}
+
+/* U[xi*KC + q] = (G g G^T)[xi] for the 3x3 kernels g = w + 9q, q0 <= q < q1 */
+#define STRIDED_WINO_WEIGHT(NAME, T)                                                        \
+static inline void NAME(const T* __restrict w, T* __restrict U, int64_t KC, int64_t q0,     \
+                        int64_t q1)                                                         \
+{                                                                                           \
+    const T h = (T)0.5;                                                                     \
+    for (int64_t q = q0; q < q1; q++) {                                                     \
+        const T* g = w + 9 * q;                                                             \
+        T t[12];                                                                            \
+        for (int i = 0; i < 3; i++) {   /* G g: g0, (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2 */ \
+            t[i] = g[i];                                                                    \
+            t[3 + i] = h * (g[i] + g[3 + i] + g[6 + i]);                                    \
+            t[6 + i] = h * (g[i] - g[3 + i] + g[6 + i]);                                    \
+            t[9 + i] = g[6 + i];                                                            \
+        }                                                                                   \
+        for (int i = 0; i < 4; i++) {   /* (G g) G^T, row i */                              \
+            U[(4 * i) * KC + q] = t[3 * i];                                                 \
+            U[(4 * i + 1) * KC + q] = h * (t[3 * i] + t[3 * i + 1] + t[3 * i + 2]);         \
+            U[(4 * i + 2) * KC + q] = h * (t[3 * i] - t[3 * i + 1] + t[3 * i + 2]);         \
+            U[(4 * i + 3) * KC + q] = t[3 * i + 2];                                         \
+        }                                                                                   \
+    }                                                                                       \
+}
+
+#define STRIDED_WINO_OUT(NAME, T)                                                           \
+static inline void NAME(const T* __restrict m, int64_t KP, int64_t TW, T b,                 \
+                        T* __restrict r0, T* __restrict r1)                                 \
+{                                                                                           \
+    for (int64_t i = 0; i < TW; i++) {                                                      \
+        /* A^T over the rows: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (rows of 4) */           \
+        T s00 = m[i] + m[4 * KP + i] + m[8 * KP + i];                                       \
+        T s01 = m[KP + i] + m[5 * KP + i] + m[9 * KP + i];                                  \
+        T s02 = m[2 * KP + i] + m[6 * KP + i] + m[10 * KP + i];                             \
+        T s03 = m[3 * KP + i] + m[7 * KP + i] + m[11 * KP + i];                             \
+        T s10 = m[4 * KP + i] - m[8 * KP + i] - m[12 * KP + i];                             \
+        T s11 = m[5 * KP + i] - m[9 * KP + i] - m[13 * KP + i];                             \
+        T s12 = m[6 * KP + i] - m[10 * KP + i] - m[14 * KP + i];                            \
+        T s13 = m[7 * KP + i] - m[11 * KP + i] - m[15 * KP + i];                            \
+        r0[2 * i] = s00 + s01 + s02 + b;                                                    \
+        r0[2 * i + 1] = s01 - s02 - s03 + b;                                                \
+        r1[2 * i] = s10 + s11 + s12 + b;                                                    \
+        r1[2 * i + 1] = s11 - s12 - s13 + b;                                                \
+    }                                                                                       \
+}
+
+STRIDED_WINO_IN(strided_wino_in_f32, float)
+STRIDED_WINO_IN(strided_wino_in_f64, double)
+STRIDED_WINO_WEIGHT(strided_wino_weight_f32, float)
+STRIDED_WINO_WEIGHT(strided_wino_weight_f64, double)
+STRIDED_WINO_OUT(strided_wino_out_f32, float)
+STRIDED_WINO_OUT(strided_wino_out_f64, double)
 
 #endif

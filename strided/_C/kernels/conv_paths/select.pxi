@@ -8,13 +8,14 @@
 # select_backward, GIL-free, turn those into one ConvPath per result -- the forward, the
 # input gradient, the weight gradient -- and conv2d_forward / conv2d_backward run what
 # they return, nothing else deciding.  The automatic forward, in order:
+#   winograd        _winograd_auto (3x3, stride 1, enough channels)
 #   column taps     where the offset path is chosen with taps' column count and _taps_auto
 #   offset          _offset_auto (not on a small output the batch-innermost path takes)
 #   batched         _batched_forward_auto
 #   blocks          more than one image per block, not pointwise
 #   image           everything else (always usable)
 # and the backward:
-#   input gradient  offset (_input_grad_offset_auto), batched (_batched_input_auto), blocks
+#   input gradient  winograd (_input_grad_winograd_auto), offset (_input_grad_offset_auto), batched (_batched_input_auto), blocks
 #                   (when the weight gradient is not computed image by image, which
 #                   shares col with it; more than one image per block), else image
 #   weight gradient blocks (_weight_blocks_auto), batched (_batched_weight_auto), offset
@@ -34,13 +35,14 @@ cdef enum ConvPath:
     PATH_OFFSET             # offset.pxi
     PATH_TAPS               # taps.pxi (forward only)
     PATH_BATCHED            # batched.pxi
+    PATH_WINOGRAD           # winograd.pxi (forward and input gradient)
     PATH_UNUSABLE           # a forced path the geometry cannot use
     PATH_AUTO = -1          # (ConvForce) no forcing
 
 cdef tuple _PATH_NAMES = ("none", "empty", "integer", "image", "blocks", "offset", "taps",
-                          "batched", "unusable")
-cdef tuple _FORWARD_PATHS = ("image", "blocks", "offset", "taps", "batched")
-cdef tuple _BACKWARD_PATHS = ("image", "blocks", "offset", "batched")
+                          "batched", "winograd", "unusable")
+cdef tuple _FORWARD_PATHS = ("image", "blocks", "offset", "taps", "batched", "winograd")
+cdef tuple _BACKWARD_PATHS = ("image", "blocks", "offset", "batched", "winograd")
 
 # what each path needs, for the error a forced unusable path raises
 cdef dict _NEEDS = {
@@ -51,6 +53,11 @@ cdef dict _NEEDS = {
                          "within NOTE [ Workspace bounded by the output ]",
     ("forward", "batched"): "groups == 1 and a padded copy within NOTE [ Workspace bounded "
                             "by the output ]",
+    ("forward", "winograd"): "a 3x3 kernel, stride 1, no dilation and groups == 1",
+    ("input_grad", "winograd"): "a 3x3 kernel, stride 1, no dilation, groups == 1 and a "
+                                "padding within the kernel's reach",
+    ("weight_grad", "winograd"): "the forward or the input gradient: the weight gradient "
+                                 "has no Winograd path",
     ("input_grad", "blocks"): "a convolution that is not pointwise",
     ("input_grad", "offset"): "stride 1, not pointwise, a padding within the dilated "
                               "kernel's reach and a padded copy within NOTE [ Workspace "
@@ -99,6 +106,8 @@ cdef bint _forward_usable(const ConvGeometry* g, int path) noexcept nogil:
         return _offset_usable(g)
     if path == PATH_BATCHED:
         return _batched_usable(g)
+    if path == PATH_WINOGRAD:
+        return _winograd_usable(g)
     return False
 
 
@@ -114,6 +123,8 @@ cdef int select_forward(const ConvGeometry* g, int dtype, const ConvForce* f) no
         return PATH_EMPTY
     if f.forward != PATH_AUTO:
         return f.forward if _forward_usable(g, f.forward) else PATH_UNUSABLE
+    if _winograd_auto(g):
+        return PATH_WINOGRAD
     _phase_dims(g, g.Hp, g.Wp, &Hh, &Wh)
     taps = _taps_auto(g)
     if (_offset_auto(g, Wh, taps)
@@ -135,6 +146,8 @@ cdef bint _input_grad_usable(const ConvGeometry* g, int path) noexcept nogil:
         return _input_grad_offset_usable(g)
     if path == PATH_BATCHED:
         return _batched_usable(g)
+    if path == PATH_WINOGRAD:
+        return _input_grad_winograd_usable(g)
     return False
 
 
@@ -172,6 +185,8 @@ cdef void select_backward(const ConvGeometry* g, bint want_input, bint want_weig
     if want_input:
         if f.input_grad != PATH_AUTO:
             xp = f.input_grad if _input_grad_usable(g, f.input_grad) else PATH_UNUSABLE
+        elif _input_grad_winograd_auto(g):
+            xp = PATH_WINOGRAD
         elif _input_grad_offset_auto(g):
             xp = PATH_OFFSET
         elif _batched_input_auto(g):
@@ -219,8 +234,9 @@ class _ForcedPaths:
 
 def _force_path(forward=None, input_grad=None, weight_grad=None, split=None):
     """Force the convolution's paths (NOTE [ Choosing a convolution path ]; tests, tuning):
-    forward one of "image", "blocks", "offset", "taps", "batched"; input_grad and
-    weight_grad one of "image", "blocks", "offset", "batched"; split "batch" (whole images
+    forward one of "image", "blocks", "offset", "taps", "batched", "winograd";
+    input_grad and weight_grad one of "image", "blocks", "offset", "batched", "winograd"
+    (weight_grad never usable); split "batch" (whole images
     per thread) or "gemm" (all threads in each GEMM), on all threads whatever the size.
     None leaves that choice automatic.  A forced path the geometry cannot use makes the
     call raise RuntimeError (it never silently runs another).  Replaces the whole forcing
@@ -267,7 +283,8 @@ cdef int _geometry_of(ConvGeometry* g, Tensor x, Tensor w, object stride, object
 def _select_forward(Tensor x not None, Tensor w not None, stride=(1, 1), padding=(0, 0),
                     dilation=(1, 1), int64_t groups=1):
     """The name of the path conv2d_forward takes for these arguments under the forcing in
-    effect: "image", "blocks", "offset", "taps", "batched", "integer", "empty" or "none"
+    effect: "image", "blocks", "offset", "taps", "batched", "winograd", "integer", "empty"
+    or "none"
     (NOTE [ Choosing a convolution path ]).  Raises RuntimeError where the call would (a
     forced path the geometry cannot use)."""
     cdef ConvGeometry g
@@ -283,7 +300,7 @@ def _select_backward(Tensor x not None, Tensor w not None, stride=(1, 1), paddin
                      dilation=(1, 1), int64_t groups=1, output_mask=(True, True, True)):
     """(input-gradient path, weight-gradient path) conv2d_backward takes for these
     arguments and output_mask (grad_input, grad_weight, grad_bias wanted) under the forcing
-    in effect: each "image", "blocks", "offset", "batched" or "none" (NOTE [ Choosing a
+    in effect: each "image", "blocks", "offset", "batched", "winograd" or "none" (NOTE [ Choosing a
     convolution path ]).  Raises RuntimeError where the call would."""
     cdef ConvGeometry g
     cdef ConvForce f = _forced

@@ -54,6 +54,14 @@ cdef struct ConvThresholds:
     int64_t batched_x_max_output    # positions
     int64_t batched_x_max_layer
     int64_t backward_min_k          # fewest columns (positions x images) per backward chunk
+    # NOTE [ Winograd convolution ]: chosen with at least winograd_min_c input and
+    # winograd_min_k output channels and winograd_min_tiles 2x2 output tiles in the batch;
+    # winograd_tiles tiles per block, K blocks of at most winograd_a_elems elements of U
+    int64_t winograd_min_c
+    int64_t winograd_min_k
+    int64_t winograd_min_tiles
+    int64_t winograd_tiles
+    int64_t winograd_a_elems
 
 
 cdef ConvThresholds _T = ConvThresholds(
@@ -87,6 +95,11 @@ cdef ConvThresholds _T = ConvThresholds(
     batched_x_max_output=16,
     batched_x_max_layer=1 << 14,
     backward_min_k=256,
+    winograd_min_c=64,
+    winograd_min_k=64,
+    winograd_min_tiles=256,
+    winograd_tiles=128,
+    winograd_a_elems=1 << 15,
 )
 cdef dict _T_DEFAULTS = _T
 

@@ -1,0 +1,281 @@
+# Included by strided/_C/kernels/conv.pyx (one extension module).
+#
+# NOTE [ Winograd convolution ]
+# A 3x3 convolution with stride 1, no dilation and one group computes each 2x2 block of
+# outputs from the 4x4 block of inputs under it with 16 multiplications per (input
+# channel, output channel) instead of 36: F(2x2, 3x3) of Lavin and Gray, "Fast Algorithms
+# for Convolutional Neural Networks" (2016),
+#     Y = A^T [ (G g G^T) * (B^T d B) ] A          (* element by element)
+# d the 4x4 input tile (zero outside the image), g the 3x3 kernel,
+#     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+#     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+#     A^T = [1 1 1 0; 0 1 -1 -1]
+# Summed over the input channels, the products of each of the 16 positions xi of the
+# transformed tile are one GEMM:
+#     M[xi] (K x P) = U[xi] (K x C) @ V[xi] (C x P)
+# U[xi][k, c] = (G g[k, c] G^T)[xi] (transformed once per call, packed once per K block as
+# the GEMM's A: NOTE [ Offset-B block with packed A ] in gemm.pxd), V[xi][c, j] = (B^T d B)[xi]
+# of input channel c's tile j, and the output tile j of channel k is A^T M[.][k, j] A.
+# 2.25x fewer multiply-adds than the direct GEMM; the transforms are additions only (their
+# coefficients are 0, +-1 and +-1/2), O(C + K) per tile against the GEMMs' O(C K).
+#
+# The tiles are taken a block of whole tile rows at a time (winograd_tiles columns or one
+# tile row), so a block's V and M (16 C and 16 K rows of P columns) stay in the caches
+# between the input transform, the 16 GEMMs and the output transform; blocks run in
+# parallel, one per thread, each with its own V and M, so the result does not depend on the
+# thread count.  The input transform reads a channel's four input rows once, split into
+# even and odd columns (a tile's columns 2tw - pW + 0..3 are then even[tw], odd[tw],
+# even[tw + 1], odd[tw + 1]: unit stride in tw), zero outside the image.
+# Rounding: the output is a sum of up to 9 of the M values, which can be larger than it,
+# so the error is a few times the direct GEMM's (float32 against a float64 reference:
+# tests/test_conv_winograd.py); PyTorch's oneDNN and cuDNN offer Winograd too.  The input
+# gradient of such a convolution is one again (NOTE [ Convolution over the padded image ]'s
+# _input_grad_geometry: grad_output convolved with the flipped, transposed weight), so it
+# runs here as well; the weight gradient keeps the other paths.
+
+cdef inline bint _winograd_usable(const ConvGeometry* g) noexcept nogil:
+    return (g.R == 3 and g.S == 3 and g.sH == 1 and g.sW == 1 and g.dH == 1 and g.dW == 1
+            and g.groups == 1 and g.pH >= 0 and g.pW >= 0 and g.OH > 0 and g.OW > 0)
+
+
+cdef inline bint _winograd_auto(const ConvGeometry* g) noexcept nogil:
+    """Usable, with at least winograd_min_c input and winograd_min_k output channels (the
+    transforms' cost per tile grows with C + K, the GEMMs' saving with C K) and
+    winograd_min_tiles output tiles in the batch (the weight's transform, 16 K C, is
+    paid once per call) (NOTE [ Convolution thresholds ])."""
+    return (_winograd_usable(g) and g.C >= _T.winograd_min_c and g.K >= _T.winograd_min_k
+            and g.N * ((g.OH + 1) // 2) * ((g.OW + 1) // 2) >= _T.winograd_min_tiles)
+
+
+cdef inline int64_t _wino_kc(const ConvGeometry* g) noexcept nogil:
+    """Input channels per GEMM K block: the block's packed U[xi] (K x kc) stays within
+    winograd_a_elems elements, at least 16 channels."""
+    return min(g.C, max(<int64_t>16, _T.winograd_a_elems // g.K))
+
+
+cdef inline int64_t _wino_rows(const ConvGeometry* g, int nt) noexcept nogil:
+    """Tile rows per block: winograd_tiles tiles, fewer when that leaves a thread without
+    two blocks, at least one row."""
+    cdef int64_t TW = (g.OW + 1) // 2, nrows = g.N * ((g.OH + 1) // 2)
+    return max(<int64_t>1, min(_T.winograd_tiles // TW, (nrows + 2 * nt - 1) // (2 * nt)))
+
+
+cdef inline int64_t _al(int64_t n) noexcept nogil:
+    return (n + 15) // 16 * 16                  # elements, so each part starts 64-byte aligned
+
+
+cdef void _wino_sizes(const ConvGeometry* g, int dtype, int nt, int64_t* u_elems,
+                      int64_t* upk_elems, int64_t* part_elems) noexcept nogil:
+    """Scratch layout (elements of the dtype, after the kc b_off entries): the transformed
+    weight (16 K C), its packed K blocks, then one part per thread: V (16 C Pst plus the
+    offset-B kernel's reach), M (16 K Pst), the split input rows and two output rows."""
+    cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc
+    cdef int64_t TW = (g.OW + 1) // 2, Pst = _wino_rows(g, nt) * TW
+    u_elems[0] = _al(16 * g.K * g.C)
+    upk_elems[0] = _al(16 * nkb * gemm_packed_a_elems(dtype, g.K, kc))
+    part_elems[0] = (_al(16 * g.C * Pst + gemm_offb_reach(dtype) + 1) + _al(16 * g.K * Pst)
+                     + _al(8 * (TW + 1)) + _al(4 * TW))
+
+
+cdef void _wino_input(const ConvGeometry* g, const floating* x, int64_t r0, int64_t r1,
+                      floating* V, int64_t Pst, floating* buf) noexcept nogil:
+    """V[xi, c, (t - r0)*TW + tw] = (B^T d B)[xi] for the tiles tw of tile rows t = r0 ..
+    r1 (n * TH + th), every input channel c (V's rows Pst apart, xi's blocks C rows
+    apart); channel by channel, so consecutive tile rows read neighbouring input rows."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, L = TW + 1, C = g.C
+    cdef int64_t CP = g.C * Pst, c, r, i, col, ih, lo, hi, t, n, th, j0
+    cdef int64_t s3 = g.xs[3]
+    cdef floating* E = buf                      # E[r*L + i] = x[ih_r, 2i - pW]
+    cdef floating* O = buf + 4 * L              # O[r*L + i] = x[ih_r, 2i + 1 - pW]
+    cdef floating* Er
+    cdef floating* Or
+    cdef const floating* xr
+    for c in range(C):
+        for t in range(r0, r1):
+            n = t // TH
+            th = t - n * TH
+            j0 = (t - r0) * TW
+            for r in range(4):
+                ih = 2 * th - g.pH + r
+                Er = E + r * L
+                Or = O + r * L
+                if ih < 0 or ih >= g.H:
+                    memset(Er, 0, L * sizeof(floating))
+                    memset(Or, 0, L * sizeof(floating))
+                    continue
+                xr = x + n * g.xs[0] + c * g.xs[1] + ih * g.xs[2]
+                # i whose both columns 2i - pW and 2i + 1 - pW lie inside: lo <= i < hi
+                lo = (g.pW + 1) // 2
+                hi = (g.W + g.pW) // 2
+                if hi > L:
+                    hi = L
+                if lo > hi:
+                    lo = hi
+                for i in range(lo):
+                    col = 2 * i - g.pW
+                    Er[i] = xr[col * s3] if col >= 0 and col < g.W else 0
+                    Or[i] = xr[(col + 1) * s3] if col + 1 >= 0 and col + 1 < g.W else 0
+                if s3 == 1 and hi > lo:
+                    if floating is float:
+                        strided_gather2_f32(Er + lo, xr + 2 * lo - g.pW, hi - lo)
+                        strided_gather2_f32(Or + lo, xr + 2 * lo + 1 - g.pW, hi - lo)
+                    else:
+                        strided_gather2_f64(Er + lo, xr + 2 * lo - g.pW, hi - lo)
+                        strided_gather2_f64(Or + lo, xr + 2 * lo + 1 - g.pW, hi - lo)
+                else:
+                    for i in range(lo, hi):
+                        Er[i] = xr[(2 * i - g.pW) * s3]
+                        Or[i] = xr[(2 * i + 1 - g.pW) * s3]
+                for i in range(hi, L):
+                    col = 2 * i - g.pW
+                    Er[i] = xr[col * s3] if col >= 0 and col < g.W else 0
+                    Or[i] = xr[(col + 1) * s3] if col + 1 >= 0 and col + 1 < g.W else 0
+            if floating is float:                   # B^T d B (NOTE [ Winograd transforms ])
+                strided_wino_in_f32(E, O, L, V + c * Pst + j0, CP, TW)
+            else:
+                strided_wino_in_f64(E, O, L, V + c * Pst + j0, CP, TW)
+
+
+cdef void _wino_output(const ConvGeometry* g, const floating* M, int64_t Pst, int64_t r0,
+                       int64_t r1, const floating* bias, floating* out,
+                       floating* rows) noexcept nogil:
+    """out[n, k, 2th + 0..1, :] = A^T M[., k, (t - r0)*TW + tw] A (+ bias[k]) for tile rows
+    t = r0 .. r1 (n * TH + th), every k."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, KP = g.K * Pst, k, t, n, th
+    cdef floating* y0 = rows                    # the two output rows of a tile row
+    cdef floating* y1 = rows + 2 * TW
+    cdef const floating* m
+    cdef floating b
+    cdef floating* o
+    for k in range(g.K):
+        b = bias[k] if bias != NULL else 0
+        for t in range(r0, r1):
+            n = t // TH
+            th = t - n * TH
+            m = M + k * Pst + (t - r0) * TW
+            if floating is float:                   # A^T M A (NOTE [ Winograd transforms ])
+                strided_wino_out_f32(m, KP, TW, b, y0, y1)
+            else:
+                strided_wino_out_f64(m, KP, TW, b, y0, y1)
+            o = out + ((n * g.K + k) * g.OH + 2 * th) * g.OW
+            memcpy(o, y0, g.OW * sizeof(floating))
+            if 2 * th + 1 < g.OH:
+                memcpy(o + g.OW, y1, g.OW * sizeof(floating))
+
+
+cdef int _wino_block(const ConvGeometry* g, int dtype, const char* x, const char* bias,
+                     char* out, const char* upk, const int64_t* boff, int64_t r0, int64_t r1,
+                     int64_t Pst, char* part) noexcept nogil:
+    """Tile rows r0 .. r1 (numbered over the batch: n * TH + th) on the calling thread, V's
+    and M's rows Pst apart."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2
+    cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc, kb, kcb, xi, r
+    cdef int64_t P = (r1 - r0) * TW
+    cdef int64_t apk = gemm_packed_a_elems(dtype, g.K, kc)
+    cdef char* V = part
+    cdef char* M = V + _al(16 * g.C * Pst + gemm_offb_reach(dtype) + 1) * isz
+    cdef char* buf = M + _al(16 * g.K * Pst) * isz
+    cdef char* rows = buf + _al(8 * (TW + 1)) * isz
+    if dtype == FLOAT32:
+        _wino_input(g, <const float*>x, r0, r1, <float*>V, Pst, <float*>buf)
+    else:
+        _wino_input(g, <const double*>x, r0, r1, <double*>V, Pst, <double*>buf)
+    for xi in range(16):
+        for kb in range(nkb):
+            kcb = min(kc, g.C - kb * kc)
+            gemm_offset_b_block(dtype, g.K, P, kcb, upk + (xi * nkb + kb) * apk * isz,
+                                V + (xi * g.C + kb * kc) * Pst * isz, boff,
+                                0.0 if kb == 0 else 1.0, M + xi * g.K * Pst * isz, Pst)
+    if dtype == FLOAT32:
+        _wino_output(g, <const float*>M, Pst, r0, r1, <const float*>bias, <float*>out,
+                     <float*>rows)
+    else:
+        _wino_output(g, <const double*>M, Pst, r0, r1, <const double*>bias, <double*>out,
+                     <double*>rows)
+    return 0
+
+
+cdef void _winograd_forward(const ConvGeometry* g, int dtype, const char* x, const char* w,
+                            const char* bias, char* out, char* scratch, int nt) noexcept nogil:
+    """out = conv(x, w) + bias by NOTE [ Winograd convolution ] on nt threads; scratch
+    holds _winograd_scratch(g, dtype, nt) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t u_elems, upk_elems, part_elems, q, p, xi, kb, kcb
+    cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc
+    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2, rows = _wino_rows(g, nt)
+    cdef int64_t Pst = rows * TW, nrows = g.N * TH, nblocks = (nrows + rows - 1) // rows, blk
+    cdef int64_t apk = gemm_packed_a_elems(dtype, g.K, kc)
+    _wino_sizes(g, dtype, nt, &u_elems, &upk_elems, &part_elems)
+    cdef int64_t* boff = <int64_t*>scratch
+    cdef char* U = scratch + _al(kc) * 8
+    cdef char* upk = U + u_elems * isz
+    cdef char* parts = upk + upk_elems * isz
+    for p in range(kc):
+        boff[p] = p * Pst
+    for q in prange((g.K * g.C + 1023) // 1024, num_threads=nt, schedule="static"):
+        if dtype == FLOAT32:        # U = G w G^T (NOTE [ Winograd transforms ])
+            strided_wino_weight_f32(<const float*>w, <float*>U, g.K * g.C, q * 1024,
+                                    min(g.K * g.C, (q + 1) * 1024))
+        else:
+            strided_wino_weight_f64(<const double*>w, <double*>U, g.K * g.C, q * 1024,
+                                    min(g.K * g.C, (q + 1) * 1024))
+    for q in prange(16 * nkb, num_threads=nt, schedule="static"):
+        xi = q // nkb
+        kb = q - xi * nkb
+        kcb = min(kc, g.C - kb * kc)
+        gemm_pack_a(dtype, U + (xi * g.K * g.C + kb * kc) * isz, g.C, 1, g.K, kcb,
+                    upk + q * apk * isz)
+    for blk in prange(nblocks, num_threads=nt, schedule="dynamic"):
+        _wino_block(g, dtype, x, bias, out, upk, boff, blk * rows,
+                    min(nrows, (blk + 1) * rows), Pst, parts + threadid() * part_elems * isz)
+
+
+cdef size_t _winograd_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nogil:
+    cdef int64_t u_elems, upk_elems, part_elems, isz = 4 if dtype == FLOAT32 else 8
+    _wino_sizes(g, dtype, nt, &u_elems, &upk_elems, &part_elems)
+    return _al(_wino_kc(g)) * 8 + (u_elems + upk_elems + nt * part_elems) * isz
+
+
+cdef int _run_forward_winograd(const ConvGeometry* g, int dtype, const char* xp,
+                               const char* wp, const char* bp, char* op, int nt) except -1:
+    """out = conv(x, w) + bias over NOTE [ Winograd convolution ]."""
+    cdef bint cached
+    cdef char* scratch = _scratch_acquire(_winograd_scratch(g, dtype, nt), &cached)
+    if scratch == NULL:
+        raise MemoryError("conv2d: out of memory for the Winograd transforms")
+    with nogil:
+        _winograd_forward(g, dtype, xp, wp, bp, op, scratch, nt)
+    _scratch_release(scratch, cached)
+    return 0
+
+
+cdef bint _input_grad_winograd_usable(const ConvGeometry* g) noexcept nogil:
+    cdef ConvGeometry t
+    return _input_grad_geometry(g, &t) and _winograd_usable(&t)
+
+
+cdef bint _input_grad_winograd_auto(const ConvGeometry* g) noexcept nogil:
+    cdef ConvGeometry t
+    return _input_grad_geometry(g, &t) and _winograd_auto(&t)
+
+
+cdef int _run_input_grad_winograd(const ConvGeometry* g, int dtype, const char* gop, Tensor w,
+                                  char* gxp, int nt) except -1:
+    """gx = grad_input over NOTE [ Winograd convolution ] (g must have an input-gradient
+    geometry that is usable)."""
+    cdef ConvGeometry t
+    _input_grad_geometry(g, &t)
+    cdef int64_t wsz[4]
+    wsz[0], wsz[1], wsz[2], wsz[3] = g.C, g.Kg, g.R, g.S
+    cdef Tensor wt = new_tensor(4, wsz, w._dtype, False)
+    cdef const char* wp = data_of(w)
+    cdef char* wtp = data_of(wt)
+    cdef int64_t q
+    with nogil:
+        for q in prange(g.groups * g.Cg, num_threads=nt, schedule="static"):
+            if dtype == FLOAT32:
+                _flip_transpose(g, <const float*>wp, <float*>wtp, q)
+            else:
+                _flip_transpose(g, <const double*>wp, <double*>wtp, q)
+    return _run_forward_winograd(&t, dtype, gop, wtp, NULL, gxp, nt)
