@@ -44,6 +44,9 @@ GRID = [
     # CIFAR-sized ResNet stages (small outputs)
     ("resnet 3x3 256->256 8", (32, 256, 8, 8), 256, 3, 1, 1, 1, 1),
     ("resnet 3x3 512->512 4", (32, 512, 4, 4), 512, 3, 1, 1, 1, 1),
+    ("resnet 3x3 64->64 32", (32, 64, 32, 32), 64, 3, 1, 1, 1, 1),
+    ("3x3 32->32 16", (32, 32, 16, 16), 32, 3, 1, 1, 1, 1),
+    ("3x3 128->128 4", (8, 128, 4, 4), 128, 3, 1, 1, 1, 1),
     # small CNNs
     ("LeNet conv1 5x5 1->6", (64, 1, 28, 28), 6, 5, 1, 0, 1, 1),
     ("LeNet conv2 5x5 6->16", (64, 6, 14, 14), 16, 5, 1, 0, 1, 1),
@@ -117,7 +120,9 @@ def features(case):
     OH = (H + 2 * p - d * (k - 1) - 1) // s + 1
     OW = (W + 2 * p - d * (k - 1) - 1) // s + 1
     return {"N": N, "Cg": C // g, "Kg": Kout // g, "stride": s, "positions": OH * OW,
-            "layer": C * k * k * Kout, "groups": g}
+            "layer": C * k * k * Kout, "groups": g,
+            "winograd": k == 3 and s == 1 and d == 1 and g == 1,
+            "tiles": N * ((OH + 1) // 2) * ((OW + 1) // 2)}
 
 
 # (threshold, pass, path, feature, the shapes it applies to, "max": the path wins up to
@@ -133,6 +138,11 @@ RULES = [
      lambda f: f["groups"] == 1 and f["N"] >= 8, "max"),
     ("input_grad_offset_min_cg", "input_grad", "offset", "Cg", lambda f: f["stride"] == 1,
      "min"),
+    ("winograd_min_c", "forward", "winograd", "Cg", lambda f: f["winograd"], "min"),
+    ("winograd_min_c", "input_grad", "winograd", "Cg", lambda f: f["winograd"], "min"),
+    ("winograd_min_c", "weight_grad", "winograd", "Cg", lambda f: f["winograd"], "min"),
+    ("winograd_min_tiles", "forward", "winograd", "tiles",
+     lambda f: f["winograd"] and f["Cg"] >= 64, "min"),
 ]
 
 

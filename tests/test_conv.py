@@ -999,12 +999,13 @@ WINOGRAD_CASES = [
 @pytest.mark.parametrize("case", WINOGRAD_CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("blocking", ["default", "small"])
-def test_winograd_forward_and_input_gradient(case, dtype, blocking):
-    """The Winograd path (forward, and the input gradient as the convolution of
-    grad_output with the flipped weight) against the float64 tap-loop reference, in every
-    layout, with bias; "small" blocking cuts the tiles into one-row blocks and U into K
-    blocks of 16 channels, so blocks end mid-image and the GEMMs accumulate over K
-    blocks."""
+def test_winograd_forward_and_gradients(case, dtype, blocking):
+    """The Winograd paths -- the forward, the input gradient as the convolution of
+    grad_output with the flipped weight, the weight gradient as the gradient of the
+    Winograd form (NOTE [ Winograd weight gradient ]) -- against the float64 tap-loop
+    reference, in every layout, with bias; "small" blocking cuts the tiles into one-row
+    blocks and chunks and U into K blocks of 16 channels, so blocks end mid-image, the
+    GEMMs accumulate over K blocks and the weight gradient over chunks."""
     from strided._C.kernels import conv as Kc
     N, C, H, W, K, (pt, pl, pb, pr) = case
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -1014,22 +1015,26 @@ def test_winograd_forward_and_input_gradient(case, dtype, blocking):
     ref = ref_conv2d(xp, w, b)
     go = rng.standard_normal(ref.shape).astype(dtype)
     pads = (pt, pl, pb, pr)
-    symmetric = pt == pb and pl == pr
-    ref_gx = ref_conv2d_grads(go, x, w, (1, 1), ((pt, pb), (pl, pr)))[0] if symmetric else None
-    old = Kc._set_thresholds(winograd_tiles=1, winograd_a_elems=1) if blocking == "small" else None
+    ref_gx, ref_gw = ref_conv2d_grads(go, x, w, (1, 1), ((pt, pb), (pl, pr)))
+    old = (Kc._set_thresholds(winograd_tiles=1, winograd_a_elems=1, winograd_wgrad_chunk=1)
+           if blocking == "small" else None)
     try:
-        assert Kc._usable_paths(T(x), T(w), padding=pads)["forward"][-1] == "winograd"
-        with Kc._force_path(forward="winograd",
-                            input_grad="winograd" if symmetric and max(pads) <= 2 else None):
+        usable = Kc._usable_paths(T(x), T(w), padding=pads)
+        assert "winograd" in usable["forward"] and "winograd" in usable["weight_grad"]
+        # the input gradient's geometry needs the padding within the kernel's reach
+        grad_input = max(pads) <= 2
+        assert ("winograd" in usable["input_grad"]) == grad_input
+        with Kc._force_path(forward="winograd", weight_grad="winograd",
+                            input_grad="winograd" if grad_input else None):
             assert Kc._select_forward(T(x), T(w), padding=pads) == "winograd"
             for kind in ("contiguous", "channels_last", "stepped", "negative"):
                 out = Kc.conv2d_forward(layout(x, kind), T(w), T(b), 1, 1, pt, pl, 1, 1, 1,
                                         pb, pr)
                 np.testing.assert_allclose(out.numpy(), ref, **tol(dtype), err_msg=kind)
-                if ref_gx is not None:
-                    gx = F.conv2d_backward(T(go), layout(x, kind), T(w), 1, (pt, pl), 1, 1,
-                                           (True, False, False))[0]
-                    np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
+                gx, gw, _ = Kc.conv2d_backward(T(go), layout(x, kind), T(w), 1, 1, pt, pl,
+                                               1, 1, 1, True, True, False, pb, pr)
+                np.testing.assert_allclose(gx.numpy(), ref_gx, **tol(dtype), err_msg=kind)
+                np.testing.assert_allclose(gw.numpy(), ref_gw, **tol(dtype), err_msg=kind)
     finally:
         if old is not None:
             Kc._set_thresholds(**old)
@@ -1044,41 +1049,50 @@ def test_winograd_rounding_and_threads(dtype):
     from strided._C.kernels import conv as Kc
     x = rng.standard_normal((3, 64, 14, 15)).astype(dtype)
     w = (rng.standard_normal((72, 64, 3, 3)) / 24).astype(dtype)
+    go = rng.standard_normal((3, 72, 14, 15)).astype(dtype)
     ref = ref_conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1), (1, 1))
+    ref_gx, ref_gw = ref_conv2d_grads(go.astype(np.float64), x.astype(np.float64),
+                                      w.astype(np.float64), (1, 1), ((1, 1), (1, 1)))
+
+    def run():
+        return (F.conv2d(T(x), T(w), padding=1).numpy(),
+                *(t.numpy() for t in F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1,
+                                                       (True, True, False))[:2]))
     outs = {}
     old_threads = strided.get_num_threads()
     try:
         for path in ("winograd", "image"):
             for threads in (1, 2):
                 strided.set_num_threads(threads)
-                with Kc._force_path(forward=path):
-                    outs[path, threads] = F.conv2d(T(x), T(w), padding=1).numpy()
-        with Kc._force_path(forward="winograd"):
+                with Kc._force_path(forward=path, input_grad=path, weight_grad=path):
+                    outs[path, threads] = run()
+        with Kc._force_path(forward="winograd", input_grad="winograd", weight_grad="winograd"):
             old = Kc._set_thresholds(winograd_tiles=9)
             try:
-                outs["blocked"] = F.conv2d(T(x), T(w), padding=1).numpy()
+                outs["blocked"] = run()
             finally:
                 Kc._set_thresholds(**old)
     finally:
         strided.set_num_threads(old_threads)
-    assert np.array_equal(outs["winograd", 1], outs["winograd", 2])
-    assert np.array_equal(outs["winograd", 1], outs["blocked"])
-    err_w = np.abs(outs["winograd", 1] - ref).max()
-    err_d = np.abs(outs["image", 1] - ref).max()
     eps = np.finfo(dtype).eps
-    assert err_w <= max(8 * err_d, 64 * eps * np.abs(ref).max()), (err_w, err_d)
+    for i, r in enumerate((ref, ref_gx, ref_gw)):
+        assert np.array_equal(outs["winograd", 1][i], outs["winograd", 2][i])
+        if i < 2:   # the weight gradient's chunks follow winograd_tiles
+            assert np.array_equal(outs["winograd", 1][i], outs["blocked"][i])
+        err_w = np.abs(outs["winograd", 1][i] - r).max()
+        err_d = np.abs(outs["image", 1][i] - r).max()
+        assert err_w <= max(8 * err_d, 64 * eps * np.abs(r).max()), (i, err_w, err_d)
 
 
 def test_winograd_choice():
-    """Chosen for ResNet's 3x3 stride-1 layers (forward and input gradient), not for few
-    channels, few tiles, strides, dilation, groups or other kernel sizes, and never for
-    the weight gradient; forcing it where it cannot run raises."""
+    """Chosen for ResNet's 3x3 stride-1 layers (the forward and both gradients), not for
+    few channels, few tiles, strides, dilation, groups or other kernel sizes; forcing it
+    where it cannot run raises."""
     from strided._C.kernels import conv as Kc
     x = T(np.zeros((8, 64, 16, 16), np.float32))
     w = T(np.zeros((64, 64, 3, 3), np.float32))
     assert Kc._select_forward(x, w, padding=(1, 1)) == "winograd"
-    assert Kc._select_backward(x, w, padding=(1, 1))[0] == "winograd"
-    assert Kc._select_backward(x, w, padding=(1, 1))[1] != "winograd"
+    assert Kc._select_backward(x, w, padding=(1, 1)) == ("winograd", "winograd")
     assert Kc._select_forward(T(np.zeros((8, 16, 16, 16), np.float32)),
                               T(np.zeros((64, 16, 3, 3), np.float32)), padding=(1, 1)) != "winograd"
     assert Kc._select_forward(T(np.zeros((1, 64, 4, 4), np.float32)), w,
@@ -1089,10 +1103,9 @@ def test_winograd_choice():
                                               padding=(1, 1), groups=2)["forward"]
     assert "winograd" not in Kc._usable_paths(x, T(np.zeros((64, 64, 5, 5), np.float32)),
                                               padding=(2, 2))["forward"]
-    assert "winograd" not in Kc._usable_paths(x, w, padding=(1, 1))["weight_grad"]
-    with Kc._force_path(weight_grad="winograd"):
-        with pytest.raises(RuntimeError, match="weight gradient has no Winograd path"):
-            F.conv2d_backward(T(np.zeros((8, 64, 16, 16), np.float32)), x, w, 1, 1, 1, 1)
     with Kc._force_path(forward="winograd"):
         with pytest.raises(RuntimeError, match="3x3 kernel, stride 1"):
             F.conv2d(x, w, stride=2, padding=1)
+    with Kc._force_path(weight_grad="winograd"):
+        with pytest.raises(RuntimeError, match="weight_grad path 'winograd'"):
+            F.conv2d_backward(T(np.zeros((8, 64, 8, 8), np.float32)), x, w, 2, 1, 1, 1)

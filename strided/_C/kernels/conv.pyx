@@ -67,6 +67,13 @@ cdef extern from "conv_kernels.h" nogil:
     void strided_wino_weight_f32(const float* w, float* U, int64_t KC, int64_t q0, int64_t q1)
     void strided_wino_weight_f64(const double* w, double* U, int64_t KC, int64_t q0,
                                  int64_t q1)
+    void strided_wino_gout_f32(const float* g0, const float* g1, int64_t OW, float* v,
+                               int64_t CP, int64_t TW)
+    void strided_wino_gout_f64(const double* g0, const double* g1, int64_t OW, double* v,
+                               int64_t CP, int64_t TW)
+    void strided_wino_wgrad_f32(const float* dU, float* dw, int64_t KC, int64_t q0, int64_t q1)
+    void strided_wino_wgrad_f64(const double* dU, double* dw, int64_t KC, int64_t q0,
+                                int64_t q1)
     void strided_wino_out_f32(const float* m, int64_t KP, int64_t TW, float b, float* r0,
                               float* r1)
     void strided_wino_out_f64(const double* m, int64_t KP, int64_t TW, double b, double* r0,
@@ -276,6 +283,8 @@ def conv2d_backward(Tensor grad_out, Tensor x, Tensor w, int64_t sH, int64_t sW,
         _run_input_grad_winograd(&g, dtype, gop, w, gxp, nt)
     if xq == PATH_OFFSET:
         _run_input_grad_offset(&g, dtype, gop, w, gxp, nt, by_batch)
+    if wq == PATH_WINOGRAD:
+        _run_weight_grad_winograd(&g, dtype, xp, gop, gwp, nt)
     if wq == PATH_BLOCKS:
         _run_weight_grad_blocks(&g, dtype, xp, gop, gwp)
     if xq == PATH_BATCHED or wq == PATH_BATCHED:

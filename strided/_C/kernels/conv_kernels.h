@@ -135,4 +135,69 @@ STRIDED_WINO_WEIGHT(strided_wino_weight_f64, double)
 STRIDED_WINO_OUT(strided_wino_out_f32, float)
 STRIDED_WINO_OUT(strided_wino_out_f64, double)
 
+/* The weight gradient's transforms (NOTE [ Winograd weight gradient ]).  Output gradient:
+ * g0, g1 are rows 2th, 2th + 1 of one output channel's gradient (g1 a row of zeros past
+ * the last row), OW long; writes v[xi*CP + tw] = (A dy A^T)[xi] of the 2x2 tiles tw < TW (zero
+ * past the last column).  Weight: dw[9q ..] = G^T dU G of the 4x4 dU[xi*KC + q]. */
+/* row k of A dy (dy0, dy0 + dy1, dy0 - dy1, -dy1) as ROW(top, bottom), then A over the
+ * columns; the four outputs through their own restrict pointers, so gcc vectorizes */
+#define STRIDED_WINO_GOUT_ROW(NAME, T, ROW)                                                 \
+static inline void NAME(const T* __restrict g0, const T* __restrict g1, int64_t full,       \
+                        int64_t TW, T* __restrict v0, T* __restrict v1, T* __restrict v2,   \
+                        T* __restrict v3)                                                   \
+{                                                                                           \
+    int64_t i;                                                                              \
+    for (i = 0; i < full; i++) {                                                            \
+        T p = ROW(g0[2 * i], g1[2 * i]), q = ROW(g0[2 * i + 1], g1[2 * i + 1]);             \
+        v0[i] = p; v1[i] = p + q; v2[i] = p - q; v3[i] = -q;                                \
+    }                                                                                       \
+    for (; i < TW; i++) {   /* the tile's second column past the output's last */           \
+        T p = ROW(g0[2 * i], g1[2 * i]);                                                    \
+        v0[i] = p; v1[i] = p; v2[i] = p; v3[i] = (T)0;                                      \
+    }                                                                                       \
+}
+#define STRIDED_WINO_TOP(t, b) (t)
+#define STRIDED_WINO_SUM(t, b) ((t) + (b))
+#define STRIDED_WINO_DIFF(t, b) ((t) - (b))
+#define STRIDED_WINO_NEG(t, b) (-(b))
+#define STRIDED_WINO_GOUT(NAME, T)                                                          \
+STRIDED_WINO_GOUT_ROW(NAME##_top, T, STRIDED_WINO_TOP)                                      \
+STRIDED_WINO_GOUT_ROW(NAME##_sum, T, STRIDED_WINO_SUM)                                      \
+STRIDED_WINO_GOUT_ROW(NAME##_diff, T, STRIDED_WINO_DIFF)                                    \
+STRIDED_WINO_GOUT_ROW(NAME##_neg, T, STRIDED_WINO_NEG)                                      \
+static inline void NAME(const T* g0, const T* g1, int64_t OW, T* v, int64_t CP, int64_t TW) \
+{                                                                                           \
+    int64_t full = OW / 2;                                                                  \
+    NAME##_top(g0, g1, full, TW, v, v + CP, v + 2 * CP, v + 3 * CP);                        \
+    NAME##_sum(g0, g1, full, TW, v + 4 * CP, v + 5 * CP, v + 6 * CP, v + 7 * CP);           \
+    NAME##_diff(g0, g1, full, TW, v + 8 * CP, v + 9 * CP, v + 10 * CP, v + 11 * CP);        \
+    NAME##_neg(g0, g1, full, TW, v + 12 * CP, v + 13 * CP, v + 14 * CP, v + 15 * CP);       \
+}
+
+#define STRIDED_WINO_WGRAD(NAME, T)                                                         \
+static inline void NAME(const T* __restrict dU, T* __restrict dw, int64_t KC, int64_t q0,   \
+                        int64_t q1)                                                         \
+{                                                                                           \
+    const T h = (T)0.5;                                                                     \
+    for (int64_t q = q0; q < q1; q++) {                                                     \
+        T u[16], e[12];                                                                     \
+        for (int i = 0; i < 16; i++) u[i] = dU[i * KC + q];                                 \
+        for (int j = 0; j < 4; j++) {   /* G^T over the rows: d0 + (d1 + d2)/2, ... */      \
+            e[j] = u[j] + h * (u[4 + j] + u[8 + j]);                                        \
+            e[4 + j] = h * (u[4 + j] - u[8 + j]);                                           \
+            e[8 + j] = h * (u[4 + j] + u[8 + j]) + u[12 + j];                               \
+        }                                                                                   \
+        for (int i = 0; i < 3; i++) {   /* ... and over the columns */                      \
+            dw[9 * q + 3 * i] = e[4 * i] + h * (e[4 * i + 1] + e[4 * i + 2]);               \
+            dw[9 * q + 3 * i + 1] = h * (e[4 * i + 1] - e[4 * i + 2]);                      \
+            dw[9 * q + 3 * i + 2] = h * (e[4 * i + 1] + e[4 * i + 2]) + e[4 * i + 3];       \
+        }                                                                                   \
+    }                                                                                       \
+}
+
+STRIDED_WINO_GOUT(strided_wino_gout_f32, float)
+STRIDED_WINO_GOUT(strided_wino_gout_f64, double)
+STRIDED_WINO_WGRAD(strided_wino_wgrad_f32, float)
+STRIDED_WINO_WGRAD(strided_wino_wgrad_f64, double)
+
 #endif

@@ -18,7 +18,7 @@
 #   input gradient  winograd (_input_grad_winograd_auto), offset (_input_grad_offset_auto), batched (_batched_input_auto), blocks
 #                   (when the weight gradient is not computed image by image, which
 #                   shares col with it; more than one image per block), else image
-#   weight gradient blocks (_weight_blocks_auto), batched (_batched_weight_auto), offset
+#   weight gradient winograd (_winograd_auto), blocks (_weight_blocks_auto), batched (_batched_weight_auto), offset
 #                   (_weight_offset_auto), else image
 # _force_path (tests, tuning) makes a selector return the forced path instead; a forced
 # path the geometry cannot use makes the selector return PATH_UNUSABLE and the call raise
@@ -56,8 +56,7 @@ cdef dict _NEEDS = {
     ("forward", "winograd"): "a 3x3 kernel, stride 1, no dilation and groups == 1",
     ("input_grad", "winograd"): "a 3x3 kernel, stride 1, no dilation, groups == 1 and a "
                                 "padding within the kernel's reach",
-    ("weight_grad", "winograd"): "the forward or the input gradient: the weight gradient "
-                                 "has no Winograd path",
+    ("weight_grad", "winograd"): "a 3x3 kernel, stride 1, no dilation and groups == 1",
     ("input_grad", "blocks"): "a convolution that is not pointwise",
     ("input_grad", "offset"): "stride 1, not pointwise, a padding within the dilated "
                               "kernel's reach and a padded copy within NOTE [ Workspace "
@@ -160,6 +159,8 @@ cdef bint _weight_grad_usable(const ConvGeometry* g, int path) noexcept nogil:
         return _offset_usable(g)
     if path == PATH_BATCHED:
         return _batched_usable(g)
+    if path == PATH_WINOGRAD:
+        return _winograd_usable(g)
     return False
 
 
@@ -175,6 +176,8 @@ cdef void select_backward(const ConvGeometry* g, bint want_input, bint want_weig
     if want_weight:
         if f.weight_grad != PATH_AUTO:
             wq = f.weight_grad if _weight_grad_usable(g, f.weight_grad) else PATH_UNUSABLE
+        elif _winograd_auto(g):
+            wq = PATH_WINOGRAD
         elif _weight_blocks_auto(g):
             wq = PATH_BLOCKS
         elif _batched_weight_auto(g):
@@ -235,9 +238,9 @@ class _ForcedPaths:
 def _force_path(forward=None, input_grad=None, weight_grad=None, split=None):
     """Force the convolution's paths (NOTE [ Choosing a convolution path ]; tests, tuning):
     forward one of "image", "blocks", "offset", "taps", "batched", "winograd";
-    input_grad and weight_grad one of "image", "blocks", "offset", "batched", "winograd"
-    (weight_grad never usable); split "batch" (whole images
-    per thread) or "gemm" (all threads in each GEMM), on all threads whatever the size.
+    input_grad and weight_grad one of "image", "blocks", "offset", "batched", "winograd";
+    split "batch" (whole images per thread) or "gemm" (all threads in each GEMM), on all
+    threads whatever the size.
     None leaves that choice automatic.  A forced path the geometry cannot use makes the
     call raise RuntimeError (it never silently runs another).  Replaces the whole forcing
     (call with no arguments to clear it) and returns an object that restores the previous

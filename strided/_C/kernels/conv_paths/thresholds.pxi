@@ -62,6 +62,7 @@ cdef struct ConvThresholds:
     int64_t winograd_min_tiles
     int64_t winograd_tiles
     int64_t winograd_a_elems
+    int64_t winograd_wgrad_chunk    # NOTE [ Winograd weight gradient ]: elements of V and Z
 
 
 cdef ConvThresholds _T = ConvThresholds(
@@ -100,6 +101,7 @@ cdef ConvThresholds _T = ConvThresholds(
     winograd_min_tiles=256,
     winograd_tiles=128,
     winograd_a_elems=1 << 15,
+    winograd_wgrad_chunk=1 << 18,
 )
 cdef dict _T_DEFAULTS = _T
 

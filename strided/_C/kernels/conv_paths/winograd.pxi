@@ -279,3 +279,120 @@ cdef int _run_input_grad_winograd(const ConvGeometry* g, int dtype, const char* 
             else:
                 _flip_transpose(g, <const double*>wp, <double*>wtp, q)
     return _run_forward_winograd(&t, dtype, gop, wtp, NULL, gxp, nt)
+
+
+# NOTE [ Winograd weight gradient ]
+# The weight gradient of the same layers, as the gradient of the Winograd form itself (an
+# exact identity in exact arithmetic, since that form is the convolution):
+#     dU[xi] (K x C) = sum over tiles j of Z[xi][k, j] V[xi][c, j],   Z = A dy A^T
+#     dw[k, c] = G^T dU[., k, c] G
+# dy the 2x2 tile of grad_output (zero past the last row or column), V the input transform
+# of the forward.  The tiles are taken in chunks of whole tile rows (at most
+# winograd_wgrad_chunk elements of V and Z together): the transforms of a chunk in
+# parallel over its tile rows, then its 16 GEMMs dU[xi] += Z[xi] @ V[xi]^T in parallel
+# over xi, each on one thread.  The chunks do not depend on the thread count, and each
+# dU[xi] sums them in order, so neither does the result.  2.25x fewer multiply-adds than
+# the direct weight gradient, each GEMM's K the chunk's tiles.
+
+cdef inline int64_t _wino_wchunk(const ConvGeometry* g) noexcept nogil:
+    """Tiles per chunk: whole tile rows, V and Z (16 (C + K) rows) within
+    winograd_wgrad_chunk elements, but at least winograd_tiles tiles (the GEMMs' K) and
+    one tile row."""
+    cdef int64_t TW = (g.OW + 1) // 2
+    cdef int64_t tiles = max(_T.winograd_tiles, _T.winograd_wgrad_chunk // (16 * (g.C + g.K)))
+    return max(<int64_t>1, tiles // TW) * TW
+
+
+cdef void _wino_gout(const ConvGeometry* g, const floating* go, int64_t r0, int64_t r1,
+                     floating* Z, int64_t Pst, floating* zeros) noexcept nogil:
+    """Z[xi, k, (t - r0)*TW + tw] = (A dy A^T)[xi] for the tiles of tile rows t = r0 .. r1
+    (n * TH + th), every output channel k (go contiguous (N, K, OH, OW)); zeros: OW + 1
+    zeros, the row past the last."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, KP = g.K * Pst, k, t, n, th
+    cdef const floating* g0
+    cdef const floating* g1
+    for k in range(g.K):
+        for t in range(r0, r1):
+            n = t // TH
+            th = t - n * TH
+            g0 = go + ((n * g.K + k) * g.OH + 2 * th) * g.OW
+            g1 = g0 + g.OW if 2 * th + 1 < g.OH else zeros
+            if floating is float:
+                strided_wino_gout_f32(g0, g1, g.OW, Z + k * Pst + (t - r0) * TW, KP, TW)
+            else:
+                strided_wino_gout_f64(g0, g1, g.OW, Z + k * Pst + (t - r0) * TW, KP, TW)
+
+
+cdef int _winograd_weight_grad(const ConvGeometry* g, int dtype, const char* x,
+                               const char* go, char* gw, char* scratch,
+                               int nt) noexcept nogil:
+    """gw = the weight gradient by NOTE [ Winograd weight gradient ] on nt threads; scratch
+    holds _winograd_wgrad_scratch(g, dtype, nt) bytes."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2, nrows = g.N * TH
+    cdef int64_t Tst = _wino_wchunk(g), crows = Tst // TW, KC = g.K * g.C
+    cdef int64_t c0, c1, xi, q, T, piece, npieces, r0, r1
+    cdef char* dU = scratch
+    cdef char* V = dU + _al(16 * KC) * isz
+    cdef char* Z = V + _al(16 * g.C * Tst) * isz
+    cdef char* bufs = Z + _al(16 * g.K * Tst) * isz
+    cdef int64_t per = (_al(8 * (TW + 1)) + _al(g.OW + 1)) * isz
+    cdef int err = 0
+    for q in range(nt):
+        memset(bufs + q * per + _al(8 * (TW + 1)) * isz, 0, (g.OW + 1) * isz)
+    c0 = 0
+    while c0 < nrows:
+        c1 = min(nrows, c0 + crows)
+        T = (c1 - c0) * TW
+        # the chunk's transforms, in 2 nt runs of tile rows
+        npieces = min(c1 - c0, <int64_t>(2 * nt))
+        for piece in prange(npieces, num_threads=nt, schedule="dynamic"):
+            r0 = c0 + (c1 - c0) * piece // npieces
+            r1 = c0 + (c1 - c0) * (piece + 1) // npieces
+            if dtype == FLOAT32:
+                _wino_input(g, <const float*>x, r0, r1, <float*>V + (r0 - c0) * TW, Tst,
+                            <float*>(bufs + threadid() * per))
+                _wino_gout(g, <const float*>go, r0, r1, <float*>Z + (r0 - c0) * TW, Tst,
+                           <float*>(bufs + threadid() * per) + _al(8 * (TW + 1)))
+            else:
+                _wino_input(g, <const double*>x, r0, r1, <double*>V + (r0 - c0) * TW, Tst,
+                            <double*>(bufs + threadid() * per))
+                _wino_gout(g, <const double*>go, r0, r1, <double*>Z + (r0 - c0) * TW, Tst,
+                           <double*>(bufs + threadid() * per) + _al(8 * (TW + 1)))
+        for xi in prange(16, num_threads=nt, schedule="static"):
+            # dU[xi] (K x C) (+)= Z[xi] (K x T) @ V[xi]^T (T x C)
+            if gemm_strided_threads(dtype, g.K, g.C, T, 1.0, Z + xi * g.K * Tst * isz, Tst, 1,
+                                    V + xi * g.C * Tst * isz, 1, Tst,
+                                    0.0 if c0 == 0 else 1.0, dU + xi * KC * isz, g.C, 1, 1):
+                err += 1
+        c0 = c1
+    for q in prange((KC + 1023) // 1024, num_threads=nt, schedule="static"):
+        if dtype == FLOAT32:        # dw = G^T dU G (NOTE [ Winograd transforms ])
+            strided_wino_wgrad_f32(<const float*>dU, <float*>gw, KC, q * 1024,
+                                   min(KC, (q + 1) * 1024))
+        else:
+            strided_wino_wgrad_f64(<const double*>dU, <double*>gw, KC, q * 1024,
+                                   min(KC, (q + 1) * 1024))
+    return -1 if err else 0
+
+
+cdef size_t _winograd_wgrad_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nogil:
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8, Tst = _wino_wchunk(g)
+    return (_al(16 * g.K * g.C) + _al(16 * g.C * Tst) + _al(16 * g.K * Tst)
+            + nt * (_al(8 * ((g.OW + 1) // 2 + 1)) + _al(g.OW + 1))) * isz
+
+
+cdef int _run_weight_grad_winograd(const ConvGeometry* g, int dtype, const char* xp,
+                                   const char* gop, char* gwp, int nt) except -1:
+    """gw = the weight gradient over NOTE [ Winograd weight gradient ]."""
+    cdef bint cached
+    cdef int err
+    cdef char* scratch = _scratch_acquire(_winograd_wgrad_scratch(g, dtype, nt), &cached)
+    if scratch == NULL:
+        raise MemoryError("conv2d_backward: out of memory for the Winograd transforms")
+    with nogil:
+        err = _winograd_weight_grad(g, dtype, xp, gop, gwp, scratch, nt)
+    _scratch_release(scratch, cached)
+    if err:
+        raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
+    return 0
