@@ -200,7 +200,10 @@ def test_det_of_singular_matrices(a):
     np.testing.assert_allclose(x.grad.numpy(), cof, atol=1e-12)
     xt = torch.tensor(a, dtype=torch.float64, requires_grad=True)
     torch.linalg.det(xt).backward()
-    if len(a) == 3:                              # torch's SVD-free path gives 0 for the others
+    # torch's gradient at a singular matrix depends on the LU it gets: the cofactors, or
+    # 0 from its SVD-free path (the 2x2 cases everywhere, the 3x3 one on an AMD EPYC with
+    # torch 2.13); strided's is the cofactor matrix, checked above
+    if xt.grad.abs().sum().item() != 0:
         np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), atol=1e-6)
 
 
