@@ -1045,7 +1045,8 @@ def test_winograd_rounding_and_threads(dtype):
     """Within a few times the direct GEMM's rounding error of a float64 reference (the
     output is a sum of up to 9 transformed values, NOTE [ Winograd convolution ]), and the
     same bits on one and two threads and under any blocking of the tiles (the K blocks of
-    U, which round the sums differently, depend on the layer alone)."""
+    U, which round the sums differently, depend on the layer alone) for the forward and
+    the input gradient; the weight gradient's per-thread sums agree within rounding."""
     from strided._C.kernels import conv as Kc
     x = rng.standard_normal((3, 64, 14, 15)).astype(dtype)
     w = (rng.standard_normal((72, 64, 3, 3)) / 24).astype(dtype)
@@ -1059,6 +1060,7 @@ def test_winograd_rounding_and_threads(dtype):
                 *(t.numpy() for t in F.conv2d_backward(T(go), T(x), T(w), 1, 1, 1, 1,
                                                        (True, True, False))[:2]))
     outs = {}
+    eps = np.finfo(dtype).eps
     old_threads = strided.get_num_threads()
     try:
         for path in ("winograd", "image"):
@@ -1074,11 +1076,13 @@ def test_winograd_rounding_and_threads(dtype):
                 Kc._set_thresholds(**old)
     finally:
         strided.set_num_threads(old_threads)
-    eps = np.finfo(dtype).eps
     for i, r in enumerate((ref, ref_gx, ref_gw)):
-        assert np.array_equal(outs["winograd", 1][i], outs["winograd", 2][i])
-        if i < 2:   # the weight gradient's chunks follow winograd_tiles
-            assert np.array_equal(outs["winograd", 1][i], outs["blocked"][i])
+        # the weight gradient sums per-thread partials (NOTE [ Winograd weight gradient ])
+        # over chunks that follow winograd_tiles: equal within rounding only
+        same = np.array_equal if i < 2 else (
+            lambda a, b: np.allclose(a, b, rtol=0, atol=64 * eps * np.abs(b).max()))
+        assert same(outs["winograd", 1][i], outs["winograd", 2][i])
+        assert same(outs["winograd", 1][i], outs["blocked"][i])
         err_w = np.abs(outs["winograd", 1][i] - r).max()
         err_d = np.abs(outs["image", 1][i] - r).max()
         assert err_w <= max(8 * err_d, 64 * eps * np.abs(r).max()), (i, err_w, err_d)

@@ -323,63 +323,89 @@ cdef void _wino_gout(const ConvGeometry* g, const floating* go, int64_t r0, int6
                 strided_wino_gout_f64(g0, g1, g.OW, Z + k * Pst + (t - r0) * TW, KP, TW)
 
 
+cdef inline int64_t _wino_wpart(const ConvGeometry* g) noexcept nogil:
+    """Elements of one thread's part of the scratch: its dU (16 K C), a chunk's V and Z,
+    the split input rows and a row of zeros."""
+    cdef int64_t Tst = _wino_wchunk(g)
+    return (_al(16 * g.K * g.C) + _al(16 * g.C * Tst) + _al(16 * g.K * Tst)
+            + _al(8 * ((g.OW + 1) // 2 + 1)) + _al(g.OW + 1))
+
+
+cdef int _wino_wchunk_run(const ConvGeometry* g, int dtype, const char* x, const char* go,
+                          int64_t c0, int64_t c1, bint first, char* part) noexcept nogil:
+    """Tile rows c0 .. c1 of the weight gradient on the calling thread: their transforms,
+    then dU[xi] (+)= Z[xi] @ V[xi]^T into the part's dU (= when first)."""
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
+    cdef int64_t TW = (g.OW + 1) // 2, Tst = _wino_wchunk(g), KC = g.K * g.C
+    cdef int64_t T = (c1 - c0) * TW, xi
+    cdef char* dU = part
+    cdef char* V = dU + _al(16 * KC) * isz
+    cdef char* Z = V + _al(16 * g.C * Tst) * isz
+    cdef char* buf = Z + _al(16 * g.K * Tst) * isz
+    cdef char* zeros = buf + _al(8 * (TW + 1)) * isz
+    if dtype == FLOAT32:
+        _wino_input(g, <const float*>x, c0, c1, <float*>V, Tst, <float*>buf)
+        _wino_gout(g, <const float*>go, c0, c1, <float*>Z, Tst, <float*>zeros)
+    else:
+        _wino_input(g, <const double*>x, c0, c1, <double*>V, Tst, <double*>buf)
+        _wino_gout(g, <const double*>go, c0, c1, <double*>Z, Tst, <double*>zeros)
+    for xi in range(16):
+        # dU[xi] (K x C) (+)= Z[xi] (K x T) @ V[xi]^T (T x C)
+        if gemm_strided_threads(dtype, g.K, g.C, T, 1.0, Z + xi * g.K * Tst * isz, Tst, 1,
+                                V + xi * g.C * Tst * isz, 1, Tst, 0.0 if first else 1.0,
+                                dU + xi * KC * isz, g.C, 1, 1):
+            return -1
+    return 0
+
+
 cdef int _winograd_weight_grad(const ConvGeometry* g, int dtype, const char* x,
                                const char* go, char* gw, char* scratch,
                                int nt) noexcept nogil:
     """gw = the weight gradient by NOTE [ Winograd weight gradient ] on nt threads; scratch
     holds _winograd_wgrad_scratch(g, dtype, nt) bytes."""
-    cdef int64_t isz = 4 if dtype == FLOAT32 else 8
-    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2, nrows = g.N * TH
-    cdef int64_t Tst = _wino_wchunk(g), crows = Tst // TW, KC = g.K * g.C
-    cdef int64_t c0, c1, xi, q, T, piece, npieces, r0, r1
-    cdef char* dU = scratch
-    cdef char* V = dU + _al(16 * KC) * isz
-    cdef char* Z = V + _al(16 * g.C * Tst) * isz
-    cdef char* bufs = Z + _al(16 * g.K * Tst) * isz
-    cdef int64_t per = (_al(8 * (TW + 1)) + _al(g.OW + 1)) * isz
-    cdef int err = 0
-    for q in range(nt):
-        memset(bufs + q * per + _al(8 * (TW + 1)) * isz, 0, (g.OW + 1) * isz)
-    c0 = 0
-    while c0 < nrows:
-        c1 = min(nrows, c0 + crows)
-        T = (c1 - c0) * TW
-        # the chunk's transforms, in 2 nt runs of tile rows
-        npieces = min(c1 - c0, <int64_t>(2 * nt))
-        for piece in prange(npieces, num_threads=nt, schedule="dynamic"):
-            r0 = c0 + (c1 - c0) * piece // npieces
-            r1 = c0 + (c1 - c0) * (piece + 1) // npieces
-            if dtype == FLOAT32:
-                _wino_input(g, <const float*>x, r0, r1, <float*>V + (r0 - c0) * TW, Tst,
-                            <float*>(bufs + threadid() * per))
-                _wino_gout(g, <const float*>go, r0, r1, <float*>Z + (r0 - c0) * TW, Tst,
-                           <float*>(bufs + threadid() * per) + _al(8 * (TW + 1)))
-            else:
-                _wino_input(g, <const double*>x, r0, r1, <double*>V + (r0 - c0) * TW, Tst,
-                            <double*>(bufs + threadid() * per))
-                _wino_gout(g, <const double*>go, r0, r1, <double*>Z + (r0 - c0) * TW, Tst,
-                           <double*>(bufs + threadid() * per) + _al(8 * (TW + 1)))
-        for xi in prange(16, num_threads=nt, schedule="static"):
-            # dU[xi] (K x C) (+)= Z[xi] (K x T) @ V[xi]^T (T x C)
-            if gemm_strided_threads(dtype, g.K, g.C, T, 1.0, Z + xi * g.K * Tst * isz, Tst, 1,
-                                    V + xi * g.C * Tst * isz, 1, Tst,
-                                    0.0 if c0 == 0 else 1.0, dU + xi * KC * isz, g.C, 1, 1):
+    cdef int64_t isz = 4 if dtype == FLOAT32 else 8, per = _wino_wpart(g) * isz
+    cdef int64_t TW = (g.OW + 1) // 2, nrows = g.N * ((g.OH + 1) // 2)
+    cdef int64_t crows = _wino_wchunk(g) // TW, nchunks = (nrows + crows - 1) // crows
+    cdef int64_t KC = g.K * g.C, ch, q, i, j
+    cdef int t, u, parts = <int>min(<int64_t>nt, nchunks), err = 0
+    for t in range(parts):          # each part's row of zeros (the row past the last)
+        memset(scratch + t * per + (_wino_wpart(g) - _al(g.OW + 1)) * isz, 0,
+               (g.OW + 1) * isz)
+    for t in prange(parts, num_threads=parts, schedule="static"):
+        # chunks t, t + parts, ... on thread t, summed in order into its dU
+        ch = t
+        while ch < nchunks:
+            if _wino_wchunk_run(g, dtype, x, go, ch * crows, min(nrows, (ch + 1) * crows),
+                                ch == t, scratch + t * per):
                 err += 1
-        c0 = c1
+            ch = ch + parts
+    for q in prange((16 * KC + 4095) // 4096, num_threads=nt, schedule="static"):
+        # the parts' dU added in order into the first
+        i = q * 4096
+        j = min(16 * KC, i + 4096)
+        for u in range(1, parts):
+            if dtype == FLOAT32:
+                _add_into(<float*>scratch + i, <const float*>(scratch + u * per) + i, j - i)
+            else:
+                _add_into(<double*>scratch + i, <const double*>(scratch + u * per) + i, j - i)
     for q in prange((KC + 1023) // 1024, num_threads=nt, schedule="static"):
         if dtype == FLOAT32:        # dw = G^T dU G (NOTE [ Winograd transforms ])
-            strided_wino_wgrad_f32(<const float*>dU, <float*>gw, KC, q * 1024,
+            strided_wino_wgrad_f32(<const float*>scratch, <float*>gw, KC, q * 1024,
                                    min(KC, (q + 1) * 1024))
         else:
-            strided_wino_wgrad_f64(<const double*>dU, <double*>gw, KC, q * 1024,
+            strided_wino_wgrad_f64(<const double*>scratch, <double*>gw, KC, q * 1024,
                                    min(KC, (q + 1) * 1024))
     return -1 if err else 0
 
 
+cdef inline void _add_into(floating* dst, const floating* src, int64_t n) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        dst[i] = dst[i] + src[i]
+
+
 cdef size_t _winograd_wgrad_scratch(const ConvGeometry* g, int dtype, int nt) noexcept nogil:
-    cdef int64_t isz = 4 if dtype == FLOAT32 else 8, Tst = _wino_wchunk(g)
-    return (_al(16 * g.K * g.C) + _al(16 * g.C * Tst) + _al(16 * g.K * Tst)
-            + nt * (_al(8 * ((g.OW + 1) // 2 + 1)) + _al(g.OW + 1))) * isz
+    return nt * _wino_wpart(g) * (4 if dtype == FLOAT32 else 8)
 
 
 cdef int _run_weight_grad_winograd(const ConvGeometry* g, int dtype, const char* xp,
