@@ -36,8 +36,9 @@ convolution path ] in select.pxi picks one per call):
                  strided convolutions ])
   - batched.pxi  the whole batch as one GEMM, batch innermost (NOTE [ Batch-innermost
                  convolution ])
-  - winograd.pxi 3x3 stride-1 convolutions (and their input gradients) in 2x2 output
-                 tiles, 16 GEMMs of transformed tiles (NOTE [ Winograd convolution ])
+  - winograd.pxi 3x3 stride-1 convolutions and both their gradients in 2x2 output tiles,
+                 16 GEMMs of transformed tiles (NOTE [ Winograd convolution ], NOTE
+                 [ Winograd weight gradient ])
   - integer.pxi  a direct loop for integer dtypes (NOTE [ Integer convolution ])
   - common.pxi   the geometry, the window packers, im2col/col2im, the workspace bound, the
                  scratch buffer; thresholds.pxi the cut-offs (NOTE [ Convolution

@@ -15,11 +15,12 @@
 #   blocks          more than one image per block, not pointwise
 #   image           everything else (always usable)
 # and the backward:
-#   input gradient  winograd (_input_grad_winograd_auto), offset (_input_grad_offset_auto), batched (_batched_input_auto), blocks
+#   input gradient  winograd (_input_grad_winograd_auto), offset
+#                   (_input_grad_offset_auto), batched (_batched_input_auto), blocks
 #                   (when the weight gradient is not computed image by image, which
 #                   shares col with it; more than one image per block), else image
-#   weight gradient winograd (_winograd_auto), blocks (_weight_blocks_auto), batched (_batched_weight_auto), offset
-#                   (_weight_offset_auto), else image
+#   weight gradient winograd (_winograd_auto), blocks (_weight_blocks_auto), batched
+#                   (_batched_weight_auto), offset (_weight_offset_auto), else image
 # _force_path (tests, tuning) makes a selector return the forced path instead; a forced
 # path the geometry cannot use makes the selector return PATH_UNUSABLE and the call raise
 # RuntimeError (it never falls back: a test forcing a path learns it did not run).  The
@@ -35,7 +36,7 @@ cdef enum ConvPath:
     PATH_OFFSET             # offset.pxi
     PATH_TAPS               # taps.pxi (forward only)
     PATH_BATCHED            # batched.pxi
-    PATH_WINOGRAD           # winograd.pxi (forward and input gradient)
+    PATH_WINOGRAD           # winograd.pxi
     PATH_UNUSABLE           # a forced path the geometry cannot use
     PATH_AUTO = -1          # (ConvForce) no forcing
 
@@ -303,8 +304,8 @@ def _select_backward(Tensor x not None, Tensor w not None, stride=(1, 1), paddin
                      dilation=(1, 1), int64_t groups=1, output_mask=(True, True, True)):
     """(input-gradient path, weight-gradient path) conv2d_backward takes for these
     arguments and output_mask (grad_input, grad_weight, grad_bias wanted) under the forcing
-    in effect: each "image", "blocks", "offset", "batched", "winograd" or "none" (NOTE [ Choosing a
-    convolution path ]).  Raises RuntimeError where the call would."""
+    in effect: each "image", "blocks", "offset", "batched", "winograd" or "none" (NOTE
+    [ Choosing a convolution path ]).  Raises RuntimeError where the call would."""
     cdef ConvGeometry g
     cdef ConvForce f = _forced
     cdef int xq, wq

@@ -22,16 +22,18 @@
 # The tiles are taken a block of whole tile rows at a time (winograd_tiles columns or one
 # tile row), so a block's V and M (16 C and 16 K rows of P columns) stay in the caches
 # between the input transform, the 16 GEMMs and the output transform; blocks run in
-# parallel, one per thread, each with its own V and M, so the result does not depend on the
-# thread count.  The input transform reads a channel's four input rows once, split into
+# parallel, one per thread, each with its own V and M.  Each tile's sums run in the same
+# order whatever the blocks (their size shrinks so each thread gets two), so the result
+# does not depend on the thread count.  The input transform reads a channel's four input rows once, split into
 # even and odd columns (a tile's columns 2tw - pW + 0..3 are then even[tw], odd[tw],
 # even[tw + 1], odd[tw + 1]: unit stride in tw), zero outside the image.
 # Rounding: the output is a sum of up to 9 of the M values, which can be larger than it,
 # so the error is a few times the direct GEMM's (float32 against a float64 reference:
-# tests/test_conv_winograd.py); PyTorch's oneDNN and cuDNN offer Winograd too.  The input
-# gradient of such a convolution is one again (NOTE [ Convolution over the padded image ]'s
-# _input_grad_geometry: grad_output convolved with the flipped, transposed weight), so it
-# runs here as well; the weight gradient keeps the other paths.
+# test_winograd_rounding_and_threads in tests/test_conv.py); PyTorch's oneDNN and cuDNN
+# offer Winograd too.  The input gradient of such a convolution is one again (NOTE
+# [ Convolution over the padded image ]'s _input_grad_geometry: grad_output convolved with
+# the flipped, transposed weight), so it runs here as well; the weight gradient has its
+# own form (NOTE [ Winograd weight gradient ] below).
 
 cdef inline bint _winograd_usable(const ConvGeometry* g) noexcept nogil:
     return (g.R == 3 and g.S == 3 and g.sH == 1 and g.sW == 1 and g.dH == 1 and g.dW == 1
