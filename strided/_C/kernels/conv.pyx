@@ -61,31 +61,39 @@ cdef extern from *:
 cdef extern from "conv_kernels.h" nogil:
     void strided_gather2_f32(float* dst, const float* src, int64_t n)
     void strided_gather2_f64(double* dst, const double* src, int64_t n)
-    void strided_wino_in_f32(const float* E, const float* O, int64_t L, float* v, int64_t CP,
-                             int64_t TW)
-    void strided_wino_in_f64(const double* E, const double* O, int64_t L, double* v,
-                             int64_t CP, int64_t TW)
+    void strided_wino_input_f32(int isa, const float* x, int64_t xs0, int64_t xs1, int64_t xs2,
+                                int64_t xs3, int64_t C, int64_t H, int64_t W, int64_t pH,
+                                int64_t pW, int64_t TH, int64_t TW, int64_t r0, int64_t r1,
+                                float* V, int64_t Pst, int64_t CP, float* buf)
+    void strided_wino_input_f64(int isa, const double* x, int64_t xs0, int64_t xs1,
+                                int64_t xs2, int64_t xs3, int64_t C, int64_t H, int64_t W,
+                                int64_t pH, int64_t pW, int64_t TH, int64_t TW, int64_t r0,
+                                int64_t r1, double* V, int64_t Pst, int64_t CP, double* buf)
     void strided_wino_weight_f32(const float* w, float* U, int64_t KC, int64_t q0, int64_t q1)
     void strided_wino_weight_f64(const double* w, double* U, int64_t KC, int64_t q0,
                                  int64_t q1)
-    void strided_wino_gout_f32(const float* g0, const float* g1, int64_t OW, float* v,
-                               int64_t CP, int64_t TW)
-    void strided_wino_gout_f64(const double* g0, const double* g1, int64_t OW, double* v,
-                               int64_t CP, int64_t TW)
+    void strided_wino_gout_f32(int isa, const float* go, int64_t K, int64_t OH, int64_t OW,
+                               int64_t TH, int64_t TW, int64_t r0, int64_t r1, float* Z,
+                               int64_t Pst, int64_t KP, float* buf)
+    void strided_wino_gout_f64(int isa, const double* go, int64_t K, int64_t OH, int64_t OW,
+                               int64_t TH, int64_t TW, int64_t r0, int64_t r1, double* Z,
+                               int64_t Pst, int64_t KP, double* buf)
     void strided_wino_wgrad_f32(const float* dU, float* dw, int64_t KC, int64_t q0, int64_t q1)
     void strided_wino_wgrad_f64(const double* dU, double* dw, int64_t KC, int64_t q0,
                                 int64_t q1)
-    void strided_wino_out_f32(const float* m, int64_t KP, int64_t TW, float b, float* r0,
-                              float* r1)
-    void strided_wino_out_f64(const double* m, int64_t KP, int64_t TW, double b, double* r0,
-                              double* r1)
+    void strided_wino_output_f32(int isa, const float* M, int64_t KP, int64_t Pst, int64_t K,
+                                 int64_t OH, int64_t OW, int64_t TH, int64_t TW, int64_t r0,
+                                 int64_t r1, const float* bias, float* out, float* buf)
+    void strided_wino_output_f64(int isa, const double* M, int64_t KP, int64_t Pst, int64_t K,
+                                 int64_t OH, int64_t OW, int64_t TH, int64_t TW, int64_t r0,
+                                 int64_t r1, const double* bias, double* out, double* buf)
 
 from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.core.threads cimport num_threads_for, get_max_threads
 from strided._C.kernels.gemm cimport (gemm_strided_threads, gemm_packed_b, gemm_offset_a,
                                gemm_offset_b, gemm_nr, gemm_offb_w, gemm_offb_reach,
-                               gemm_packed_a_elems, gemm_pack_a, gemm_offset_b_block,
+                               gemm_packed_a_elems, gemm_pack_a, gemm_offset_b_block, gemm_isa,
                                GEMM_NR_MAX)
 
 cdef enum:

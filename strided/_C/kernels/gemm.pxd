@@ -128,3 +128,6 @@ cdef int gemm_mr(int dtype_num) noexcept nogil
 cdef int gemm_nr(int dtype_num) noexcept nogil
 cdef int gemm_offb_w(int dtype_num) noexcept nogil
 cdef int gemm_offb_reach(int dtype_num) noexcept nogil
+# The instruction-set level the table's kernels need (ISA_* of core/cpu.pxd): what the
+# convolution's own transforms are built for too, so they follow a test's table switch.
+cdef int gemm_isa() noexcept nogil

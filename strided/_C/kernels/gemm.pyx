@@ -198,6 +198,10 @@ cdef int gemm_offb_reach(int dtype_num) noexcept nogil:
     return <int>_kt.offb_reach[_t(dtype_num)]
 
 
+cdef int gemm_isa() noexcept nogil:
+    return _kt.isa
+
+
 # --------------------------------------------------------------------------------------
 # Packing (NOTE [ Packing A ], NOTE [ Packing B ] in gemm_kernel.h)
 # --------------------------------------------------------------------------------------

@@ -24,9 +24,11 @@
 # between the input transform, the 16 GEMMs and the output transform; blocks run in
 # parallel, one per thread, each with its own V and M.  Each tile's sums run in the same
 # order whatever the blocks (their size shrinks so each thread gets two), so the result
-# does not depend on the thread count.  The input transform reads a channel's four input rows once, split into
-# even and odd columns (a tile's columns 2tw - pW + 0..3 are then even[tw], odd[tw],
-# even[tw + 1], odd[tw + 1]: unit stride in tw), zero outside the image.
+# does not depend on the thread count.  The transforms are C loops in
+# kernels/conv_kernels.h, each separable into a pass over rows and one over columns so
+# that its inner loops run over all the tiles of a run of tile rows (NOTE [ Winograd input
+# transform ], NOTE [ Winograd output transform ]), built per instruction set (NOTE
+# [ Convolution transforms per instruction set ]).
 # Rounding: the output is a sum of up to 9 of the M values, which can be larger than it,
 # so the error is a few times the direct GEMM's (float32 against a float64 reference:
 # test_winograd_rounding_and_threads in tests/test_conv.py); PyTorch's oneDNN and cuDNN
@@ -66,103 +68,53 @@ cdef inline int64_t _al(int64_t n) noexcept nogil:
     return (n + 15) // 16 * 16                  # elements, so each part starts 64-byte aligned
 
 
+cdef inline int64_t _wino_in_buf(int64_t rows, int64_t TW) noexcept nogil:
+    """Elements of the input transform's buffer for up to rows tile rows (NOTE [ Winograd
+    input transform ] in kernels/conv_kernels.h: 8 arrays of rows + 1 slots of TW)."""
+    return _al(8 * (rows + 1) * TW)
+
+
 cdef void _wino_sizes(const ConvGeometry* g, int dtype, int nt, int64_t* u_elems,
                       int64_t* upk_elems, int64_t* part_elems) noexcept nogil:
     """Scratch layout (elements of the dtype, after the kc b_off entries): the transformed
     weight (16 K C), its packed K blocks, then one part per thread: V (16 C Pst plus the
-    offset-B kernel's reach), M (16 K Pst), the split input rows and two output rows."""
+    offset-B kernel's reach), M (16 K Pst) and the transforms' buffer."""
     cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc
     cdef int64_t TW = (g.OW + 1) // 2, Pst = _wino_rows(g, nt) * TW
     u_elems[0] = _al(16 * g.K * g.C)
     upk_elems[0] = _al(16 * nkb * gemm_packed_a_elems(dtype, g.K, kc))
     part_elems[0] = (_al(16 * g.C * Pst + gemm_offb_reach(dtype) + 1) + _al(16 * g.K * Pst)
-                     + _al(8 * (TW + 1)) + _al(4 * TW))
+                     + _wino_in_buf(_wino_rows(g, nt), TW))
 
 
 cdef void _wino_input(const ConvGeometry* g, const floating* x, int64_t r0, int64_t r1,
                       floating* V, int64_t Pst, floating* buf) noexcept nogil:
     """V[xi, c, (t - r0)*TW + tw] = (B^T d B)[xi] for the tiles tw of tile rows t = r0 ..
     r1 (n * TH + th), every input channel c (V's rows Pst apart, xi's blocks C rows
-    apart); channel by channel, so consecutive tile rows read neighbouring input rows."""
-    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, L = TW + 1, C = g.C
-    cdef int64_t CP = g.C * Pst, c, r, i, col, ih, lo, hi, t, n, th, j0
-    cdef int64_t s3 = g.xs[3]
-    cdef floating* E = buf                      # E[r*L + i] = x[ih_r, 2i - pW]
-    cdef floating* O = buf + 4 * L              # O[r*L + i] = x[ih_r, 2i + 1 - pW]
-    cdef floating* Er
-    cdef floating* Or
-    cdef const floating* xr
-    for c in range(C):
-        for t in range(r0, r1):
-            n = t // TH
-            th = t - n * TH
-            j0 = (t - r0) * TW
-            for r in range(4):
-                ih = 2 * th - g.pH + r
-                Er = E + r * L
-                Or = O + r * L
-                if ih < 0 or ih >= g.H:
-                    memset(Er, 0, L * sizeof(floating))
-                    memset(Or, 0, L * sizeof(floating))
-                    continue
-                xr = x + n * g.xs[0] + c * g.xs[1] + ih * g.xs[2]
-                # i whose both columns 2i - pW and 2i + 1 - pW lie inside: lo <= i < hi
-                lo = (g.pW + 1) // 2
-                hi = (g.W + g.pW) // 2
-                if hi > L:
-                    hi = L
-                if lo > hi:
-                    lo = hi
-                for i in range(lo):
-                    col = 2 * i - g.pW
-                    Er[i] = xr[col * s3] if col >= 0 and col < g.W else 0
-                    Or[i] = xr[(col + 1) * s3] if col + 1 >= 0 and col + 1 < g.W else 0
-                if s3 == 1 and hi > lo:
-                    if floating is float:
-                        strided_gather2_f32(Er + lo, xr + 2 * lo - g.pW, hi - lo)
-                        strided_gather2_f32(Or + lo, xr + 2 * lo + 1 - g.pW, hi - lo)
-                    else:
-                        strided_gather2_f64(Er + lo, xr + 2 * lo - g.pW, hi - lo)
-                        strided_gather2_f64(Or + lo, xr + 2 * lo + 1 - g.pW, hi - lo)
-                else:
-                    for i in range(lo, hi):
-                        Er[i] = xr[(2 * i - g.pW) * s3]
-                        Or[i] = xr[(2 * i + 1 - g.pW) * s3]
-                for i in range(hi, L):
-                    col = 2 * i - g.pW
-                    Er[i] = xr[col * s3] if col >= 0 and col < g.W else 0
-                    Or[i] = xr[(col + 1) * s3] if col + 1 >= 0 and col + 1 < g.W else 0
-            if floating is float:                   # B^T d B (NOTE [ Winograd transforms ])
-                strided_wino_in_f32(E, O, L, V + c * Pst + j0, CP, TW)
-            else:
-                strided_wino_in_f64(E, O, L, V + c * Pst + j0, CP, TW)
+    apart), by NOTE [ Winograd input transform ]; buf: _wino_in_buf(r1 - r0, TW)
+    elements."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2
+    if floating is float:
+        strided_wino_input_f32(gemm_isa(), x, g.xs[0], g.xs[1], g.xs[2], g.xs[3], g.C, g.H,
+                               g.W, g.pH, g.pW, TH, TW, r0, r1, V, Pst, g.C * Pst, buf)
+    else:
+        strided_wino_input_f64(gemm_isa(), x, g.xs[0], g.xs[1], g.xs[2], g.xs[3], g.C, g.H,
+                               g.W, g.pH, g.pW, TH, TW, r0, r1, V, Pst, g.C * Pst, buf)
 
 
 cdef void _wino_output(const ConvGeometry* g, const floating* M, int64_t Pst, int64_t r0,
                        int64_t r1, const floating* bias, floating* out,
-                       floating* rows) noexcept nogil:
+                       floating* buf) noexcept nogil:
     """out[n, k, 2th + 0..1, :] = A^T M[., k, (t - r0)*TW + tw] A (+ bias[k]) for tile rows
-    t = r0 .. r1 (n * TH + th), every k."""
-    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, KP = g.K * Pst, k, t, n, th
-    cdef floating* y0 = rows                    # the two output rows of a tile row
-    cdef floating* y1 = rows + 2 * TW
-    cdef const floating* m
-    cdef floating b
-    cdef floating* o
-    for k in range(g.K):
-        b = bias[k] if bias != NULL else 0
-        for t in range(r0, r1):
-            n = t // TH
-            th = t - n * TH
-            m = M + k * Pst + (t - r0) * TW
-            if floating is float:                   # A^T M A (NOTE [ Winograd transforms ])
-                strided_wino_out_f32(m, KP, TW, b, y0, y1)
-            else:
-                strided_wino_out_f64(m, KP, TW, b, y0, y1)
-            o = out + ((n * g.K + k) * g.OH + 2 * th) * g.OW
-            memcpy(o, y0, g.OW * sizeof(floating))
-            if 2 * th + 1 < g.OH:
-                memcpy(o + g.OW, y1, g.OW * sizeof(floating))
+    t = r0 .. r1 (n * TH + th), every k (out contiguous), by NOTE [ Winograd output
+    transform ]; buf: 8 (r1 - r0) TW elements (the input transform's buffer)."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2
+    if floating is float:
+        strided_wino_output_f32(gemm_isa(), M, g.K * Pst, Pst, g.K, g.OH, g.OW, TH, TW, r0, r1,
+                                bias, out, buf)
+    else:
+        strided_wino_output_f64(gemm_isa(), M, g.K * Pst, Pst, g.K, g.OH, g.OW, TH, TW, r0, r1,
+                                bias, out, buf)
 
 
 cdef int _wino_block(const ConvGeometry* g, int dtype, const char* x, const char* bias,
@@ -178,7 +130,6 @@ cdef int _wino_block(const ConvGeometry* g, int dtype, const char* x, const char
     cdef char* V = part
     cdef char* M = V + _al(16 * g.C * Pst + gemm_offb_reach(dtype) + 1) * isz
     cdef char* buf = M + _al(16 * g.K * Pst) * isz
-    cdef char* rows = buf + _al(8 * (TW + 1)) * isz
     if dtype == FLOAT32:
         _wino_input(g, <const float*>x, r0, r1, <float*>V, Pst, <float*>buf)
     else:
@@ -191,10 +142,10 @@ cdef int _wino_block(const ConvGeometry* g, int dtype, const char* x, const char
                                 0.0 if kb == 0 else 1.0, M + xi * g.K * Pst * isz, Pst)
     if dtype == FLOAT32:
         _wino_output(g, <const float*>M, Pst, r0, r1, <const float*>bias, <float*>out,
-                     <float*>rows)
+                     <float*>buf)
     else:
         _wino_output(g, <const double*>M, Pst, r0, r1, <const double*>bias, <double*>out,
-                     <double*>rows)
+                     <double*>buf)
     return 0
 
 
@@ -306,31 +257,25 @@ cdef inline int64_t _wino_wchunk(const ConvGeometry* g) noexcept nogil:
 
 
 cdef void _wino_gout(const ConvGeometry* g, const floating* go, int64_t r0, int64_t r1,
-                     floating* Z, int64_t Pst, floating* zeros) noexcept nogil:
+                     floating* Z, int64_t Pst, floating* buf) noexcept nogil:
     """Z[xi, k, (t - r0)*TW + tw] = (A dy A^T)[xi] for the tiles of tile rows t = r0 .. r1
-    (n * TH + th), every output channel k (go contiguous (N, K, OH, OW)); zeros: OW + 1
-    zeros, the row past the last."""
-    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2, KP = g.K * Pst, k, t, n, th
-    cdef const floating* g0
-    cdef const floating* g1
-    for k in range(g.K):
-        for t in range(r0, r1):
-            n = t // TH
-            th = t - n * TH
-            g0 = go + ((n * g.K + k) * g.OH + 2 * th) * g.OW
-            g1 = g0 + g.OW if 2 * th + 1 < g.OH else zeros
-            if floating is float:
-                strided_wino_gout_f32(g0, g1, g.OW, Z + k * Pst + (t - r0) * TW, KP, TW)
-            else:
-                strided_wino_gout_f64(g0, g1, g.OW, Z + k * Pst + (t - r0) * TW, KP, TW)
+    (n * TH + th), every output channel k (go contiguous (N, K, OH, OW)), by NOTE
+    [ Winograd output-gradient transform ]; buf: 8 (r1 - r0) TW elements."""
+    cdef int64_t TW = (g.OW + 1) // 2, TH = (g.OH + 1) // 2
+    if floating is float:
+        strided_wino_gout_f32(gemm_isa(), go, g.K, g.OH, g.OW, TH, TW, r0, r1, Z, Pst,
+                              g.K * Pst, buf)
+    else:
+        strided_wino_gout_f64(gemm_isa(), go, g.K, g.OH, g.OW, TH, TW, r0, r1, Z, Pst,
+                              g.K * Pst, buf)
 
 
 cdef inline int64_t _wino_wpart(const ConvGeometry* g) noexcept nogil:
     """Elements of one thread's part of the scratch: its dU (16 K C), a chunk's V and Z,
-    the split input rows and a row of zeros."""
+    and the transforms' buffer."""
     cdef int64_t Tst = _wino_wchunk(g)
     return (_al(16 * g.K * g.C) + _al(16 * g.C * Tst) + _al(16 * g.K * Tst)
-            + _al(8 * ((g.OW + 1) // 2 + 1)) + _al(g.OW + 1))
+            + _wino_in_buf(Tst // ((g.OW + 1) // 2), (g.OW + 1) // 2))
 
 
 cdef int _wino_wchunk_run(const ConvGeometry* g, int dtype, const char* x, const char* go,
@@ -344,13 +289,12 @@ cdef int _wino_wchunk_run(const ConvGeometry* g, int dtype, const char* x, const
     cdef char* V = dU + _al(16 * KC) * isz
     cdef char* Z = V + _al(16 * g.C * Tst) * isz
     cdef char* buf = Z + _al(16 * g.K * Tst) * isz
-    cdef char* zeros = buf + _al(8 * (TW + 1)) * isz
     if dtype == FLOAT32:
         _wino_input(g, <const float*>x, c0, c1, <float*>V, Tst, <float*>buf)
-        _wino_gout(g, <const float*>go, c0, c1, <float*>Z, Tst, <float*>zeros)
+        _wino_gout(g, <const float*>go, c0, c1, <float*>Z, Tst, <float*>buf)
     else:
         _wino_input(g, <const double*>x, c0, c1, <double*>V, Tst, <double*>buf)
-        _wino_gout(g, <const double*>go, c0, c1, <double*>Z, Tst, <double*>zeros)
+        _wino_gout(g, <const double*>go, c0, c1, <double*>Z, Tst, <double*>buf)
     for xi in range(16):
         # dU[xi] (K x C) (+)= Z[xi] (K x T) @ V[xi]^T (T x C)
         if gemm_strided_threads(dtype, g.K, g.C, T, 1.0, Z + xi * g.K * Tst * isz, Tst, 1,
@@ -370,9 +314,6 @@ cdef int _winograd_weight_grad(const ConvGeometry* g, int dtype, const char* x,
     cdef int64_t crows = _wino_wchunk(g) // TW, nchunks = (nrows + crows - 1) // crows
     cdef int64_t KC = g.K * g.C, ch, q, i, j
     cdef int t, u, parts = <int>min(<int64_t>nt, nchunks), err = 0
-    for t in range(parts):          # each part's row of zeros (the row past the last)
-        memset(scratch + t * per + (_wino_wpart(g) - _al(g.OW + 1)) * isz, 0,
-               (g.OW + 1) * isz)
     for t in prange(parts, num_threads=parts, schedule="static"):
         # chunks t, t + parts, ... on thread t, summed in order into its dU
         ch = t
