@@ -4,8 +4,9 @@
 # Every numeric cut-off the strategies' predicates and block sizes use, in one table: the
 # path choice (select.pxi) and the blocking of the strategies read it, nothing else holds
 # a tuning constant.  One table for every dtype and kernel table: the values were measured
-# on the avx2 kernel table, float32, and no measurement has yet shown a dtype or an ISA
-# that wants others.  benchmarks/tune_conv.py times every usable path on a grid of layers
+# on the avx2 kernel table, float32 (the Winograd channel counts on a Zen 5 with both the
+# avx2 and the avx512 tables, which agreed), and no measurement has yet shown a dtype or
+# an ISA that wants others.  benchmarks/tune_conv.py times every usable path on a grid of layers
 # and prints the values its timings suggest; _set_thresholds changes them (tuning, tests:
 # it is read when a call starts, never while one runs).  Sizes are in elements,
 # positions are output positions (OH*OW), "layer" is C*R*S*K (the weight's elements).
@@ -96,8 +97,8 @@ cdef ConvThresholds _T = ConvThresholds(
     batched_x_max_output=16,
     batched_x_max_layer=1 << 14,
     backward_min_k=256,
-    winograd_min_c=64,
-    winograd_min_k=64,
+    winograd_min_c=32,
+    winograd_min_k=32,
     winograd_min_tiles=256,
     winograd_tiles=128,
     winograd_a_elems=1 << 15,
