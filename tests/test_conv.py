@@ -1088,6 +1088,91 @@ def test_winograd_rounding_and_threads(dtype):
         assert err_w <= max(8 * err_d, 64 * eps * np.abs(r).max()), (i, err_w, err_d)
 
 
+WINO_TRANSFORM_CASES = [     # N, C, K, H, W, padding
+    (2, 3, 4, 8, 8, (1, 1)),
+    (1, 2, 3, 7, 9, (1, 1)),                # odd sizes: the last tile half outside
+    (2, 3, 2, 5, 6, (0, 2)),
+    (1, 2, 2, 3, 3, (2, 1, 0, 3)),          # asymmetric, padding past the kernel's reach
+    (3, 2, 3, 1, 4, (1, 1)),                # one input row
+    (2, 1, 2, 36, 34, (1, 1)),              # rows long enough for every vector width
+]
+
+
+def _winograd_reference(x, pads, m, go):
+    """(V, out, Z) of NOTE [ Winograd convolution ] by their definitions, in float64."""
+    Bt = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], float)
+    At = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], float)
+    N, C, H, W = x.shape
+    K, OH, OW = go.shape[1:]
+    pH, pW = pads[0], pads[1]
+    TH, TW = (OH + 1) // 2, (OW + 1) // 2
+    xp = np.zeros((N, C, 2 * TH + 2, 2 * TW + 2))
+    h, w = max(0, min(H, 2 * TH + 2 - pH)), max(0, min(W, 2 * TW + 2 - pW))
+    xp[:, :, pH:pH + h, pW:pW + w] = x[:, :, :h, :w]
+    gp = np.zeros((N, K, 2 * TH, 2 * TW))
+    gp[:, :, :OH, :OW] = go
+    V = np.zeros((16, C, N * TH * TW))
+    Z = np.zeros((16, K, N * TH * TW))
+    out = np.zeros((N, K, 2 * TH, 2 * TW))
+    for n in range(N):
+        for th in range(TH):
+            for tw in range(TW):
+                j = (n * TH + th) * TW + tw
+                for c in range(C):
+                    d = xp[n, c, 2 * th:2 * th + 4, 2 * tw:2 * tw + 4]
+                    V[:, c, j] = (Bt @ d @ Bt.T).reshape(16)
+                for k in range(K):
+                    dy = gp[n, k, 2 * th:2 * th + 2, 2 * tw:2 * tw + 2]
+                    Z[:, k, j] = (At.T @ dy @ At).reshape(16)
+                    y = At @ m[:, k, j].reshape(4, 4).astype(float) @ At.T
+                    out[n, k, 2 * th:2 * th + 2, 2 * tw:2 * tw + 2] = y
+    return V, out[:, :, :OH, :OW], Z
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", WINO_TRANSFORM_CASES)
+def test_winograd_transform_builds(case, dtype, kernel_table):
+    """The Winograd transforms (NOTE [ Winograd input transform ] and the output and
+    output-gradient ones in kernels/conv_kernels.h) against their definitions, for x in
+    several layouts, and every instruction-set build this CPU runs giving the same bits
+    (NOTE [ Convolution transforms per instruction set ])."""
+    from strided._C.core import cpu
+    from strided._C.kernels import conv as Kc
+    if kernel_table != TABLES[0]:
+        pytest.skip("independent of the GEMM table: run once")
+    N, C, K, H, W, pads = case
+    rng = np.random.default_rng(sum(case[:5]))
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    pe = pads if len(pads) == 4 else pads + pads
+    OH, OW = H + pe[0] + pe[2] - 2, W + pe[1] + pe[3] - 2
+    P = N * ((OH + 1) // 2) * ((OW + 1) // 2)
+    m = rng.standard_normal((16, K, P)).astype(dtype)
+    go = rng.standard_normal((N, K, OH, OW)).astype(dtype)
+    w = T(np.zeros((K, C, 3, 3), dtype))
+    ref = _winograd_reference(x.astype(float), pads, m, go)
+    layouts = {
+        "contiguous": T(x),
+        "reversed rows": T(x[:, :, ::-1].copy()).flip(2),
+        "stepped columns": T(np.repeat(x, 2, axis=3))[:, :, :, ::2],
+        "channels last": T(x.transpose(0, 2, 3, 1)).permute(0, 3, 1, 2),
+    }
+    levels = range(("baseline", "avx2", "avx512").index(cpu.isa()) + 1)
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    first = None
+    for name, xt in layouts.items():
+        for isa in levels:
+            got = [t.numpy() for t in Kc._winograd_transforms(xt, w, pads, T(m), T(go), isa)]
+            for a, b, what in zip(got, ref, ("V", "out", "Z")):
+                np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 8,
+                                           err_msg=f"{what}, {name}, isa {isa}")
+            if first is None:
+                first = got
+            for a, b in zip(got, first):
+                assert a.tobytes() == b.tobytes(), (name, isa)
+    with pytest.raises(ValueError, match="isa must be"):
+        Kc._winograd_transforms(T(x), w, pads, T(m), T(go), len(levels))
+
+
 def test_winograd_choice():
     """Chosen for ResNet's 3x3 stride-1 layers (the forward and both gradients), not for
     few channels, few tiles, strides, dilation, groups or other kernel sizes; forcing it

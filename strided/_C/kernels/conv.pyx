@@ -91,6 +91,7 @@ cdef extern from "conv_kernels.h" nogil:
 from strided._C.core.dtypes cimport DType, FLOAT32, FLOAT64, UINT8, INT32, INT64
 from strided._C.core.tensor cimport Tensor, new_tensor, data_of
 from strided._C.core.threads cimport num_threads_for, get_max_threads
+from strided._C.core.cpu cimport isa_level
 from strided._C.kernels.gemm cimport (gemm_strided_threads, gemm_packed_b, gemm_offset_a,
                                gemm_offset_b, gemm_nr, gemm_offb_w, gemm_offb_reach,
                                gemm_packed_a_elems, gemm_pack_a, gemm_offset_b_block, gemm_isa,

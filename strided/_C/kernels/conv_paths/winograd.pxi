@@ -365,3 +365,63 @@ cdef int _run_weight_grad_winograd(const ConvGeometry* g, int dtype, const char*
     if err:
         raise MemoryError("conv2d_backward: out of memory for the GEMM's packing buffers")
     return 0
+
+
+def _winograd_transforms(Tensor x not None, Tensor w not None, padding, Tensor m not None,
+                         Tensor go not None, int isa):
+    """Test hook (NOTE [ Convolution transforms per instruction set ]): the transforms of
+    the whole batch as one block, by the build for instruction-set level isa (0 baseline,
+    1 avx2, 2 avx512): (V, out, Z) with V (16, C, P) the input transform of x, out (N, K, OH,
+    OW) the output transform of m (16, K, P) (no bias) and Z (16, K, P) the output-gradient
+    transform of go (N, K, OH, OW); P = N * ceil(OH/2) * ceil(OW/2) tiles, numbered n, th,
+    tw.  w gives K and must be 3x3; padding is (pH, pW) or (pH, pW, pH_end, pW_end); m and go
+    must be contiguous, every tensor of x's dtype (float32 or float64)."""
+    cdef ConvGeometry g
+    if isa < 0 or isa > isa_level():
+        raise ValueError(f"_winograd_transforms: isa must be 0 .. {isa_level()} on this CPU "
+                         f"(under STRIDED_ISA), got {isa}")
+    _geometry_of(&g, x, w, (1, 1), padding, (1, 1), 1)
+    if not _winograd_usable(&g) or x._dtype.num not in (FLOAT32, FLOAT64):
+        raise ValueError("_winograd_transforms: expected a float 3x3 geometry Winograd can run")
+    cdef int dt = x._dtype.num
+    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2, rows = g.N * TH, P = rows * TW
+    cdef int64_t vs[3]
+    cdef int64_t os[4]
+    vs[0], vs[1], vs[2] = 16, g.C, P
+    os[0], os[1], os[2], os[3] = g.N, g.K, g.OH, g.OW
+    if (m._dtype.num != dt or go._dtype.num != dt or not m._contiguous or not go._contiguous
+            or tuple(m.shape) != (16, g.K, P) or tuple(go.shape) != (g.N, g.K, g.OH, g.OW)):
+        raise ValueError(f"_winograd_transforms: expected contiguous m of shape (16, {g.K}, "
+                         f"{P}) and go of shape ({g.N}, {g.K}, {g.OH}, {g.OW}), x's dtype")
+    cdef Tensor V = new_tensor(3, vs, x._dtype, True)
+    cdef Tensor out = new_tensor(4, os, x._dtype, True)
+    vs[1] = g.K
+    cdef Tensor Z = new_tensor(3, vs, x._dtype, True)
+    cdef int64_t isz = 4 if dt == FLOAT32 else 8
+    cdef char* buf = <char*>malloc(_wino_in_buf(rows, TW) * isz)
+    if buf == NULL:
+        raise MemoryError("_winograd_transforms: out of memory")
+    cdef const char* xp = data_of(x)
+    cdef char* Vp = data_of(V)
+    cdef char* outp = data_of(out)
+    cdef char* Zp = data_of(Z)
+    cdef const char* mp = data_of(m)
+    cdef const char* gop = data_of(go)
+    if dt == FLOAT32:
+        strided_wino_input_f32(isa, <const float*>xp, g.xs[0], g.xs[1], g.xs[2], g.xs[3], g.C,
+                               g.H, g.W, g.pH, g.pW, TH, TW, 0, rows, <float*>Vp, P, g.C * P,
+                               <float*>buf)
+        strided_wino_output_f32(isa, <const float*>mp, g.K * P, P, g.K, g.OH, g.OW, TH, TW, 0,
+                                rows, NULL, <float*>outp, <float*>buf)
+        strided_wino_gout_f32(isa, <const float*>gop, g.K, g.OH, g.OW, TH, TW, 0, rows,
+                              <float*>Zp, P, g.K * P, <float*>buf)
+    else:
+        strided_wino_input_f64(isa, <const double*>xp, g.xs[0], g.xs[1], g.xs[2], g.xs[3],
+                               g.C, g.H, g.W, g.pH, g.pW, TH, TW, 0, rows, <double*>Vp, P,
+                               g.C * P, <double*>buf)
+        strided_wino_output_f64(isa, <const double*>mp, g.K * P, P, g.K, g.OH, g.OW, TH, TW,
+                                0, rows, NULL, <double*>outp, <double*>buf)
+        strided_wino_gout_f64(isa, <const double*>gop, g.K, g.OH, g.OW, TH, TW, 0, rows,
+                              <double*>Zp, P, g.K * P, <double*>buf)
+    free(buf)
+    return V, out, Z
