@@ -39,13 +39,17 @@
  * CPU time: float32 MC 144..960 x KC 256..512 within 2% at n = 512 and 1024; MC >= 480 was
  * 5-15% faster at n = 2048, KC >= 384 7% faster on the fc shape (64 x 9408 x 4096).
  * float64 likewise: 240 / 384 best or within noise everywhere.  A 14-row tile (28 zmm
- * accumulators) measured the same as 12 rows, or slower. */
+ * accumulators) measured the same as 12 rows, or slower.  float64 NC 1024 rather than 4096:
+ * on an AMD Zen 5 (48 KiB L1d, 1 MiB L2 per core) the fc shape (64 x 9408 x 4096, its B
+ * packed for only 64 rows) ran at 78-81 against 70-71 GFLOP/s, squares 512-2048 and the conv
+ * shape within noise (bench_gemm.py --blocks 240/384/4096,240/384/1024 --dtypes float64
+ * --repeat 9, twice each); float32 showed no such difference, and keeps 4096. */
 #define STRIDED_WIDE_SMC 480
 #define STRIDED_WIDE_SKC 384
 #define STRIDED_WIDE_SNC 4096
 #define STRIDED_WIDE_DMC 240
 #define STRIDED_WIDE_DKC 384
-#define STRIDED_WIDE_DNC 4096
+#define STRIDED_WIDE_DNC 1024
 
 #if STRIDED_HAVE_X86_KERNELS && (defined(__clang__) || __GNUC__ >= 8)
 #define STRIDED_HAVE_WIDE_KERNELS 1
