@@ -46,6 +46,20 @@
 #else
 #define STRIDED_CONV_DISPATCH(NAME, isa, ...) NAME##_base(__VA_ARGS__)
 #endif
+/* DEF(name, type, attribute) for float and double, once per build */
+#define STRIDED_CONV_BASE_BUILDS(DEF, NAME)                                                 \
+    DEF(NAME##_f32_base, float, STRIDED_CONV_BASE)                                          \
+    DEF(NAME##_f64_base, double, STRIDED_CONV_BASE)
+#if STRIDED_CONV_X86
+#define STRIDED_CONV_BUILDS(DEF, NAME)                                                      \
+    STRIDED_CONV_BASE_BUILDS(DEF, NAME)                                                     \
+    DEF(NAME##_f32_avx2, float, STRIDED_CONV_AVX2)                                          \
+    DEF(NAME##_f64_avx2, double, STRIDED_CONV_AVX2)                                         \
+    DEF(NAME##_f32_avx512, float, STRIDED_CONV_AVX512)                                      \
+    DEF(NAME##_f64_avx512, double, STRIDED_CONV_AVX512)
+#else
+#define STRIDED_CONV_BUILDS(DEF, NAME) STRIDED_CONV_BASE_BUILDS(DEF, NAME)
+#endif
 
 /* dst[j] = src[2*j] for j < n */
 static inline void strided_gather2_f32(float* __restrict dst, const float* __restrict src,
@@ -273,14 +287,7 @@ ATTR static void NAME(const T* x, int64_t xs0, int64_t xs1, int64_t xs2, int64_t
     }                                                                                       \
 }
 
-STRIDED_WINO_INPUT(strided_wino_input_f32_base, float, STRIDED_CONV_BASE)
-STRIDED_WINO_INPUT(strided_wino_input_f64_base, double, STRIDED_CONV_BASE)
-#if STRIDED_CONV_X86
-STRIDED_WINO_INPUT(strided_wino_input_f32_avx2, float, STRIDED_CONV_AVX2)
-STRIDED_WINO_INPUT(strided_wino_input_f64_avx2, double, STRIDED_CONV_AVX2)
-STRIDED_WINO_INPUT(strided_wino_input_f32_avx512, float, STRIDED_CONV_AVX512)
-STRIDED_WINO_INPUT(strided_wino_input_f64_avx512, double, STRIDED_CONV_AVX512)
-#endif
+STRIDED_CONV_BUILDS(STRIDED_WINO_INPUT, strided_wino_input)
 
 #define STRIDED_WINO_INPUT_ENTRY(NAME, T)                                                   \
 static void NAME(int isa, const T* x, int64_t xs0, int64_t xs1, int64_t xs2, int64_t xs3,   \
@@ -293,14 +300,7 @@ static void NAME(int isa, const T* x, int64_t xs0, int64_t xs1, int64_t xs2, int
 STRIDED_WINO_INPUT_ENTRY(strided_wino_input_f32, float)
 STRIDED_WINO_INPUT_ENTRY(strided_wino_input_f64, double)
 
-STRIDED_WINO_OUTPUT(strided_wino_output_f32_base, float, STRIDED_CONV_BASE)
-STRIDED_WINO_OUTPUT(strided_wino_output_f64_base, double, STRIDED_CONV_BASE)
-#if STRIDED_CONV_X86
-STRIDED_WINO_OUTPUT(strided_wino_output_f32_avx2, float, STRIDED_CONV_AVX2)
-STRIDED_WINO_OUTPUT(strided_wino_output_f64_avx2, double, STRIDED_CONV_AVX2)
-STRIDED_WINO_OUTPUT(strided_wino_output_f32_avx512, float, STRIDED_CONV_AVX512)
-STRIDED_WINO_OUTPUT(strided_wino_output_f64_avx512, double, STRIDED_CONV_AVX512)
-#endif
+STRIDED_CONV_BUILDS(STRIDED_WINO_OUTPUT, strided_wino_output)
 #define STRIDED_WINO_OUTPUT_ENTRY(NAME, T)                                                  \
 static void NAME(int isa, const T* M, int64_t KP, int64_t Pst, int64_t K, int64_t OH,       \
                  int64_t OW, int64_t TH, int64_t TW, int64_t r0, int64_t r1, const T* bias, \
@@ -406,14 +406,7 @@ ATTR static void NAME(const T* go, int64_t K, int64_t OH, int64_t OW, int64_t TH
 }
 
 
-STRIDED_WINO_GOUT(strided_wino_gout_f32_base, float, STRIDED_CONV_BASE)
-STRIDED_WINO_GOUT(strided_wino_gout_f64_base, double, STRIDED_CONV_BASE)
-#if STRIDED_CONV_X86
-STRIDED_WINO_GOUT(strided_wino_gout_f32_avx2, float, STRIDED_CONV_AVX2)
-STRIDED_WINO_GOUT(strided_wino_gout_f64_avx2, double, STRIDED_CONV_AVX2)
-STRIDED_WINO_GOUT(strided_wino_gout_f32_avx512, float, STRIDED_CONV_AVX512)
-STRIDED_WINO_GOUT(strided_wino_gout_f64_avx512, double, STRIDED_CONV_AVX512)
-#endif
+STRIDED_CONV_BUILDS(STRIDED_WINO_GOUT, strided_wino_gout)
 #define STRIDED_WINO_GOUT_ENTRY(NAME, T)                                                    \
 static void NAME(int isa, const T* go, int64_t K, int64_t OH, int64_t OW, int64_t TH,       \
                  int64_t TW, int64_t r0, int64_t r1, T* Z, int64_t Pst, int64_t KP, T* buf) \
