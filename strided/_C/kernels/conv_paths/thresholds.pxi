@@ -6,9 +6,9 @@
 # a tuning constant.  One table for every dtype and kernel table: the values were measured
 # on the avx2 kernel table, float32 (the Winograd channel counts on a Zen 5 with both the
 # avx2 and the avx512 tables, which agreed), and no measurement has yet shown a dtype or
-# an ISA that wants others.  benchmarks/tune_conv.py times every usable path on a grid of layers
-# and prints the values its timings suggest; _set_thresholds changes them (tuning, tests:
-# it is read when a call starts, never while one runs).  Sizes are in elements,
+# an ISA that wants others.  benchmarks/tune_conv.py times every usable path on a grid of
+# layers and prints the values its timings suggest; _set_thresholds changes them (tuning,
+# tests: it is read when a call starts, never while one runs).  Sizes are in elements,
 # positions are output positions (OH*OW), "layer" is C*R*S*K (the weight's elements).
 
 cdef struct ConvThresholds:

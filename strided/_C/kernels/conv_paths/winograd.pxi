@@ -123,8 +123,8 @@ cdef int _wino_block(const ConvGeometry* g, int dtype, const char* x, const char
     """Tile rows r0 .. r1 (numbered over the batch: n * TH + th) on the calling thread, V's
     and M's rows Pst apart."""
     cdef int64_t isz = 4 if dtype == FLOAT32 else 8
-    cdef int64_t TH = (g.OH + 1) // 2, TW = (g.OW + 1) // 2
-    cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc, kb, kcb, xi, r
+    cdef int64_t TW = (g.OW + 1) // 2
+    cdef int64_t kc = _wino_kc(g), nkb = (g.C + kc - 1) // kc, kb, kcb, xi
     cdef int64_t P = (r1 - r0) * TW
     cdef int64_t apk = gemm_packed_a_elems(dtype, g.K, kc)
     cdef char* V = part
